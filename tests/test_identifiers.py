@@ -1,0 +1,245 @@
+"""Belgian identifiers: known answers, the scalar reference against the vectorised
+kernel, and python-stdnum as a second implementation."""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from stdnum.be import bis, nn, vat
+
+from linkage.exceptions import InvalidIdentifier
+from linkage.identifiers import (
+    enterprise_number_reasons,
+    format_enterprise_number,
+    format_establishment_number,
+    is_national_register_number,
+    national_register_mask,
+    parse_enterprise_number,
+    parse_enterprise_numbers,
+    parse_establishment_number,
+    parse_establishment_numbers,
+)
+
+# Worked by hand: 04031707 mod 97 = 96, so the check digits are 97 - 96 = 01.
+KBO = "0403170701"
+# 20000000 mod 97 = 55, so the check digits are 97 - 55 = 42.
+UNIT = "2000000042"
+# 85 07 30 033: 850730033 mod 97 = 69, check digits 97 - 69 = 28 (a 1900s birth).
+NRN = "85073003328"
+# 17 07 30 033: with the 2000s prefix, 2170730033 mod 97 = 13, check 97 - 13 = 84.
+NRN_2000S = "17073003384"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "0403.170.701",
+        "0403170701",
+        "BE0403170701",
+        "BE 0403 170 701",
+        "0403-170-701",
+        "403170701",
+        "be0403.170.701",
+        " 0403 170 701 ",
+        "0403\u00a0170\u00a0701",
+        "(0)403170701",
+        403170701,
+    ],
+)
+def test_enterprise_number_written_forms(written: str | int) -> None:
+    assert parse_enterprise_number(written) == KBO
+    assert parse_enterprise_numbers(pd.Series([written], dtype=object)).iloc[0] == KBO
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("0403170702", "check digits do not match (mod 97)"),
+        ("0403.170.7O1", "characters other than digits"),
+        ("04031707011", "wrong length"),
+        ("40317070", "wrong length"),
+        ("9403170793", "wrong leading digit"),  # 94031707 mod 97 = 4: check 93 matches
+        (UNIT, "an establishment-unit number, not an enterprise number"),
+    ],
+)
+def test_enterprise_number_reasons(written: str, reason: str) -> None:
+    with pytest.raises(InvalidIdentifier) as caught:
+        parse_enterprise_number(written)
+    assert caught.value.reason == reason
+    assert written not in str(caught.value)
+    got = enterprise_number_reasons(pd.Series([written]))
+    assert got.iloc[0] == reason
+
+
+def test_establishment_numbers() -> None:
+    assert parse_establishment_number("2.000.000.042") == UNIT
+    assert format_establishment_number(UNIT) == "2.000.000.042"
+    with pytest.raises(InvalidIdentifier, match="an enterprise number, not an establishment"):
+        parse_establishment_number(KBO)
+    # No legacy nine-digit form for units: a unit number always starts with 2-8.
+    with pytest.raises(InvalidIdentifier, match="wrong length"):
+        parse_establishment_number("200000042")
+
+
+def test_format_enterprise_number() -> None:
+    assert format_enterprise_number("BE403170701") == "0403.170.701"
+
+
+def test_series_keeps_index_name_and_missing() -> None:
+    values = pd.Series(["0403.170.701", None, "", "junk", np.nan], index=[10, 11, 12, 13, 14])
+    values.name = "kbo"
+    out = parse_enterprise_numbers(values, return_reasons=True)
+    assert list(out.index) == [10, 11, 12, 13, 14]
+    assert parse_enterprise_numbers(values).name == "kbo"
+    assert out["number"].iloc[0] == KBO
+    assert out["number"].iloc[1:].isna().all()
+    # Missing input is not an error: only row 13 has a reason.
+    assert out["reason"].notna().tolist() == [False, False, False, True, False]
+
+
+def test_float_column_from_csv() -> None:
+    # A CSV reader turns a column of legacy 9-digit numbers with a gap into floats.
+    values = pd.Series([403170701.0, np.nan])
+    assert parse_enterprise_numbers(values).tolist()[0] == KBO
+    assert parse_enterprise_numbers(values).isna().tolist() == [False, True]
+
+
+def test_errors_raise_names_column_and_row_never_the_value() -> None:
+    values = pd.Series([KBO, KBO, "0887.010.632", "x"], name="kbo")
+    values.index = [0, 1, 1204, 1205]
+    with pytest.raises(InvalidIdentifier) as caught:
+        parse_enterprise_numbers(values, errors="raise")
+    message = str(caught.value)
+    assert message == (
+        "column 'kbo', row 1,204: invalid enterprise number: "
+        "check digits do not match (mod 97) (and 1 more rows)"
+    )
+    assert "0887" not in message
+    assert "\n" not in message
+
+
+def test_national_register_known_answers() -> None:
+    assert is_national_register_number(NRN)
+    assert is_national_register_number("85.07.30-033.28")
+    assert is_national_register_number(NRN_2000S)
+    assert is_national_register_number("98.47.28-997.65")  # BIS, month + 40
+    assert not is_national_register_number("85073003329")  # check digit off by one
+    assert not is_national_register_number(KBO)
+    assert not is_national_register_number("00000000000")
+    assert not is_national_register_number(None)
+    mask = national_register_mask(pd.Series([NRN, "85.07.30-033.28", KBO, None, "x"]))
+    assert mask.tolist() == [True, True, False, False, False]
+
+
+def test_national_register_in_integer_column() -> None:
+    assert national_register_mask(pd.Series([int(NRN), 1])).tolist() == [True, False]
+
+
+def test_million_values_never_raise() -> None:
+    rng = np.random.default_rng(1)
+    garbage = pd.Series(rng.integers(0, 10**12, 100_000).astype(str))
+    garbage[::7] = "not a number"
+    garbage[::11] = None
+    out = parse_enterprise_numbers(garbage, return_reasons=True)
+    assert len(out) == len(garbage)
+    assert (out["number"].isna() | out["reason"].isna()).all()
+
+
+# ---------------------------------------------------------------- properties
+
+separator = st.sampled_from(["", " ", ".", "-", "/", "\u00a0"])
+noise_text = st.text(alphabet="0123456789 .-/BbEe()x\u00a0\t", max_size=16)
+
+
+@st.composite
+def enterprise_numbers(draw: st.DrawFn) -> str:
+    """Valid enterprise numbers in one of the written forms people use."""
+    base = draw(st.integers(0, 19_999_999))
+    digits = f"{base:08d}{97 - base % 97:02d}"
+    a, b, c = digits[:4], digits[4:7], digits[7:]
+    sep = draw(separator)
+    prefix = draw(st.sampled_from(["", "BE", "be", "BE ", "(0)"]))
+    if prefix == "(0)":
+        a = a[1:]
+    written = prefix + a + sep + b + sep + c
+    if draw(st.booleans()) and prefix == "" and digits[0] == "0":
+        written = written[1:]  # the legacy nine-digit form
+    return written
+
+
+@given(enterprise_numbers())
+def test_valid_forms_parse_like_stdnum(written: str) -> None:
+    ours = parse_enterprise_number(written)
+    if "\u00a0" not in written:
+        assert ours == vat.validate(written)
+    assert parse_enterprise_numbers(pd.Series([written])).iloc[0] == ours
+
+
+@given(st.integers(0, 10**10 - 1))
+def test_agrees_with_stdnum_on_any_ten_digits(number: int) -> None:
+    digits = f"{number:010d}"
+    # stdnum also accepts check digits 00 where the base is a multiple of 97; the
+    # KBO rule gives 97 there, so 00 never occurs in a real number.
+    assume(not (digits.endswith("00") and int(digits[:8]) % 97 == 0))
+    try:
+        ours: str | None = parse_enterprise_number(digits)
+    except InvalidIdentifier:
+        ours = None
+    assert (ours is not None) == vat.is_valid(digits)
+
+
+@given(st.lists(st.one_of(noise_text, enterprise_numbers(), st.none()), max_size=30))
+def test_vectorised_equals_scalar_reference(values: list[str | None]) -> None:
+    series = pd.Series(values, dtype=object)
+    for parse_many, parse_one in (
+        (parse_enterprise_numbers, parse_enterprise_number),
+        (parse_establishment_numbers, parse_establishment_number),
+    ):
+        got = parse_many(series, return_reasons=True)
+        for value, number, reason in zip(values, got["number"], got["reason"], strict=True):
+            try:
+                expected, expected_reason = parse_one(value), None
+            except InvalidIdentifier as exc:
+                expected, expected_reason = None, exc.reason
+            assert (None if pd.isna(number) else number) == expected
+            if expected_reason == "missing":
+                expected_reason = None
+            assert (None if pd.isna(reason) else reason) == expected_reason
+
+
+@st.composite
+def national_numbers(draw: st.DrawFn) -> str:
+    """Eleven digits shaped like a national or BIS number, valid about half the time."""
+    yy = draw(st.integers(0, 99))
+    month = draw(st.sampled_from([0, 1, 7, 12, 13, 20, 27, 33, 40, 52, 60]))
+    day = draw(st.integers(0, 35))
+    counter = draw(st.integers(0, 999))
+    body = int(f"{yy:02d}{month:02d}{day:02d}{counter:03d}")
+    century = draw(st.sampled_from([0, 2_000_000_000]))
+    check = 97 - (century + body) % 97
+    if draw(st.booleans()):
+        check = draw(st.integers(0, 99))
+    digits = f"{body:09d}{check:02d}"
+    sep = draw(st.sampled_from(["", " ", ".", "-"]))
+    return sep.join([digits[:2], digits[2:4], digits[4:6], digits[6:9], digits[9:]])
+
+
+@given(st.lists(st.one_of(national_numbers(), noise_text), min_size=1, max_size=20))
+def test_national_register_agrees_with_stdnum(values: list[str]) -> None:
+    expected = [nn.is_valid(v) or bis.is_valid(v) for v in values]
+    assert [is_national_register_number(v) for v in values] == expected
+    assert national_register_mask(pd.Series(values)).tolist() == expected
+
+
+def test_century_rule_uses_the_current_year() -> None:
+    # A 2000s check digit only counts for a year that has already begun.
+    next_yy = (datetime.date.today().year + 1) % 100
+    body = int(f"{next_yy:02d}0101001")
+    digits = f"{body:09d}{97 - (2_000_000_000 + body) % 97:02d}"
+    if 97 - body % 97 != int(digits[9:]):
+        assert not is_national_register_number(digits)
