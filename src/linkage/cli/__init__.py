@@ -16,6 +16,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 from linkage import __version__
 from linkage.exceptions import LinkageError
@@ -37,10 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    from importlib import import_module
-
     for name in _GROUPS:
         import_module(f"{__name__}.{name}").register(subparsers)
+    for command in subparsers.choices.values():
+        # Also accepted after the command (`linkage link ... --quiet`), as jobs write it.
+        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS)
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
     return parser
 
 

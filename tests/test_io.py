@@ -1,0 +1,82 @@
+"""Table reading checks and atomic writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from linkage.exceptions import ConfigError, SchemaError
+from linkage.io import atomic_path, read_table, write_table
+
+
+def test_csv_keeps_leading_zeros_and_empty_is_missing(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("kbo,name\n0403170701,a\n,b\n")
+    table = read_table(path, required=("kbo",))
+    assert table["kbo"].tolist()[0] == "0403170701"
+    assert pd.isna(table["kbo"].iloc[1])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".csv.gz"])
+def test_round_trip(tmp_path: Path, suffix: str) -> None:
+    table = pd.DataFrame({"id": ["a", "b"], "kbo": ["0403170701", None]})
+    path = write_table(table, tmp_path / f"t{suffix}")
+    back = read_table(path, unique="id")
+    assert back["id"].tolist() == ["a", "b"]
+    assert back["kbo"].iloc[0] == "0403170701" and pd.isna(back["kbo"].iloc[1])
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "e.csv").write_text("")
+    with pytest.raises(SchemaError, match=r"^e\.csv: empty file$"):
+        read_table(tmp_path / "e.csv")
+
+
+def test_header_only_has_no_rows(tmp_path: Path) -> None:
+    (tmp_path / "h.csv").write_text("id,kbo\n")
+    with pytest.raises(SchemaError, match="no rows"):
+        read_table(tmp_path / "h.csv")
+
+
+def test_missing_column(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id,naam\n1,a\n")
+    with pytest.raises(SchemaError, match=r"t\.csv: missing column\(s\) 'kbo'; found 'id', 'naam'"):
+        read_table(tmp_path / "t.csv", required=("kbo",))
+
+
+def test_duplicate_id_names_both_rows(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id\na\nb\nc\nb\n")
+    with pytest.raises(SchemaError, match=r"column 'id', row 4: duplicate id \(first at row 2\)"):
+        read_table(tmp_path / "t.csv", unique="id")
+
+
+def test_missing_id(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id,x\na,1\n,2\n")
+    with pytest.raises(SchemaError, match=r"row 2: missing id"):
+        read_table(tmp_path / "t.csv", unique="id")
+
+
+def test_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown table format"):
+        read_table(tmp_path / "t.xlsx")
+
+
+def test_atomic_path_leaves_old_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("fails in the middle")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_atomic_path_replaces_on_success(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("old")
+    with atomic_path(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
