@@ -1,0 +1,22 @@
+"""Normalisers: Series in, Series (or DataFrame) out, vectorised and idempotent."""
+
+from __future__ import annotations
+
+from linkage.normalise._addresses import (
+    normalise_address,
+    normalise_postcodes,
+    normalise_street,
+    split_address,
+)
+from linkage.normalise._names import LEGAL_FORMS, legal_forms, normalise_names, sort_tokens
+
+__all__ = [
+    "LEGAL_FORMS",
+    "legal_forms",
+    "normalise_address",
+    "normalise_names",
+    "normalise_postcodes",
+    "normalise_street",
+    "sort_tokens",
+    "split_address",
+]

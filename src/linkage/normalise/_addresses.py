@@ -1,0 +1,310 @@
+"""Addresses: street names, house numbers and boxes, Belgian postcodes.
+
+Conventions (the same in ``split_address`` and ``normalise_address``):
+
+- ``street`` is lower case, without diacritics or punctuation, with Dutch and
+  French street-type abbreviations written out ("Kerkstr." -> "kerkstraat",
+  "Gentse stwg" -> "gentse steenweg", "St-Pietersnieuwstraat" -> "sint
+  pietersnieuwstraat").
+- ``house_number`` keeps a letter suffix and a range as they are part of the
+  number on the door: "12A" -> "12a", "221-223" -> "221-223"; leading zeros go.
+- ``box`` is what follows "bus", "bte", "boîte", "box", "b", "b." or "/":
+  "12 bus 3", "12/3", "61 b2" all give box "3" or "2"; a box of digits loses its
+  leading zeros ("bus 003" -> "3"), other boxes stay as written ("0.1", "a").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from linkage.normalise._core import (
+    collapse,
+    fold,
+    keep_reason,
+    no_reasons,
+    null_where,
+    on_uniques,
+    pad,
+    replace_tokens,
+    run,
+    to_arrow,
+    to_frame,
+)
+
+__all__ = ["normalise_address", "normalise_postcodes", "normalise_street", "split_address"]
+
+# Abbreviations glued to the end of a word: "Kerkstr." -> "kerkstraat". The word
+# must keep a few letters, so "str" alone is left to the token rules below.
+_GLUED = (
+    (r"(\pL\pL)str( |$)", r"\1straat\2"),
+    (r"(\pL\pL)stwg( |$)", r"\1steenweg\2"),
+    (r"(\pL\pL)stw( |$)", r"\1steenweg\2"),
+    (r"(\pL\pL\pL)ln( |$)", r"\1laan\2"),
+    (r"(\pL\pL\pL)pl( |$)", r"\1plein\2"),
+    (r"(\pL\pL\pL)dr( |$)", r"\1dreef\2"),
+)
+
+# Abbreviations as separate words, anywhere in the street name.
+_ANYWHERE = {
+    "straat": ("str",),
+    "steenweg": ("stwg", "stw", "steenw"),
+    "laan": ("ln",),
+    "boulevard": ("bd", "bld", "blvd", "boul", "bvd"),
+    "avenue": ("av", "ave", "aven"),
+    "chaussee": ("ch", "chee", "chs"),
+    "square": ("sq",),
+    "onze lieve vrouw": ("olv",),
+}
+
+# Abbreviations that mean something else as the first word ("Dr. Van de
+# Perrestraat" is a doctor, "Beukendr." a lane).
+_LEADING = {
+    "sint": ("st",),
+    "dokter": ("dr",),
+    "burgemeester": ("burg",),
+    "professor": ("prof",),
+    "generaal": ("gen",),
+    "rue": ("r",),
+    "place": ("pl",),
+}
+_TRAILING = {"plein": ("pl",), "dreef": ("dr",)}
+
+_BOX_WORDS = r"(?:bus|bte|boite|box|bo|b)"
+_NUMBER = (
+    r"(?P<number>\d+)(?:\s*-\s*(?P<to>\d+))?(?:\s?(?P<letter>[a-z]))?\.?"
+    rf"(?:[\s,]*(?:/|{_BOX_WORDS})[\s.:]*(?P<box>[a-z0-9]+(?:\.[a-z0-9]+)*)?)?"
+)
+# Street first ("Kerkstraat 12 bus 3"); an optional ", 9000 Gent" is dropped.
+_LINE = (
+    r"^(?P<street>.*?)(?:[\s,]+(?:nr|no|n°|n)\.?)?[\s,]*"
+    + _NUMBER
+    + r"(?:,\s*(?:b-?)?\d{4}\b.*)?[\s,.]*$"
+)
+# Number first, as French addresses are sometimes written ("12 rue de la Loi").
+_LINE_NUMBER_FIRST = (
+    r"^(?P<number>\d+)(?:\s*-\s*(?P<to>\d+))?(?P<letter>[a-z])?(?P<box>)[\s,]+(?P<street>\D.*)$"
+)
+_NUMBER_ONLY = r"^(?:(?:nr|no|n°|n)\.?\s*)?" + _NUMBER + r"[\s,.]*$"
+
+
+def _street_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
+    out = _street(values)
+    reasons = keep_reason(no_reasons(len(values)), pc.is_null(out), "no letters or digits")
+    return {"street": out}, reasons
+
+
+def _street(values: pa.Array) -> pa.Array:
+    arr = fold(values)
+    arr = pc.replace_substring_regex(arr, r"\b(\pL)\.", r"\1")  # "O.L.V." -> "olv"
+    arr = pc.replace_substring_regex(arr, "['`\u2018\u2019\u00b4]", "")
+    arr = collapse(pc.replace_substring_regex(arr, r"[^\pL\pN]+", " "))
+    for pattern, replacement in _GLUED:
+        arr = pc.replace_substring_regex(arr, pattern, replacement)
+    padded = pad(arr)
+    for word, abbreviations in _LEADING.items():
+        alternation = "|".join(abbreviations)
+        padded = pc.replace_substring_regex(padded, f"^ (?:{alternation}) ", f" {word} ")
+    # "St-Pieters" inside a name too, but a last "st" may be "straat": in a padded
+    # value only a last token has a single space after it.
+    padded = pc.replace_substring(padded, " st  ", " sint  ")
+    for word, abbreviations in (_ANYWHERE | _TRAILING).items():
+        padded = replace_tokens(padded, abbreviations, word)
+    return collapse(padded)
+
+
+def _parts(found: pa.Array) -> dict[str, pa.Array]:
+    """House number and box from the groups of ``_NUMBER``, in canonical form."""
+    number = pc.replace_substring_regex(pc.struct_field(found, "number"), "^0+(\\d)", r"\1")
+    to = pc.replace_substring_regex(pc.struct_field(found, "to"), "^0+(\\d)", r"\1")
+    empty = pa.scalar("", number.type)
+    dash = pc.if_else(pc.equal(to, ""), empty, pa.scalar("-", number.type))
+    number = pc.binary_join_element_wise(number, dash, to, pc.struct_field(found, "letter"), empty)
+    box = pc.replace_substring_regex(pc.struct_field(found, "box"), "^0+(\\d+)$", r"\1")
+    return {
+        "house_number": null_where(number, pc.equal(number, "")),
+        "box": null_where(box, pc.equal(box, "")),
+    }
+
+
+def _line_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
+    line = collapse(fold(values))
+    found = pc.extract_regex(line, _LINE)
+    first = pc.extract_regex(line, _LINE_NUMBER_FIRST)
+    fields = [field.name for field in found.type]
+    first = pa.StructArray.from_arrays(
+        [pc.struct_field(first, f) for f in fields], names=fields, mask=pc.is_null(first)
+    )
+    found = pc.if_else(pc.is_null(found), first, found)
+    parts = _parts(found)
+    street_raw = pc.if_else(pc.is_null(found), line, pc.struct_field(found, "street"))
+    street = _street(street_raw)
+    reasons = no_reasons(len(values))
+    reasons = keep_reason(reasons, pc.and_(pc.is_null(street), pc.is_null(parts["house_number"])), "no letters or digits")
+    reasons = keep_reason(reasons, pc.is_null(street), "no street")
+    reasons = keep_reason(reasons, pc.is_null(parts["house_number"]), "no house number")
+    return {"street": street, **parts}, reasons
+
+
+def _number_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
+    text = pc.replace_substring_regex(collapse(fold(values)), r"^(\d+)\.0+$", r"\1")
+    found = pc.extract_regex(text, _NUMBER_ONLY)
+    reasons = keep_reason(no_reasons(len(values)), pc.is_null(found), "unreadable house number")
+    return _parts(found), reasons
+
+
+def _box_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
+    text = pc.replace_substring_regex(collapse(fold(values)), r"^(\d+)\.0+$", r"\1")
+    # "bus 3", "b3", "/3" -> "3"; a lone "b" is a box called b.
+    text = pc.replace_substring_regex(text, rf"^(?:/|{_BOX_WORDS})[\s.:]*(\S)", r"\1")
+    text = collapse(pc.replace_substring_regex(text, r"[^a-z0-9.]+", ""))
+    box = pc.replace_substring_regex(text, "^0+(\\d+)$", r"\1")
+    reasons = keep_reason(no_reasons(len(values)), pc.is_null(box), "unreadable box")
+    return {"box": box}, reasons
+
+
+def normalise_street(
+    streets: pd.Series | Iterable[Any], *, return_reasons: bool = False
+) -> pd.Series | pd.DataFrame:
+    """Normalise street names: case, diacritics, punctuation, abbreviations written out.
+
+    Parameters
+    ----------
+    streets : Series of str
+        Street names without house number.
+    return_reasons : bool, default False
+        Return a DataFrame with columns ``street`` and ``reason`` instead.
+
+    Returns
+    -------
+    Series of string[pyarrow], same index and name as ``streets``
+
+    Examples
+    --------
+    >>> normalise_street(pd.Series(["Kerkstr.", "Gentse Stwg", "St-Pietersnieuwstraat"])).tolist()
+    ['kerkstraat', 'gentse steenweg', 'sint pietersnieuwstraat']
+    """
+    return run(streets, _street_kernel, return_reasons=return_reasons, as_series=True)
+
+
+def split_address(
+    lines: pd.Series | Iterable[Any], *, return_reasons: bool = False
+) -> pd.DataFrame:
+    """Split one-line addresses into street, house number and box.
+
+    See the module docstring for the conventions. A line without a number is all
+    street; a trailing ", 9000 Gent" is dropped.
+
+    Parameters
+    ----------
+    lines : Series of str
+        "Kerkstraat 12 bus 3", "Kerkstr. 12A", "Dieweg 61 b2", "12 rue de la Loi".
+    return_reasons : bool, default False
+        Add a ``reason`` column: "no street", "no house number", "no letters or
+        digits".
+
+    Returns
+    -------
+    DataFrame with columns street, house_number, box, of string[pyarrow]
+
+    Examples
+    --------
+    >>> split_address(pd.Series(["Kerkstraat 12/3"])).iloc[0].tolist()
+    ['kerkstraat', '12', '3']
+    """
+    return run(lines, _line_kernel, return_reasons=return_reasons, as_series=False)
+
+
+def normalise_address(
+    street: pd.Series | Iterable[Any],
+    house_number: pd.Series | Iterable[Any] | None = None,
+    box: pd.Series | Iterable[Any] | None = None,
+    *,
+    return_reasons: bool = False,
+) -> pd.DataFrame:
+    """Normalise an address given as separate fields, into the columns of ``split_address``.
+
+    Parameters
+    ----------
+    street : Series of str
+        The street; with ``house_number=None`` it is read as a whole address line.
+    house_number : Series, optional
+        "12", "12A", 12, 12.0, "12 bus 3" (a box written here is kept).
+    box : Series, optional
+        "3", "bus 3", "b3", 3; it wins over a box found in ``house_number``.
+    return_reasons : bool, default False
+        Add a ``reason`` column: the first of "no street", "no house number",
+        "unreadable house number", "unreadable box".
+
+    Returns
+    -------
+    DataFrame with columns street, house_number, box, of string[pyarrow], indexed
+    as ``street``
+    """
+    if house_number is None:
+        columns, reasons = on_uniques(_as_arrow(street)[0], _line_kernel)
+    else:
+        arr = _as_arrow(street)[0]
+        streets, reasons = on_uniques(arr, _street_kernel)
+        reasons = keep_reason(reasons, pc.is_null(streets["street"]), "no street")
+        numbers, number_reasons = on_uniques(_as_arrow(house_number, len(arr))[0], _number_kernel)
+        reasons = keep_reason(reasons, pc.is_null(numbers["house_number"]), "no house number")
+        reasons = pc.coalesce(reasons, number_reasons)
+        columns = {**streets, **numbers}
+    if box is not None:
+        boxes, box_reasons = on_uniques(_as_arrow(box, len(columns["street"]))[0], _box_kernel)
+        columns["box"] = pc.coalesce(boxes["box"], columns["box"])
+        reasons = pc.coalesce(reasons, box_reasons)
+    index = street.index if isinstance(street, pd.Series) else pd.RangeIndex(len(columns["box"]))
+    if return_reasons:
+        columns["reason"] = reasons
+    return to_frame(columns, index)
+
+
+def _as_arrow(values: pd.Series | Iterable[Any], n: int | None = None) -> tuple[pa.Array, pd.Index]:
+    arr, index, _ = to_arrow(values)
+    if n is not None and len(arr) != n:
+        raise ValueError(f"normalise_address: fields differ in length, expected {n} rows, got {len(arr)}")
+    return arr, index
+
+
+def _postcode_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
+    text = collapse(fold(values))
+    text = pc.replace_substring_regex(text, r"^(?:belgie|belgium|belgique|bel|be|b)\s*[-:]?\s*", "")
+    found = pc.extract_regex(text, r"^(?:\D*[\s,(])?(?P<code>\d{4})(?:\.0+)?(?:[\s,)\-]\D*)?$")
+    code = pc.struct_field(found, "code")
+    low = pc.starts_with(code, "0")
+    reasons = keep_reason(no_reasons(len(values)), low, "below 1000")
+    reasons = keep_reason(reasons, pc.is_null(found), "not 4 digits")
+    return {"postcode": null_where(code, low)}, reasons
+
+
+def normalise_postcodes(
+    postcodes: pd.Series | Iterable[Any], *, return_reasons: bool = False
+) -> pd.Series | pd.DataFrame:
+    """Return Belgian postcodes as 4-digit strings, 1000 to 9999.
+
+    "B-9000", "BE 9000", "9000 Gent", 9000, 9000.0 and "9000.0" all give "9000";
+    anything else is missing (reason "not 4 digits", "below 1000").
+
+    Parameters
+    ----------
+    postcodes : Series
+        Strings or numbers.
+    return_reasons : bool, default False
+        Return a DataFrame with columns ``postcode`` and ``reason`` instead.
+
+    Returns
+    -------
+    Series of string[pyarrow], same index and name as ``postcodes``
+
+    Examples
+    --------
+    >>> normalise_postcodes(pd.Series(["B-9000", 1000, "0999"])).tolist()
+    ['9000', '1000', <NA>]
+    """
+    return run(postcodes, _postcode_kernel, return_reasons=return_reasons, as_series=True)

@@ -1,0 +1,226 @@
+"""Shared machinery of the normalisers: Arrow string columns, unique values, reasons.
+
+Every normaliser works the same way:
+
+1. the input Series becomes one Arrow string array (``to_arrow``); blank strings
+   count as missing;
+2. the array is dictionary-encoded and the work runs on the distinct values only
+   (``on_uniques``), with Arrow compute kernels (RE2 regexes, utf8proc case folding
+   and Unicode normalisation), so nothing loops in Python per record;
+3. the kernel returns the normalised values and, for values that became missing, a
+   short reason; both are taken back to the rows;
+4. ``to_series`` / ``to_frame`` wrap the result in ``string[pyarrow]`` columns with
+   the input's index.
+
+RE2 has no look-around and its ``\\b`` is ASCII only, so whole-token matching pads
+every space to two and the value with a space on each side (``pad``): a token is
+then always `` token `` and neighbouring matches cannot share a space.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "Kernel",
+    "collapse",
+    "finish",
+    "fold",
+    "keep_reason",
+    "no_reasons",
+    "null_where",
+    "on_uniques",
+    "pad",
+    "replace_tokens",
+    "run",
+    "to_arrow",
+    "to_frame",
+    "to_series",
+    "token_alternation",
+]
+
+logger = logging.getLogger(__name__)
+
+#: A kernel maps distinct values to (normalised values, reasons); a reason is null
+#: wherever the value is fine. Several output columns come back as a dict.
+Kernel = Callable[[pa.Array], tuple[dict[str, pa.Array], pa.Array]]
+
+_STRING = pd.StringDtype("pyarrow")
+
+# Letters that NFKD does not decompose but that people type without the stroke.
+_UNDECOMPOSED = {
+    "ß": "ss",
+    "æ": "ae",
+    "œ": "oe",
+    "ø": "o",
+    "ł": "l",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "ı": "i",
+}
+
+
+def to_arrow(values: pd.Series | Iterable[Any]) -> tuple[pa.Array, pd.Index, Any]:
+    """Return the values as an Arrow string array, with the index and name to restore.
+
+    Non-strings become their ``str`` form (9000 -> "9000", 9000.0 -> "9000.0");
+    missing values and blank strings become null.
+    """
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    try:
+        strings = series.astype(_STRING)
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        # Lone surrogates (broken CSV decoding) cannot go to UTF-8. This slow path
+        # only runs on such a column, never on clean data.
+        logger.warning("column %r holds invalid Unicode; replacing bad characters", series.name)
+        strings = series.map(_utf8_safe, na_action="ignore").astype(_STRING)
+    arr = pa.array(strings.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = pc.utf8_trim_whitespace(arr)
+    arr = null_where(arr, pc.equal(arr, ""))
+    return arr, series.index, series.name
+
+
+def _utf8_safe(value: Any) -> str:
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def on_uniques(arr: pa.Array, kernel: Kernel) -> tuple[dict[str, pa.Array], pa.Array]:
+    """Run ``kernel`` on the distinct non-null values of ``arr`` and take back to rows."""
+    encoded = arr.dictionary_encode()
+    columns, reasons = kernel(encoded.dictionary)
+    indices = encoded.indices
+    return (
+        {name: pc.take(col, indices) for name, col in columns.items()},
+        pc.take(reasons, indices),
+    )
+
+
+def to_series(arr: pa.Array, index: pd.Index, name: Any) -> pd.Series:
+    """Wrap an Arrow string array as a ``string[pyarrow]`` Series."""
+    return pd.Series(pd.arrays.ArrowStringArray(_large(arr)), index=index, name=name, copy=False)
+
+
+def to_frame(columns: Mapping[str, pa.Array], index: pd.Index) -> pd.DataFrame:
+    """Wrap Arrow string arrays as a DataFrame of ``string[pyarrow]`` columns."""
+    return pd.DataFrame(
+        {name: pd.arrays.ArrowStringArray(_large(arr)) for name, arr in columns.items()},
+        index=index,
+    )
+
+
+def _large(arr: pa.Array) -> pa.Array:
+    if arr.type == pa.null():
+        return pa.nulls(len(arr), pa.large_string())
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+
+
+def null_where(arr: pa.Array, mask: pa.Array) -> pa.Array:
+    """Set ``arr`` to null where ``mask`` is true (a null mask leaves the value)."""
+    return pc.if_else(pc.fill_null(mask, False), pa.scalar(None, arr.type), arr)
+
+
+def keep_reason(reasons: pa.Array, mask: pa.Array, reason: str) -> pa.Array:
+    """Put ``reason`` where ``mask`` is true and no earlier reason is set."""
+    hit = pc.and_(pc.fill_null(mask, False), pc.is_null(reasons))
+    return pc.if_else(hit, pa.scalar(reason, reasons.type), reasons)
+
+
+def no_reasons(n: int) -> pa.Array:
+    """A reason array with no reason anywhere."""
+    return pa.nulls(n, pa.string())
+
+
+def fold(arr: pa.Array) -> pa.Array:
+    """Lower-case and strip diacritics (NFKD, drop combining marks), idempotently.
+
+    Lower-casing runs again after NFKD because compatibility decompositions can
+    bring back capitals ("℃" -> "°C").
+    """
+    arr = pc.utf8_lower(arr)
+    arr = pc.utf8_normalize(arr, form="NFKD")
+    arr = pc.replace_substring_regex(arr, r"\p{M}+", "")
+    arr = pc.utf8_lower(arr)
+    for letter, plain in _UNDECOMPOSED.items():
+        arr = pc.replace_substring(arr, letter, plain)
+    return arr
+
+
+def collapse(arr: pa.Array) -> pa.Array:
+    """Collapse runs of spaces to one and trim; empty strings become null."""
+    arr = pc.utf8_trim(pc.replace_substring_regex(arr, r"\s+", " "), " ")
+    return null_where(arr, pc.equal(arr, ""))
+
+
+def pad(arr: pa.Array) -> pa.Array:
+    """Double every space and add one at both ends, for whole-token regexes."""
+    doubled = pc.replace_substring(arr, " ", "  ")
+    space, empty = pa.scalar(" ", arr.type), pa.scalar("", arr.type)
+    return pc.binary_join_element_wise(space, doubled, space, empty)
+
+
+def token_alternation(tokens: Iterable[str]) -> str:
+    """An RE2 alternation of ``tokens`` as written in a padded value (spaces doubled).
+
+    Longer alternatives come first, so a long form wins over its prefix. Wrap it as
+    ``" (?:" + alternation + ") "`` to match whole tokens.
+    """
+    ordered = sorted(set(tokens), key=lambda t: (-len(t), t))
+    return "|".join(_escape(t).replace(" ", "  ") for t in ordered)
+
+
+def _escape(token: str) -> str:
+    return "".join("\\" + ch if not ch.isalnum() and ch != " " else ch for ch in token)
+
+
+def replace_tokens(padded: pa.Array, tokens: Iterable[str], replacement: str) -> pa.Array:
+    """Replace whole tokens (of a padded value) by ``replacement`` (may be empty)."""
+    target = " " + replacement.replace(" ", "  ") + " " if replacement else " "
+    return pc.replace_substring_regex(padded, f" (?:{token_alternation(tokens)}) ", target)
+
+
+def finish(
+    columns: Mapping[str, pa.Array],
+    reasons: pa.Array,
+    index: pd.Index,
+    name: Any,
+    *,
+    return_reasons: bool,
+    as_series: bool,
+) -> pd.Series | pd.DataFrame:
+    """Build the public result: a Series (named as the input) or a DataFrame.
+
+    With ``return_reasons`` a ``reason`` column is added, and a Series result comes
+    back as a DataFrame of its value column and ``reason``.
+    """
+    if as_series and not return_reasons:
+        (values,) = columns.values()
+        return to_series(values, index, name)
+    out = dict(columns)
+    if return_reasons:
+        out["reason"] = reasons
+    return to_frame(out, index)
+
+
+def run(
+    values: pd.Series | Iterable[Any],
+    kernel: Kernel,
+    *,
+    return_reasons: bool,
+    as_series: bool,
+) -> pd.Series | pd.DataFrame:
+    """Convert, run ``kernel`` on the distinct values, and build the result."""
+    arr, index, name = to_arrow(values)
+    columns, reasons = on_uniques(arr, kernel)
+    return finish(
+        columns, reasons, index, name, return_reasons=return_reasons, as_series=as_series
+    )
