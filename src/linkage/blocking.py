@@ -23,12 +23,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from linkage.config import BlockingRule
 from linkage.exceptions import ConfigError, SchemaError
 
 __all__ = [
@@ -42,38 +42,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-RuleKind = Literal["equal", "tokens", "window"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class BlockingRule:
-    """One blocking rule; build it with :func:`block_on` and friends."""
-
-    columns: tuple[str, ...]
-    kind: RuleKind = "equal"
-    max_block_size: int | None = None
-    window: int = 0
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.columns:
-            raise ConfigError("a blocking rule needs at least one column, e.g. block_on('postcode')")
-        if self.kind not in ("equal", "tokens", "window"):
-            raise ConfigError(f"blocking rule kind must be equal, tokens or window, not {self.kind!r}")
-        if self.kind != "equal" and len(self.columns) != 1:
-            raise ConfigError(f"a {self.kind} rule takes one column, got {list(self.columns)}")
-        if self.kind == "window" and self.window < 1:
-            raise ConfigError(f"sorted_neighbourhood needs window >= 1, got {self.window}")
-        if self.max_block_size is not None and self.max_block_size < 1:
-            raise ConfigError(f"max_block_size must be positive, got {self.max_block_size}")
-        if not self.name:
-            label = "+".join(self.columns)
-            object.__setattr__(
-                self, "name", {"equal": label, "tokens": f"tokens({label})",
-                               "window": f"window({label}, {self.window})"}[self.kind],
-            )
-
 
 def block_on(*columns: str, max_block_size: int | None = None, name: str = "") -> BlockingRule:
     """Pair records whose values agree on every one of ``columns`` (missing never agrees).
