@@ -1,0 +1,136 @@
+"""Fellegi-Sunter: EM recovers the parameters it was generated from; weights by hand."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from linkage.compare import distance, exact_match, similarity
+from linkage.exceptions import ConvergenceWarning, NotFittedError, SchemaError
+from linkage.model import FellegiSunter, weight_to_probability
+
+COMPARISONS = (
+    distance("kbo", thresholds=(1,), decisive=True),   # 3 levels
+    similarity("name", thresholds=(0.9, 0.8)),          # 4 levels
+    exact_match("postcode"),                            # 2 levels
+    exact_match("phone"),                               # 2 levels
+)
+M = [np.array([0.05, 0.05, 0.90]), np.array([0.05, 0.05, 0.15, 0.75]),
+     np.array([0.15, 0.85]), np.array([0.3, 0.7])]
+U = [np.array([0.998, 0.0015, 0.0005]), np.array([0.80, 0.12, 0.06, 0.02]),
+     np.array([0.90, 0.10]), np.array([0.99, 0.01])]
+LAMBDA = 0.2
+
+
+def simulate(n: int, prior: float, rng: np.random.Generator, null_rate: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    is_match = rng.random(n) < prior
+    gamma = np.empty((n, len(M)), dtype=np.int8)
+    for k, (m, u) in enumerate(zip(M, U, strict=True)):
+        levels_m = rng.choice(len(m), size=n, p=m)
+        levels_u = rng.choice(len(u), size=n, p=u)
+        gamma[:, k] = np.where(is_match, levels_m, levels_u)
+        gamma[rng.random(n) < null_rate, k] = -1
+    return gamma, is_match
+
+
+def test_em_recovers_generating_parameters() -> None:
+    rng = np.random.default_rng(42)
+    gamma, _ = simulate(200_000, LAMBDA, rng)
+    gamma_random, _ = simulate(400_000, 0.0, rng)
+    model = FellegiSunter(COMPARISONS).fit(gamma, gamma_random=gamma_random)
+    assert model.converged_
+    assert model.lambda_ == pytest.approx(LAMBDA, abs=0.01)
+    for k in range(len(M)):
+        np.testing.assert_allclose(model.m_[k], M[k], atol=0.02)
+        np.testing.assert_allclose(model.u_[k], U[k], atol=0.01)
+    # EM ran on distinct patterns, not on 200,000 pairs.
+    assert model.n_patterns_ <= 4 * 5 * 3 * 3
+
+
+def test_weights_worked_by_hand() -> None:
+    model = FellegiSunter(COMPARISONS[2:])
+    model.m_, model.u_ = [np.array([0.2, 0.8]), np.array([0.5, 0.5])], [np.array([0.8, 0.2]), np.array([0.5, 0.5])]
+    model.lambda_, model.n_iter_, model.converged_ = 0.2, 1, True
+    # prior log2(0.2/0.8) = -2; postcode exact log2(0.8/0.2) = +2; phone: 0; null adds 0.
+    gamma = np.array([[1, 1], [0, -1], [-1, -1]], dtype=np.int8)
+    np.testing.assert_allclose(model.match_weight(gamma), [0.0, -2 + np.log2(0.25), -2.0])
+    np.testing.assert_allclose(model.match_probability(gamma)[0], 0.5)
+
+
+def test_term_frequency_makes_common_names_count_less() -> None:
+    model = FellegiSunter([exact_match("name", term_frequency=True)])
+    model.m_, model.u_ = [np.array([0.1, 0.9])], [np.array([0.99, 0.01])]
+    model.lambda_, model.n_iter_, model.converged_ = 0.5, 1, True
+    gamma = np.array([[1], [1], [0]], dtype=np.int8)
+    tf = {"name": np.array([0.001, 0.1, np.nan])}
+    weights = model.match_weight(gamma, tf=tf)
+    assert weights[0] == pytest.approx(np.log2(0.9 / 0.001))
+    assert weights[1] == pytest.approx(np.log2(0.9 / 0.1))
+    assert weights[2] == pytest.approx(np.log2(0.1 / 0.99))
+
+
+def test_decisive_number_is_not_outvoted() -> None:
+    rng = np.random.default_rng(1)
+    gamma, _ = simulate(50_000, LAMBDA, rng)
+    gamma_random, _ = simulate(100_000, 0.0, rng)
+    model = FellegiSunter(COMPARISONS).fit(gamma, gamma_random=gamma_random)
+    # Same number, but a trade name, a moved address and another phone.
+    moved = np.array([[2, 0, 0, 0]], dtype=np.int8)
+    assert model.match_probability(moved)[0] > 0.99
+    parts = model.partial_weights(moved)[0]
+    assert (parts[1:] == 0).all()
+    # Without the number the same disagreements are strong evidence against.
+    assert model.match_probability(np.array([[-1, 0, 0, 0]], dtype=np.int8))[0] < 0.01
+
+
+def test_explain_adds_up() -> None:
+    rng = np.random.default_rng(2)
+    gamma, _ = simulate(20_000, LAMBDA, rng)
+    gamma_random, _ = simulate(20_000, 0.0, rng)
+    model = FellegiSunter(COMPARISONS).fit(gamma, gamma_random=gamma_random)
+    row = [1, 3, -1, 0]
+    table = model.explain(row)
+    assert table["comparison"].tolist() == ["prior", "kbo", "name", "postcode", "phone", "total"]
+    assert table["level"].tolist()[1:5] == ["damerau_levenshtein <= 1", "exact", "null", "else"]
+    assert table["weight"].iloc[-1] == pytest.approx(model.match_weight(np.array([row], np.int8))[0])
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    gamma, _ = simulate(20_000, LAMBDA, rng)
+    gamma_random, _ = simulate(20_000, 0.0, rng)
+    model = FellegiSunter(COMPARISONS).fit(gamma, gamma_random=gamma_random)
+    model.save(tmp_path / "model.json")
+    loaded = FellegiSunter.load(tmp_path / "model.json")
+    np.testing.assert_array_equal(loaded.match_weight(gamma), model.match_weight(gamma))
+    assert json.loads((tmp_path / "model.json").read_text())["format"] == "linkage.FellegiSunter/1"
+
+
+def test_non_convergence_warns_and_still_fits() -> None:
+    rng = np.random.default_rng(4)
+    gamma, _ = simulate(5_000, LAMBDA, rng)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = FellegiSunter(COMPARISONS, max_iter=2).fit(gamma, gamma_random=gamma)
+    assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    assert not model.converged_ and model.n_iter_ == 2
+
+
+def test_contract_errors() -> None:
+    model = FellegiSunter(COMPARISONS)
+    with pytest.raises(NotFittedError):
+        model.match_weight(np.zeros((1, 4), np.int8))
+    with pytest.raises(SchemaError, match=r"shape \(n_pairs, 4\)"):
+        model.fit(np.zeros((3, 2), np.int8), gamma_random=np.zeros((3, 2), np.int8))
+    with pytest.raises(SchemaError, match="levels outside"):
+        model.fit(np.full((3, 4), 7, np.int8), gamma_random=np.zeros((3, 4), np.int8))
+    assert "kbo, name, postcode, phone" in repr(model)
+
+
+def test_weight_to_probability_is_stable() -> None:
+    np.testing.assert_allclose(weight_to_probability(np.array([0.0, 1.0, 2000.0, -2000.0])),
+                               [0.5, 2 / 3, 1.0, 0.0])
