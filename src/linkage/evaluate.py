@@ -53,9 +53,9 @@ def _key(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 def _is_true(links: pd.DataFrame, truth: pd.DataFrame, on: Sequence[str], truth_on: Sequence[str]) -> np.ndarray:
     flagged = _key(links, on).merge(
-        _key(truth, truth_on).drop_duplicates().assign(_hit=True), how="left", on=["_l", "_r"]
+        _key(truth, truth_on).drop_duplicates(), how="left", on=["_l", "_r"], indicator=True
     )
-    return flagged["_hit"].fillna(False).to_numpy(dtype=bool)
+    return (flagged["_merge"] == "both").to_numpy()
 
 
 def link_quality(
