@@ -124,10 +124,9 @@ def _parts(found: pa.Array) -> dict[str, pa.Array]:
     empty = pa.scalar("", number.type)
     dash = pc.if_else(pc.equal(to, ""), empty, pa.scalar("-", number.type))
     number = pc.binary_join_element_wise(number, dash, to, pc.struct_field(found, "letter"), empty)
-    box = pc.replace_substring_regex(pc.struct_field(found, "box"), "^0+(\\d+)$", r"\1")
     return {
         "house_number": null_where(number, pc.equal(number, "")),
-        "box": null_where(box, pc.equal(box, "")),
+        "box": _clean_box(pc.struct_field(found, "box")),
     }
 
 
@@ -159,12 +158,26 @@ def _number_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
 
 def _box_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     text = pc.replace_substring_regex(collapse(fold(values)), r"^(\d+)\.0+$", r"\1")
-    # "bus 3", "b3", "/3" -> "3"; a lone "b" is a box called b.
-    text = pc.replace_substring_regex(text, rf"^(?:/|{_BOX_WORDS})[\s.:]*(\S)", r"\1")
-    text = collapse(pc.replace_substring_regex(text, r"[^a-z0-9.]+", ""))
-    box = pc.replace_substring_regex(text, "^0+(\\d+)$", r"\1")
+    box = _clean_box(text)
     reasons = keep_reason(no_reasons(len(values)), pc.is_null(box), "unreadable box")
     return {"box": box}, reasons
+
+
+def _clean_box(text: pa.Array) -> pa.Array:
+    """Canonical box: "bus 3", "b3", "/3", "b. 003" -> "3"; "a", "0.1", "bus" stay.
+
+    Keywords are stripped until none is left, so a box read from "12 bte b0" and
+    the box given on its own agree.
+    """
+    text = pc.replace_substring_regex(text, r"[^a-z0-9.\s:/]+", "")
+    while True:
+        stripped = pc.replace_substring_regex(text, rf"^{_BOX_WORDS}[\s.:/]*(\d)", r"\1")
+        stripped = pc.replace_substring_regex(stripped, rf"^(?:{_BOX_WORDS}[\s.:/]+|/[\s.:/]*)(\S)", r"\1")
+        if stripped.equals(text):
+            break
+        text = stripped
+    text = collapse(pc.replace_substring_regex(text, r"[\s:/]+", ""))
+    return pc.replace_substring_regex(text, r"^0+(\d+)$", r"\1")
 
 
 def normalise_street(

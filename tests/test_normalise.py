@@ -1,0 +1,346 @@
+"""Tests of linkage.normalise: known answers, reasons, properties, garbage at scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from linkage.exceptions import ConfigError
+from linkage.normalise import (
+    legal_forms,
+    normalise_address,
+    normalise_emails,
+    normalise_names,
+    normalise_phones,
+    normalise_postcodes,
+    normalise_street,
+    normalise_websites,
+    sort_tokens,
+    split_address,
+)
+
+NA = pd.NA
+
+
+def values(series: pd.Series) -> list[object]:
+    """Values with every missing marker as pd.NA, for plain list comparison."""
+    return [NA if pd.isna(v) else v for v in series.tolist()]
+
+
+# ---------------------------------------------------------------- known answers
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "form"),
+    [
+        ("Sabena", "sabena", NA),
+        ("Nvidia", "nvidia", NA),
+        ("N.V. Bekaert", "bekaert", "NV"),
+        ("Bekaert NV", "bekaert", "NV"),
+        ("Bekaert N.V.", "bekaert", "NV"),
+        ("Bakkerij Peeters BVBA", "bakkerij peeters", "BVBA"),
+        ("B.V.B.A. Bakkerij Peeters", "bakkerij peeters", "BVBA"),
+        ("Peeters & Zonen", "peeters en zonen", NA),
+        ("Peeters en zonen", "peeters en zonen", NA),
+        ("Peeters and Sons", "peeters en sons", NA),
+        ("Dupont et Fils S.A.", "dupont en fils", "SA"),
+        ("L'Oréal Belgium SA", "loreal belgium", "SA"),
+        ("Brouwerij Het Anker CVBA", "brouwerij het anker", "CVBA"),
+        ("SA Peeters", "peeters", "SA"),
+        ("Janssens Comm. V.", "janssens", "CommV"),
+        ("Janssens Comm.V", "janssens", "CommV"),
+        ("Janssens CommV", "janssens", "CommV"),
+        ("GCV Janssens", "janssens", "GCV"),
+        ("Vzw De Kring", "de kring", "VZW"),
+        ("V.Z.W. De Kring", "de kring", "VZW"),
+        ("A.S.B.L. Le Cercle", "le cercle", "ASBL"),
+        ("Dupont S.P.R.L.", "dupont", "SPRL"),
+        ("Dupont SRL", "dupont", "SRL"),
+        ("Garage Vof", "garage", "VOF"),
+        ("Garage V.O.F.", "garage", "VOF"),
+        ("Bouw C.V.B.A.", "bouw", "CVBA"),
+        ("Bouw IVZW", "bouw", "IVZW"),
+        ("Bouw ESV", "bouw", "ESV"),
+        ("Dupont SNC", "dupont", "SNC"),
+        ("Dupont SCS", "dupont", "SCS"),
+        ("Dupont SCRL", "dupont", "SCRL"),
+        ("Dupont SC", "dupont", "SC"),
+        ("Peeters Besloten Vennootschap", "peeters", "BV"),
+        ("Naamloze Vennootschap Peeters", "peeters", "NV"),
+        ("Société Anonyme Dupont", "dupont", "SA"),
+        ("Dupont société à responsabilité limitée", "dupont", "SRL"),
+        ("  ÉTABLISSEMENTS   Müller-Lüdenscheidt  ", "etablissements muller ludenscheidt", NA),
+        ("Bekaert NV/SA", "bekaert", "NV"),
+    ],
+)
+def test_names_known_answers(raw: str, name: str, form: object) -> None:
+    assert values(normalise_names(pd.Series([raw]))) == [name]
+    assert values(legal_forms(pd.Series([raw]))) == [form]
+
+
+def test_names_reasons_and_missing() -> None:
+    raw = pd.Series(["B.V.B.A.", "...", None, "   ", "Peeters NV"], index=[5, 6, 7, 8, 9])
+    out = normalise_names(raw, return_reasons=True)
+    assert list(out.columns) == ["name", "reason"]
+    assert list(out.index) == [5, 6, 7, 8, 9]
+    assert values(out["name"]) == [NA, NA, NA, NA, "peeters"]
+    assert values(out["reason"]) == ["only a legal form", "no letters or digits", NA, NA, NA]
+
+
+def test_names_keep_index_name_and_dtype() -> None:
+    raw = pd.Series(["Peeters NV", "Janssens BV"], index=["a", "b"], name="naam")
+    out = normalise_names(raw)
+    assert out.name == "naam"
+    assert list(out.index) == ["a", "b"]
+    assert out.dtype == "string"
+
+
+def test_sort_tokens() -> None:
+    out = sort_tokens(pd.Series(["peeters bakkerij", "zonen  en peeters", None, "a"]))
+    assert values(out) == ["bakkerij peeters", "en peeters zonen", NA, "a"]
+
+
+@pytest.mark.parametrize(
+    ("line", "street", "number", "box"),
+    [
+        ("Kerkstraat 12 bus 3", "kerkstraat", "12", "3"),
+        ("Kerkstraat 12/3", "kerkstraat", "12", "3"),
+        ("Kerkstraat 12 / 3", "kerkstraat", "12", "3"),
+        ("Kerkstr. 12A", "kerkstraat", "12a", NA),
+        ("Kerkstraat 12 A bus 3", "kerkstraat", "12a", "3"),
+        ("Steenweg op Gent 221-223", "steenweg op gent", "221-223", NA),
+        ("Dieweg 61 b2", "dieweg", "61", "2"),
+        ("Kerkstraat 12 bte 3", "kerkstraat", "12", "3"),
+        ("Rue Haute 5 boîte 12", "rue haute", "5", "12"),
+        ("Kerkstraat 12 b. 3", "kerkstraat", "12", "3"),
+        ("Kerkstraat 12, bus 003", "kerkstraat", "12", "3"),
+        ("Kerkstraat 012 bus 0.1", "kerkstraat", "12", "0.1"),
+        ("Kerkstraat", "kerkstraat", NA, NA),
+        ("12 rue de la Loi", "rue de la loi", "12", NA),
+        ("Rue du 11 Novembre 5", "rue du 11 novembre", "5", NA),
+        ("St-Pietersnieuwstraat 33", "sint pietersnieuwstraat", "33", NA),
+        ("Gentse Stwg 5", "gentse steenweg", "5", NA),
+        ("Stationsstr 1", "stationsstraat", "1", NA),
+        ("Kerkstraat 12, 9000 Gent", "kerkstraat", "12", NA),
+        ("Kerkstraat nr. 12", "kerkstraat", "12", NA),
+    ],
+)
+def test_split_address_known_answers(line: str, street: str, number: object, box: object) -> None:
+    out = split_address(pd.Series([line]))
+    assert list(out.columns) == ["street", "house_number", "box"]
+    assert values(out.iloc[0]) == [street, number, box]
+
+
+@pytest.mark.parametrize(
+    ("raw", "street"),
+    [
+        ("Kerkstr.", "kerkstraat"),
+        ("Stationsstr", "stationsstraat"),
+        ("Gentse stwg", "gentse steenweg"),
+        ("Brusselsestwg.", "brusselsesteenweg"),
+        ("Gentse Stw.", "gentse steenweg"),
+        ("Koning Albertln", "koning albertlaan"),
+        ("Marktpl.", "marktplein"),
+        ("Grote pl", "grote plein"),
+        ("Bld. Anspach", "boulevard anspach"),
+        ("Blvd Anspach", "boulevard anspach"),
+        ("Beukendr.", "beukendreef"),
+        ("Dr. Van de Perrestraat", "dokter van de perrestraat"),
+        ("St-Pietersnieuwstraat", "sint pietersnieuwstraat"),
+        ("St.-Amandsstraat", "sint amandsstraat"),
+        ("Av. Louise", "avenue louise"),
+        ("Ch. de Wavre", "chaussee de wavre"),
+        ("Burg. Lemmensstraat", "burgemeester lemmensstraat"),
+        ("O.L.V.-Kerkstraat", "onze lieve vrouw kerkstraat"),
+        ("Rue de l'Église", "rue de leglise"),
+        ("Kaai", "kaai"),
+        ("Frankrijklei", "frankrijklei"),
+        ("Straat", "straat"),
+    ],
+)
+def test_normalise_street_known_answers(raw: str, street: str) -> None:
+    assert values(normalise_street(pd.Series([raw]))) == [street]
+
+
+def test_normalise_address_separate_fields() -> None:
+    out = normalise_address(
+        pd.Series(["Kerkstr.", "Dieweg", "Kerkstraat", "Kerkstraat"], index=[3, 2, 1, 0]),
+        pd.Series([12.0, "61 b2", "12A", "twaalf"], index=[3, 2, 1, 0]),
+        pd.Series(["b3", None, "bus 004", None], index=[3, 2, 1, 0]),
+        return_reasons=True,
+    )
+    assert list(out.index) == [3, 2, 1, 0]
+    assert values(out["street"]) == ["kerkstraat", "dieweg", "kerkstraat", "kerkstraat"]
+    assert values(out["house_number"]) == ["12", "61", "12a", NA]
+    assert values(out["box"]) == ["3", "2", "4", NA]
+    assert values(out["reason"]) == [NA, NA, NA, "no house number"]
+
+
+def test_normalise_address_line_when_no_number_given() -> None:
+    out = normalise_address(pd.Series(["Kerkstraat 12 bus 3"]))
+    assert values(out.iloc[0]) == ["kerkstraat", "12", "3"]
+
+
+def test_normalise_address_rejects_unequal_lengths() -> None:
+    with pytest.raises(ValueError, match="differ in length"):
+        normalise_address(pd.Series(["a", "b"]), pd.Series(["1"]))
+
+
+def test_postcodes() -> None:
+    raw = pd.Series(["B-9000", "9000 Gent", 9000, "9000.0", "BE 9000", "Gent (9000)",
+                     "0999", "12345", "x", None, "1000"], dtype=object)  # fmt: skip
+    out = normalise_postcodes(raw, return_reasons=True)
+    expected = ["9000"] * 6 + [NA, NA, NA, NA, "1000"]
+    assert values(out["postcode"]) == expected
+    assert values(out["reason"]) == [NA] * 6 + ["below 1000", "not 4 digits", "not 4 digits"] + [NA, NA]
+    assert values(normalise_postcodes(pd.Series([9000.0, np.nan]))) == ["9000", NA]
+
+
+def test_phones() -> None:
+    raw = pd.Series(["09 265 72 11", "+32 (0)9 265 72 11", "0032 9 265 72 11", "09/265.72.11",
+                     "0475 12 34 56", "+31 20 123 4567", "123", "geen", None])  # fmt: skip
+    out = normalise_phones(raw, return_reasons=True)
+    assert values(out["phone"]) == ["+3292657211"] * 4 + ["+32475123456", "+31201234567"] + [NA] * 3
+    assert values(out["reason"]) == [NA] * 6 + ["invalid number", "not a phone number", NA]
+    nl = normalise_phones(pd.Series(["020 123 4567"]), region="NL")
+    assert values(nl) == ["+31201234567"]
+
+
+def test_phones_unknown_region() -> None:
+    with pytest.raises(ConfigError, match="region 'XX'"):
+        normalise_phones(pd.Series(["1"]), region="XX")
+
+
+def test_emails() -> None:
+    raw = pd.Series([" Info@Bakkerij.BE ", "mailto:jan@x.be", "Jan <jan@x.be>", "jan@x",
+                     "jan@@x.be", "jan @x.be", "nomail", "@x.be", None])  # fmt: skip
+    out = normalise_emails(raw, return_reasons=True)
+    assert values(out["email"]) == ["info@bakkerij.be", "jan@x.be", "jan@x.be"] + [NA] * 6
+    assert values(out["domain"]) == ["bakkerij.be", "x.be", "x.be"] + [NA] * 6
+    assert values(out["reason"]) == [NA] * 3 + ["bad local part or domain", "several @",
+        "contains spaces", "no @", "bad local part or domain", NA]  # fmt: skip
+
+
+def test_websites() -> None:
+    raw = pd.Series(["https://www.Bakkerij-Peeters.be/contact", "http://www.x.be:8080/a?b=c#d",
+                     "www.x.be", "X.BE.", "www.be", "geen", "http://", "http://192.168.0.1/",
+                     "user@www.x.be", None])  # fmt: skip
+    out = normalise_websites(raw, return_reasons=True)
+    assert values(out["website"]) == ["bakkerij-peeters.be", "x.be", "x.be", "x.be", "www.be",
+                                      NA, NA, NA, "x.be", NA]  # fmt: skip
+    assert values(out["reason"])[5:8] == ["not a domain name", "no host", "not a domain name"]
+
+
+def test_empty_input() -> None:
+    empty = pd.Series([], dtype=object)
+    assert len(normalise_names(empty)) == 0
+    assert list(split_address(empty).columns) == ["street", "house_number", "box"]
+    assert list(normalise_emails(empty, return_reasons=True).columns) == ["email", "domain", "reason"]
+    assert len(normalise_phones(empty)) == 0
+
+
+# ---------------------------------------------------------------- properties
+
+_VOCAB = ["bv", "b.v.", "nv", "n.v.", "comm", "v", "commv", "sa", "s.a.", "&", "en", "et", "and",
+          "peeters", "sabena", "société", "anonyme", "besloten", "vennootschap", "st", "str", "dr",
+          "kerkstr.", "stwg", "pl", "12", "12a", "221-223", "bus", "b", "/", "3", "b2", "bte",
+          "www.", "http://", "@", ".be", "+32", "0475", "(0)", "9000", "B-", ",", "'", "-", "ß",
+          "İ", "℃", "ﬁ", "é", "Ø"]  # fmt: skip
+
+_texts = st.one_of(
+    st.text(max_size=30),
+    st.lists(st.sampled_from(_VOCAB), max_size=8).map(" ".join),
+    st.lists(st.sampled_from(_VOCAB), max_size=8).map("".join),
+)
+_columns = st.lists(st.one_of(st.none(), _texts), max_size=20).map(
+    lambda xs: pd.Series(xs, index=np.arange(len(xs)) * 3 + 7, dtype=object)
+)
+
+_SERIES_FUNCTIONS = [
+    normalise_names,
+    legal_forms,
+    sort_tokens,
+    normalise_street,
+    normalise_postcodes,
+    normalise_phones,
+    normalise_websites,
+]
+_prop_settings = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@pytest.mark.parametrize("fn", _SERIES_FUNCTIONS, ids=lambda f: f.__name__)
+@_prop_settings
+@given(raw=_columns)
+def test_series_functions_idempotent_and_shape_preserving(fn, raw: pd.Series) -> None:
+    once = fn(raw)
+    assert once.index.equals(raw.index)
+    assert once[raw.isna()].isna().all()
+    assert values(fn(once)) == values(once)
+    with_reasons = fn(raw, return_reasons=True)
+    assert values(with_reasons.iloc[:, 0]) == values(once)
+    # a reason is given exactly where a present value became missing
+    became_missing = once.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if fn is not legal_forms:
+        assert (with_reasons["reason"].notna() == became_missing).all()
+
+
+@_prop_settings
+@given(raw=_columns)
+def test_names_after_sort_tokens_idempotent(raw: pd.Series) -> None:
+    once = sort_tokens(normalise_names(raw))
+    assert values(sort_tokens(normalise_names(once))) == values(once)
+
+
+@_prop_settings
+@given(raw=_columns)
+def test_split_address_fixed_point(raw: pd.Series) -> None:
+    parts = split_address(raw)
+    assert parts.index.equals(raw.index)
+    assert parts[raw.isna()].isna().all().all()
+    again = normalise_address(parts["street"], parts["house_number"], parts["box"])
+    pd.testing.assert_frame_equal(again, parts)
+
+
+@_prop_settings
+@given(raw=_columns)
+def test_emails_idempotent(raw: pd.Series) -> None:
+    once = normalise_emails(raw)
+    assert once.index.equals(raw.index)
+    assert once[raw.isna()].isna().all().all()
+    pd.testing.assert_series_equal(normalise_emails(once["email"])["email"], once["email"])
+
+
+# ---------------------------------------------------------------- garbage at scale
+
+
+@pytest.fixture(scope="module")
+def garbage() -> pd.Series:
+    rng = np.random.default_rng(20240601)
+    junk = np.array(
+        ["Peeters NV", "Kerkstraat 12 bus 3", "09 265 72 11", "jan@x.be", "https://x.be/a",
+         "9000", "", "   ", "\x00\x01", "\ud800 lone surrogate", "🍺 bier & co", "x" * 5000,
+         "////", "@@@", "((((", "+++", "ﬁ℃İ", "\\", ".*", "NaN", "None"], dtype=object)  # fmt: skip
+    others = np.array([None, np.nan, 12, 9000.0, -1.5, b"bytes \xff", {"a": 1}, [1, 2], True],
+                      dtype=object)  # fmt: skip
+    values = junk[rng.integers(0, len(junk), 100_000)]
+    spots = rng.integers(0, 100_000, 5_000)
+    values[spots] = others[rng.integers(0, len(others), len(spots))]
+    return pd.Series(values, dtype=object)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "fn",
+    [*_SERIES_FUNCTIONS, split_address, normalise_address, normalise_emails],
+    ids=lambda f: f.__name__,
+)
+def test_garbage_never_raises(fn, garbage: pd.Series) -> None:
+    out = fn(garbage, return_reasons=True)
+    assert len(out) == len(garbage)
+    assert out.index.equals(garbage.index)
+    assert out[garbage.isna()].isna().all().all()
