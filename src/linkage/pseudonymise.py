@@ -66,7 +66,6 @@ PSEUDONYM_BYTES = 16
 _CHARS = (PSEUDONYM_BYTES * 8 + 4) // 5  # 26
 #: A regular expression that every pseudonym matches.
 PSEUDONYM_PATTERN = rf"^v[1-9][0-9]*\.[a-z2-7]{{{_CHARS}}}$"
-_ALPHABET = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
 _BLOCK = 64  # SHA-256 block size
 _SPACES = " \t\n\r\f\v\u00a0\u202f\u2007\u2009\u200b\ufeff"
 
@@ -137,7 +136,11 @@ def base32_lower(digests: NDArray[np.uint8]) -> NDArray[np.uint8]:
         g[7] = c4 & 31
     np.right_shift(columns[15], 3, out=groups[24])
     groups[25] = (columns[15] & 7) << 2
-    return np.take(_ALPHABET, groups).T
+    # a-z for 0-25, 2-7 for 26-31, in uint8 arithmetic (a table lookup would
+    # widen every index to intp: 8 bytes per character).
+    np.add(groups, ord("a"), out=groups)
+    groups -= (groups > ord("z")).view(np.uint8) * np.uint8(ord("a") + 26 - ord("2"))
+    return groups.T
 
 
 def _format(digests: Sequence[bytes], version: int) -> pa.StringArray:

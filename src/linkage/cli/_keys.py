@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import io
 import logging
 import os
 import sys
@@ -18,8 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from linkage.exceptions import KeyringError, SchemaError
-from linkage.keys import MASTER_KEY_ENV, PASSPHRASE_ENV, KeyRing, _write_atomic
+from linkage.exceptions import KeyringError
+from linkage.io import read_table, write_table
+from linkage.keys import MASTER_KEY_ENV, PASSPHRASE_ENV, KeyRing
 from linkage.pseudonymise import crosswalk, pseudonymise
 
 logger = logging.getLogger(__name__)
@@ -191,11 +191,10 @@ def _show(args: argparse.Namespace) -> int:
 
 def _crosswalk(args: argparse.Namespace) -> int:
     ring = KeyRing.load(args.key, passphrase=_passphrase(args))
-    table = _read(args.input)
-    _require(table, [args.column], args.input)
+    table = _read(args.input, [args.column])
     new = ring.current if args.new is None else args.new
     walk = crosswalk(table[args.column], ring, domain=args.domain, old=args.old, new=new)
-    _write(walk, args.out)
+    write_table(walk, args.out)
     print(f"wrote {len(walk):,} pairs v{args.old} -> v{new} to {args.out}")
     return 0
 
@@ -207,14 +206,12 @@ def _pseudonymise(args: argparse.Namespace) -> int:
         if not args.exchange:
             raise KeyringError("--master-env needs --exchange")
         ring = KeyRing.from_env(exchange=args.exchange, var=args.master_env)
-    table = _read(args.input)
-    _require(table, args.column, args.input)
+    table = _read(args.input, args.column)
     for column in args.column:
         table[column] = pseudonymise(
             table[column], ring, domain=args.domain, version=args.version
         )
-    table.index = pd.RangeIndex(len(table))
-    _write(table, args.out)
+    write_table(table, args.out)
     version = ring.current if args.version is None else args.version
     print(f"wrote {len(table):,} rows to {args.out} ({', '.join(args.column)}: v{version})")
     return 0
@@ -223,35 +220,11 @@ def _pseudonymise(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------- io
 
 
-def _read(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise FileNotFoundError(2, "No such file", str(path))
-    if path.suffix.lower() in (".parquet", ".pq"):
-        table = pd.read_parquet(path)
-    else:
-        # Identifiers stay text: no leading zero lost, no float for a column with blanks.
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    # Rows in messages count data rows from 1.
+def _read(path: Path, columns: list[str]) -> pd.DataFrame:
+    table = read_table(path, required=columns)
+    # Rows in messages count data rows from 1, as linkage.io does.
     table.index = pd.RangeIndex(1, len(table) + 1)
     return table
-
-
-def _require(table: pd.DataFrame, columns: list[str], path: Path) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise SchemaError(
-            f"{path}: no column {', '.join(map(repr, missing))}; "
-            f"it has {', '.join(map(repr, table.columns))}"
-        )
-
-
-def _write(table: pd.DataFrame, path: Path) -> None:
-    buffer = io.BytesIO()
-    if path.suffix.lower() in (".parquet", ".pq"):
-        table.to_parquet(buffer, index=False)
-    else:
-        table.to_csv(buffer, index=False)
-    _write_atomic(path, buffer.getvalue())
 
 
 def _versions(ring: KeyRing) -> str:
