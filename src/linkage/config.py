@@ -41,8 +41,8 @@ Scorer = Literal[
 SCORERS: tuple[str, ...] = get_args(Scorer)
 Prepare = Literal[
     "text", "company_name", "name_sorted", "name_tokens", "name_prefix", "legal_form",
-    "enterprise_number", "establishment_number", "number_digits", "street", "house_number",
-    "address", "postcode", "phone", "email", "email_domain", "website",
+    "enterprise_number", "establishment_number", "number_digits", "street", "address",
+    "postcode", "phone", "email", "email_domain", "website",
 ]
 PREPARERS: tuple[str, ...] = get_args(Prepare)
 
@@ -149,27 +149,41 @@ class Comparison:
 
 @dataclass(frozen=True, kw_only=True)
 class Field:
-    """A derived column: ``prepare`` applied to ``source`` (a column of the input).
+    """A derived column: ``prepare`` applied to ``source`` (one or more input columns).
 
     ``left_source`` / ``right_source`` override ``source`` for one side, which is how
-    a preset maps a user's column names.
+    a preset reads a user's own column names. Only ``address`` takes several
+    columns (street, house number, box); every other preparer takes one.
     """
 
     name: str
-    source: str
+    source: tuple[str, ...]
     prepare: Prepare = "text"
-    left_source: str | None = None
-    right_source: str | None = None
+    left_source: tuple[str, ...] | None = None
+    right_source: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        for attr in ("source", "left_source", "right_source"):
+            value = getattr(self, attr)
+            if isinstance(value, str):
+                object.__setattr__(self, attr, (value,))
+            elif value is not None:
+                object.__setattr__(self, attr, tuple(value))
         if self.prepare not in PREPARERS:
             raise ConfigError(
                 f"field {self.name!r}: prepare must be one of {', '.join(PREPARERS)}, "
                 f"not {self.prepare!r}"
             )
+        most = 3 if self.prepare == "address" else 1
+        for sources in (self.source, self.left_source, self.right_source):
+            if sources is not None and not 1 <= len(sources) <= most:
+                raise ConfigError(
+                    f"field {self.name!r}: {self.prepare} takes 1 to {most} source column(s), "
+                    f"got {list(sources)}"
+                )
 
-    def source_for(self, side: Literal["left", "right"]) -> str:
-        """The input column this field is made from on one side."""
+    def source_for(self, side: Literal["left", "right"]) -> tuple[str, ...]:
+        """The input columns this field is made from on one side."""
         override = self.left_source if side == "left" else self.right_source
         return override or self.source
 
@@ -231,7 +245,7 @@ class LinkSpec:
         """The same spec reading other input column names (logical name -> actual name)."""
         left, right = dict(left or {}), dict(right or {})
         for mapping, side in ((left, "left"), (right, "right")):
-            logical = {f.source for f in self.fields} | {getattr(self, f"{side}_id")}
+            logical = {c for f in self.fields for c in f.source} | {getattr(self, f"{side}_id")}
             unknown = sorted(set(mapping) - logical)
             if unknown:
                 raise ConfigError(
@@ -239,8 +253,15 @@ class LinkSpec:
                     f"it reads {sorted(logical)}"
                 )
         new_fields = tuple(
-            replace(f, left_source=left.get(f.source, f.left_source),
-                    right_source=right.get(f.source, f.right_source))
+            replace(
+                f,
+                left_source=tuple(
+                    left.get(c, o) for c, o in zip(f.source, f.source_for("left"), strict=True)
+                ),
+                right_source=tuple(
+                    right.get(c, o) for c, o in zip(f.source, f.source_for("right"), strict=True)
+                ),
+            )
             for f in self.fields
         )
         return replace(

@@ -1,0 +1,216 @@
+"""The pipeline: chains the stages, and nothing else.
+
+``link(left, right, spec)`` prepares both tables, proposes candidate pairs, compares
+them, fits (or reuses) a Fellegi-Sunter model, scores and resolves. Given the links
+of the parents, it links children consistently with them (establishment units
+within the employer their enterprise was linked to).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from linkage.blocking import Pairs, block_on, candidate_pairs
+from linkage.compare import compare, term_frequencies
+from linkage.config import LinkSpec
+from linkage.exceptions import SchemaError
+from linkage.io import check_unique
+from linkage.model import FellegiSunter, weight_to_probability
+from linkage.prepare import prepare
+from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
+
+__all__ = ["LinkResult", "ParentLinks", "link"]
+
+log = logging.getLogger(__name__)
+
+PARENT = "_parent"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParentLinks:
+    """Links between the parents of two child tables.
+
+    ``links`` has the left parent ids in column ``left_parent`` of the left
+    children's table and the right parent ids in column ``right_parent`` of the
+    right children's table: e.g. enterprise numbers and employer ids.
+    """
+
+    links: pd.DataFrame
+    left_parent: str
+    right_parent: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkResult:
+    """Links and everything needed to look into them.
+
+    Attributes
+    ----------
+    links : DataFrame
+        One row per link: the two ids, ``match_weight`` and ``match_probability``.
+    pairs : Pairs
+        The candidate pairs (positions) blocking proposed.
+    gamma : ndarray of shape (n_pairs, n_comparisons), dtype int8
+    weights : ndarray of shape (n_pairs,), dtype float64
+    model : FellegiSunter
+    timings : dict of str to float
+        Seconds per stage.
+    """
+
+    spec: LinkSpec
+    links: pd.DataFrame
+    pairs: Pairs
+    gamma: NDArray[np.int8]
+    weights: NDArray[np.float64]
+    model: FellegiSunter
+    left_ids: pd.Index
+    right_ids: pd.Index
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def scored_pairs(self) -> pd.DataFrame:
+        """Every candidate pair with its levels, weight and probability (for analysis)."""
+        frame = pd.DataFrame({
+            "left_id": self.left_ids[self.pairs.left],
+            "right_id": self.right_ids[self.pairs.right],
+        })
+        for k, c in enumerate(self.spec.comparisons):
+            frame[f"gamma_{c.name}"] = self.gamma[:, k]
+        frame["match_weight"] = self.weights
+        frame["match_probability"] = weight_to_probability(self.weights)
+        return frame
+
+    def summary(self) -> str:
+        """A few lines: pairs per rule, links, seconds per stage."""
+        rules = ", ".join(f"{k} {v:,}" for k, v in self.pairs.by_rule.items())
+        skipped = "".join(f"; skipped {v:,} pairs of oversized blocks in {k}"
+                          for k, v in self.pairs.skipped.items())
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())
+        return (
+            f"{len(self.pairs):,} candidate pairs ({rules}{skipped}); "
+            f"{len(self.links):,} links at probability >= {self.spec.threshold:g}\n"
+            f"stages: {stages}; total {sum(self.timings.values()):.2f}s"
+        )
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+    log.debug("%s: %.2fs", stage, timings[stage])
+
+
+def _ids(table: pd.DataFrame, column: str, name: str) -> pd.Index:
+    if column not in table.columns:
+        raise SchemaError(f"{name}: missing id column {column!r}; found {', '.join(map(repr, table.columns))}")
+    check_unique(table[column].reset_index(drop=True), source=name)
+    return pd.Index(table[column].to_numpy())
+
+
+def _parent_codes(
+    left: pd.DataFrame, right: pd.DataFrame, parents: ParentLinks
+) -> tuple[NDArray[np.int64], NDArray[np.int64], pd.Series]:
+    """Each child's parent as an integer code (-1: none), and the parents' links in codes."""
+    for table, column, side in ((left, parents.left_parent, "left"),
+                                (right, parents.right_parent, "right")):
+        if column not in table.columns:
+            raise SchemaError(f"{side} children: missing parent column {column!r}")
+    links = parents.links
+    left_codes, _ = pd.factorize(pd.concat([left[parents.left_parent], links.iloc[:, 0]]))
+    right_codes, _ = pd.factorize(pd.concat([right[parents.right_parent], links.iloc[:, 1]]))
+    n_left, n_right = len(left), len(right)
+    parent_link = pd.Series(right_codes[n_right:], index=left_codes[n_left:])
+    return left_codes[:n_left], right_codes[:n_right], parent_link
+
+
+def link(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    spec: LinkSpec,
+    *,
+    model: FellegiSunter | None = None,
+    parents: ParentLinks | None = None,
+    names: tuple[str, str] = ("left", "right"),
+) -> LinkResult:
+    """Link ``left`` to ``right`` as ``spec`` says.
+
+    Parameters
+    ----------
+    left, right : DataFrame
+        Input records with the columns the spec's fields read and unique ids.
+    spec : LinkSpec
+    model : FellegiSunter, optional
+        A fitted model to reuse; by default one is fitted on this data.
+    parents : ParentLinks, optional
+        Links of the parents: children are then also blocked within linked parents,
+        and never linked across parents linked elsewhere.
+    names : pair of str
+        Names of the tables in messages.
+
+    Returns
+    -------
+    LinkResult
+    """
+    timings: dict[str, float] = {}
+    left_ids = _ids(left, spec.left_id, names[0])
+    right_ids = _ids(right, spec.right_id, names[1])
+    with _timed(timings, "prepare"):
+        lp = prepare(left, spec.fields, side="left", source=names[0])
+        rp = prepare(right, spec.fields, side="right", source=names[1])
+    rules = spec.blocking
+    if parents is not None:
+        left_parent, right_parent, parent_link = _parent_codes(left, right, parents)
+        # Block key: for a left child, the right parent its own parent is linked to.
+        lp[PARENT] = pd.Series(left_parent).map(parent_link)
+        rp[PARENT] = pd.Series(np.where(right_parent < 0, np.nan, right_parent))
+        rules = (*rules, block_on(PARENT, name="within linked parent"))
+    with _timed(timings, "block"):
+        pairs = candidate_pairs(lp, rp, rules)
+        if parents is not None:
+            keep = consistent_with_parents(
+                left_parent[pairs.left], right_parent[pairs.right], parent_link
+            )
+            pairs = replace(pairs, left=pairs.left[keep], right=pairs.right[keep])
+    with _timed(timings, "compare"):
+        gamma = compare(lp, rp, pairs.left, pairs.right, spec.comparisons, chunk_size=spec.chunk_size)
+        tf_columns = {c.name: c.column for c in spec.comparisons if c.term_frequency}
+        tf = {name: term_frequencies(lp[col], rp[col], pairs.left, pairs.right)
+              for name, col in tf_columns.items()}
+    if model is None:
+        with _timed(timings, "fit"):
+            rng = np.random.default_rng(spec.model.seed)
+            n = spec.model.u_sample_size
+            rl = rng.integers(0, len(lp), n).astype(np.int32)
+            rr = rng.integers(0, len(rp), n).astype(np.int32)
+            gamma_random = compare(lp, rp, rl, rr, spec.comparisons, chunk_size=spec.chunk_size)
+            model = FellegiSunter(spec.comparisons, max_iter=spec.model.max_iter,
+                                  tol=spec.model.tol, fix_u=spec.model.fix_u)
+            model.fit(gamma, gamma_random=gamma_random)
+    with _timed(timings, "score"):
+        weights = model.match_weight(gamma, tf=tf)
+    with _timed(timings, "resolve"):
+        min_weight = probability_to_weight(spec.threshold)
+        if spec.one_to_one:
+            chosen = one_to_one(pairs.left, pairs.right, weights, min_weight=min_weight)
+        else:
+            chosen = weights >= min_weight
+        left_col = spec.left_id
+        right_col = spec.right_id if spec.right_id != spec.left_id else f"{spec.right_id}_right"
+        links = pd.DataFrame({
+            left_col: left_ids[pairs.left[chosen]],
+            right_col: right_ids[pairs.right[chosen]],
+            "match_weight": weights[chosen],
+            "match_probability": weight_to_probability(weights[chosen]),
+        })
+    result = LinkResult(spec=spec, links=links, pairs=pairs, gamma=gamma, weights=weights,
+                        model=model, left_ids=left_ids, right_ids=right_ids, timings=timings)
+    log.info("%s", result.summary())
+    return result

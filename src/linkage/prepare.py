@@ -1,0 +1,111 @@
+"""Preparation: the derived columns a link spec compares and blocks on.
+
+Each :class:`~linkage.config.Field` names a preparer; this module maps the name to
+the normaliser that makes it, over whole columns. The result has one row per input
+row, in the same order, so that pair positions point into both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import pandas as pd
+
+from linkage.config import Field
+from linkage.exceptions import SchemaError
+from linkage.identifiers import parse_enterprise_numbers, parse_establishment_numbers
+from linkage.normalise import (
+    legal_forms,
+    normalise_address,
+    normalise_emails,
+    normalise_names,
+    normalise_phones,
+    normalise_postcodes,
+    normalise_street,
+    normalise_websites,
+    sort_tokens,
+    split_address,
+)
+
+__all__ = ["prepare"]
+
+Side = Literal["left", "right"]
+
+
+def _text(s: pd.Series) -> pd.Series:
+    return s.astype("string").str.lower().str.split().str.join(" ").replace("", pd.NA)
+
+
+def _digits(s: pd.Series) -> pd.Series:
+    """Digits of a number as written, valid or not (for edit-distance comparison)."""
+    valid = parse_enterprise_numbers(s)
+    cleaned = s.astype("string").str.upper().str.removeprefix("BE").str.replace(r"\D", "", regex=True)
+    cleaned = cleaned.mask(cleaned.str.len() == 9, "0" + cleaned).replace("", pd.NA)
+    return valid.astype("string").fillna(cleaned)
+
+
+def _tokens(s: pd.Series) -> pd.Series:
+    return normalise_names(s).str.split()
+
+
+def _prefix(s: pd.Series) -> pd.Series:
+    return normalise_names(s).str.replace(" ", "", regex=False).str.slice(0, 4)
+
+
+def _address(*columns: pd.Series) -> pd.Series:
+    parts = split_address(columns[0]) if len(columns) == 1 else normalise_address(*columns)
+    return (parts["street"] + " " + parts["house_number"].fillna("")).str.strip()
+
+
+_PREPARERS: dict[str, Callable[..., pd.Series]] = {
+    "text": _text,
+    "company_name": normalise_names,
+    "name_sorted": lambda s: sort_tokens(normalise_names(s)),
+    "name_tokens": _tokens,
+    "name_prefix": _prefix,
+    "legal_form": legal_forms,
+    "enterprise_number": parse_enterprise_numbers,
+    "establishment_number": parse_establishment_numbers,
+    "number_digits": _digits,
+    "street": normalise_street,
+    "address": _address,
+    "postcode": normalise_postcodes,
+    "phone": normalise_phones,
+    "email": lambda s: normalise_emails(s)["email"],
+    "email_domain": lambda s: normalise_emails(s)["domain"],
+    "website": normalise_websites,
+}
+
+
+def prepare(table: pd.DataFrame, fields: Sequence[Field], *, side: Side, source: str = "") -> pd.DataFrame:
+    """The derived columns of ``fields`` for one side of a link.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Input records.
+    fields : sequence of Field
+    side : {"left", "right"}
+        Which source columns to read (a preset may map the two sides differently).
+    source : str
+        Name of the table, for error messages.
+
+    Returns
+    -------
+    DataFrame
+        One column per field, a RangeIndex of positions.
+    """
+    where = source or f"{side} table"
+    missing = sorted({c for f in fields for c in f.source_for(side)} - set(table.columns))
+    if missing:
+        raise SchemaError(
+            f"{where}: missing column(s) {', '.join(map(repr, missing))}; "
+            f"found {', '.join(map(repr, table.columns))}"
+        )
+    table = table.reset_index(drop=True)
+    out = {}
+    for f in fields:
+        columns = [table[c] for c in f.source_for(side)]
+        out[f.name] = _PREPARERS[f.prepare](*columns)
+    return pd.DataFrame(out, index=table.index)
