@@ -63,7 +63,10 @@ def test_enterprise_pseudonyms_per_second(benchmark, ring, numbers, size: int) -
     data = numbers.iloc[:size]
     rounds = 1 if size >= 485_000 else 3
     out = benchmark.pedantic(
-        pseudonymise, args=(data, ring), kwargs={"domain": "enterprise"}, rounds=rounds,
+        pseudonymise,
+        args=(data, ring),
+        kwargs={"domain": "enterprise"},
+        rounds=rounds,
         iterations=1,
     )
     assert out.notna().all() and out.is_unique
@@ -74,7 +77,10 @@ def test_enterprise_pseudonyms_per_second(benchmark, ring, numbers, size: int) -
 
 def test_repeated_ids_per_second(benchmark, ring, staff_refs) -> None:
     out = benchmark.pedantic(
-        pseudonymise, args=(staff_refs, ring), kwargs={"domain": "staff"}, rounds=3,
+        pseudonymise,
+        args=(staff_refs, ring),
+        kwargs={"domain": "staff"},
+        rounds=3,
         iterations=1,
     )
     assert out.nunique() == 450

@@ -42,8 +42,11 @@ def key_forms(ring: KeyRing) -> list[str]:
 
 
 def test_help_of_every_action(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["keys"], *(["keys", a] for a in ("new", "rotate", "retire", "show",
-                                                   "crosswalk")), ["pseudonymise"]):
+    for argv in (
+        ["keys"],
+        *(["keys", a] for a in ("new", "rotate", "retire", "show", "crosswalk")),
+        ["pseudonymise"],
+    ):
         with pytest.raises(SystemExit) as exited:
             main([*argv, "--help"])
         assert exited.value.code == 0
@@ -60,8 +63,9 @@ def test_no_passphrase_argument_exists() -> None:
 
 def test_whole_life_of_a_key_file(capsys: pytest.CaptureFixture[str]) -> None:
     outputs = []
-    code, out, err = run(capsys, "keys", "new", "--exchange", "vlaio-vdab-2025", "--out",
-                         "exchange.key")
+    code, out, err = run(
+        capsys, "keys", "new", "--exchange", "vlaio-vdab-2025", "--out", "exchange.key"
+    )
     assert code == 0, err
     outputs += [out, err]
     assert stat.S_IMODE(os.stat("exchange.key").st_mode) == 0o600
@@ -73,8 +77,19 @@ def test_whole_life_of_a_key_file(capsys: pytest.CaptureFixture[str]) -> None:
     pd.DataFrame({"kbo": ["0403.170.701", None, "BE0403170701"], "name": ["A", "B", "C"]}).to_csv(
         "in.csv", index=False
     )
-    code, out, err = run(capsys, "pseudonymise", "in.csv", "--column", "kbo", "--domain",
-                         "enterprise", "--key", "exchange.key", "--out", "v1.csv")
+    code, out, err = run(
+        capsys,
+        "pseudonymise",
+        "in.csv",
+        "--column",
+        "kbo",
+        "--domain",
+        "enterprise",
+        "--key",
+        "exchange.key",
+        "--out",
+        "v1.csv",
+    )
     assert code == 0, err
     outputs += [out, err]
     v1 = pd.read_csv("v1.csv", dtype=str)
@@ -89,9 +104,22 @@ def test_whole_life_of_a_key_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert "added key version 2" in out
     outputs += [out, err]
 
-    code, out, err = run(capsys, "keys", "crosswalk", "in.csv", "--column", "kbo", "--domain",
-                         "enterprise", "--old", "1", "--key", "exchange.key", "--out",
-                         "walk.parquet")
+    code, out, err = run(
+        capsys,
+        "keys",
+        "crosswalk",
+        "in.csv",
+        "--column",
+        "kbo",
+        "--domain",
+        "enterprise",
+        "--old",
+        "1",
+        "--key",
+        "exchange.key",
+        "--out",
+        "walk.parquet",
+    )
     assert code == 0, err
     outputs += [out, err]
     walk = pd.read_parquet("walk.parquet")
@@ -164,25 +192,59 @@ def test_pseudonymise_from_master_key_in_environment(
     master = base64.b64encode(os.urandom(32)).decode()
     monkeypatch.setenv("LINKAGE_MASTER_KEY", master)
     pd.DataFrame({"staff": ["s-1", "s-2", "s-1"]}).to_parquet("in.parquet")
-    code, out, err = run(capsys, "pseudonymise", "in.parquet", "--column", "staff", "--domain",
-                         "staff", "--master-env", "--exchange", "vlaio-vdab-2025", "--out",
-                         "out.parquet")
+    code, out, err = run(
+        capsys,
+        "pseudonymise",
+        "in.parquet",
+        "--column",
+        "staff",
+        "--domain",
+        "staff",
+        "--master-env",
+        "--exchange",
+        "vlaio-vdab-2025",
+        "--out",
+        "out.parquet",
+    )
     assert code == 0, err
     assert master not in out + err
     got = pd.read_parquet("out.parquet")["staff"]
     ring = KeyRing.from_env(exchange="vlaio-vdab-2025")
-    assert got.tolist() == pseudonymise(pd.Series(["s-1", "s-2", "s-1"]), ring,
-                                        domain="staff").tolist()
-    code, _, err = run(capsys, "pseudonymise", "in.parquet", "--column", "staff", "--domain",
-                       "staff", "--master-env", "--out", "o.parquet")
+    assert (
+        got.tolist()
+        == pseudonymise(pd.Series(["s-1", "s-2", "s-1"]), ring, domain="staff").tolist()
+    )
+    code, _, err = run(
+        capsys,
+        "pseudonymise",
+        "in.parquet",
+        "--column",
+        "staff",
+        "--domain",
+        "staff",
+        "--master-env",
+        "--out",
+        "o.parquet",
+    )
     assert (code, err) == (EXIT_INPUT, "linkage: error: --master-env needs --exchange\n")
 
 
 def test_pseudonymise_refuses_national_numbers(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "keys", "new", "--exchange", "e", "--out", "k.key")[0] == 0
     pd.DataFrame({"contact": ["c-1", "85.07.30-033.28"]}).to_csv("in.csv", index=False)
-    code, out, err = run(capsys, "pseudonymise", "in.csv", "--column", "contact", "--domain",
-                         "contact", "--key", "k.key", "--out", "out.csv")
+    code, _, err = run(
+        capsys,
+        "pseudonymise",
+        "in.csv",
+        "--column",
+        "contact",
+        "--domain",
+        "contact",
+        "--key",
+        "k.key",
+        "--out",
+        "out.csv",
+    )
     assert code == EXIT_INPUT
     assert err == (
         "linkage: error: column 'contact', row 2: a national register or BIS number cannot be "
@@ -194,10 +256,32 @@ def test_pseudonymise_refuses_national_numbers(capsys: pytest.CaptureFixture[str
 
 def test_pseudonymise_missing_input_and_column(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "keys", "new", "--exchange", "e", "--out", "k.key")[0] == 0
-    code, _, err = run(capsys, "pseudonymise", "none.csv", "--column", "x", "--domain", "staff",
-                       "--key", "k.key", "--out", "out.csv")
+    code, _, err = run(
+        capsys,
+        "pseudonymise",
+        "none.csv",
+        "--column",
+        "x",
+        "--domain",
+        "staff",
+        "--key",
+        "k.key",
+        "--out",
+        "out.csv",
+    )
     assert code == EXIT_IO and "none.csv" in err
     pd.DataFrame({"a": ["1"]}).to_csv("in.csv", index=False)
-    code, _, err = run(capsys, "pseudonymise", "in.csv", "--column", "x", "--domain", "staff",
-                       "--key", "k.key", "--out", "out.csv")
+    code, _, err = run(
+        capsys,
+        "pseudonymise",
+        "in.csv",
+        "--column",
+        "x",
+        "--domain",
+        "staff",
+        "--key",
+        "k.key",
+        "--out",
+        "out.csv",
+    )
     assert code == EXIT_INPUT and "'x'" in err

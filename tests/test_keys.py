@@ -65,16 +65,14 @@ def test_hkdf_rfc5869_a1() -> None:
         length=42,
     )
     assert okm.hex() == (
-        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
-        "34007208d5b887185865"
+        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
     )
 
 
 def test_hkdf_rfc5869_a3_empty_salt_and_info() -> None:
     okm = hkdf_sha256(bytes.fromhex("0b" * 22), salt=b"", info=b"", length=42)
     assert okm.hex() == (
-        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
-        "9d201395faa4b61a96c8"
+        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"
     )
 
 
@@ -195,7 +193,7 @@ def test_passphrase_from_environment(ring: KeyRing, tmp_path, monkeypatch) -> No
     path = ring.save(tmp_path / "k.key", scrypt_n=FAST_N)
     assert KeyRing.load(path).key("staff") == ring.key("staff")
     monkeypatch.delenv("LINKAGE_KEY_PASSPHRASE")
-    with pytest.raises(KeyringError, match="no passphrase.*LINKAGE_KEY_PASSPHRASE"):
+    with pytest.raises(KeyringError, match=r"no passphrase.*LINKAGE_KEY_PASSPHRASE"):
         KeyRing.load(path)
 
 
@@ -249,7 +247,7 @@ def test_tampered_file(ring: KeyRing, tmp_path, tamper) -> None:
     document = json.loads(path.read_text())
     tamper(document)
     path.write_text(json.dumps(document))
-    with pytest.raises(KeyringError, match="cannot decrypt .*: wrong passphrase or the file was"):
+    with pytest.raises(KeyringError, match=r"cannot decrypt .*: wrong passphrase or the file was"):
         KeyRing.load(path, passphrase=PASS)
 
 

@@ -144,7 +144,7 @@ def test_integer_and_whole_float_ids_agree(ring: KeyRing) -> None:
     as_float = pseudonymise(pd.Series([12.0, 345.0, np.nan]), ring, domain="service")
     as_text = pseudonymise(pd.Series(["12", "345"]), ring, domain="service")
     assert as_int.tolist() == as_text.tolist() == as_float[:2].tolist()
-    with pytest.raises(SchemaError, match="row 1: .*fractional"):
+    with pytest.raises(SchemaError, match=r"row 1: .*fractional"):
         pseudonymise(pd.Series([1.0, 2.5]), ring, domain="amount")
 
 
@@ -179,8 +179,12 @@ def test_properties_of_a_column(ring: KeyRing, values: list[str | None], domain:
     again = pseudonymise(series.copy(), ring, domain=domain)
     assert out.equals(again)  # deterministic
     for value, pseudonym in zip(values, out, strict=True):
-        canonical = None if value is None else unicodedata.normalize("NFC", value).strip(
-            " \t\n\r\f\v\u00a0\u202f\u2007\u2009\u200b\ufeff"
+        canonical = (
+            None
+            if value is None
+            else unicodedata.normalize("NFC", value).strip(
+                " \t\n\r\f\v\u00a0\u202f\u2007\u2009\u200b\ufeff"
+            )
         )
         if not canonical:
             assert pseudonym is pd.NA  # NA and blanks stay missing
@@ -198,9 +202,10 @@ def test_domains_and_exchanges_are_unlinkable(ring: KeyRing, value: str) -> None
     assert len(by_domain) == len(DOMAINS[2:])
     master = base64.b64encode(ring._versions[1].master.reveal()).decode()
     other = KeyRing.from_env(exchange="vlaio-vdab-2026", environ={"LINKAGE_MASTER_KEY": master})
-    assert pseudonymise(series, other, domain="staff")[0] != pseudonymise(
-        series, ring, domain="staff"
-    )[0]
+    assert (
+        pseudonymise(series, other, domain="staff")[0]
+        != pseudonymise(series, ring, domain="staff")[0]
+    )
 
 
 def test_stable_from_run_to_run(ring: KeyRing, tmp_path) -> None:
@@ -243,7 +248,7 @@ def test_national_number_in_float_column_is_refused(ring: KeyRing) -> None:
 
 def test_crosswalk_re_keys_what_the_receiver_holds() -> None:
     ring = KeyRing.generate(exchange=EXCHANGE)
-    ids = pd.Series(["0403170701", "0403.170.701", None] + enterprise_numbers(50).tolist())
+    ids = pd.Series(["0403170701", "0403.170.701", None, *enterprise_numbers(50).tolist()])
     held = pseudonymise(ids, ring, domain="enterprise")  # what the receiver has, v1
     ring.rotate()
     walk = crosswalk(ids, ring, domain="enterprise", old=1, new=2)
@@ -275,8 +280,11 @@ def test_no_key_bytes_in_outputs_or_errors(ring: KeyRing) -> None:
     text = "\n".join(outputs)
     for domain in (*DOMAINS, None):
         raw = ring._versions[1].master.reveal() if domain is None else ring.key(domain).reveal()
-        for form in (raw.hex(), base64.b64encode(raw).decode(),
-                     base64.b32encode(raw).decode().lower().rstrip("=")[:20]):
+        for form in (
+            raw.hex(),
+            base64.b64encode(raw).decode(),
+            base64.b32encode(raw).decode().lower().rstrip("=")[:20],
+        ):
             assert form not in text
 
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import hmac
 import json
@@ -155,9 +156,7 @@ def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes, length: int = 32) -> by
     length : int
         Output length in bytes, at most 255 * 32.
     """
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt or None, info=info).derive(
-        ikm
-    )
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt or None, info=info).derive(ikm)
 
 
 def _check_domain(domain: str) -> str:
@@ -200,7 +199,7 @@ class KeyVersion:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 class KeyRing:
@@ -289,8 +288,7 @@ class KeyRing:
                 entries.append((int(version), part))
             else:
                 raise KeyringError(
-                    f"environment variable {var}: give several secrets as "
-                    "'v1:<base64>,v2:<base64>'"
+                    f"environment variable {var}: give several secrets as 'v1:<base64>,v2:<base64>'"
                 )
         versions = []
         for number, encoded in entries:
@@ -331,8 +329,7 @@ class KeyRing:
 
     def __repr__(self) -> str:
         return (
-            f"KeyRing(exchange={self.exchange!r}, versions={self.versions}, "
-            f"current={self.current})"
+            f"KeyRing(exchange={self.exchange!r}, versions={self.versions}, current={self.current})"
         )
 
     __str__ = __repr__
@@ -592,10 +589,8 @@ def _write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     try:
         dir_fd = os.open(directory, os.O_RDONLY)

@@ -312,9 +312,7 @@ def pseudonymise(
     key = ring.key(domain, number)
     codes, distinct = _canonical_codes(values, domain=domain)
     pseudonyms = _pseudonyms_of(distinct, key, number).take(codes)
-    return pd.Series(
-        pd.arrays.ArrowStringArray(pseudonyms), index=values.index, name=values.name
-    )
+    return pd.Series(pd.arrays.ArrowStringArray(pseudonyms), index=values.index, name=values.name)
 
 
 def crosswalk(values: pd.Series, ring: KeyRing, *, domain: str, old: int, new: int) -> pd.DataFrame:
@@ -354,8 +352,9 @@ def pseudonym_versions(pseudonyms: pd.Series) -> pd.Series:
     valid = pc.match_substring_regex(text, PSEUDONYM_PATTERN)
     number = pc.extract_regex(text, r"^v(?P<v>[0-9]+)\.").field("v")
     number = pc.if_else(valid, number, pa.scalar(None, pa.string())).cast(pa.int64())
-    return pd.Series(pd.array(number.to_pandas(), dtype="Int64"), index=pseudonyms.index,
-                     name=pseudonyms.name)
+    return pd.Series(
+        pd.array(number.to_pandas(), dtype="Int64"), index=pseudonyms.index, name=pseudonyms.name
+    )
 
 
 def _nfc(text: str) -> str:

@@ -38,8 +38,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
 
     new = actions.add_parser(
-        "new", help="make a new key ring", description="Make a key ring with one fresh "
-        "32-byte master secret (version 1) and write it encrypted, mode 0600."
+        "new",
+        help="make a new key ring",
+        description="Make a key ring with one fresh "
+        "32-byte master secret (version 1) and write it encrypted, mode 0600.",
     )
     new.add_argument("--exchange", required=True, help="exchange id, e.g. vlaio-vdab-2025")
     new.add_argument("--out", required=True, type=Path, help="key file to write")
@@ -48,16 +50,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     new.set_defaults(handler=_new)
 
     rotate = actions.add_parser(
-        "rotate", help="add a new key version", description="Add a key version with a "
-        "fresh secret; new pseudonyms use it. Make crosswalks, then retire the old one."
+        "rotate",
+        help="add a new key version",
+        description="Add a key version with a "
+        "fresh secret; new pseudonyms use it. Make crosswalks, then retire the old one.",
     )
     _key_option(rotate)
     _passphrase_option(rotate)
     rotate.set_defaults(handler=_rotate)
 
     retire = actions.add_parser(
-        "retire", help="drop an old key version", description="Drop an old key version "
-        "from the ring once the receiver has re-keyed with a crosswalk."
+        "retire",
+        help="drop an old key version",
+        description="Drop an old key version "
+        "from the ring once the receiver has re-keyed with a crosswalk.",
     )
     _key_option(retire)
     retire.add_argument("--version", required=True, type=int, help="version number to retire")
@@ -65,15 +71,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     retire.set_defaults(handler=_retire)
 
     show = actions.add_parser(
-        "show", help="show exchange id and versions", description="Show the exchange id, "
-        "the key versions and when they were made. Never shows key bytes."
+        "show",
+        help="show exchange id and versions",
+        description="Show the exchange id, "
+        "the key versions and when they were made. Never shows key bytes.",
     )
     _key_option(show)
     _passphrase_option(show)
     show.set_defaults(handler=_show)
 
     walk = actions.add_parser(
-        "crosswalk", help="old pseudonym to new pseudonym for a column",
+        "crosswalk",
+        help="old pseudonym to new pseudonym for a column",
         description="Write a table 'old','new' of the pseudonyms of a column under two key "
         "versions, so that the receiver can re-key what it holds. It holds no identifiers.",
     )
@@ -104,7 +113,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     source = pseud.add_mutually_exclusive_group(required=True)
     source.add_argument("--key", type=Path, metavar="FILE", help="encrypted key file")
     source.add_argument(
-        "--master-env", metavar="NAME", const=MASTER_KEY_ENV, nargs="?",
+        "--master-env",
+        metavar="NAME",
+        const=MASTER_KEY_ENV,
+        nargs="?",
         help=f"take the master secret (base64) from this variable (default {MASTER_KEY_ENV}); "
         "needs --exchange",
     )
@@ -122,7 +134,9 @@ def _key_option(parser: argparse.ArgumentParser) -> None:
 
 def _passphrase_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--passphrase-env", default=PASSPHRASE_ENV, metavar="NAME",
+        "--passphrase-env",
+        default=PASSPHRASE_ENV,
+        metavar="NAME",
         help=f"environment variable holding the passphrase (default {PASSPHRASE_ENV}); "
         "without it, a prompt when run in a terminal",
     )
@@ -208,9 +222,7 @@ def _pseudonymise(args: argparse.Namespace) -> int:
         ring = KeyRing.from_env(exchange=args.exchange, var=args.master_env)
     table = _read(args.input, args.column)
     for column in args.column:
-        table[column] = pseudonymise(
-            table[column], ring, domain=args.domain, version=args.version
-        )
+        table[column] = pseudonymise(table[column], ring, domain=args.domain, version=args.version)
     write_table(table, args.out)
     version = ring.current if args.version is None else args.version
     print(f"wrote {len(table):,} rows to {args.out} ({', '.join(args.column)}: v{version})")
