@@ -165,7 +165,10 @@ def enterprise_numbers(draw: st.DrawFn) -> str:
     sep = draw(separator)
     prefix = draw(st.sampled_from(["", "BE", "be", "BE ", "(0)"]))
     if prefix == "(0)":
-        a = a[1:]
+        if digits[0] != "0":
+            prefix = ""  # "(0)" stands for a leading zero only
+        else:
+            a = a[1:]
     written = prefix + a + sep + b + sep + c
     if draw(st.booleans()) and prefix == "" and digits[0] == "0":
         written = written[1:]  # the legacy nine-digit form
