@@ -32,7 +32,6 @@ fetches the algorithm again. Everything else is Arrow or numpy, whole columns.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -355,8 +354,3 @@ def pseudonym_versions(pseudonyms: pd.Series) -> pd.Series:
     return pd.Series(
         pd.array(number.to_pandas(), dtype="Int64"), index=pseudonyms.index, name=pseudonyms.name
     )
-
-
-def _nfc(text: str) -> str:
-    """Scalar reference of the generic canonical form (for tests)."""
-    return unicodedata.normalize("NFC", text).strip(_SPACES)
