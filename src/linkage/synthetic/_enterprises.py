@@ -257,7 +257,9 @@ def establishments(seed: int, companies_: pd.DataFrame) -> pd.DataFrame:
     few = np.minimum(1 + r.geometric(0.55, size=n), 5)
     many = np.minimum(5 + r.geometric(0.12, size=n), 30)
     counts = np.choose(kind, [np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64), few, many])
-    chain_size = np.minimum(40 + r.pareto(1.1, size=n) * 60, 900).astype(np.int64)
+    # hundreds of units at full scale; at most a fifth of the enterprises in small samples
+    chain_size = np.minimum(40 + r.pareto(1.1, size=n) * 60, min(900, max(10, n // 5)))
+    chain_size = chain_size.astype(np.int64)
     counts = np.where(chain, chain_size, counts)
 
     owner = np.repeat(np.arange(n), counts)

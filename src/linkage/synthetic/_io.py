@@ -85,6 +85,18 @@ def from_arrow(name: str, table: pa.Table) -> pd.DataFrame:
     return frame
 
 
+def check_target(out: str | os.PathLike[str]) -> Path:
+    """Refuse an output directory that holds something other than an exchange."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                             and not (out / "manifest.json").exists())):
+        raise ConfigError(
+            f"{out}: exists and is not a synthetic exchange (no manifest.json); "
+            "choose an empty or new directory"
+        )
+    return out
+
+
 def write(
     tables: dict[str, pd.DataFrame],
     out: str | os.PathLike[str],
@@ -99,13 +111,7 @@ def write(
     """
     if format not in ("parquet", "csv"):
         raise ConfigError(f"format: expected 'parquet' or 'csv', got {format!r}")
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                             and not (out / "manifest.json").exists())):
-        raise ConfigError(
-            f"{out}: exists and is not a synthetic exchange (no manifest.json); "
-            "choose an empty or new directory"
-        )
+    out = check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
@@ -156,4 +162,4 @@ def read(directory: str | os.PathLike[str]) -> tuple[dict[str, pd.DataFrame], di
     return tables, manifest
 
 
-__all__ = ["SCHEMA", "from_arrow", "read", "to_arrow", "write"]
+__all__ = ["SCHEMA", "check_target", "from_arrow", "read", "to_arrow", "write"]
