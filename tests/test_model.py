@@ -47,6 +47,10 @@ def test_em_recovers_generating_parameters() -> None:
     for k in range(len(M)):
         np.testing.assert_allclose(model.m_[k], M[k], atol=0.02)
         np.testing.assert_allclose(model.u_[k], U[k], atol=0.01)
+        np.testing.assert_allclose(model.u_random_[k], U[k], atol=0.01)
+    fixed = FellegiSunter(COMPARISONS, fix_u=True).fit(gamma, gamma_random=gamma_random)
+    assert fixed.lambda_ == pytest.approx(LAMBDA, abs=0.01)
+    assert all((a == b).all() for a, b in zip(fixed.u_, fixed.u_random_, strict=True))
     # EM ran on distinct patterns, not on 200,000 pairs.
     assert model.n_patterns_ <= 4 * 5 * 3 * 3
 
@@ -54,6 +58,7 @@ def test_em_recovers_generating_parameters() -> None:
 def test_weights_worked_by_hand() -> None:
     model = FellegiSunter(COMPARISONS[2:])
     model.m_, model.u_ = [np.array([0.2, 0.8]), np.array([0.5, 0.5])], [np.array([0.8, 0.2]), np.array([0.5, 0.5])]
+    model.u_random_ = model.u_
     model.lambda_, model.n_iter_, model.converged_ = 0.2, 1, True
     # prior log2(0.2/0.8) = -2; postcode exact log2(0.8/0.2) = +2; phone: 0; null adds 0.
     gamma = np.array([[1, 1], [0, -1], [-1, -1]], dtype=np.int8)
@@ -63,14 +68,18 @@ def test_weights_worked_by_hand() -> None:
 
 def test_term_frequency_makes_common_names_count_less() -> None:
     model = FellegiSunter([exact_match("name", term_frequency=True)])
-    model.m_, model.u_ = [np.array([0.1, 0.9])], [np.array([0.99, 0.01])]
+    model.m_, model.u_ = [np.array([0.1, 0.9])], [np.array([0.7, 0.3])]
+    model.u_random_ = [np.array([0.99, 0.01])]
     model.lambda_, model.n_iter_, model.converged_ = 0.5, 1, True
-    gamma = np.array([[1], [1], [0]], dtype=np.int8)
-    tf = {"name": np.array([0.001, 0.1, np.nan])}
+    gamma = np.array([[1], [1], [1], [0]], dtype=np.int8)
+    tf = {"name": np.array([0.001, 0.01, 0.1, np.nan])}
     weights = model.match_weight(gamma, tf=tf)
-    assert weights[0] == pytest.approx(np.log2(0.9 / 0.001))
-    assert weights[1] == pytest.approx(np.log2(0.9 / 0.1))
-    assert weights[2] == pytest.approx(np.log2(0.1 / 0.99))
+    # Level weight log2(0.9 / 0.3), then log2(u_random_exact / tf): a name ten times
+    # rarer than average gains log2(10) bits, one ten times commoner loses as much.
+    assert weights[0] == pytest.approx(np.log2(0.9 / 0.3) + np.log2(10))
+    assert weights[1] == pytest.approx(np.log2(0.9 / 0.3))
+    assert weights[2] == pytest.approx(np.log2(0.9 / 0.3) - np.log2(10))
+    assert weights[3] == pytest.approx(np.log2(0.1 / 0.7))
 
 
 def test_decisive_number_is_not_outvoted() -> None:

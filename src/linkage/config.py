@@ -194,9 +194,9 @@ class ModelSettings:
 
     max_iter: int = 200
     tol: float = 1e-6
-    u_sample_size: int = 2_000_000
+    u_sample_size: int = 1_000_000
     seed: int = 0
-    fix_u: bool = True
+    fix_u: bool = False
 
     def __post_init__(self) -> None:
         if self.max_iter < 1 or self.tol <= 0 or self.u_sample_size < 1:

@@ -89,7 +89,6 @@ def establishments(
             Field(name="name", source="name", prepare="name_sorted"),
             Field(name="postcode", source="postcode", prepare="postcode"),
             Field(name="address", source=ADDRESS, prepare="address"),
-            Field(name="phone", source="phone", prepare="phone"),
         ),
         blocking=(
             block_on("number"),
@@ -100,7 +99,6 @@ def establishments(
             similarity("address", scorer="jaro_winkler", thresholds=(0.95, 0.85)),
             exact_match("postcode"),
             similarity("name", scorer="jaro_winkler", thresholds=(0.92,)),
-            exact_match("phone"),
         ),
         threshold=threshold,
     )

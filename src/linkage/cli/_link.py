@@ -1,0 +1,116 @@
+"""``linkage link`` and ``linkage evaluate``: the engine on files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from linkage import presets
+from linkage.config import load_spec
+from linkage.evaluate import link_quality, threshold_sweep
+from linkage.exceptions import ConfigError
+from linkage.io import read_table, write_table
+from linkage.model import FellegiSunter
+from linkage.pipeline import ParentLinks, link
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "link",
+        help="link two tables with a preset or a spec",
+        description="Link LEFT to RIGHT (CSV or Parquet) with a preset or a TOML spec and "
+        "write the links with their match weights and probabilities (Parquet or CSV).",
+    )
+    parser.add_argument("left", type=Path, help="left table, e.g. enterprises.parquet")
+    parser.add_argument("right", type=Path, help="right table, e.g. employers.parquet")
+    how = parser.add_mutually_exclusive_group(required=True)
+    how.add_argument("--preset", choices=("enterprises", "establishments"), help="a ready spec")
+    how.add_argument("--spec", type=Path, help="a TOML link spec (see linkage.config)")
+    parser.add_argument("--out", type=Path, required=True, help="links file to write")
+    parser.add_argument("--threshold", type=float, help="match probability cut-off")
+    parser.add_argument(
+        "--parents", type=Path,
+        help="links of the parents (e.g. enterprise links) to link children within",
+    )
+    parser.add_argument("--model", type=Path, help="reuse a fitted model (JSON) instead of fitting")
+    parser.add_argument("--save-model", type=Path, help="write the fitted model (JSON)")
+    parser.add_argument("--pairs-out", type=Path, help="also write every scored candidate pair")
+    parser.set_defaults(handler=_link)
+
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="score links against the truth",
+        description="Precision, recall and F1 of LINKS against TRUTH; the first two columns "
+        "of each are the pair's ids unless --on / --truth-on name them.",
+    )
+    evaluate.add_argument("links", type=Path)
+    evaluate.add_argument("truth", type=Path)
+    evaluate.add_argument("--on", help="left,right id columns of LINKS")
+    evaluate.add_argument("--truth-on", help="left,right id columns of TRUTH")
+    evaluate.add_argument("--sweep", action="store_true", help="also a threshold sweep")
+    evaluate.add_argument("--json", action="store_true", help="print JSON for scripts")
+    evaluate.set_defaults(handler=_evaluate)
+
+
+def _link(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec) if args.spec else presets.get(args.preset)
+    if args.threshold is not None:
+        spec = replace(spec, threshold=args.threshold)
+    left, right = read_table(args.left), read_table(args.right)
+    parents = None
+    if args.parents:
+        parent_links = read_table(args.parents)
+        parents = ParentLinks(links=parent_links.iloc[:, :2], left_parent=parent_links.columns[0],
+                              right_parent=parent_links.columns[1])
+    model = FellegiSunter.load(args.model) if args.model else None
+    result = link(left, right, spec, model=model, parents=parents,
+                  names=(args.left.name, args.right.name))
+    write_table(result.links, args.out)
+    if args.save_model:
+        result.model.save(args.save_model)
+    if args.pairs_out:
+        write_table(result.scored_pairs(), args.pairs_out)
+    print(result.summary())
+    print(f"wrote {len(result.links):,} links to {args.out}")
+    return 0
+
+
+def _columns(option: str | None, table_columns: list[str], what: str) -> tuple[str, str]:
+    if option is None:
+        return table_columns[0], table_columns[1]
+    names = tuple(option.split(","))
+    if len(names) != 2:
+        raise ConfigError(f"{what} takes two column names separated by a comma, got {option!r}")
+    return names  # type: ignore[return-value]
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    links, truth = read_table(args.links), read_table(args.truth)
+    on = _columns(args.on, list(links.columns), "--on")
+    truth_on = _columns(args.truth_on, list(truth.columns), "--truth-on")
+    for column in on:
+        if column not in links.columns:
+            raise ConfigError(f"{args.links.name}: no column {column!r}")
+    for column in truth_on:
+        if column not in truth.columns:
+            raise ConfigError(f"{args.truth.name}: no column {column!r}")
+    quality = link_quality(links, truth, on=on, truth_on=truth_on)
+    sweep = None
+    if args.sweep and "match_probability" in links.columns:
+        sweep = threshold_sweep(links, truth, on=on, truth_on=truth_on,
+                                thresholds=(0.5, 0.8, 0.9, 0.95, 0.99, 0.999))
+    if args.json:
+        out = quality.to_dict()
+        if sweep is not None:
+            out["sweep"] = sweep.to_dict(orient="records")
+        print(json.dumps(out, indent=2))
+    else:
+        print(quality)
+        if sweep is not None:
+            print(sweep.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    return 0
