@@ -26,6 +26,7 @@ from linkage.normalise._core import (
     collapse,
     fold,
     keep_reason,
+    map_distinct,
     no_reasons,
     null_where,
     on_uniques,
@@ -34,6 +35,7 @@ from linkage.normalise._core import (
     run,
     to_arrow,
     to_frame,
+    unpad,
 )
 
 __all__ = ["normalise_address", "normalise_postcodes", "normalise_street", "split_address"]
@@ -102,7 +104,7 @@ def _street(values: pa.Array) -> pa.Array:
     arr = fold(values)
     arr = pc.replace_substring_regex(arr, r"\b(\pL)\.", r"\1")  # "O.L.V." -> "olv"
     arr = pc.replace_substring_regex(arr, "['`\u2018\u2019\u00b4]", "")
-    arr = collapse(pc.replace_substring_regex(arr, r"[^\pL\pN]+", " "))
+    arr = collapse(pc.replace_substring_regex(arr, r"[^\pL\pN ]+", " "))
     for pattern, replacement in _GLUED:
         arr = pc.replace_substring_regex(arr, pattern, replacement)
     padded = pad(arr)
@@ -111,10 +113,15 @@ def _street(values: pa.Array) -> pa.Array:
         padded = pc.replace_substring_regex(padded, f"^ (?:{alternation}) ", f" {word} ")
     # "St-Pieters" inside a name too, but a last "st" may be "straat": in a padded
     # value only a last token has a single space after it.
-    padded = pc.replace_substring(padded, " st  ", " sint  ")
+    # A match takes the next token's leading space, so "st st x" needs two rounds.
+    while True:
+        sainted = pc.replace_substring(padded, " st  ", " sint  ")
+        if sainted.equals(padded):
+            break
+        padded = sainted
     for word, abbreviations in (_ANYWHERE | _TRAILING).items():
         padded = replace_tokens(padded, abbreviations, word)
-    return collapse(padded)
+    return unpad(padded)
 
 
 def _parts(found: pa.Array) -> dict[str, pa.Array]:
@@ -141,9 +148,13 @@ def _line_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     found = pc.if_else(pc.is_null(found), first, found)
     parts = _parts(found)
     street_raw = pc.if_else(pc.is_null(found), line, pc.struct_field(found, "street"))
-    street = _street(street_raw)
+    street = map_distinct(street_raw, _street)  # far fewer streets than lines
     reasons = no_reasons(len(values))
-    reasons = keep_reason(reasons, pc.and_(pc.is_null(street), pc.is_null(parts["house_number"])), "no letters or digits")
+    reasons = keep_reason(
+        reasons,
+        pc.and_(pc.is_null(street), pc.is_null(parts["house_number"])),
+        "no letters or digits",
+    )
     reasons = keep_reason(reasons, pc.is_null(street), "no street")
     reasons = keep_reason(reasons, pc.is_null(parts["house_number"]), "no house number")
     return {"street": street, **parts}, reasons
@@ -172,7 +183,9 @@ def _clean_box(text: pa.Array) -> pa.Array:
     text = pc.replace_substring_regex(text, r"[^a-z0-9.\s:/]+", "")
     while True:
         stripped = pc.replace_substring_regex(text, rf"^{_BOX_WORDS}[\s.:/]*(\d)", r"\1")
-        stripped = pc.replace_substring_regex(stripped, rf"^(?:{_BOX_WORDS}[\s.:/]+|/[\s.:/]*)(\S)", r"\1")
+        stripped = pc.replace_substring_regex(
+            stripped, rf"^(?:{_BOX_WORDS}[\s.:/]+|/[\s.:/]*)(\S)", r"\1"
+        )
         if stripped.equals(text):
             break
         text = stripped
@@ -281,7 +294,9 @@ def normalise_address(
 def _as_arrow(values: pd.Series | Iterable[Any], n: int | None = None) -> tuple[pa.Array, pd.Index]:
     arr, index, _ = to_arrow(values)
     if n is not None and len(arr) != n:
-        raise ValueError(f"normalise_address: fields differ in length, expected {n} rows, got {len(arr)}")
+        raise ValueError(
+            f"normalise_address: fields differ in length, expected {n} rows, got {len(arr)}"
+        )
     return arr, index
 
 

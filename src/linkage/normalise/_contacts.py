@@ -85,7 +85,8 @@ def normalise_phones(
     """
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(
-            f"normalise_phones: region {region!r} is unknown; expected an ISO 3166 code such as 'BE'"
+            f"normalise_phones: region {region!r} is unknown; "
+            "expected an ISO 3166 code such as 'BE'"
         )
     kernel = partial(_phone_kernel, region=region)
     return run(phones, kernel, return_reasons=return_reasons, as_series=True)

@@ -33,6 +33,7 @@ __all__ = [
     "finish",
     "fold",
     "keep_reason",
+    "map_distinct",
     "no_reasons",
     "null_where",
     "on_uniques",
@@ -43,6 +44,7 @@ __all__ = [
     "to_frame",
     "to_series",
     "token_alternation",
+    "unpad",
 ]
 
 logger = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ _UNDECOMPOSED = {
     "đ": "d",
     "ð": "d",
     "þ": "th",
-    "ı": "i",
+    "\u0131": "i",  # dotless i
 }
 
 
@@ -144,20 +146,34 @@ def fold(arr: pa.Array) -> pa.Array:
     """Lower-case and strip diacritics (NFKD, drop combining marks), idempotently.
 
     Lower-casing runs again after NFKD because compatibility decompositions can
-    bring back capitals ("℃" -> "°C").
+    bring back capitals ("℃" -> "°C"). Only non-ASCII values take the slow path.
     """
     arr = pc.utf8_lower(arr)
-    arr = pc.utf8_normalize(arr, form="NFKD")
-    arr = pc.replace_substring_regex(arr, r"\p{M}+", "")
-    arr = pc.utf8_lower(arr)
+    wide = pc.invert(pc.fill_null(pc.string_is_ascii(arr), True))
+    if not pc.any(wide).as_py():
+        return arr
+    sub = pc.utf8_normalize(pc.filter(arr, wide), form="NFKD")
+    sub = pc.utf8_lower(pc.replace_substring_regex(sub, r"\p{M}+", ""))
     for letter, plain in _UNDECOMPOSED.items():
-        arr = pc.replace_substring(arr, letter, plain)
-    return arr
+        sub = pc.replace_substring(sub, letter, plain)
+    return pc.replace_with_mask(arr, wide, sub)
+
+
+def map_distinct(arr: pa.Array, fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """Apply ``fn`` to the distinct values of ``arr`` only (a street part, say)."""
+    encoded = arr.dictionary_encode()
+    return pc.take(fn(encoded.dictionary), encoded.indices)
+
+
+# Any whitespace but the plain space, and runs of two or more of any. Matching
+# every single space (r"\s+") costs three times as much: RE2 rewrites each match.
+_SPACES = "\t\n\f\r\x0b\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_UNTIDY = f"[ {_SPACES}]{{2,}}|[{_SPACES}]"
 
 
 def collapse(arr: pa.Array) -> pa.Array:
-    """Collapse runs of spaces to one and trim; empty strings become null."""
-    arr = pc.utf8_trim(pc.replace_substring_regex(arr, r"\s+", " "), " ")
+    """Collapse runs of whitespace to one space and trim; empty strings become null."""
+    arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, _UNTIDY, " "))
     return null_where(arr, pc.equal(arr, ""))
 
 
@@ -166,6 +182,16 @@ def pad(arr: pa.Array) -> pa.Array:
     doubled = pc.replace_substring(arr, " ", "  ")
     space, empty = pa.scalar(" ", arr.type), pa.scalar("", arr.type)
     return pc.binary_join_element_wise(space, doubled, space, empty)
+
+
+def unpad(padded: pa.Array) -> pa.Array:
+    """Undo ``pad``: single spaces, no spaces at the ends; empty becomes null.
+
+    Whole-token replacements keep a value padded (a removed token takes its two
+    spaces with it), so no regex is needed here.
+    """
+    arr = pc.utf8_trim(pc.replace_substring(padded, "  ", " "), " ")
+    return null_where(arr, pc.equal(arr, ""))
 
 
 def token_alternation(tokens: Iterable[str]) -> str:
@@ -183,8 +209,11 @@ def _escape(token: str) -> str:
 
 
 def replace_tokens(padded: pa.Array, tokens: Iterable[str], replacement: str) -> pa.Array:
-    """Replace whole tokens (of a padded value) by ``replacement`` (may be empty)."""
-    target = " " + replacement.replace(" ", "  ") + " " if replacement else " "
+    """Replace whole tokens (of a padded value) by ``replacement`` (may be empty).
+
+    The result is still padded.
+    """
+    target = " " + replacement.replace(" ", "  ") + " " if replacement else ""
     return pc.replace_substring_regex(padded, f" (?:{token_alternation(tokens)}) ", target)
 
 
@@ -221,6 +250,4 @@ def run(
     """Convert, run ``kernel`` on the distinct values, and build the result."""
     arr, index, name = to_arrow(values)
     columns, reasons = on_uniques(arr, kernel)
-    return finish(
-        columns, reasons, index, name, return_reasons=return_reasons, as_series=as_series
-    )
+    return finish(columns, reasons, index, name, return_reasons=return_reasons, as_series=as_series)

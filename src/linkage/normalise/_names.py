@@ -19,6 +19,7 @@ from linkage.normalise._core import (
     replace_tokens,
     run,
     token_alternation,
+    unpad,
 )
 
 __all__ = ["LEGAL_FORMS", "legal_forms", "normalise_names", "sort_tokens"]
@@ -101,6 +102,7 @@ _CONNECTOR = "en"
 
 _FORMS_RE = f" (?:{token_alternation(LEGAL_FORMS)}) "
 _FORM_GROUP_RE = f" (?P<form>{token_alternation(LEGAL_FORMS)}) "
+_MULTI_START_RE = f" (?:{token_alternation({f.split()[0] for f in LEGAL_FORMS if ' ' in f})}) "
 _SPELLINGS = pa.array(list(LEGAL_FORMS))
 _CANONICAL = pa.array(list(LEGAL_FORMS.values()))
 
@@ -114,17 +116,29 @@ def _clean(values: pa.Array) -> pa.Array:
     # "L'Oréal" -> "loreal", "d'Ieteren" -> "dieteren", as they are often typed.
     arr = pc.replace_substring_regex(arr, "['`\u2018\u2019\u00b4]", "")
     arr = pc.replace_substring(arr, "&", " and ")
-    arr = collapse(pc.replace_substring_regex(arr, r"[^\pL\pN]+", " "))
-    return collapse(replace_tokens(pad(arr), _CONNECTORS, _CONNECTOR))
+    # Spaces are left out of the class: matching each one would cost a rewrite.
+    arr = collapse(pc.replace_substring_regex(arr, r"[^\pL\pN ]+", " "))
+    return unpad(replace_tokens(pad(arr), _CONNECTORS, _CONNECTOR))
 
 
 def _strip_forms(arr: pa.Array) -> pa.Array:
-    """Remove legal forms until none is left (a removal can join a new "comm v")."""
+    """Remove legal forms until none is left.
+
+    A removal can only make a new form where it brings together the words of a
+    multi-word form ("comm commv v" -> "comm v"), so later rounds revisit just the
+    values that changed and hold the first word of one.
+    """
+    todo = pc.is_valid(arr)
     while True:
-        stripped = collapse(pc.replace_substring_regex(pad(arr), _FORMS_RE, " "))
-        if stripped.equals(arr):
-            return stripped
-        arr = stripped
+        sub = pc.filter(arr, todo)
+        padded = pad(sub)
+        removed = pc.replace_substring_regex(padded, _FORMS_RE, "")
+        changed = pc.fill_null(pc.not_equal(removed, padded), False)
+        if not pc.any(changed).as_py():
+            return arr
+        arr = pc.replace_with_mask(arr, todo, pc.if_else(changed, unpad(removed), sub))
+        again = pc.and_(changed, pc.match_substring_regex(removed, _MULTI_START_RE))
+        todo = pc.replace_with_mask(todo, todo, pc.fill_null(again, False))
 
 
 def _names_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
