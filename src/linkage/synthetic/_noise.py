@@ -386,36 +386,52 @@ def abbreviate_streets(streets: NDArray[np.object_]) -> NDArray[np.object_]:
 
 # --------------------------------------------------------------------------- contacts
 
-_PHONE_LAYOUTS = (
-    # (pattern on E.164, national spaced, national, international spaced, E.164, 0032)
-    (r"^\+32([2349])(\d{3})(\d{2})(\d{2})$", r"0\1 \2 \3 \4", r"0\1\2\3\4",
-     r"+32 \1 \2 \3 \4", r"+32\1\2\3\4", r"0032\1\2\3\4"),
-    (r"^\+32(4\d\d)(\d{2})(\d{2})(\d{2})$", r"0\1 \2 \3 \4", r"0\1\2\3\4",
-     r"+32 \1 \2 \3 \4", r"+32\1\2\3\4", r"0032\1\2\3\4"),
-    (r"^\+32(\d\d)(\d{2})(\d{2})(\d{2})$", r"0\1 \2 \3 \4", r"0\1\2\3\4",
-     r"+32 \1 \2 \3 \4", r"+32\1\2\3\4", r"0032\1\2\3\4"),
+# digit groups of a Belgian E.164 number, by kind: zone 2/3/4/9 (one digit), other
+# zones (two digits), mobiles (4xx); positions into "+32..." strings
+_PHONE_GROUPS = (
+    ((3, 4), (4, 7), (7, 9), (9, 11)),
+    ((3, 5), (5, 7), (7, 9), (9, 11)),
+    ((3, 6), (6, 8), (8, 10), (10, 12)),
 )
+# per phone_formats entry: (prefix, separator); None keeps E.164 as it is
+_PHONE_STYLES = (("0", " "), ("0", ""), ("+32 ", " "), None, ("0032", ""))
+
+
+def _layout(codes: NDArray[np.uint32], groups: tuple[tuple[int, int], ...],
+            prefix: str, sep: str) -> NDArray[np.object_]:
+    n = codes.shape[0]
+    pieces = [np.tile(np.array([ord(c) for c in prefix], dtype=np.uint32), (n, 1))]
+    for i, (a, b) in enumerate(groups):  # four groups, not records
+        if i and sep:
+            pieces.append(np.full((n, 1), ord(sep), dtype=np.uint32))
+        pieces.append(codes[:, a:b])
+    return _strings(np.concatenate(pieces, axis=1))
 
 
 def write_phones(
     rng: np.random.Generator, phones: NDArray[np.object_], weights: tuple[float, ...]
 ) -> NDArray[np.object_]:
-    """E.164 numbers in the layouts of ``phone_formats``."""
+    """E.164 numbers (``+3292234567``) in the layouts of ``phone_formats``."""
+    phones = np.asarray(phones, dtype=object)
     style = pick(rng, weights, len(phones))
-    s = pd.Series(phones, dtype=object)
-    out = s.copy()
-    for k in range(len(weights)):
-        rows = style == k
-        if not rows.any():
+    out = phones.copy()
+    ok = present(phones)
+    codes = _codes(np.where(ok, phones, ""))
+    width = codes.shape[1]
+    if width < 12:
+        codes = np.concatenate([codes, np.zeros((len(phones), 12 - width), np.uint32)], axis=1)
+    length = (codes != 0).sum(axis=1)
+    mobile = length == 12
+    one_digit = ~mobile & np.isin(codes[:, 3], [ord(c) for c in "2349"])
+    kind = np.where(mobile, 2, np.where(one_digit, 0, 1))
+    for k, layout in enumerate(_PHONE_STYLES):  # five styles x three kinds, not records
+        if layout is None:
             continue
-        part = s[rows]
-        done = pd.Series(False, index=part.index)
-        for pattern, *repl in _PHONE_LAYOUTS:  # a loop over three layouts
-            hit = part.str.match(pattern, na=False).astype(bool) & ~done
-            part = part.where(~hit, part.str.replace(pattern, repl[k], regex=True))
-            done |= hit
-        out[rows] = part
-    return out.to_numpy(dtype=object)
+        for g, groups in enumerate(_PHONE_GROUPS):
+            rows = np.flatnonzero(ok & (style == k) & (kind == g) & (length >= 11))
+            if rows.size:
+                out[rows] = _layout(codes[rows], groups, *layout)
+    return out
 
 
 def write_websites(
