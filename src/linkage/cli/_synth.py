@@ -20,13 +20,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "between them; write one file per table and a manifest.json. The same seed gives "
         "the same bytes.",
     )
-    parser.add_argument("--enterprises", type=int, default=485_000, metavar="N",
-                        help="number of enterprises (default: 485000, full scale)")
+    parser.add_argument(
+        "--enterprises",
+        type=int,
+        default=485_000,
+        metavar="N",
+        help="number of enterprises (default: 485000, full scale)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--out", required=True, metavar="DIR",
-                        help="output directory (new, empty, or an earlier synth output)")
-    parser.add_argument("--format", choices=("parquet", "csv"), default="parquet",
-                        help="file format (default: parquet)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output directory (new, empty, or an earlier synth output)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="file format (default: parquet)",
+    )
     parser.set_defaults(handler=_synth)
 
 

@@ -139,8 +139,9 @@ def generate(
     dossiers = _dossiers.dossiers(seed, enterprises, staff)
     contacts = _dossiers.contacts(seed, enterprises, dossiers)
     employers, truth_ent, linked, employer_row = _vdab.employers(seed, enterprises, units, noise)
-    sites, truth_units = _sites.sites(seed, enterprises, units, employers, linked,
-                                      employer_row, noise)
+    sites, truth_units = _sites.sites(
+        seed, enterprises, units, employers, linked, employer_row, noise
+    )
     exchange = SyntheticExchange(
         enterprises=_public(enterprises, "enterprises"),
         establishments=_public(units, "establishments"),

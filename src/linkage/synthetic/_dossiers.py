@@ -20,26 +20,60 @@ from linkage.synthetic._util import (
 )
 
 STAFF_COLUMNS = (
-    "staff_id", "first_name", "last_name", "function", "service", "department", "email",
-    "phone", "party",
+    "staff_id",
+    "first_name",
+    "last_name",
+    "function",
+    "service",
+    "department",
+    "email",
+    "phone",
+    "party",
 )
 DOSSIER_COLUMNS = (
-    "dossier_id", "enterprise_number", "party", "title", "status", "themes", "service_id",
-    "service_name", "service_description", "staff_ids", "granted_amount", "paid_amount",
-    "start_date", "contact_date", "decision_date", "crm_reference",
+    "dossier_id",
+    "enterprise_number",
+    "party",
+    "title",
+    "status",
+    "themes",
+    "service_id",
+    "service_name",
+    "service_description",
+    "staff_ids",
+    "granted_amount",
+    "paid_amount",
+    "start_date",
+    "contact_date",
+    "decision_date",
+    "crm_reference",
 )
 CONTACT_COLUMNS = (
-    "contact_id", "dossier_id", "enterprise_number", "first_name", "last_name", "function",
-    "service", "department", "email", "phone", "party",
+    "contact_id",
+    "dossier_id",
+    "enterprise_number",
+    "first_name",
+    "last_name",
+    "function",
+    "service",
+    "department",
+    "email",
+    "phone",
+    "party",
 )
 
 _FIRST = P.objects(P.FIRST_NAMES)
 _SURNAMES, _SURNAMES_P = P.surname_pool()
 # typical grant size in euro, per service (0: not a grant)
 _GRANT_SCALE = {
-    "KMO-portefeuille": 3_000, "Innovatieproject": 150_000, "Ontwikkelingsproject": 250_000,
-    "Strategische investeringssteun": 600_000, "Strategische transformatiesteun": 400_000,
-    "Kmo-groeisubsidie": 25_000, "Haalbaarheidsstudie": 40_000, "Ecologiepremie+": 30_000,
+    "KMO-portefeuille": 3_000,
+    "Innovatieproject": 150_000,
+    "Ontwikkelingsproject": 250_000,
+    "Strategische investeringssteun": 600_000,
+    "Strategische transformatiesteun": 400_000,
+    "Kmo-groeisubsidie": 25_000,
+    "Haalbaarheidsstudie": 40_000,
+    "Ecologiepremie+": 30_000,
 }
 
 
@@ -57,19 +91,23 @@ def staff(seed: int, n: int = 450) -> pd.DataFrame:
     department = np.where(party == "TBT", tbt_dept, vlaio_dept)
     local = pd.Series(local_part(first + " " + last))
     repeat = local.groupby(local).cumcount().to_numpy()
-    local = local.to_numpy(dtype=object) + np.where(repeat > 0, repeat.astype(str), "").astype(object)
+    local = local.to_numpy(dtype=object) + np.where(repeat > 0, repeat.astype(str), "").astype(
+        object
+    )
     phone = "+322553" + zero_pad(unique_integers(r, 0, 10_000, n), 4).astype(object)
-    return pd.DataFrame({
-        "staff_id": "S" + zero_pad(np.arange(1, n + 1), 4).astype(object),
-        "first_name": first,
-        "last_name": last,
-        "function": function,
-        "service": service,
-        "department": department,
-        "email": local + "@vlaio.be",
-        "phone": phone,
-        "party": party,
-    })
+    return pd.DataFrame(
+        {
+            "staff_id": "S" + zero_pad(np.arange(1, n + 1), 4).astype(object),
+            "first_name": first,
+            "last_name": last,
+            "function": function,
+            "service": service,
+            "department": department,
+            "email": local + "@vlaio.be",
+            "phone": phone,
+            "party": party,
+        }
+    )
 
 
 def dossiers(seed: int, enterprises: pd.DataFrame, staff_: pd.DataFrame) -> pd.DataFrame:
@@ -99,8 +137,11 @@ def dossiers(seed: int, enterprises: pd.DataFrame, staff_: pd.DataFrame) -> pd.D
     r = child_rng(seed, "dossiers", "amounts")
     granted_ok = (scale > 0) & np.isin(status, ["Goedgekeurd", "Afgesloten"])
     granted = np.round(scale * r.lognormal(0.0, 0.6, size=n), -1)
-    share = np.where(status == "Afgesloten", r.uniform(0.6, 1.0, size=n),
-                     r.uniform(0.0, 0.5, size=n) * (r.random(n) < 0.5))
+    share = np.where(
+        status == "Afgesloten",
+        r.uniform(0.6, 1.0, size=n),
+        r.uniform(0.0, 0.5, size=n) * (r.random(n) < 0.5),
+    )
     paid = np.round(granted * share, 2)
     granted = np.where(granted_ok, granted, np.nan)
     paid = np.where(granted_ok, paid, np.nan)
@@ -112,7 +153,11 @@ def dossiers(seed: int, enterprises: pd.DataFrame, staff_: pd.DataFrame) -> pd.D
     t2 = (t1 + r.integers(1, t // 2, size=n)) % t
     t3 = (t1 + r.integers(t // 2, t, size=n)) % t
     k = r.choice(3, size=n, p=[0.5, 0.35, 0.15])
-    theme = themes[t1] + np.where(k >= 1, "; " + themes[t2], "") + np.where(k >= 2, "; " + themes[t3], "")
+    theme = (
+        themes[t1]
+        + np.where(k >= 1, "; " + themes[t2], "")
+        + np.where(k >= 2, "; " + themes[t3], "")
+    )
 
     r = child_rng(seed, "dossiers", "staff")
     staff_ids = staff_["staff_id"].to_numpy(dtype=object)
@@ -127,24 +172,26 @@ def dossiers(seed: int, enterprises: pd.DataFrame, staff_: pd.DataFrame) -> pd.D
     party = np.where(r.random(n) < 0.15, other, party)
     dossier_id = "DOS" + zero_pad(unique_integers(r, 0, 100_000_000, n), 8).astype(object)
     crm = "CRM-" + zero_pad(unique_integers(r, 0, 100_000_000, n), 8).astype(object)
-    frame = pd.DataFrame({
-        "dossier_id": dossier_id,
-        "enterprise_number": enterprises["enterprise_number"].to_numpy(dtype=object)[owner],
-        "party": party,
-        "title": names[service_idx] + " " + year.astype(str).astype(object),
-        "status": status,
-        "themes": theme,
-        "service_id": "SVC" + zero_pad(service_idx + 1, 3).astype(object),
-        "service_name": names[service_idx],
-        "service_description": descriptions[service_idx],
-        "staff_ids": staff_ref,
-        "granted_amount": granted,
-        "paid_amount": paid,
-        "start_date": as_datetime(start),
-        "contact_date": as_datetime(contact),
-        "decision_date": as_datetime(decision, decided),
-        "crm_reference": crm,
-    })
+    frame = pd.DataFrame(
+        {
+            "dossier_id": dossier_id,
+            "enterprise_number": enterprises["enterprise_number"].to_numpy(dtype=object)[owner],
+            "party": party,
+            "title": names[service_idx] + " " + year.astype(str).astype(object),
+            "status": status,
+            "themes": theme,
+            "service_id": "SVC" + zero_pad(service_idx + 1, 3).astype(object),
+            "service_name": names[service_idx],
+            "service_description": descriptions[service_idx],
+            "staff_ids": staff_ref,
+            "granted_amount": granted,
+            "paid_amount": paid,
+            "start_date": as_datetime(start),
+            "contact_date": as_datetime(contact),
+            "decision_date": as_datetime(decision, decided),
+            "crm_reference": crm,
+        }
+    )
     frame["_enterprise"] = owner
     return frame
 
@@ -158,16 +205,19 @@ def contacts(seed: int, enterprises: pd.DataFrame, dossiers_: pd.DataFrame) -> p
     n = dossier.size
     first_of = np.r_[True, dossier[1:] != dossier[:-1]]
     owner = dossiers_["_enterprise"].to_numpy()[dossier]
-    ent = {c: enterprises[c].to_numpy(dtype=object)[owner]
-           for c in ("entity_type", "manager_first_name", "manager_last_name", "website")}
+    ent = {
+        c: enterprises[c].to_numpy(dtype=object)[owner]
+        for c in ("entity_type", "manager_first_name", "manager_last_name", "website")
+    }
     natural = ent["entity_type"] == "natural_person"
     r = child_rng(seed, "contacts", "people")
     self_ = natural & first_of & (r.random(n) < 0.8)
     first = np.where(self_, ent["manager_first_name"], choose(r, _FIRST, n, None))
-    last = np.where(self_, ent["manager_last_name"],
-                    choose(r, _SURNAMES, n, _SURNAMES_P))
-    functions, function_p = (P.objects(f for f, _ in P.CONTACT_FUNCTIONS),
-                             P.weights(P.CONTACT_FUNCTIONS))
+    last = np.where(self_, ent["manager_last_name"], choose(r, _SURNAMES, n, _SURNAMES_P))
+    functions, function_p = (
+        P.objects(f for f, _ in P.CONTACT_FUNCTIONS),
+        P.weights(P.CONTACT_FUNCTIONS),
+    )
     function = np.where(self_, "Zaakvoerder", choose(r, functions, n, function_p))
     department = choose(r, P.objects(P.CONTACT_DEPARTMENTS), n, None)
     service = with_missing(department, r.random(n) < 0.6)
@@ -181,16 +231,18 @@ def contacts(seed: int, enterprises: pd.DataFrame, dossiers_: pd.DataFrame) -> p
     email = with_missing(local_part(first + " " + last) + "@" + at, r.random(n) < 0.1)
     postcode = enterprises["_postcode"].to_numpy()[owner]
     phone = with_missing(phone_numbers(r, postcode, r.random(n) < 0.7), r.random(n) < 0.2)
-    return pd.DataFrame({
-        "contact_id": "C" + zero_pad(unique_integers(r, 0, 1_000_000_000, n), 9).astype(object),
-        "dossier_id": dossiers_["dossier_id"].to_numpy(dtype=object)[dossier],
-        "enterprise_number": dossiers_["enterprise_number"].to_numpy(dtype=object)[dossier],
-        "first_name": first,
-        "last_name": last,
-        "function": function,
-        "service": service,
-        "department": department,
-        "email": email,
-        "phone": phone,
-        "party": dossiers_["party"].to_numpy(dtype=object)[dossier],
-    })
+    return pd.DataFrame(
+        {
+            "contact_id": "C" + zero_pad(unique_integers(r, 0, 1_000_000_000, n), 9).astype(object),
+            "dossier_id": dossiers_["dossier_id"].to_numpy(dtype=object)[dossier],
+            "enterprise_number": dossiers_["enterprise_number"].to_numpy(dtype=object)[dossier],
+            "first_name": first,
+            "last_name": last,
+            "function": function,
+            "service": service,
+            "department": department,
+            "email": email,
+            "phone": phone,
+            "party": dossiers_["party"].to_numpy(dtype=object)[dossier],
+        }
+    )

@@ -30,15 +30,42 @@ SOLE_PROPRIETOR_SHARE = 0.41  # "ruim 485.000 ondernemingen, waarvan net geen 20
 ENTERPRISES_PER_CHAIN = 20_000  # one chain (hundreds of units, one name) per 20,000 enterprises
 
 ENTERPRISE_COLUMNS = (
-    "enterprise_number", "name", "entity_type", "legal_form", "legal_situation", "status",
-    "start_date", "manager_first_name", "manager_last_name", "manager_function", "website",
-    "email", "phone", "street", "house_number", "box", "postcode", "municipality",
-    "nace_code", "activity", "size_class", "size_class_date", "in_difficulty",
-    "in_difficulty_date", "party",
+    "enterprise_number",
+    "name",
+    "entity_type",
+    "legal_form",
+    "legal_situation",
+    "status",
+    "start_date",
+    "manager_first_name",
+    "manager_last_name",
+    "manager_function",
+    "website",
+    "email",
+    "phone",
+    "street",
+    "house_number",
+    "box",
+    "postcode",
+    "municipality",
+    "nace_code",
+    "activity",
+    "size_class",
+    "size_class_date",
+    "in_difficulty",
+    "in_difficulty_date",
+    "party",
 )
 ESTABLISHMENT_COLUMNS = (
-    "establishment_number", "enterprise_number", "name", "street", "house_number", "box",
-    "postcode", "municipality", "party",
+    "establishment_number",
+    "enterprise_number",
+    "name",
+    "street",
+    "house_number",
+    "box",
+    "postcode",
+    "municipality",
+    "party",
 )
 
 _MUNI_CODES = np.array([m[0] for m in P.MUNICIPALITIES], dtype=np.int64)
@@ -78,7 +105,7 @@ def addresses(rng: np.random.Generator, size: int) -> dict[str, NDArray[np.objec
     house[suffix] = house[suffix] + choose(rng, P.objects("ABCD"), int(suffix.sum()), None)
     kind = rng.choice(4, size=size, p=[0.85, 0.09, 0.04, 0.02])  # none, 1-20, 0101, letter
     small = rng.integers(1, 21, size=size).astype(str).astype(object)
-    floor = (rng.integers(0, 6, size=size) * 100 + rng.integers(1, 10, size=size))
+    floor = rng.integers(0, 6, size=size) * 100 + rng.integers(1, 10, size=size)
     floor_code = np.char.zfill(floor.astype(str), 4).astype(object)
     letter = choose(rng, P.objects("ABC"), size, None)
     box = np.choose(kind, [np.full(size, None, dtype=object), small, floor_code, letter])
@@ -128,12 +155,20 @@ def companies(
     word = choose(r, P.objects(P.BRAND_WORDS), n, None)
     natural_kind = r.choice(3, size=n, p=[0.5, 0.4, 0.1])
     legal_kind = r.choice(6, size=n, p=[0.35, 0.2, 0.2, 0.1, 0.1, 0.05])
-    natural_name = np.choose(natural_kind, [first + " " + last, sector + " " + last,
-                                            sector + " " + first])
-    legal_name = np.choose(legal_kind, [
-        sector + " " + last, brand, brand + " " + word, last + " & " + other_last,
-        last + " " + word, "Gebroeders " + last,
-    ])
+    natural_name = np.choose(
+        natural_kind, [first + " " + last, sector + " " + last, sector + " " + first]
+    )
+    legal_name = np.choose(
+        legal_kind,
+        [
+            sector + " " + last,
+            brand,
+            brand + " " + word,
+            last + " & " + other_last,
+            last + " " + word,
+            "Gebroeders " + last,
+        ],
+    )
     base = np.where(natural, natural_name, legal_name)
     with_form = legal & (r.random(n) < 0.6)
     name = base.copy()
@@ -149,8 +184,9 @@ def companies(
     stopped = r.random(n) < 0.04
     active_pool, active_p = _draw(P.LEGAL_SITUATIONS_ACTIVE)
     stopped_pool, stopped_p = _draw(P.LEGAL_SITUATIONS_STOPPED)
-    situation = np.where(stopped, choose(r, stopped_pool, n, stopped_p),
-                         choose(r, active_pool, n, active_p))
+    situation = np.where(
+        stopped, choose(r, stopped_pool, n, stopped_p), choose(r, active_pool, n, active_p)
+    )
     status = np.where(stopped, "Stopgezet", "Actief").astype(object)
 
     r = rng("manager")
@@ -186,37 +222,39 @@ def companies(
     phone = with_missing(phone_numbers(r, address["_postcode"], mobile), r.random(n) >= 0.8)
 
     party = np.where(rng("party").random(n) < 0.3, "TBT", "VLAIO").astype(object)
-    return pd.DataFrame({
-        "enterprise_number": number,
-        "name": name,
-        "entity_type": np.where(natural, "natural_person", "legal_person").astype(object),
-        "legal_form": form,
-        "legal_situation": situation,
-        "status": status,
-        "start_date": as_datetime(start),
-        "manager_first_name": manager_first,
-        "manager_last_name": manager_last,
-        "manager_function": function,
-        "website": website,
-        "email": email,
-        "phone": phone,
-        "street": address["street"],
-        "house_number": address["house_number"],
-        "box": address["box"],
-        "postcode": address["postcode"],
-        "municipality": address["municipality"],
-        "nace_code": nace,
-        "activity": pd.Series(nace).map(_NACE_TEXT).to_numpy(dtype=object),
-        "size_class": size_class,
-        "size_class_date": as_datetime(size_date),
-        "in_difficulty": difficulty,
-        "in_difficulty_date": as_datetime(difficulty_date, assessed),
-        "party": party,
-        "_base_name": base,
-        "_sector": sector,
-        "_last": last,
-        "_postcode": address["_postcode"],
-    })
+    return pd.DataFrame(
+        {
+            "enterprise_number": number,
+            "name": name,
+            "entity_type": np.where(natural, "natural_person", "legal_person").astype(object),
+            "legal_form": form,
+            "legal_situation": situation,
+            "status": status,
+            "start_date": as_datetime(start),
+            "manager_first_name": manager_first,
+            "manager_last_name": manager_last,
+            "manager_function": function,
+            "website": website,
+            "email": email,
+            "phone": phone,
+            "street": address["street"],
+            "house_number": address["house_number"],
+            "box": address["box"],
+            "postcode": address["postcode"],
+            "municipality": address["municipality"],
+            "nace_code": nace,
+            "activity": pd.Series(nace).map(_NACE_TEXT).to_numpy(dtype=object),
+            "size_class": size_class,
+            "size_class_date": as_datetime(size_date),
+            "in_difficulty": difficulty,
+            "in_difficulty_date": as_datetime(difficulty_date, assessed),
+            "party": party,
+            "_base_name": base,
+            "_sector": sector,
+            "_last": last,
+            "_postcode": address["_postcode"],
+        }
+    )
 
 
 def enterprises(seed: int, n: int) -> pd.DataFrame:
@@ -230,8 +268,13 @@ def enterprises(seed: int, n: int) -> pd.DataFrame:
     n_chains = min(max(1, round(n / ENTERPRISES_PER_CHAIN)), legal.size)
     chain = np.zeros(n, dtype=bool)
     chain[r.choice(legal, size=n_chains, replace=False)] = True
-    base = brands(r, n_chains) + " " + choose(r, P.objects(("Retail", "Group", "Food", "Services",
-                                                           "Market", "Shops")), n_chains, None)
+    base = (
+        brands(r, n_chains)
+        + " "
+        + choose(
+            r, P.objects(("Retail", "Group", "Food", "Services", "Market", "Shops")), n_chains, None
+        )
+    )
     frame.loc[chain, "_base_name"] = base
     frame.loc[chain, "name"] = base + " " + frame.loc[chain, "legal_form"].to_numpy(dtype=object)
     frame.loc[chain, "size_class"] = "large"
@@ -290,18 +333,22 @@ def establishments(seed: int, companies_: pd.DataFrame) -> pd.DataFrame:
         office = companies_[col].to_numpy()[owner]
         columns[col] = np.where(at_office, office, fresh[col])
     chain_town = (r.random(total) < 0.4) & own_chain
-    name = np.where(chain_town, base + " " + columns["municipality"], np.where(own_chain, base, name))
+    name = np.where(
+        chain_town, base + " " + columns["municipality"], np.where(own_chain, base, name)
+    )
 
-    return pd.DataFrame({
-        "establishment_number": number,
-        "enterprise_number": companies_["enterprise_number"].to_numpy(dtype=object)[owner],
-        "name": name,
-        "street": columns["street"],
-        "house_number": columns["house_number"],
-        "box": columns["box"],
-        "postcode": columns["postcode"],
-        "municipality": columns["municipality"],
-        "party": companies_["party"].to_numpy(dtype=object)[owner],
-        "_enterprise": owner,
-        "_postcode": columns["_postcode"].astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "establishment_number": number,
+            "enterprise_number": companies_["enterprise_number"].to_numpy(dtype=object)[owner],
+            "name": name,
+            "street": columns["street"],
+            "house_number": columns["house_number"],
+            "box": columns["box"],
+            "postcode": columns["postcode"],
+            "municipality": columns["municipality"],
+            "party": companies_["party"].to_numpy(dtype=object)[owner],
+            "_enterprise": owner,
+            "_postcode": columns["_postcode"].astype(np.int64),
+        }
+    )

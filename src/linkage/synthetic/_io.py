@@ -38,19 +38,32 @@ def _build_schema() -> None:
     from linkage.synthetic._enterprises import ENTERPRISE_COLUMNS, ESTABLISHMENT_COLUMNS
     from linkage.synthetic._vdab import EMPLOYER_COLUMNS, SITE_COLUMNS
 
-    SCHEMA.update({
-        "enterprises": _table(ENTERPRISE_COLUMNS, start_date="date", size_class_date="date",
-                              in_difficulty="bool", in_difficulty_date="date"),
-        "establishments": _table(ESTABLISHMENT_COLUMNS),
-        "dossiers": _table(DOSSIER_COLUMNS, granted_amount="float", paid_amount="float",
-                           start_date="date", contact_date="date", decision_date="date"),
-        "contacts": _table(CONTACT_COLUMNS),
-        "staff": _table(STAFF_COLUMNS),
-        "employers": _table(EMPLOYER_COLUMNS),
-        "sites": _table(SITE_COLUMNS),
-        "truth_enterprises": _table(("enterprise_number", "employer_id")),
-        "truth_establishments": _table(("establishment_number", "site_id")),
-    })
+    SCHEMA.update(
+        {
+            "enterprises": _table(
+                ENTERPRISE_COLUMNS,
+                start_date="date",
+                size_class_date="date",
+                in_difficulty="bool",
+                in_difficulty_date="date",
+            ),
+            "establishments": _table(ESTABLISHMENT_COLUMNS),
+            "dossiers": _table(
+                DOSSIER_COLUMNS,
+                granted_amount="float",
+                paid_amount="float",
+                start_date="date",
+                contact_date="date",
+                decision_date="date",
+            ),
+            "contacts": _table(CONTACT_COLUMNS),
+            "staff": _table(STAFF_COLUMNS),
+            "employers": _table(EMPLOYER_COLUMNS),
+            "sites": _table(SITE_COLUMNS),
+            "truth_enterprises": _table(("enterprise_number", "employer_id")),
+            "truth_establishments": _table(("establishment_number", "site_id")),
+        }
+    )
 
 
 _build_schema()
@@ -63,15 +76,18 @@ def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
     for column, kind in SCHEMA[name].items():
         values = frame[column]
         if kind == "date":
-            arrays.append(pa.array(values.to_numpy("datetime64[D]"), type=pa.date32(),
-                                   from_pandas=True))
+            arrays.append(
+                pa.array(values.to_numpy("datetime64[D]"), type=pa.date32(), from_pandas=True)
+            )
         elif kind == "str":
-            arrays.append(pa.array(values.to_numpy(dtype=object), type=pa.string(),
-                                   from_pandas=True))
+            arrays.append(
+                pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+            )
         else:
             arrays.append(pa.array(values.to_numpy(), type=_ARROW[kind], from_pandas=True))
-    return pa.Table.from_arrays(arrays, schema=pa.schema(
-        [pa.field(c, _ARROW[k]) for c, k in SCHEMA[name].items()]))
+    return pa.Table.from_arrays(
+        arrays, schema=pa.schema([pa.field(c, _ARROW[k]) for c, k in SCHEMA[name].items()])
+    )
 
 
 def from_arrow(name: str, table: pa.Table) -> pd.DataFrame:
@@ -88,8 +104,9 @@ def from_arrow(name: str, table: pa.Table) -> pd.DataFrame:
 def check_target(out: str | os.PathLike[str]) -> Path:
     """Refuse an output directory that holds something other than an exchange."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir())
-                                             and not (out / "manifest.json").exists())):
+    if out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").exists())
+    ):
         raise ConfigError(
             f"{out}: exists and is not a synthetic exchange (no manifest.json); "
             "choose an empty or new directory"
@@ -156,8 +173,10 @@ def read(directory: str | os.PathLike[str]) -> tuple[dict[str, pd.DataFrame], di
             table = pq.read_table(path)
         else:
             types = {c: _ARROW[k] for c, k in kinds.items()}
-            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-                column_types=types, strings_can_be_null=True))
+            table = pacsv.read_csv(
+                path,
+                convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
+            )
         tables[name] = from_arrow(name, table)
     return tables, manifest
 

@@ -48,7 +48,9 @@ def sites(
 
     # extra sites: of known employers (not in VLAIO's list), and of unknown employers
     n_extra = round(n_kept * noise.extra_site_share)
-    extra_employer = r.choice(employer_row, size=n_extra) if employer_row.size else np.empty(0, np.intp)
+    extra_employer = (
+        r.choice(employer_row, size=n_extra) if employer_row.size else np.empty(0, np.intp)
+    )
     unknown_rows = np.flatnonzero(employers["_enterprise"].to_numpy() < 0)
     unknown_rows = unknown_rows[r.random(unknown_rows.size) < 0.9]
     n_new = n_extra + unknown_rows.size
@@ -65,45 +67,60 @@ def sites(
     new_address = {
         k: np.concatenate([fresh[k], _col(employers, k)[unknown_rows]]) for k in _ADDRESS
     }
-    new_postcode = np.concatenate([fresh["_postcode"], employers["_postcode"].to_numpy()[unknown_rows]])
+    new_postcode = np.concatenate(
+        [fresh["_postcode"], employers["_postcode"].to_numpy()[unknown_rows]]
+    )
 
     # copies of VLAIO's units
     r = child_rng(seed, "sites", "numbers")
     number = noisy_numbers(
-        r, _col(units, "establishment_number")[kept], missing=noise.unit_number_missing,
-        mistyped=noise.unit_number_mistyped, transposed=noise.unit_number_transposed,
-        writer=N.write_unit_numbers, formats=noise.unit_number_formats,
+        r,
+        _col(units, "establishment_number")[kept],
+        missing=noise.unit_number_missing,
+        mistyped=noise.unit_number_mistyped,
+        transposed=noise.unit_number_transposed,
+        writer=N.write_unit_numbers,
+        formats=noise.unit_number_formats,
     )
     no_form = np.full(n_kept, None, dtype=object)
-    name = noisy_names(child_rng(seed, "sites", "names"), _col(units, "name")[kept], no_form,
-                       None, noise)
-    address = noisy_addresses(child_rng(seed, "sites", "address"),
-                              {k: _col(units, k)[kept] for k in _ADDRESS}, noise)
+    name = noisy_names(
+        child_rng(seed, "sites", "names"), _col(units, "name")[kept], no_form, None, noise
+    )
+    address = noisy_addresses(
+        child_rng(seed, "sites", "address"), {k: _col(units, k)[kept] for k in _ADDRESS}, noise
+    )
     r = child_rng(seed, "sites", "phone")
     postcode = units["_postcode"].to_numpy()[kept]
     own = _col(enterprises, "phone")[units["_enterprise"].to_numpy()[kept]]
     local = phone_numbers(r, postcode, np.zeros(n_kept, dtype=bool))
     phone = noisy_phones(r, np.where(r.random(n_kept) < 0.5, own, local), postcode, noise)
-    new_phone = noisy_phones(r, phone_numbers(r, new_postcode, np.zeros(n_new, dtype=bool)),
-                             new_postcode, noise)
+    new_phone = noisy_phones(
+        r, phone_numbers(r, new_postcode, np.zeros(n_new, dtype=bool)), new_postcode, noise
+    )
 
     r = child_rng(seed, "sites", "ids")
     total = n_kept + n_new
     order = r.permutation(total)
     ids = "V" + zero_pad(unique_integers(r, 100_000_000, 1_000_000_000, total), 9).astype(object)
     employer_ids = _col(employers, "employer_id")
-    frame = pd.DataFrame({
-        "site_id": ids,
-        "employer_id": np.concatenate([employer_ids[unit_employer[kept]], employer_ids[new_employer]])[order],
-        "establishment_number": np.concatenate([number, new_numbers])[order],
-        "name": np.concatenate([name, _col(employers, "name")[new_employer]])[order],
-        **{k: np.concatenate([address[k], new_address[k]])[order] for k in _ADDRESS},
-        "phone": np.concatenate([phone, new_phone])[order],
-    })
+    frame = pd.DataFrame(
+        {
+            "site_id": ids,
+            "employer_id": np.concatenate(
+                [employer_ids[unit_employer[kept]], employer_ids[new_employer]]
+            )[order],
+            "establishment_number": np.concatenate([number, new_numbers])[order],
+            "name": np.concatenate([name, _col(employers, "name")[new_employer]])[order],
+            **{k: np.concatenate([address[k], new_address[k]])[order] for k in _ADDRESS},
+            "phone": np.concatenate([phone, new_phone])[order],
+        }
+    )
     row_of = np.empty(total, dtype=np.intp)
     row_of[order] = np.arange(total)
-    truth = pd.DataFrame({
-        "establishment_number": _col(units, "establishment_number")[kept],
-        "site_id": ids[row_of[:n_kept]],
-    }).sort_values("establishment_number", ignore_index=True)
+    truth = pd.DataFrame(
+        {
+            "establishment_number": _col(units, "establishment_number")[kept],
+            "site_id": ids[row_of[:n_kept]],
+        }
+    ).sort_values("establishment_number", ignore_index=True)
     return frame, truth

@@ -114,7 +114,7 @@ def with_missing(values: NDArray[np.object_], missing: NDArray[np.bool_]) -> NDA
     return out
 
 
-def _on_uniques(values: pd.Series | NDArray[np.object_], fn) -> NDArray[np.object_]:  # noqa: ANN001
+def _on_uniques(values: pd.Series | NDArray[np.object_], fn) -> NDArray[np.object_]:
     # names repeat a lot: transform each distinct value once, then gather
     codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
     done = fn(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
@@ -160,9 +160,38 @@ def phone_numbers(
     sub7 = zero_pad(subscriber, 7).astype(object)
     sub6 = zero_pad(subscriber // 10, 6).astype(object)
     landline = "+32" + zone + np.where(_ZONE_LENGTHS[which] == 1, sub7, sub6)
-    prefix = rng.choice(np.array(["470", "471", "472", "473", "474", "475", "476", "477",
-                                  "478", "479", "484", "485", "486", "487", "488", "489",
-                                  "491", "492", "493", "494", "495", "496", "497", "498",
-                                  "499"], dtype=object), size=n)
+    prefix = rng.choice(
+        np.array(
+            [
+                "470",
+                "471",
+                "472",
+                "473",
+                "474",
+                "475",
+                "476",
+                "477",
+                "478",
+                "479",
+                "484",
+                "485",
+                "486",
+                "487",
+                "488",
+                "489",
+                "491",
+                "492",
+                "493",
+                "494",
+                "495",
+                "496",
+                "497",
+                "498",
+                "499",
+            ],
+            dtype=object,
+        ),
+        size=n,
+    )
     cell = "+32" + prefix + zero_pad(rng.integers(0, 1_000_000, size=n), 6).astype(object)
     return np.where(mobile, cell, landline)

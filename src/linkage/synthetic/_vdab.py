@@ -16,22 +16,38 @@ from linkage.synthetic._enterprises import addresses, companies
 from linkage.synthetic._noise import NoiseModel
 from linkage.synthetic._util import (
     child_rng,
-    numbers_from_bases,
+    digits_to_str,
     phone_numbers,
     str_to_digits,
-    digits_to_str,
     unique_integers,
     with_missing,
     zero_pad,
 )
 
 EMPLOYER_COLUMNS = (
-    "employer_id", "enterprise_number", "name", "street", "house_number", "box", "postcode",
-    "municipality", "phone", "email", "website",
+    "employer_id",
+    "enterprise_number",
+    "name",
+    "street",
+    "house_number",
+    "box",
+    "postcode",
+    "municipality",
+    "phone",
+    "email",
+    "website",
 )
 SITE_COLUMNS = (
-    "site_id", "employer_id", "establishment_number", "name", "street", "house_number", "box",
-    "postcode", "municipality", "phone",
+    "site_id",
+    "employer_id",
+    "establishment_number",
+    "name",
+    "street",
+    "house_number",
+    "box",
+    "postcode",
+    "municipality",
+    "phone",
 )
 _ADDRESS = ("street", "house_number", "box", "postcode", "municipality")
 # how likely VDAB knows an enterprise as employer, before scaling to the coverage
@@ -54,7 +70,7 @@ def noisy_numbers(
     transposed: float,
     other: float = 0.0,
     others: NDArray[np.object_] | None = None,
-    writer,  # noqa: ANN001 - N.write_enterprise_numbers or N.write_unit_numbers
+    writer,
     formats: tuple[float, ...],
 ) -> NDArray[np.object_]:
     """Canonical numbers with the errors of one record each (exclusive), then written
@@ -64,7 +80,9 @@ def noisy_numbers(
     is_missing = u < missing
     is_typo = (u >= missing) & (u < missing + mistyped)
     is_swap = (u >= missing + mistyped) & (u < missing + mistyped + transposed)
-    is_other = (u >= missing + mistyped + transposed) & (u < missing + mistyped + transposed + other)
+    is_other = (u >= missing + mistyped + transposed) & (
+        u < missing + mistyped + transposed + other
+    )
     digits = str_to_digits(np.asarray(numbers, dtype="U10"), 10)
     digits = np.where(is_typo[:, None], N.mistype(rng, digits), digits)
     digits = np.where(is_swap[:, None], N.transpose(rng, digits), digits)
@@ -160,7 +178,9 @@ def noisy_addresses(
     style = rng.integers(0, 5, size=n)
     filled = np.where(N.present(box), box, "").astype(object)
     box_variants = [
-        "bus " + filled, "b" + filled, "/" + filled,
+        "bus " + filled,
+        "b" + filled,
+        "/" + filled,
         pd.Series(filled).str.zfill(4).to_numpy(dtype=object),
         np.full(n, None, dtype=object),
     ]
@@ -169,7 +189,9 @@ def noisy_addresses(
     line = N.mask(rng, noise.address_in_street, n, N.present(out["street"]))
     if line.any():
         text = out["street"][line] + " " + np.where(N.present(house[line]), house[line], "")
-        text = text + np.where(N.present(box[line]), " bus " + np.where(N.present(box[line]), box[line], ""), "")
+        text = text + np.where(
+            N.present(box[line]), " bus " + np.where(N.present(box[line]), box[line], ""), ""
+        )
         out["street"][line] = pd.Series(text).str.strip().to_numpy(dtype=object)
         house = np.where(line, None, house)
         box = np.where(line, None, box)
@@ -183,8 +205,12 @@ def noisy_addresses(
     return out
 
 
-def noisy_phones(rng: np.random.Generator, phones: NDArray[np.object_],
-                 postcodes: NDArray[np.int64], noise: NoiseModel) -> NDArray[np.object_]:
+def noisy_phones(
+    rng: np.random.Generator,
+    phones: NDArray[np.object_],
+    postcodes: NDArray[np.int64],
+    noise: NoiseModel,
+) -> NDArray[np.object_]:
     n = len(phones)
     out = np.asarray(phones, dtype=object).copy()
     has = N.present(out)
@@ -197,24 +223,29 @@ def noisy_phones(rng: np.random.Generator, phones: NDArray[np.object_],
     return result
 
 
-def noisy_emails(rng: np.random.Generator, emails: NDArray[np.object_],
-                 noise: NoiseModel) -> NDArray[np.object_]:
+def noisy_emails(
+    rng: np.random.Generator, emails: NDArray[np.object_], noise: NoiseModel
+) -> NDArray[np.object_]:
     n = len(emails)
     out = np.asarray(emails, dtype=object).copy()
     has = N.present(out)
     changed = N.mask(rng, noise.email_changed, n, has)
     if changed.any():
-        local = rng.choice(np.array(["hr@", "jobs@", "contact@", "admin@"], dtype=object),
-                           size=int(changed.sum()))
-        out[changed] = local + pd.Series(out[changed]).str.replace(r"^[^@]*@", "", regex=True).to_numpy(dtype=object)
+        local = rng.choice(
+            np.array(["hr@", "jobs@", "contact@", "admin@"], dtype=object), size=int(changed.sum())
+        )
+        out[changed] = local + pd.Series(out[changed]).str.replace(
+            r"^[^@]*@", "", regex=True
+        ).to_numpy(dtype=object)
     upper = N.mask(rng, noise.email_uppercase, n, has)
     if upper.any():
         out[upper] = pd.Series(out[upper]).str.upper().to_numpy(dtype=object)
     return with_missing(out, N.mask(rng, noise.email_missing, n))
 
 
-def noisy_websites(rng: np.random.Generator, sites: NDArray[np.object_],
-                   noise: NoiseModel) -> NDArray[np.object_]:
+def noisy_websites(
+    rng: np.random.Generator, sites: NDArray[np.object_], noise: NoiseModel
+) -> NDArray[np.object_]:
     out = N.write_websites(rng, sites, noise.website_formats)
     return with_missing(out, N.mask(rng, noise.website_missing, len(out)))
 
@@ -234,13 +265,20 @@ def employers(
     n = len(enterprises)
     r = child_rng(seed, "employers", "select")
     natural = _col(enterprises, "entity_type") == "natural_person"
-    weight = np.where(natural, 0.55, pd.Series(_col(enterprises, "size_class")).map(_SIZE_WEIGHT).to_numpy(dtype=np.float64))
+    weight = np.where(
+        natural,
+        0.55,
+        pd.Series(_col(enterprises, "size_class")).map(_SIZE_WEIGHT).to_numpy(dtype=np.float64),
+    )
     p = np.clip(weight * noise.employer_coverage / weight.mean(), 0.0, 1.0)
     linked = np.flatnonzero(r.random(n) < p)
-    n_unknown = round(linked.size * noise.unknown_employer_share / (1 - noise.unknown_employer_share))
+    n_unknown = round(
+        linked.size * noise.unknown_employer_share / (1 - noise.unknown_employer_share)
+    )
     known_bases = enterprises["enterprise_number"].str.slice(0, 8).astype(np.int64).to_numpy()
-    unknown = companies(lambda part: child_rng(seed, "employers", "unknown", part),
-                        n_unknown, exclude=known_bases)
+    unknown = companies(
+        lambda part: child_rng(seed, "employers", "unknown", part), n_unknown, exclude=known_bases
+    )
     source = pd.concat([enterprises.iloc[linked], unknown], ignore_index=True)
     origin = np.concatenate([linked, np.full(n_unknown, -1)])
     m = len(source)
@@ -252,15 +290,26 @@ def employers(
 
     r = child_rng(seed, "employers", "numbers")
     number = noisy_numbers(
-        r, _col(source, "enterprise_number"), missing=noise.number_missing,
-        mistyped=noise.number_mistyped, transposed=noise.number_transposed,
-        other=noise.number_other, others=_col(enterprises, "enterprise_number"),
-        writer=N.write_enterprise_numbers, formats=noise.number_formats,
+        r,
+        _col(source, "enterprise_number"),
+        missing=noise.number_missing,
+        mistyped=noise.number_mistyped,
+        transposed=noise.number_transposed,
+        other=noise.number_other,
+        others=_col(enterprises, "enterprise_number"),
+        writer=N.write_enterprise_numbers,
+        formats=noise.number_formats,
     )
-    name = noisy_names(child_rng(seed, "employers", "names"), _col(source, "name"),
-                       _col(source, "legal_form"), trade_names, noise)
-    address = noisy_addresses(child_rng(seed, "employers", "address"),
-                              {k: _col(source, k) for k in _ADDRESS}, noise)
+    name = noisy_names(
+        child_rng(seed, "employers", "names"),
+        _col(source, "name"),
+        _col(source, "legal_form"),
+        trade_names,
+        noise,
+    )
+    address = noisy_addresses(
+        child_rng(seed, "employers", "address"), {k: _col(source, k) for k in _ADDRESS}, noise
+    )
     r = child_rng(seed, "employers", "contact")
     postcode = source["_postcode"].to_numpy(dtype=np.int64)
     phone = noisy_phones(r, _col(source, "phone"), postcode, noise)
@@ -270,22 +319,26 @@ def employers(
     r = child_rng(seed, "employers", "ids")
     order = r.permutation(m)
     ids = "W" + zero_pad(unique_integers(r, 10_000_000, 100_000_000, m), 8).astype(object)
-    frame = pd.DataFrame({
-        "employer_id": ids,
-        "enterprise_number": number[order],
-        "name": name[order],
-        **{k: address[k][order] for k in _ADDRESS},
-        "phone": phone[order],
-        "email": email[order],
-        "website": website[order],
-        "_enterprise": origin[order],
-        "_postcode": postcode[order],
-    })
+    frame = pd.DataFrame(
+        {
+            "employer_id": ids,
+            "enterprise_number": number[order],
+            "name": name[order],
+            **{k: address[k][order] for k in _ADDRESS},
+            "phone": phone[order],
+            "email": email[order],
+            "website": website[order],
+            "_enterprise": origin[order],
+            "_postcode": postcode[order],
+        }
+    )
     row_of = np.empty(m, dtype=np.intp)
     row_of[order] = np.arange(m)  # employer row of each source row
     employer_row = row_of[: linked.size]
-    truth = pd.DataFrame({
-        "enterprise_number": _col(enterprises, "enterprise_number")[linked],
-        "employer_id": ids[employer_row],
-    }).sort_values("enterprise_number", ignore_index=True)
+    truth = pd.DataFrame(
+        {
+            "enterprise_number": _col(enterprises, "enterprise_number")[linked],
+            "employer_id": ids[employer_row],
+        }
+    ).sort_values("enterprise_number", ignore_index=True)
     return frame, truth, linked, employer_row
