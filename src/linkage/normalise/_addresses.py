@@ -211,6 +211,7 @@ def normalise_street(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> normalise_street(pd.Series(["Kerkstr.", "Gentse Stwg", "St-Pietersnieuwstraat"])).tolist()
     ['kerkstraat', 'gentse steenweg', 'sint pietersnieuwstraat']
     """
@@ -239,6 +240,7 @@ def split_address(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> split_address(pd.Series(["Kerkstraat 12/3"])).iloc[0].tolist()
     ['kerkstraat', '12', '3']
     """
@@ -332,6 +334,7 @@ def normalise_postcodes(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> normalise_postcodes(pd.Series(["B-9000", 1000, "0999"])).tolist()
     ['9000', '1000', <NA>]
     """

@@ -80,8 +80,9 @@ def normalise_phones(
 
     Examples
     --------
-    >>> normalise_phones(pd.Series(["09 123 45 67", "+32 (0)475 12 34 56"])).tolist()
-    ['+3291234567', '+32475123456']
+    >>> import pandas as pd
+    >>> normalise_phones(pd.Series(["09 265 72 11", "+32 (0)475 12 34 56"])).tolist()
+    ['+3292657211', '+32475123456']
     """
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(
@@ -134,6 +135,7 @@ def normalise_emails(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> normalise_emails(pd.Series([" Info@Bakkerij.BE "])).iloc[0].tolist()
     ['info@bakkerij.be', 'bakkerij.be']
     """
@@ -183,6 +185,7 @@ def normalise_websites(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> normalise_websites(pd.Series(["https://www.Bakkerij-Peeters.be/contact"])).tolist()
     ['bakkerij-peeters.be']
     """

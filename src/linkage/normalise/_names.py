@@ -194,6 +194,7 @@ def normalise_names(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> normalise_names(pd.Series(["B.V.B.A. Peeters & Zonen"])).tolist()
     ['peeters en zonen']
     """
@@ -222,6 +223,7 @@ def legal_forms(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> legal_forms(pd.Series(["N.V. Bekaert", "Sabena"])).tolist()
     ['NV', <NA>]
     """
@@ -249,6 +251,7 @@ def sort_tokens(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> sort_tokens(pd.Series(["peeters bakkerij"])).tolist()
     ['bakkerij peeters']
     """
