@@ -1,0 +1,249 @@
+"""The exchange configuration: a frozen dataclass loaded from TOML.
+
+::
+
+    exchange = "vlaio-vdab-2025"                 # key-ring exchange id
+    protocol = "Protocol VLAIO/TBT - VDAB 2025"  # reference written in every manifest
+    parties = ["VLAIO", "TBT"]                   # the sending parties
+
+    [validity]                                   # art. 14
+    start = 2025-11-15
+    end = 2026-05-15
+    renewals = [{ end = 2026-11-15, reference = "addendum 1, signed 2026-05-02" }]
+
+    [keys]                                       # one of:
+    file = "exchange.key"                        #   encrypted key file; passphrase in
+    passphrase_env = "LINKAGE_KEY_PASSPHRASE"    #   this environment variable
+    # env = "LINKAGE_MASTER_KEY"                 #   or master secrets in the environment
+
+    [extracts.VLAIO]                             # one file per table from one party
+    enterprises = "vlaio/enterprises.csv"        # (establishments, dossiers, contacts, staff)
+    [extracts.mixed]                             # or files with a `party` column
+    enterprises = "all/enterprises.parquet"
+
+    [vdab]
+    employers = "vdab/employers.parquet"
+    sites = "vdab/sites.parquet"
+
+    [output]
+    store = "delivery"                           # the delivery store
+    audit_log = "audit.jsonl"
+
+Relative paths are read from the directory of the TOML file. Each table comes from
+exactly one place per party: a party's own file, or the rows of a ``mixed`` file
+whose ``party`` column names it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from linkage.exceptions import ConfigError
+from linkage.exchange._schema import EXTRACTS
+
+__all__ = ["MIXED", "ExchangeConfig", "Renewal", "Validity", "load_config"]
+
+MIXED = "mixed"
+_PARTY = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Renewal:
+    """An extension of the protocol to a new end date (art. 14: renewable)."""
+
+    end: dt.date
+    reference: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Validity:
+    """The protocol's validity window and its renewals."""
+
+    start: dt.date
+    end: dt.date
+    renewals: tuple[Renewal, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ConfigError(f"[validity]: end {self.end} is before start {self.start}")
+        previous = self.end
+        for renewal in self.renewals:
+            if renewal.end <= previous:
+                raise ConfigError(
+                    f"[validity] renewals: end {renewal.end} does not extend {previous}"
+                )
+            previous = renewal.end
+
+    @property
+    def effective_end(self) -> dt.date:
+        """The end date after every renewal."""
+        return self.renewals[-1].end if self.renewals else self.end
+
+    def check(self, today: dt.date) -> None:
+        """Refuse a run outside the window, naming the dates.
+
+        Raises
+        ------
+        ConfigError
+        """
+        if self.start <= today <= self.effective_end:
+            return
+        window = f"{self.start} to {self.end}"
+        if self.renewals:
+            window += f", renewed to {self.effective_end}"
+        if today < self.start:
+            raise ConfigError(
+                f"the protocol's validity window is {window}; today is {today}: "
+                "the protocol is not in force yet"
+            )
+        raise ConfigError(
+            f"the protocol's validity window is {window}; today is {today}: "
+            "record a renewal in [validity] before running"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "renewals": [{"end": r.end.isoformat(), "reference": r.reference}
+                         for r in self.renewals],
+            "effective_end": self.effective_end.isoformat(),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExchangeConfig:
+    """Everything a run, purge or subject request needs to know (no secrets).
+
+    Attributes
+    ----------
+    extracts : dict of party to dict of table to Path
+        Party ``mixed`` holds files with a ``party`` column.
+    """
+
+    exchange: str
+    protocol: str
+    parties: tuple[str, ...]
+    validity: Validity
+    extracts: dict[str, dict[str, Path]] = field(repr=False)
+    employers: Path
+    sites: Path
+    store: Path
+    audit_log: Path
+    key_file: Path | None = None
+    passphrase_env: str = "LINKAGE_KEY_PASSPHRASE"
+    key_env: str | None = None
+    source: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not self.parties:
+            raise ConfigError("parties: name at least one sending party")
+        for party in self.parties:
+            if not _PARTY.match(party):
+                raise ConfigError(
+                    f"parties: {party!r} is not a party name (upper-case letters, digits, - _)"
+                )
+        for party, tables in self.extracts.items():
+            if party != MIXED and party not in self.parties:
+                raise ConfigError(
+                    f"[extracts.{party}]: not one of the parties {', '.join(self.parties)}"
+                )
+            for table in tables:
+                if table not in EXTRACTS:
+                    raise ConfigError(
+                        f"[extracts.{party}]: unknown table {table!r}; "
+                        f"expected {', '.join(EXTRACTS)}"
+                    )
+        for table in EXTRACTS:
+            own = [p for p in self.parties if table in self.extracts.get(p, {})]
+            if not own and table not in self.extracts.get(MIXED, {}):
+                raise ConfigError(f"[extracts]: no file for table {table!r}")
+        if (self.key_file is None) == (self.key_env is None):
+            raise ConfigError("[keys]: give exactly one of 'file' and 'env'")
+
+
+def _date(value: object, where: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"{where}: expected a date (YYYY-MM-DD), got {value!r}")
+
+
+def _get(doc: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in doc:
+        raise ConfigError(f"{where}: missing {key!r}")
+    value = doc[key]
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _path(base: Path, value: object, where: str) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: expected a path, got {value!r}")
+    path = Path(os.path.expandvars(os.path.expanduser(value)))
+    return (path if path.is_absolute() else base / path).resolve()
+
+
+def load_config(path: str | os.PathLike[str]) -> ExchangeConfig:
+    """Read an exchange configuration from TOML.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ConfigError
+        The TOML is malformed or a setting is missing or wrong; the message says which.
+    """
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+    base = path.parent.resolve()
+    where = path.name
+    validity_doc = _get(doc, "validity", dict, where)
+    renewals = tuple(
+        Renewal(end=_date(r.get("end"), f"{where} [validity] renewals"),
+                reference=str(r.get("reference", "")))
+        for r in validity_doc.get("renewals", [])
+    )
+    validity = Validity(
+        start=_date(validity_doc.get("start"), f"{where} [validity] start"),
+        end=_date(validity_doc.get("end"), f"{where} [validity] end"),
+        renewals=renewals,
+    )
+    keys = _get(doc, "keys", dict, where)
+    extracts = {
+        party: {table: _path(base, p, f"[extracts.{party}] {table}") for table, p in tables.items()}
+        for party, tables in _get(doc, "extracts", dict, where).items()
+    }
+    vdab = _get(doc, "vdab", dict, where)
+    output = _get(doc, "output", dict, where)
+    return ExchangeConfig(
+        exchange=_get(doc, "exchange", str, where),
+        protocol=str(doc.get("protocol", "")),
+        parties=tuple(_get(doc, "parties", list, where)),
+        validity=validity,
+        extracts=extracts,
+        employers=_path(base, vdab.get("employers"), "[vdab] employers"),
+        sites=_path(base, vdab.get("sites"), "[vdab] sites"),
+        store=_path(base, output.get("store"), "[output] store"),
+        audit_log=_path(base, output.get("audit_log", "audit.jsonl"), "[output] audit_log"),
+        key_file=_path(base, keys["file"], "[keys] file") if "file" in keys else None,
+        passphrase_env=str(keys.get("passphrase_env", "LINKAGE_KEY_PASSPHRASE")),
+        key_env=str(keys["env"]) if "env" in keys else None,
+        source=path.resolve(),
+    )

@@ -1,0 +1,257 @@
+"""Read, validate and minimise the extracts of the sending parties.
+
+Order matters: national register numbers are looked for in *every* column of the
+file as read (a column about to be dropped is no excuse), then the columns art. 3
+does not list are dropped, then types, numbers and ids are checked. Errors name the
+file, the column and the row (1-based data row, header not counted), never a value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from linkage.exceptions import SchemaError
+from linkage.exchange._config import MIXED, ExchangeConfig
+from linkage.exchange._schema import EXTRACTS, NATIONAL_NUMBER_NAMES, Extract
+from linkage.identifiers import (
+    national_register_mask,
+    parse_enterprise_numbers,
+    parse_establishment_numbers,
+)
+from linkage.io import read_table
+
+__all__ = ["Extracts", "read_extracts", "sha256_file"]
+
+log = logging.getLogger(__name__)
+
+InvalidNumbers = Literal["refuse", "withhold"]
+FILE, ROW = "_file", "_row"
+DEFECT_COLUMNS = ("party", "table", "record_id", "column", "defect", "detail", "file", "row")
+_TRUE = {"true", "1", "yes", "ja", "y", "j", "t", "waar"}
+_FALSE = {"false", "0", "no", "nee", "n", "f", "onwaar"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Extracts:
+    """Validated, minimised extracts: one frame per table, all parties together.
+
+    Every frame has the allowed columns (missing ones added empty), ``party``, and
+    ``_file`` / ``_row`` (where each record came from, for reports).
+    """
+
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+    inputs: list[dict[str, object]]
+    dropped: list[dict[str, object]]
+    defects: pd.DataFrame = field(repr=False)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _where(file: str, column: str, row: int) -> str:
+    return f"{file}, column {column!r}, row {row + 1:,}"
+
+
+def _refuse_national_numbers(frame: pd.DataFrame, file: str) -> None:
+    for column in frame.columns:
+        if re.search(NATIONAL_NUMBER_NAMES, str(column)):
+            raise SchemaError(
+                f"{file}, column {column!r}: a national register number column; the protocol "
+                "(art. 3) does not allow national register numbers: remove it from the extract"
+            )
+        values = frame[column]
+        if values.dtype.kind in "fbMm":
+            continue
+        mask = national_register_mask(values.reset_index(drop=True)).to_numpy(dtype=bool)
+        if mask.any():
+            raise SchemaError(
+                f"{_where(file, column, int(mask.argmax()))}: a national register or BIS number "
+                f"({int(mask.sum()):,} in this column); the protocol (art. 3) does not allow "
+                "them: remove them from the extract"
+            )
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _typed(values: pd.Series, kind: str, file: str, column: str) -> pd.Series:
+    """Convert one column to its kind, refusing the first value that does not fit."""
+    if kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            return values.astype("datetime64[ns]")
+        text = _as_text(values)
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        expected = "a date (YYYY-MM-DD)"
+    elif kind == "amount":
+        if pd.api.types.is_numeric_dtype(values.dtype) and values.dtype.kind != "b":
+            return values.astype("float64")
+        text = _as_text(values)
+        parsed = pd.to_numeric(text, errors="coerce").astype("float64")
+        expected = "a number (e.g. 1250.50)"
+    elif kind == "flag":
+        if pd.api.types.is_bool_dtype(values.dtype):
+            return values.astype("boolean")
+        text = _as_text(values).str.lower()
+        parsed = pd.Series(pd.NA, index=values.index, dtype="boolean")
+        parsed[text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)] = True
+        parsed[text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)] = False
+        expected = "true or false"
+    else:
+        return _as_text(values)
+    bad = (parsed.isna() & text.notna()).to_numpy(dtype=bool)
+    if bad.any():
+        raise SchemaError(f"{_where(file, column, int(bad.argmax()))}: expected {expected}")
+    return parsed
+
+
+def _numbers(
+    frame: pd.DataFrame, column: str, kind: str, *, file: str, table: str,
+    policy: InvalidNumbers, is_id: bool,
+) -> tuple[pd.Series, pd.DataFrame | None]:
+    parse = parse_enterprise_numbers if kind == "enterprise" else parse_establishment_numbers
+    parsed = parse(frame[column].reset_index(drop=True), return_reasons=True)
+    reasons = parsed["reason"].astype("string")
+    bad = reasons.notna().to_numpy(dtype=bool)
+    numbers = parsed["number"].set_axis(frame.index)
+    if not bad.any():
+        return numbers, None
+    label = "enterprise number" if kind == "enterprise" else "establishment-unit number"
+    if policy == "refuse":
+        row = int(bad.argmax())
+        raise SchemaError(
+            f"{_where(file, column, row)}: not a valid {label}: {reasons.iloc[row]}"
+            + (f" (and {int(bad.sum()) - 1:,} more rows)" if bad.sum() > 1 else "")
+        )
+    extract = EXTRACTS[table]
+    record = None if is_id else frame[extract.id].to_numpy()[bad]
+    defects = pd.DataFrame({
+        "party": frame["party"].to_numpy()[bad], "table": table, "record_id": record,
+        "column": column, "defect": "invalid number",
+        "detail": (("withheld: " if is_id else "reference dropped: ") + reasons[bad]).to_numpy(),
+        "file": file, "row": frame[ROW].to_numpy()[bad] + 1,
+    })
+    return numbers, defects
+
+
+def _read_one(
+    path: Path, extract: Extract, party: str, config: ExchangeConfig, policy: InvalidNumbers
+) -> tuple[pd.DataFrame, dict[str, object], dict[str, object], list[pd.DataFrame]]:
+    file = path.name if party == MIXED else f"{party}/{path.name}"
+    raw = read_table(path)
+    _refuse_national_numbers(raw, file)
+    if party == MIXED:
+        if "party" not in raw.columns:
+            raise SchemaError(f"{file}: missing column 'party' (a [extracts.mixed] file names "
+                              "each record's sending party)")
+        sender = _as_text(raw["party"])
+        unknown = (~sender.isin(config.parties)).to_numpy(dtype=bool)
+        if unknown.any():
+            raise SchemaError(f"{_where(file, 'party', int(unknown.argmax()))}: not one of the "
+                              f"parties {', '.join(config.parties)}")
+        own = [p for p in config.parties if extract.name in config.extracts.get(p, {})]
+        twice = sender.isin(own).to_numpy(dtype=bool)
+        if twice.any():
+            raise SchemaError(f"{_where(file, 'party', int(twice.argmax()))}: this party has "
+                              f"its own {extract.name} extract in [extracts]")
+    else:
+        sender = pd.Series(party, index=raw.index, dtype="string")
+        if "party" in raw.columns:
+            other = (_as_text(raw["party"]).fillna(party) != party).to_numpy(dtype=bool)
+            if other.any():
+                raise SchemaError(f"{_where(file, 'party', int(other.argmax()))}: a record of "
+                                  f"another party in {party}'s extract")
+    dropped = [c for c in raw.columns if c not in extract.columns and c != "party"]
+    missing = [c for c, spec in extract.columns.items() if spec.required and c not in raw.columns]
+    if missing:
+        raise SchemaError(f"{file}: missing column(s) {', '.join(map(repr, missing))} "
+                          f"(required by art. 3, Gegeven {extract.gegeven})")
+    frame = pd.DataFrame(index=raw.index)
+    for column, spec in extract.columns.items():
+        values = raw[column] if column in raw.columns else pd.Series(pd.NA, index=raw.index)
+        kind = "text" if spec.kind in ("enterprise", "establishment") else spec.kind
+        frame[column] = _typed(values, kind, file, column)
+    frame["party"] = sender.astype("string")
+    frame[FILE] = file
+    frame[ROW] = np.arange(len(frame))
+    missing_id = frame[extract.id].isna().to_numpy(dtype=bool)
+    if missing_id.any():
+        raise SchemaError(f"{_where(file, extract.id, int(missing_id.argmax()))}: missing id")
+    defects = []
+    for column, spec in extract.columns.items():
+        if spec.kind in ("enterprise", "establishment"):
+            numbers, found = _numbers(frame, column, spec.kind, file=file, table=extract.name,
+                                      policy=policy, is_id=column == extract.id)
+            frame[column] = numbers
+            if found is not None:
+                defects.append(found)
+    inputs = {"party": party, "table": extract.name, "file": str(path),
+              "sha256": sha256_file(path), "rows": len(raw)}
+    report = {"party": party, "table": extract.name, "file": file, "columns": dropped}
+    return frame, inputs, report, defects
+
+
+def _check_unique(frame: pd.DataFrame, extract: Extract) -> None:
+    subset = [extract.id] if extract.exchange_wide else [extract.id, "party"]
+    valid = frame[frame[extract.id].notna()]
+    repeated = valid.duplicated(subset=subset, keep="first").to_numpy()
+    if repeated.any():
+        at = valid.iloc[int(repeated.argmax())]
+        same = (valid[subset] == at[subset]).all(axis=1).to_numpy()
+        first = valid.iloc[int(same.argmax())]
+        scope = "" if extract.exchange_wide else f" of party {at['party']}"
+        raise SchemaError(
+            f"{_where(at[FILE], extract.id, int(at[ROW]))}: duplicate id{scope} (first at "
+            f"{first[FILE]}, row {int(first[ROW]) + 1:,})"
+        )
+
+
+def read_extracts(config: ExchangeConfig, *, invalid_numbers: InvalidNumbers = "refuse") -> Extracts:
+    """Read every extract of the configuration, validate and minimise it.
+
+    Parameters
+    ----------
+    config : ExchangeConfig
+    invalid_numbers : {"refuse", "withhold"}
+        An invalid enterprise or establishment number is an error (``refuse``), or
+        its record is withheld (its own id) or its reference dropped, and it is
+        reported as a data-quality defect (``withhold``).
+
+    Raises
+    ------
+    SchemaError
+        Naming the file, column and row of the first problem.
+    """
+    tables, inputs, dropped, defects = {}, [], [], []
+    for name, extract in EXTRACTS.items():
+        frames = []
+        for party, files in config.extracts.items():
+            if name in files:
+                frame, source, report, found = _read_one(
+                    files[name], extract, party, config, invalid_numbers
+                )
+                frames.append(frame)
+                inputs.append(source)
+                dropped.append(report)
+                defects.extend(found)
+        table = pd.concat(frames, ignore_index=True)
+        _check_unique(table, extract)
+        tables[name] = table
+        log.debug("%s: %s rows", name, f"{len(table):,}")
+    columns = list(DEFECT_COLUMNS)
+    found = pd.concat(defects, ignore_index=True) if defects else pd.DataFrame(columns=columns)
+    return Extracts(tables=tables, inputs=inputs, dropped=dropped, defects=found[columns])

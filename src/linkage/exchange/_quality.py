@@ -1,0 +1,204 @@
+"""Data quality (art. 8): the defects found in each party's extracts, as CSV and HTML.
+
+One row per defect: ``party, table, record_id, column, defect, detail, file, row``.
+``record_id`` is the sender's own id of the record (it goes back to the sender);
+``detail`` says what is wrong, never the offending value. Defects:
+
+* ``invalid number`` — an enterprise or establishment-unit number fails its checks;
+* ``invalid phone`` / ``invalid e-mail`` / ``invalid website`` — not usable as written;
+* ``missing required field`` — a field art. 3 lists as essential is empty;
+* ``outdated assessment`` — size class or in-difficulty assessment missing its date
+  or older than the allowed age;
+* ``duplicate`` — the same contact person twice in a dossier, the same staff e-mail
+  twice, or two enterprise numbers with one name and address within a party;
+* ``contradiction`` — an open dossier of a stopped enterprise, more paid than granted;
+* ``unknown reference`` — a dossier's enterprise, a contact's dossier or a dossier's
+  staff member that no extract holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from linkage.exchange._extract import DEFECT_COLUMNS, FILE, ROW, Extracts
+from linkage.exchange._schema import EXTRACTS
+from linkage.normalise import normalise_emails, normalise_phones, normalise_websites
+
+__all__ = ["CLOSED_DOSSIER", "STOPPED", "quality_defects", "write_quality"]
+
+#: Enterprise status or legal situation that means the enterprise has stopped.
+STOPPED = ("Stopgezet", "Faillissement", "Stopzetting", "Vereffening", "Ontbinding")
+#: Dossier statuses of a closed dossier; any other status is open.
+CLOSED_DOSSIER = ("Afgesloten", "Afgewezen", "Geannuleerd", "Stopgezet")
+
+
+def _defects(frame: pd.DataFrame, mask: pd.Series | np.ndarray, *, table: str, column: str,
+             defect: str, detail: str | pd.Series) -> pd.DataFrame:
+    mask = np.asarray(mask, dtype=bool)
+    rows = frame[mask]
+    detail_values = detail[mask].to_numpy() if isinstance(detail, pd.Series) else detail
+    return pd.DataFrame({
+        "party": rows["party"].to_numpy(), "table": table,
+        "record_id": rows[EXTRACTS[table].id].to_numpy(), "column": column, "defect": defect,
+        "detail": detail_values, "file": rows[FILE].to_numpy(), "row": rows[ROW].to_numpy() + 1,
+    })
+
+
+def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    checks = {"phone": ("invalid phone", lambda s: normalise_phones(s, return_reasons=True)),
+              "email": ("invalid e-mail", lambda s: normalise_emails(s, return_reasons=True)),
+              "website": ("invalid website",
+                          lambda s: normalise_websites(s, return_reasons=True))}
+    found = []
+    for table in ("enterprises", "contacts", "staff"):
+        frame = tables[table]
+        for column, (defect, check) in checks.items():
+            if column not in frame.columns:
+                continue
+            reasons = check(frame[column].reset_index(drop=True))["reason"].astype("string")
+            reasons.index = frame.index
+            bad = (reasons.notna() & frame[column].notna()).to_numpy(dtype=bool)
+            found.append(_defects(frame, bad, table=table, column=column, defect=defect,
+                                  detail=reasons))
+    return found
+
+
+def _required(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    found = []
+    for name, extract in EXTRACTS.items():
+        frame = tables[name]
+        for column, spec in extract.columns.items():
+            if spec.required and column != extract.id:
+                found.append(_defects(frame, frame[column].isna(), table=name, column=column,
+                                      defect="missing required field",
+                                      detail=f"art. 3 lists {spec.item!r}"))
+    return found
+
+
+def _outdated(ent: pd.DataFrame, today: dt.date, max_age_days: int) -> list[pd.DataFrame]:
+    limit = pd.Timestamp(today) - pd.Timedelta(days=max_age_days)
+    found = []
+    for value, date, what in (("size_class", "size_class_date", "size class"),
+                              ("in_difficulty", "in_difficulty_date", "in-difficulty")):
+        when = pd.to_datetime(ent[date])
+        # "not in difficulty" without a date is no assessment; a size class always is.
+        assessed = ent[value].notna() if value == "size_class" else ent[value].fillna(False)
+        assessed = assessed.astype(bool) | when.notna()
+        undated = assessed & when.isna()
+        old = assessed & (when < limit)
+        detail = pd.Series(f"{what} assessment has no date", index=ent.index, dtype="string")
+        detail = detail.mask(old, f"{what} assessed on " + when.dt.strftime("%Y-%m-%d")
+                             + f", more than {max_age_days} days ago")
+        found.append(_defects(ent, undated | old, table="enterprises", column=date,
+                              defect="outdated assessment", detail=detail))
+    return found
+
+
+def _duplicates(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    found = []
+    con = tables["contacts"]
+    who = pd.DataFrame({"party": con["party"], "d": con["dossier_id"],
+                        "f": con["first_name"].str.casefold(), "l": con["last_name"].str.casefold()})
+    twice = who.duplicated(keep=False) & con["last_name"].notna()
+    found.append(_defects(con, twice, table="contacts", column="last_name", defect="duplicate",
+                          detail="the same contact person twice in one dossier"))
+    staff = tables["staff"]
+    email = staff["email"].str.casefold()
+    found.append(_defects(staff, email.duplicated(keep=False) & email.notna(), table="staff",
+                          column="email", defect="duplicate",
+                          detail="one e-mail address for several staff members"))
+    ent = tables["enterprises"]
+    place = pd.DataFrame({"party": ent["party"], "n": ent["name"].str.casefold().str.strip(),
+                          "p": ent["postcode"], "s": ent["street"].str.casefold(),
+                          "h": ent["house_number"]})
+    twice = place.duplicated(keep=False) & place[["n", "p", "s"]].notna().all(axis=1)
+    found.append(_defects(ent, twice, table="enterprises", column="name", defect="duplicate",
+                          detail="another enterprise number with this name and address"))
+    return found
+
+
+def _contradictions(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    ent, dos = tables["enterprises"], tables["dossiers"]
+    stopped = ent.loc[ent["status"].isin(STOPPED) | ent["legal_situation"].isin(STOPPED),
+                      "enterprise_number"]
+    open_ = ~dos["status"].isin(CLOSED_DOSSIER) & dos["status"].notna()
+    found = [_defects(dos, open_ & dos["enterprise_number"].isin(stopped), table="dossiers",
+                      column="status", defect="contradiction",
+                      detail="an open dossier of a stopped enterprise")]
+    over = (dos["paid_amount"] > dos["granted_amount"]).fillna(False)
+    found.append(_defects(dos, over, table="dossiers", column="paid_amount",
+                          defect="contradiction", detail="more paid than granted"))
+    return found
+
+
+def _references(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    dos, con = tables["dossiers"], tables["contacts"]
+    known = tables["enterprises"]["enterprise_number"].dropna()
+    found = [_defects(dos, dos["enterprise_number"].notna() & ~dos["enterprise_number"].isin(known),
+                      table="dossiers", column="enterprise_number", defect="unknown reference",
+                      detail="no enterprises extract holds this enterprise")]
+    found.append(_defects(con, ~con["dossier_id"].isin(dos["dossier_id"]), table="contacts",
+                          column="dossier_id", defect="unknown reference",
+                          detail="no dossiers extract holds this dossier"))
+    refs = dos["staff_ids"].str.split(r"\s*[;,|]\s*", regex=True).explode()
+    unknown = refs.notna() & (refs != "") & ~refs.isin(tables["staff"]["staff_id"])
+    bad = np.zeros(len(dos), dtype=bool)
+    bad[dos.index.get_indexer(refs.index[unknown.to_numpy(dtype=bool)].unique())] = True
+    found.append(_defects(dos, bad, table="dossiers", column="staff_ids",
+                          defect="unknown reference", detail="a staff member no extract holds"))
+    return found
+
+
+def quality_defects(extracts: Extracts, *, today: dt.date, max_age_days: int = 730) -> pd.DataFrame:
+    """Every defect found in the extracts (see the module docstring), sorted."""
+    tables = extracts.tables
+    parts = [extracts.defects, *_contact_fields(tables), *_required(tables),
+             *_outdated(tables["enterprises"], today, max_age_days), *_duplicates(tables),
+             *_contradictions(tables), *_references(tables)]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=list(DEFECT_COLUMNS))
+    found = pd.concat(parts, ignore_index=True)[list(DEFECT_COLUMNS)]
+    found["row"] = found["row"].astype("int64")
+    return found.sort_values(["party", "table", "row", "column"], kind="stable",
+                             ignore_index=True)
+
+
+def _html(party: str, defects: pd.DataFrame, run_id: str, limit: int = 5_000) -> str:
+    summary = (defects.groupby(["table", "defect"]).size().rename("count").reset_index()
+               if len(defects) else pd.DataFrame(columns=["table", "defect", "count"]))
+    shown = defects.head(limit)
+    more = (f"<p>The first {limit:,} of {len(defects):,} defects are listed; the CSV holds "
+            "them all.</p>" if len(defects) > limit else "")
+    title = html.escape(f"Data quality report for {party} (run {run_id})")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}"
+        "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:2px 6px}"
+        "th{background:#eee}</style></head><body>"
+        f"<h1>{title}</h1><p>Defects found by VDAB in the data received from "
+        f"{html.escape(party)} under the protocol (art. 8), to be corrected at the source. "
+        "Records are named by the sender's own ids and the row of the extract; values are "
+        f"not repeated.</p><h2>Summary: {len(defects):,} defects</h2>"
+        + summary.to_html(index=False, escape=True)
+        + f"<h2>Defects</h2>{more}" + shown.to_html(index=False, escape=True, na_rep="")
+        + "</body></html>\n"
+    )
+
+
+def write_quality(folder: Path, defects: pd.DataFrame, *, parties: tuple[str, ...],
+                  run_id: str) -> dict[str, dict[str, int]]:
+    """Write ``<party>.csv`` and ``<party>.html`` per party; return counts by defect."""
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for party in parties:
+        own = defects[defects["party"] == party].drop(columns="party")
+        own.to_csv(folder / f"{party}.csv", index=False)
+        (folder / f"{party}.html").write_text(_html(party, own, run_id), encoding="utf-8")
+        counts[party] = {str(k): int(v) for k, v in own["defect"].value_counts().sort_index().items()}
+    return counts

@@ -1,0 +1,233 @@
+"""One run of the exchange: read, validate, minimise, pseudonymise, link, deliver.
+
+A run is all or nothing: it builds the whole delivery beside the one in force and
+switches to it only when everything is written (see :mod:`._delivery`). Every run,
+refused, failed or delivered, leaves one line in the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from linkage import __version__
+from linkage.exceptions import ConfigError
+from linkage.exchange import _delivery as D
+from linkage.exchange._audit import append_event
+from linkage.exchange._config import ExchangeConfig
+from linkage.exchange._extract import InvalidNumbers, read_extracts, sha256_file
+from linkage.exchange._quality import quality_defects, write_quality
+from linkage.exchange._shape import link_to_vdab, shape
+from linkage.io import read_table
+from linkage.keys import KeyRing
+
+__all__ = ["RunResult", "load_ring", "run"]
+
+log = logging.getLogger(__name__)
+
+FORMAT = "linkage-exchange-delivery"
+WITHDRAWN = "withdrawn.json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """What a run delivered."""
+
+    run_id: str
+    path: Path
+    manifest: dict[str, Any] = field(repr=False)
+
+    @property
+    def changes(self) -> dict[str, dict[str, int]]:
+        return self.manifest["changes"]
+
+    def summary(self) -> str:
+        """A few lines for people: counts, links, changes, quality, where."""
+        m = self.manifest
+        counts = ", ".join(f"{k} {v['rows']:,}" for k, v in m["outputs"].items())
+        changes = ", ".join(
+            f"{k} +{v['added']:,} ~{v['changed']:,} -{v['removed']:,}"
+            for k, v in m["changes"].items() if any(v.values())
+        ) or "none"
+        quality = "; ".join(f"{p}: {sum(c.values()):,} defects" for p, c in m["quality"].items())
+        dropped = sorted({c for d in m["minimisation"]["dropped"] for c in d["columns"]})
+        return "\n".join([
+            f"run {self.run_id}: delivered to {self.path}",
+            f"tables: {counts}",
+            f"changes since {m['previous_run_id'] or 'nothing (first delivery)'}: {changes}",
+            f"columns dropped (not in art. 3): {', '.join(dropped) or 'none'}",
+            f"data quality: {quality}",
+            f"key version {m['key']['version']}; valid {m['validity']['start']} to "
+            f"{m['validity']['effective_end']}; {m['timings']['total']:.1f} s",
+        ])
+
+
+def load_ring(config: ExchangeConfig) -> KeyRing:
+    """The key ring the configuration names (a key file or the environment)."""
+    if config.key_env is not None:
+        ring = KeyRing.from_env(exchange=config.exchange, var=config.key_env)
+    else:
+        assert config.key_file is not None
+        ring = KeyRing.load(config.key_file, passphrase=os.environ.get(config.passphrase_env))
+    return ring
+
+
+def _run_id(now: dt.datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def withdrawn_parties(store: Path) -> dict[str, Any]:
+    path = store / WITHDRAWN
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _check_withdrawn(config: ExchangeConfig) -> None:
+    gone = withdrawn_parties(config.store)
+    sending = sorted(set(config.parties) & gone.keys())
+    if sending:
+        raise ConfigError(
+            f"{', '.join(sending)} withdrew (purged on {gone[sending[0]]['time']}): remove "
+            f"them from parties and [extracts], or, if they re-joined under a renewed "
+            f"protocol, delete {config.store / WITHDRAWN}"
+        )
+
+
+def run(
+    config: ExchangeConfig,
+    *,
+    ring: KeyRing | None = None,
+    today: dt.date | None = None,
+    invalid_numbers: InvalidNumbers = "refuse",
+    max_assessment_age_days: int = 730,
+) -> RunResult:
+    """Run the exchange once and deliver the result.
+
+    Parameters
+    ----------
+    config : ExchangeConfig
+    ring : KeyRing, optional
+        The exchange's key ring; by default the one ``config`` names.
+    today : date, optional
+        The date the validity window is checked against (today by default).
+    invalid_numbers : {"refuse", "withhold"}
+        What an invalid enterprise or establishment number does (see
+        :func:`read_extracts`).
+    max_assessment_age_days : int
+        Size-class and in-difficulty assessments older than this are reported.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    ConfigError
+        Outside the validity window, a withdrawn party, a key ring of another exchange.
+    SchemaError
+        An extract breaks the protocol schema (file, column, row named).
+    """
+    started = time.perf_counter()
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    run_id = _run_id(now)
+    today = today or dt.date.today()
+    audit = {"run_id": run_id, "exchange": config.exchange, "parties": list(config.parties)}
+    try:
+        config.validity.check(today)
+        ring = ring if ring is not None else load_ring(config)
+        if ring.exchange != config.exchange:
+            raise ConfigError(f"the key ring is for exchange {ring.exchange!r}, the "
+                              f"configuration for {config.exchange!r}")
+        with D.store_lock(config.store):
+            _check_withdrawn(config)
+            result = _deliver(config, ring, run_id=run_id, now=now, today=today,
+                              invalid_numbers=invalid_numbers, max_age=max_assessment_age_days,
+                              started=started)
+    except BaseException as exc:
+        shutil.rmtree(config.store / f".staging-{run_id}", ignore_errors=True)
+        append_event(config.audit_log, "run", **audit, outcome="failed",
+                     error=type(exc).__name__)
+        raise
+    m = result.manifest
+    append_event(config.audit_log, "run", **audit, outcome="delivered",
+                 key_version=m["key"]["version"], previous_run_id=m["previous_run_id"],
+                 rows={k: v["rows"] for k, v in m["outputs"].items()},
+                 changes=m["changes"], inputs=[i["sha256"] for i in m["inputs"]],
+                 manifest_sha256=sha256_file(result.path / D.MANIFEST))
+    return result
+
+
+def _deliver(
+    config: ExchangeConfig, ring: KeyRing, *, run_id: str, now: dt.datetime, today: dt.date,
+    invalid_numbers: InvalidNumbers, max_age: int, started: float,
+) -> RunResult:
+    timings: dict[str, float] = {}
+    mark = time.perf_counter()
+    extracts = read_extracts(config, invalid_numbers=invalid_numbers)
+    D.checkpoint("read")
+    employers = read_table(config.employers, required=("employer_id",), unique="employer_id")
+    sites = read_table(config.sites, required=("site_id", "employer_id"), unique="site_id")
+    timings["read_validate"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    defects = quality_defects(extracts, today=today, max_age_days=max_age)
+    timings["quality"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    tables = shape(extracts.tables, ring)
+    timings["pseudonymise"] = time.perf_counter() - mark
+    D.checkpoint("pseudonymised")
+    links, link_timings = link_to_vdab(extracts.tables["enterprises"],
+                                       extracts.tables["establishments"], employers, sites,
+                                       delivered=tables)
+    timings.update(link_timings)
+    D.checkpoint("linked")
+    tables.update(links)
+    mark = time.perf_counter()
+    staging = config.store / f".staging-{run_id}"
+    staging.mkdir()
+    outputs = D.write_tables(staging, tables)
+    quality = write_quality(staging / "quality", defects, parties=config.parties, run_id=run_id)
+    previous = D.read_delivery(config.store)
+    written = D.Delivery(run_id=run_id, path=staging, manifest={"outputs": outputs})
+    changes = D.diff(previous.tables() if previous else {}, written.tables())
+    vdab_inputs = [{"party": "VDAB", "table": name, "file": str(path),
+                    "sha256": sha256_file(path), "rows": rows}
+                   for name, path, rows in (("employers", config.employers, len(employers)),
+                                            ("sites", config.sites, len(sites)))]
+    manifest = {
+        "format": FORMAT,
+        "format_version": 1,
+        "run_id": run_id,
+        "created": now.isoformat(),
+        "exchange": config.exchange,
+        "protocol": config.protocol,
+        "validity": config.validity.as_dict(),
+        "parties": list(config.parties),
+        "key": {"exchange": ring.exchange, "version": ring.current},
+        "library": f"linkage {__version__}",
+        "inputs": [*extracts.inputs, *vdab_inputs],
+        "minimisation": {"dropped": extracts.dropped},
+        "outputs": outputs,
+        "links": {"enterprises": int(tables["links_enterprises"]["enterprise_key"].nunique()),
+                  "establishments": int(tables["links_establishments"]["establishment_key"]
+                                        .nunique())},
+        "quality": quality,
+        "previous_run_id": previous.run_id if previous else None,
+        "changes": changes,
+        "timings": {},
+    }
+    timings["deliver"] = time.perf_counter() - mark
+    timings["total"] = time.perf_counter() - started
+    manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    D.write_json(staging / D.MANIFEST, manifest)
+    D.checkpoint("manifest")
+    D.publish(config.store, staging, run_id)
+    path = config.store / "deliveries" / run_id
+    log.info("delivered run %s: %s", run_id, {k: v["rows"] for k, v in outputs.items()})
+    return RunResult(run_id=run_id, path=path, manifest=manifest)

@@ -1,0 +1,193 @@
+"""What article 3 of the protocol allows: the fields of Gegeven 1-3, as input columns.
+
+Each sending party extracts five tables. Every column an extract may carry is listed
+here with its kind, whether it is required, and the item of art. 3 that allows it;
+any other column is dropped (and reported) before anything else happens.
+
+=============== ============ =================================================
+extract         art. 3       one row per
+=============== ============ =================================================
+enterprises     Gegeven 2    enterprise (KBO number) the party has a dossier for
+establishments  Gegeven 2    establishment unit of such an enterprise
+dossiers        Gegeven 1    dossier or request track, with its service and amounts
+contacts        Gegeven 1    contact person of the enterprise for one dossier
+staff           Gegeven 3    VLAIO/TBT staff member
+=============== ============ =================================================
+
+Keys: every entity gets an exchange key (a pseudonym, one key domain per entity)
+made from its own id. Ids of dossiers, contacts, staff and services are exchange-wide
+(VLAIO and TBT share one CRM: a TBT dossier may name a VLAIO adviser), so their keys
+do not depend on the party; an enterprise may be sent by both parties, so it is
+unique per party, and its key is the same for both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["EXTRACTS", "OUTPUTS", "Column", "Extract", "Output"]
+
+Kind = Literal["text", "date", "amount", "flag", "enterprise", "establishment"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Column:
+    """One allowed column of an extract."""
+
+    kind: Kind = "text"
+    required: bool = False
+    item: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Extract:
+    """One input table: its allowed columns, id, and whether ids repeat across parties."""
+
+    name: str
+    gegeven: int
+    id: str
+    columns: dict[str, Column]
+    #: ids unique across all parties (True) or only within one party's extract (False)
+    exchange_wide: bool = True
+
+
+def _c(item: str, kind: Kind = "text", *, required: bool = False) -> Column:
+    return Column(kind=kind, required=required, item=item)
+
+
+_ADDRESS = "adressen van de maatschappelijke zetel en de vestigingseenheden"
+
+EXTRACTS: dict[str, Extract] = {
+    "enterprises": Extract(
+        name="enterprises", gegeven=2, id="enterprise_number", exchange_wide=False,
+        columns={
+            "enterprise_number": _c("ondernemingsnummer", "enterprise", required=True),
+            "name": _c("naam", required=True),
+            "entity_type": _c("type entiteit"),
+            "legal_form": _c("rechtsvorm"),
+            "legal_situation": _c("rechtstoestand"),
+            "status": _c("status", required=True),
+            "start_date": _c("begin- of oprichtingsdatum", "date"),
+            "manager_first_name": _c("voornaam van de bedrijfsleider"),
+            "manager_last_name": _c("naam van de bedrijfsleider"),
+            "manager_function": _c("functie van de bedrijfsleider"),
+            "website": _c("webadressen"),
+            "email": _c("e-mailadressen"),
+            "phone": _c("telefoonnummers"),
+            "street": _c(_ADDRESS),
+            "house_number": _c(_ADDRESS),
+            "box": _c(_ADDRESS),
+            "postcode": _c(_ADDRESS),
+            "municipality": _c(_ADDRESS),
+            "nace_code": _c("beschrijvingen van de activiteiten"),
+            "activity": _c("beschrijvingen van de activiteiten"),
+            "size_class": _c("groottebepaling, zoals ingeschat door VLAIO of TBT"),
+            "size_class_date": _c("datum waarop de grootte bepaald werd", "date"),
+            "in_difficulty": _c("onderneming in moeilijkheden, zoals ingeschat", "flag"),
+            "in_difficulty_date": _c("datum van die beoordeling", "date"),
+        },
+    ),
+    "establishments": Extract(
+        name="establishments", gegeven=2, id="establishment_number", exchange_wide=False,
+        columns={
+            "establishment_number": _c("nummers van de vestigingseenheden", "establishment",
+                                       required=True),
+            "enterprise_number": _c("ondernemingsnummer", "enterprise", required=True),
+            "name": _c("naam"),
+            "street": _c(_ADDRESS),
+            "house_number": _c(_ADDRESS),
+            "box": _c(_ADDRESS),
+            "postcode": _c(_ADDRESS),
+            "municipality": _c(_ADDRESS),
+        },
+    ),
+    "dossiers": Extract(
+        name="dossiers", gegeven=1, id="dossier_id",
+        columns={
+            "dossier_id": _c("identificatienummer", required=True),
+            "enterprise_number": _c("de onderneming van het dossier", "enterprise", required=True),
+            "title": _c("titel", required=True),
+            "status": _c("status", required=True),
+            "themes": _c("thema's of domeinen"),
+            "service_id": _c("sleutel van de dienstverlening of steunmaatregel"),
+            "service_name": _c("naam van de dienstverlening of steunmaatregel"),
+            "service_description": _c("generieke beschrijving van de dienstverlening"),
+            "staff_ids": _c("verwijzing naar de medewerker(s), gegeven 3"),
+            "amount_id": _c("sleutel van de steunbedragen"),
+            "granted_amount": _c("toegekend steunbedrag", "amount"),
+            "paid_amount": _c("uitbetaald steunbedrag", "amount"),
+            "start_date": _c("contactdatum", "date"),
+            "contact_date": _c("contactdatum", "date"),
+            "decision_date": _c("beslissingsdatum", "date"),
+            "crm_reference": _c("verwijzing naar het CRM-systeem"),
+        },
+    ),
+    "contacts": Extract(
+        name="contacts", gegeven=1, id="contact_id",
+        columns={
+            "contact_id": _c("sleutel van de contactpersoon", required=True),
+            "dossier_id": _c("het dossier", required=True),
+            "enterprise_number": _c("de onderneming", "enterprise"),
+            "first_name": _c("voornaam"),
+            "last_name": _c("naam", required=True),
+            "function": _c("functie"),
+            "service": _c("dienst"),
+            "department": _c("afdeling"),
+            "email": _c("e-mailadres"),
+            "phone": _c("telefoonnummer"),
+        },
+    ),
+    "staff": Extract(
+        name="staff", gegeven=3, id="staff_id",
+        columns={
+            "staff_id": _c("sleutel per medewerker, niet het rijksregisternummer", required=True),
+            "first_name": _c("voornaam"),
+            "last_name": _c("naam", required=True),
+            "function": _c("functie"),
+            "service": _c("dienst"),
+            "department": _c("afdeling"),
+            "email": _c("professioneel e-mailadres"),
+            "phone": _c("professioneel telefoonnummer"),
+        },
+    ),
+}
+
+#: Input id column -> key domain (see :data:`linkage.keys.DOMAINS`).
+DOMAINS = {
+    "enterprise_number": "enterprise",
+    "establishment_number": "establishment",
+    "dossier_id": "dossier",
+    "contact_id": "contact",
+    "staff_id": "staff",
+    "service_id": "service",
+    "amount_id": "amount",
+}
+
+#: Column names that announce a national register number: refused even when empty.
+NATIONAL_NUMBER_NAMES = r"(?i)(rijksregister|national_?(register|number)|insz|niss|\brrn\b|^rrn)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Output:
+    """One delivered table: its primary key (always with ``party``) and person columns."""
+
+    name: str
+    key: tuple[str, ...]
+
+
+OUTPUTS: dict[str, Output] = {
+    o.name: o
+    for o in (
+        Output(name="enterprises", key=("enterprise_key", "party")),
+        Output(name="establishments", key=("establishment_key", "party")),
+        Output(name="dossiers", key=("dossier_key", "party")),
+        Output(name="dossier_staff", key=("dossier_key", "staff_key", "party")),
+        Output(name="contacts", key=("contact_key", "party")),
+        Output(name="services", key=("service_key", "party")),
+        Output(name="amounts", key=("amount_key", "party")),
+        Output(name="staff", key=("staff_key", "party")),
+        Output(name="links_enterprises", key=("enterprise_key", "party", "employer_id")),
+        Output(name="links_establishments", key=("establishment_key", "party", "site_id")),
+    )
+}

@@ -1,0 +1,171 @@
+"""Pseudonymise the extracts into the delivered tables, and link them to VDAB.
+
+The delivered tables are shaped for a BI workspace: one table per entity, keys as
+pseudonyms (one key domain per entity), every row with its sending ``party``,
+services and amounts split out of the dossiers, the dossier-staff references as a
+bridge table. Clear identifiers that art. 3 lists as fields stay: the enterprise
+number and establishment-unit numbers (public KBO data, "het ondernemingsnummer en
+de nummers van de vestigingseenheden") and the dossier's identification number.
+Contact, staff, service and amount ids are internal keys of the senders' systems
+and are delivered only as pseudonyms.
+
+Linking runs on the clear numbers inside the run; the delivered link tables carry
+the enterprise (establishment) key and VDAB's own employer (site) id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pandas as pd
+
+from linkage import presets
+from linkage.exchange._schema import EXTRACTS
+from linkage.keys import KeyRing
+from linkage.pipeline import ParentLinks, link
+from linkage.pseudonymise import pseudonymise
+
+__all__ = ["link_to_vdab", "shape"]
+
+log = logging.getLogger(__name__)
+
+
+def _key(values: pd.Series, ring: KeyRing, domain: str) -> pd.Series:
+    return pseudonymise(values.reset_index(drop=True), ring, domain=domain).set_axis(values.index)
+
+
+def _columns(table: str, *skip: str) -> list[str]:
+    return [c for c in EXTRACTS[table].columns if c not in skip]
+
+
+def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFrame]:
+    """The delivered tables, from validated extracts (see :func:`read_extracts`).
+
+    Records whose own number was withheld (missing after validation) are left out.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    ent = tables["enterprises"]
+    ent = ent[ent["enterprise_number"].notna()]
+    out["enterprises"] = pd.DataFrame({
+        "enterprise_key": _key(ent["enterprise_number"], ring, "enterprise"),
+        "enterprise_number": ent["enterprise_number"],
+        "party": ent["party"],
+        **{c: ent[c] for c in _columns("enterprises", "enterprise_number")},
+    })
+    est = tables["establishments"]
+    est = est[est["establishment_number"].notna()]
+    out["establishments"] = pd.DataFrame({
+        "establishment_key": _key(est["establishment_number"], ring, "establishment"),
+        "establishment_number": est["establishment_number"],
+        "enterprise_key": _key(est["enterprise_number"], ring, "enterprise"),
+        "party": est["party"],
+        **{c: est[c] for c in _columns("establishments", "establishment_number",
+                                        "enterprise_number")},
+    })
+    dos = tables["dossiers"]
+    dossier_key = _key(dos["dossier_id"], ring, "dossier")
+    service_key = _key(dos["service_id"], ring, "service")
+    out["dossiers"] = pd.DataFrame({
+        "dossier_key": dossier_key,
+        "dossier_id": dos["dossier_id"],
+        "enterprise_key": _key(dos["enterprise_number"], ring, "enterprise"),
+        "party": dos["party"],
+        "service_key": service_key,
+        **{c: dos[c] for c in ("title", "status", "themes", "start_date", "contact_date",
+                               "decision_date", "crm_reference")},
+    })
+    refs = dos["staff_ids"].str.split(r"\s*[;,|]\s*", regex=True).explode().str.strip()
+    refs = refs[refs.notna() & (refs != "")]
+    out["dossier_staff"] = pd.DataFrame({
+        "dossier_key": dossier_key.loc[refs.index],
+        "staff_key": _key(refs, ring, "staff"),
+        "party": dos["party"].loc[refs.index],
+    }).drop_duplicates()
+    has_service = dos["service_id"].notna()
+    out["services"] = pd.DataFrame({
+        "service_key": service_key[has_service],
+        "party": dos["party"][has_service],
+        "service_name": dos["service_name"][has_service],
+        "service_description": dos["service_description"][has_service],
+    }).drop_duplicates(subset=["service_key", "party"])
+    has_amount = dos["granted_amount"].notna() | dos["paid_amount"].notna()
+    amounts = dos[has_amount]
+    out["amounts"] = pd.DataFrame({
+        # Without an amount id of its own, a dossier's amounts are keyed by the dossier
+        # id in the amount domain: another key, so it cannot be joined by value.
+        "amount_key": _key(amounts["amount_id"].fillna(amounts["dossier_id"]), ring, "amount"),
+        "dossier_key": dossier_key[has_amount],
+        "party": amounts["party"],
+        "granted_amount": amounts["granted_amount"],
+        "paid_amount": amounts["paid_amount"],
+    })
+    con = tables["contacts"]
+    out["contacts"] = pd.DataFrame({
+        "contact_key": _key(con["contact_id"], ring, "contact"),
+        "dossier_key": _key(con["dossier_id"], ring, "dossier"),
+        "enterprise_key": _key(con["enterprise_number"], ring, "enterprise"),
+        "party": con["party"],
+        **{c: con[c] for c in _columns("contacts", "contact_id", "dossier_id",
+                                        "enterprise_number")},
+    })
+    staff = tables["staff"]
+    out["staff"] = pd.DataFrame({
+        "staff_key": _key(staff["staff_id"], ring, "staff"),
+        "party": staff["party"],
+        **{c: staff[c] for c in _columns("staff", "staff_id")},
+    })
+    return {name: frame.reset_index(drop=True) for name, frame in out.items()}
+
+
+def link_to_vdab(
+    enterprises: pd.DataFrame,
+    establishments: pd.DataFrame,
+    employers: pd.DataFrame,
+    sites: pd.DataFrame,
+    *,
+    delivered: dict[str, pd.DataFrame],
+) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
+    """Link enterprises to employers and establishment units to sites.
+
+    Parameters
+    ----------
+    enterprises, establishments : DataFrame
+        Validated extracts, clear numbers, all parties (an enterprise sent by two
+        parties is linked once).
+    employers, sites : DataFrame
+        VDAB's records, with ``employer_id`` and ``site_id`` (and ``employer_id``).
+    delivered : dict
+        The shaped tables (see :func:`shape`), for the keys and parties.
+
+    Returns
+    -------
+    tables : dict
+        ``links_enterprises`` (enterprise_key, party, employer_id, match_probability)
+        and ``links_establishments`` (establishment_key, party, site_id, employer_id,
+        match_probability): one row per link and sending party.
+    timings : dict of str to float
+    """
+    timings = {}
+    started = time.perf_counter()
+    left = enterprises[enterprises["enterprise_number"].notna()]
+    left = left.drop_duplicates("enterprise_number").reset_index(drop=True)
+    ent = link(left, employers, presets.enterprises(), names=("enterprises", "employers"))
+    timings["link_enterprises"] = time.perf_counter() - started
+    started = time.perf_counter()
+    units = establishments[establishments["establishment_number"].notna()]
+    units = units.drop_duplicates("establishment_number").reset_index(drop=True)
+    parents = ParentLinks(links=ent.links[["enterprise_number", "employer_id"]],
+                          left_parent="enterprise_number", right_parent="employer_id")
+    est = link(units, sites, presets.establishments(), parents=parents,
+               names=("establishments", "sites"))
+    timings["link_establishments"] = time.perf_counter() - started
+    ent_keys = delivered["enterprises"][["enterprise_key", "enterprise_number", "party"]]
+    links_ent = ent_keys.merge(ent.links, on="enterprise_number")[
+        ["enterprise_key", "party", "employer_id", "match_probability"]]
+    est_keys = delivered["establishments"][["establishment_key", "establishment_number", "party"]]
+    site_employer = sites[["site_id", "employer_id"]].drop_duplicates("site_id")
+    links_est = est_keys.merge(est.links, on="establishment_number").merge(
+        site_employer, on="site_id", how="left")[
+        ["establishment_key", "party", "site_id", "employer_id", "match_probability"]]
+    return {"links_enterprises": links_ent, "links_establishments": links_est}, timings
