@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +24,8 @@ from linkage.normalise import (
     sort_tokens,
     split_address,
 )
+from linkage.normalise._contacts import _belgian_fast_path, _reference_phone_kernel
+from linkage.normalise._core import run
 
 NA = pd.NA
 
@@ -210,6 +215,46 @@ def test_phones() -> None:
     assert values(nl) == ["+31201234567"]
 
 
+@pytest.mark.parametrize(
+    ("raw", "phone", "reason"),
+    [
+        ("+32 09 265 72 11", "+3292657211", NA),  # trunk 0 after the country code
+        ("+32475123456", "+32475123456", NA),
+        ("0475/12.34.56", "+32475123456", NA),
+        ("0800 12 345", "+3280012345", NA),  # toll free
+        ("078 15 12 34", "+3278151234", NA),  # national rate (UAN)
+        ("0902 12 345", "+3290212345", NA),  # premium rate
+        ("04 223 45 67", "+3242234567", NA),  # Liège, a landline in 4
+        ("09 123 45 67", NA, "invalid number"),  # 091 is not a Gent range
+        ("0475 12 34 567", NA, "invalid number"),  # a mobile number one digit long
+        ("0445 12 34 56", NA, "invalid number"),  # 044 is neither fixed nor mobile
+        ("+32 0 12", NA, "invalid number"),  # too short to lose its trunk 0
+        ("01", NA, "invalid number"),
+        ("0" + "2" * 17, NA, "invalid number"),  # 17 digits still parse
+        ("0" + "2" * 18, NA, "not a phone number"),
+        ("+321", NA, "not a phone number"),
+        ("+32", NA, "not a phone number"),
+        ("0", NA, "not a phone number"),
+        ("032 2 123 45 67", NA, "invalid number"),
+    ],
+)
+def test_phones_belgian(raw: str, phone: object, reason: object) -> None:
+    out = normalise_phones(pd.Series([raw]), return_reasons=True)
+    assert values(out["phone"]) == [phone]
+    assert values(out["reason"]) == [reason]
+
+
+def test_phones_fast_path_decides_belgian_numbers() -> None:
+    # Guards against a ``phonenumbers`` upgrade silently switching the fast path off.
+    cleaned = pa.array(["+3292657211", "0475123456", "+31201234567", "+321", "٠٩٢٦٥٧٢١١"])
+    phone, reason, decided = _belgian_fast_path(cleaned, national=True)
+    assert decided.to_pylist() == [True, True, False, False, False]
+    assert phone.to_pylist()[:2] == ["+3292657211", "+32475123456"]
+    assert reason.to_pylist()[:2] == [None, None]
+    _, _, decided = _belgian_fast_path(cleaned, national=False)
+    assert decided.to_pylist() == [True, False, False, False, False]
+
+
 def test_phones_unknown_region() -> None:
     with pytest.raises(ConfigError, match="region 'XX'"):
         normalise_phones(pd.Series(["1"]), region="XX")
@@ -316,6 +361,64 @@ def test_emails_idempotent(raw: pd.Series) -> None:
     assert once.index.equals(raw.index)
     assert once[raw.isna()].isna().all().all()
     pd.testing.assert_series_equal(normalise_emails(once["email"])["email"], once["email"])
+
+
+def _reference_phones(raw: pd.Series, region: str = "BE") -> pd.DataFrame:
+    kernel = partial(_reference_phone_kernel, region=region)
+    return run(raw, kernel, return_reasons=True, as_series=True)
+
+
+_digits = st.text("0123456789", min_size=0, max_size=12)
+# Belgian-looking national significant numbers: real prefixes and random digits.
+_nsns = st.one_of(
+    st.tuples(st.sampled_from(["2", "3", "4", "9", "45", "47", "49", "70", "78", "80", "90",
+                               "91", "0", "04", "1", "5", "6", "8"]), _digits).map("".join),
+    _digits,
+)  # fmt: skip
+
+
+def _groups(digits: str, cuts: list[int], seps: list[str]) -> str:
+    """Digits cut into groups, joined by separators as people write them."""
+    out, start = [], 0
+    for cut, sep in zip(sorted(cuts), seps, strict=False):
+        out.append(digits[start:cut] + sep)
+        start = cut
+    return "".join(out) + digits[start:]
+
+
+_belgian = st.builds(
+    lambda prefix, nsn, cuts, seps: prefix + _groups(nsn, cuts, seps),
+    st.sampled_from(["0", "+32", "+32 ", "+32 (0)", "0032 ", "0032 (0)", "0032", "+320", "00320",
+                     "+32 0", "(0)", "32", "+", "", "0 ", "+31 ", "+33 ", "0031", "++32", "+ 32"]),
+    _nsns,
+    st.lists(st.integers(0, 12), max_size=4),
+    st.lists(st.sampled_from([" ", "/", ".", "-", "", " - ", "\xa0", "(", ")", "  "]), max_size=4),
+)  # fmt: skip
+_phone_columns = st.lists(
+    st.one_of(_belgian, st.sampled_from(_VOCAB), st.text(max_size=12), st.none()), max_size=30
+).map(lambda xs: pd.Series(xs, dtype=object))
+
+
+@_prop_settings
+@given(raw=_phone_columns, region=st.sampled_from(["BE", "NL"]))
+def test_phones_fast_path_equals_phonenumbers(raw: pd.Series, region: str) -> None:
+    fast = normalise_phones(raw, region=region, return_reasons=True)
+    pd.testing.assert_frame_equal(fast, _reference_phones(raw, region))
+
+
+def test_phones_fast_path_equals_phonenumbers_on_every_prefix() -> None:
+    # Every 3-digit start of a national significant number, 1 to 19 digits long,
+    # written in the three forms that reach the fast path.
+    rng = np.random.default_rng(32)
+    nsns = []
+    for length in range(1, 20):
+        prefixes = [f"{p:03d}"[:length] for p in range(1000)]
+        suffixes = rng.integers(0, 10, (1000, max(length - 3, 0))).astype(str)
+        nsns += [p + "".join(s) for p, s in zip(prefixes, suffixes, strict=True)]
+    raw = pd.Series([form + nsn for nsn in set(nsns) for form in ("+32", "0", "+320")])
+    fast = normalise_phones(raw, return_reasons=True)
+    pd.testing.assert_frame_equal(fast, _reference_phones(raw))
+    assert fast["phone"].notna().sum() > 1000
 
 
 # ---------------------------------------------------------------- garbage at scale

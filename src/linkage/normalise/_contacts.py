@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
+from functools import partial, reduce
 from typing import Any
 
 import pandas as pd
@@ -19,26 +19,53 @@ __all__ = ["normalise_emails", "normalise_phones", "normalise_websites"]
 _E164 = phonenumbers.PhoneNumberFormat.E164
 
 
-def _phone_kernel(values: pa.Array, *, region: str) -> tuple[dict[str, pa.Array], pa.Array]:
+def _clean_phones(values: pa.Array) -> pa.Array:
+    """Drop separators and "(0)", turn a leading "00" into "+"; empty becomes null."""
     text = pc.utf8_lower(values)
     text = pc.replace_substring_regex(text, r"^(\+?\d+)\.0+$", r"\1")  # read as a float
     # "+32 (0)9 ..." carries the trunk 0 that E.164 drops.
     text = pc.replace_substring(text, "(0)", "")
     text = pc.replace_substring_regex(text, r"[\s./()\-\x{a0}]+", "")
     text = pc.replace_substring_regex(text, "^00", "+")
+    return null_where(text, pc.equal(text, ""))
+
+
+def _reference_phone_kernel(
+    values: pa.Array, *, region: str
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    """``phonenumbers`` on every distinct cleaned value: the slow path, and the
+    reference that the fast path is tested against."""
+    encoded = _clean_phones(values).dictionary_encode()
+    phone, why = _parse_phones(encoded.dictionary, region)
+    indices = encoded.indices
+    why = keep_reason(pc.take(why, indices), pc.is_null(indices), "not a phone number")
+    return {"phone": pc.take(phone, indices)}, why
+
+
+def _phone_kernel(values: pa.Array, *, region: str) -> tuple[dict[str, pa.Array], pa.Array]:
     # Separators are gone, so "09 123 45 67" and "09/123.45.67" share one parse.
-    encoded = null_where(text, pc.equal(text, "")).dictionary_encode()
+    encoded = _clean_phones(values).dictionary_encode()
+    distinct = encoded.dictionary
+    phone, why, decided = _belgian_fast_path(distinct, national=region == "BE")
+    if not pc.all(decided).as_py():
+        # Foreign numbers, odd characters: the one per-value loop, over what is left.
+        left = pc.invert(decided)
+        slow_phone, slow_why = _parse_phones(pc.filter(distinct, left), region)
+        phone = pc.replace_with_mask(phone, left, slow_phone)
+        why = pc.replace_with_mask(why, left, slow_why)
+    indices = encoded.indices
+    why = keep_reason(pc.take(why, indices), pc.is_null(indices), "not a phone number")
+    return {"phone": pc.take(phone, indices)}, why
+
+
+def _parse_phones(distinct: pa.Array, region: str) -> tuple[pa.Array, pa.Array]:
     numbers: list[str | None] = []
     reasons: list[str | None] = []
-    for raw in encoded.dictionary.to_pylist():  # the one per-value loop, over distinct values
+    for raw in distinct.to_pylist():
         number, reason = _parse_phone(raw, region)
         numbers.append(number)
         reasons.append(reason)
-    indices = encoded.indices
-    phone = pc.take(pa.array(numbers, pa.string()), indices)
-    why = pc.take(pa.array(reasons, pa.string()), indices)
-    why = keep_reason(why, pc.is_null(indices), "not a phone number")
-    return {"phone": phone}, why
+    return pa.array(numbers, pa.string()), pa.array(reasons, pa.string())
 
 
 def _parse_phone(raw: str, region: str) -> tuple[str | None, str | None]:
@@ -51,13 +78,127 @@ def _parse_phone(raw: str, region: str) -> tuple[str | None, str | None]:
     return phonenumbers.format_number(number, _E164), None
 
 
+# The fast path repeats, in Arrow kernels, what ``phonenumbers.parse`` and
+# ``is_valid_number`` do to a cleaned "+32<digits>" (any default region) or, with
+# default region BE, "0<digits>" (a leading "00" is already "+"):
+#
+# - "+32": country code 32 goes; a trunk "0" after it goes too, but only when at
+#   least the shortest Belgian length is left ("+32 09 ..." is "+32 9 ...");
+# - "0": the trunk "0" goes when at least the shortest length is left, otherwise
+#   it stays and the number is invalid;
+# - a national significant number (NSN) of more than 17 digits fails to parse,
+#   any other is valid if it matches the general pattern and the pattern of one
+#   number type, each with its possible lengths: the same regexes, from the same
+#   metadata, here run by RE2.
+#
+# "+32" with fewer than two digits after it, other country codes, other regions'
+# national numbers and anything not plain ASCII digits go to ``phonenumbers``.
+_BE = phonenumbers.PhoneMetadata.metadata_for_region("BE")
+_MAX_NSN = 17
+_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager",
+          "uan", "voicemail", "fixed_line", "mobile")  # fmt: skip
+# A desc without a pattern never matches (``_match_national_number``).
+_TYPE_DESCS = [
+    desc
+    for desc in (getattr(_BE, name) for name in _TYPES)
+    if desc is not None and desc.national_number_pattern
+]
+
+
+def _fast_path_holds() -> bool:
+    """Whether the metadata still has the shape that the fast path relies on."""
+    general = _BE.general_desc
+    lengths = tuple(general.possible_length)
+    return (
+        _BE.country_code == 32
+        and phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(32) == ("BE",)
+        and _BE.international_prefix == "00"
+        and _BE.national_prefix_for_parsing == "0"
+        and not _BE.national_prefix_transform_rule
+        and bool(lengths)
+        and bool(_TYPE_DESCS)
+        # contiguous lengths, none local-only: only "too short" keeps a trunk "0"
+        and lengths == tuple(range(lengths[0], lengths[-1] + 1))
+        and not general.possible_length_local_only
+        and getattr(phonenumbers.phonenumberutil, "_MAX_LENGTH_FOR_NSN", None) == _MAX_NSN
+    )
+
+
+_FAST = _fast_path_holds()
+_SHORTEST = _BE.general_desc.possible_length[0] if _FAST else 0
+
+
+def _valid_nsn(nsn: pa.Array) -> pa.Array:
+    """Whether each Belgian NSN (ASCII digits) is valid, as ``is_valid_number``."""
+
+    def matches(desc: Any) -> pa.Array:
+        hit = pc.match_substring_regex(nsn, f"^(?:{desc.national_number_pattern})$")
+        if desc.possible_length:
+            lengths = pa.array(desc.possible_length, length.type)
+            hit = pc.and_(hit, pc.is_in(length, value_set=lengths))
+        return hit
+
+    length = pc.utf8_length(nsn)
+    valid = matches(_BE.general_desc)
+    return pc.and_(valid, reduce(pc.or_, [matches(desc) for desc in _TYPE_DESCS]))
+
+
+def _belgian_fast_path(
+    distinct: pa.Array, *, national: bool
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """E.164 numbers and reasons for the cleaned values the fast path can decide.
+
+    Parameters
+    ----------
+    distinct : Array of string
+        Cleaned phone numbers, distinct.
+    national : bool
+        Whether "0<digits>" is a Belgian national number (default region BE).
+
+    Returns
+    -------
+    phone, reason : Array of string, of the same length as ``distinct``
+        Null where not decided.
+    decided : Array of bool
+        Where the fast path decided; elsewhere ``phonenumbers`` must.
+    """
+    n = len(distinct)
+    nothing = pa.nulls(n, pa.string())
+    if not _FAST:
+        return nothing, nothing, pc.is_null(nothing)
+    shape = r"^(?:\+32[0-9]{2,}|0[1-9][0-9]*)$" if national else r"^\+32[0-9]{2,}$"
+    decided = pc.fill_null(pc.match_substring_regex(distinct, shape), False)
+    if not pc.any(decided).as_py():
+        return nothing, nothing, decided
+    values = pc.filter(distinct, decided).cast(pa.string())
+    # A trunk "0" goes only when at least the shortest length is left; the "0?" is
+    # greedy, so "+32 0" followed by a short number keeps its "0" (and is invalid).
+    full = rf"^(?:\+320?|0)([0-9]{{{_SHORTEST},}})$"
+    long = pc.match_substring_regex(values, full)
+    nsn = pc.replace_substring_regex(values, full, r"\1")
+    valid = pc.and_(long, _valid_nsn(nsn))
+    plus = pa.scalar("+32", pa.string())
+    phone = null_where(pc.binary_join_element_wise(plus, nsn, pa.scalar("")), pc.invert(valid))
+    too_long = pc.and_(long, pc.greater(pc.utf8_length(nsn), _MAX_NSN))
+    why = pc.if_else(too_long, "not a phone number", pa.scalar("invalid number"))
+    why = null_where(why, valid)
+    return (
+        pc.replace_with_mask(nothing, decided, phone),
+        pc.replace_with_mask(nothing, decided, why),
+        decided,
+    )
+
+
 def normalise_phones(
     phones: pd.Series | Iterable[Any], *, region: str = "BE", return_reasons: bool = False
 ) -> pd.Series | pd.DataFrame:
-    """Return phone numbers in E.164 form ("+3291234567"), with ``phonenumbers``.
+    """Return phone numbers in E.164 form ("+3292657211"), as ``phonenumbers`` does.
 
-    Separators, "(0)" and a leading "00" are handled in bulk; ``phonenumbers``
-    then parses each distinct remaining value once.
+    Separators, "(0)" and a leading "00" are handled in bulk. Belgian numbers
+    ("+32..." and, with region "BE", "0...") are then parsed and validated in bulk
+    against the ``phonenumbers`` metadata, with the same result as
+    ``phonenumbers.parse`` and ``is_valid_number``; ``phonenumbers`` itself parses
+    each distinct remaining value (foreign numbers, odd characters) once.
 
     Parameters
     ----------
