@@ -23,21 +23,38 @@ from __future__ import annotations
 from linkage.exchange._audit import read_events
 from linkage.exchange._config import ExchangeConfig, Renewal, Validity, load_config
 from linkage.exchange._delivery import Delivery, read_delivery
+from linkage.exchange._demo import DemoResult, demo
 from linkage.exchange._extract import read_extracts
 from linkage.exchange._quality import quality_defects
+from linkage.exchange._purge import PurgeReport, purge, scan_store
 from linkage.exchange._run import RunResult, load_ring, run
+from linkage.exchange._subjects import (
+    SubjectReport,
+    erase_subject,
+    find_subject,
+    rectify_subject,
+)
 
 __all__ = [
     "Delivery",
+    "DemoResult",
     "ExchangeConfig",
+    "PurgeReport",
     "Renewal",
     "RunResult",
+    "SubjectReport",
     "Validity",
+    "demo",
+    "erase_subject",
+    "find_subject",
     "load_config",
     "load_ring",
+    "purge",
     "quality_defects",
     "read_delivery",
     "read_events",
     "read_extracts",
+    "rectify_subject",
     "run",
+    "scan_store",
 ]

@@ -207,8 +207,8 @@ def diff(
         def digest(frame: pd.DataFrame, rest: list[str] = rest) -> pd.DataFrame:
             out = frame[key].astype("string").copy()
             # Compare values as text so that dtypes read back from Parquet match.
-            out["_hash"] = pd.util.hash_pandas_object(
-                frame[rest].astype("string"), index=False).to_numpy()
+            out["_hash"] = (pd.util.hash_pandas_object(
+                frame[rest].astype("string"), index=False).to_numpy() if rest else 0)
             return out
 
         merged = digest(old).merge(digest(new), on=key, how="outer", indicator=True,
@@ -220,3 +220,50 @@ def diff(
             "removed": int((merged["_merge"] == "left_only").sum()),
         }
     return changes
+
+
+def rewrite(
+    store: Path,
+    current: Delivery,
+    tables: dict[str, pd.DataFrame],
+    *,
+    run_id: str,
+    operation: dict[str, Any],
+    drop_quality: tuple[str, ...] = (),
+    keep_party: Any = None,
+) -> Delivery:
+    """Deliver changed tables of the delivery in force, as a new delivery, atomically.
+
+    The manifest is the old one with new outputs, the changes against the old
+    delivery, and ``operation`` appended to its ``operations`` list; the quality
+    reports of the parties in ``drop_quality`` are left out. ``keep_party`` (a
+    predicate on a party name) filters the party-keyed parts of the manifest.
+    """
+    staging = store / f".staging-{run_id}"
+    staging.mkdir()
+    try:
+        outputs = write_tables(staging, tables)
+        quality = staging / "quality"
+        quality.mkdir()
+        for path in (current.path / "quality").glob("*"):
+            if path.stem not in drop_quality:
+                shutil.copy2(path, quality / path.name)
+        manifest = dict(current.manifest)
+        keep = keep_party or (lambda party: True)
+        manifest.update({
+            "run_id": run_id,
+            "previous_run_id": current.run_id,
+            "outputs": outputs,
+            "changes": diff(current.tables(), Delivery(run_id, staging, {"outputs": outputs})
+                            .tables()),
+            "inputs": [i for i in manifest["inputs"] if keep(i["party"])],
+            "minimisation": {"dropped": [d for d in manifest["minimisation"]["dropped"]
+                                         if keep(d["party"])]},
+            "quality": {p: c for p, c in manifest["quality"].items() if p not in drop_quality},
+            "operations": [*manifest.get("operations", []), operation],
+        })
+        write_json(staging / MANIFEST, manifest)
+        publish(store, staging, run_id)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Delivery(run_id=run_id, path=store / "deliveries" / run_id, manifest=manifest)

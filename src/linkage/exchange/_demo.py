@@ -1,0 +1,154 @@
+"""The README's main job: the whole exchange on synthetic data, in one call.
+
+:func:`demo` generates a synthetic exchange, writes each sending party's extracts
+(VLAIO's as CSV, TBT's as Parquet, as two real senders might), makes a key ring on
+the spot (held in memory only: its pseudonyms cannot be re-made after the run),
+writes a configuration, runs the exchange, and scores the delivered links against
+the synthetic truth.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from linkage.evaluate import LinkQuality, link_quality
+from linkage.exceptions import ConfigError
+from linkage.exchange._config import load_config
+from linkage.exchange._run import RunResult, run
+from linkage.exchange._schema import EXTRACTS
+from linkage.keys import KeyRing
+
+__all__ = ["DemoResult", "demo"]
+
+EXCHANGE = "vlaio-vdab-2025"
+_FORMATS = {"VLAIO": "csv", "TBT": "parquet"}
+
+_TOML = """\
+# Written by linkage.exchange.demo: the synthetic exchange, {n:,} enterprises, seed {seed}.
+exchange = "{exchange}"
+protocol = "Protocol VLAIO en TBT - VDAB (decreet 18 juli 2008, art. 8 par. 1), 2025: synthetic demo"
+parties = ["VLAIO", "TBT"]
+
+[validity]
+# The signed protocol (art. 14) ran from 2025-11-15 to 2026-05-15. The demo records
+# its own renewal so that it runs today; a real renewal names the signed addendum.
+start = 2025-11-15
+end = 2026-05-15
+renewals = [{{ end = 2027-12-31, reference = "synthetic demo only: not a signed renewal" }}]
+
+[keys]
+# The demo's ring was made in memory for one run; to run this config again, put a
+# master secret in this variable (openssl rand -base64 32): other keys, same shape.
+env = "LINKAGE_MASTER_KEY"
+
+{extracts}
+[vdab]
+employers = "vdab/employers.parquet"
+sites = "vdab/sites.parquet"
+
+[output]
+store = "delivery"
+audit_log = "audit.jsonl"
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoResult:
+    """The run, the link quality against the truth, and the timings."""
+
+    out: Path
+    result: RunResult = field(repr=False)
+    enterprises: LinkQuality
+    establishments: LinkQuality
+    timings: dict[str, float]
+
+    def summary(self) -> str:
+        return "\n".join([
+            self.result.summary(),
+            f"enterprise links vs truth: {self.enterprises}",
+            f"establishment links vs truth: {self.establishments}",
+            "seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.timings.items()),
+            f"configuration: {self.out / 'exchange.toml'}; audit log: "
+            f"{self.out / 'audit.jsonl'}",
+        ])
+
+
+def _prepare_out(out: Path) -> None:
+    if out.exists() and any(out.iterdir()):
+        if not (out / "exchange.toml").exists() or not (out / "extracts").exists():
+            raise ConfigError(f"{out}: exists and is not an earlier demo; choose a new directory")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def demo(out_dir: str | Path, *, n_enterprises: int = 20_000, seed: int = 7) -> DemoResult:
+    """Run the whole exchange on a synthetic one (see the module docstring).
+
+    Parameters
+    ----------
+    out_dir : path
+        New or empty directory (an earlier demo there is replaced).
+    n_enterprises : int
+        Enterprises on VLAIO/TBT's side.
+    seed : int
+        Seed of the synthetic exchange.
+    """
+    from linkage.synthetic import generate
+
+    out = Path(out_dir)
+    _prepare_out(out)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    exchange = generate(n_enterprises=n_enterprises, seed=seed)
+    timings["generate"] = time.perf_counter() - started
+    started = time.perf_counter()
+    sections = []
+    for party, fmt in _FORMATS.items():
+        folder = out / "extracts" / party
+        folder.mkdir(parents=True)
+        lines = [f"[extracts.{party}]"]
+        for name in EXTRACTS:
+            frame = getattr(exchange, name)
+            own = frame[frame["party"] == party].drop(columns="party")
+            if name == "enterprises":
+                # What a CRM export carries beyond art. 3: the run drops and reports it.
+                own = own.assign(crm_segment="KMO", internal_notes=None)
+            path = folder / f"{name}.{fmt}"
+            if fmt == "csv":
+                own.to_csv(path, index=False, date_format="%Y-%m-%d")
+            else:
+                own.to_parquet(path, index=False)
+            lines.append(f'{name} = "extracts/{party}/{path.name}"')
+        sections.append("\n".join(lines) + "\n")
+    (out / "vdab").mkdir()
+    exchange.employers.to_parquet(out / "vdab" / "employers.parquet", index=False)
+    exchange.sites.to_parquet(out / "vdab" / "sites.parquet", index=False)
+    (out / "exchange.toml").write_text(
+        _TOML.format(n=n_enterprises, seed=seed, exchange=EXCHANGE, extracts="\n".join(sections)),
+        encoding="utf-8",
+    )
+    timings["write extracts"] = time.perf_counter() - started
+    started = time.perf_counter()
+    ring = KeyRing.generate(exchange=EXCHANGE)
+    result = run(load_config(out / "exchange.toml"), ring=ring)
+    timings["run"] = time.perf_counter() - started
+    delivered = result.path
+    import pandas as pd
+
+    ent = pd.read_parquet(delivered / "enterprises.parquet",
+                          columns=["enterprise_key", "enterprise_number"]).drop_duplicates()
+    est = pd.read_parquet(delivered / "establishments.parquet",
+                          columns=["establishment_key", "establishment_number"]).drop_duplicates()
+    links_ent = pd.read_parquet(delivered / "links_enterprises.parquet").merge(ent)
+    links_est = pd.read_parquet(delivered / "links_establishments.parquet").merge(est)
+    quality: dict[str, Any] = {
+        "enterprises": link_quality(links_ent, exchange.truth_enterprises,
+                                    on=("enterprise_number", "employer_id")),
+        "establishments": link_quality(links_est, exchange.truth_establishments,
+                                       on=("establishment_number", "site_id")),
+    }
+    return DemoResult(out=out, result=result, timings=timings, **quality)
