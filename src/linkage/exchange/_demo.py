@@ -13,7 +13,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linkage.evaluate import LinkQuality, link_quality
 from linkage.exceptions import ConfigError
@@ -22,7 +22,10 @@ from linkage.exchange._run import RunResult, run
 from linkage.exchange._schema import EXTRACTS
 from linkage.keys import KeyRing
 
-__all__ = ["DemoResult", "demo"]
+if TYPE_CHECKING:
+    from linkage.synthetic import SyntheticExchange
+
+__all__ = ["DemoResult", "demo", "write_exchange"]
 
 EXCHANGE = "vlaio-vdab-2025"
 _FORMATS = {"VLAIO": "csv", "TBT": "parquet"}
@@ -85,6 +88,39 @@ def _prepare_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+def write_exchange(exchange: SyntheticExchange, out: Path) -> Path:
+    """Write a synthetic exchange as per-party extracts, VDAB's files and a config.
+
+    Returns the path of the configuration (``out/exchange.toml``).
+    """
+    sections = []
+    for party, fmt in _FORMATS.items():
+        folder = out / "extracts" / party
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = [f"[extracts.{party}]"]
+        for name in EXTRACTS:
+            frame = getattr(exchange, name)
+            own = frame[frame["party"] == party].drop(columns="party")
+            if name == "enterprises":
+                # What a CRM export carries beyond art. 3: the run drops and reports it.
+                own = own.assign(crm_segment="KMO", internal_notes=None)
+            path = folder / f"{name}.{fmt}"
+            if fmt == "csv":
+                own.to_csv(path, index=False, date_format="%Y-%m-%d")
+            else:
+                own.to_parquet(path, index=False)
+            lines.append(f'{name} = "extracts/{party}/{path.name}"')
+        sections.append("\n".join(lines) + "\n")
+    (out / "vdab").mkdir(exist_ok=True)
+    exchange.employers.to_parquet(out / "vdab" / "employers.parquet", index=False)
+    exchange.sites.to_parquet(out / "vdab" / "sites.parquet", index=False)
+    path = out / "exchange.toml"
+    path.write_text(_TOML.format(n=exchange.n_enterprises, seed=exchange.seed,
+                                 exchange=EXCHANGE, extracts="\n".join(sections)),
+                    encoding="utf-8")
+    return path
+
+
 def demo(out_dir: str | Path, *, n_enterprises: int = 20_000, seed: int = 7) -> DemoResult:
     """Run the whole exchange on a synthetic one (see the module docstring).
 
@@ -106,35 +142,11 @@ def demo(out_dir: str | Path, *, n_enterprises: int = 20_000, seed: int = 7) -> 
     exchange = generate(n_enterprises=n_enterprises, seed=seed)
     timings["generate"] = time.perf_counter() - started
     started = time.perf_counter()
-    sections = []
-    for party, fmt in _FORMATS.items():
-        folder = out / "extracts" / party
-        folder.mkdir(parents=True)
-        lines = [f"[extracts.{party}]"]
-        for name in EXTRACTS:
-            frame = getattr(exchange, name)
-            own = frame[frame["party"] == party].drop(columns="party")
-            if name == "enterprises":
-                # What a CRM export carries beyond art. 3: the run drops and reports it.
-                own = own.assign(crm_segment="KMO", internal_notes=None)
-            path = folder / f"{name}.{fmt}"
-            if fmt == "csv":
-                own.to_csv(path, index=False, date_format="%Y-%m-%d")
-            else:
-                own.to_parquet(path, index=False)
-            lines.append(f'{name} = "extracts/{party}/{path.name}"')
-        sections.append("\n".join(lines) + "\n")
-    (out / "vdab").mkdir()
-    exchange.employers.to_parquet(out / "vdab" / "employers.parquet", index=False)
-    exchange.sites.to_parquet(out / "vdab" / "sites.parquet", index=False)
-    (out / "exchange.toml").write_text(
-        _TOML.format(n=n_enterprises, seed=seed, exchange=EXCHANGE, extracts="\n".join(sections)),
-        encoding="utf-8",
-    )
+    config_path = write_exchange(exchange, out)
     timings["write extracts"] = time.perf_counter() - started
     started = time.perf_counter()
     ring = KeyRing.generate(exchange=EXCHANGE)
-    result = run(load_config(out / "exchange.toml"), ring=ring)
+    result = run(load_config(config_path), ring=ring)
     timings["run"] = time.perf_counter() - started
     delivered = result.path
     import pandas as pd

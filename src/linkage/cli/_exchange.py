@@ -1,0 +1,188 @@
+"""``linkage exchange ...``: the protocol's ETL job and its other articles.
+
+* ``run --config F`` — read, validate, minimise, pseudonymise, link and deliver;
+* ``purge --config F (--party P | --all)`` — withdrawal or end (art. 3);
+* ``subject find|erase|rectify --config F (--email E | --first-name A --last-name B)``
+  — data-subject rights (art. 11);
+* ``show --config F`` — the delivery in force;
+* ``demo [--enterprises N] [--out DIR]`` — the whole job on synthetic data.
+
+Subject requests take the person's e-mail or name as arguments; they reach the
+process and the shell history, never the audit log or any output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, type=Path, help="the exchange's TOML file")
+
+
+def _person_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--email", help="the person's e-mail address")
+    parser.add_argument("--first-name", help="the person's first name (with --last-name)")
+    parser.add_argument("--last-name", help="the person's last name (with --first-name)")
+    parser.add_argument("--reference", default="", help="the request's reference, for the audit")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``exchange`` group."""
+    exchange = subparsers.add_parser(
+        "exchange",
+        help="run the VLAIO/TBT -> VDAB exchange and its purges and subject requests",
+        description="The protocol's ETL job: read each sending party's extracts, keep what "
+        "art. 3 allows, pseudonymise every key, link to VDAB's employers and deliver "
+        "Parquet tables atomically; purge a party's data; answer data-subject requests.",
+    )
+    actions = exchange.add_subparsers(dest="exchange_command", metavar="ACTION", required=True)
+
+    run = actions.add_parser("run", help="run the exchange once and deliver",
+                             description="Run the exchange once; refused outside the "
+                             "protocol's validity window. Prints what changed since the "
+                             "last delivery.")
+    _config_option(run)
+    run.add_argument("--withhold-invalid", action="store_true",
+                     help="withhold records with an invalid enterprise or establishment "
+                     "number and report them, instead of refusing the run")
+    run.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    run.set_defaults(handler=_run)
+
+    purge = actions.add_parser("purge", help="remove a party's data, or everything (art. 3)",
+                               description="Remove everything received from one party "
+                               "(withdrawal) or from all (end of the protocol), and prove it.")
+    _config_option(purge)
+    which = purge.add_mutually_exclusive_group(required=True)
+    which.add_argument("--party", help="the withdrawing party, e.g. TBT")
+    which.add_argument("--all", action="store_true", help="everything (end of the protocol)")
+    purge.set_defaults(handler=_purge)
+
+    subject = actions.add_parser("subject", help="find, erase or rectify a person (art. 11)",
+                                 description="Find, erase or rectify every delivered record "
+                                 "about one person, by e-mail or by first and last name.")
+    requests = subject.add_subparsers(dest="subject_command", metavar="REQUEST", required=True)
+    find = requests.add_parser("find", help="list the person's records (access)")
+    _config_option(find)
+    _person_options(find)
+    find.add_argument("--out", type=Path, help="write the records to this folder (CSV per table)")
+    find.set_defaults(handler=_find)
+    erase = requests.add_parser("erase", help="erase the person's records")
+    _config_option(erase)
+    _person_options(erase)
+    erase.set_defaults(handler=_erase)
+    rectify = requests.add_parser("rectify", help="correct the person's records")
+    _config_option(rectify)
+    _person_options(rectify)
+    rectify.add_argument("--set", action="append", required=True, metavar="FIELD=VALUE",
+                         help="a person field to set (first_name, last_name, function, "
+                         "service, department, email, phone); repeatable")
+    rectify.set_defaults(handler=_rectify)
+
+    show = actions.add_parser("show", help="show the delivery in force")
+    _config_option(show)
+    show.set_defaults(handler=_show)
+
+    demo = actions.add_parser("demo", help="the whole exchange on synthetic data",
+                              description="Generate a synthetic exchange, write per-party "
+                              "extracts, make a key on the spot, run the exchange, and score "
+                              "the links against the synthetic truth.")
+    demo.add_argument("--enterprises", type=int, default=20_000, metavar="N",
+                      help="enterprises (default: 20000)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
+    demo.add_argument("--out", type=Path, default=Path("exchange-demo"),
+                      help="output directory (default: ./exchange-demo)")
+    demo.set_defaults(handler=_demo)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from linkage.exchange import load_config, run
+
+    result = run(load_config(args.config),
+                 invalid_numbers="withhold" if args.withhold_invalid else "refuse")
+    print(json.dumps(result.manifest, indent=2) if args.json else result.summary())
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from linkage.exchange import load_config, purge
+
+    report = purge(load_config(args.config), party=args.party, everything=args.all)
+    print(report.summary())
+    return 0 if report.complete else 1
+
+
+def _person(args: argparse.Namespace) -> dict[str, str | None]:
+    return {"email": args.email, "first_name": args.first_name, "last_name": args.last_name}
+
+
+def _find(args: argparse.Namespace) -> int:
+    from linkage.exchange import find_subject, load_config
+    from linkage.io import write_table
+
+    report = find_subject(load_config(args.config), **_person(args))
+    print(report.summary())
+    if args.out:
+        for name, frame in report.records.items():
+            if len(frame):
+                slug = name.replace(" ", "_").replace("(", "").replace(")", "")
+                write_table(frame, args.out / f"{slug}.csv")
+        print(f"wrote the records to {args.out}")
+    return 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    from linkage.exchange import erase_subject, load_config
+
+    report = erase_subject(load_config(args.config), reference=args.reference, **_person(args))
+    print(report.summary())
+    return 0 if not sum(report.remaining.values()) else 1
+
+
+def _rectify(args: argparse.Namespace) -> int:
+    from linkage.exceptions import ConfigError
+    from linkage.exchange import load_config, rectify_subject
+
+    changes = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set: expected FIELD=VALUE, got a value without '=' for {name!r}")
+        changes[name.strip()] = value
+    report = rectify_subject(load_config(args.config), changes, reference=args.reference,
+                             **_person(args))
+    print(report.summary())
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from linkage.exchange import load_config, read_delivery
+
+    config = load_config(args.config)
+    current = read_delivery(config.store)
+    if current is None:
+        print(f"{config.store}: no delivery in force")
+        return 0
+    m = current.manifest
+    print(f"run {current.run_id} ({m['created']}), key version {m['key']['version']}, "
+          f"valid {m['validity']['start']} to {m['validity']['effective_end']}")
+    for name, entry in m["outputs"].items():
+        parties = ", ".join(f"{p} {n:,}" for p, n in entry["rows_by_party"].items())
+        print(f"  {name}: {entry['rows']:,} rows ({parties})")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from linkage.exchange import demo
+
+    started = time.perf_counter()
+    result = demo(args.out, n_enterprises=args.enterprises, seed=args.seed)
+    print(result.summary())
+    print(f"demo finished in {time.perf_counter() - started:.1f} s")
+    return 0
