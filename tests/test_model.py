@@ -70,6 +70,7 @@ def test_term_frequency_makes_common_names_count_less() -> None:
     model = FellegiSunter([exact_match("name", term_frequency=True)])
     model.m_, model.u_ = [np.array([0.1, 0.9])], [np.array([0.7, 0.3])]
     model.u_random_ = [np.array([0.99, 0.01])]
+    model.tf_reference_ = {}
     model.lambda_, model.n_iter_, model.converged_ = 0.5, 1, True
     gamma = np.array([[1], [1], [1], [0]], dtype=np.int8)
     tf = {"name": np.array([0.001, 0.01, 0.1, np.nan])}

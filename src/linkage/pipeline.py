@@ -193,7 +193,7 @@ def link(
             gamma_random = compare(lp, rp, rl, rr, spec.comparisons, chunk_size=spec.chunk_size)
             model = FellegiSunter(spec.comparisons, max_iter=spec.model.max_iter,
                                   tol=spec.model.tol, fix_u=spec.model.fix_u)
-            model.fit(gamma, gamma_random=gamma_random)
+            model.fit(gamma, gamma_random=gamma_random, tf=tf)
     with _timed(timings, "score"):
         weights = model.match_weight(gamma, tf=tf)
     with _timed(timings, "resolve"):

@@ -45,25 +45,21 @@ def _digits(s: pd.Series) -> pd.Series:
     return valid.astype("string").fillna(cleaned)
 
 
-def _tokens(s: pd.Series) -> pd.Series:
-    return normalise_names(s).str.split()
-
-
-def _prefix(s: pd.Series) -> pd.Series:
-    return normalise_names(s).str.replace(" ", "", regex=False).str.slice(0, 4)
-
-
 def _address(*columns: pd.Series) -> pd.Series:
     parts = split_address(columns[0]) if len(columns) == 1 else normalise_address(*columns)
     return (parts["street"] + " " + parts["house_number"].fillna("")).str.strip()
 
 
+# Made from the normalised name, which is computed once per source column.
+_FROM_NAMES: dict[str, Callable[[pd.Series], pd.Series]] = {
+    "company_name": lambda names: names,
+    "name_sorted": sort_tokens,
+    "name_tokens": lambda names: names.str.split(),
+    "name_prefix": lambda names: names.str.replace(" ", "", regex=False).str.slice(0, 4),
+}
+
 _PREPARERS: dict[str, Callable[..., pd.Series]] = {
     "text": _text,
-    "company_name": normalise_names,
-    "name_sorted": lambda s: sort_tokens(normalise_names(s)),
-    "name_tokens": _tokens,
-    "name_prefix": _prefix,
     "legal_form": legal_forms,
     "enterprise_number": parse_enterprise_numbers,
     "establishment_number": parse_establishment_numbers,
@@ -104,8 +100,13 @@ def prepare(table: pd.DataFrame, fields: Sequence[Field], *, side: Side, source:
             f"found {', '.join(map(repr, table.columns))}"
         )
     table = table.reset_index(drop=True)
-    out = {}
+    out, names = {}, {}
     for f in fields:
-        columns = [table[c] for c in f.source_for(side)]
-        out[f.name] = _PREPARERS[f.prepare](*columns)
+        sources = f.source_for(side)
+        if f.prepare in _FROM_NAMES:
+            if sources not in names:
+                names[sources] = normalise_names(table[sources[0]])
+            out[f.name] = _FROM_NAMES[f.prepare](names[sources])
+        else:
+            out[f.name] = _PREPARERS[f.prepare](*(table[c] for c in sources))
     return pd.DataFrame(out, index=table.index)

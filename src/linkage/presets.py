@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from linkage.blocking import block_on, block_on_tokens, sorted_neighbourhood
+from linkage.blocking import block_on, sorted_neighbourhood
 from linkage.compare import distance, exact_match, similarity
 from linkage.config import Field, LinkSpec
 from linkage.exceptions import ConfigError
@@ -36,8 +36,6 @@ def enterprises(
             Field(name="number", source="enterprise_number", prepare="number_digits"),
             Field(name="name", source="name", prepare="company_name"),
             Field(name="name_sorted", source="name", prepare="name_sorted"),
-            Field(name="name_prefix", source="name", prepare="name_prefix"),
-            Field(name="name_tokens", source="name", prepare="name_tokens"),
             Field(name="postcode", source="postcode", prepare="postcode"),
             Field(name="address", source=ADDRESS, prepare="address"),
             Field(name="phone", source="phone", prepare="phone"),
@@ -46,12 +44,11 @@ def enterprises(
         ),
         blocking=(
             block_on("number"),
-            block_on("postcode", "name_prefix", max_block_size=2_000),
-            block_on("postcode", "address", max_block_size=2_000),
             block_on("phone", max_block_size=1_000),
             block_on("email", max_block_size=1_000),
             block_on("website", max_block_size=1_000),
-            block_on_tokens("name_tokens", max_block_size=2_000),
+            block_on("postcode", "address", max_block_size=2_000),
+            block_on("name", max_block_size=500),
             sorted_neighbourhood("name_sorted", window=3),
         ),
         comparisons=(
