@@ -1,0 +1,261 @@
+"""The exchange run: end to end on the committed sample, validation, minimisation,
+validity, the permanent feed, and all-or-nothing delivery under failures and kills."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from linkage.evaluate import link_quality
+from linkage.exceptions import ConfigError, SchemaError
+from linkage.exchange import _delivery
+from linkage.exchange import load_config, read_delivery, read_events, run
+from linkage.exchange._demo import write_exchange
+from linkage.exchange._schema import EXTRACTS
+from linkage.keys import KeyRing
+from linkage.pseudonymise import PSEUDONYM_PATTERN
+from linkage.synthetic import generate, load_sample
+
+ROOT = Path(__file__).resolve().parents[1]
+TODAY = dt.date(2026, 11, 28)
+
+
+@pytest.fixture(scope="module")
+def ring() -> KeyRing:
+    return KeyRing.generate(exchange="vlaio-vdab-2025")
+
+
+@pytest.fixture(scope="module")
+def small():
+    return generate(n_enterprises=300, seed=3)
+
+
+@pytest.fixture
+def config(tmp_path: Path, small):
+    """A small per-party exchange (VLAIO CSV, TBT Parquet) in a fresh folder."""
+    return load_config(write_exchange(small, tmp_path))
+
+
+def _sample_config(tmp_path: Path):
+    config = load_config(ROOT / "data" / "exchange" / "demo.toml")
+    return dataclasses.replace(config, store=tmp_path / "store",
+                               audit_log=tmp_path / "audit.jsonl")
+
+
+def test_end_to_end_on_committed_sample(tmp_path: Path, ring: KeyRing) -> None:
+    config = _sample_config(tmp_path)
+    result = run(config, ring=ring, today=TODAY)
+    sample = load_sample()
+    m = result.manifest
+    assert m["protocol"].startswith("Protocol VLAIO") and m["key"]["version"] == 1
+    assert m["validity"] == {"start": "2025-11-15", "end": "2026-05-15",
+                             "effective_end": "2027-12-31", "renewals": [
+                                 {"end": "2027-12-31",
+                                  "reference": "synthetic demo only: not a signed renewal"}]}
+    assert m["outputs"]["enterprises"]["rows"] == len(sample.enterprises)
+    assert m["outputs"]["contacts"]["rows"] == len(sample.contacts)
+    assert m["outputs"]["staff"]["rows"] == 450
+    assert {i["sha256"] for i in m["inputs"]} >= {
+        hashlib.sha256((ROOT / "data/synthetic/enterprises.parquet").read_bytes()).hexdigest()}
+    tables = read_delivery(config.store).tables()
+    assert set(tables) == {"enterprises", "establishments", "dossiers", "dossier_staff",
+                           "services", "amounts", "contacts", "staff", "links_enterprises",
+                           "links_establishments"}
+    for name, frame in tables.items():
+        entry = m["outputs"][name]
+        path = result.path / entry["file"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+        assert set(frame["party"]) <= {"VLAIO", "TBT"} and frame["party"].notna().all()
+        for column in (c for c in frame.columns if c.endswith("_key")):
+            keys = frame[column].dropna()
+            assert keys.str.match(PSEUDONYM_PATTERN).all(), (name, column)
+    # no clear ids but the ones art. 3 lists as fields; contact/staff ids only as keys
+    assert "contact_id" not in tables["contacts"] and "staff_id" not in tables["staff"]
+    assert tables["enterprises"]["enterprise_number"].str.fullmatch(r"[01]\d{9}").all()
+    # links carry keys and VDAB's ids; scored against the truth through the clear number
+    links = tables["links_enterprises"].merge(
+        tables["enterprises"][["enterprise_key", "enterprise_number"]])
+    quality = link_quality(links, sample.truth_enterprises, on=("enterprise_number", "employer_id"))
+    assert quality.f1 > 0.97
+    assert (result.path / "quality" / "VLAIO.html").exists()
+    assert (result.path / "quality" / "TBT.csv").exists()
+    assert read_events(config.audit_log)[-1]["outcome"] == "delivered"
+
+
+def test_validity_window_refuses_with_dates(tmp_path: Path, ring: KeyRing) -> None:
+    config = _sample_config(tmp_path)
+    signed = dataclasses.replace(config.validity, renewals=())
+    with pytest.raises(ConfigError) as error:
+        run(dataclasses.replace(config, validity=signed), ring=ring, today=TODAY)
+    assert str(error.value) == (
+        "the protocol's validity window is 2025-11-15 to 2026-05-15; today is 2026-11-28: "
+        "record a renewal in [validity] before running")
+    with pytest.raises(ConfigError, match="not in force yet"):
+        run(config, ring=ring, today=dt.date(2025, 11, 14))
+    with pytest.raises(ConfigError, match="renewed to 2027-12-31; today is 2028-01-01"):
+        run(config, ring=ring, today=dt.date(2028, 1, 1))
+    assert not (config.store / "current").exists()
+    assert [e["outcome"] for e in read_events(config.audit_log)] == ["failed"] * 3
+
+
+def test_minimisation_drops_and_reports(config, ring: KeyRing) -> None:
+    result = run(config, ring=ring, today=TODAY)
+    dropped = {(d["party"], d["table"]): d["columns"] for d in
+               result.manifest["minimisation"]["dropped"]}
+    assert dropped[("VLAIO", "enterprises")] == ["crm_segment", "internal_notes"]
+    assert "crm_segment" not in read_delivery(config.store).table("enterprises")
+    assert "crm_segment" in result.summary()
+
+
+def _edit(path: Path, change) -> None:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    change(frame)
+    frame.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize(("table", "change", "message"), [
+    ("staff", lambda f: f.insert(1, "notes", ["85.07.30-033.28"] * len(f)),
+     "VLAIO/staff.csv, column 'notes', row 1: a national register or BIS number"),
+    ("staff", lambda f: f.insert(1, "rijksregisternummer", [""] * len(f)),
+     "VLAIO/staff.csv, column 'rijksregisternummer': a national register number column"),
+    ("dossiers", lambda f: f.drop(columns="title", inplace=True),
+     "VLAIO/dossiers.csv: missing column(s) 'title' (required by art. 3, Gegeven 1)"),
+    ("dossiers", lambda f: f.__setitem__("decision_date", ["31/02/2024"] * len(f)),
+     "VLAIO/dossiers.csv, column 'decision_date', row 1: expected a date (YYYY-MM-DD)"),
+    ("contacts", lambda f: f.__setitem__("contact_id", [f["contact_id"][0]] * len(f)),
+     "VLAIO/contacts.csv, column 'contact_id', row 2: duplicate id (first at "
+     "VLAIO/contacts.csv, row 1)"),
+    ("enterprises", lambda f: f.__setitem__("enterprise_number",
+                                            ["0403170702"] + list(f["enterprise_number"][1:])),
+     "VLAIO/enterprises.csv, column 'enterprise_number', row 1: not a valid enterprise number: "
+     "check digits do not match (mod 97)"),
+])
+def test_schema_errors_name_file_column_row(config, ring, table, change, message) -> None:
+    _edit(config.extracts["VLAIO"][table], change)
+    with pytest.raises(SchemaError) as error:
+        run(config, ring=ring, today=TODAY)
+    assert str(error.value).startswith(message)
+    assert "85.07.30" not in str(error.value) and "0403170702" not in str(error.value)
+    assert read_delivery(config.store) is None
+
+
+def test_invalid_numbers_withheld_and_reported(config, ring: KeyRing) -> None:
+    path = config.extracts["VLAIO"]["enterprises"]
+    _edit(path, lambda f: f.__setitem__("enterprise_number",
+                                        ["0403170702"] + list(f["enterprise_number"][1:])))
+    result = run(config, ring=ring, today=TODAY, invalid_numbers="withhold")
+    quality = pd.read_csv(result.path / "quality" / "VLAIO.csv")
+    hit = quality[quality["defect"] == "invalid number"]
+    assert len(hit) == 1 and hit["row"].iloc[0] == 1
+    assert hit["detail"].iloc[0] == "withheld: check digits do not match (mod 97)"
+    rows = pd.read_csv(path, dtype=str)
+    assert result.manifest["outputs"]["enterprises"]["rows_by_party"]["VLAIO"] == len(rows) - 1
+
+
+def test_permanent_feed_keeps_keys_and_reports_changes(config, ring: KeyRing) -> None:
+    first = run(config, ring=ring, today=TODAY)
+    before = read_delivery(config.store).table("enterprises")
+    path = config.extracts["VLAIO"]["enterprises"]
+    rows = pd.read_csv(path, dtype=str, keep_default_na=False)
+    rows.loc[0, "name"] = rows.loc[0, "name"] + " Renamed"
+    removed = rows.loc[1, "enterprise_number"]
+    rows.drop(index=1).to_csv(path, index=False)
+    contacts = pd.read_parquet(config.extracts["TBT"]["contacts"])
+    extra = contacts.iloc[[0]].assign(contact_id="C-NEW-1")
+    pd.concat([contacts, extra]).to_parquet(config.extracts["TBT"]["contacts"], index=False)
+    second = run(config, ring=ring, today=TODAY)
+    assert second.manifest["previous_run_id"] == first.run_id
+    changes = second.changes
+    assert changes["enterprises"] == {"added": 0, "changed": 1, "removed": 1}
+    assert changes["contacts"] == {"added": 1, "changed": 0, "removed": 0}
+    assert changes["staff"] == {"added": 0, "changed": 0, "removed": 0}
+    after = read_delivery(config.store).table("enterprises")
+    kept = before[before["enterprise_number"] != removed]
+    merged = kept.merge(after, on="enterprise_number", suffixes=("_1", "_2"))
+    assert len(merged) == len(kept)
+    assert (merged["enterprise_key_1"] == merged["enterprise_key_2"]).all()
+    assert not (config.store / "deliveries" / first.run_id).exists()  # only one delivery kept
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("stage", ["read", "pseudonymised", "linked", "wrote enterprises",
+                                   "wrote links_establishments", "manifest", "staged",
+                                   "renamed"])
+def test_failed_run_leaves_last_delivery_intact(config, ring, monkeypatch, stage) -> None:
+    good = run(config, ring=ring, today=TODAY)
+    snapshot = _hashes(good.path)
+    _edit(config.extracts["VLAIO"]["staff"], lambda f: f.__setitem__("function", "Changed"))
+
+    def fail(at: str) -> None:
+        if at == stage:
+            raise RuntimeError(f"injected failure at {at}")
+
+    monkeypatch.setattr(_delivery, "checkpoint", fail)
+    with pytest.raises(RuntimeError, match="injected"):
+        run(config, ring=ring, today=TODAY)
+    current = read_delivery(config.store)
+    assert current.run_id == good.run_id and _hashes(current.path) == snapshot
+    assert read_events(config.audit_log)[-1]["outcome"] == "failed"
+    monkeypatch.undo()
+    third = run(config, ring=ring, today=TODAY)  # clears what the failure left
+    assert third.changes["staff"]["changed"] > 0
+    leftovers = [p.name for p in config.store.iterdir() if p.name.startswith(".staging")]
+    assert leftovers == [] and [p.name for p in (config.store / "deliveries").iterdir()] == [
+        third.run_id]
+
+
+_KILLED = """
+import sys, time
+from pathlib import Path
+from linkage.exchange import _delivery, load_config, run
+from linkage.keys import KeyRing
+import datetime as dt
+marker = Path(sys.argv[2])
+def hang(at):
+    if at == sys.argv[3]:
+        marker.write_text(at)
+        time.sleep(60)
+_delivery.checkpoint = hang
+run(load_config(sys.argv[1]), ring=KeyRing.generate(exchange="vlaio-vdab-2025"),
+    today=dt.date(2026, 11, 28))
+"""
+
+
+@pytest.mark.parametrize("stage", ["wrote contacts", "renamed"])
+def test_killed_run_leaves_last_delivery_intact(config, ring, tmp_path, stage) -> None:
+    good = run(config, ring=ring, today=TODAY)
+    snapshot = _hashes(good.path)
+    marker = tmp_path / "reached"
+    child = subprocess.Popen([sys.executable, "-c", _KILLED, str(config.source), str(marker),
+                              stage], env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    deadline = time.monotonic() + 120
+    while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists(), "the child never reached the stage"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    current = read_delivery(config.store)
+    assert current.run_id == good.run_id and _hashes(current.path) == snapshot
+    again = run(config, ring=ring, today=TODAY)
+    assert again.manifest["previous_run_id"] == good.run_id
+    assert sorted(p.name for p in (config.store / "deliveries").iterdir()) == [again.run_id]
+
+
+def test_schema_lists_only_article_3_fields() -> None:
+    for extract in EXTRACTS.values():
+        assert extract.id in extract.columns
+        assert all(c.item for c in extract.columns.values())
