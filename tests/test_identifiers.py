@@ -246,3 +246,11 @@ def test_century_rule_uses_the_current_year() -> None:
     digits = f"{body:09d}{97 - (2_000_000_000 + body) % 97:02d}"
     if 97 - body % 97 != int(digits[9:]):
         assert not is_national_register_number(digits)
+
+
+def test_number_digits_keeps_mistyped_numbers() -> None:
+    from linkage.identifiers import number_digits
+
+    got = number_digits(pd.Series(["BE 0403.170.702", "403170701", "x1", None]))
+    assert got.tolist()[:2] == ["0403170702", "0403170701"]
+    assert got.isna().tolist() == [False, False, True, True]

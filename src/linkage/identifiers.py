@@ -40,6 +40,7 @@ __all__ = [
     "format_establishment_number",
     "is_national_register_number",
     "national_register_mask",
+    "number_digits",
     "parse_enterprise_number",
     "parse_enterprise_numbers",
     "parse_establishment_number",
@@ -184,14 +185,20 @@ def _to_arrow(values: pd.Series) -> pa.StringArray:
     return pa.array(values.array, type=pa.string())
 
 
-def _check_many(values: pd.Series, kind: Kind) -> tuple[pa.StringArray, np.ndarray]:
-    """Canonical numbers (null where not valid) and a reason code per value."""
+def _cleaned(values: pd.Series, *, pad_nine: bool) -> pa.StringArray:
+    """Separators and prefixes dropped; a nine-digit value gets its leading zero back."""
     raw = _to_arrow(values)
     cleaned = pc.replace_substring_regex(pc.utf8_trim(raw, _SPACES), _CLEAN_PATTERN, "")
-    missing = pc.fill_null(pc.equal(pc.utf8_length(cleaned), 0), True).to_numpy(zero_copy_only=False)
-    if kind == "enterprise":
+    if pad_nine:
         nine = pc.equal(pc.utf8_length(cleaned), 9)
         cleaned = pc.if_else(nine, pc.utf8_lpad(cleaned, 10, "0"), cleaned)
+    return cleaned
+
+
+def _check_many(values: pd.Series, kind: Kind) -> tuple[pa.StringArray, np.ndarray]:
+    """Canonical numbers (null where not valid) and a reason code per value."""
+    cleaned = _cleaned(values, pad_nine=kind == "enterprise")
+    missing = pc.fill_null(pc.equal(pc.utf8_length(cleaned), 0), True).to_numpy(zero_copy_only=False)
     digits_only = pc.fill_null(pc.match_substring_regex(cleaned, r"^[0-9]+$"), False)
     length = pc.fill_null(pc.utf8_length(cleaned), 0).to_numpy(zero_copy_only=False)
     digits_only = digits_only.to_numpy(zero_copy_only=False)
@@ -300,6 +307,20 @@ def enterprise_number_reasons(values: pd.Series) -> pd.Series:
 def establishment_number_reasons(values: pd.Series) -> pd.Series:
     """Why each establishment-unit number is invalid (categorical; missing where valid)."""
     return parse_establishment_numbers(values, return_reasons=True)["reason"]
+
+
+def number_digits(values: pd.Series) -> pd.Series:
+    """The digits of enterprise or unit numbers as written, valid or not.
+
+    Separators, ``BE`` and ``(0)`` go and a nine-digit value gets its leading zero
+    back, as in :func:`parse_enterprise_numbers`, but the check digits are not
+    checked: a mistyped number keeps its digits, so that it can still be compared
+    by edit distance. Missing where anything but digits remains.
+    """
+    cleaned = _cleaned(values, pad_nine=True)
+    digits = pc.match_substring_regex(cleaned, r"^[0-9]+$")
+    kept = pc.if_else(digits, cleaned, pa.scalar(None, pa.string()))
+    return pd.Series(pd.arrays.ArrowStringArray(kept), index=values.index, name=values.name)
 
 
 def national_register_mask(values: pd.Series) -> pd.Series:

@@ -43,6 +43,9 @@ from linkage.exceptions import ConvergenceWarning, NotFittedError, SchemaError
 __all__ = ["FellegiSunter", "weight_to_probability"]
 
 _FLOOR = 1e-9  # no probability is allowed to reach zero: log(0) has no weight
+# No level is impossible among matches: data drifts (a new website, a moved office),
+# and one disagreement unseen in training must not cost a true pair 30 bits.
+_M_FLOOR = 1e-3
 _MIN_ANCHORS = 50  # fewer anchor pairs than this leave m to EM alone
 
 
@@ -193,7 +196,8 @@ class FellegiSunter:
             b = np.log1p(-prior) + log_u
             g = np.exp(a - np.logaddexp(a, b)) * counts
             new_m = [
-                fixed[k] if k in fixed else self._normalise(_level_frequencies(patterns[:, k], n, g))
+                fixed[k] if k in fixed
+                else self._normalise(_level_frequencies(patterns[:, k], n, g), floor=_M_FLOOR)
                 for k, n in enumerate(n_levels)
             ]
             if not self.fix_u:
@@ -237,14 +241,14 @@ class FellegiSunter:
         fixed = {}
         for k, c in enumerate(self.comparisons):
             if k not in decisive:
-                counts = _level_frequencies(gamma[anchors, k], c.n_levels) + 0.5
-                fixed[k] = counts / counts.sum()
+                fixed[k] = self._normalise(_level_frequencies(gamma[anchors, k], c.n_levels), floor=_M_FLOOR)
         return fixed
 
     @staticmethod
-    def _normalise(counts: NDArray[np.float64]) -> NDArray[np.float64]:
-        counts = np.maximum(counts, _FLOOR * max(counts.sum(), 1.0))
-        return counts / counts.sum()
+    def _normalise(counts: NDArray[np.float64], floor: float = _FLOOR) -> NDArray[np.float64]:
+        """Counts to probabilities, none below ``floor``."""
+        p = np.maximum(counts / max(counts.sum(), _FLOOR), floor)
+        return p / p.sum()
 
     def _log_likelihood(self, patterns: NDArray[np.int8], probs: Sequence[NDArray[np.float64]]) -> NDArray[np.float64]:
         total = np.zeros(len(patterns))

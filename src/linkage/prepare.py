@@ -14,7 +14,11 @@ import pandas as pd
 
 from linkage.config import Field
 from linkage.exceptions import SchemaError
-from linkage.identifiers import parse_enterprise_numbers, parse_establishment_numbers
+from linkage.identifiers import (
+    number_digits,
+    parse_enterprise_numbers,
+    parse_establishment_numbers,
+)
 from linkage.normalise import (
     legal_forms,
     normalise_address,
@@ -37,14 +41,6 @@ def _text(s: pd.Series) -> pd.Series:
     return s.astype("string").str.lower().str.split().str.join(" ").replace("", pd.NA)
 
 
-def _digits(s: pd.Series) -> pd.Series:
-    """Digits of a number as written, valid or not (for edit-distance comparison)."""
-    valid = parse_enterprise_numbers(s)
-    cleaned = s.astype("string").str.upper().str.removeprefix("BE").str.replace(r"\D", "", regex=True)
-    cleaned = cleaned.mask(cleaned.str.len() == 9, "0" + cleaned).replace("", pd.NA)
-    return valid.astype("string").fillna(cleaned)
-
-
 def _address(*columns: pd.Series) -> pd.Series:
     parts = split_address(columns[0]) if len(columns) == 1 else normalise_address(*columns)
     return (parts["street"] + " " + parts["house_number"].fillna("")).str.strip()
@@ -63,7 +59,7 @@ _PREPARERS: dict[str, Callable[..., pd.Series]] = {
     "legal_form": legal_forms,
     "enterprise_number": parse_enterprise_numbers,
     "establishment_number": parse_establishment_numbers,
-    "number_digits": _digits,
+    "number_digits": number_digits,
     "street": normalise_street,
     "address": _address,
     "postcode": normalise_postcodes,
