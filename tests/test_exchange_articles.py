@@ -1,0 +1,167 @@
+"""The protocol's other articles on a delivered exchange: purge (art. 3), data
+quality (art. 8), data-subject rights (art. 11), the audit log, and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import linkage.cli
+from linkage.cli import EXIT_INPUT, main
+from linkage.exceptions import ConfigError
+from linkage.exchange import (
+    erase_subject,
+    find_subject,
+    load_config,
+    purge,
+    read_delivery,
+    rectify_subject,
+    run,
+)
+from linkage.exchange._demo import write_exchange
+from linkage.keys import KeyRing
+from linkage.synthetic import generate
+
+TODAY = dt.date(2026, 11, 28)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return generate(n_enterprises=300, seed=5)
+
+
+@pytest.fixture
+def delivered(tmp_path: Path, small):
+    config = load_config(write_exchange(small, tmp_path))
+    run(config, ring=KeyRing.generate(exchange="vlaio-vdab-2025"), today=TODAY)
+    return config
+
+
+def test_purge_party_removes_everything_it_sent(delivered) -> None:
+    before = read_delivery(delivered.store).tables()
+    report = purge(delivered, party="TBT")
+    assert report.complete and report.scan["rows_of_purged_parties"] == 0
+    after = read_delivery(delivered.store).tables()
+    for name, frame in before.items():
+        assert report.before[name].get("TBT", 0) == int((frame["party"] == "TBT").sum())
+        assert "TBT" not in report.after[name]
+        assert len(after[name]) == int((frame["party"] == "VLAIO").sum())
+    current = read_delivery(delivered.store)
+    assert not (current.path / "quality" / "TBT.csv").exists()
+    assert "TBT" not in current.manifest["quality"]
+    assert list((delivered.store / "reports").glob("purge-*.json"))
+    # a withdrawn party's extracts are refused from now on
+    with pytest.raises(ConfigError, match="TBT withdrew"):
+        run(delivered, ring=KeyRing.generate(exchange="vlaio-vdab-2025"), today=TODAY)
+
+
+def test_purge_all_leaves_no_data(delivered) -> None:
+    report = purge(delivered, everything=True)
+    assert report.complete and read_delivery(delivered.store) is None
+    assert report.scan["rows_scanned"] == 0 and report.scan["files_of_purged"] == []
+    assert sum(sum(c.values()) for c in report.before.values()) > 1000
+    assert not list(delivered.store.rglob("*.parquet"))
+    with pytest.raises(ConfigError, match="one party or everything"):
+        purge(delivered)
+
+
+def test_quality_report_finds_planted_defects(tmp_path: Path, small) -> None:
+    config = load_config(write_exchange(small, tmp_path))
+    ent_path = config.extracts["VLAIO"]["enterprises"]
+    ent = pd.read_csv(ent_path, dtype=str, keep_default_na=False)
+    ent.loc[0, "phone"] = "12"
+    ent.loc[1, "email"] = "not an address"
+    ent.loc[2, "website"] = "<script>"
+    ent.loc[3, "status"] = "Stopgezet"
+    ent.loc[4, "name"] = ""
+    ent.to_csv(ent_path, index=False)
+    dos_path = config.extracts["VLAIO"]["dossiers"]
+    dos = pd.read_csv(dos_path, dtype=str, keep_default_na=False)
+    dos.loc[0, "enterprise_number"] = ent.loc[3, "enterprise_number"]
+    dos.loc[0, "status"] = "In behandeling"
+    dos.loc[1, "granted_amount"], dos.loc[1, "paid_amount"] = "100", "250"
+    dos.to_csv(dos_path, index=False)
+    result = run(config, ring=KeyRing.generate(exchange="vlaio-vdab-2025"), today=TODAY)
+    q = pd.read_csv(result.path / "quality" / "VLAIO.csv", dtype={"record_id": str})
+    found = set(zip(q["table"], q["row"], q["column"], q["defect"], strict=True))
+    assert ("enterprises", 1, "phone", "invalid phone") in found
+    assert ("enterprises", 2, "email", "invalid e-mail") in found
+    assert ("enterprises", 3, "website", "invalid website") in found
+    assert ("enterprises", 5, "name", "missing required field") in found
+    assert ("dossiers", 1, "status", "contradiction") in found
+    assert ("dossiers", 2, "paid_amount", "contradiction") in found
+    assert q["defect"].isin(["outdated assessment"]).any()
+    assert "not an address" not in q.to_csv()  # the report never repeats values
+    page = (result.path / "quality" / "VLAIO.html").read_text()
+    assert "<script>" not in page and "Data quality report for VLAIO" in page
+
+
+def test_subject_find_erase_rectify(delivered) -> None:
+    tables = read_delivery(delivered.store).tables()
+    contact = tables["contacts"].dropna(subset=["email"]).iloc[0]
+    found = find_subject(delivered, email=contact["email"].upper())
+    assert found.found["contacts"] >= 1
+    report = erase_subject(delivered, email=contact["email"], reference="REQ-1")
+    assert sum(report.remaining.values()) == 0 and report.changed["contacts"] >= 1
+    assert contact["contact_key"] not in set(read_delivery(delivered.store).table("contacts")
+                                             ["contact_key"])
+    staff = tables["staff"].iloc[0]
+    report = rectify_subject(delivered, {"phone": "+3292657211"},
+                             first_name=staff["first_name"], last_name=staff["last_name"])
+    row = read_delivery(delivered.store).table("staff").set_index("staff_key").loc[
+        staff["staff_key"]]
+    assert row["phone"] == "+3292657211"
+    ent = tables["enterprises"]
+    own_name = ent["name"] == ent["manager_first_name"] + " " + ent["manager_last_name"]
+    sole = ent[(ent["entity_type"] == "natural_person") & own_name.fillna(False)].iloc[0]
+    first, last = sole["manager_first_name"], sole["manager_last_name"]
+    report = erase_subject(delivered, first_name=first, last_name=last, reference="REQ-2")
+    assert sum(report.remaining.values()) == 0
+    after = read_delivery(delivered.store).tables()
+    for name in ("enterprises", "establishments", "links_enterprises", "dossiers", "contacts"):
+        assert sole["enterprise_key"] not in set(after[name]["enterprise_key"])
+    with pytest.raises(ConfigError, match="first and last name together"):
+        find_subject(delivered, last_name=last)
+    # the audit log holds what was done, never about whom
+    log = delivered.audit_log.read_text()
+    for value in (contact["email"], staff["last_name"], last, "+3292657211"):
+        assert value not in log
+    assert log.count('"event": "subject"') == 4 and "REQ-2" in log
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(linkage.cli, "_GROUPS", (*linkage.cli._GROUPS, "_exchange"))
+
+
+def test_cli_run_show_purge(cli, delivered, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("LINKAGE_MASTER_KEY", "v1:" + "A" * 43 + "=")
+    config = str(delivered.source)
+    assert main(["exchange", "run", "--config", config]) == 0
+    out = capsys.readouterr().out
+    assert "changes since" in out and "columns dropped (not in art. 3): crm_segment" in out
+    assert main(["exchange", "show", "--config", config]) == 0
+    assert "enterprises:" in capsys.readouterr().out
+    assert main(["exchange", "purge", "--config", config, "--party", "TBT"]) == 0
+    assert "nothing left" in capsys.readouterr().out
+
+
+def test_cli_refuses_run_outside_the_signed_window(cli, delivered, capsys) -> None:
+    text = delivered.source.read_text()
+    start = text.index("renewals = ")
+    delivered.source.write_text(text[:start] + text[text.index("\n", start) + 1:])
+    assert main(["exchange", "run", "--config", str(delivered.source)]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("linkage: error: the protocol's validity window is 2025-11-15 to "
+                          "2026-05-15; today is ")
+    assert err.rstrip().endswith("record a renewal in [validity] before running")
+
+
+def test_cli_demo(cli, tmp_path: Path, capsys) -> None:
+    assert main(["-q", "exchange", "demo", "--enterprises", "200", "--out",
+                 str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert "enterprise links vs truth: precision" in out and "demo finished in" in out
