@@ -1,6 +1,7 @@
 """Pseudonyms per second, against the limit of HMAC-SHA256 in CPython.
 
-Run: ``pytest benchmarks/bench_pseudonymise.py -q -s``.
+Run: ``pytest benchmarks/bench_pseudonymise.py -q -s``. ``size`` counts values here
+(distinct enterprise numbers), up to a million.
 
 The one unavoidable loop per distinct value is the HMAC. Its floor on one core is
 printed beside the measurement: a plain ``hmac.digest`` loop over the same canonical
@@ -59,37 +60,38 @@ def _rate(seconds: float, n: int) -> str:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_enterprise_pseudonyms_per_second(benchmark, ring, numbers, size: int) -> None:
+def test_enterprise_pseudonyms_per_second(bench, ring, numbers, size: int) -> None:
     data = numbers.iloc[:size]
-    rounds = 1 if size >= 485_000 else 3
-    out = benchmark.pedantic(
-        pseudonymise,
-        args=(data, ring),
-        kwargs={"domain": "enterprise"},
-        rounds=rounds,
-        iterations=1,
-    )
+    out, seconds, peak = bench.run(pseudonymise, data, ring, domain="enterprise", size=size)
     assert out.notna().all() and out.is_unique
-    seconds = benchmark.stats.stats.min
-    benchmark.extra_info["pseudonyms_per_s"] = size / seconds
-    print(f"\nenterprise {size:>9,} distinct numbers: {_rate(seconds, size)}")
-
-
-def test_repeated_ids_per_second(benchmark, ring, staff_refs) -> None:
-    out = benchmark.pedantic(
-        pseudonymise,
-        args=(staff_refs, ring),
-        kwargs={"domain": "staff"},
-        rounds=3,
-        iterations=1,
+    bench.record(
+        stage="pseudonymise",
+        size=size,
+        seconds=seconds,
+        items=size,
+        unit="values",
+        peak_mib=peak,
+        scale_unit="values",
+        note="distinct enterprise numbers",
     )
+
+
+def test_repeated_ids_per_second(bench, ring, staff_refs) -> None:
+    out, seconds, peak = bench.run(pseudonymise, staff_refs, ring, domain="staff", size=N, rounds=3)
     assert out.nunique() == 450
-    seconds = benchmark.stats.stats.min
-    benchmark.extra_info["pseudonyms_per_s"] = N / seconds
-    print(f"\nstaff refs {N:>9,} rows, 450 distinct:  {_rate(seconds, N)}")
+    bench.record(
+        stage="pseudonymise: repeats",
+        size=N,
+        seconds=seconds,
+        items=N,
+        unit="values",
+        peak_mib=peak,
+        scale_unit="values",
+        note="450 distinct staff ids",
+    )
 
 
-def test_against_the_physical_limit(benchmark, ring, numbers) -> None:
+def test_against_the_physical_limit(bench, benchmark, ring, numbers) -> None:
     """The whole column against HMAC alone over the same canonical bytes."""
     key = ring.key("enterprise").reveal()
     messages = [v.encode("ascii") for v in numbers]
@@ -113,6 +115,21 @@ def test_against_the_physical_limit(benchmark, ring, numbers) -> None:
     benchmark.extra_info.update(
         pseudonyms_per_s=N / ours, hmac_digest_per_s=N / stdlib, kernel_per_s=N / kernel
     )
+    for stage, seconds in (
+        ("pseudonymise: hmac.digest", stdlib),
+        ("pseudonymise: HMAC kernel", kernel),
+        ("pseudonymise: bare SHA-256", sha),
+    ):
+        bench.record(
+            stage=stage,
+            size=N,
+            seconds=seconds,
+            items=N,
+            unit="values",
+            peak_mib=None,
+            scale_unit="values",
+            note="floor, one core",
+        )
     print(
         f"\n{N:,} distinct enterprise numbers, one core:"
         f"\n  pseudonymise (parse, refuse, dedupe, HMAC, base32): {_rate(ours, N)}"

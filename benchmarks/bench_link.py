@@ -1,0 +1,88 @@
+"""Whole links: enterprises to employers, establishment units to sites.
+
+Run: ``pytest benchmarks/bench_link.py -q -s``.
+
+``linkage.link`` from the raw synthetic tables to links (prepare, block, compare,
+fit, score, resolve), with the presets. The establishment link runs within the
+enterprise links (``parents=``), computed once per scale outside the timing.
+Throughput is input records (both sides) per second; precision, recall and F1
+against the synthetic truth are recorded beside it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import linkage
+from linkage.evaluate import link_quality
+from linkage.pipeline import ParentLinks
+from linkage.presets import enterprises, establishments
+
+pytestmark = pytest.mark.benchmark
+
+ENT = ("enterprise_number", "employer_id")
+EST = ("establishment_number", "site_id")
+
+
+@pytest.fixture(scope="session")
+def enterprise_links(synthetic_exchange):
+    x = synthetic_exchange
+    return linkage.link(x.enterprises, x.employers, enterprises()).links
+
+
+def _stages(result) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
+
+
+def test_link_enterprises(bench, synthetic_exchange) -> None:
+    x = synthetic_exchange
+    result, seconds, peak = bench.run(
+        linkage.link, x.enterprises, x.employers, enterprises(), size=x.n_enterprises
+    )
+    q = link_quality(result.links, x.truth_enterprises, on=ENT)
+    records = len(x.enterprises) + len(x.employers)
+    bench.record(
+        stage="link: enterprises",
+        size=x.n_enterprises,
+        seconds=seconds,
+        items=records,
+        unit="records",
+        peak_mib=peak,
+        pairs=len(result.pairs),
+        links=len(result.links),
+        timings=result.timings,
+        **q.to_dict(),
+        note=f"F1 {q.f1:.4f} (P {q.precision:.4f}, R {q.recall:.4f}); {_stages(result)}",
+    )
+
+
+def test_link_establishments(bench, synthetic_exchange, enterprise_links) -> None:
+    x = synthetic_exchange
+    parents = ParentLinks(
+        links=enterprise_links.loc[:, list(ENT)],
+        left_parent="enterprise_number",
+        right_parent="employer_id",
+    )
+    result, seconds, peak = bench.run(
+        linkage.link,
+        x.establishments,
+        x.sites,
+        establishments(),
+        parents=parents,
+        size=x.n_enterprises,
+    )
+    q = link_quality(result.links, x.truth_establishments, on=EST)
+    records = len(x.establishments) + len(x.sites)
+    bench.record(
+        stage="link: establishments",
+        size=x.n_enterprises,
+        seconds=seconds,
+        items=records,
+        unit="records",
+        peak_mib=peak,
+        pairs=len(result.pairs),
+        links=len(result.links),
+        timings=result.timings,
+        **q.to_dict(),
+        note=f"F1 {q.f1:.4f} (P {q.precision:.4f}, R {q.recall:.4f}); {_stages(result)}",
+    )
