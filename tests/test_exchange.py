@@ -18,8 +18,7 @@ import pytest
 
 from linkage.evaluate import link_quality
 from linkage.exceptions import ConfigError, SchemaError
-from linkage.exchange import _delivery
-from linkage.exchange import load_config, read_delivery, read_events, run
+from linkage.exchange import _delivery, load_config, read_delivery, read_events, run
 from linkage.exchange._demo import write_exchange
 from linkage.exchange._schema import EXTRACTS
 from linkage.keys import KeyRing
@@ -136,7 +135,7 @@ def _edit(path: Path, change) -> None:
      "VLAIO/contacts.csv, column 'contact_id', row 2: duplicate id (first at "
      "VLAIO/contacts.csv, row 1)"),
     ("enterprises", lambda f: f.__setitem__("enterprise_number",
-                                            ["0403170702"] + list(f["enterprise_number"][1:])),
+                                            ["0403170702", *list(f["enterprise_number"][1:])]),
      "VLAIO/enterprises.csv, column 'enterprise_number', row 1: not a valid enterprise number: "
      "check digits do not match (mod 97)"),
 ])
@@ -152,7 +151,7 @@ def test_schema_errors_name_file_column_row(config, ring, table, change, message
 def test_invalid_numbers_withheld_and_reported(config, ring: KeyRing) -> None:
     path = config.extracts["VLAIO"]["enterprises"]
     _edit(path, lambda f: f.__setitem__("enterprise_number",
-                                        ["0403170702"] + list(f["enterprise_number"][1:])))
+                                        ["0403170702", *list(f["enterprise_number"][1:])]))
     result = run(config, ring=ring, today=TODAY, invalid_numbers="withhold")
     quality = pd.read_csv(result.path / "quality" / "VLAIO.csv")
     hit = quality[quality["defect"] == "invalid number"]

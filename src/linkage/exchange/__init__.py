@@ -25,8 +25,8 @@ from linkage.exchange._config import ExchangeConfig, Renewal, Validity, load_con
 from linkage.exchange._delivery import Delivery, read_delivery
 from linkage.exchange._demo import DemoResult, demo
 from linkage.exchange._extract import read_extracts
-from linkage.exchange._quality import quality_defects
 from linkage.exchange._purge import PurgeReport, purge, scan_store
+from linkage.exchange._quality import quality_defects
 from linkage.exchange._run import RunResult, load_ring, run
 from linkage.exchange._subjects import (
     SubjectReport,

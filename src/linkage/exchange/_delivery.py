@@ -204,7 +204,8 @@ def diff(
         both = [c for c in new.columns if c in old.columns]
         rest = [c for c in both if c not in key]
 
-        def digest(frame: pd.DataFrame, rest: list[str] = rest) -> pd.DataFrame:
+        def digest(frame: pd.DataFrame, key: list[str] = key, rest: list[str] = rest
+                   ) -> pd.DataFrame:
             out = frame[key].astype("string").copy()
             # Compare values as text so that dtypes read back from Parquet match.
             out["_hash"] = (pd.util.hash_pandas_object(

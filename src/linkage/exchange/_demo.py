@@ -33,7 +33,7 @@ _FORMATS = {"VLAIO": "csv", "TBT": "parquet"}
 _TOML = """\
 # Written by linkage.exchange.demo: the synthetic exchange, {n:,} enterprises, seed {seed}.
 exchange = "{exchange}"
-protocol = "Protocol VLAIO en TBT - VDAB (decreet 18 juli 2008, art. 8 par. 1), 2025: synthetic demo"
+protocol = "Protocol VLAIO en TBT - VDAB (decreet 18 juli 2008, art. 8), 2025: synthetic demo"
 parties = ["VLAIO", "TBT"]
 
 [validity]

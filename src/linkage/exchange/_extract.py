@@ -220,7 +220,9 @@ def _check_unique(frame: pd.DataFrame, extract: Extract) -> None:
         )
 
 
-def read_extracts(config: ExchangeConfig, *, invalid_numbers: InvalidNumbers = "refuse") -> Extracts:
+def read_extracts(
+    config: ExchangeConfig, *, invalid_numbers: InvalidNumbers = "refuse"
+) -> Extracts:
     """Read every extract of the configuration, validate and minimise it.
 
     Parameters

@@ -100,7 +100,9 @@ def scan_store(store: Path, parties: tuple[str, ...] | None) -> dict[str, Any]:
             "files_of_purged": named}
 
 
-def purge(config: ExchangeConfig, *, party: str | None = None, everything: bool = False) -> PurgeReport:
+def purge(
+    config: ExchangeConfig, *, party: str | None = None, everything: bool = False
+) -> PurgeReport:
     """Remove everything received from ``party`` (withdrawal), or everything (end).
 
     The party is recorded as withdrawn in the store, so that a later run with its

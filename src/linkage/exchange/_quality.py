@@ -103,7 +103,8 @@ def _duplicates(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     found = []
     con = tables["contacts"]
     who = pd.DataFrame({"party": con["party"], "d": con["dossier_id"],
-                        "f": con["first_name"].str.casefold(), "l": con["last_name"].str.casefold()})
+                        "f": con["first_name"].str.casefold(),
+                        "l": con["last_name"].str.casefold()})
     twice = who.duplicated(keep=False) & con["last_name"].notna()
     found.append(_defects(con, twice, table="contacts", column="last_name", defect="duplicate",
                           detail="the same contact person twice in one dossier"))
@@ -200,5 +201,6 @@ def write_quality(folder: Path, defects: pd.DataFrame, *, parties: tuple[str, ..
         own = defects[defects["party"] == party].drop(columns="party")
         own.to_csv(folder / f"{party}.csv", index=False)
         (folder / f"{party}.html").write_text(_html(party, own, run_id), encoding="utf-8")
-        counts[party] = {str(k): int(v) for k, v in own["defect"].value_counts().sort_index().items()}
+        by_defect = own["defect"].value_counts().sort_index()
+        counts[party] = {str(k): int(v) for k, v in by_defect.items()}
     return counts

@@ -21,7 +21,6 @@ import datetime as dt
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -187,10 +186,7 @@ def _change(config: ExchangeConfig, action: str, *, email: str | None, first_nam
         tables = current.tables()
         masks = _masks(tables, email, first_name, last_name)
         found = {k: len(v) for k, v in _found(tables, masks).items()}
-        if action == "erase":
-            new = _erase(tables, masks)
-        else:
-            new = _rectify(tables, masks, changes or {})
+        new = _erase(tables, masks) if action == "erase" else _rectify(tables, masks, changes or {})
         changed = {name: int(len(tables[name]) - len(new[name])) for name in tables}
         if action == "rectify":
             changed = {k: int(v.sum()) for k, v in masks.items()}
