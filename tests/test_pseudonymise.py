@@ -294,3 +294,16 @@ def test_no_collisions_among_two_million_enterprise_numbers(ring: KeyRing) -> No
     out = pseudonymise(ids, ring, domain="enterprise")  # about 2-3 s on one core
     assert out.notna().all()
     assert out.is_unique
+
+
+@pytest.mark.parametrize("domain", ["enterprise", "contact"])
+def test_column_of_several_arrow_chunks(ring: KeyRing, domain: str) -> None:
+    # pd.concat of two parties' Arrow-backed columns gives a chunked array.
+    values = ["0403170701", "0403.170.701"] if domain == "enterprise" else ["C1", "C2"]
+    first = pd.Series(values[:1], dtype="string[pyarrow]")
+    second = pd.Series(values[1:], dtype="string[pyarrow]")
+    joined = pd.concat([first, second], ignore_index=True)
+    expected = pseudonymise(pd.Series(values), ring, domain=domain)
+    pd.testing.assert_series_equal(
+        pseudonymise(joined, ring, domain=domain), expected, check_dtype=False
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from linkage import presets, synthetic
+from linkage import exchange, presets, synthetic
 from linkage.blocking import block_on, block_on_tokens, sorted_neighbourhood
 from linkage.compare import distance, exact_match, similarity
 from linkage.config import Comparison, Field, LinkSpec, ModelSettings, load_spec
@@ -52,6 +52,7 @@ __all__ = [
     "block_on_tokens",
     "crosswalk",
     "distance",
+    "exchange",
     "exact_match",
     "link",
     "link_quality",

@@ -194,7 +194,7 @@ class ModelSettings:
 
     max_iter: int = 200
     tol: float = 1e-6
-    u_sample_size: int = 1_000_000
+    u_sample_size: int = 300_000
     seed: int = 0
     fix_u: bool = False
 

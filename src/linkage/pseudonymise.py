@@ -263,8 +263,10 @@ def _refuse(values: pd.Series, positions: NDArray[np.intp]) -> None:
 # ---------------------------------------------------------------------- pseudonyms
 
 
-def _encode(text: pa.StringArray) -> tuple[pa.Array, pa.StringArray]:
+def _encode(text: pa.StringArray | pa.ChunkedArray) -> tuple[pa.Array, pa.StringArray]:
     """Codes into the distinct values (null where missing) and the distinct values."""
+    if isinstance(text, pa.ChunkedArray):  # e.g. a pd.concat of Arrow-backed columns
+        text = text.combine_chunks()
     encoded = text.dictionary_encode()
     return encoded.indices, encoded.dictionary
 

@@ -25,7 +25,7 @@ EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_IO = 4
 
-_GROUPS = ("_identifiers", "_keys", "_synth", "_link")
+_GROUPS = ("_identifiers", "_keys", "_synth", "_link", "_exchange")
 
 
 def build_parser() -> argparse.ArgumentParser:
