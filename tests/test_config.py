@@ -1,0 +1,60 @@
+"""Link specs: checked on creation, loaded from TOML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from linkage.blocking import block_on
+from linkage.compare import exact_match
+from linkage.config import Field, LinkSpec, load_spec
+from linkage.exceptions import ConfigError
+
+
+def test_preset_with_mapping_from_toml(tmp_path: Path) -> None:
+    path = tmp_path / "spec.toml"
+    path.write_text('preset = "enterprises"\nthreshold = 0.9\n[right_columns]\nname = "naam"\n')
+    spec = load_spec(path)
+    assert spec.threshold == 0.9
+    name_field = next(f for f in spec.fields if f.name == "name")
+    assert name_field.source_for("right") == ("naam",) and name_field.source_for("left") == ("name",)
+
+
+def test_whole_spec_from_toml(tmp_path: Path) -> None:
+    path = tmp_path / "spec.toml"
+    path.write_text(
+        'left_id = "id"\nright_id = "id"\n'
+        '[[fields]]\nname = "pc"\nsource = "postcode"\nprepare = "postcode"\n'
+        '[[blocking]]\ncolumns = ["pc"]\nmax_block_size = 100\n'
+        '[[comparisons]]\ncolumn = "pc"\n'
+        "[model]\nmax_iter = 50\n"
+    )
+    spec = load_spec(path)
+    assert spec.blocking[0].max_block_size == 100 and spec.model.max_iter == 50
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('preset = "enterprises"\ncolour = "red"\n', r"unknown key\(s\) \['colour'\]"),
+        ('preset = "enterprises"\n[right_columns]\nnaam = "x"\n', "does not read"),
+        ("left_id = \n", "not valid TOML"),
+        ('left_id = "a"\nright_id = "b"\n[[fields]]\nname = "x"\nsource = "y"\nprepare = "soundex"\n',
+         "prepare must be one of"),
+    ],
+)
+def test_bad_toml_says_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "spec.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_spec(path)
+
+
+def test_spec_refuses_unknown_columns() -> None:
+    with pytest.raises(ConfigError, match=r"use \['name'\], which no field makes"):
+        LinkSpec(left_id="a", right_id="b", fields=(Field(name="pc", source="postcode"),),
+                 blocking=(block_on("name"),), comparisons=(exact_match("pc"),))
+    with pytest.raises(ConfigError, match="threshold is a match probability"):
+        LinkSpec(left_id="a", right_id="b", fields=(Field(name="pc", source="postcode"),),
+                 blocking=(block_on("pc"),), comparisons=(exact_match("pc"),), threshold=2)
