@@ -60,7 +60,13 @@ def test_hand_worked_example() -> None:
     right = pd.DataFrame({"postcode": ["2000", "9000", "9000", "9000"]})
     pairs = candidate_pairs(left, right, [block_on("postcode")])
     assert list(zip(pairs.left, pairs.right, strict=True)) == [
-        (0, 1), (0, 2), (0, 3), (1, 1), (1, 2), (1, 3), (2, 0)
+        (0, 1),
+        (0, 2),
+        (0, 3),
+        (1, 1),
+        (1, 2),
+        (1, 3),
+        (2, 0),
     ]
     assert pairs.by_rule == {"postcode": 7}
     assert pairs.reduction_ratio == pytest.approx(1 - 7 / 16)
@@ -91,14 +97,20 @@ def test_sorted_neighbourhood_catches_nearby_keys() -> None:
     pairs = candidate_pairs(left, right, [sorted_neighbourhood("name", window=1)])
     # Sorted: bakkerij peeters (L0), bakkerij peters (R0), garage maas (R2),
     # garage maes (L1), zuivel (R1); neighbours from different sides pair up.
-    assert set(zip(pairs.left.tolist(), pairs.right.tolist(), strict=True)) == {(0, 0), (1, 2), (1, 1)}
+    assert set(zip(pairs.left.tolist(), pairs.right.tolist(), strict=True)) == {
+        (0, 0),
+        (1, 2),
+        (1, 1),
+    }
 
 
 def test_pair_completeness() -> None:
     left = pd.DataFrame({"k": ["a", "b", "c"]})
     right = pd.DataFrame({"k": ["a", "b", "x"]})
     pairs = candidate_pairs(left, right, [block_on("k")])
-    assert pair_completeness(pairs, np.array([0, 1, 2]), np.array([0, 1, 2])) == pytest.approx(2 / 3)
+    assert pair_completeness(pairs, np.array([0, 1, 2]), np.array([0, 1, 2])) == pytest.approx(
+        2 / 3
+    )
 
 
 def test_errors_say_what_is_wrong() -> None:

@@ -30,9 +30,18 @@ def test_every_command_has_help() -> None:
 
 def test_python_dash_m(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "linkage", "check-numbers", str(tmp_path / "none.csv"),
-         "--column", "kbo"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "linkage",
+            "check-numbers",
+            str(tmp_path / "none.csv"),
+            "--column",
+            "kbo",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == EXIT_IO
     assert done.stderr == f"linkage: error: no such file: {tmp_path / 'none.csv'}\n"

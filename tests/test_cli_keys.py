@@ -21,8 +21,6 @@ PASS = "correct horse battery staple"
 
 @pytest.fixture(autouse=True)
 def _setup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    if "_keys" not in linkage.cli._GROUPS:  # until cli/__init__.py lists the group
-        monkeypatch.setattr(linkage.cli, "_GROUPS", (*linkage.cli._GROUPS, "_keys"))
     monkeypatch.setattr(linkage.keys, "SCRYPT_N", 2**10)
     monkeypatch.setenv("LINKAGE_KEY_PASSPHRASE", PASS)
     monkeypatch.delenv("LINKAGE_MASTER_KEY", raising=False)

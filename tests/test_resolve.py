@@ -23,7 +23,9 @@ def greedy_reference(left, right, weight, min_weight=-np.inf):
 
 
 pairs = st.lists(
-    st.tuples(st.integers(0, 6), st.integers(0, 6), st.sampled_from([-3.0, 0.0, 1.0, 2.5, 2.5, 7.0])),
+    st.tuples(
+        st.integers(0, 6), st.integers(0, 6), st.sampled_from([-3.0, 0.0, 1.0, 2.5, 2.5, 7.0])
+    ),
     unique_by=lambda t: (t[0], t[1]),
     max_size=40,
 )
@@ -53,11 +55,11 @@ def test_parent_consistency() -> None:
     left_parent = np.array([3, 3, 4, -1, 4])
     right_parent = np.array([10, 11, 10, 11, 12])
     assert consistent_with_parents(left_parent, right_parent, parent_link).tolist() == [
-        True,   # unit of 3 to a site of 10: the parents' own link
+        True,  # unit of 3 to a site of 10: the parents' own link
         False,  # unit of 3 to a site of 11: its parent is linked elsewhere
         False,  # unit of unlinked 4 to a site of 10, whose employer is taken by 3
-        True,   # no parent, employer 11 unlinked
-        True,   # both parents unlinked
+        True,  # no parent, employer 11 unlinked
+        True,  # both parents unlinked
     ]
 
 

@@ -361,8 +361,6 @@ def test_generate_checks_its_arguments():
 def test_cli_synth(tmp_path, monkeypatch, capsys):
     from linkage import cli
 
-    if "_synth" not in cli._GROUPS:  # until cli/__init__.py registers it
-        monkeypatch.setattr(cli, "_GROUPS", (*cli._GROUPS, "_synth"))
     out = tmp_path / "exchange"
     assert (
         cli.main(

@@ -43,6 +43,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
 def block_on(*columns: str, max_block_size: int | None = None, name: str = "") -> BlockingRule:
     """Pair records whose values agree on every one of ``columns`` (missing never agrees).
 
@@ -115,10 +116,12 @@ def _joint_codes(
     for column in columns[1:]:
         lnext, rnext = _codes(left[column], right[column])
         width = int(max(lnext.max(initial=-1), rnext.max(initial=-1))) + 1
-        packed = np.concatenate([
-            np.where((lcode < 0) | (lnext < 0), -1, lcode * width + lnext),
-            np.where((rcode < 0) | (rnext < 0), -1, rcode * width + rnext),
-        ])
+        packed = np.concatenate(
+            [
+                np.where((lcode < 0) | (lnext < 0), -1, lcode * width + lnext),
+                np.where((rcode < 0) | (rnext < 0), -1, rcode * width + rnext),
+            ]
+        )
         # Renumber densely after each column, so that the product never overflows.
         codes = np.where(packed < 0, -1, pd.factorize(packed)[0]).astype(np.int64)
         lcode, rcode = codes[: len(left)], codes[len(left) :]
@@ -171,8 +174,12 @@ def _token_pairs(left: pd.DataFrame, right: pd.DataFrame, rule: BlockingRule):
     ltokens = left[column].explode()
     rtokens = right[column].explode()
     lcode, rcode = _codes(ltokens.reset_index(drop=True), rtokens.reset_index(drop=True))
-    lrec = np.repeat(np.arange(len(left)), left[column].str.len().fillna(0).clip(lower=1).astype(int))
-    rrec = np.repeat(np.arange(len(right)), right[column].str.len().fillna(0).clip(lower=1).astype(int))
+    lrec = np.repeat(
+        np.arange(len(left)), left[column].str.len().fillna(0).clip(lower=1).astype(int)
+    )
+    rrec = np.repeat(
+        np.arange(len(right)), right[column].str.len().fillna(0).clip(lower=1).astype(int)
+    )
     lefts, rights, skipped = _join_codes(lcode, rcode, max_block_size=rule.max_block_size)
     return lrec[lefts], rrec[rights], skipped
 
@@ -230,8 +237,12 @@ def candidate_pairs(
         by_rule[rule.name] = int(lefts.size)
         if lost:
             skipped[rule.name] = lost
-            log.warning("blocking rule %s: skipped %s pairs in blocks over %s pairs",
-                        rule.name, f"{lost:,}", f"{rule.max_block_size:,}")
+            log.warning(
+                "blocking rule %s: skipped %s pairs in blocks over %s pairs",
+                rule.name,
+                f"{lost:,}",
+                f"{rule.max_block_size:,}",
+            )
         packed.append(lefts.astype(np.int64) * n_right + rights)
     # Sort and drop repeats: far faster than np.unique's hash path on millions of int64.
     unique = np.sort(np.concatenate(packed))
@@ -246,7 +257,9 @@ def candidate_pairs(
     )
 
 
-def pair_completeness(pairs: Pairs, true_left: NDArray[np.integer], true_right: NDArray[np.integer]) -> float:
+def pair_completeness(
+    pairs: Pairs, true_left: NDArray[np.integer], true_right: NDArray[np.integer]
+) -> float:
     """Share of the true pairs (given as positions) that blocking proposed."""
     if len(true_left) == 0:
         return 1.0

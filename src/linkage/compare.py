@@ -59,8 +59,14 @@ def similarity(
     name: str = "",
 ) -> Comparison:
     """Levels else, one per similarity threshold (tightest first), exact."""
-    return Comparison(column=column, kind="similarity", scorer=scorer,
-                      thresholds=tuple(thresholds), term_frequency=term_frequency, name=name)
+    return Comparison(
+        column=column,
+        kind="similarity",
+        scorer=scorer,
+        thresholds=tuple(thresholds),
+        term_frequency=term_frequency,
+        name=name,
+    )
 
 
 def distance(
@@ -75,11 +81,19 @@ def distance(
 
     Damerau-Levenshtein distance 1 catches one wrong digit and one transposition.
     """
-    return Comparison(column=column, kind="distance", scorer=scorer,
-                      thresholds=tuple(thresholds), decisive=decisive, name=name)
+    return Comparison(
+        column=column,
+        kind="distance",
+        scorer=scorer,
+        thresholds=tuple(thresholds),
+        decisive=decisive,
+        name=name,
+    )
 
 
-def _joint_codes(left: pd.Series, right: pd.Series) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.object_]]:
+def _joint_codes(
+    left: pd.Series, right: pd.Series
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.object_]]:
     codes, uniques = pd.factorize(pd.concat([left, right], ignore_index=True))
     codes = codes.astype(np.int64)
     return codes[: len(left)], codes[len(left) :], np.asarray(uniques, dtype=object)
@@ -111,7 +125,10 @@ def _levels(
     if fuzzy.size:
         scorer, scale = _SCORERS[comparison.scorer]  # type: ignore[index]
         scores = process.cpdist(
-            uniques[lcode[fuzzy]], uniques[rcode[fuzzy]], scorer=scorer, workers=workers,
+            uniques[lcode[fuzzy]],
+            uniques[rcode[fuzzy]],
+            scorer=scorer,
+            workers=workers,
             dtype=np.float32 if comparison.kind == "similarity" else np.int32,
         )
         levels[fuzzy] = _bin(np.asarray(scores, np.float64) / scale, comparison)
@@ -150,7 +167,8 @@ def compare(
         for frame, side in ((left, "left"), (right, "right")):
             if comparison.column not in frame.columns:
                 raise SchemaError(
-                    f"comparison {comparison.name!r}: {side} table lacks column {comparison.column!r}"
+                    f"comparison {comparison.name!r}: {side} table lacks column "
+                    f"{comparison.column!r}"
                 )
     n = len(left_pos)
     gamma = np.empty((n, len(comparisons)), dtype=np.int8)
@@ -159,7 +177,10 @@ def compare(
         for start in range(0, n, chunk_size):
             chunk = slice(start, start + chunk_size)
             gamma[chunk, k] = _levels(
-                lcode[left_pos[chunk]], rcode[right_pos[chunk]], uniques, comparison,
+                lcode[left_pos[chunk]],
+                rcode[right_pos[chunk]],
+                uniques,
+                comparison,
                 workers=workers,
             )
     return gamma

@@ -16,6 +16,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -35,14 +36,32 @@ __all__ = [
 RuleKind = Literal["equal", "tokens", "window"]
 ComparisonKind = Literal["exact", "similarity", "distance"]
 Scorer = Literal[
-    "jaro_winkler", "jaro", "ratio", "token_sort_ratio", "token_set_ratio",
-    "levenshtein", "damerau_levenshtein",
+    "jaro_winkler",
+    "jaro",
+    "ratio",
+    "token_sort_ratio",
+    "token_set_ratio",
+    "levenshtein",
+    "damerau_levenshtein",
 ]
 SCORERS: tuple[str, ...] = get_args(Scorer)
 Prepare = Literal[
-    "text", "company_name", "name_sorted", "name_tokens", "name_prefix", "legal_form",
-    "enterprise_number", "establishment_number", "number_digits", "street", "address",
-    "postcode", "phone", "email", "email_domain", "website",
+    "text",
+    "company_name",
+    "name_sorted",
+    "name_tokens",
+    "name_prefix",
+    "legal_form",
+    "enterprise_number",
+    "establishment_number",
+    "number_digits",
+    "street",
+    "address",
+    "postcode",
+    "phone",
+    "email",
+    "email_domain",
+    "website",
 ]
 PREPARERS: tuple[str, ...] = get_args(Prepare)
 
@@ -60,9 +79,13 @@ class BlockingRule:
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(self.columns))
         if not self.columns:
-            raise ConfigError("a blocking rule needs at least one column, e.g. block_on('postcode')")
+            raise ConfigError(
+                "a blocking rule needs at least one column, e.g. block_on('postcode')"
+            )
         if self.kind not in get_args(RuleKind):
-            raise ConfigError(f"blocking rule kind must be equal, tokens or window, not {self.kind!r}")
+            raise ConfigError(
+                f"blocking rule kind must be equal, tokens or window, not {self.kind!r}"
+            )
         if self.kind != "equal" and len(self.columns) != 1:
             raise ConfigError(f"a {self.kind} rule takes one column, got {list(self.columns)}")
         if self.kind == "window" and self.window < 1:
@@ -71,8 +94,11 @@ class BlockingRule:
             raise ConfigError(f"max_block_size must be positive, got {self.max_block_size}")
         if not self.name:
             label = "+".join(self.columns)
-            names = {"equal": label, "tokens": f"tokens({label})",
-                     "window": f"window({label}, {self.window})"}
+            names = {
+                "equal": label,
+                "tokens": f"tokens({label})",
+                "window": f"window({label}, {self.window})",
+            }
             object.__setattr__(self, "name", names[self.kind])
 
 
@@ -120,14 +146,15 @@ class Comparison:
             raise ConfigError(f"comparison {self.name!r}: {self.kind} needs thresholds")
         t = self.thresholds
         if self.kind == "similarity" and not (
-            all(0 < x <= 1 for x in t) and all(a > b for a, b in zip(t, t[1:]))
+            all(0 < x <= 1 for x in t) and all(a > b for a, b in pairwise(t))
         ):
             raise ConfigError(
                 f"comparison {self.name!r}: similarity thresholds must fall within (0, 1], "
                 f"tightest first, e.g. (0.95, 0.85); got {t}"
             )
         if self.kind == "distance" and not (
-            all(x >= 1 and float(x).is_integer() for x in t) and all(a < b for a, b in zip(t, t[1:]))
+            all(x >= 1 and float(x).is_integer() for x in t)
+            and all(a < b for a, b in pairwise(t))
         ):
             raise ConfigError(
                 f"comparison {self.name!r}: distance thresholds must be whole edits, "
@@ -265,7 +292,8 @@ class LinkSpec:
             for f in self.fields
         )
         return replace(
-            self, fields=new_fields,
+            self,
+            fields=new_fields,
             left_id=left.get(self.left_id, self.left_id),
             right_id=right.get(self.right_id, self.right_id),
         )
@@ -306,15 +334,25 @@ def spec_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> LinkSpec:
         spec = replace(spec, **overrides)
     else:
         try:
-            spec = _build(LinkSpec, {
-                **raw,
-                "fields": tuple(_build(Field, f, f"{source} [[fields]]") for f in raw.get("fields", ())),
-                "blocking": tuple(_build(BlockingRule, b, f"{source} [[blocking]]")
-                                  for b in raw.get("blocking", ())),
-                "comparisons": tuple(_build(Comparison, c, f"{source} [[comparisons]]")
-                                     for c in raw.get("comparisons", ())),
-                "model": _build(ModelSettings, raw.get("model", {}), f"{source} [model]"),
-            }, source)
+            spec = _build(
+                LinkSpec,
+                {
+                    **raw,
+                    "fields": tuple(
+                        _build(Field, f, f"{source} [[fields]]") for f in raw.get("fields", ())
+                    ),
+                    "blocking": tuple(
+                        _build(BlockingRule, b, f"{source} [[blocking]]")
+                        for b in raw.get("blocking", ())
+                    ),
+                    "comparisons": tuple(
+                        _build(Comparison, c, f"{source} [[comparisons]]")
+                        for c in raw.get("comparisons", ())
+                    ),
+                    "model": _build(ModelSettings, raw.get("model", {}), f"{source} [model]"),
+                },
+                source,
+            )
         except ConfigError as exc:
             raise ConfigError(str(exc)) from None
     if left_columns or right_columns:

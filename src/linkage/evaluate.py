@@ -42,16 +42,20 @@ class LinkQuality:
         return {**asdict(self), "precision": self.precision, "recall": self.recall, "f1": self.f1}
 
     def __str__(self) -> str:
-        return (f"precision {self.precision:.4f}, recall {self.recall:.4f}, F1 {self.f1:.4f} "
-                f"({self.true_positives:,} true, {self.false_positives:,} false links, "
-                f"{self.false_negatives:,} missed)")
+        return (
+            f"precision {self.precision:.4f}, recall {self.recall:.4f}, F1 {self.f1:.4f} "
+            f"({self.true_positives:,} true, {self.false_positives:,} false links, "
+            f"{self.false_negatives:,} missed)"
+        )
 
 
 def _key(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return frame.loc[:, list(columns)].astype("string").set_axis(["_l", "_r"], axis=1)
 
 
-def _is_true(links: pd.DataFrame, truth: pd.DataFrame, on: Sequence[str], truth_on: Sequence[str]) -> np.ndarray:
+def _is_true(
+    links: pd.DataFrame, truth: pd.DataFrame, on: Sequence[str], truth_on: Sequence[str]
+) -> np.ndarray:
     flagged = _key(links, on).merge(
         _key(truth, truth_on).drop_duplicates(), how="left", on=["_l", "_r"], indicator=True
     )

@@ -34,8 +34,8 @@ import pyarrow.compute as pc
 from linkage.exceptions import InvalidIdentifier
 
 __all__ = [
-    "establishment_number_reasons",
     "enterprise_number_reasons",
+    "establishment_number_reasons",
     "format_enterprise_number",
     "format_establishment_number",
     "is_national_register_number",
@@ -198,7 +198,9 @@ def _cleaned(values: pd.Series, *, pad_nine: bool) -> pa.StringArray:
 def _check_many(values: pd.Series, kind: Kind) -> tuple[pa.StringArray, np.ndarray]:
     """Canonical numbers (null where not valid) and a reason code per value."""
     cleaned = _cleaned(values, pad_nine=kind == "enterprise")
-    missing = pc.fill_null(pc.equal(pc.utf8_length(cleaned), 0), True).to_numpy(zero_copy_only=False)
+    missing = pc.fill_null(pc.equal(pc.utf8_length(cleaned), 0), True).to_numpy(
+        zero_copy_only=False
+    )
     digits_only = pc.fill_null(pc.match_substring_regex(cleaned, r"^[0-9]+$"), False)
     length = pc.fill_null(pc.utf8_length(cleaned), 0).to_numpy(zero_copy_only=False)
     digits_only = digits_only.to_numpy(zero_copy_only=False)

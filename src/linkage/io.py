@@ -123,7 +123,9 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     kind = _format(path)
     with atomic_path(path) as tmp:
         if kind == "csv":
-            table.to_csv(tmp, index=False, compression="gzip" if path.name.endswith(".gz") else None)
+            table.to_csv(
+                tmp, index=False, compression="gzip" if path.name.endswith(".gz") else None
+            )
         else:
             table.to_parquet(tmp, index=False)
     return path

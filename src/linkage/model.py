@@ -1,29 +1,33 @@
 """The Fellegi-Sunter model, as a scikit-learn-style estimator.
 
-``u`` (the chance of each level among non-matches) starts from random pairs; ``m``
-(among matches), the prior ``lambda_`` (the share of candidate pairs that match) and,
-by default, ``u`` itself come from expectation-maximisation over the *distinct*
-agreement patterns, each weighted by its count, in log space.
+A pair's match weight is ``log2(lambda / (1 - lambda)) + sum_k log2(m_k / u_k)``, where
+``m_k`` and ``u_k`` are the chances of the pair's level of comparison ``k`` among
+matches and non-matches; a missing value adds nothing. Fitting:
 
-Why ``u`` is re-estimated: blocking picks pairs that already agree on something, so
-among candidate non-matches, similar names are far more common than among random
-pairs. Held at the random-pair value, ``u`` leaves EM a better fit in which the
-"match" class is "pairs with similar names" (seen on the synthetic exchange:
-lambda 0.44 instead of 0.05). With ``u`` free, EM recovers the true parameters. A pair's match weight is
-``log2(lambda / (1 - lambda)) + sum_k log2(m_k / u_k)``; missing values add nothing.
+1. ``u`` starts from random pairs (nearly all non-matches);
+2. ``m`` is read off anchor pairs where the spec has a decisive comparison (see
+   below), otherwise left to EM;
+3. expectation-maximisation over the *distinct* agreement patterns, each weighted by
+   its count, in log space, estimates the prior ``lambda_`` (the share of candidate
+   pairs that match), ``u`` among the candidates, and any ``m`` not anchored.
+
+Why ``u`` is re-estimated among candidates: blocking picks pairs that already agree
+on something, so among candidate non-matches similar names and shared addresses are
+far more common than among random pairs. Held at the random-pair value, ``u`` leaves
+EM a better fit in which the "match" class is "pairs with similar names" (seen on
+the synthetic exchange: lambda 0.44 against a true 0.05).
 
 Two refinements over the textbook model:
 
 * term frequencies: for a comparison with ``term_frequency``, an exact match on a
-  value of frequency ``tf`` gains ``log2(u_random_exact / tf)``, where
-  ``u_random_exact`` is how often random pairs agree: a common name counts for less
-  than an average one, a rare one for more;
+  value of frequency ``tf`` gains ``log2(reference / tf)``, the reference being the
+  mean frequency over the candidate pairs that agree exactly: a common name counts
+  for less than the usual exact match, a rare one for more;
 * decisive comparisons: where a ``decisive`` comparison is at its exact level (two
   equal, valid enterprise numbers), the other comparisons can add evidence but not
   take it away: a moved address or a trade name does not outvote the number. Those
   pairs also anchor the fit: the other comparisons' ``m`` is read off them, and the
-  decisive comparison's own off the pairs that agree on everything else; EM is then
-  left with ``u`` and the prior.
+  decisive comparison's own off the pairs that agree on everything else.
 """
 
 from __future__ import annotations
@@ -67,7 +71,9 @@ def _unpack(codes: NDArray[np.int64], base: int, n_comparisons: int) -> NDArray[
     return patterns
 
 
-def _level_frequencies(levels: NDArray[np.int8], n_levels: int, weights: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+def _level_frequencies(
+    levels: NDArray[np.int8], n_levels: int, weights: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
     present = levels >= 0
     w = None if weights is None else weights[present]
     counts = np.bincount(levels[present], weights=w, minlength=n_levels).astype(np.float64)
@@ -198,15 +204,22 @@ class FellegiSunter:
             b = np.log1p(-prior) + log_u
             g = np.exp(a - np.logaddexp(a, b)) * counts
             new_m = [
-                fixed[k] if k in fixed
+                fixed[k]
+                if k in fixed
                 else self._normalise(_level_frequencies(patterns[:, k], n, g), floor=_M_FLOOR)
                 for k, n in enumerate(n_levels)
             ]
             if not self.fix_u:
                 h = counts - g
-                u = [self._normalise(_level_frequencies(patterns[:, k], n, h)) for k, n in enumerate(n_levels)]
+                u = [
+                    self._normalise(_level_frequencies(patterns[:, k], n, h))
+                    for k, n in enumerate(n_levels)
+                ]
             new_prior = float(np.clip(g.sum() / counts.sum(), _FLOOR, 1 - _FLOOR))
-            change = max(abs(new_prior - prior), *(np.abs(x - y).max() for x, y in zip(new_m, m, strict=True)))
+            change = max(
+                abs(new_prior - prior),
+                *(np.abs(x - y).max() for x, y in zip(new_m, m, strict=True)),
+            )
             m, prior = new_m, new_prior
             if change < self.tol:
                 converged = True
@@ -265,7 +278,9 @@ class FellegiSunter:
         p = np.maximum(counts / max(counts.sum(), _FLOOR), floor)
         return p / p.sum()
 
-    def _log_likelihood(self, patterns: NDArray[np.int8], probs: Sequence[NDArray[np.float64]]) -> NDArray[np.float64]:
+    def _log_likelihood(
+        self, patterns: NDArray[np.int8], probs: Sequence[NDArray[np.float64]]
+    ) -> NDArray[np.float64]:
         total = np.zeros(len(patterns))
         for k, p in enumerate(probs):
             levels = patterns[:, k]
@@ -278,7 +293,9 @@ class FellegiSunter:
 
     def _fitted(self) -> None:
         if not hasattr(self, "m_"):
-            raise NotFittedError("this FellegiSunter is not fitted yet; call fit(gamma, gamma_random=...) first")
+            raise NotFittedError(
+                "this FellegiSunter is not fitted yet; call fit(gamma, gamma_random=...) first"
+            )
 
     def weight_tables(self) -> list[NDArray[np.float64]]:
         """Per comparison, the match weight (log2 Bayes factor) of each level; null first."""
@@ -353,22 +370,36 @@ class FellegiSunter:
         tf_arrays = {k: np.asarray([v], dtype=np.float64) for k, v in (tf or {}).items()}
         parts = self.partial_weights(gamma, tf=tf_arrays)[0]
         rows: list[dict[str, Any]] = [
-            {"comparison": "prior", "level": "", "m": np.nan, "u": np.nan, "weight": self.prior_weight}
+            {
+                "comparison": "prior",
+                "level": "",
+                "m": np.nan,
+                "u": np.nan,
+                "weight": self.prior_weight,
+            }
         ]
         for k, c in enumerate(self.comparisons):
             level = int(gamma[0, k])
-            rows.append({
-                "comparison": c.name,
-                "level": "null" if level < 0 else c.level_labels[level],
-                "m": np.nan if level < 0 else float(self.m_[k][level]),
-                "u": np.nan if level < 0 else float(self.u_[k][level]),
-                "weight": float(parts[k]),
-            })
+            rows.append(
+                {
+                    "comparison": c.name,
+                    "level": "null" if level < 0 else c.level_labels[level],
+                    "m": np.nan if level < 0 else float(self.m_[k][level]),
+                    "u": np.nan if level < 0 else float(self.u_[k][level]),
+                    "weight": float(parts[k]),
+                }
+            )
         table = pd.DataFrame(rows)
         table["cumulative"] = table["weight"].cumsum()
         total = table["weight"].sum()
-        table.loc[len(table)] = {"comparison": "total", "level": "", "m": np.nan, "u": np.nan,
-                                 "weight": total, "cumulative": total}
+        table.loc[len(table)] = {
+            "comparison": "total",
+            "level": "",
+            "m": np.nan,
+            "u": np.nan,
+            "weight": total,
+            "cumulative": total,
+        }
         return table
 
     # -------------------------------------------------------------- persistence
@@ -394,7 +425,9 @@ class FellegiSunter:
         """A fitted model from :meth:`to_dict`'s output."""
         if data.get("format") != "linkage.FellegiSunter/1":
             raise SchemaError(f"not a saved FellegiSunter model (format {data.get('format')!r})")
-        comparisons = [Comparison(**{**c, "thresholds": tuple(c["thresholds"])}) for c in data["comparisons"]]
+        comparisons = [
+            Comparison(**{**c, "thresholds": tuple(c["thresholds"])}) for c in data["comparisons"]
+        ]
         model = cls(comparisons, **data["settings"])
         model.lambda_ = float(data["lambda"])
         model.m_ = [np.asarray(m) for m in data["m"]]

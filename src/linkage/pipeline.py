@@ -77,10 +77,12 @@ class LinkResult:
 
     def scored_pairs(self) -> pd.DataFrame:
         """Every candidate pair with its levels, weight and probability (for analysis)."""
-        frame = pd.DataFrame({
-            "left_id": self.left_ids[self.pairs.left],
-            "right_id": self.right_ids[self.pairs.right],
-        })
+        frame = pd.DataFrame(
+            {
+                "left_id": self.left_ids[self.pairs.left],
+                "right_id": self.right_ids[self.pairs.right],
+            }
+        )
         for k, c in enumerate(self.spec.comparisons):
             frame[f"gamma_{c.name}"] = self.gamma[:, k]
         frame["match_weight"] = self.weights
@@ -90,8 +92,10 @@ class LinkResult:
     def summary(self) -> str:
         """A few lines: pairs per rule, links, seconds per stage."""
         rules = ", ".join(f"{k} {v:,}" for k, v in self.pairs.by_rule.items())
-        skipped = "".join(f"; skipped {v:,} pairs of oversized blocks in {k}"
-                          for k, v in self.pairs.skipped.items())
+        skipped = "".join(
+            f"; skipped {v:,} pairs of oversized blocks in {k}"
+            for k, v in self.pairs.skipped.items()
+        )
         stages = ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())
         return (
             f"{len(self.pairs):,} candidate pairs ({rules}{skipped}); "
@@ -110,7 +114,9 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 def _ids(table: pd.DataFrame, column: str, name: str) -> pd.Index:
     if column not in table.columns:
-        raise SchemaError(f"{name}: missing id column {column!r}; found {', '.join(map(repr, table.columns))}")
+        raise SchemaError(
+            f"{name}: missing id column {column!r}; found {', '.join(map(repr, table.columns))}"
+        )
     check_unique(table[column].reset_index(drop=True), source=name)
     return pd.Index(table[column].to_numpy())
 
@@ -119,8 +125,10 @@ def _parent_codes(
     left: pd.DataFrame, right: pd.DataFrame, parents: ParentLinks
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], pd.Series]:
     """Each child's parent as an integer code (-1: none), and the parents' links in codes."""
-    for table, column, side in ((left, parents.left_parent, "left"),
-                                (right, parents.right_parent, "right")):
+    for table, column, side in (
+        (left, parents.left_parent, "left"),
+        (right, parents.right_parent, "right"),
+    ):
         if column not in table.columns:
             raise SchemaError(f"{side} children: missing parent column {column!r}")
     links = parents.links
@@ -180,10 +188,14 @@ def link(
             )
             pairs = replace(pairs, left=pairs.left[keep], right=pairs.right[keep])
     with _timed(timings, "compare"):
-        gamma = compare(lp, rp, pairs.left, pairs.right, spec.comparisons, chunk_size=spec.chunk_size)
+        gamma = compare(
+            lp, rp, pairs.left, pairs.right, spec.comparisons, chunk_size=spec.chunk_size
+        )
         tf_columns = {c.name: c.column for c in spec.comparisons if c.term_frequency}
-        tf = {name: term_frequencies(lp[col], rp[col], pairs.left, pairs.right)
-              for name, col in tf_columns.items()}
+        tf = {
+            name: term_frequencies(lp[col], rp[col], pairs.left, pairs.right)
+            for name, col in tf_columns.items()
+        }
     if model is None:
         with _timed(timings, "fit"):
             rng = np.random.default_rng(spec.model.seed)
@@ -191,8 +203,12 @@ def link(
             rl = rng.integers(0, len(lp), n).astype(np.int32)
             rr = rng.integers(0, len(rp), n).astype(np.int32)
             gamma_random = compare(lp, rp, rl, rr, spec.comparisons, chunk_size=spec.chunk_size)
-            model = FellegiSunter(spec.comparisons, max_iter=spec.model.max_iter,
-                                  tol=spec.model.tol, fix_u=spec.model.fix_u)
+            model = FellegiSunter(
+                spec.comparisons,
+                max_iter=spec.model.max_iter,
+                tol=spec.model.tol,
+                fix_u=spec.model.fix_u,
+            )
             model.fit(gamma, gamma_random=gamma_random, tf=tf)
     with _timed(timings, "score"):
         weights = model.match_weight(gamma, tf=tf)
@@ -204,13 +220,24 @@ def link(
             chosen = weights >= min_weight
         left_col = spec.left_id
         right_col = spec.right_id if spec.right_id != spec.left_id else f"{spec.right_id}_right"
-        links = pd.DataFrame({
-            left_col: left_ids[pairs.left[chosen]],
-            right_col: right_ids[pairs.right[chosen]],
-            "match_weight": weights[chosen],
-            "match_probability": weight_to_probability(weights[chosen]),
-        })
-    result = LinkResult(spec=spec, links=links, pairs=pairs, gamma=gamma, weights=weights,
-                        model=model, left_ids=left_ids, right_ids=right_ids, timings=timings)
+        links = pd.DataFrame(
+            {
+                left_col: left_ids[pairs.left[chosen]],
+                right_col: right_ids[pairs.right[chosen]],
+                "match_weight": weights[chosen],
+                "match_probability": weight_to_probability(weights[chosen]),
+            }
+        )
+    result = LinkResult(
+        spec=spec,
+        links=links,
+        pairs=pairs,
+        gamma=gamma,
+        weights=weights,
+        model=model,
+        left_ids=left_ids,
+        right_ids=right_ids,
+        timings=timings,
+    )
     log.info("%s", result.summary())
     return result

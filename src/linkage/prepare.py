@@ -70,7 +70,9 @@ _PREPARERS: dict[str, Callable[..., pd.Series]] = {
 }
 
 
-def prepare(table: pd.DataFrame, fields: Sequence[Field], *, side: Side, source: str = "") -> pd.DataFrame:
+def prepare(
+    table: pd.DataFrame, fields: Sequence[Field], *, side: Side, source: str = ""
+) -> pd.DataFrame:
     """The derived columns of ``fields`` for one side of a link.
 
     Parameters

@@ -53,8 +53,13 @@ def enterprises(
         ),
         comparisons=(
             distance("number", thresholds=(1,), decisive=True),
-            similarity("name_sorted", scorer="jaro_winkler", thresholds=(0.95, 0.88, 0.75),
-                       term_frequency=True, name="name"),
+            similarity(
+                "name_sorted",
+                scorer="jaro_winkler",
+                thresholds=(0.95, 0.88, 0.75),
+                term_frequency=True,
+                name="name",
+            ),
             similarity("address", scorer="jaro_winkler", thresholds=(0.95, 0.85)),
             exact_match("postcode"),
             exact_match("phone"),

@@ -94,7 +94,9 @@ def consistent_with_parents(
     linked_right = parent_link.to_numpy(np.int64)
     # One slot more than any position: index -1 (no parent) lands there, holding -1.
     partner_of_left = np.full(max(left_parent.max(initial=-1), linked_left.max(initial=-1)) + 2, -1)
-    partner_of_right = np.full(max(right_parent.max(initial=-1), linked_right.max(initial=-1)) + 2, -1)
+    partner_of_right = np.full(
+        max(right_parent.max(initial=-1), linked_right.max(initial=-1)) + 2, -1
+    )
     partner_of_left[linked_left] = linked_right
     partner_of_right[linked_right] = linked_left
     lp, rp = partner_of_left[left_parent], partner_of_right[right_parent]

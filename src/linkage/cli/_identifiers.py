@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("table", help="CSV or Parquet file")
     parser.add_argument("--column", required=True, help="column holding the numbers")
     parser.add_argument(
-        "--kind", choices=("enterprise", "establishment"), default="enterprise",
+        "--kind",
+        choices=("enterprise", "establishment"),
+        default="enterprise",
         help="which kind of number (default: enterprise)",
     )
     parser.add_argument(
@@ -39,7 +41,9 @@ def _check_numbers(args: argparse.Namespace) -> int:
     reasons = reasons[reasons > 0]
     missing = int(table[args.column].isna().sum())
     valid = int(checked["number"].notna().sum())
-    print(f"{len(table):,} rows: {valid:,} valid, {missing:,} missing, {int(reasons.sum()):,} invalid")
+    print(
+        f"{len(table):,} rows: {valid:,} valid, {missing:,} missing, {int(reasons.sum()):,} invalid"
+    )
     for reason, count in reasons.items():
         print(f"  {count:>10,}  {reason}")
     if args.out:

@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="links file to write")
     parser.add_argument("--threshold", type=float, help="match probability cut-off")
     parser.add_argument(
-        "--parents", type=Path,
+        "--parents",
+        type=Path,
         help="links of the parents (e.g. enterprise links) to link children within",
     )
     parser.add_argument("--model", type=Path, help="reuse a fitted model (JSON) instead of fitting")
@@ -65,11 +66,15 @@ def _link(args: argparse.Namespace) -> int:
     parents = None
     if args.parents:
         parent_links = read_table(args.parents)
-        parents = ParentLinks(links=parent_links.iloc[:, :2], left_parent=parent_links.columns[0],
-                              right_parent=parent_links.columns[1])
+        parents = ParentLinks(
+            links=parent_links.iloc[:, :2],
+            left_parent=parent_links.columns[0],
+            right_parent=parent_links.columns[1],
+        )
     model = FellegiSunter.load(args.model) if args.model else None
-    result = link(left, right, spec, model=model, parents=parents,
-                  names=(args.left.name, args.right.name))
+    result = link(
+        left, right, spec, model=model, parents=parents, names=(args.left.name, args.right.name)
+    )
     write_table(result.links, args.out)
     if args.save_model:
         result.model.save(args.save_model)
@@ -102,8 +107,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     quality = link_quality(links, truth, on=on, truth_on=truth_on)
     sweep = None
     if args.sweep and "match_probability" in links.columns:
-        sweep = threshold_sweep(links, truth, on=on, truth_on=truth_on,
-                                thresholds=(0.5, 0.8, 0.9, 0.95, 0.99, 0.999))
+        sweep = threshold_sweep(
+            links, truth, on=on, truth_on=truth_on, thresholds=(0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
+        )
     if args.json:
         out = quality.to_dict()
         if sweep is not None:
