@@ -27,7 +27,7 @@ from linkage.model import FellegiSunter, weight_to_probability
 from linkage.prepare import prepare
 from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
 
-__all__ = ["LinkResult", "ParentLinks", "link"]
+__all__ = ["LinkResult", "ParentLinks", "fit_model", "link"]
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,39 @@ def _parent_codes(
     return left_codes[:n_left], right_codes[:n_right], parent_link
 
 
+def fit_model(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    gamma: NDArray[np.int8],
+    spec: LinkSpec,
+    *,
+    tf: dict[str, NDArray[np.float64]] | None = None,
+) -> FellegiSunter:
+    """A Fellegi-Sunter model fitted to candidate pairs' levels and seeded random pairs.
+
+    Parameters
+    ----------
+    left, right : DataFrame
+        The prepared frames (random pairs are drawn from them and compared).
+    gamma : ndarray of shape (n_pairs, n_comparisons), dtype int8
+        Levels of the candidate pairs.
+    spec : LinkSpec
+    tf : dict of str to ndarray, optional
+        Term frequencies of the candidate pairs, per comparison that uses them.
+    """
+    rng = np.random.default_rng(spec.model.seed)
+    n = spec.model.u_sample_size
+    random_left = rng.integers(0, len(left), n).astype(np.int32)
+    random_right = rng.integers(0, len(right), n).astype(np.int32)
+    gamma_random = compare(
+        left, right, random_left, random_right, spec.comparisons, chunk_size=spec.chunk_size
+    )
+    model = FellegiSunter(
+        spec.comparisons, max_iter=spec.model.max_iter, tol=spec.model.tol, fix_u=spec.model.fix_u
+    )
+    return model.fit(gamma, gamma_random=gamma_random, tf=tf)
+
+
 def link(
     left: pd.DataFrame,
     right: pd.DataFrame,
@@ -198,18 +231,7 @@ def link(
         }
     if model is None:
         with _timed(timings, "fit"):
-            rng = np.random.default_rng(spec.model.seed)
-            n = spec.model.u_sample_size
-            rl = rng.integers(0, len(lp), n).astype(np.int32)
-            rr = rng.integers(0, len(rp), n).astype(np.int32)
-            gamma_random = compare(lp, rp, rl, rr, spec.comparisons, chunk_size=spec.chunk_size)
-            model = FellegiSunter(
-                spec.comparisons,
-                max_iter=spec.model.max_iter,
-                tol=spec.model.tol,
-                fix_u=spec.model.fix_u,
-            )
-            model.fit(gamma, gamma_random=gamma_random, tf=tf)
+            model = fit_model(lp, rp, gamma, spec, tf=tf)
     with _timed(timings, "score"):
         weights = model.match_weight(gamma, tf=tf)
     with _timed(timings, "resolve"):
