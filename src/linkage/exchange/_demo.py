@@ -66,18 +66,22 @@ class DemoResult:
     out: Path
     result: RunResult = field(repr=False)
     enterprises: LinkQuality
+    without_number: LinkQuality
     establishments: LinkQuality
     timings: dict[str, float]
 
     def summary(self) -> str:
-        return "\n".join([
-            self.result.summary(),
-            f"enterprise links vs truth: {self.enterprises}",
-            f"establishment links vs truth: {self.establishments}",
-            "seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.timings.items()),
-            f"configuration: {self.out / 'exchange.toml'}; audit log: "
-            f"{self.out / 'audit.jsonl'}",
-        ])
+        return "\n".join(
+            [
+                self.result.summary(),
+                f"enterprise links vs truth: {self.enterprises}",
+                f"  of which employers without an enterprise number: {self.without_number}",
+                f"establishment links vs truth: {self.establishments}",
+                "seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.timings.items()),
+                f"configuration: {self.out / 'exchange.toml'}; audit log: "
+                f"{self.out / 'audit.jsonl'}",
+            ]
+        )
 
 
 def _prepare_out(out: Path) -> None:
@@ -115,9 +119,15 @@ def write_exchange(exchange: SyntheticExchange, out: Path) -> Path:
     exchange.employers.to_parquet(out / "vdab" / "employers.parquet", index=False)
     exchange.sites.to_parquet(out / "vdab" / "sites.parquet", index=False)
     path = out / "exchange.toml"
-    path.write_text(_TOML.format(n=exchange.n_enterprises, seed=exchange.seed,
-                                 exchange=EXCHANGE, extracts="\n".join(sections)),
-                    encoding="utf-8")
+    path.write_text(
+        _TOML.format(
+            n=exchange.n_enterprises,
+            seed=exchange.seed,
+            exchange=EXCHANGE,
+            extracts="\n".join(sections),
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -151,16 +161,28 @@ def demo(out_dir: str | Path, *, n_enterprises: int = 20_000, seed: int = 7) -> 
     delivered = result.path
     import pandas as pd
 
-    ent = pd.read_parquet(delivered / "enterprises.parquet",
-                          columns=["enterprise_key", "enterprise_number"]).drop_duplicates()
-    est = pd.read_parquet(delivered / "establishments.parquet",
-                          columns=["establishment_key", "establishment_number"]).drop_duplicates()
+    ent = pd.read_parquet(
+        delivered / "enterprises.parquet", columns=["enterprise_key", "enterprise_number"]
+    ).drop_duplicates()
+    est = pd.read_parquet(
+        delivered / "establishments.parquet", columns=["establishment_key", "establishment_number"]
+    ).drop_duplicates()
     links_ent = pd.read_parquet(delivered / "links_enterprises.parquet").merge(ent)
     links_est = pd.read_parquet(delivered / "links_establishments.parquet").merge(est)
+    # The hard slice: VDAB records that carry no enterprise number at all.
+    no_number = set(
+        exchange.employers.loc[exchange.employers["enterprise_number"].isna(), "employer_id"]
+    )
+    truth = exchange.truth_enterprises
     quality: dict[str, Any] = {
-        "enterprises": link_quality(links_ent, exchange.truth_enterprises,
-                                    on=("enterprise_number", "employer_id")),
-        "establishments": link_quality(links_est, exchange.truth_establishments,
-                                       on=("establishment_number", "site_id")),
+        "enterprises": link_quality(links_ent, truth, on=("enterprise_number", "employer_id")),
+        "without_number": link_quality(
+            links_ent[links_ent["employer_id"].isin(no_number)],
+            truth[truth["employer_id"].isin(no_number)],
+            on=("enterprise_number", "employer_id"),
+        ),
+        "establishments": link_quality(
+            links_est, exchange.truth_establishments, on=("establishment_number", "site_id")
+        ),
     }
     return DemoResult(out=out, result=result, timings=timings, **quality)
