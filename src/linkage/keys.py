@@ -1,8 +1,9 @@
 """The key ring of an exchange: master secrets, derived domain keys, key files.
 
-The only module that holds key material. Art. 3 of the protocol gives every entity
-"a unique key to link the data"; those keys are pseudonyms (see
-:mod:`linkage.pseudonymise`) made with keys derived here.
+The only module that holds key material (with :mod:`linkage._keyfile`, which stores
+it encrypted). Art. 3 of the protocol gives every entity "a unique key to link the
+data"; those keys are pseudonyms (see :mod:`linkage.pseudonymise`) made with keys
+derived here.
 
 Keys
 ----
@@ -16,23 +17,18 @@ so another exchange id, another domain or another version gives an unrelated key
 :meth:`KeyRing.rotate` adds a version; :meth:`KeyRing.retire` drops an old one once
 the receiver has re-keyed with a crosswalk.
 
-Key file (format 1)
--------------------
-A UTF-8 JSON object, written atomically with mode 0600::
-
-    {"format": "linkage-keyring", "format_version": 1, "exchange": "vlaio-vdab-2025",
-     "kdf": {"name": "scrypt", "n": 131072, "r": 8, "p": 1, "salt": "<b64, 16 bytes>"},
-     "cipher": "AES-256-GCM", "nonce": "<b64, 12 bytes>", "ciphertext": "<b64>"}
-
-The AES key is ``scrypt(passphrase, salt, n, r, p)``; the associated data is the
-canonical JSON (sorted keys, no spaces) of every field but ``ciphertext``, so a change
-to the exchange id or KDF parameters is detected. The plaintext is JSON with the
-versions (number, creation time, secret) and the numbers of retired versions.
+Key files
+---------
+:meth:`KeyRing.save` writes the ring encrypted under a passphrase (scrypt, then
+AES-256-GCM), atomically and with mode 0600; :meth:`KeyRing.load` reads it back. The
+format, its encryption and its errors live in the private module
+:mod:`linkage._keyfile`; the scrypt cost of new files is :data:`SCRYPT_N` here.
 
 Environment variables
 ---------------------
 ``LINKAGE_KEY_PASSPHRASE``
-    The passphrase of a key file, when none is given (and no prompt is possible).
+    The passphrase of a key file, when none is given (and no prompt is possible);
+    read by :mod:`linkage._keyfile`.
 ``LINKAGE_MASTER_KEY``
     Master secrets for :meth:`KeyRing.from_env`, for an ETL job behind a secrets
     manager: either one base64 secret (version 1, or the ``version`` argument), or
@@ -47,27 +43,25 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import datetime as dt
 import hmac
-import json
 import logging
 import os
 import re
 import secrets
-import stat
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from linkage.exceptions import KeyringError, LinkageError
+from linkage._keyfile import FORMAT as FORMAT
+from linkage._keyfile import FORMAT_VERSION as FORMAT_VERSION
+from linkage._keyfile import PASSPHRASE_ENV, read_keyfile, write_keyfile
+from linkage._keyfile import SCRYPT_P as SCRYPT_P
+from linkage._keyfile import SCRYPT_R as SCRYPT_R
+from linkage.exceptions import KeyringError
 
 __all__ = [
     "DOMAINS",
@@ -81,7 +75,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PASSPHRASE_ENV = "LINKAGE_KEY_PASSPHRASE"
 MASTER_KEY_ENV = "LINKAGE_MASTER_KEY"
 
 #: The domains of art. 3; any other name matching ``[a-z][a-z0-9_-]*`` may be used too.
@@ -90,13 +83,9 @@ _DOMAIN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _EXCHANGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 MASTER_BYTES = 32
-FORMAT = "linkage-keyring"
-FORMAT_VERSION = 1
-#: scrypt cost: 2**17 x 128 x r bytes = 128 MiB of memory, about 0.3 s per load.
+#: scrypt cost of new key files: 2**17 x 128 x r bytes = 128 MiB of memory, about 0.3 s
+#: per load. Read by :meth:`KeyRing.save` at each call, so it can be patched here.
 SCRYPT_N = 2**17
-SCRYPT_R = 8
-SCRYPT_P = 1
-_SCRYPT_MAX_MEMORY = 2**31  # refuse files that would make scrypt take more than 2 GiB
 
 
 # ---------------------------------------------------------------------- primitives
@@ -415,44 +404,17 @@ class KeyRing:
             scrypt cost (a power of two); :data:`SCRYPT_N` by default.
         """
         path = Path(path)
-        secret = _passphrase(passphrase)
-        n = SCRYPT_N if scrypt_n is None else int(scrypt_n)
-        try:
-            _check_scrypt(n, SCRYPT_R, SCRYPT_P)
-        except ValueError as exc:
-            raise KeyringError(f"scrypt_n: {exc}") from None
-        header = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "exchange": self.exchange,
-            "kdf": {
-                "name": "scrypt",
-                "n": n,
-                "r": SCRYPT_R,
-                "p": SCRYPT_P,
-                "salt": _b64(secrets.token_bytes(16)),
-            },
-            "cipher": "AES-256-GCM",
-            "nonce": _b64(secrets.token_bytes(12)),
-        }
-        plaintext = json.dumps(
-            {
-                "versions": [
-                    {
-                        "version": v.number,
-                        "created": v.created.isoformat(),
-                        "secret": _b64(v.master.reveal()),
-                    }
-                    for v in (self._versions[n_] for n_ in self.versions)
-                ],
-                "retired": list(self.retired),
-            },
-            sort_keys=True,
-        ).encode("utf-8")
-        aes = AESGCM(_kdf(secret, header["kdf"]))
-        ciphertext = aes.encrypt(_b64d(header["nonce"]), plaintext, _aad(header))
-        document = {**header, "ciphertext": _b64(ciphertext)}
-        _write_atomic(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+        write_keyfile(
+            path,
+            exchange=self.exchange,
+            versions=[
+                (v.number, v.created, v.master.reveal())
+                for v in (self._versions[n] for n in self.versions)
+            ],
+            retired=self.retired,
+            passphrase=passphrase,
+            scrypt_n=SCRYPT_N if scrypt_n is None else scrypt_n,
+        )
         logger.debug("wrote key ring of %s to %s", self.exchange, path)
         return path
 
@@ -466,139 +428,10 @@ class KeyRing:
             ``no key file at ...``; ``... is not a linkage key file (truncated or
             corrupt)``; ``cannot decrypt ...: wrong passphrase or the file was altered``.
         """
-        path = Path(path)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise KeyringError(f"no key file at {path}") from None
-        except IsADirectoryError:
-            raise KeyringError(f"no key file at {path} (it is a directory)") from None
-        try:
-            mode = stat.S_IMODE(path.stat().st_mode)
-        except OSError:  # pragma: no cover - raced with a delete
-            mode = 0
-        if mode & 0o077:
-            logger.warning("key file %s can be read by others (mode %o); chmod 600 it", path, mode)
-        corrupt = KeyringError(f"{path} is not a linkage key file (truncated or corrupt)")
-        try:
-            document = json.loads(data.decode("utf-8"))
-        except ValueError:
-            raise corrupt from None
-        if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise corrupt
-        if document.get("format_version") != FORMAT_VERSION:
-            raise KeyringError(
-                f"{path} is a linkage key file of format {document.get('format_version')!r}; "
-                f"this version of linkage reads format {FORMAT_VERSION}"
-            )
-        try:
-            header = {k: v for k, v in document.items() if k != "ciphertext"}
-            kdf = header["kdf"]
-            if header["cipher"] != "AES-256-GCM" or kdf["name"] != "scrypt":
-                raise ValueError("unknown algorithm")
-            _check_scrypt(int(kdf["n"]), int(kdf["r"]), int(kdf["p"]))
-            nonce, ciphertext = _b64d(header["nonce"]), _b64d(document["ciphertext"])
-            if len(nonce) != 12 or len(ciphertext) < 16:
-                raise ValueError("too short")
-            exchange = _check_exchange(header["exchange"])
-        except (LinkageError, ValueError, KeyError, TypeError, AttributeError):
-            raise corrupt from None
-        secret = _passphrase(passphrase)
-        try:
-            plaintext = AESGCM(_kdf(secret, kdf)).decrypt(nonce, ciphertext, _aad(header))
-        except InvalidTag:
-            raise KeyringError(
-                f"cannot decrypt {path}: wrong passphrase or the file was altered "
-                "(AES-GCM cannot tell these apart)"
-            ) from None
-        try:
-            inner = json.loads(plaintext)
-            versions = [
-                KeyVersion(
-                    int(item["version"]),
-                    dt.datetime.fromisoformat(item["created"]),
-                    SecretKey(_b64d(item["secret"])),
-                )
-                for item in inner["versions"]
-            ]
-            retired = [int(v) for v in inner.get("retired", ())]
-        except (ValueError, KeyError, TypeError, binascii.Error):
-            raise corrupt from None
-        finally:
-            del plaintext
+        exchange, versions, retired = read_keyfile(
+            Path(path),
+            passphrase=passphrase,
+            check_exchange=_check_exchange,
+            make_version=lambda number, created, raw: KeyVersion(number, created, SecretKey(raw)),
+        )
         return cls(exchange=exchange, versions=versions, retired=retired)
-
-
-# ------------------------------------------------------------------------- helpers
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
-def _b64d(text: object) -> bytes:
-    if not isinstance(text, str):
-        raise ValueError("expected base64 text")
-    return base64.b64decode(text.encode("ascii"), validate=True)
-
-
-def _aad(header: Mapping[str, object]) -> bytes:
-    return json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
-def _check_scrypt(n: int, r: int, p: int) -> None:
-    if n < 2 or n & (n - 1):
-        raise ValueError(f"scrypt n must be a power of two, got {n}")
-    if not (1 <= r <= 64 and 1 <= p <= 16) or 128 * n * r > _SCRYPT_MAX_MEMORY:
-        raise ValueError(f"scrypt parameters out of range (n={n}, r={r}, p={p})")
-
-
-def _kdf(passphrase: bytes, params: Mapping[str, object]) -> bytes:
-    scrypt = Scrypt(
-        salt=_b64d(params["salt"]),
-        length=32,
-        n=int(params["n"]),  # type: ignore[call-overload]
-        r=int(params["r"]),  # type: ignore[call-overload]
-        p=int(params["p"]),  # type: ignore[call-overload]
-    )
-    return scrypt.derive(passphrase)
-
-
-def _passphrase(passphrase: str | bytes | None) -> bytes:
-    if passphrase is None:
-        passphrase = os.environ.get(PASSPHRASE_ENV)
-        if not passphrase:
-            raise KeyringError(
-                f"no passphrase: set the environment variable {PASSPHRASE_ENV} or give one"
-            )
-    raw = passphrase.encode("utf-8") if isinstance(passphrase, str) else bytes(passphrase)
-    if not raw:
-        raise KeyringError("the passphrase is empty")
-    return raw
-
-
-def _write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync, then rename over it."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(dir_fd)
