@@ -32,10 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def _key(values: pd.Series, ring: KeyRing, domain: str) -> pd.Series:
-    # As plain Python strings: pseudonymise() fails on a multi-chunk Arrow column
-    # (what pd.concat of two parties' Arrow-backed columns gives).
-    text = values.astype("string[python]").reset_index(drop=True)
-    return pseudonymise(text, ring, domain=domain).set_axis(values.index)
+    return pseudonymise(values, ring, domain=domain)
 
 
 def _columns(table: str, *skip: str) -> list[str]:
