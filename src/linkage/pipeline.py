@@ -109,7 +109,8 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     start = time.perf_counter()
     yield
     timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
-    log.debug("%s: %.2fs", stage, timings[stage])
+    # Progress, one line a stage: the command line shows it unless --quiet.
+    log.info("  %-8s %6.2f s", stage, timings[stage])
 
 
 def _ids(table: pd.DataFrame, column: str, name: str) -> pd.Index:
@@ -261,5 +262,5 @@ def link(
         right_ids=right_ids,
         timings=timings,
     )
-    log.info("%s", result.summary())
+    log.debug("%s", result.summary())
     return result
