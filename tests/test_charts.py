@@ -330,3 +330,20 @@ def test_time_vs_scale_one_line_per_tool() -> None:
     assert ax.get_ylabel() == "seconds"
     with pytest.raises(ValueError, match="has values"):
         charts.time_vs_scale(runs, metrics=("peak_mib",))
+
+
+def test_benchmark_runs_from_the_side_by_side_script(tmp_path) -> None:
+    import json
+
+    from linkage.charts.data import load_benchmark_runs
+
+    rows = [{"tool": "splink", "enterprises": 10_000, "seconds": 12.0, "peak_rss_mib": 400.0,
+             "status": "ok", "variants": [{"variant": "", "extra_s": 0.0, "f1": 0.99},
+                                          {"variant": "+ 1:1", "extra_s": 0.5, "f1": 0.995}]},
+            {"tool": "recordlinkage", "enterprises": 485_000, "status": "timeout"}]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"stages": {}, "comparison": {"rows": rows}}))
+    runs = load_benchmark_runs(path)
+    assert runs["tool"].tolist() == ["splink", "splink + 1:1"]
+    assert runs["seconds"].tolist() == [12.0, 12.5]
+    assert runs["f1"].tolist() == [0.99, 0.995]

@@ -17,9 +17,11 @@ RUN_COLUMNS = ("tool", "task", "n_enterprises", "seconds", "peak_mib", "f1")
 
 # Other names the same quantity goes by in benchmark files.
 _ALIASES = {
-    "n_enterprises": ("n_enterprises", "n", "size", "rows", "n_rows", "n_records", "scale"),
+    "n_enterprises": (
+        "n_enterprises", "enterprises", "n", "size", "rows", "n_rows", "n_records", "scale"
+    ),
     "seconds": ("seconds", "time_s", "elapsed", "elapsed_s", "wall_seconds", "time", "mean"),
-    "peak_mib": ("peak_mib", "peak_memory_mib", "memory_mib", "max_rss_mib"),
+    "peak_mib": ("peak_mib", "peak_rss_mib", "peak_memory_mib", "memory_mib", "max_rss_mib"),
     "tool": ("tool", "library", "implementation", "engine"),
     "task": ("task", "preset", "table", "group"),
 }
@@ -71,6 +73,8 @@ def load_benchmark_runs(path: str | Path) -> pd.DataFrame:
     or a bare list of runs. See :func:`runs_frame` for the columns.
     """
     data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if isinstance(data, Mapping) and isinstance(data.get("comparison"), Mapping):
+        return runs_frame(_comparison_runs(data["comparison"].get("rows", [])))
     if isinstance(data, Mapping):
         for key in ("runs", "results", "benchmarks"):
             if isinstance(data.get(key), list):
@@ -82,6 +86,22 @@ def load_benchmark_runs(path: str | Path) -> pd.DataFrame:
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a list of runs, got {type(data).__name__}")
     return runs_frame(r for r in data if isinstance(r, Mapping))
+
+
+def _comparison_runs(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The side-by-side rows of ``benchmarks/compare_tools.py``: one run per tool and
+    decision variant (``splink + 1:1``), with that variant's F1."""
+    runs = []
+    for row in rows:
+        if row.get("status", "ok") != "ok":
+            continue
+        base = {k: v for k, v in row.items() if k != "variants"}
+        for variant in row.get("variants") or [{}]:
+            name = variant.get("variant", "")
+            runs.append({**base, **variant, "task": "enterprises",
+                         "tool": f"{row['tool']} {name}".strip(),
+                         "seconds": row.get("seconds", 0.0) + variant.get("extra_s", 0.0)})
+    return runs
 
 
 def time_linkage(
