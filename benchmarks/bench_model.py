@@ -24,7 +24,7 @@ from linkage.model import FellegiSunter
 pytestmark = pytest.mark.benchmark
 
 
-def _fit(spec, gamma, gamma_random) -> FellegiSunter:
+def _fit(spec, gamma, gamma_random, tf) -> FellegiSunter:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = FellegiSunter(
@@ -33,13 +33,13 @@ def _fit(spec, gamma, gamma_random) -> FellegiSunter:
             tol=spec.model.tol,
             fix_u=spec.model.fix_u,
         )
-        return model.fit(gamma, gamma_random=gamma_random)
+        return model.fit(gamma, gamma_random=gamma_random, tf=tf)
 
 
 def test_fit(bench, stage_inputs) -> None:
     s = stage_inputs
     model, seconds, peak = bench.run(
-        _fit, s.spec, s.gamma, s.gamma_random, size=s.exchange.n_enterprises
+        _fit, s.spec, s.gamma, s.gamma_random, s.tf, size=s.exchange.n_enterprises
     )
     bench.record(
         stage="fit (EM)",

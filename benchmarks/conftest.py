@@ -155,7 +155,7 @@ def stage_inputs(synthetic_exchange: SyntheticExchange) -> StageInputs:
     gamma_random = compare(lp, rp, rl, rr, spec.comparisons, chunk_size=spec.chunk_size)
     model = FellegiSunter(
         spec.comparisons, max_iter=spec.model.max_iter, tol=spec.model.tol, fix_u=spec.model.fix_u
-    ).fit(gamma, gamma_random=gamma_random)
+    ).fit(gamma, gamma_random=gamma_random, tf=tf)
     weights = model.match_weight(gamma, tf=tf)
     return StageInputs(
         exchange=x,
