@@ -11,7 +11,8 @@ n-1 exact (see :class:`linkage.config.Comparison`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,9 +24,11 @@ from linkage.config import Comparison, Scorer
 from linkage.exceptions import SchemaError
 
 __all__ = [
+    "Encoded",
     "compare",
     "compare_reference",
     "distance",
+    "encode",
     "exact_match",
     "similarity",
     "term_frequencies",
@@ -91,12 +94,27 @@ def distance(
     )
 
 
-def _joint_codes(
-    left: pd.Series, right: pd.Series
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.object_]]:
+@dataclass(frozen=True)
+class Encoded:
+    """One column of both frames as joint integer codes (-1 where missing).
+
+    Attributes
+    ----------
+    left, right : ndarray of shape (n_left,) and (n_right,), dtype int64
+    values : ndarray of object
+        The distinct values; a code indexes into it.
+    """
+
+    left: NDArray[np.int64]
+    right: NDArray[np.int64]
+    values: NDArray[np.object_]
+
+
+def encode(left: pd.Series, right: pd.Series) -> Encoded:
+    """Code a column of both frames jointly, once for every use of it."""
     codes, uniques = pd.factorize(pd.concat([left, right], ignore_index=True))
     codes = codes.astype(np.int64)
-    return codes[: len(left)], codes[len(left) :], np.asarray(uniques, dtype=object)
+    return Encoded(codes[: len(left)], codes[len(left) :], np.asarray(uniques, dtype=object))
 
 
 def _bin(scores: NDArray, comparison: Comparison) -> NDArray[np.int8]:
@@ -144,6 +162,7 @@ def compare(
     *,
     chunk_size: int = 1_000_000,
     workers: int = -1,
+    encoded: Mapping[str, Encoded] | None = None,
 ) -> NDArray[np.int8]:
     """Agreement levels of every candidate pair.
 
@@ -158,6 +177,8 @@ def compare(
         Pairs per rapidfuzz call; bounds the memory of the gathered strings.
     workers : int
         Threads for rapidfuzz; -1 is all cores.
+    encoded : dict of str to Encoded, optional
+        Columns already coded by :func:`encode` (by column name), reused as they are.
 
     Returns
     -------
@@ -173,13 +194,14 @@ def compare(
     n = len(left_pos)
     gamma = np.empty((n, len(comparisons)), dtype=np.int8)
     for k, comparison in enumerate(comparisons):
-        lcode, rcode, uniques = _joint_codes(left[comparison.column], right[comparison.column])
+        column = comparison.column
+        codes = (encoded or {}).get(column) or encode(left[column], right[column])
         for start in range(0, n, chunk_size):
             chunk = slice(start, start + chunk_size)
             gamma[chunk, k] = _levels(
-                lcode[left_pos[chunk]],
-                rcode[right_pos[chunk]],
-                uniques,
+                codes.left[left_pos[chunk]],
+                codes.right[right_pos[chunk]],
+                codes.values,
                 comparison,
                 workers=workers,
             )
@@ -213,17 +235,19 @@ def compare_reference(
 
 
 def term_frequencies(
-    left: pd.Series,
-    right: pd.Series,
+    left: pd.Series | Encoded,
+    right: pd.Series | None,
     left_pos: NDArray[np.integer],
     right_pos: NDArray[np.integer],
 ) -> NDArray[np.float64]:
     """Per pair, the share of all present values (both sides) equal to the pair's value.
 
     NaN where the two values differ or one is missing; a common name gets a high
-    frequency, a rare one a low frequency.
+    frequency, a rare one a low frequency. ``left`` may be the column already
+    coded by :func:`encode` (``right`` then None).
     """
-    lcode, rcode, _ = _joint_codes(left, right)
+    codes = left if isinstance(left, Encoded) else encode(left, right)
+    lcode, rcode = codes.left, codes.right
     counts = np.bincount(np.concatenate([lcode, rcode])[np.concatenate([lcode, rcode]) >= 0])
     total = counts.sum()
     lc, rc = lcode[left_pos], rcode[right_pos]

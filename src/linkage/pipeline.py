@@ -19,7 +19,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from linkage.blocking import Pairs, block_on, candidate_pairs
-from linkage.compare import compare, term_frequencies
+from linkage.compare import Encoded, compare, encode, term_frequencies
 from linkage.config import LinkSpec
 from linkage.exceptions import SchemaError
 from linkage.io import check_unique
@@ -147,6 +147,7 @@ def fit_model(
     spec: LinkSpec,
     *,
     tf: dict[str, NDArray[np.float64]] | None = None,
+    encoded: dict[str, Encoded] | None = None,
 ) -> FellegiSunter:
     """A Fellegi-Sunter model fitted to candidate pairs' levels and seeded random pairs.
 
@@ -159,13 +160,21 @@ def fit_model(
     spec : LinkSpec
     tf : dict of str to ndarray, optional
         Term frequencies of the candidate pairs, per comparison that uses them.
+    encoded : dict of str to Encoded, optional
+        The compared columns, already coded (see :func:`linkage.compare.encode`).
     """
     rng = np.random.default_rng(spec.model.seed)
     n = spec.model.u_sample_size
     random_left = rng.integers(0, len(left), n).astype(np.int32)
     random_right = rng.integers(0, len(right), n).astype(np.int32)
     gamma_random = compare(
-        left, right, random_left, random_right, spec.comparisons, chunk_size=spec.chunk_size
+        left,
+        right,
+        random_left,
+        random_right,
+        spec.comparisons,
+        chunk_size=spec.chunk_size,
+        encoded=encoded,
     )
     model = FellegiSunter(
         spec.comparisons, max_iter=spec.model.max_iter, tol=spec.model.tol, fix_u=spec.model.fix_u
@@ -222,17 +231,24 @@ def link(
             )
             pairs = replace(pairs, left=pairs.left[keep], right=pairs.right[keep])
     with _timed(timings, "compare"):
+        encoded = {c.column: encode(lp[c.column], rp[c.column]) for c in spec.comparisons}
         gamma = compare(
-            lp, rp, pairs.left, pairs.right, spec.comparisons, chunk_size=spec.chunk_size
+            lp,
+            rp,
+            pairs.left,
+            pairs.right,
+            spec.comparisons,
+            chunk_size=spec.chunk_size,
+            encoded=encoded,
         )
-        tf_columns = {c.name: c.column for c in spec.comparisons if c.term_frequency}
         tf = {
-            name: term_frequencies(lp[col], rp[col], pairs.left, pairs.right)
-            for name, col in tf_columns.items()
+            c.name: term_frequencies(encoded[c.column], None, pairs.left, pairs.right)
+            for c in spec.comparisons
+            if c.term_frequency
         }
     if model is None:
         with _timed(timings, "fit"):
-            model = fit_model(lp, rp, gamma, spec, tf=tf)
+            model = fit_model(lp, rp, gamma, spec, tf=tf, encoded=encoded)
     with _timed(timings, "score"):
         weights = model.match_weight(gamma, tf=tf)
     with _timed(timings, "resolve"):

@@ -60,11 +60,13 @@ def enterprises(
                 term_frequency=True,
                 name="name",
             ),
-            similarity("address", scorer="jaro_winkler", thresholds=(0.95, 0.85)),
-            exact_match("postcode"),
-            exact_match("phone"),
-            exact_match("email"),
-            exact_match("website"),
+            similarity(
+                "address", scorer="jaro_winkler", thresholds=(0.95, 0.85), term_frequency=True
+            ),
+            exact_match("postcode", term_frequency=True),
+            exact_match("phone", term_frequency=True),
+            exact_match("email", term_frequency=True),
+            exact_match("website", term_frequency=True),
         ),
         threshold=threshold,
     )
@@ -98,9 +100,11 @@ def establishments(
         ),
         comparisons=(
             distance("number", thresholds=(1,), decisive=True),
-            similarity("address", scorer="jaro_winkler", thresholds=(0.95, 0.85)),
-            exact_match("postcode"),
-            similarity("name", scorer="jaro_winkler", thresholds=(0.92,)),
+            similarity(
+                "address", scorer="jaro_winkler", thresholds=(0.95, 0.85), term_frequency=True
+            ),
+            exact_match("postcode", term_frequency=True),
+            similarity("name", scorer="jaro_winkler", thresholds=(0.92,), term_frequency=True),
         ),
         threshold=threshold,
     )
