@@ -17,34 +17,25 @@ from linkage.identifiers import parse_enterprise_numbers, parse_establishment_nu
 pytestmark = pytest.mark.benchmark
 
 
-def test_parse_enterprise_numbers(bench, synthetic_exchange) -> None:
-    x = synthetic_exchange
-    column = pd.concat(
-        [x.enterprises["enterprise_number"], x.employers["enterprise_number"]], ignore_index=True
-    )
-    out, seconds, peak = bench.run(parse_enterprise_numbers, column, size=x.n_enterprises)
-    assert len(out) == len(column)
-    bench.record(
-        stage="identifiers: enterprise",
-        size=x.n_enterprises,
-        seconds=seconds,
-        items=len(column),
-        unit="rows",
-        peak_mib=peak,
-        valid=int(out.notna().sum()),
-    )
+KINDS = {
+    "enterprise": (parse_enterprise_numbers, ("enterprises", "employers"), "enterprise_number"),
+    "establishment": (
+        parse_establishment_numbers,
+        ("establishments", "sites"),
+        "establishment_number",
+    ),
+}
 
 
-def test_parse_establishment_numbers(bench, synthetic_exchange) -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_parse_numbers(bench, synthetic_exchange, kind: str) -> None:
     x = synthetic_exchange
-    column = pd.concat(
-        [x.establishments["establishment_number"], x.sites["establishment_number"]],
-        ignore_index=True,
-    )
-    out, seconds, peak = bench.run(parse_establishment_numbers, column, size=x.n_enterprises)
+    parse, tables, name = KINDS[kind]
+    column = pd.concat([getattr(x, t)[name] for t in tables], ignore_index=True)
+    out, seconds, peak = bench.run(parse, column, size=x.n_enterprises)
     assert len(out) == len(column)
     bench.record(
-        stage="identifiers: establishment",
+        stage=f"identifiers: {kind}",
         size=x.n_enterprises,
         seconds=seconds,
         items=len(column),

@@ -30,19 +30,12 @@ def enterprise_links(synthetic_exchange):
     return linkage.link(x.enterprises, x.employers, enterprises()).links
 
 
-def _stages(result) -> str:
-    return ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
-
-
-def test_link_enterprises(bench, synthetic_exchange) -> None:
-    x = synthetic_exchange
-    result, seconds, peak = bench.run(
-        linkage.link, x.enterprises, x.employers, enterprises(), size=x.n_enterprises
-    )
-    q = link_quality(result.links, x.truth_enterprises, on=ENT)
-    records = len(x.enterprises) + len(x.employers)
+def _record(bench, task, x, result, seconds, peak, truth, on, records) -> None:
+    """One whole link's figures: throughput, memory, quality and seconds per stage."""
+    q = link_quality(result.links, truth, on=on)
+    stages = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
     bench.record(
-        stage="link: enterprises",
+        stage=f"link: {task}",
         size=x.n_enterprises,
         seconds=seconds,
         items=records,
@@ -52,7 +45,25 @@ def test_link_enterprises(bench, synthetic_exchange) -> None:
         links=len(result.links),
         timings=result.timings,
         **q.to_dict(),
-        note=f"F1 {q.f1:.4f} (P {q.precision:.4f}, R {q.recall:.4f}); {_stages(result)}",
+        note=f"F1 {q.f1:.4f} (P {q.precision:.4f}, R {q.recall:.4f}); {stages}",
+    )
+
+
+def test_link_enterprises(bench, synthetic_exchange) -> None:
+    x = synthetic_exchange
+    result, seconds, peak = bench.run(
+        linkage.link, x.enterprises, x.employers, enterprises(), size=x.n_enterprises
+    )
+    _record(
+        bench,
+        "enterprises",
+        x,
+        result,
+        seconds,
+        peak,
+        x.truth_enterprises,
+        ENT,
+        len(x.enterprises) + len(x.employers),
     )
 
 
@@ -71,18 +82,14 @@ def test_link_establishments(bench, synthetic_exchange, enterprise_links) -> Non
         parents=parents,
         size=x.n_enterprises,
     )
-    q = link_quality(result.links, x.truth_establishments, on=EST)
-    records = len(x.establishments) + len(x.sites)
-    bench.record(
-        stage="link: establishments",
-        size=x.n_enterprises,
-        seconds=seconds,
-        items=records,
-        unit="records",
-        peak_mib=peak,
-        pairs=len(result.pairs),
-        links=len(result.links),
-        timings=result.timings,
-        **q.to_dict(),
-        note=f"F1 {q.f1:.4f} (P {q.precision:.4f}, R {q.recall:.4f}); {_stages(result)}",
+    _record(
+        bench,
+        "establishments",
+        x,
+        result,
+        seconds,
+        peak,
+        x.truth_establishments,
+        EST,
+        len(x.establishments) + len(x.sites),
     )
