@@ -439,8 +439,10 @@ def _describe_linkage() -> dict[str, Any]:
             + (" + tf" if c.term_frequency else "")
             for c in spec.comparisons
         ],
-        "model": f"u from {spec.model.u_sample_size:,} random pairs; m, u and prior by EM "
-        "over the distinct patterns of the candidate pairs",
+        "model": f"u from {spec.model.u_sample_size:,} random pairs; m read off pairs with "
+        "equal numbers; u and prior by EM over the distinct patterns of the candidate pairs; "
+        "pairs without a number scored by the joint pattern of the other comparisons"
+        + (" (on)" if spec.model.joint_unlabelled else " (off)"),
         "decision": f"{'greedy one-to-one, ' if spec.one_to_one else ''}"
         f"match probability >= {spec.threshold}",
     }
