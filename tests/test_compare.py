@@ -84,6 +84,59 @@ def test_kernel_equals_reference(rows, chunk_size) -> None:
     np.testing.assert_array_equal(fast, slow)
 
 
+ONE_EDIT = (
+    distance("kbo", thresholds=(1,)),
+    distance("kbo", scorer="levenshtein", thresholds=(1,), name="kbo_lev"),
+)
+
+
+@st.composite
+def near_pairs(draw: st.DrawFn) -> tuple[str | None, str | None]:
+    """Two short strings, often one substitution, swap, insertion or deletion apart."""
+    a = draw(st.text(alphabet="abc", max_size=6))
+    edit = draw(st.sampled_from(["swap", "substitute", "insert", "delete", "other", "null"]))
+    i = draw(st.integers(0, max(len(a) - 1, 0)))
+    if edit == "swap" and len(a) >= 2:
+        i = min(i, len(a) - 2)
+        b = a[:i] + a[i + 1] + a[i] + a[i + 2 :]
+    elif edit == "substitute" and a:
+        b = a[:i] + draw(st.sampled_from("abc")) + a[i + 1 :]
+    elif edit == "insert":
+        b = a[:i] + draw(st.sampled_from("abc")) + a[i:]
+    elif edit == "delete" and a:
+        b = a[:i] + a[i + 1 :]
+    elif edit == "null":
+        b = None
+    else:
+        b = draw(st.text(alphabet="abc", max_size=6))
+    return (a, b) if draw(st.booleans()) else (b, a)
+
+
+@given(st.lists(near_pairs(), min_size=1, max_size=40), st.integers(1, 9))
+def test_one_edit_shortcut_equals_rapidfuzz(rows, chunk_size) -> None:
+    # "At most one edit" is answered on character arrays, not by rapidfuzz.
+    left = pd.DataFrame({"kbo": [r[0] for r in rows]})
+    right = pd.DataFrame({"kbo": [r[1] for r in rows]})
+    pos = np.arange(len(rows), dtype=np.int32)
+    fast = compare(left, right, pos, pos, ONE_EDIT, chunk_size=chunk_size)
+    np.testing.assert_array_equal(fast, compare_reference(left, right, pos, pos, ONE_EDIT))
+
+
+def test_one_edit_hand_worked() -> None:
+    left = pd.DataFrame({"kbo": ["0403170701", "0403170701", "0403170701", "abc"]})
+    right = pd.DataFrame({"kbo": ["0403170710", "0403170790", "040317070", "acb"]})
+    pos = np.arange(4, dtype=np.int32)
+    # swap: one edit for Damerau-Levenshtein, two for Levenshtein; two substitutions;
+    # a deletion (lengths differ: rapidfuzz answers); a swap.
+    expected = [[1, 0], [0, 0], [1, 1], [1, 0]]
+    assert compare(left, right, pos, pos, ONE_EDIT).tolist() == expected
+    # Values over 32 characters all go to rapidfuzz, with the same answers.
+    long = pd.DataFrame({"kbo": [*left["kbo"], "x" * 40]})
+    pos = np.arange(5, dtype=np.int32)
+    gamma = compare(long, pd.DataFrame({"kbo": [*right["kbo"], "x" * 39]}), pos, pos, ONE_EDIT)
+    assert gamma.tolist() == [*expected, [1, 1]]
+
+
 def test_term_frequencies() -> None:
     left = pd.Series(["peeters", "peeters", "vandevelde", None])
     right = pd.Series(["peeters", "vandevelde", "maes"])

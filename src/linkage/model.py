@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -413,6 +413,27 @@ class FellegiSunter:
         self._fitted()
         return float(np.log2(self.lambda_ / (1 - self.lambda_)))
 
+    def _weight_columns(
+        self, gamma: NDArray[np.int8], tf: Mapping[str, NDArray[np.float64]] | None
+    ) -> Iterator[NDArray[np.float64]]:
+        """Each comparison's contribution to each pair's weight, one comparison at a time."""
+        decisive = [k for k, c in enumerate(self.comparisons) if c.decisive]
+        settled = np.zeros(len(gamma), dtype=bool)
+        for k in decisive:
+            settled |= gamma[:, k] == self.comparisons[k].n_levels - 1
+        settled_rows = np.flatnonzero(settled)
+        for k, (c, table) in enumerate(zip(self.comparisons, self.weight_tables(), strict=True)):
+            levels = gamma[:, k]
+            column = table[levels + 1]
+            if c.term_frequency and tf is not None and c.name in tf:
+                freq = np.asarray(tf[c.name], dtype=np.float64)
+                rows = np.flatnonzero((levels == c.n_levels - 1) & ~np.isnan(freq))
+                reference = self.tf_reference_.get(c.name, self.u_random_[k][-1])
+                column[rows] += np.log2(reference / np.maximum(freq[rows], _FLOOR))
+            if k not in decisive:
+                column[settled_rows] = np.maximum(column[settled_rows], 0.0)
+            yield column
+
     def partial_weights(
         self, gamma: NDArray[np.int8], *, tf: Mapping[str, NDArray[np.float64]] | None = None
     ) -> NDArray[np.float64]:
@@ -423,26 +444,7 @@ class FellegiSunter:
         ndarray of shape (n_pairs, n_comparisons), dtype float64
         """
         gamma = self._check(gamma, "gamma")
-        tables = self.weight_tables()
-        parts = np.empty(gamma.shape, dtype=np.float64)
-        for k, (c, table) in enumerate(zip(self.comparisons, tables, strict=True)):
-            levels = gamma[:, k].astype(np.int64)
-            parts[:, k] = table[levels + 1]
-            if c.term_frequency and tf is not None and c.name in tf:
-                freq = np.asarray(tf[c.name], dtype=np.float64)
-                at_top = (levels == c.n_levels - 1) & ~np.isnan(freq)
-                reference = self.tf_reference_.get(c.name, self.u_random_[k][-1])
-                parts[at_top, k] += np.log2(reference / np.maximum(freq[at_top], _FLOOR))
-        decisive = [k for k, c in enumerate(self.comparisons) if c.decisive]
-        if decisive:
-            settled = np.zeros(len(gamma), dtype=bool)
-            for k in decisive:
-                settled |= gamma[:, k] == self.comparisons[k].n_levels - 1
-            others = np.ones(len(self.comparisons), dtype=bool)
-            others[decisive] = False
-            block = parts[np.ix_(settled, others)]
-            parts[np.ix_(settled, others)] = np.maximum(block, 0.0)
-        return parts
+        return np.column_stack(list(self._weight_columns(gamma, tf)))
 
     def match_weight(
         self, gamma: NDArray[np.int8], *, tf: Mapping[str, NDArray[np.float64]] | None = None
@@ -451,8 +453,10 @@ class FellegiSunter:
         (plus, for pairs no decisive comparison labels, their pattern's dependence)."""
         gamma = self._check(gamma, "gamma")
         prior, dependence = self._priors_and_dependence(gamma)
-        parts = self.partial_weights(gamma, tf=tf)
-        return prior + parts.sum(axis=1) + dependence
+        weight = prior + dependence
+        for column in self._weight_columns(gamma, tf):
+            weight += column
+        return weight
 
     def match_probability(
         self, gamma: NDArray[np.int8], *, tf: Mapping[str, NDArray[np.float64]] | None = None

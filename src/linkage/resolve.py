@@ -52,14 +52,16 @@ def one_to_one(
     ndarray of shape (n_pairs,), dtype bool
         True for the links; no left and no right position appears twice.
     """
-    n = len(weight)
-    # Rank: best weight first, then lowest left, then lowest right; deterministic.
-    order = np.lexsort((right_pos, left_pos, -np.asarray(weight, np.float64)))
-    order = order[np.asarray(weight)[order] >= min_weight]
-    left, right = np.asarray(left_pos)[order], np.asarray(right_pos)[order]
+    weight = np.asarray(weight, np.float64)
+    left_pos, right_pos = np.asarray(left_pos), np.asarray(right_pos)
+    # Rank the pairs that may link: best weight first, then lowest left, then lowest
+    # right; deterministic.
+    order = np.flatnonzero(weight >= min_weight)
+    order = order[np.lexsort((right_pos[order], left_pos[order], -weight[order]))]
+    left, right = left_pos[order], right_pos[order]
     used_left = np.zeros(int(left.max(initial=-1)) + 1, dtype=bool)
     used_right = np.zeros(int(right.max(initial=-1)) + 1, dtype=bool)
-    chosen = np.zeros(n, dtype=bool)
+    chosen = np.zeros(len(weight), dtype=bool)
     active = np.arange(len(order))
     while active.size:
         mutual = _first_of_each(left[active]) & _first_of_each(right[active])
