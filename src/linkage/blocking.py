@@ -21,7 +21,7 @@ rules still reach those records.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,13 +108,20 @@ def _codes(left: pd.Series, right: pd.Series) -> tuple[NDArray[np.int64], NDArra
     return codes[: len(left)], codes[len(left) :]
 
 
+Codes = Mapping[str, tuple[NDArray[np.int64], NDArray[np.int64]]]
+
+
 def _joint_codes(
-    left: pd.DataFrame, right: pd.DataFrame, columns: Sequence[str]
+    left: pd.DataFrame, right: pd.DataFrame, columns: Sequence[str], known: Codes
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Codes of a key over several columns; -1 where any part is missing."""
-    lcode, rcode = _codes(left[columns[0]], right[columns[0]])
+
+    def codes(column: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        return known[column] if column in known else _codes(left[column], right[column])
+
+    lcode, rcode = codes(columns[0])
     for column in columns[1:]:
-        lnext, rnext = _codes(left[column], right[column])
+        lnext, rnext = codes(column)
         width = int(max(lnext.max(initial=-1), rnext.max(initial=-1))) + 1
         packed = np.concatenate(
             [
@@ -164,12 +171,12 @@ def _join_codes(
     return lefts, rights, skipped
 
 
-def _equal_pairs(left: pd.DataFrame, right: pd.DataFrame, rule: BlockingRule):
-    lcode, rcode = _joint_codes(left, right, rule.columns)
+def _equal_pairs(left: pd.DataFrame, right: pd.DataFrame, rule: BlockingRule, known: Codes):
+    lcode, rcode = _joint_codes(left, right, rule.columns, known)
     return _join_codes(lcode, rcode, max_block_size=rule.max_block_size)
 
 
-def _token_pairs(left: pd.DataFrame, right: pd.DataFrame, rule: BlockingRule):
+def _token_pairs(left: pd.DataFrame, right: pd.DataFrame, rule: BlockingRule, known: Codes):
     column = rule.columns[0]
     ltokens = left[column].explode()
     rtokens = right[column].explode()
@@ -184,7 +191,7 @@ def _token_pairs(left: pd.DataFrame, right: pd.DataFrame, rule: BlockingRule):
     return lrec[lefts], rrec[rights], skipped
 
 
-def _window_pairs(left: pd.DataFrame, right: pd.DataFrame, rule: BlockingRule):
+def _window_pairs(left: pd.DataFrame, right: pd.DataFrame, rule: BlockingRule, known: Codes):
     column = rule.columns[0]
     keys, _ = pd.factorize(pd.concat([left[column], right[column]], ignore_index=True), sort=True)
     present = keys >= 0
@@ -208,7 +215,11 @@ _KINDS = {"equal": _equal_pairs, "tokens": _token_pairs, "window": _window_pairs
 
 
 def candidate_pairs(
-    left: pd.DataFrame, right: pd.DataFrame, rules: Sequence[BlockingRule]
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    rules: Sequence[BlockingRule],
+    *,
+    codes: Codes | None = None,
 ) -> Pairs:
     """The union of the pairs every rule proposes.
 
@@ -217,6 +228,9 @@ def candidate_pairs(
     left, right : DataFrame
         Prepared frames holding the rules' columns; positions refer to their rows.
     rules : sequence of BlockingRule
+    codes : dict of str to (left codes, right codes), optional
+        Columns already coded jointly (-1 where missing), by name, reused by the
+        rules that block on equal values.
 
     Returns
     -------
@@ -233,7 +247,7 @@ def candidate_pairs(
     n_right = len(right)
     packed, by_rule, skipped = [], {}, {}
     for rule in rules:
-        lefts, rights, lost = _KINDS[rule.kind](left, right, rule)
+        lefts, rights, lost = _KINDS[rule.kind](left, right, rule, codes or {})
         by_rule[rule.name] = int(lefts.size)
         if lost:
             skipped[rule.name] = lost

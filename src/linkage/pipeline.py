@@ -232,14 +232,17 @@ def link(
         rp[PARENT] = pd.Series(np.where(right_parent < 0, np.nan, right_parent))
         rules = (*rules, block_on(PARENT, name="within linked parent"))
     with _timed(timings, "block"):
-        pairs = candidate_pairs(lp, rp, rules)
+        # Each compared column coded once, for blocking, comparison, term frequencies
+        # and the random pairs of the fit.
+        encoded = {c.column: encode(lp[c.column], rp[c.column]) for c in spec.comparisons}
+        codes = {column: (e.left, e.right) for column, e in encoded.items()}
+        pairs = candidate_pairs(lp, rp, rules, codes=codes)
         if parents is not None:
             keep = consistent_with_parents(
                 left_parent[pairs.left], right_parent[pairs.right], parent_link
             )
             pairs = replace(pairs, left=pairs.left[keep], right=pairs.right[keep])
     with _timed(timings, "compare"):
-        encoded = {c.column: encode(lp[c.column], rp[c.column]) for c in spec.comparisons}
         gamma = compare(
             lp,
             rp,
