@@ -15,6 +15,7 @@ from linkage.blocking import (
     pair_completeness,
     sorted_neighbourhood,
 )
+from linkage.compare import encode
 from linkage.exceptions import ConfigError, SchemaError
 
 values = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"]))
@@ -44,6 +45,14 @@ def test_equal_rule_equals_merge(left_rows, right_rows) -> None:
             left, right, columns
         )
         assert pairs.left.dtype == np.int32 and pairs.right.dtype == np.int32
+        # Columns coded beforehand (as the pipeline shares them with comparison)
+        # give the same pairs.
+        coded = encode(left["y"], right["y"])
+        shared = candidate_pairs(
+            left, right, [block_on(*columns)], codes={"y": (coded.left, coded.right)}
+        )
+        np.testing.assert_array_equal(shared.left, pairs.left)
+        np.testing.assert_array_equal(shared.right, pairs.right)
 
 
 @given(rows, rows)
