@@ -107,6 +107,17 @@ def test_validity_window_refuses_with_dates(tmp_path: Path, ring: KeyRing) -> No
     assert [e["outcome"] for e in read_events(config.audit_log)] == ["failed"] * 3
 
 
+def test_demo_config_renews_itself_a_year_ahead(tmp_path: Path, small) -> None:
+    # The demo (the README's first command) must not expire: its made-up renewal
+    # runs to 2027-12-31 or a year after the day it is written.
+    early = load_config(write_exchange(small, tmp_path / "a", today=TODAY)).validity
+    assert early.effective_end == dt.date(2027, 12, 31)
+    later = dt.date(2031, 3, 1)
+    late = load_config(write_exchange(small, tmp_path / "b", today=later)).validity
+    assert late.effective_end == dt.date(2032, 2, 29)
+    late.check(later)  # in force: no error
+
+
 def test_minimisation_drops_and_reports(config, ring: KeyRing) -> None:
     result = run(config, ring=ring, today=TODAY)
     dropped = {(d["party"], d["table"]): d["columns"] for d in

@@ -9,6 +9,7 @@ the synthetic truth.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ __all__ = ["DemoResult", "demo", "write_exchange"]
 
 EXCHANGE = "vlaio-vdab-2025"
 _FORMATS = {"VLAIO": "csv", "TBT": "parquet"}
+_DEMO_RENEWAL = dt.date(2027, 12, 31)
 
 _TOML = """\
 # Written by linkage.exchange.demo: the synthetic exchange, {n:,} enterprises, seed {seed}.
@@ -41,7 +43,7 @@ parties = ["VLAIO", "TBT"]
 # its own renewal so that it runs today; a real renewal names the signed addendum.
 start = 2025-11-15
 end = 2026-05-15
-renewals = [{{ end = 2027-12-31, reference = "synthetic demo only: not a signed renewal" }}]
+renewals = [{{ end = {renewal}, reference = "synthetic demo only: not a signed renewal" }}]
 
 [keys]
 # The demo's ring was made in memory for one run; to run this config again, put a
@@ -92,11 +94,16 @@ def _prepare_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def write_exchange(exchange: SyntheticExchange, out: Path) -> Path:
+def write_exchange(
+    exchange: SyntheticExchange, out: Path, *, today: dt.date | None = None
+) -> Path:
     """Write a synthetic exchange as per-party extracts, VDAB's files and a config.
 
+    The config's made-up renewal runs to 2027-12-31, or a year after ``today`` (the
+    date it is written by default) if that is later: the demo never expires.
     Returns the path of the configuration (``out/exchange.toml``).
     """
+    renewal = max(_DEMO_RENEWAL, (today or dt.date.today()) + dt.timedelta(days=365))
     sections = []
     for party, fmt in _FORMATS.items():
         folder = out / "extracts" / party
@@ -124,6 +131,7 @@ def write_exchange(exchange: SyntheticExchange, out: Path) -> Path:
             n=exchange.n_enterprises,
             seed=exchange.seed,
             exchange=EXCHANGE,
+            renewal=renewal.isoformat(),
             extracts="\n".join(sections),
         ),
         encoding="utf-8",
