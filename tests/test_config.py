@@ -30,10 +30,11 @@ def test_whole_spec_from_toml(tmp_path: Path) -> None:
         '[[fields]]\nname = "pc"\nsource = "postcode"\nprepare = "postcode"\n'
         '[[blocking]]\ncolumns = ["pc"]\nmax_block_size = 100\n'
         '[[comparisons]]\ncolumn = "pc"\n'
-        "[model]\nmax_iter = 50\n"
+        "[model]\nmax_iter = 50\njoint_unlabelled = false\n"
     )
     spec = load_spec(path)
     assert spec.blocking[0].max_block_size == 100 and spec.model.max_iter == 50
+    assert spec.model.joint_unlabelled is False
 
 
 @pytest.mark.parametrize(
