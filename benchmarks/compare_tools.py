@@ -441,8 +441,9 @@ def _describe_linkage() -> dict[str, Any]:
         ],
         "model": f"u from {spec.model.u_sample_size:,} random pairs; m read off pairs with "
         "equal numbers; u and prior by EM over the distinct patterns of the candidate pairs; "
-        "pairs without a number scored by the joint pattern of the other comparisons"
-        + (" (on)" if spec.model.joint_unlabelled else " (off)"),
+        f"pairs with equal numbers by their own mixture ({spec.model.settled_mixture}); "
+        "pairs without a number by the joint pattern of the other comparisons "
+        f"({spec.model.joint_unlabelled})",
         "decision": f"{'greedy one-to-one, ' if spec.one_to_one else ''}"
         f"match probability >= {spec.threshold}",
     }

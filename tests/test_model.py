@@ -73,7 +73,7 @@ def test_weights_worked_by_hand() -> None:
     )
     model.u_random_ = model.u_
     model.lambda_, model.n_iter_, model.converged_ = 0.2, 1, True
-    model.dependence_ = None
+    model.dependence_ = model.settled_ = None
     # prior log2(0.2/0.8) = -2; postcode exact log2(0.8/0.2) = +2; phone: 0; null adds 0.
     gamma = np.array([[1, 1], [0, -1], [-1, -1]], dtype=np.int8)
     np.testing.assert_allclose(model.match_weight(gamma), [0.0, -2 + np.log2(0.25), -2.0])
@@ -86,7 +86,7 @@ def test_term_frequency_makes_common_names_count_less() -> None:
     model.u_random_ = [np.array([0.99, 0.01])]
     model.tf_reference_ = {}
     model.lambda_, model.n_iter_, model.converged_ = 0.5, 1, True
-    model.dependence_ = None
+    model.dependence_ = model.settled_ = None
     gamma = np.array([[1], [1], [1], [0]], dtype=np.int8)
     tf = {"name": np.array([0.001, 0.01, 0.1, np.nan])}
     weights = model.match_weight(gamma, tf=tf)
@@ -98,18 +98,48 @@ def test_term_frequency_makes_common_names_count_less() -> None:
     assert weights[3] == pytest.approx(np.log2(0.1 / 0.7))
 
 
-def test_decisive_number_is_not_outvoted() -> None:
+def test_settled_pairs_are_judged_by_their_own_mixture() -> None:
     rng = np.random.default_rng(1)
-    gamma, _ = simulate(50_000, LAMBDA, rng)
-    gamma_random, _ = simulate(100_000, 0.0, rng)
+    gamma, _ = simulate(200_000, LAMBDA, rng)
+    gamma_random, _ = simulate(200_000, 0.0, rng)
     model = FellegiSunter(COMPARISONS).fit(gamma, gamma_random=gamma_random)
-    # Same number, but a trade name, a moved address and another phone.
+    # Equal numbers: matches 0.2 * 0.9 of the pairs, non-matches 0.8 * 0.0005.
+    share = LAMBDA * M[0][2] / (LAMBDA * M[0][2] + (1 - LAMBDA) * U[0][2])
+    assert model.settled_["lambda"] == pytest.approx(share, abs=0.001)
+    # Same number, but a trade name, a moved address and another phone: the odds of
+    # the share times m / u of those levels, worked from the generating parameters.
     moved = np.array([[2, 0, 0, 0]], dtype=np.int8)
-    assert model.match_probability(moved)[0] > 0.99
+    odds = share / (1 - share) * (0.05 * 0.15 * 0.3) / (0.80 * 0.90 * 0.99)
+    assert model.match_probability(moved)[0] == pytest.approx(odds / (1 + odds), abs=0.1)
+    # The number settles the pair; the others are weighed against random pairs.
     parts = model.partial_weights(moved)[0]
-    assert (parts[1:] == 0).all()
+    assert parts[0] == 0 and (parts[1:] < 0).all()
+    assert model.match_probability(np.array([[2, 3, 1, 1]], dtype=np.int8))[0] > 0.999
     # Without the number the same disagreements are strong evidence against.
     assert model.match_probability(np.array([[-1, 0, 0, 0]], dtype=np.int8))[0] < 0.01
+
+
+def test_another_entitys_number_is_not_decisive() -> None:
+    # 990 pairs with equal numbers agree on name and address; 10 carry another
+    # entity's number and agree on nothing else, like random pairs.
+    comparisons = (
+        exact_match("number", decisive=True),
+        exact_match("name"),
+        exact_match("address"),
+    )
+    rows = [([1, 1, 1], 990), ([1, 0, 0], 10), ([0, 0, 0], 5_000), ([0, 1, 0], 500)]
+    gamma = np.repeat(np.array([r for r, _ in rows], np.int8), [n for _, n in rows], axis=0)
+    gamma_random = np.zeros((10_000, 3), np.int8)
+    wrong = np.array([[1, 0, 0]], np.int8)
+    model = FellegiSunter(comparisons).fit(gamma, gamma_random=gamma_random)
+    assert model.settled_["lambda"] == pytest.approx(0.99, abs=0.001)
+    assert model.match_probability(wrong)[0] < 0.01
+    # The older rule clipped the other comparisons at zero: the number alone linked.
+    clipped = FellegiSunter(comparisons, settled_mixture=False).fit(
+        gamma, gamma_random=gamma_random
+    )
+    assert clipped.settled_ is None
+    assert clipped.match_probability(wrong)[0] > 0.5
 
 
 def test_explain_adds_up() -> None:
@@ -124,6 +154,13 @@ def test_explain_adds_up() -> None:
     assert table["weight"].iloc[-1] == pytest.approx(
         model.match_weight(np.array([row], np.int8))[0]
     )
+    # A settled pair shows its own model's m and the random pairs' u.
+    settled = model.explain([2, 3, 1, 0])
+    assert settled["weight"].iloc[-1] == pytest.approx(
+        model.match_weight(np.array([[2, 3, 1, 0]], np.int8))[0]
+    )
+    assert settled["m"].iloc[2] == model.settled_["m"][1][3]
+    assert settled["u"].iloc[2] == model.u_random_[1][3]
 
 
 def _correlated(scale: int) -> np.ndarray:
@@ -198,8 +235,8 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     assert saved["format"] == "linkage.FellegiSunter/2"
     # A model saved before the dependence existed scores as it did then.
     old = {**saved, "format": "linkage.FellegiSunter/1"}
-    del old["dependence"]
-    without = FellegiSunter(COMPARISONS, joint_unlabelled=False).fit(
+    del old["dependence"], old["settled"]
+    without = FellegiSunter(COMPARISONS, joint_unlabelled=False, settled_mixture=False).fit(
         gamma, gamma_random=gamma_random
     )
     np.testing.assert_allclose(

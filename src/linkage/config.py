@@ -225,6 +225,7 @@ class ModelSettings:
     seed: int = 0
     fix_u: bool = False
     joint_unlabelled: bool = True
+    settled_mixture: bool = True
 
     def __post_init__(self) -> None:
         if self.max_iter < 1 or self.tol <= 0 or self.u_sample_size < 1:

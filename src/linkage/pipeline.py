@@ -183,6 +183,7 @@ def fit_model(
         tol=spec.model.tol,
         fix_u=spec.model.fix_u,
         joint_unlabelled=spec.model.joint_unlabelled,
+        settled_mixture=spec.model.settled_mixture,
     )
     return model.fit(gamma, gamma_random=gamma_random, tf=tf)
 
