@@ -371,9 +371,9 @@ class FellegiSunter:
     def _priors_and_dependence(
         self, gamma: NDArray[np.int8]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Each pair's prior weight, and what its pattern adds beyond the sum of the
-        per-comparison weights: both differ from the model's only for pairs no
-        decisive comparison labels (a pattern unseen in fitting adds nothing)."""
+        """Each pair's prior weight (settled and unlabelled pairs have their own), and
+        what an unlabelled pair's pattern adds beyond the sum of the per-comparison
+        weights (a pattern unseen in fitting adds nothing)."""
         prior = np.full(len(gamma), self.prior_weight)
         dependence = np.zeros(len(gamma))
         settled = self.settled_
