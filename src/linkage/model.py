@@ -177,6 +177,14 @@ class FellegiSunter:
         return gamma.astype(np.int8, copy=False)
 
     @property
+    def _decisive(self) -> list[int]:
+        return [k for k, c in enumerate(self.comparisons) if c.decisive]
+
+    @property
+    def _others(self) -> list[int]:
+        return [k for k, c in enumerate(self.comparisons) if not c.decisive]
+
+    @property
     def _base(self) -> int:
         return max(c.n_levels for c in self.comparisons) + 1
 
@@ -291,7 +299,7 @@ class FellegiSunter:
             return None
         rows, weights = patterns[settled].copy(), counts[settled]
         # The settling comparison is the condition, not evidence: treated as null.
-        rows[:, [k for k, c in enumerate(self.comparisons) if c.decisive]] = -1
+        rows[:, self._decisive] = -1
         m = [x.copy() for x in self.m_]
         share = 0.99
         for _ in range(self.max_iter):
@@ -313,14 +321,13 @@ class FellegiSunter:
     ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
         """Rows labelled match (a decisive comparison exact), non-match (every decisive
         comparison present and at ``else``) and unlabelled (every one null)."""
-        decisive = [k for k, c in enumerate(self.comparisons) if c.decisive]
+        decisive = self._decisive
         levels = patterns[:, decisive]
         top = np.array([self.comparisons[k].n_levels - 1 for k in decisive])
         return (levels == top).any(axis=1), (levels == 0).all(axis=1), (levels < 0).all(axis=1)
 
     def _other_codes(self, patterns: NDArray[np.int8]) -> NDArray[np.int64]:
-        others = [k for k, c in enumerate(self.comparisons) if not c.decisive]
-        return _pack(patterns[:, others], self._base)
+        return _pack(patterns[:, self._others], self._base)
 
     def _fit_dependence(
         self, patterns: NDArray[np.int8], counts: NDArray[np.float64]
@@ -331,12 +338,12 @@ class FellegiSunter:
         labelled matches and non-matches, each smoothed with ``_KAPPA`` pseudo-pairs
         spread as the product of that set's per-comparison shares.
         """
-        if not any(c.decisive for c in self.comparisons):
+        if not self._decisive:
             return None
         match, non_match, unlabelled = self._decisive_split(patterns)
         if counts[match].sum() < _MIN_ANCHORS or counts[non_match].sum() < _MIN_ANCHORS:
             return None
-        others = [k for k, c in enumerate(self.comparisons) if not c.decisive]
+        others = self._others
         codes, inverse = np.unique(self._other_codes(patterns), return_inverse=True)
         sub = _unpack(codes, self._base, len(others))
 
@@ -369,7 +376,7 @@ class FellegiSunter:
         return {"codes": codes, "weight": joint_weight - product, "lambda": share}
 
     def _priors_and_dependence(
-        self, gamma: NDArray[np.int8]
+        self, gamma: NDArray[np.int8], split: tuple[NDArray[np.bool_], ...]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Each pair's prior weight (settled and unlabelled pairs have their own), and
         what an unlabelled pair's pattern adds beyond the sum of the per-comparison
@@ -379,11 +386,11 @@ class FellegiSunter:
         settled = self.settled_
         if settled is not None:
             share = settled["lambda"]
-            prior[self._decisive_split(gamma)[0]] = np.log2(share / (1 - share))
+            prior[split[0]] = np.log2(share / (1 - share))
         found = self.dependence_
         if found is None:
             return prior, dependence
-        unlabelled = self._decisive_split(gamma)[2]
+        unlabelled = split[2]
         codes = self._other_codes(gamma[unlabelled])
         at = np.minimum(np.searchsorted(found["codes"], codes), len(found["codes"]) - 1)
         known = found["codes"][at] == codes
@@ -405,15 +412,12 @@ class FellegiSunter:
         Left free, EM on a million blocked pairs drifts to "pairs at the same
         address" (seen at full scale: F1 0.981, against 0.994 anchored).
         """
-        decisive = [k for k, c in enumerate(self.comparisons) if c.decisive]
+        decisive, others = self._decisive, self._others
         top = np.array([c.n_levels - 1 for c in self.comparisons])
-        by_number = np.zeros(len(gamma), dtype=bool)
-        for k in decisive:
-            by_number |= gamma[:, k] == top[k]
+        by_number = self._decisive_split(gamma)[0]
         self.n_anchors_ = int(by_number.sum())
         if self.n_anchors_ < _MIN_ANCHORS:
             return {}
-        others = np.setdiff1d(np.arange(len(self.comparisons)), decisive)
         rest = gamma[:, others]
         present = rest >= 0
         by_rest = ((rest == top[others]) | ~present).all(axis=1) & (
@@ -467,11 +471,14 @@ class FellegiSunter:
         return float(np.log2(self.lambda_ / (1 - self.lambda_)))
 
     def _weight_columns(
-        self, gamma: NDArray[np.int8], tf: Mapping[str, NDArray[np.float64]] | None
+        self,
+        gamma: NDArray[np.int8],
+        tf: Mapping[str, NDArray[np.float64]] | None,
+        split: tuple[NDArray[np.bool_], ...],
     ) -> Iterator[NDArray[np.float64]]:
         """Each comparison's contribution to each pair's weight, one comparison at a time."""
-        decisive = [k for k, c in enumerate(self.comparisons) if c.decisive]
-        settled_rows = np.flatnonzero(self._decisive_split(gamma)[0]) if decisive else []
+        decisive = self._decisive
+        settled_rows = np.flatnonzero(split[0])
         settled_tables = self._settled_tables()
         for k, (c, table) in enumerate(zip(self.comparisons, self.weight_tables(), strict=True)):
             levels = gamma[:, k]
@@ -509,7 +516,8 @@ class FellegiSunter:
         ndarray of shape (n_pairs, n_comparisons), dtype float64
         """
         gamma = self._check(gamma, "gamma")
-        return np.column_stack(list(self._weight_columns(gamma, tf)))
+        split = self._decisive_split(gamma)
+        return np.column_stack(list(self._weight_columns(gamma, tf, split)))
 
     def match_weight(
         self, gamma: NDArray[np.int8], *, tf: Mapping[str, NDArray[np.float64]] | None = None
@@ -517,9 +525,10 @@ class FellegiSunter:
         """Match weight of each pair, in bits: prior plus the comparisons' contributions
         (plus, for pairs no decisive comparison labels, their pattern's dependence)."""
         gamma = self._check(gamma, "gamma")
-        prior, dependence = self._priors_and_dependence(gamma)
+        split = self._decisive_split(gamma)
+        prior, dependence = self._priors_and_dependence(gamma, split)
         weight = prior + dependence
-        for column in self._weight_columns(gamma, tf):
+        for column in self._weight_columns(gamma, tf, split):
             weight += column
         return weight
 
@@ -546,9 +555,10 @@ class FellegiSunter:
         gamma = np.asarray([gamma_row], dtype=np.int8)
         tf_arrays = {k: np.asarray([v], dtype=np.float64) for k, v in (tf or {}).items()}
         parts = self.partial_weights(gamma, tf=tf_arrays)[0]
-        prior, dependence = self._priors_and_dependence(gamma)
+        split = self._decisive_split(gamma)
+        prior, dependence = self._priors_and_dependence(gamma, split)
         # A settled pair is judged by its own model: m among settled pairs, random u.
-        settled = self.settled_ is not None and self._decisive_split(gamma)[0][0]
+        settled = self.settled_ is not None and split[0][0]
         m, u = (self.settled_["m"], self.u_random_) if settled else (self.m_, self.u_)
         rows: list[dict[str, Any]] = [
             {"comparison": "prior", "level": "", "m": np.nan, "u": np.nan, "weight": prior[0]}
@@ -565,7 +575,7 @@ class FellegiSunter:
                     "weight": float(parts[k]),
                 }
             )
-        if self.dependence_ is not None and self._decisive_split(gamma)[2][0]:
+        if self.dependence_ is not None and split[2][0]:
             rows.append(
                 {
                     "comparison": "dependence",
