@@ -315,7 +315,8 @@ def term_frequencies(
     """
     codes = left if isinstance(left, Encoded) else encode(left, right)
     lcode, rcode = codes.left, codes.right
-    counts = np.bincount(np.concatenate([lcode, rcode])[np.concatenate([lcode, rcode]) >= 0])
+    both = np.concatenate([lcode, rcode])
+    counts = np.bincount(both[both >= 0])
     total = counts.sum()
     lc, rc = lcode[left_pos], rcode[right_pos]
     same = (lc == rc) & (lc >= 0)

@@ -81,10 +81,10 @@ def link_quality(
         The same columns in ``truth``, if named otherwise.
     """
     truth_on = truth_on or on
-    hits = int(_is_true(links.drop_duplicates(subset=list(on)), truth, on, truth_on).sum())
-    n_links = len(links.drop_duplicates(subset=list(on)))
+    unique = links.drop_duplicates(subset=list(on))
+    hits = int(_is_true(unique, truth, on, truth_on).sum())
     n_truth = len(truth.drop_duplicates(subset=list(truth_on)))
-    return LinkQuality(hits, n_links - hits, n_truth - hits)
+    return LinkQuality(hits, len(unique) - hits, n_truth - hits)
 
 
 def threshold_sweep(
