@@ -28,7 +28,7 @@ from linkage.identifiers import (
 )
 from linkage.io import read_table
 
-__all__ = ["Extracts", "read_extracts", "sha256_file"]
+__all__ = ["Extracts", "read_extracts", "sha256_file", "staff_references"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,13 @@ class Extracts:
     inputs: list[dict[str, object]]
     dropped: list[dict[str, object]]
     defects: pd.DataFrame = field(repr=False)
+
+
+def staff_references(staff_ids: pd.Series) -> pd.Series:
+    """The staff ids a dossier names, one row each (the dossier's index kept):
+    ``staff_ids`` lists them separated by ``;``, ``,`` or ``|``."""
+    refs = staff_ids.str.split(r"\s*[;,|]\s*", regex=True).explode().str.strip()
+    return refs[refs.notna() & (refs != "")]
 
 
 def sha256_file(path: Path) -> str:

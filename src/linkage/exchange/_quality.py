@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from linkage.exchange._extract import DEFECT_COLUMNS, FILE, ROW, Extracts
+from linkage.exchange._extract import DEFECT_COLUMNS, FILE, ROW, Extracts, staff_references
 from linkage.exchange._schema import EXTRACTS
 from linkage.normalise import normalise_emails, normalise_phones, normalise_websites
 
@@ -50,17 +50,17 @@ def _defects(frame: pd.DataFrame, mask: pd.Series | np.ndarray, *, table: str, c
 
 
 def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
-    checks = {"phone": ("invalid phone", lambda s: normalise_phones(s, return_reasons=True)),
-              "email": ("invalid e-mail", lambda s: normalise_emails(s, return_reasons=True)),
-              "website": ("invalid website",
-                          lambda s: normalise_websites(s, return_reasons=True))}
+    checks = {"phone": ("invalid phone", normalise_phones),
+              "email": ("invalid e-mail", normalise_emails),
+              "website": ("invalid website", normalise_websites)}
     found = []
     for table in ("enterprises", "contacts", "staff"):
         frame = tables[table]
         for column, (defect, check) in checks.items():
             if column not in frame.columns:
                 continue
-            reasons = check(frame[column].reset_index(drop=True))["reason"].astype("string")
+            values = frame[column].reset_index(drop=True)
+            reasons = check(values, return_reasons=True)["reason"].astype("string")
             reasons.index = frame.index
             bad = (reasons.notna() & frame[column].notna()).to_numpy(dtype=bool)
             found.append(_defects(frame, bad, table=table, column=column, defect=defect,
@@ -146,8 +146,8 @@ def _references(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     found.append(_defects(con, ~con["dossier_id"].isin(dos["dossier_id"]), table="contacts",
                           column="dossier_id", defect="unknown reference",
                           detail="no dossiers extract holds this dossier"))
-    refs = dos["staff_ids"].str.split(r"\s*[;,|]\s*", regex=True).explode()
-    unknown = refs.notna() & (refs != "") & ~refs.isin(tables["staff"]["staff_id"])
+    refs = staff_references(dos["staff_ids"])
+    unknown = ~refs.isin(tables["staff"]["staff_id"])
     bad = np.zeros(len(dos), dtype=bool)
     bad[dos.index.get_indexer(refs.index[unknown.to_numpy(dtype=bool)].unique())] = True
     found.append(_defects(dos, bad, table="dossiers", column="staff_ids",

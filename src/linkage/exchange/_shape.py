@@ -21,6 +21,7 @@ import time
 import pandas as pd
 
 from linkage import presets
+from linkage.exchange._extract import staff_references
 from linkage.exchange._schema import EXTRACTS
 from linkage.keys import KeyRing
 from linkage.pipeline import ParentLinks, link
@@ -75,8 +76,7 @@ def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFr
         **{c: dos[c] for c in ("title", "status", "themes", "start_date", "contact_date",
                                "decision_date", "crm_reference")},
     })
-    refs = dos["staff_ids"].str.split(r"\s*[;,|]\s*", regex=True).explode().str.strip()
-    refs = refs[refs.notna() & (refs != "")]
+    refs = staff_references(dos["staff_ids"])
     out["dossier_staff"] = pd.DataFrame({
         "dossier_key": dossier_key.loc[refs.index],
         "staff_key": _key(refs, ring, "staff"),

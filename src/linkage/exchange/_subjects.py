@@ -121,7 +121,8 @@ def find_subject(config: ExchangeConfig, *, email: str | None = None,
                  first_name: str | None = None, last_name: str | None = None) -> SubjectReport:
     """Every delivered record about one person (for an access request)."""
     current = _open(config)
-    records = _found(current.tables(), _masks(current.tables(), email, first_name, last_name))
+    tables = current.tables()
+    records = _found(tables, _masks(tables, email, first_name, last_name))
     request_id = f"find-{secrets.token_hex(4)}"
     report = SubjectReport(request_id=request_id, action="find",
                            found={k: len(v) for k, v in records.items()}, records=records)

@@ -1,8 +1,8 @@
 """Field-level data quality per sending party: missing and invalid values, and why.
 
-A stand-in for the article-8 data-quality report of :mod:`linkage.exchange` until
-that exists: it uses the same parsers and normalisers the pipeline prepares fields
-with, each asked for its reasons.
+Per field and party, beside the record-level article-8 report of
+:func:`linkage.exchange.quality_defects`: it uses the same parsers and normalisers
+the pipeline prepares fields with, each asked for its reasons.
 """
 
 from __future__ import annotations
