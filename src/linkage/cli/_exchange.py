@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import time
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:

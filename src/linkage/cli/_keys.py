@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import os
 import sys
 from pathlib import Path
@@ -21,8 +20,6 @@ from linkage.exceptions import KeyringError
 from linkage.io import read_table, write_table
 from linkage.keys import MASTER_KEY_ENV, PASSPHRASE_ENV, KeyRing
 from linkage.pseudonymise import crosswalk, pseudonymise
-
-logger = logging.getLogger(__name__)
 
 _MIN_PASSPHRASE = 12
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,8 +14,6 @@ from linkage.exceptions import ConfigError
 from linkage.io import read_table, write_table
 from linkage.model import FellegiSunter
 from linkage.pipeline import ParentLinks, link
-
-log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
