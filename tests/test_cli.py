@@ -28,6 +28,15 @@ def test_every_command_has_help() -> None:
         assert command.format_help().startswith(f"usage: linkage {name}")
 
 
+def test_logging_flags_after_any_command_or_action() -> None:
+    parser = build_parser()
+    link = ["link", "a.csv", "b.csv", "--preset", "enterprises", "--out", "l.csv"]
+    assert parser.parse_args([*link, "-q"]).quiet
+    assert parser.parse_args(["keys", "show", "--key", "k.key", "-q"]).quiet
+    assert parser.parse_args(["exchange", "show", "--config", "c.toml", "--verbose"]).verbose
+    assert not parser.parse_args(["keys", "show", "--key", "k.key"]).quiet
+
+
 def test_python_dash_m(tmp_path: Path) -> None:
     done = subprocess.run(
         [

@@ -40,11 +40,23 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _GROUPS:
         import_module(f"{__name__}.{name}").register(subparsers)
-    for command in subparsers.choices.values():
-        # Also accepted after the command (`linkage link ... --quiet`), as jobs write it.
-        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS)
-        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    _logging_flags_after(parser)
     return parser
+
+
+def _logging_flags_after(parser: argparse.ArgumentParser) -> None:
+    """Accept -q / -v after every command and action too (`linkage keys show ... -q`),
+    as jobs write them."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                command.add_argument(
+                    "-q", "--quiet", action="store_true", default=argparse.SUPPRESS
+                )
+                command.add_argument(
+                    "-v", "--verbose", action="store_true", default=argparse.SUPPRESS
+                )
+                _logging_flags_after(command)
 
 
 def _configure_logging(*, quiet: bool, verbose: bool) -> None:
