@@ -132,7 +132,7 @@ def stage_inputs(synthetic_exchange: SyntheticExchange) -> StageInputs:
     """The enterprise link cut at every stage, built with the stage functions."""
     from linkage.blocking import candidate_pairs
     from linkage.compare import compare, term_frequencies
-    from linkage.model import FellegiSunter
+    from linkage.pipeline import random_pairs, unfitted_model
     from linkage.prepare import prepare
     from linkage.presets import enterprises
     from linkage.resolve import probability_to_weight
@@ -148,14 +148,9 @@ def stage_inputs(synthetic_exchange: SyntheticExchange) -> StageInputs:
         for c in spec.comparisons
         if c.term_frequency
     }
-    rng = np.random.default_rng(spec.model.seed)
-    n = spec.model.u_sample_size
-    rl = rng.integers(0, len(lp), n).astype(np.int32)
-    rr = rng.integers(0, len(rp), n).astype(np.int32)
+    rl, rr = random_pairs(spec, len(lp), len(rp))
     gamma_random = compare(lp, rp, rl, rr, spec.comparisons, chunk_size=spec.chunk_size)
-    model = FellegiSunter(
-        spec.comparisons, max_iter=spec.model.max_iter, tol=spec.model.tol, fix_u=spec.model.fix_u
-    ).fit(gamma, gamma_random=gamma_random, tf=tf)
+    model = unfitted_model(spec).fit(gamma, gamma_random=gamma_random, tf=tf)
     weights = model.match_weight(gamma, tf=tf)
     return StageInputs(
         exchange=x,

@@ -28,7 +28,7 @@ from linkage.model import FellegiSunter, weight_to_probability
 from linkage.prepare import prepare
 from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
 
-__all__ = ["LinkResult", "ParentLinks", "fit_model", "link"]
+__all__ = ["LinkResult", "ParentLinks", "fit_model", "link", "random_pairs", "unfitted_model"]
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +164,7 @@ def fit_model(
     encoded : dict of str to Encoded, optional
         The compared columns, already coded (see :func:`linkage.compare.encode`).
     """
-    rng = np.random.default_rng(spec.model.seed)
-    n = spec.model.u_sample_size
-    random_left = rng.integers(0, len(left), n).astype(np.int32)
-    random_right = rng.integers(0, len(right), n).astype(np.int32)
+    random_left, random_right = random_pairs(spec, len(left), len(right))
     gamma_random = compare(
         left,
         right,
@@ -177,15 +174,32 @@ def fit_model(
         chunk_size=spec.chunk_size,
         encoded=encoded,
     )
-    model = FellegiSunter(
-        spec.comparisons,
-        max_iter=spec.model.max_iter,
-        tol=spec.model.tol,
-        fix_u=spec.model.fix_u,
-        joint_unlabelled=spec.model.joint_unlabelled,
-        settled_mixture=spec.model.settled_mixture,
+    return unfitted_model(spec).fit(gamma, gamma_random=gamma_random, tf=tf)
+
+
+def random_pairs(
+    spec: LinkSpec, n_left: int, n_right: int
+) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """The seeded random pairs (positions) whose levels start the model's ``u``."""
+    rng = np.random.default_rng(spec.model.seed)
+    n = spec.model.u_sample_size
+    return (
+        rng.integers(0, n_left, n).astype(np.int32),
+        rng.integers(0, n_right, n).astype(np.int32),
     )
-    return model.fit(gamma, gamma_random=gamma_random, tf=tf)
+
+
+def unfitted_model(spec: LinkSpec) -> FellegiSunter:
+    """The Fellegi-Sunter model ``spec.model`` asks for, not fitted yet."""
+    settings = spec.model
+    return FellegiSunter(
+        spec.comparisons,
+        max_iter=settings.max_iter,
+        tol=settings.tol,
+        fix_u=settings.fix_u,
+        joint_unlabelled=settings.joint_unlabelled,
+        settled_mixture=settings.settled_mixture,
+    )
 
 
 def link(
