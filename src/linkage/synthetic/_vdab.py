@@ -161,30 +161,35 @@ def noisy_addresses(
     has_box = N.present(box)
     hit = N.mask(rng, noise.house_number_variant, n, N.present(house))
     style = rng.integers(0, 4, size=n)
-    num = pd.to_numeric(pd.Series(house), errors="coerce").fillna(0).astype(np.int64).to_numpy()
-    box_text = np.where(has_box, box, "1").astype(object)
+    # The variants are written for the rows drawn only (every draw stays as it was).
+    rows = np.flatnonzero(hit)
+    number = house[rows]
+    num = pd.to_numeric(pd.Series(number), errors="coerce").fillna(0).astype(np.int64).to_numpy()
+    box_text = np.where(has_box[rows], box[rows], "1").astype(object)
     variants = [
-        house + "-" + (num + 2).astype(str).astype(object),  # a range
-        house + " bus " + box_text,  # box written into the number
-        house + "/" + box_text,
-        "nr " + house,
+        number + "-" + (num + 2).astype(str).astype(object),  # a range
+        number + " bus " + box_text,  # box written into the number
+        number + "/" + box_text,
+        "nr " + number,
     ]
-    chosen = np.choose(style, variants)
     into_number = hit & ((style == 1) | (style == 2))
-    house = np.where(hit, chosen, house)
+    house = house.copy()
+    house[rows] = np.choose(style[rows], variants)
     box = np.where(into_number, None, box)
 
     hit = N.mask(rng, noise.box_variant, n, N.present(box) & ~into_number)
     style = rng.integers(0, 5, size=n)
-    filled = np.where(N.present(box), box, "").astype(object)
+    rows = np.flatnonzero(hit)
+    filled = box[rows].astype(object)
     box_variants = [
         "bus " + filled,
         "b" + filled,
         "/" + filled,
-        pd.Series(filled).str.zfill(4).to_numpy(dtype=object),
-        np.full(n, None, dtype=object),
+        pd.Series(filled, dtype=object).str.zfill(4).to_numpy(dtype=object),
+        np.full(len(rows), None, dtype=object),
     ]
-    box = np.where(hit, np.choose(style, box_variants), box)
+    box = box.copy()
+    box[rows] = np.choose(style[rows], box_variants)
 
     line = N.mask(rng, noise.address_in_street, n, N.present(out["street"]))
     if line.any():
