@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
 import pandas as pd
 
 from linkage import presets
@@ -32,8 +33,15 @@ __all__ = ["link_to_vdab", "shape"]
 log = logging.getLogger(__name__)
 
 
-def _key(values: pd.Series, ring: KeyRing, domain: str) -> pd.Series:
-    return pseudonymise(values, ring, domain=domain)
+def _keys(ring: KeyRing, domain: str, *columns: pd.Series) -> list[pd.Series]:
+    """Pseudonyms of several columns of one key domain, each distinct value hashed
+    once for all of them (an enterprise's number turns up in four tables)."""
+    keys = pseudonymise(pd.concat(columns, ignore_index=True), ring, domain=domain)
+    starts = np.cumsum([0, *(len(c) for c in columns)])
+    return [
+        keys.iloc[start : start + len(c)].set_axis(c.index).rename(c.name)
+        for start, c in zip(starts, columns, strict=False)
+    ]
 
 
 def _columns(table: str, *skip: str) -> list[str]:
@@ -48,38 +56,42 @@ def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFr
     out: dict[str, pd.DataFrame] = {}
     ent = tables["enterprises"]
     ent = ent[ent["enterprise_number"].notna()]
+    est = tables["establishments"]
+    est = est[est["establishment_number"].notna()]
+    dos, con, staff = tables["dossiers"], tables["contacts"], tables["staff"]
+    refs = staff_references(dos["staff_ids"])
+    ent_key, est_ent_key, dos_ent_key, con_ent_key = _keys(
+        ring, "enterprise", ent["enterprise_number"], est["enterprise_number"],
+        dos["enterprise_number"], con["enterprise_number"])
+    dossier_key, con_dossier_key = _keys(ring, "dossier", dos["dossier_id"], con["dossier_id"])
+    staff_key, ref_staff_key = _keys(ring, "staff", staff["staff_id"], refs)
+    (service_key,) = _keys(ring, "service", dos["service_id"])
     out["enterprises"] = pd.DataFrame({
-        "enterprise_key": _key(ent["enterprise_number"], ring, "enterprise"),
+        "enterprise_key": ent_key,
         "enterprise_number": ent["enterprise_number"],
         "party": ent["party"],
         **{c: ent[c] for c in _columns("enterprises", "enterprise_number")},
     })
-    est = tables["establishments"]
-    est = est[est["establishment_number"].notna()]
     out["establishments"] = pd.DataFrame({
-        "establishment_key": _key(est["establishment_number"], ring, "establishment"),
+        "establishment_key": _keys(ring, "establishment", est["establishment_number"])[0],
         "establishment_number": est["establishment_number"],
-        "enterprise_key": _key(est["enterprise_number"], ring, "enterprise"),
+        "enterprise_key": est_ent_key,
         "party": est["party"],
         **{c: est[c] for c in _columns("establishments", "establishment_number",
                                         "enterprise_number")},
     })
-    dos = tables["dossiers"]
-    dossier_key = _key(dos["dossier_id"], ring, "dossier")
-    service_key = _key(dos["service_id"], ring, "service")
     out["dossiers"] = pd.DataFrame({
         "dossier_key": dossier_key,
         "dossier_id": dos["dossier_id"],
-        "enterprise_key": _key(dos["enterprise_number"], ring, "enterprise"),
+        "enterprise_key": dos_ent_key,
         "party": dos["party"],
         "service_key": service_key,
         **{c: dos[c] for c in ("title", "status", "themes", "start_date", "contact_date",
                                "decision_date", "crm_reference")},
     })
-    refs = staff_references(dos["staff_ids"])
     out["dossier_staff"] = pd.DataFrame({
         "dossier_key": dossier_key.loc[refs.index],
-        "staff_key": _key(refs, ring, "staff"),
+        "staff_key": ref_staff_key,
         "party": dos["party"].loc[refs.index],
     }).drop_duplicates()
     has_service = dos["service_id"].notna()
@@ -94,24 +106,22 @@ def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFr
     out["amounts"] = pd.DataFrame({
         # Without an amount id of its own, a dossier's amounts are keyed by the dossier
         # id in the amount domain: another key, so it cannot be joined by value.
-        "amount_key": _key(amounts["amount_id"].fillna(amounts["dossier_id"]), ring, "amount"),
+        "amount_key": _keys(ring, "amount", amounts["amount_id"].fillna(amounts["dossier_id"]))[0],
         "dossier_key": dossier_key[has_amount],
         "party": amounts["party"],
         "granted_amount": amounts["granted_amount"],
         "paid_amount": amounts["paid_amount"],
     })
-    con = tables["contacts"]
     out["contacts"] = pd.DataFrame({
-        "contact_key": _key(con["contact_id"], ring, "contact"),
-        "dossier_key": _key(con["dossier_id"], ring, "dossier"),
-        "enterprise_key": _key(con["enterprise_number"], ring, "enterprise"),
+        "contact_key": _keys(ring, "contact", con["contact_id"])[0],
+        "dossier_key": con_dossier_key,
+        "enterprise_key": con_ent_key,
         "party": con["party"],
         **{c: con[c] for c in _columns("contacts", "contact_id", "dossier_id",
                                         "enterprise_number")},
     })
-    staff = tables["staff"]
     out["staff"] = pd.DataFrame({
-        "staff_key": _key(staff["staff_id"], ring, "staff"),
+        "staff_key": staff_key,
         "party": staff["party"],
         **{c: staff[c] for c in _columns("staff", "staff_id")},
     })
