@@ -112,3 +112,17 @@ def test_missing_column_is_one_line(
         and err.count("\n") == 1
     )
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_evaluate_needs_two_id_columns(
+    tables: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = tmp_path / "one.csv"
+    pd.DataFrame({"enterprise_number": ["0403170701"]}).to_csv(one, index=False)
+    code = main(["evaluate", str(one), str(tables / "truth_enterprises.parquet")])
+    assert code == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("linkage: error: one.csv: needs two id columns") and err.count("\n") == 1
+    code = main(["evaluate", str(one), str(one), "--on", "enterprise_number,employer_id"])
+    assert code == EXIT_INPUT
+    assert "one.csv: no column 'employer_id'" in capsys.readouterr().err

@@ -7,6 +7,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
+
 from linkage import presets
 from linkage.config import load_spec
 from linkage.evaluate import link_quality, threshold_sweep
@@ -63,10 +65,9 @@ def _link(args: argparse.Namespace) -> int:
     parents = None
     if args.parents:
         parent_links = read_table(args.parents)
+        lcol, rcol = _id_columns(parent_links, None, source=args.parents.name, what="--parents")
         parents = ParentLinks(
-            links=parent_links.iloc[:, :2],
-            left_parent=parent_links.columns[0],
-            right_parent=parent_links.columns[1],
+            links=parent_links[[lcol, rcol]], left_parent=lcol, right_parent=rcol
         )
     model = FellegiSunter.load(args.model) if args.model else None
     result = link(
@@ -82,25 +83,27 @@ def _link(args: argparse.Namespace) -> int:
     return 0
 
 
-def _columns(option: str | None, table_columns: list[str], what: str) -> tuple[str, str]:
+def _id_columns(
+    table: pd.DataFrame, option: str | None, *, source: str, what: str
+) -> tuple[str, str]:
+    """The pair's two id columns: named by ``option`` ("a,b"), else the first two."""
     if option is None:
-        return table_columns[0], table_columns[1]
+        if len(table.columns) < 2:
+            raise ConfigError(f"{source}: needs two id columns, found {list(table.columns)}")
+        return table.columns[0], table.columns[1]
     names = tuple(option.split(","))
     if len(names) != 2:
         raise ConfigError(f"{what} takes two column names separated by a comma, got {option!r}")
+    for column in names:
+        if column not in table.columns:
+            raise ConfigError(f"{source}: no column {column!r}")
     return names  # type: ignore[return-value]
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     links, truth = read_table(args.links), read_table(args.truth)
-    on = _columns(args.on, list(links.columns), "--on")
-    truth_on = _columns(args.truth_on, list(truth.columns), "--truth-on")
-    for column in on:
-        if column not in links.columns:
-            raise ConfigError(f"{args.links.name}: no column {column!r}")
-    for column in truth_on:
-        if column not in truth.columns:
-            raise ConfigError(f"{args.truth.name}: no column {column!r}")
+    on = _id_columns(links, args.on, source=args.links.name, what="--on")
+    truth_on = _id_columns(truth, args.truth_on, source=args.truth.name, what="--truth-on")
     quality = link_quality(links, truth, on=on, truth_on=truth_on)
     sweep = None
     if args.sweep and "match_probability" in links.columns:
