@@ -67,6 +67,15 @@ def test_check_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert written["kbo_canonical"].tolist()[0] == "0403170701"
 
 
+def test_check_numbers_counts_a_blank_cell_as_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('kbo,x\n0403.170.701,1\n" ",2\n,3\nnope,4\n')
+    assert main(["check-numbers", str(path), "--column", "kbo"]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == "4 rows: 1 valid, 2 missing, 1 invalid"
+
+
 def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "t.csv"
     path.write_text("naam\nx\n")

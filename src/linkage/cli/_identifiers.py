@@ -39,11 +39,10 @@ def _check_numbers(args: argparse.Namespace) -> int:
     checked = parse(table[args.column], return_reasons=True)
     reasons = checked["reason"].value_counts()
     reasons = reasons[reasons > 0]
-    missing = int(table[args.column].isna().sum())
-    valid = int(checked["number"].notna().sum())
-    print(
-        f"{len(table):,} rows: {valid:,} valid, {missing:,} missing, {int(reasons.sum()):,} invalid"
-    )
+    # All three counts from the parser, which also counts a blank cell as missing.
+    valid, invalid = int(checked["number"].notna().sum()), int(reasons.sum())
+    missing = len(table) - valid - invalid
+    print(f"{len(table):,} rows: {valid:,} valid, {missing:,} missing, {invalid:,} invalid")
     for reason, count in reasons.items():
         print(f"  {count:>10,}  {reason}")
     if args.out:
@@ -51,4 +50,4 @@ def _check_numbers(args: argparse.Namespace) -> int:
         table[f"{args.column}_reason"] = checked["reason"].astype("string")
         write_table(table, args.out)
         log.info("wrote %s", args.out)
-    return 1 if reasons.sum() else 0
+    return 1 if invalid else 0
