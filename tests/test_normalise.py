@@ -406,6 +406,17 @@ def test_phones_fast_path_equals_phonenumbers(raw: pd.Series, region: str) -> No
     pd.testing.assert_frame_equal(fast, _reference_phones(raw, region))
 
 
+def test_phones_without_the_fast_path_go_to_phonenumbers(monkeypatch) -> None:
+    # What a phonenumbers upgrade that breaks the fast path's premise leaves.
+    from linkage.normalise import _contacts
+
+    monkeypatch.setattr(_contacts, "_FAST", False)
+    raw = pd.Series(["09 265 72 11", "+31 20 123 4567", "geen", None], dtype=object)
+    out = normalise_phones(raw, return_reasons=True)
+    assert out["phone"].tolist()[:2] == ["+3292657211", "+31201234567"]
+    pd.testing.assert_frame_equal(out, _reference_phones(raw, "BE"))
+
+
 def test_phones_fast_path_equals_phonenumbers_on_every_prefix() -> None:
     # Every 3-digit start of a national significant number, 1 to 19 digits long,
     # written in the three forms that reach the fast path.

@@ -165,7 +165,7 @@ def _belgian_fast_path(
     n = len(distinct)
     nothing = pa.nulls(n, pa.string())
     if not _FAST:
-        return nothing, nothing, pc.is_null(nothing)
+        return nothing, nothing, pc.is_valid(nothing)  # nothing decided
     shape = r"^(?:\+32[0-9]{2,}|0[1-9][0-9]*)$" if national else r"^\+32[0-9]{2,}$"
     decided = pc.fill_null(pc.match_substring_regex(distinct, shape), False)
     if not pc.any(decided).as_py():
