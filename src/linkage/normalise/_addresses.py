@@ -31,6 +31,7 @@ from linkage.normalise._core import (
     null_where,
     on_uniques,
     pad,
+    plain_words,
     replace_tokens,
     run,
     to_arrow,
@@ -101,10 +102,7 @@ def _street_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
 
 
 def _street(values: pa.Array) -> pa.Array:
-    arr = fold(values)
-    arr = pc.replace_substring_regex(arr, r"\b(\pL)\.", r"\1")  # "O.L.V." -> "olv"
-    arr = pc.replace_substring_regex(arr, "['`\u2018\u2019\u00b4]", "")
-    arr = collapse(pc.replace_substring_regex(arr, r"[^\pL\pN ]+", " "))
+    arr = plain_words(fold(values))
     for pattern, replacement in _GLUED:
         arr = pc.replace_substring_regex(arr, pattern, replacement)
     padded = pad(arr)

@@ -38,6 +38,7 @@ __all__ = [
     "null_where",
     "on_uniques",
     "pad",
+    "plain_words",
     "replace_tokens",
     "run",
     "to_arrow",
@@ -175,6 +176,16 @@ def collapse(arr: pa.Array) -> pa.Array:
     """Collapse runs of whitespace to one space and trim; empty strings become null."""
     arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, _UNTIDY, " "))
     return null_where(arr, pc.equal(arr, ""))
+
+
+def plain_words(folded: pa.Array) -> pa.Array:
+    """Folded text as plain words: abbreviation dots joined ("b.v.b.a." -> "bvba",
+    "o.l.v." -> "olv": a dot right after a one-letter word), apostrophes dropped
+    ("l'oreal" -> "loreal", as it is often typed), other punctuation to spaces."""
+    arr = pc.replace_substring_regex(folded, r"\b(\pL)\.", r"\1")
+    arr = pc.replace_substring_regex(arr, "['`\u2018\u2019\u00b4]", "")
+    # Spaces are left out of the class: matching each one would cost a rewrite.
+    return collapse(pc.replace_substring_regex(arr, r"[^\pL\pN ]+", " "))
 
 
 def pad(arr: pa.Array) -> pa.Array:

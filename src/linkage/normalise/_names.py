@@ -16,6 +16,7 @@ from linkage.normalise._core import (
     no_reasons,
     null_where,
     pad,
+    plain_words,
     replace_tokens,
     run,
     token_alternation,
@@ -109,15 +110,9 @@ _CANONICAL = pa.array(list(LEGAL_FORMS.values()))
 
 def _clean(values: pa.Array) -> pa.Array:
     """Fold case and diacritics, unify connectors, drop punctuation (null if nothing left)."""
-    arr = fold(values)
-    # "B.V.B.A." -> "bvba", "Comm. V." -> "comm v": a dot right after a one-letter
-    # word is an abbreviation dot. ("Peeters.be" keeps its dot until punctuation.)
-    arr = pc.replace_substring_regex(arr, r"\b(\pL)\.", r"\1")
-    # "L'Oréal" -> "loreal", "d'Ieteren" -> "dieteren", as they are often typed.
-    arr = pc.replace_substring_regex(arr, "['`\u2018\u2019\u00b4]", "")
-    arr = pc.replace_substring(arr, "&", " and ")
-    # Spaces are left out of the class: matching each one would cost a rewrite.
-    arr = collapse(pc.replace_substring_regex(arr, r"[^\pL\pN ]+", " "))
+    # "&" after folding (NFKD makes one of the full-width ampersand); "Comm. V." ->
+    # "comm v", "Peeters.be" -> "peeters be".
+    arr = plain_words(pc.replace_substring(fold(values), "&", " and "))
     return unpad(replace_tokens(pad(arr), _CONNECTORS, _CONNECTOR))
 
 
