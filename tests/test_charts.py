@@ -52,8 +52,10 @@ def _legend_texts(ax_or_fig) -> list[str]:
 
 
 def test_importing_charts_does_not_import_matplotlib() -> None:
-    code = ("import sys, linkage, linkage.charts, linkage.charts.data; "
-            "print('matplotlib' in sys.modules)")
+    code = (
+        "import sys, linkage, linkage.charts, linkage.charts.data; "
+        "print('matplotlib' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -64,8 +66,12 @@ def test_importing_charts_does_not_import_matplotlib() -> None:
 def test_truth_labels_and_links_agree_with_link_quality(run) -> None:
     _, spec, result, truth = run
     pairs = cd.classify_pairs(result, truth)
-    quality = linkage.link_quality(result.links, truth, on=list(result.links.columns[:2]),
-                                   truth_on=[spec.left_id, spec.right_id])
+    quality = linkage.link_quality(
+        result.links,
+        truth,
+        on=list(result.links.columns[:2]),
+        truth_on=[spec.left_id, spec.right_id],
+    )
     assert pairs["linked"].sum() == len(result.links)
     assert (pairs["outcome"] == "true link").sum() == quality.true_positives
     assert (pairs["outcome"] == "false link").sum() == quality.false_positives
@@ -80,10 +86,19 @@ def test_truth_labels_and_links_agree_with_link_quality(run) -> None:
 
 def test_misclassified_lists_missed_pairs_blocking_never_proposed(run) -> None:
     exchange, spec, result, truth = run
-    extra = pd.DataFrame({spec.left_id: [exchange.enterprises[spec.left_id].iloc[0]],
-                          spec.right_id: [exchange.employers[spec.right_id].iloc[-1]]})
-    errors = cd.misclassified(result, pd.concat([truth, extra]), left=exchange.enterprises,
-                              right=exchange.employers, columns=("name",))
+    extra = pd.DataFrame(
+        {
+            spec.left_id: [exchange.enterprises[spec.left_id].iloc[0]],
+            spec.right_id: [exchange.employers[spec.right_id].iloc[-1]],
+        }
+    )
+    errors = cd.misclassified(
+        result,
+        pd.concat([truth, extra]),
+        left=exchange.enterprises,
+        right=exchange.employers,
+        columns=("name",),
+    )
     lost = errors[errors["number"] == cd.NOT_A_CANDIDATE]
     assert len(lost) >= 1 and lost["match_weight"].isna().all()
     assert {"name_l", "name_r"} <= set(errors.columns)
@@ -94,8 +109,12 @@ def test_sweep_at_the_chosen_threshold_matches_the_links(run) -> None:
     cut = cd.threshold_weight(result)
     sweep = cd.sweep(result, truth, thresholds=[cut - 5, cut, cut + 5])
     at = sweep[sweep["threshold"] == cut].iloc[0]
-    quality = linkage.link_quality(result.links, truth, on=list(result.links.columns[:2]),
-                                   truth_on=[spec.left_id, spec.right_id])
+    quality = linkage.link_quality(
+        result.links,
+        truth,
+        on=list(result.links.columns[:2]),
+        truth_on=[spec.left_id, spec.right_id],
+    )
     assert at["links"] == len(result.links)
     assert at["f1"] == pytest.approx(quality.f1)
     assert sweep["links"].is_monotonic_decreasing
@@ -103,8 +122,14 @@ def test_sweep_at_the_chosen_threshold_matches_the_links(run) -> None:
 
 def test_review_sample_stays_near_the_threshold(run) -> None:
     exchange, _, result, _ = run
-    sample = cd.review_sample(result, n=15, width=4.0, left=exchange.enterprises,
-                              right=exchange.employers, columns=("name",))
+    sample = cd.review_sample(
+        result,
+        n=15,
+        width=4.0,
+        left=exchange.enterprises,
+        right=exchange.employers,
+        columns=("name",),
+    )
     assert 0 < len(sample) <= 15
     assert ((sample["match_weight"] - cd.threshold_weight(result)).abs() <= 4.0).all()
     assert sample["match_weight"].is_monotonic_decreasing
@@ -126,7 +151,8 @@ def test_blocking_report_matches_the_pipeline(run) -> None:
     assert report.loc["all rules", "pairs"] == len(result.pairs)
     tl, tr = cd.truth_positions(result, truth)
     assert report.loc["all rules", "completeness"] == pytest.approx(
-        pair_completeness(result.pairs, tl, tr))
+        pair_completeness(result.pairs, tl, tr)
+    )
     assert (report["completeness"].between(0, 1)).all()
 
 
@@ -138,32 +164,55 @@ def test_value_frequencies_are_shares(run) -> None:
 
 
 def test_field_quality_counts_every_record_once() -> None:
-    table = pd.DataFrame({
-        "party": ["A", "A", "A", "B"],
-        "enterprise_number": ["0403.170.701", "0403170702", None, "BE 0403 170 701"],
-        "email": ["info@example.be", "not an address", "", None],
-    })
-    quality = cd.field_quality(table, {"enterprise_number": "enterprise_number", "email": "email"},
-                               by="party")
+    table = pd.DataFrame(
+        {
+            "party": ["A", "A", "A", "B"],
+            "enterprise_number": ["0403.170.701", "0403170702", None, "BE 0403 170 701"],
+            "email": ["info@example.be", "not an address", "", None],
+        }
+    )
+    quality = cd.field_quality(
+        table, {"enterprise_number": "enterprise_number", "email": "email"}, by="party"
+    )
     sums = quality.groupby(["party", "field"])["share"].sum()
     assert np.allclose(sums, 1.0)
     a = quality[(quality["party"] == "A") & (quality["field"] == "enterprise_number")]
     assert dict(zip(a["status"], a["count"], strict=True)) == {
-        "valid": 1, "missing": 1, "check digits do not match (mod 97)": 1}
+        "valid": 1,
+        "missing": 1,
+        "check digits do not match (mod 97)": 1,
+    }
     with pytest.raises(ValueError, match="unknown check"):
         cd.field_quality(table, {"email": "fax"})
 
 
 @pytest.mark.parametrize("shape", ["runs", "bare list", "pytest-benchmark"])
 def test_load_benchmark_runs_is_tolerant(tmp_path, shape) -> None:
-    runs = [{"tool": "linkage", "task": "enterprises", "n_enterprises": n, "seconds": s,
-             "peak_mib": 100.0, "f1": 0.99} for n, s in ((10_000, 1.2), (100_000, 9.5))]
+    runs = [
+        {
+            "tool": "linkage",
+            "task": "enterprises",
+            "n_enterprises": n,
+            "seconds": s,
+            "peak_mib": 100.0,
+            "f1": 0.99,
+        }
+        for n, s in ((10_000, 1.2), (100_000, 9.5))
+    ]
     payload = {
         "runs": {"machine": {"cores": 2}, "runs": runs},
         "bare list": runs,
-        "pytest-benchmark": {"benchmarks": [
-            {"name": f"test_link[{r['n_enterprises']}]", "params": {"n": r["n_enterprises"]},
-             "stats": {"mean": r["seconds"]}, "extra_info": {"tool": "linkage"}} for r in runs]},
+        "pytest-benchmark": {
+            "benchmarks": [
+                {
+                    "name": f"test_link[{r['n_enterprises']}]",
+                    "params": {"n": r["n_enterprises"]},
+                    "stats": {"mean": r["seconds"]},
+                    "extra_info": {"tool": "linkage"},
+                }
+                for r in runs
+            ]
+        },
     }[shape]
     path = tmp_path / "results.json"
     path.write_text(json.dumps(payload))
@@ -280,9 +329,14 @@ def test_blocking_from_pairs_and_from_the_report(run) -> None:
 
 
 def test_blocking_hatches_skipped_pairs() -> None:
-    pairs = linkage.blocking.Pairs(left=np.zeros(3, np.int32), right=np.arange(3, dtype=np.int32),
-                                   n_left=1, n_right=3, by_rule={"a": 2, "b": 3},
-                                   skipped={"b": 1_000})
+    pairs = linkage.blocking.Pairs(
+        left=np.zeros(3, np.int32),
+        right=np.arange(3, dtype=np.int32),
+        n_left=1,
+        n_right=3,
+        by_rule={"a": 2, "b": 3},
+        skipped={"b": 1_000},
+    )
     ax = _axes_by_gid(charts.blocking(pairs), "pairs")
     assert len(ax.patches) == 3 + 1  # two rules and the union, one skipped segment
     assert _legend_texts(ax) == ["skipped (blocks over the cap)"]
@@ -307,10 +361,12 @@ def test_term_frequency(run) -> None:
 
 
 def test_data_quality_one_panel_per_party() -> None:
-    table = pd.DataFrame({
-        "party": ["A", "A", "B", "B"],
-        "phone": ["09 225 12 34", "12", None, "0470 12 34 56"],
-    })
+    table = pd.DataFrame(
+        {
+            "party": ["A", "A", "B", "B"],
+            "phone": ["09 225 12 34", "12", None, "0470 12 34 56"],
+        }
+    )
     quality = cd.field_quality(table, {"phone": "phone"}, by="party")
     fig = charts.data_quality(quality)
     assert [ax.get_gid() for ax in fig.axes] == ["quality:A", "quality:B"]
@@ -320,10 +376,19 @@ def test_data_quality_one_panel_per_party() -> None:
 
 
 def test_time_vs_scale_one_line_per_tool() -> None:
-    runs = cd.runs_frame([
-        {"tool": t, "task": "enterprises", "n_enterprises": n, "seconds": s * n / 1e4, "f1": 0.99}
-        for t, s in (("linkage", 1.0), ("recordlinkage", 8.0)) for n in (10_000, 100_000)
-    ])
+    runs = cd.runs_frame(
+        [
+            {
+                "tool": t,
+                "task": "enterprises",
+                "n_enterprises": n,
+                "seconds": s * n / 1e4,
+                "f1": 0.99,
+            }
+            for t, s in (("linkage", 1.0), ("recordlinkage", 8.0))
+            for n in (10_000, 100_000)
+        ]
+    )
     fig = charts.time_vs_scale(runs)
     assert len(fig.axes) == 1  # no peak_mib values: no memory panel
     ax = fig.axes[0]
@@ -339,10 +404,20 @@ def test_benchmark_runs_from_the_side_by_side_script(tmp_path) -> None:
 
     from linkage.charts.data import load_benchmark_runs
 
-    rows = [{"tool": "splink", "enterprises": 10_000, "seconds": 12.0, "peak_rss_mib": 400.0,
-             "status": "ok", "variants": [{"variant": "", "extra_s": 0.0, "f1": 0.99},
-                                          {"variant": "+ 1:1", "extra_s": 0.5, "f1": 0.995}]},
-            {"tool": "recordlinkage", "enterprises": 485_000, "status": "timeout"}]
+    rows = [
+        {
+            "tool": "splink",
+            "enterprises": 10_000,
+            "seconds": 12.0,
+            "peak_rss_mib": 400.0,
+            "status": "ok",
+            "variants": [
+                {"variant": "", "extra_s": 0.0, "f1": 0.99},
+                {"variant": "+ 1:1", "extra_s": 0.5, "f1": 0.995},
+            ],
+        },
+        {"tool": "recordlinkage", "enterprises": 485_000, "status": "timeout"},
+    ]
     path = tmp_path / "results.json"
     path.write_text(json.dumps({"stages": {}, "comparison": {"rows": rows}}))
     runs = load_benchmark_runs(path)

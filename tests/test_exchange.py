@@ -47,8 +47,7 @@ def config(tmp_path: Path, small):
 
 def _sample_config(tmp_path: Path):
     config = load_config(ROOT / "data" / "exchange" / "demo.toml")
-    return dataclasses.replace(config, store=tmp_path / "store",
-                               audit_log=tmp_path / "audit.jsonl")
+    return dataclasses.replace(config, store=tmp_path / "store", audit_log=tmp_path / "audit.jsonl")
 
 
 def test_end_to_end_on_committed_sample(tmp_path: Path, ring: KeyRing) -> None:
@@ -57,19 +56,33 @@ def test_end_to_end_on_committed_sample(tmp_path: Path, ring: KeyRing) -> None:
     sample = load_sample()
     m = result.manifest
     assert m["protocol"].startswith("Protocol VLAIO") and m["key"]["version"] == 1
-    assert m["validity"] == {"start": "2025-11-15", "end": "2026-05-15",
-                             "effective_end": "2027-12-31", "renewals": [
-                                 {"end": "2027-12-31",
-                                  "reference": "synthetic demo only: not a signed renewal"}]}
+    assert m["validity"] == {
+        "start": "2025-11-15",
+        "end": "2026-05-15",
+        "effective_end": "2027-12-31",
+        "renewals": [
+            {"end": "2027-12-31", "reference": "synthetic demo only: not a signed renewal"}
+        ],
+    }
     assert m["outputs"]["enterprises"]["rows"] == len(sample.enterprises)
     assert m["outputs"]["contacts"]["rows"] == len(sample.contacts)
     assert m["outputs"]["staff"]["rows"] == 450
     assert {i["sha256"] for i in m["inputs"]} >= {
-        hashlib.sha256((ROOT / "data/synthetic/enterprises.parquet").read_bytes()).hexdigest()}
+        hashlib.sha256((ROOT / "data/synthetic/enterprises.parquet").read_bytes()).hexdigest()
+    }
     tables = read_delivery(config.store).tables()
-    assert set(tables) == {"enterprises", "establishments", "dossiers", "dossier_staff",
-                           "services", "amounts", "contacts", "staff", "links_enterprises",
-                           "links_establishments"}
+    assert set(tables) == {
+        "enterprises",
+        "establishments",
+        "dossiers",
+        "dossier_staff",
+        "services",
+        "amounts",
+        "contacts",
+        "staff",
+        "links_enterprises",
+        "links_establishments",
+    }
     for name, frame in tables.items():
         entry = m["outputs"][name]
         path = result.path / entry["file"]
@@ -83,7 +96,8 @@ def test_end_to_end_on_committed_sample(tmp_path: Path, ring: KeyRing) -> None:
     assert tables["enterprises"]["enterprise_number"].str.fullmatch(r"[01]\d{9}").all()
     # links carry keys and VDAB's ids; scored against the truth through the clear number
     links = tables["links_enterprises"].merge(
-        tables["enterprises"][["enterprise_key", "enterprise_number"]])
+        tables["enterprises"][["enterprise_key", "enterprise_number"]]
+    )
     quality = link_quality(links, sample.truth_enterprises, on=("enterprise_number", "employer_id"))
     assert quality.f1 > 0.97
     assert (result.path / "quality" / "VLAIO.html").exists()
@@ -98,7 +112,8 @@ def test_validity_window_refuses_with_dates(tmp_path: Path, ring: KeyRing) -> No
         run(dataclasses.replace(config, validity=signed), ring=ring, today=TODAY)
     assert str(error.value) == (
         "the protocol's validity window is 2025-11-15 to 2026-05-15; today is 2026-11-28: "
-        "record a renewal in [validity] before running")
+        "record a renewal in [validity] before running"
+    )
     with pytest.raises(ConfigError, match="not in force yet"):
         run(config, ring=ring, today=dt.date(2025, 11, 14))
     with pytest.raises(ConfigError, match="renewed to 2027-12-31; today is 2028-01-01"):
@@ -120,8 +135,9 @@ def test_demo_config_renews_itself_a_year_ahead(tmp_path: Path, small) -> None:
 
 def test_minimisation_drops_and_reports(config, ring: KeyRing) -> None:
     result = run(config, ring=ring, today=TODAY)
-    dropped = {(d["party"], d["table"]): d["columns"] for d in
-               result.manifest["minimisation"]["dropped"]}
+    dropped = {
+        (d["party"], d["table"]): d["columns"] for d in result.manifest["minimisation"]["dropped"]
+    }
     assert dropped[("VLAIO", "enterprises")] == ["crm_segment", "internal_notes"]
     assert "crm_segment" not in read_delivery(config.store).table("enterprises")
     assert "crm_segment" in result.summary()
@@ -133,23 +149,45 @@ def _edit(path: Path, change) -> None:
     frame.to_csv(path, index=False)
 
 
-@pytest.mark.parametrize(("table", "change", "message"), [
-    ("staff", lambda f: f.insert(1, "notes", ["85.07.30-033.28"] * len(f)),
-     "VLAIO/staff.csv, column 'notes', row 1: a national register or BIS number"),
-    ("staff", lambda f: f.insert(1, "rijksregisternummer", [""] * len(f)),
-     "VLAIO/staff.csv, column 'rijksregisternummer': a national register number column"),
-    ("dossiers", lambda f: f.drop(columns="title", inplace=True),
-     "VLAIO/dossiers.csv: missing column(s) 'title' (required by art. 3, Gegeven 1)"),
-    ("dossiers", lambda f: f.__setitem__("decision_date", ["31/02/2024"] * len(f)),
-     "VLAIO/dossiers.csv, column 'decision_date', row 1: expected a date (YYYY-MM-DD)"),
-    ("contacts", lambda f: f.__setitem__("contact_id", [f["contact_id"][0]] * len(f)),
-     "VLAIO/contacts.csv, column 'contact_id', row 2: duplicate id (first at "
-     "VLAIO/contacts.csv, row 1)"),
-    ("enterprises", lambda f: f.__setitem__("enterprise_number",
-                                            ["0403170702", *list(f["enterprise_number"][1:])]),
-     "VLAIO/enterprises.csv, column 'enterprise_number', row 1: not a valid enterprise number: "
-     "check digits do not match (mod 97)"),
-])
+@pytest.mark.parametrize(
+    ("table", "change", "message"),
+    [
+        (
+            "staff",
+            lambda f: f.insert(1, "notes", ["85.07.30-033.28"] * len(f)),
+            "VLAIO/staff.csv, column 'notes', row 1: a national register or BIS number",
+        ),
+        (
+            "staff",
+            lambda f: f.insert(1, "rijksregisternummer", [""] * len(f)),
+            "VLAIO/staff.csv, column 'rijksregisternummer': a national register number column",
+        ),
+        (
+            "dossiers",
+            lambda f: f.drop(columns="title", inplace=True),
+            "VLAIO/dossiers.csv: missing column(s) 'title' (required by art. 3, Gegeven 1)",
+        ),
+        (
+            "dossiers",
+            lambda f: f.__setitem__("decision_date", ["31/02/2024"] * len(f)),
+            "VLAIO/dossiers.csv, column 'decision_date', row 1: expected a date (YYYY-MM-DD)",
+        ),
+        (
+            "contacts",
+            lambda f: f.__setitem__("contact_id", [f["contact_id"][0]] * len(f)),
+            "VLAIO/contacts.csv, column 'contact_id', row 2: duplicate id (first at "
+            "VLAIO/contacts.csv, row 1)",
+        ),
+        (
+            "enterprises",
+            lambda f: f.__setitem__(
+                "enterprise_number", ["0403170702", *list(f["enterprise_number"][1:])]
+            ),
+            "VLAIO/enterprises.csv, column 'enterprise_number', row 1: not a valid enterprise number: "
+            "check digits do not match (mod 97)",
+        ),
+    ],
+)
 def test_schema_errors_name_file_column_row(config, ring, table, change, message) -> None:
     _edit(config.extracts["VLAIO"][table], change)
     with pytest.raises(SchemaError) as error:
@@ -161,8 +199,12 @@ def test_schema_errors_name_file_column_row(config, ring, table, change, message
 
 def test_invalid_numbers_withheld_and_reported(config, ring: KeyRing) -> None:
     path = config.extracts["VLAIO"]["enterprises"]
-    _edit(path, lambda f: f.__setitem__("enterprise_number",
-                                        ["0403170702", *list(f["enterprise_number"][1:])]))
+    _edit(
+        path,
+        lambda f: f.__setitem__(
+            "enterprise_number", ["0403170702", *list(f["enterprise_number"][1:])]
+        ),
+    )
     result = run(config, ring=ring, today=TODAY, invalid_numbers="withhold")
     quality = pd.read_csv(result.path / "quality" / "VLAIO.csv")
     hit = quality[quality["defect"] == "invalid number"]
@@ -198,13 +240,26 @@ def test_permanent_feed_keeps_keys_and_reports_changes(config, ring: KeyRing) ->
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
-@pytest.mark.parametrize("stage", ["read", "pseudonymised", "linked", "wrote enterprises",
-                                   "wrote links_establishments", "manifest", "staged",
-                                   "renamed"])
+@pytest.mark.parametrize(
+    "stage",
+    [
+        "read",
+        "pseudonymised",
+        "linked",
+        "wrote enterprises",
+        "wrote links_establishments",
+        "manifest",
+        "staged",
+        "renamed",
+    ],
+)
 def test_failed_run_leaves_last_delivery_intact(config, ring, monkeypatch, stage) -> None:
     good = run(config, ring=ring, today=TODAY)
     snapshot = _hashes(good.path)
@@ -225,7 +280,8 @@ def test_failed_run_leaves_last_delivery_intact(config, ring, monkeypatch, stage
     assert third.changes["staff"]["changed"] > 0
     leftovers = [p.name for p in config.store.iterdir() if p.name.startswith(".staging")]
     assert leftovers == [] and [p.name for p in (config.store / "deliveries").iterdir()] == [
-        third.run_id]
+        third.run_id
+    ]
 
 
 _KILLED = """
@@ -250,8 +306,10 @@ def test_killed_run_leaves_last_delivery_intact(config, ring, tmp_path, stage) -
     good = run(config, ring=ring, today=TODAY)
     snapshot = _hashes(good.path)
     marker = tmp_path / "reached"
-    child = subprocess.Popen([sys.executable, "-c", _KILLED, str(config.source), str(marker),
-                              stage], env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED, str(config.source), str(marker), stage],
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     deadline = time.monotonic() + 120
     while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -105,13 +105,19 @@ def test_subject_find_erase_rectify(delivered) -> None:
     assert found.found["contacts"] >= 1
     report = erase_subject(delivered, email=contact["email"], reference="REQ-1")
     assert sum(report.remaining.values()) == 0 and report.changed["contacts"] >= 1
-    assert contact["contact_key"] not in set(read_delivery(delivered.store).table("contacts")
-                                             ["contact_key"])
+    assert contact["contact_key"] not in set(
+        read_delivery(delivered.store).table("contacts")["contact_key"]
+    )
     staff = tables["staff"].iloc[0]
-    report = rectify_subject(delivered, {"phone": "+3292657211"},
-                             first_name=staff["first_name"], last_name=staff["last_name"])
-    row = read_delivery(delivered.store).table("staff").set_index("staff_key").loc[
-        staff["staff_key"]]
+    report = rectify_subject(
+        delivered,
+        {"phone": "+3292657211"},
+        first_name=staff["first_name"],
+        last_name=staff["last_name"],
+    )
+    row = (
+        read_delivery(delivered.store).table("staff").set_index("staff_key").loc[staff["staff_key"]]
+    )
     assert row["phone"] == "+3292657211"
     ent = tables["enterprises"]
     own_name = ent["name"] == ent["manager_first_name"] + " " + ent["manager_last_name"]
@@ -146,16 +152,19 @@ def test_cli_run_show_purge(delivered, capsys, monkeypatch) -> None:
 def test_cli_refuses_run_outside_the_signed_window(delivered, capsys) -> None:
     text = delivered.source.read_text()
     start = text.index("renewals = ")
-    delivered.source.write_text(text[:start] + text[text.index("\n", start) + 1:])
+    delivered.source.write_text(text[:start] + text[text.index("\n", start) + 1 :])
     assert main(["exchange", "run", "--config", str(delivered.source)]) == EXIT_INPUT
     err = capsys.readouterr().err
-    assert err.startswith("linkage: error: the protocol's validity window is 2025-11-15 to "
-                          "2026-05-15; today is ")
+    assert err.startswith(
+        "linkage: error: the protocol's validity window is 2025-11-15 to 2026-05-15; today is "
+    )
     assert err.rstrip().endswith("record a renewal in [validity] before running")
 
 
 def test_cli_demo(tmp_path: Path, capsys) -> None:
-    assert main(["-q", "exchange", "demo", "--enterprises", "200", "--out",
-                 str(tmp_path / "demo")]) == 0
+    assert (
+        main(["-q", "exchange", "demo", "--enterprises", "200", "--out", str(tmp_path / "demo")])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "enterprise links vs truth: precision" in out and "demo finished in" in out

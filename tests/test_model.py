@@ -174,9 +174,7 @@ def _correlated(scale: int) -> np.ndarray:
         ([-1, 1, 1], 50),  # no number: half and half
         ([-1, 0, 0], 50),
     ]
-    return np.repeat(
-        np.array([r for r, _ in rows], np.int8), [n * scale for _, n in rows], axis=0
-    )
+    return np.repeat(np.array([r for r, _ in rows], np.int8), [n * scale for _, n in rows], axis=0)
 
 
 JOINT = (exact_match("number", decisive=True), exact_match("address"), exact_match("postcode"))
@@ -190,21 +188,15 @@ def test_joint_pattern_does_not_count_a_move_twice() -> None:
     # show it 9 times in 10, non-matches 1 in 10, so log2(0.9 / 0.1) bits, and the
     # pairs' own prior is 1/2 (0.5 * 0.9 + 0.5 * 0.1 = the observed half).
     no_number = np.array([[-1, 1, 1], [-1, 0, 0]], np.int8)
-    np.testing.assert_allclose(
-        model.match_weight(no_number), [np.log2(9), -np.log2(9)], atol=0.01
-    )
+    np.testing.assert_allclose(model.match_weight(no_number), [np.log2(9), -np.log2(9)], atol=0.01)
     assert model.dependence_["lambda"] == pytest.approx(0.5, abs=0.001)
     # The product of the two comparisons' weights would count it twice.
-    independent = FellegiSunter(JOINT, joint_unlabelled=False).fit(
-        gamma, gamma_random=gamma_random
-    )
+    independent = FellegiSunter(JOINT, joint_unlabelled=False).fit(gamma, gamma_random=gamma_random)
     parts = independent.partial_weights(no_number)
     assert parts[0, 1:].sum() > 1.5 * np.log2(9)
     # Pairs the number labels are scored as before.
     labelled = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 0]], np.int8)
-    np.testing.assert_array_equal(
-        model.match_weight(labelled), independent.match_weight(labelled)
-    )
+    np.testing.assert_array_equal(model.match_weight(labelled), independent.match_weight(labelled))
     table = model.explain([-1, 1, 1])
     names = [c.name for c in JOINT]
     assert table["comparison"].tolist() == ["prior", *names, "dependence", "total"]

@@ -29,7 +29,9 @@ def _need(module: str):
 
 def test_the_three_notebooks_are_there() -> None:
     assert {p.name for p in PATHS} >= {
-        "match_quality.ipynb", "data_quality.ipynb", "performance.ipynb"
+        "match_quality.ipynb",
+        "data_quality.ipynb",
+        "performance.ipynb",
     }
 
 
@@ -52,13 +54,17 @@ def kernel_manager_factory(tmp_path_factory):
     kernels = tmp_path_factory.mktemp("kernels")
     spec_dir = kernels / "linkage-test"
     spec_dir.mkdir()
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "linkage tests",
-        "language": "python",
-        # Figures render to PNG without a display; never open a window.
-        "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
-    }))
+    (spec_dir / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "linkage tests",
+                "language": "python",
+                # Figures render to PNG without a display; never open a window.
+                "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+            }
+        )
+    )
     specs = KernelSpecManager(kernel_dirs=[str(kernels)])
 
     def make() -> KernelManager:

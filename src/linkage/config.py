@@ -153,8 +153,7 @@ class Comparison:
                 f"tightest first, e.g. (0.95, 0.85); got {t}"
             )
         if self.kind == "distance" and not (
-            all(x >= 1 and float(x).is_integer() for x in t)
-            and all(a < b for a, b in pairwise(t))
+            all(x >= 1 and float(x).is_integer() for x in t) and all(a < b for a, b in pairwise(t))
         ):
             raise ConfigError(
                 f"comparison {self.name!r}: distance thresholds must be whole edits, "

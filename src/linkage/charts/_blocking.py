@@ -64,23 +64,41 @@ def blocking(
 
     panels = 2 if completeness is not None else 1
     fig = new_figure(figsize=(10 if panels == 2 else 7, 1.2 + 0.42 * len(rules)))
-    axes = fig.subplots(1, panels, sharey=True, squeeze=False,
-                        gridspec_kw={"width_ratios": (1.4, 1)[:panels]})[0]
+    axes = fig.subplots(
+        1, panels, sharey=True, squeeze=False, gridspec_kw={"width_ratios": (1.4, 1)[:panels]}
+    )[0]
     ax = axes[0]
     counts = report["pairs"].to_numpy(np.float64)
-    skipped = (report["skipped"].fillna(0).to_numpy(np.float64) if "skipped" in report.columns
-               else np.zeros(len(rules)))
+    skipped = (
+        report["skipped"].fillna(0).to_numpy(np.float64)
+        if "skipped" in report.columns
+        else np.zeros(len(rules))
+    )
     # The union's skipped pairs may well be found by another rule: not drawn.
     skipped[union] = 0
     bars = ax.barh(y, counts, color=[GREY if u else BLUE for u in union], height=0.6)
     if skipped.any():
         shown = skipped > 0
-        ax.barh(y[shown], skipped[shown], left=counts[shown], height=0.6, color="white",
-                edgecolor=VERMILLION, hatch="///", label="skipped (blocks over the cap)")
+        ax.barh(
+            y[shown],
+            skipped[shown],
+            left=counts[shown],
+            height=0.6,
+            color="white",
+            edgecolor=VERMILLION,
+            hatch="///",
+            label="skipped (blocks over the cap)",
+        )
         ax.legend(loc="lower right", fontsize=8)
     for bar, n in zip(bars, counts, strict=True):
-        ax.annotate(f"{int(n):,}", (max(n, 1), bar.get_y() + bar.get_height() / 2),
-                    xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+        ax.annotate(
+            f"{int(n):,}",
+            (max(n, 1), bar.get_y() + bar.get_height() / 2),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
     ax.set_xscale("log")
     plain_numbers(ax.xaxis)
     ax.set_xlim(right=float(np.nanmax(counts + skipped)) * 3)
@@ -95,8 +113,14 @@ def blocking(
         ax2.barh(y, np.nan_to_num(values), color=[GREY if u else GREEN for u in union], height=0.6)
         for yi, v in zip(y, values, strict=True):
             if np.isfinite(v):
-                ax2.annotate(f"{v:.1%}", (v, yi), xytext=(3, 0), textcoords="offset points",
-                             va="center", fontsize=8)
+                ax2.annotate(
+                    f"{v:.1%}",
+                    (v, yi),
+                    xytext=(3, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=8,
+                )
         ax2.set_xlim(0, 1.15)
         ax2.set_xlabel("pair completeness (share of true pairs found)")
         ax2.set_gid("completeness")

@@ -46,10 +46,14 @@ def data_quality(
     reasons = sorted(set(table["status"]) - {"valid", "missing"})
     statuses = ["valid", "missing", *reasons]
     others = iter(_REASON_COLOURS * (len(reasons) // len(_REASON_COLOURS) + 1))
-    colours = {"valid": GREEN, "missing": GREY,
-               **{r: _KNOWN[r] if r in _KNOWN else next(others) for r in reasons}}
-    wide = table.pivot_table(index=[by, "field"], columns="status", values="share",
-                             aggfunc="sum", fill_value=0.0)
+    colours = {
+        "valid": GREEN,
+        "missing": GREY,
+        **{r: _KNOWN[r] if r in _KNOWN else next(others) for r in reasons},
+    }
+    wide = table.pivot_table(
+        index=[by, "field"], columns="status", values="share", aggfunc="sum", fill_value=0.0
+    )
 
     fig = new_figure(figsize=(9, 1.4 + 0.45 * len(fields) * len(groups)))
     axes = fig.subplots(len(groups), 1, sharex=True, squeeze=False)[:, 0]
@@ -57,10 +61,22 @@ def data_quality(
     for ax, group in zip(axes, groups, strict=True):
         left = np.zeros(len(fields))
         for status in statuses:
-            shares = np.array([wide.at[(group, f), status] if (group, f) in wide.index
-                               and status in wide.columns else 0.0 for f in fields])
-            ax.barh(y, shares, left=left, color=colours[status], height=0.65,
-                    label=status if ax is axes[0] else None)
+            shares = np.array(
+                [
+                    wide.at[(group, f), status]
+                    if (group, f) in wide.index and status in wide.columns
+                    else 0.0
+                    for f in fields
+                ]
+            )
+            ax.barh(
+                y,
+                shares,
+                left=left,
+                color=colours[status],
+                height=0.65,
+                label=status if ax is axes[0] else None,
+            )
             for yi, lft, s in zip(y, left, shares, strict=True):
                 if s >= 0.04:
                     ax.text(lft + s / 2, yi, f"{s:.0%}", ha="center", va="center", fontsize=7)

@@ -50,15 +50,22 @@ def parameters(
         Names of the comparisons to draw; all by default.
     """
     tables = model.weight_tables()  # also checks that the model is fitted
-    chosen = [k for k, c in enumerate(model.comparisons)
-              if comparisons is None or c.name in comparisons]
+    chosen = [
+        k for k, c in enumerate(model.comparisons) if comparisons is None or c.name in comparisons
+    ]
     if not chosen:
         names = [c.name for c in model.comparisons]
         raise ValueError(f"parameters: none of {list(comparisons or ())} is among {names}")
     n_levels = [model.comparisons[k].n_levels for k in chosen]
     fig = new_figure(figsize=(10, 1.0 + 0.38 * sum(n_levels) + 0.45 * len(chosen)))
-    axes = fig.subplots(len(chosen), 2, sharex="col", sharey="row", squeeze=False,
-                        gridspec_kw={"height_ratios": n_levels, "width_ratios": (1, 1.2)})
+    axes = fig.subplots(
+        len(chosen),
+        2,
+        sharex="col",
+        sharey="row",
+        squeeze=False,
+        gridspec_kw={"height_ratios": n_levels, "width_ratios": (1, 1.2)},
+    )
     bound = max(float(np.abs(tables[k][1:]).max()) for k in chosen) * 1.35 or 1.0
     for row, k in enumerate(chosen):
         c = model.comparisons[k]
@@ -68,29 +75,43 @@ def parameters(
         ax_mu.barh(y - 0.2, model.u_[k], height=0.4, color=ORANGE, label="u (among non-matches)")
         ax_mu.set_yticks(y, c.level_labels)
         ax_mu.set_xlim(0, 1)
-        notes = [s for s, on in (("term frequency", c.term_frequency),
-                                 ("decisive", c.decisive)) if on]
-        ax_mu.set_title(c.name + (f"  ({', '.join(notes)})" if notes else ""),
-                        loc="left", fontsize=10, fontweight="bold")
+        notes = [
+            s for s, on in (("term frequency", c.term_frequency), ("decisive", c.decisive)) if on
+        ]
+        ax_mu.set_title(
+            c.name + (f"  ({', '.join(notes)})" if notes else ""),
+            loc="left",
+            fontsize=10,
+            fontweight="bold",
+        )
         ax_mu.set_gid(f"mu:{c.name}")
 
         weights = tables[k][1:]
         ax_w.barh(y, weights, height=0.6, color=_sign_colours(weights))
         ax_w.axvline(0, color="black", linewidth=0.8)
         for yi, w in zip(y, weights, strict=True):
-            ax_w.annotate(f"{w:+.1f}", (w, yi), xytext=(4 if w >= 0 else -4, 0),
-                          textcoords="offset points", va="center",
-                          ha="left" if w >= 0 else "right", fontsize=8)
+            ax_w.annotate(
+                f"{w:+.1f}",
+                (w, yi),
+                xytext=(4 if w >= 0 else -4, 0),
+                textcoords="offset points",
+                va="center",
+                ha="left" if w >= 0 else "right",
+                fontsize=8,
+            )
         ax_w.set_xlim(-bound, bound)
         ax_w.set_gid(f"weight:{c.name}")
         for ax in (ax_mu, ax_w):
             ax.grid(axis="x", alpha=0.3)
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=2,
-               fontsize=8)
+    fig.legend(
+        *axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8
+    )
     axes[-1, 0].set_xlabel("probability")
     axes[-1, 1].set_xlabel("match weight log2(m/u) (bits)")
-    fig.suptitle(title or (f"Model parameters: prior {model.lambda_:.3g} "
-                           f"(weight {model.prior_weight:+.1f} bits)"))
+    fig.suptitle(
+        title
+        or (f"Model parameters: prior {model.lambda_:.3g} (weight {model.prior_weight:+.1f} bits)")
+    )
     return fig
 
 
@@ -118,10 +139,14 @@ def waterfall(explain: pd.DataFrame, *, title: str | None = None) -> Figure:
     end = steps["cumulative"].to_numpy(np.float64)
     start = np.where(is_total, 0.0, end - weight)
     height = np.where(is_total, end, weight)
-    colours = [BLUE if t else GREY if c == "prior" else (GREEN if w >= 0 else VERMILLION)
-               for t, c, w in zip(is_total, steps["comparison"], weight, strict=True)]
-    labels = [c if not lvl else f"{c}\n{lvl}" for c, lvl in
-              zip(steps["comparison"], steps["level"].fillna(""), strict=True)]
+    colours = [
+        BLUE if t else GREY if c == "prior" else (GREEN if w >= 0 else VERMILLION)
+        for t, c, w in zip(is_total, steps["comparison"], weight, strict=True)
+    ]
+    labels = [
+        c if not lvl else f"{c}\n{lvl}"
+        for c, lvl in zip(steps["comparison"], steps["level"].fillna(""), strict=True)
+    ]
 
     fig = new_figure(figsize=(max(7.0, 0.95 * len(steps) + 2), 5))
     ax = fig.subplots()
@@ -134,10 +159,15 @@ def waterfall(explain: pd.DataFrame, *, title: str | None = None) -> Figure:
     span = float(np.ptp(np.r_[top, bottom, 0.0])) or 1.0
     for i in x:
         up = height[i] >= 0
-        ax.annotate(f"{(end[i] if is_total[i] else weight[i]):+.1f}",
-                    (i, top[i] if up else bottom[i]), xytext=(0, 3 if up else -3),
-                    textcoords="offset points", ha="center", va="bottom" if up else "top",
-                    fontsize=8)
+        ax.annotate(
+            f"{(end[i] if is_total[i] else weight[i]):+.1f}",
+            (i, top[i] if up else bottom[i]),
+            xytext=(0, 3 if up else -3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom" if up else "top",
+            fontsize=8,
+        )
     ax.set_ylim(bottom.min() - 0.08 * span, top.max() + 0.08 * span)
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xticks(x, labels, rotation=40, ha="right", fontsize=8)
@@ -174,11 +204,16 @@ def term_frequency(
         Name of the comparison; by default the first with ``term_frequency``.
     """
     tables = model.weight_tables()
-    found = [k for k, c in enumerate(model.comparisons)
-             if (c.name == comparison if comparison is not None else c.term_frequency)]
+    found = [
+        k
+        for k, c in enumerate(model.comparisons)
+        if (c.name == comparison if comparison is not None else c.term_frequency)
+    ]
     if not found:
-        raise ValueError(f"term_frequency: no comparison {comparison or 'with term_frequency'} "
-                         f"in {[c.name for c in model.comparisons]}")
+        raise ValueError(
+            f"term_frequency: no comparison {comparison or 'with term_frequency'} "
+            f"in {[c.name for c in model.comparisons]}"
+        )
     k = found[0]
     c = model.comparisons[k]
     base = float(tables[k][-1])
@@ -196,25 +231,47 @@ def term_frequency(
     fig = new_figure(figsize=(8, 5))
     ax = fig.subplots()
     ax.plot(grid, weight(grid), color=BLUE, linewidth=2, label="exact match, adjusted")
-    line = ax.axhline(base, color="black", linestyle="--", linewidth=1,
-                      label=f"exact match, no adjustment ({base:+.1f} bits)")
+    line = ax.axhline(
+        base,
+        color="black",
+        linestyle="--",
+        linewidth=1,
+        label=f"exact match, no adjustment ({base:+.1f} bits)",
+    )
     line.set_gid("no_tf")
-    ax.axvline(u_exact, color=GREY, linestyle=":", linewidth=1,
-               label=f"random pairs' exact-agreement rate ({u_exact:.2g})")
+    ax.axvline(
+        u_exact,
+        color=GREY,
+        linestyle=":",
+        linewidth=1,
+        label=f"random pairs' exact-agreement rate ({u_exact:.2g})",
+    )
     # Many values share a frequency (each seen twice, say): one point per frequency,
     # named by its first values.
     by_freq = freq.groupby(freq, sort=False).apply(lambda s: list(s.index))
     top = by_freq.sort_index(ascending=False).head(n_labels)
     xs = top.index.to_numpy(np.float64)
-    ax.scatter(xs, weight(xs), color=ORANGE, zorder=3,
-               label=f"most common values ({len(top)} frequencies)").set_gid("common")
+    ax.scatter(
+        xs, weight(xs), color=ORANGE, zorder=3, label=f"most common values ({len(top)} frequencies)"
+    ).set_gid("common")
     for i, (f, values) in enumerate(top.items()):
         more = f" and {len(values) - 2:,} more" if len(values) > 2 else ""
-        ax.annotate(", ".join(map(str, values[:2])) + more, (f, weight(np.array([f]))[0]),
-                    xytext=(6, 6 if i % 2 else -12), textcoords="offset points", fontsize=7)
+        ax.annotate(
+            ", ".join(map(str, values[:2])) + more,
+            (f, weight(np.array([f]))[0]),
+            xytext=(6, 6 if i % 2 else -12),
+            textcoords="offset points",
+            fontsize=7,
+        )
     median = float(freq.median())
-    ax.scatter([median], weight(np.array([median])), color=GREEN, marker="D", zorder=3,
-               label=f"median value frequency ({median:.2g})")
+    ax.scatter(
+        [median],
+        weight(np.array([median])),
+        color=GREEN,
+        marker="D",
+        zorder=3,
+        label=f"median value frequency ({median:.2g})",
+    )
     ax.set_xscale("log")
     plain_numbers(ax.xaxis)
     ax.set_xlabel(f"frequency of the {c.name} value (share of all values, log scale)")

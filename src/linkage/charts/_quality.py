@@ -72,8 +72,16 @@ def weight_distribution(
     ax = fig.subplots()
     for label, mask, colour in classes:
         values = w[mask]
-        ax.hist(values, bins=edges, histtype="stepfilled", alpha=0.55, color=colour,
-                edgecolor=colour, linewidth=1.0, label=f"{label} ({mask.sum():,})")
+        ax.hist(
+            values,
+            bins=edges,
+            histtype="stepfilled",
+            alpha=0.55,
+            color=colour,
+            edgecolor=colour,
+            linewidth=1.0,
+            label=f"{label} ({mask.sum():,})",
+        )
     if threshold is not None:
         threshold_line(ax, threshold, label=f"threshold {threshold:.3g} bits", gid="threshold")
     if log:
@@ -113,8 +121,11 @@ def threshold_curves(
     data = sweep.sort_values("threshold")
     fig = new_figure(figsize=(8, 4.5))
     ax = fig.subplots()
-    for column, label, colour in (("precision", "precision", BLUE), ("recall", "recall", ORANGE),
-                                  ("f1", "F1", GREEN)):
+    for column, label, colour in (
+        ("precision", "precision", BLUE),
+        ("recall", "recall", ORANGE),
+        ("f1", "F1", GREEN),
+    ):
         ax.plot(data["threshold"], data[column], color=colour, linewidth=2, label=label)
     if chosen is not None:
         label = f"chosen {chosen:.3g}"

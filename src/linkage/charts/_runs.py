@@ -52,8 +52,14 @@ def time_vs_scale(
             if mean.empty:
                 continue
             label = f"{tool} · {task}" if task else str(tool)
-            ax.plot(mean.index, mean.to_numpy(), marker="o", color=CYCLE[i % len(CYCLE)],
-                    linewidth=2, label=label)
+            ax.plot(
+                mean.index,
+                mean.to_numpy(),
+                marker="o",
+                color=CYCLE[i % len(CYCLE)],
+                linewidth=2,
+                label=label,
+            )
         values = frame[metric].dropna()
         if log:
             ax.set_xscale("log")

@@ -41,29 +41,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     actions = exchange.add_subparsers(dest="exchange_command", metavar="ACTION", required=True)
 
-    run = actions.add_parser("run", help="run the exchange once and deliver",
-                             description="Run the exchange once; refused outside the "
-                             "protocol's validity window. Prints what changed since the "
-                             "last delivery.")
+    run = actions.add_parser(
+        "run",
+        help="run the exchange once and deliver",
+        description="Run the exchange once; refused outside the "
+        "protocol's validity window. Prints what changed since the "
+        "last delivery.",
+    )
     _config_option(run)
-    run.add_argument("--withhold-invalid", action="store_true",
-                     help="withhold records with an invalid enterprise or establishment "
-                     "number and report them, instead of refusing the run")
+    run.add_argument(
+        "--withhold-invalid",
+        action="store_true",
+        help="withhold records with an invalid enterprise or establishment "
+        "number and report them, instead of refusing the run",
+    )
     run.add_argument("--json", action="store_true", help="print the manifest as JSON")
     run.set_defaults(handler=_run)
 
-    purge = actions.add_parser("purge", help="remove a party's data, or everything (art. 3)",
-                               description="Remove everything received from one party "
-                               "(withdrawal) or from all (end of the protocol), and prove it.")
+    purge = actions.add_parser(
+        "purge",
+        help="remove a party's data, or everything (art. 3)",
+        description="Remove everything received from one party "
+        "(withdrawal) or from all (end of the protocol), and prove it.",
+    )
     _config_option(purge)
     which = purge.add_mutually_exclusive_group(required=True)
     which.add_argument("--party", help="the withdrawing party, e.g. TBT")
     which.add_argument("--all", action="store_true", help="everything (end of the protocol)")
     purge.set_defaults(handler=_purge)
 
-    subject = actions.add_parser("subject", help="find, erase or rectify a person (art. 11)",
-                                 description="Find, erase or rectify every delivered record "
-                                 "about one person, by e-mail or by first and last name.")
+    subject = actions.add_parser(
+        "subject",
+        help="find, erase or rectify a person (art. 11)",
+        description="Find, erase or rectify every delivered record "
+        "about one person, by e-mail or by first and last name.",
+    )
     requests = subject.add_subparsers(dest="subject_command", metavar="REQUEST", required=True)
     find = requests.add_parser("find", help="list the person's records (access)")
     _config_option(find)
@@ -77,32 +89,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rectify = requests.add_parser("rectify", help="correct the person's records")
     _config_option(rectify)
     _person_options(rectify)
-    rectify.add_argument("--set", action="append", required=True, metavar="FIELD=VALUE",
-                         help="a person field to set (first_name, last_name, function, "
-                         "service, department, email, phone); repeatable")
+    rectify.add_argument(
+        "--set",
+        action="append",
+        required=True,
+        metavar="FIELD=VALUE",
+        help="a person field to set (first_name, last_name, function, "
+        "service, department, email, phone); repeatable",
+    )
     rectify.set_defaults(handler=_rectify)
 
     show = actions.add_parser("show", help="show the delivery in force")
     _config_option(show)
     show.set_defaults(handler=_show)
 
-    demo = actions.add_parser("demo", help="the whole exchange on synthetic data",
-                              description="Generate a synthetic exchange, write per-party "
-                              "extracts, make a key on the spot, run the exchange, and score "
-                              "the links against the synthetic truth.")
-    demo.add_argument("--enterprises", type=int, default=20_000, metavar="N",
-                      help="enterprises (default: 20000)")
+    demo = actions.add_parser(
+        "demo",
+        help="the whole exchange on synthetic data",
+        description="Generate a synthetic exchange, write per-party "
+        "extracts, make a key on the spot, run the exchange, and score "
+        "the links against the synthetic truth.",
+    )
+    demo.add_argument(
+        "--enterprises", type=int, default=20_000, metavar="N", help="enterprises (default: 20000)"
+    )
     demo.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
-    demo.add_argument("--out", type=Path, default=Path("exchange-demo"),
-                      help="output directory (default: ./exchange-demo)")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("exchange-demo"),
+        help="output directory (default: ./exchange-demo)",
+    )
     demo.set_defaults(handler=_demo)
 
 
 def _run(args: argparse.Namespace) -> int:
     from linkage.exchange import load_config, run
 
-    result = run(load_config(args.config),
-                 invalid_numbers="withhold" if args.withhold_invalid else "refuse")
+    result = run(
+        load_config(args.config), invalid_numbers="withhold" if args.withhold_invalid else "refuse"
+    )
     print(json.dumps(result.manifest, indent=2) if args.json else result.summary())
     return 0
 
@@ -152,8 +178,9 @@ def _rectify(args: argparse.Namespace) -> int:
         if not sep:
             raise ConfigError(f"--set: expected FIELD=VALUE, got a value without '=' for {name!r}")
         changes[name.strip()] = value
-    report = rectify_subject(load_config(args.config), changes, reference=args.reference,
-                             **_person(args))
+    report = rectify_subject(
+        load_config(args.config), changes, reference=args.reference, **_person(args)
+    )
     print(report.summary())
     return 0
 
@@ -167,8 +194,10 @@ def _show(args: argparse.Namespace) -> int:
         print(f"{config.store}: no delivery in force")
         return 0
     m = current.manifest
-    print(f"run {current.run_id} ({m['created']}), key version {m['key']['version']}, "
-          f"valid {m['validity']['start']} to {m['validity']['effective_end']}")
+    print(
+        f"run {current.run_id} ({m['created']}), key version {m['key']['version']}, "
+        f"valid {m['validity']['start']} to {m['validity']['effective_end']}"
+    )
     for name, entry in m["outputs"].items():
         parties = ", ".join(f"{p} {n:,}" for p, n in entry["rows_by_party"].items())
         print(f"  {name}: {entry['rows']:,} rows ({parties})")

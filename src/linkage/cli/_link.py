@@ -66,9 +66,7 @@ def _link(args: argparse.Namespace) -> int:
     if args.parents:
         parent_links = read_table(args.parents)
         lcol, rcol = _id_columns(parent_links, None, source=args.parents.name, what="--parents")
-        parents = ParentLinks(
-            links=parent_links[[lcol, rcol]], left_parent=lcol, right_parent=rcol
-        )
+        parents = ParentLinks(links=parent_links[[lcol, rcol]], left_parent=lcol, right_parent=rcol)
     model = FellegiSunter.load(args.model) if args.model else None
     result = link(
         left, right, spec, model=model, parents=parents, names=(args.left.name, args.right.name)

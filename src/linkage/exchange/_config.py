@@ -111,8 +111,9 @@ class Validity:
         return {
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
-            "renewals": [{"end": r.end.isoformat(), "reference": r.reference}
-                         for r in self.renewals],
+            "renewals": [
+                {"end": r.end.isoformat(), "reference": r.reference} for r in self.renewals
+            ],
             "effective_end": self.effective_end.isoformat(),
         }
 
@@ -216,8 +217,10 @@ def load_config(path: str | os.PathLike[str]) -> ExchangeConfig:
     where = path.name
     validity_doc = _get(doc, "validity", dict, where)
     renewals = tuple(
-        Renewal(end=_date(r.get("end"), f"{where} [validity] renewals"),
-                reference=str(r.get("reference", "")))
+        Renewal(
+            end=_date(r.get("end"), f"{where} [validity] renewals"),
+            reference=str(r.get("reference", "")),
+        )
         for r in validity_doc.get("renewals", [])
     )
     validity = Validity(

@@ -102,8 +102,10 @@ def store_lock(store: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ConfigError(f"{store}: another run, purge or request is changing this "
-                              "store; try again when it has finished") from None
+            raise ConfigError(
+                f"{store}: another run, purge or request is changing this "
+                "store; try again when it has finished"
+            ) from None
         try:
             clear_leftovers(store)
             yield
@@ -127,8 +129,9 @@ def clear_leftovers(store: Path) -> list[str]:
 
 def _arrow(frame: pd.DataFrame) -> pa.Table:
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    fields = [pa.field(f.name, pa.date32()) if pa.types.is_timestamp(f.type) else f
-              for f in table.schema]
+    fields = [
+        pa.field(f.name, pa.date32()) if pa.types.is_timestamp(f.type) else f for f in table.schema
+    ]
     return table.cast(pa.schema(fields)).replace_schema_metadata(None)
 
 
@@ -144,8 +147,9 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> dict[str, dic
         outputs[name] = {
             "file": path.name,
             "rows": len(frame),
-            "rows_by_party": {str(k): int(v) for k, v in
-                              frame["party"].value_counts().sort_index().items()},
+            "rows_by_party": {
+                str(k): int(v) for k, v in frame["party"].value_counts().sort_index().items()
+            },
             "sha256": sha256_file(path),
         }
     return outputs
@@ -204,16 +208,21 @@ def diff(
         both = [c for c in new.columns if c in old.columns]
         rest = [c for c in both if c not in key]
 
-        def digest(frame: pd.DataFrame, key: list[str] = key, rest: list[str] = rest
-                   ) -> pd.DataFrame:
+        def digest(
+            frame: pd.DataFrame, key: list[str] = key, rest: list[str] = rest
+        ) -> pd.DataFrame:
             out = frame[key].astype("string").copy()
             # Compare values as text so that dtypes read back from Parquet match.
-            out["_hash"] = (pd.util.hash_pandas_object(
-                frame[rest].astype("string"), index=False).to_numpy() if rest else 0)
+            out["_hash"] = (
+                pd.util.hash_pandas_object(frame[rest].astype("string"), index=False).to_numpy()
+                if rest
+                else 0
+            )
             return out
 
-        merged = digest(old).merge(digest(new), on=key, how="outer", indicator=True,
-                                   suffixes=("_old", "_new"))
+        merged = digest(old).merge(
+            digest(new), on=key, how="outer", indicator=True, suffixes=("_old", "_new")
+        )
         kept = merged["_merge"] == "both"
         changes[name] = {
             "added": int((merged["_merge"] == "right_only").sum()),
@@ -251,18 +260,22 @@ def rewrite(
                 shutil.copy2(path, quality / path.name)
         manifest = dict(current.manifest)
         keep = keep_party or (lambda party: True)
-        manifest.update({
-            "run_id": run_id,
-            "previous_run_id": current.run_id,
-            "outputs": outputs,
-            "changes": diff(current.tables(), Delivery(run_id, staging, {"outputs": outputs})
-                            .tables()),
-            "inputs": [i for i in manifest["inputs"] if keep(i["party"])],
-            "minimisation": {"dropped": [d for d in manifest["minimisation"]["dropped"]
-                                         if keep(d["party"])]},
-            "quality": {p: c for p, c in manifest["quality"].items() if p not in drop_quality},
-            "operations": [*manifest.get("operations", []), operation],
-        })
+        manifest.update(
+            {
+                "run_id": run_id,
+                "previous_run_id": current.run_id,
+                "outputs": outputs,
+                "changes": diff(
+                    current.tables(), Delivery(run_id, staging, {"outputs": outputs}).tables()
+                ),
+                "inputs": [i for i in manifest["inputs"] if keep(i["party"])],
+                "minimisation": {
+                    "dropped": [d for d in manifest["minimisation"]["dropped"] if keep(d["party"])]
+                },
+                "quality": {p: c for p, c in manifest["quality"].items() if p not in drop_quality},
+                "operations": [*manifest.get("operations", []), operation],
+            }
+        )
         write_json(staging / MANIFEST, manifest)
         publish(store, staging, run_id)
     finally:

@@ -94,9 +94,7 @@ def _prepare_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def write_exchange(
-    exchange: SyntheticExchange, out: Path, *, today: dt.date | None = None
-) -> Path:
+def write_exchange(exchange: SyntheticExchange, out: Path, *, today: dt.date | None = None) -> Path:
     """Write a synthetic exchange as per-party extracts, VDAB's files and a config.
 
     The config's made-up renewal runs to 2027-12-31, or a year after ``today`` (the

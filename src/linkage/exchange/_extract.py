@@ -127,8 +127,14 @@ def _typed(values: pd.Series, kind: str, file: str, column: str) -> pd.Series:
 
 
 def _numbers(
-    frame: pd.DataFrame, column: str, kind: str, *, file: str, table: str,
-    policy: InvalidNumbers, is_id: bool,
+    frame: pd.DataFrame,
+    column: str,
+    kind: str,
+    *,
+    file: str,
+    table: str,
+    policy: InvalidNumbers,
+    is_id: bool,
 ) -> tuple[pd.Series, pd.DataFrame | None]:
     parse = parse_enterprise_numbers if kind == "enterprise" else parse_establishment_numbers
     parsed = parse(frame[column].reset_index(drop=True), return_reasons=True)
@@ -146,12 +152,20 @@ def _numbers(
         )
     extract = EXTRACTS[table]
     record = None if is_id else frame[extract.id].to_numpy()[bad]
-    defects = pd.DataFrame({
-        "party": frame["party"].to_numpy()[bad], "table": table, "record_id": record,
-        "column": column, "defect": "invalid number",
-        "detail": (("withheld: " if is_id else "reference dropped: ") + reasons[bad]).to_numpy(),
-        "file": file, "row": frame[ROW].to_numpy()[bad] + 1,
-    })
+    defects = pd.DataFrame(
+        {
+            "party": frame["party"].to_numpy()[bad],
+            "table": table,
+            "record_id": record,
+            "column": column,
+            "defect": "invalid number",
+            "detail": (
+                ("withheld: " if is_id else "reference dropped: ") + reasons[bad]
+            ).to_numpy(),
+            "file": file,
+            "row": frame[ROW].to_numpy()[bad] + 1,
+        }
+    )
     return numbers, defects
 
 
@@ -163,30 +177,40 @@ def _read_one(
     _refuse_national_numbers(raw, file)
     if party == MIXED:
         if "party" not in raw.columns:
-            raise SchemaError(f"{file}: missing column 'party' (a [extracts.mixed] file names "
-                              "each record's sending party)")
+            raise SchemaError(
+                f"{file}: missing column 'party' (a [extracts.mixed] file names "
+                "each record's sending party)"
+            )
         sender = _as_text(raw["party"])
         unknown = (~sender.isin(config.parties)).to_numpy(dtype=bool)
         if unknown.any():
-            raise SchemaError(f"{_where(file, 'party', int(unknown.argmax()))}: not one of the "
-                              f"parties {', '.join(config.parties)}")
+            raise SchemaError(
+                f"{_where(file, 'party', int(unknown.argmax()))}: not one of the "
+                f"parties {', '.join(config.parties)}"
+            )
         own = [p for p in config.parties if extract.name in config.extracts.get(p, {})]
         twice = sender.isin(own).to_numpy(dtype=bool)
         if twice.any():
-            raise SchemaError(f"{_where(file, 'party', int(twice.argmax()))}: this party has "
-                              f"its own {extract.name} extract in [extracts]")
+            raise SchemaError(
+                f"{_where(file, 'party', int(twice.argmax()))}: this party has "
+                f"its own {extract.name} extract in [extracts]"
+            )
     else:
         sender = pd.Series(party, index=raw.index, dtype="string")
         if "party" in raw.columns:
             other = (_as_text(raw["party"]).fillna(party) != party).to_numpy(dtype=bool)
             if other.any():
-                raise SchemaError(f"{_where(file, 'party', int(other.argmax()))}: a record of "
-                                  f"another party in {party}'s extract")
+                raise SchemaError(
+                    f"{_where(file, 'party', int(other.argmax()))}: a record of "
+                    f"another party in {party}'s extract"
+                )
     dropped = [c for c in raw.columns if c not in extract.columns and c != "party"]
     missing = [c for c, spec in extract.columns.items() if spec.required and c not in raw.columns]
     if missing:
-        raise SchemaError(f"{file}: missing column(s) {', '.join(map(repr, missing))} "
-                          f"(required by art. 3, Gegeven {extract.gegeven})")
+        raise SchemaError(
+            f"{file}: missing column(s) {', '.join(map(repr, missing))} "
+            f"(required by art. 3, Gegeven {extract.gegeven})"
+        )
     frame = pd.DataFrame(index=raw.index)
     for column, spec in extract.columns.items():
         values = raw[column] if column in raw.columns else pd.Series(pd.NA, index=raw.index)
@@ -201,13 +225,25 @@ def _read_one(
     defects = []
     for column, spec in extract.columns.items():
         if spec.kind in ("enterprise", "establishment"):
-            numbers, found = _numbers(frame, column, spec.kind, file=file, table=extract.name,
-                                      policy=policy, is_id=column == extract.id)
+            numbers, found = _numbers(
+                frame,
+                column,
+                spec.kind,
+                file=file,
+                table=extract.name,
+                policy=policy,
+                is_id=column == extract.id,
+            )
             frame[column] = numbers
             if found is not None:
                 defects.append(found)
-    inputs = {"party": party, "table": extract.name, "file": str(path),
-              "sha256": sha256_file(path), "rows": len(raw)}
+    inputs = {
+        "party": party,
+        "table": extract.name,
+        "file": str(path),
+        "sha256": sha256_file(path),
+        "rows": len(raw),
+    }
     report = {"party": party, "table": extract.name, "file": file, "columns": dropped}
     return frame, inputs, report, defects
 

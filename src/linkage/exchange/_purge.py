@@ -44,9 +44,15 @@ class PurgeReport:
         return self.scan["rows_of_purged_parties"] == 0 and not self.scan["files_of_purged"]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"purge_id": self.purge_id, "parties": list(self.parties),
-                "everything": self.everything, "before": self.before, "after": self.after,
-                "scan": self.scan, "complete": self.complete}
+        return {
+            "purge_id": self.purge_id,
+            "parties": list(self.parties),
+            "everything": self.everything,
+            "before": self.before,
+            "after": self.after,
+            "scan": self.scan,
+            "complete": self.complete,
+        }
 
     def summary(self) -> str:
         what = "everything" if self.everything else ", ".join(self.parties)
@@ -56,17 +62,20 @@ class PurgeReport:
             left = sum(self.after.get(table, {}).get(p, 0) for p in self.parties)
             lines.append(f"  {table}: {gone:,} rows of {what} before, {left:,} after")
         s = self.scan
-        lines.append(f"scan: {s['files_scanned']:,} files, {s['rows_scanned']:,} rows, "
-                     f"{s['rows_of_purged_parties']:,} rows and {len(s['files_of_purged'])} "
-                     f"files of {what}: {'nothing left' if self.complete else 'NOT COMPLETE'}")
+        lines.append(
+            f"scan: {s['files_scanned']:,} files, {s['rows_scanned']:,} rows, "
+            f"{s['rows_of_purged_parties']:,} rows and {len(s['files_of_purged'])} "
+            f"files of {what}: {'nothing left' if self.complete else 'NOT COMPLETE'}"
+        )
         return "\n".join(lines)
 
 
 def _counts(delivery: D.Delivery | None) -> dict[str, dict[str, int]]:
     if delivery is None:
         return {}
-    return {name: dict(entry["rows_by_party"]) for name, entry in
-            delivery.manifest["outputs"].items()}
+    return {
+        name: dict(entry["rows_by_party"]) for name, entry in delivery.manifest["outputs"].items()
+    }
 
 
 def scan_store(store: Path, parties: tuple[str, ...] | None) -> dict[str, Any]:
@@ -96,8 +105,12 @@ def scan_store(store: Path, parties: tuple[str, ...] | None) -> dict[str, Any]:
             named.append(str(path.relative_to(store)))
         elif path.stem in parties:
             named.append(str(path.relative_to(store)))
-    return {"files_scanned": files, "rows_scanned": rows, "rows_of_purged_parties": found,
-            "files_of_purged": named}
+    return {
+        "files_scanned": files,
+        "rows_scanned": rows,
+        "rows_of_purged_parties": found,
+        "files_of_purged": named,
+    }
 
 
 def purge(
@@ -117,8 +130,7 @@ def purge(
     if (party is None) == (not everything):
         raise ConfigError("purge: give one party or everything, not both or neither")
     if party is not None and party not in config.parties:
-        raise ConfigError(f"purge: {party!r} is not one of the parties "
-                          f"{', '.join(config.parties)}")
+        raise ConfigError(f"purge: {party!r} is not one of the parties {', '.join(config.parties)}")
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     purge_id = f"purge-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     parties = tuple(config.parties) if everything else (party,)
@@ -129,30 +141,55 @@ def purge(
             if everything:
                 D.remove_all(config.store)
             elif current is not None:
-                tables = {name: frame[frame["party"] != party].reset_index(drop=True)
-                          for name, frame in current.tables().items()}
-                D.rewrite(config.store, current, tables, run_id=purge_id,
-                          operation={"purge": party, "time": now.isoformat()},
-                          drop_quality=(party,), keep_party=lambda p: p != party)
+                tables = {
+                    name: frame[frame["party"] != party].reset_index(drop=True)
+                    for name, frame in current.tables().items()
+                }
+                D.rewrite(
+                    config.store,
+                    current,
+                    tables,
+                    run_id=purge_id,
+                    operation={"purge": party, "time": now.isoformat()},
+                    drop_quality=(party,),
+                    keep_party=lambda p: p != party,
+                )
             after = _counts(D.read_delivery(config.store))
             scan = scan_store(config.store, None if everything else parties)
             gone = withdrawn_parties(config.store)
             gone.update({p: {"time": now.isoformat(), "purge_id": purge_id} for p in parties})
             D.write_json(config.store / WITHDRAWN, gone)
-            report = PurgeReport(purge_id=purge_id, parties=parties, everything=everything,
-                                 before=before, after=after, scan=scan)
+            report = PurgeReport(
+                purge_id=purge_id,
+                parties=parties,
+                everything=everything,
+                before=before,
+                after=after,
+                scan=scan,
+            )
             reports = config.store / "reports"
             reports.mkdir(exist_ok=True)
             D.write_json(reports / f"{purge_id}.json", report.as_dict())
     except BaseException as exc:
-        append_event(config.audit_log, "purge", purge_id=purge_id, parties=list(parties),
-                     everything=everything, outcome="failed", error=type(exc).__name__)
+        append_event(
+            config.audit_log,
+            "purge",
+            purge_id=purge_id,
+            parties=list(parties),
+            everything=everything,
+            outcome="failed",
+            error=type(exc).__name__,
+        )
         raise
-    append_event(config.audit_log, "purge", purge_id=purge_id, parties=list(parties),
-                 everything=everything, outcome="complete" if report.complete else "incomplete",
-                 rows_removed={t: sum(c.get(p, 0) for p in parties) for t, c in before.items()},
-                 rows_left_of_parties=scan["rows_of_purged_parties"],
-                 files_scanned=scan["files_scanned"])
+    append_event(
+        config.audit_log,
+        "purge",
+        purge_id=purge_id,
+        parties=list(parties),
+        everything=everything,
+        outcome="complete" if report.complete else "incomplete",
+        rows_removed={t: sum(c.get(p, 0) for p in parties) for t, c in before.items()},
+        rows_left_of_parties=scan["rows_of_purged_parties"],
+        files_scanned=scan["files_scanned"],
+    )
     return report
-
-

@@ -37,22 +37,38 @@ STOPPED = ("Stopgezet", "Faillissement", "Stopzetting", "Vereffening", "Ontbindi
 CLOSED_DOSSIER = ("Afgesloten", "Afgewezen", "Geannuleerd", "Stopgezet")
 
 
-def _defects(frame: pd.DataFrame, mask: pd.Series | np.ndarray, *, table: str, column: str,
-             defect: str, detail: str | pd.Series) -> pd.DataFrame:
+def _defects(
+    frame: pd.DataFrame,
+    mask: pd.Series | np.ndarray,
+    *,
+    table: str,
+    column: str,
+    defect: str,
+    detail: str | pd.Series,
+) -> pd.DataFrame:
     mask = np.asarray(mask, dtype=bool)
     rows = frame[mask]
     detail_values = detail[mask].to_numpy() if isinstance(detail, pd.Series) else detail
-    return pd.DataFrame({
-        "party": rows["party"].to_numpy(), "table": table,
-        "record_id": rows[EXTRACTS[table].id].to_numpy(), "column": column, "defect": defect,
-        "detail": detail_values, "file": rows[FILE].to_numpy(), "row": rows[ROW].to_numpy() + 1,
-    })
+    return pd.DataFrame(
+        {
+            "party": rows["party"].to_numpy(),
+            "table": table,
+            "record_id": rows[EXTRACTS[table].id].to_numpy(),
+            "column": column,
+            "defect": defect,
+            "detail": detail_values,
+            "file": rows[FILE].to_numpy(),
+            "row": rows[ROW].to_numpy() + 1,
+        }
+    )
 
 
 def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
-    checks = {"phone": ("invalid phone", normalise_phones),
-              "email": ("invalid e-mail", normalise_emails),
-              "website": ("invalid website", normalise_websites)}
+    checks = {
+        "phone": ("invalid phone", normalise_phones),
+        "email": ("invalid e-mail", normalise_emails),
+        "website": ("invalid website", normalise_websites),
+    }
     found = []
     for table in ("enterprises", "contacts", "staff"):
         frame = tables[table]
@@ -63,8 +79,9 @@ def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
             reasons = check(values, return_reasons=True)["reason"].astype("string")
             reasons.index = frame.index
             bad = (reasons.notna() & frame[column].notna()).to_numpy(dtype=bool)
-            found.append(_defects(frame, bad, table=table, column=column, defect=defect,
-                                  detail=reasons))
+            found.append(
+                _defects(frame, bad, table=table, column=column, defect=defect, detail=reasons)
+            )
     return found
 
 
@@ -74,17 +91,26 @@ def _required(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
         frame = tables[name]
         for column, spec in extract.columns.items():
             if spec.required and column != extract.id:
-                found.append(_defects(frame, frame[column].isna(), table=name, column=column,
-                                      defect="missing required field",
-                                      detail=f"art. 3 lists {spec.item!r}"))
+                found.append(
+                    _defects(
+                        frame,
+                        frame[column].isna(),
+                        table=name,
+                        column=column,
+                        defect="missing required field",
+                        detail=f"art. 3 lists {spec.item!r}",
+                    )
+                )
     return found
 
 
 def _outdated(ent: pd.DataFrame, today: dt.date, max_age_days: int) -> list[pd.DataFrame]:
     limit = pd.Timestamp(today) - pd.Timedelta(days=max_age_days)
     found = []
-    for value, date, what in (("size_class", "size_class_date", "size class"),
-                              ("in_difficulty", "in_difficulty_date", "in-difficulty")):
+    for value, date, what in (
+        ("size_class", "size_class_date", "size class"),
+        ("in_difficulty", "in_difficulty_date", "in-difficulty"),
+    ):
         when = pd.to_datetime(ent[date])
         # "not in difficulty" without a date is no assessment; a size class always is.
         assessed = ent[value].notna() if value == "size_class" else ent[value].fillna(False)
@@ -92,90 +118,186 @@ def _outdated(ent: pd.DataFrame, today: dt.date, max_age_days: int) -> list[pd.D
         undated = assessed & when.isna()
         old = assessed & (when < limit)
         detail = pd.Series(f"{what} assessment has no date", index=ent.index, dtype="string")
-        detail = detail.mask(old, f"{what} assessed on " + when.dt.strftime("%Y-%m-%d")
-                             + f", more than {max_age_days} days ago")
-        found.append(_defects(ent, undated | old, table="enterprises", column=date,
-                              defect="outdated assessment", detail=detail))
+        detail = detail.mask(
+            old,
+            f"{what} assessed on "
+            + when.dt.strftime("%Y-%m-%d")
+            + f", more than {max_age_days} days ago",
+        )
+        found.append(
+            _defects(
+                ent,
+                undated | old,
+                table="enterprises",
+                column=date,
+                defect="outdated assessment",
+                detail=detail,
+            )
+        )
     return found
 
 
 def _duplicates(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     found = []
     con = tables["contacts"]
-    who = pd.DataFrame({"party": con["party"], "d": con["dossier_id"],
-                        "f": con["first_name"].str.casefold(),
-                        "l": con["last_name"].str.casefold()})
+    who = pd.DataFrame(
+        {
+            "party": con["party"],
+            "d": con["dossier_id"],
+            "f": con["first_name"].str.casefold(),
+            "l": con["last_name"].str.casefold(),
+        }
+    )
     twice = who.duplicated(keep=False) & con["last_name"].notna()
-    found.append(_defects(con, twice, table="contacts", column="last_name", defect="duplicate",
-                          detail="the same contact person twice in one dossier"))
+    found.append(
+        _defects(
+            con,
+            twice,
+            table="contacts",
+            column="last_name",
+            defect="duplicate",
+            detail="the same contact person twice in one dossier",
+        )
+    )
     staff = tables["staff"]
     email = staff["email"].str.casefold()
-    found.append(_defects(staff, email.duplicated(keep=False) & email.notna(), table="staff",
-                          column="email", defect="duplicate",
-                          detail="one e-mail address for several staff members"))
+    found.append(
+        _defects(
+            staff,
+            email.duplicated(keep=False) & email.notna(),
+            table="staff",
+            column="email",
+            defect="duplicate",
+            detail="one e-mail address for several staff members",
+        )
+    )
     ent = tables["enterprises"]
-    place = pd.DataFrame({"party": ent["party"], "n": ent["name"].str.casefold().str.strip(),
-                          "p": ent["postcode"], "s": ent["street"].str.casefold(),
-                          "h": ent["house_number"]})
+    place = pd.DataFrame(
+        {
+            "party": ent["party"],
+            "n": ent["name"].str.casefold().str.strip(),
+            "p": ent["postcode"],
+            "s": ent["street"].str.casefold(),
+            "h": ent["house_number"],
+        }
+    )
     twice = place.duplicated(keep=False) & place[["n", "p", "s"]].notna().all(axis=1)
-    found.append(_defects(ent, twice, table="enterprises", column="name", defect="duplicate",
-                          detail="another enterprise number with this name and address"))
+    found.append(
+        _defects(
+            ent,
+            twice,
+            table="enterprises",
+            column="name",
+            defect="duplicate",
+            detail="another enterprise number with this name and address",
+        )
+    )
     return found
 
 
 def _contradictions(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     ent, dos = tables["enterprises"], tables["dossiers"]
-    stopped = ent.loc[ent["status"].isin(STOPPED) | ent["legal_situation"].isin(STOPPED),
-                      "enterprise_number"]
+    stopped = ent.loc[
+        ent["status"].isin(STOPPED) | ent["legal_situation"].isin(STOPPED), "enterprise_number"
+    ]
     open_ = ~dos["status"].isin(CLOSED_DOSSIER) & dos["status"].notna()
-    found = [_defects(dos, open_ & dos["enterprise_number"].isin(stopped), table="dossiers",
-                      column="status", defect="contradiction",
-                      detail="an open dossier of a stopped enterprise")]
+    found = [
+        _defects(
+            dos,
+            open_ & dos["enterprise_number"].isin(stopped),
+            table="dossiers",
+            column="status",
+            defect="contradiction",
+            detail="an open dossier of a stopped enterprise",
+        )
+    ]
     over = (dos["paid_amount"] > dos["granted_amount"]).fillna(False)
-    found.append(_defects(dos, over, table="dossiers", column="paid_amount",
-                          defect="contradiction", detail="more paid than granted"))
+    found.append(
+        _defects(
+            dos,
+            over,
+            table="dossiers",
+            column="paid_amount",
+            defect="contradiction",
+            detail="more paid than granted",
+        )
+    )
     return found
 
 
 def _references(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     dos, con = tables["dossiers"], tables["contacts"]
     known = tables["enterprises"]["enterprise_number"].dropna()
-    found = [_defects(dos, dos["enterprise_number"].notna() & ~dos["enterprise_number"].isin(known),
-                      table="dossiers", column="enterprise_number", defect="unknown reference",
-                      detail="no enterprises extract holds this enterprise")]
-    found.append(_defects(con, ~con["dossier_id"].isin(dos["dossier_id"]), table="contacts",
-                          column="dossier_id", defect="unknown reference",
-                          detail="no dossiers extract holds this dossier"))
+    found = [
+        _defects(
+            dos,
+            dos["enterprise_number"].notna() & ~dos["enterprise_number"].isin(known),
+            table="dossiers",
+            column="enterprise_number",
+            defect="unknown reference",
+            detail="no enterprises extract holds this enterprise",
+        )
+    ]
+    found.append(
+        _defects(
+            con,
+            ~con["dossier_id"].isin(dos["dossier_id"]),
+            table="contacts",
+            column="dossier_id",
+            defect="unknown reference",
+            detail="no dossiers extract holds this dossier",
+        )
+    )
     refs = staff_references(dos["staff_ids"])
     unknown = ~refs.isin(tables["staff"]["staff_id"])
     bad = np.zeros(len(dos), dtype=bool)
     bad[dos.index.get_indexer(refs.index[unknown.to_numpy(dtype=bool)].unique())] = True
-    found.append(_defects(dos, bad, table="dossiers", column="staff_ids",
-                          defect="unknown reference", detail="a staff member no extract holds"))
+    found.append(
+        _defects(
+            dos,
+            bad,
+            table="dossiers",
+            column="staff_ids",
+            defect="unknown reference",
+            detail="a staff member no extract holds",
+        )
+    )
     return found
 
 
 def quality_defects(extracts: Extracts, *, today: dt.date, max_age_days: int = 730) -> pd.DataFrame:
     """Every defect found in the extracts (see the module docstring), sorted."""
     tables = extracts.tables
-    parts = [extracts.defects, *_contact_fields(tables), *_required(tables),
-             *_outdated(tables["enterprises"], today, max_age_days), *_duplicates(tables),
-             *_contradictions(tables), *_references(tables)]
+    parts = [
+        extracts.defects,
+        *_contact_fields(tables),
+        *_required(tables),
+        *_outdated(tables["enterprises"], today, max_age_days),
+        *_duplicates(tables),
+        *_contradictions(tables),
+        *_references(tables),
+    ]
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=list(DEFECT_COLUMNS))
     found = pd.concat(parts, ignore_index=True)[list(DEFECT_COLUMNS)]
     found["row"] = found["row"].astype("int64")
-    return found.sort_values(["party", "table", "row", "column"], kind="stable",
-                             ignore_index=True)
+    return found.sort_values(["party", "table", "row", "column"], kind="stable", ignore_index=True)
 
 
 def _html(party: str, defects: pd.DataFrame, run_id: str, limit: int = 5_000) -> str:
-    summary = (defects.groupby(["table", "defect"]).size().rename("count").reset_index()
-               if len(defects) else pd.DataFrame(columns=["table", "defect", "count"]))
+    summary = (
+        defects.groupby(["table", "defect"]).size().rename("count").reset_index()
+        if len(defects)
+        else pd.DataFrame(columns=["table", "defect", "count"])
+    )
     shown = defects.head(limit)
-    more = (f"<p>The first {limit:,} of {len(defects):,} defects are listed; the CSV holds "
-            "them all.</p>" if len(defects) > limit else "")
+    more = (
+        f"<p>The first {limit:,} of {len(defects):,} defects are listed; the CSV holds "
+        "them all.</p>"
+        if len(defects) > limit
+        else ""
+    )
     title = html.escape(f"Data quality report for {party} (run {run_id})")
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -187,13 +309,15 @@ def _html(party: str, defects: pd.DataFrame, run_id: str, limit: int = 5_000) ->
         "Records are named by the sender's own ids and the row of the extract; values are "
         f"not repeated.</p><h2>Summary: {len(defects):,} defects</h2>"
         + summary.to_html(index=False, escape=True)
-        + f"<h2>Defects</h2>{more}" + shown.to_html(index=False, escape=True, na_rep="")
+        + f"<h2>Defects</h2>{more}"
+        + shown.to_html(index=False, escape=True, na_rep="")
         + "</body></html>\n"
     )
 
 
-def write_quality(folder: Path, defects: pd.DataFrame, *, parties: tuple[str, ...],
-                  run_id: str) -> dict[str, dict[str, int]]:
+def write_quality(
+    folder: Path, defects: pd.DataFrame, *, parties: tuple[str, ...], run_id: str
+) -> dict[str, dict[str, int]]:
     """Write ``<party>.csv`` and ``<party>.html`` per party; return counts by defect."""
     folder.mkdir(parents=True, exist_ok=True)
     counts = {}

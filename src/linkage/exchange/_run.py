@@ -53,21 +53,27 @@ class RunResult:
         """A few lines for people: counts, links, changes, quality, where."""
         m = self.manifest
         counts = ", ".join(f"{k} {v['rows']:,}" for k, v in m["outputs"].items())
-        changes = ", ".join(
-            f"{k} +{v['added']:,} ~{v['changed']:,} -{v['removed']:,}"
-            for k, v in m["changes"].items() if any(v.values())
-        ) or "none"
+        changes = (
+            ", ".join(
+                f"{k} +{v['added']:,} ~{v['changed']:,} -{v['removed']:,}"
+                for k, v in m["changes"].items()
+                if any(v.values())
+            )
+            or "none"
+        )
         quality = "; ".join(f"{p}: {sum(c.values()):,} defects" for p, c in m["quality"].items())
         dropped = sorted({c for d in m["minimisation"]["dropped"] for c in d["columns"]})
-        return "\n".join([
-            f"run {self.run_id}: delivered to {self.path}",
-            f"tables: {counts}",
-            f"changes since {m['previous_run_id'] or 'nothing (first delivery)'}: {changes}",
-            f"columns dropped (not in art. 3): {', '.join(dropped) or 'none'}",
-            f"data quality: {quality}",
-            f"key version {m['key']['version']}; valid {m['validity']['start']} to "
-            f"{m['validity']['effective_end']}; {m['timings']['total']:.1f} s",
-        ])
+        return "\n".join(
+            [
+                f"run {self.run_id}: delivered to {self.path}",
+                f"tables: {counts}",
+                f"changes since {m['previous_run_id'] or 'nothing (first delivery)'}: {changes}",
+                f"columns dropped (not in art. 3): {', '.join(dropped) or 'none'}",
+                f"data quality: {quality}",
+                f"key version {m['key']['version']}; valid {m['validity']['start']} to "
+                f"{m['validity']['effective_end']}; {m['timings']['total']:.1f} s",
+            ]
+        )
 
 
 def load_ring(config: ExchangeConfig) -> KeyRing:
@@ -143,30 +149,52 @@ def run(
         config.validity.check(today)
         ring = ring if ring is not None else load_ring(config)
         if ring.exchange != config.exchange:
-            raise ConfigError(f"the key ring is for exchange {ring.exchange!r}, the "
-                              f"configuration for {config.exchange!r}")
+            raise ConfigError(
+                f"the key ring is for exchange {ring.exchange!r}, the "
+                f"configuration for {config.exchange!r}"
+            )
         with D.store_lock(config.store):
             _check_withdrawn(config)
-            result = _deliver(config, ring, run_id=run_id, now=now, today=today,
-                              invalid_numbers=invalid_numbers, max_age=max_assessment_age_days,
-                              started=started)
+            result = _deliver(
+                config,
+                ring,
+                run_id=run_id,
+                now=now,
+                today=today,
+                invalid_numbers=invalid_numbers,
+                max_age=max_assessment_age_days,
+                started=started,
+            )
     except BaseException as exc:
         shutil.rmtree(config.store / f".staging-{run_id}", ignore_errors=True)
-        append_event(config.audit_log, "run", **audit, outcome="failed",
-                     error=type(exc).__name__)
+        append_event(config.audit_log, "run", **audit, outcome="failed", error=type(exc).__name__)
         raise
     m = result.manifest
-    append_event(config.audit_log, "run", **audit, outcome="delivered",
-                 key_version=m["key"]["version"], previous_run_id=m["previous_run_id"],
-                 rows={k: v["rows"] for k, v in m["outputs"].items()},
-                 changes=m["changes"], inputs=[i["sha256"] for i in m["inputs"]],
-                 manifest_sha256=sha256_file(result.path / D.MANIFEST))
+    append_event(
+        config.audit_log,
+        "run",
+        **audit,
+        outcome="delivered",
+        key_version=m["key"]["version"],
+        previous_run_id=m["previous_run_id"],
+        rows={k: v["rows"] for k, v in m["outputs"].items()},
+        changes=m["changes"],
+        inputs=[i["sha256"] for i in m["inputs"]],
+        manifest_sha256=sha256_file(result.path / D.MANIFEST),
+    )
     return result
 
 
 def _deliver(
-    config: ExchangeConfig, ring: KeyRing, *, run_id: str, now: dt.datetime, today: dt.date,
-    invalid_numbers: InvalidNumbers, max_age: int, started: float,
+    config: ExchangeConfig,
+    ring: KeyRing,
+    *,
+    run_id: str,
+    now: dt.datetime,
+    today: dt.date,
+    invalid_numbers: InvalidNumbers,
+    max_age: int,
+    started: float,
 ) -> RunResult:
     timings: dict[str, float] = {}
     mark = time.perf_counter()
@@ -182,9 +210,13 @@ def _deliver(
     tables = shape(extracts.tables, ring)
     timings["pseudonymise"] = time.perf_counter() - mark
     D.checkpoint("pseudonymised")
-    links, link_timings = link_to_vdab(extracts.tables["enterprises"],
-                                       extracts.tables["establishments"], employers, sites,
-                                       delivered=tables)
+    links, link_timings = link_to_vdab(
+        extracts.tables["enterprises"],
+        extracts.tables["establishments"],
+        employers,
+        sites,
+        delivered=tables,
+    )
     timings.update(link_timings)
     D.checkpoint("linked")
     tables.update(links)
@@ -196,10 +228,19 @@ def _deliver(
     previous = D.read_delivery(config.store)
     written = D.Delivery(run_id=run_id, path=staging, manifest={"outputs": outputs})
     changes = D.diff(previous.tables() if previous else {}, written.tables())
-    vdab_inputs = [{"party": "VDAB", "table": name, "file": str(path),
-                    "sha256": sha256_file(path), "rows": rows}
-                   for name, path, rows in (("employers", config.employers, len(employers)),
-                                            ("sites", config.sites, len(sites)))]
+    vdab_inputs = [
+        {
+            "party": "VDAB",
+            "table": name,
+            "file": str(path),
+            "sha256": sha256_file(path),
+            "rows": rows,
+        }
+        for name, path, rows in (
+            ("employers", config.employers, len(employers)),
+            ("sites", config.sites, len(sites)),
+        )
+    ]
     manifest = {
         "format": FORMAT,
         "format_version": 1,
@@ -214,9 +255,10 @@ def _deliver(
         "inputs": [*extracts.inputs, *vdab_inputs],
         "minimisation": {"dropped": extracts.dropped},
         "outputs": outputs,
-        "links": {"enterprises": int(tables["links_enterprises"]["enterprise_key"].nunique()),
-                  "establishments": int(tables["links_establishments"]["establishment_key"]
-                                        .nunique())},
+        "links": {
+            "enterprises": int(tables["links_enterprises"]["enterprise_key"].nunique()),
+            "establishments": int(tables["links_establishments"]["establishment_key"].nunique()),
+        },
         "quality": quality,
         "previous_run_id": previous.run_id if previous else None,
         "changes": changes,

@@ -60,7 +60,10 @@ _ADDRESS = "adressen van de maatschappelijke zetel en de vestigingseenheden"
 
 EXTRACTS: dict[str, Extract] = {
     "enterprises": Extract(
-        name="enterprises", gegeven=2, id="enterprise_number", exchange_wide=False,
+        name="enterprises",
+        gegeven=2,
+        id="enterprise_number",
+        exchange_wide=False,
         columns={
             "enterprise_number": _c("ondernemingsnummer", "enterprise", required=True),
             "name": _c("naam", required=True),
@@ -89,10 +92,14 @@ EXTRACTS: dict[str, Extract] = {
         },
     ),
     "establishments": Extract(
-        name="establishments", gegeven=2, id="establishment_number", exchange_wide=False,
+        name="establishments",
+        gegeven=2,
+        id="establishment_number",
+        exchange_wide=False,
         columns={
-            "establishment_number": _c("nummers van de vestigingseenheden", "establishment",
-                                       required=True),
+            "establishment_number": _c(
+                "nummers van de vestigingseenheden", "establishment", required=True
+            ),
             "enterprise_number": _c("ondernemingsnummer", "enterprise", required=True),
             "name": _c("naam"),
             "street": _c(_ADDRESS),
@@ -103,7 +110,9 @@ EXTRACTS: dict[str, Extract] = {
         },
     ),
     "dossiers": Extract(
-        name="dossiers", gegeven=1, id="dossier_id",
+        name="dossiers",
+        gegeven=1,
+        id="dossier_id",
         columns={
             "dossier_id": _c("identificatienummer", required=True),
             "enterprise_number": _c("de onderneming van het dossier", "enterprise", required=True),
@@ -124,7 +133,9 @@ EXTRACTS: dict[str, Extract] = {
         },
     ),
     "contacts": Extract(
-        name="contacts", gegeven=1, id="contact_id",
+        name="contacts",
+        gegeven=1,
+        id="contact_id",
         columns={
             "contact_id": _c("sleutel van de contactpersoon", required=True),
             "dossier_id": _c("het dossier", required=True),
@@ -139,7 +150,9 @@ EXTRACTS: dict[str, Extract] = {
         },
     ),
     "staff": Extract(
-        name="staff", gegeven=3, id="staff_id",
+        name="staff",
+        gegeven=3,
+        id="staff_id",
         columns={
             "staff_id": _c("sleutel per medewerker, niet het rijksregisternummer", required=True),
             "first_name": _c("voornaam"),

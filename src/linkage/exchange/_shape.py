@@ -61,70 +61,107 @@ def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFr
     dos, con, staff = tables["dossiers"], tables["contacts"], tables["staff"]
     refs = staff_references(dos["staff_ids"])
     ent_key, est_ent_key, dos_ent_key, con_ent_key = _keys(
-        ring, "enterprise", ent["enterprise_number"], est["enterprise_number"],
-        dos["enterprise_number"], con["enterprise_number"])
+        ring,
+        "enterprise",
+        ent["enterprise_number"],
+        est["enterprise_number"],
+        dos["enterprise_number"],
+        con["enterprise_number"],
+    )
     dossier_key, con_dossier_key = _keys(ring, "dossier", dos["dossier_id"], con["dossier_id"])
     staff_key, ref_staff_key = _keys(ring, "staff", staff["staff_id"], refs)
     (service_key,) = _keys(ring, "service", dos["service_id"])
-    out["enterprises"] = pd.DataFrame({
-        "enterprise_key": ent_key,
-        "enterprise_number": ent["enterprise_number"],
-        "party": ent["party"],
-        **{c: ent[c] for c in _columns("enterprises", "enterprise_number")},
-    })
-    out["establishments"] = pd.DataFrame({
-        "establishment_key": _keys(ring, "establishment", est["establishment_number"])[0],
-        "establishment_number": est["establishment_number"],
-        "enterprise_key": est_ent_key,
-        "party": est["party"],
-        **{c: est[c] for c in _columns("establishments", "establishment_number",
-                                        "enterprise_number")},
-    })
-    out["dossiers"] = pd.DataFrame({
-        "dossier_key": dossier_key,
-        "dossier_id": dos["dossier_id"],
-        "enterprise_key": dos_ent_key,
-        "party": dos["party"],
-        "service_key": service_key,
-        **{c: dos[c] for c in ("title", "status", "themes", "start_date", "contact_date",
-                               "decision_date", "crm_reference")},
-    })
-    out["dossier_staff"] = pd.DataFrame({
-        "dossier_key": dossier_key.loc[refs.index],
-        "staff_key": ref_staff_key,
-        "party": dos["party"].loc[refs.index],
-    }).drop_duplicates()
+    out["enterprises"] = pd.DataFrame(
+        {
+            "enterprise_key": ent_key,
+            "enterprise_number": ent["enterprise_number"],
+            "party": ent["party"],
+            **{c: ent[c] for c in _columns("enterprises", "enterprise_number")},
+        }
+    )
+    out["establishments"] = pd.DataFrame(
+        {
+            "establishment_key": _keys(ring, "establishment", est["establishment_number"])[0],
+            "establishment_number": est["establishment_number"],
+            "enterprise_key": est_ent_key,
+            "party": est["party"],
+            **{
+                c: est[c]
+                for c in _columns("establishments", "establishment_number", "enterprise_number")
+            },
+        }
+    )
+    out["dossiers"] = pd.DataFrame(
+        {
+            "dossier_key": dossier_key,
+            "dossier_id": dos["dossier_id"],
+            "enterprise_key": dos_ent_key,
+            "party": dos["party"],
+            "service_key": service_key,
+            **{
+                c: dos[c]
+                for c in (
+                    "title",
+                    "status",
+                    "themes",
+                    "start_date",
+                    "contact_date",
+                    "decision_date",
+                    "crm_reference",
+                )
+            },
+        }
+    )
+    out["dossier_staff"] = pd.DataFrame(
+        {
+            "dossier_key": dossier_key.loc[refs.index],
+            "staff_key": ref_staff_key,
+            "party": dos["party"].loc[refs.index],
+        }
+    ).drop_duplicates()
     has_service = dos["service_id"].notna()
-    out["services"] = pd.DataFrame({
-        "service_key": service_key[has_service],
-        "party": dos["party"][has_service],
-        "service_name": dos["service_name"][has_service],
-        "service_description": dos["service_description"][has_service],
-    }).drop_duplicates(subset=["service_key", "party"])
+    out["services"] = pd.DataFrame(
+        {
+            "service_key": service_key[has_service],
+            "party": dos["party"][has_service],
+            "service_name": dos["service_name"][has_service],
+            "service_description": dos["service_description"][has_service],
+        }
+    ).drop_duplicates(subset=["service_key", "party"])
     has_amount = dos["granted_amount"].notna() | dos["paid_amount"].notna()
     amounts = dos[has_amount]
-    out["amounts"] = pd.DataFrame({
-        # Without an amount id of its own, a dossier's amounts are keyed by the dossier
-        # id in the amount domain: another key, so it cannot be joined by value.
-        "amount_key": _keys(ring, "amount", amounts["amount_id"].fillna(amounts["dossier_id"]))[0],
-        "dossier_key": dossier_key[has_amount],
-        "party": amounts["party"],
-        "granted_amount": amounts["granted_amount"],
-        "paid_amount": amounts["paid_amount"],
-    })
-    out["contacts"] = pd.DataFrame({
-        "contact_key": _keys(ring, "contact", con["contact_id"])[0],
-        "dossier_key": con_dossier_key,
-        "enterprise_key": con_ent_key,
-        "party": con["party"],
-        **{c: con[c] for c in _columns("contacts", "contact_id", "dossier_id",
-                                        "enterprise_number")},
-    })
-    out["staff"] = pd.DataFrame({
-        "staff_key": staff_key,
-        "party": staff["party"],
-        **{c: staff[c] for c in _columns("staff", "staff_id")},
-    })
+    out["amounts"] = pd.DataFrame(
+        {
+            # Without an amount id of its own, a dossier's amounts are keyed by the dossier
+            # id in the amount domain: another key, so it cannot be joined by value.
+            "amount_key": _keys(ring, "amount", amounts["amount_id"].fillna(amounts["dossier_id"]))[
+                0
+            ],
+            "dossier_key": dossier_key[has_amount],
+            "party": amounts["party"],
+            "granted_amount": amounts["granted_amount"],
+            "paid_amount": amounts["paid_amount"],
+        }
+    )
+    out["contacts"] = pd.DataFrame(
+        {
+            "contact_key": _keys(ring, "contact", con["contact_id"])[0],
+            "dossier_key": con_dossier_key,
+            "enterprise_key": con_ent_key,
+            "party": con["party"],
+            **{
+                c: con[c]
+                for c in _columns("contacts", "contact_id", "dossier_id", "enterprise_number")
+            },
+        }
+    )
+    out["staff"] = pd.DataFrame(
+        {
+            "staff_key": staff_key,
+            "party": staff["party"],
+            **{c: staff[c] for c in _columns("staff", "staff_id")},
+        }
+    )
     return {name: frame.reset_index(drop=True) for name, frame in out.items()}
 
 
@@ -165,17 +202,22 @@ def link_to_vdab(
     started = time.perf_counter()
     units = establishments[establishments["establishment_number"].notna()]
     units = units.drop_duplicates("establishment_number").reset_index(drop=True)
-    parents = ParentLinks(links=ent.links[["enterprise_number", "employer_id"]],
-                          left_parent="enterprise_number", right_parent="employer_id")
-    est = link(units, sites, presets.establishments(), parents=parents,
-               names=("establishments", "sites"))
+    parents = ParentLinks(
+        links=ent.links[["enterprise_number", "employer_id"]],
+        left_parent="enterprise_number",
+        right_parent="employer_id",
+    )
+    est = link(
+        units, sites, presets.establishments(), parents=parents, names=("establishments", "sites")
+    )
     timings["link_establishments"] = time.perf_counter() - started
     ent_keys = delivered["enterprises"][["enterprise_key", "enterprise_number", "party"]]
     links_ent = ent_keys.merge(ent.links, on="enterprise_number")[
-        ["enterprise_key", "party", "employer_id", "match_probability"]]
+        ["enterprise_key", "party", "employer_id", "match_probability"]
+    ]
     est_keys = delivered["establishments"][["establishment_key", "establishment_number", "party"]]
     site_employer = sites[["site_id", "employer_id"]].drop_duplicates("site_id")
     links_est = est_keys.merge(est.links, on="establishment_number").merge(
-        site_employer, on="site_id", how="left")[
-        ["establishment_key", "party", "site_id", "employer_id", "match_probability"]]
+        site_employer, on="site_id", how="left"
+    )[["establishment_key", "party", "site_id", "employer_id", "match_probability"]]
     return {"links_enterprises": links_ent, "links_establishments": links_est}, timings

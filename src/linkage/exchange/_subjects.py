@@ -32,10 +32,13 @@ from linkage.exchange._config import ExchangeConfig
 
 __all__ = ["SubjectReport", "erase_subject", "find_subject", "rectify_subject"]
 
-PERSON_FIELDS = ("first_name", "last_name", "function", "service", "department", "email",
-                 "phone")
-_MANAGER = {"first_name": "manager_first_name", "last_name": "manager_last_name",
-            "function": "manager_function", "email": "email"}
+PERSON_FIELDS = ("first_name", "last_name", "function", "service", "department", "email", "phone")
+_MANAGER = {
+    "first_name": "manager_first_name",
+    "last_name": "manager_last_name",
+    "function": "manager_function",
+    "email": "email",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,8 +68,9 @@ def _fold(values: pd.Series) -> pd.Series:
     return values.astype("string").str.strip().str.casefold()
 
 
-def _masks(tables: dict[str, pd.DataFrame], email: str | None, first: str | None,
-           last: str | None) -> dict[str, pd.Series]:
+def _masks(
+    tables: dict[str, pd.DataFrame], email: str | None, first: str | None, last: str | None
+) -> dict[str, pd.Series]:
     """Boolean masks per role: contacts, staff, manager, sole proprietor."""
     if email is None and (first is None or last is None):
         raise ConfigError("a subject is found by e-mail, or by first and last name together")
@@ -86,16 +90,21 @@ def _masks(tables: dict[str, pd.DataFrame], email: str | None, first: str | None
     sole = pd.Series(False, index=ent.index)
     if f is not None and n is not None:
         name = _fold(ent["name"])
-        sole = ((ent["entity_type"] == "natural_person")
-                & (name.isin([f"{f} {n}", f"{n} {f}"]))).fillna(False).astype(bool)
+        sole = (
+            ((ent["entity_type"] == "natural_person") & (name.isin([f"{f} {n}", f"{n} {f}"])))
+            .fillna(False)
+            .astype(bool)
+        )
     if e is not None:
-        sole |= ((ent["entity_type"] == "natural_person")
-                 & (_fold(ent["email"]) == e)).fillna(False).astype(bool)
+        sole |= (
+            ((ent["entity_type"] == "natural_person") & (_fold(ent["email"]) == e))
+            .fillna(False)
+            .astype(bool)
+        )
     return {
         "contacts": person(tables["contacts"], "first_name", "last_name", "email"),
         "staff": person(tables["staff"], "first_name", "last_name", "email"),
-        "managing person": person(ent, "manager_first_name", "manager_last_name", "email")
-        & ~sole,
+        "managing person": person(ent, "manager_first_name", "manager_last_name", "email") & ~sole,
         "sole proprietor": sole,
     }
 
@@ -117,17 +126,32 @@ def _open(config: ExchangeConfig) -> D.Delivery:
     return current
 
 
-def find_subject(config: ExchangeConfig, *, email: str | None = None,
-                 first_name: str | None = None, last_name: str | None = None) -> SubjectReport:
+def find_subject(
+    config: ExchangeConfig,
+    *,
+    email: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+) -> SubjectReport:
     """Every delivered record about one person (for an access request)."""
     current = _open(config)
     tables = current.tables()
     records = _found(tables, _masks(tables, email, first_name, last_name))
     request_id = f"find-{secrets.token_hex(4)}"
-    report = SubjectReport(request_id=request_id, action="find",
-                           found={k: len(v) for k, v in records.items()}, records=records)
-    append_event(config.audit_log, "subject", request_id=request_id, action="find",
-                 run_id=current.run_id, found=report.found)
+    report = SubjectReport(
+        request_id=request_id,
+        action="find",
+        found={k: len(v) for k, v in records.items()},
+        records=records,
+    )
+    append_event(
+        config.audit_log,
+        "subject",
+        request_id=request_id,
+        action="find",
+        run_id=current.run_id,
+        found=report.found,
+    )
     return report
 
 
@@ -136,33 +160,45 @@ def _erase(tables: dict[str, pd.DataFrame], masks: dict[str, pd.Series]) -> dict
     ent = tables["enterprises"]
     gone_ent = ent.loc[masks["sole proprietor"], "enterprise_key"].unique()
     gone_staff = tables["staff"].loc[masks["staff"], "staff_key"].unique()
-    gone_dos = tables["dossiers"].loc[tables["dossiers"]["enterprise_key"].isin(gone_ent),
-                                      "dossier_key"].unique()
-    gone_est = tables["establishments"].loc[
-        tables["establishments"]["enterprise_key"].isin(gone_ent), "establishment_key"].unique()
+    gone_dos = (
+        tables["dossiers"]
+        .loc[tables["dossiers"]["enterprise_key"].isin(gone_ent), "dossier_key"]
+        .unique()
+    )
+    gone_est = (
+        tables["establishments"]
+        .loc[tables["establishments"]["enterprise_key"].isin(gone_ent), "establishment_key"]
+        .unique()
+    )
     kept = ent.copy()
     managed = masks["managing person"].to_numpy(dtype=bool)
     for column in ("manager_first_name", "manager_last_name", "manager_function"):
         kept.loc[managed, column] = pd.NA
     out["enterprises"] = kept[~masks["sole proprietor"]]
     out["contacts"] = tables["contacts"][
-        ~masks["contacts"] & ~tables["contacts"]["dossier_key"].isin(gone_dos)
-        & ~tables["contacts"]["enterprise_key"].isin(gone_ent)]
+        ~masks["contacts"]
+        & ~tables["contacts"]["dossier_key"].isin(gone_dos)
+        & ~tables["contacts"]["enterprise_key"].isin(gone_ent)
+    ]
     out["staff"] = tables["staff"][~masks["staff"]]
     bridge = tables["dossier_staff"]
-    out["dossier_staff"] = bridge[~bridge["staff_key"].isin(gone_staff)
-                                  & ~bridge["dossier_key"].isin(gone_dos)]
-    for name, column, gone in (("establishments", "enterprise_key", gone_ent),
-                               ("dossiers", "dossier_key", gone_dos),
-                               ("amounts", "dossier_key", gone_dos),
-                               ("links_enterprises", "enterprise_key", gone_ent),
-                               ("links_establishments", "establishment_key", gone_est)):
+    out["dossier_staff"] = bridge[
+        ~bridge["staff_key"].isin(gone_staff) & ~bridge["dossier_key"].isin(gone_dos)
+    ]
+    for name, column, gone in (
+        ("establishments", "enterprise_key", gone_ent),
+        ("dossiers", "dossier_key", gone_dos),
+        ("amounts", "dossier_key", gone_dos),
+        ("links_enterprises", "enterprise_key", gone_ent),
+        ("links_establishments", "establishment_key", gone_est),
+    ):
         out[name] = tables[name][~tables[name][column].isin(gone)]
     return out
 
 
-def _rectify(tables: dict[str, pd.DataFrame], masks: dict[str, pd.Series],
-             changes: Mapping[str, str]) -> dict[str, pd.DataFrame]:
+def _rectify(
+    tables: dict[str, pd.DataFrame], masks: dict[str, pd.Series], changes: Mapping[str, str]
+) -> dict[str, pd.DataFrame]:
     out = dict(tables)
     for table in ("contacts", "staff"):
         frame = tables[table].copy()
@@ -177,9 +213,16 @@ def _rectify(tables: dict[str, pd.DataFrame], masks: dict[str, pd.Series],
     return out
 
 
-def _change(config: ExchangeConfig, action: str, *, email: str | None, first_name: str | None,
-            last_name: str | None, reference: str, changes: Mapping[str, str] | None = None,
-            ) -> SubjectReport:
+def _change(
+    config: ExchangeConfig,
+    action: str,
+    *,
+    email: str | None,
+    first_name: str | None,
+    last_name: str | None,
+    reference: str,
+    changes: Mapping[str, str] | None = None,
+) -> SubjectReport:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     request_id = f"{action}-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     with D.store_lock(config.store):
@@ -191,38 +234,79 @@ def _change(config: ExchangeConfig, action: str, *, email: str | None, first_nam
         changed = {name: int(len(tables[name]) - len(new[name])) for name in tables}
         if action == "rectify":
             changed = {k: int(v.sum()) for k, v in masks.items()}
-        delivery = D.rewrite(config.store, current, new, run_id=request_id,
-                             operation={"subject": action, "reference": reference,
-                                        "time": now.isoformat()})
+        delivery = D.rewrite(
+            config.store,
+            current,
+            new,
+            run_id=request_id,
+            operation={"subject": action, "reference": reference, "time": now.isoformat()},
+        )
         remaining = {}
         if action == "erase":  # the proof: search the new delivery again
-            remaining = {k: int(np.sum(v)) for k, v in
-                         _masks(delivery.tables(), email, first_name, last_name).items()}
-    report = SubjectReport(request_id=request_id, action=action, found=found, changed=changed,
-                           remaining=remaining)
-    append_event(config.audit_log, "subject", request_id=request_id, action=action,
-                 reference=reference, previous_run_id=current.run_id, found=found,
-                 changed=changed, fields=sorted(changes or ()),
-                 remaining=sum(report.remaining.values()))
+            remaining = {
+                k: int(np.sum(v))
+                for k, v in _masks(delivery.tables(), email, first_name, last_name).items()
+            }
+    report = SubjectReport(
+        request_id=request_id, action=action, found=found, changed=changed, remaining=remaining
+    )
+    append_event(
+        config.audit_log,
+        "subject",
+        request_id=request_id,
+        action=action,
+        reference=reference,
+        previous_run_id=current.run_id,
+        found=found,
+        changed=changed,
+        fields=sorted(changes or ()),
+        remaining=sum(report.remaining.values()),
+    )
     return report
 
 
-def erase_subject(config: ExchangeConfig, *, email: str | None = None,
-                  first_name: str | None = None, last_name: str | None = None,
-                  reference: str = "") -> SubjectReport:
+def erase_subject(
+    config: ExchangeConfig,
+    *,
+    email: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    reference: str = "",
+) -> SubjectReport:
     """Erase every delivered record about one person; ``remaining`` proves it (all 0)."""
-    return _change(config, "erase", email=email, first_name=first_name, last_name=last_name,
-                   reference=reference)
+    return _change(
+        config,
+        "erase",
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        reference=reference,
+    )
 
 
-def rectify_subject(config: ExchangeConfig, changes: Mapping[str, str], *,
-                    email: str | None = None, first_name: str | None = None,
-                    last_name: str | None = None, reference: str = "") -> SubjectReport:
+def rectify_subject(
+    config: ExchangeConfig,
+    changes: Mapping[str, str],
+    *,
+    email: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    reference: str = "",
+) -> SubjectReport:
     """Set ``changes`` (person fields: first_name, last_name, function, service,
     department, email, phone) on every delivered record about one person."""
     bad = [k for k in changes if k not in PERSON_FIELDS]
     if bad or not changes:
-        raise ConfigError(f"rectify: fields {bad or '(none)'} are not person fields; expected "
-                          f"some of {', '.join(PERSON_FIELDS)}")
-    return _change(config, "rectify", email=email, first_name=first_name, last_name=last_name,
-                   reference=reference, changes=changes)
+        raise ConfigError(
+            f"rectify: fields {bad or '(none)'} are not person fields; expected "
+            f"some of {', '.join(PERSON_FIELDS)}"
+        )
+    return _change(
+        config,
+        "rectify",
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        reference=reference,
+        changes=changes,
+    )

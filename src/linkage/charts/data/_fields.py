@@ -23,6 +23,7 @@ MISSING = "missing"
 def _reasons(parse: Callable[..., pd.DataFrame]) -> Callable[[pd.Series], pd.Series]:
     def reasons(values: pd.Series) -> pd.Series:
         return parse(values, return_reasons=True)["reason"].astype("string")
+
     return reasons
 
 
@@ -89,8 +90,11 @@ def field_quality(
         values = table[column]
         status = CHECKS[check](values).reindex(values.index)
         status = status.mask(_absent(values), MISSING).fillna(VALID)
-        parts.append(pd.DataFrame({group_name: groups.to_numpy(), "field": column,
-                                   "status": status.to_numpy()}))
+        parts.append(
+            pd.DataFrame(
+                {group_name: groups.to_numpy(), "field": column, "status": status.to_numpy()}
+            )
+        )
     long = pd.concat(parts, ignore_index=True)
     counts = long.value_counts([group_name, "field", "status"], sort=False).rename("count")
     out = counts.reset_index()

@@ -139,8 +139,11 @@ def level_labels(gamma: NDArray[np.int8], comparisons: Sequence[Comparison]) -> 
 
 
 def _records(
-    frame: pd.DataFrame, table: pd.DataFrame | None, positions: NDArray[np.integer],
-    columns: Sequence[str], suffix: str
+    frame: pd.DataFrame,
+    table: pd.DataFrame | None,
+    positions: NDArray[np.integer],
+    columns: Sequence[str],
+    suffix: str,
 ) -> pd.DataFrame:
     """Columns of the input records beside each pair (``-1`` positions give missing)."""
     if table is None or not columns:
@@ -162,13 +165,15 @@ def classify_pairs(
     With ``truth``, also ``is_match`` and ``outcome`` (``true link``, ``false link``,
     ``missed``, ``true non-link``).
     """
-    frame = pd.DataFrame({
-        "left_id": result.left_ids[result.pairs.left],
-        "right_id": result.right_ids[result.pairs.right],
-        "match_weight": result.weights,
-        "match_probability": weight_to_probability(result.weights),
-        "linked": linked_mask(result),
-    })
+    frame = pd.DataFrame(
+        {
+            "left_id": result.left_ids[result.pairs.left],
+            "right_id": result.right_ids[result.pairs.right],
+            "match_weight": result.weights,
+            "match_probability": weight_to_probability(result.weights),
+            "linked": linked_mask(result),
+        }
+    )
     frame = frame.join(level_labels(result.gamma, result.spec.comparisons))
     if truth is not None:
         frame["is_match"] = truth_labels(result, truth, on=on)
@@ -208,18 +213,20 @@ def misclassified(
     n_right = len(result.right_ids)
     unseen = ~np.isin(_pack(tl, tr, n_right), _pack(result.pairs.left, result.pairs.right, n_right))
     names = [c.name for c in result.spec.comparisons]
-    lost = pd.DataFrame({
-        "left_id": result.left_ids[tl[unseen]],
-        "right_id": result.right_ids[tr[unseen]],
-        "match_weight": np.nan,
-        "match_probability": np.nan,
-        "linked": False,
-        **dict.fromkeys(names, NOT_A_CANDIDATE),
-        "is_match": True,
-        "outcome": "missed",
-        "left_pos": tl[unseen],
-        "right_pos": tr[unseen],
-    })
+    lost = pd.DataFrame(
+        {
+            "left_id": result.left_ids[tl[unseen]],
+            "right_id": result.right_ids[tr[unseen]],
+            "match_weight": np.nan,
+            "match_probability": np.nan,
+            "linked": False,
+            **dict.fromkeys(names, NOT_A_CANDIDATE),
+            "is_match": True,
+            "outcome": "missed",
+            "left_pos": tl[unseen],
+            "right_pos": tr[unseen],
+        }
+    )
     parts = [p for p in (wrong.astype({n: "object" for n in names}), lost) if len(p)]
     out = pd.concat(parts, ignore_index=True) if parts else wrong.reset_index(drop=True)
     out = out.sort_values(
@@ -295,10 +302,13 @@ def sweep(
     else:
         chosen = weights >= lowest
     lcol, rcol = _truth_on(result, on)
-    links = pd.DataFrame({
-        lcol: result.left_ids[pairs.left[chosen]],
-        rcol: result.right_ids[pairs.right[chosen]],
-        "match_weight": weights[chosen],
-    })
-    return threshold_sweep(links, truth, on=(lcol, rcol), score="match_weight",
-                           thresholds=thresholds)
+    links = pd.DataFrame(
+        {
+            lcol: result.left_ids[pairs.left[chosen]],
+            rcol: result.right_ids[pairs.right[chosen]],
+            "match_weight": weights[chosen],
+        }
+    )
+    return threshold_sweep(
+        links, truth, on=(lcol, rcol), score="match_weight", thresholds=thresholds
+    )

@@ -15,7 +15,6 @@ from linkage.prepare import prepare
 __all__ = ["blocking_report"]
 
 
-
 def blocking_report(
     left: pd.DataFrame,
     right: pd.DataFrame,

@@ -18,7 +18,14 @@ RUN_COLUMNS = ("tool", "task", "n_enterprises", "seconds", "peak_mib", "f1")
 # Other names the same quantity goes by in benchmark files.
 _ALIASES = {
     "n_enterprises": (
-        "n_enterprises", "enterprises", "n", "size", "rows", "n_rows", "n_records", "scale"
+        "n_enterprises",
+        "enterprises",
+        "n",
+        "size",
+        "rows",
+        "n_rows",
+        "n_records",
+        "scale",
     ),
     "seconds": ("seconds", "time_s", "elapsed", "elapsed_s", "wall_seconds", "time", "mean"),
     "peak_mib": ("peak_mib", "peak_rss_mib", "peak_memory_mib", "memory_mib", "max_rss_mib"),
@@ -81,8 +88,10 @@ def load_benchmark_runs(path: str | Path) -> pd.DataFrame:
                 data = data[key]
                 break
         else:
-            raise ValueError(f"{path}: expected a list of runs under 'runs', 'results' or "
-                             f"'benchmarks', found keys {sorted(data)}")
+            raise ValueError(
+                f"{path}: expected a list of runs under 'runs', 'results' or "
+                f"'benchmarks', found keys {sorted(data)}"
+            )
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a list of runs, got {type(data).__name__}")
     return runs_frame(r for r in data if isinstance(r, Mapping))
@@ -98,9 +107,15 @@ def _comparison_runs(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         base = {k: v for k, v in row.items() if k != "variants"}
         for variant in row.get("variants") or [{}]:
             name = variant.get("variant", "")
-            runs.append({**base, **variant, "task": "enterprises",
-                         "tool": f"{row['tool']} {name}".strip(),
-                         "seconds": row.get("seconds", 0.0) + variant.get("extra_s", 0.0)})
+            runs.append(
+                {
+                    **base,
+                    **variant,
+                    "task": "enterprises",
+                    "tool": f"{row['tool']} {name}".strip(),
+                    "seconds": row.get("seconds", 0.0) + variant.get("extra_s", 0.0),
+                }
+            )
     return runs
 
 
@@ -132,8 +147,9 @@ def time_linkage(
         result = link(exchange.enterprises, exchange.employers, spec)
         truth, on = exchange.truth_enterprises, (spec.left_id, spec.right_id)
         if preset == "establishments":
-            parents = ParentLinks(links=result.links, left_parent=spec.left_id,
-                                  right_parent=spec.right_id)
+            parents = ParentLinks(
+                links=result.links, left_parent=spec.left_id, right_parent=spec.right_id
+            )
             spec = presets.establishments()
             started = time.perf_counter()
             result = link(exchange.establishments, exchange.sites, spec, parents=parents)
@@ -141,10 +157,20 @@ def time_linkage(
         elif preset != "enterprises":
             raise ValueError(f"preset must be 'enterprises' or 'establishments', not {preset!r}")
         seconds = time.perf_counter() - started
-        quality = link_quality(result.links, truth, on=(result.links.columns[0],
-                                                         result.links.columns[1]), truth_on=on)
-        rows.append({"tool": "linkage", "task": preset, "n_enterprises": int(n),
-                     "seconds": seconds, "peak_mib": np.nan, "f1": quality.f1,
-                     "pairs": len(result.pairs), "links": len(result.links),
-                     **{f"{k}_seconds": v for k, v in result.timings.items()}})
+        quality = link_quality(
+            result.links, truth, on=(result.links.columns[0], result.links.columns[1]), truth_on=on
+        )
+        rows.append(
+            {
+                "tool": "linkage",
+                "task": preset,
+                "n_enterprises": int(n),
+                "seconds": seconds,
+                "peak_mib": np.nan,
+                "f1": quality.f1,
+                "pairs": len(result.pairs),
+                "links": len(result.links),
+                **{f"{k}_seconds": v for k, v in result.timings.items()},
+            }
+        )
     return runs_frame(rows)

@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 __all__ = ["explain_pair", "pair_term_frequencies", "prepared_column", "value_frequencies"]
 
 
-
 def _comparison(spec: LinkSpec, comparison: str | None) -> tuple[int, Comparison]:
-    found = [(k, c) for k, c in enumerate(spec.comparisons)
-             if (c.name == comparison if comparison is not None else c.term_frequency)]
+    found = [
+        (k, c)
+        for k, c in enumerate(spec.comparisons)
+        if (c.name == comparison if comparison is not None else c.term_frequency)
+    ]
     if not found:
         names = [c.name for c in spec.comparisons]
         wanted = repr(comparison) if comparison is not None else "one with term_frequency=True"
