@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from linkage.exceptions import ConfigError, SchemaError
-from linkage.io import atomic_path, read_table, write_table
+from linkage.io import atomic_path, read_table, require_columns, write_table
 
 
 def test_csv_keeps_leading_zeros_and_empty_is_missing(tmp_path: Path) -> None:
@@ -42,20 +42,56 @@ def test_header_only_has_no_rows(tmp_path: Path) -> None:
 
 def test_missing_column(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("id,naam\n1,a\n")
-    with pytest.raises(SchemaError, match=r"t\.csv: missing column\(s\) 'kbo'; found 'id', 'naam'"):
-        read_table(tmp_path / "t.csv", required=("kbo",))
+    with pytest.raises(SchemaError) as caught:
+        read_table(tmp_path / "t.csv", required=("kbo", "name"))
+    assert str(caught.value) == (
+        "t.csv, column 'kbo': missing column(s) 'kbo', 'name'; found 'id', 'naam'"
+    )
+    assert (caught.value.source, caught.value.column, caught.value.row) == ("t.csv", "kbo", None)
+
+
+def test_require_columns_names_each_missing_column_once() -> None:
+    table = pd.DataFrame({"x": [1], "y": [2]})
+    require_columns(table, ("x", "y"), source="left")
+    with pytest.raises(SchemaError) as caught:
+        require_columns(table, ("b", "x", "a", "b"), source="left")
+    assert caught.value.detail == "missing column(s) 'b', 'a'; found 'x', 'y'"
+    assert (caught.value.source, caught.value.column) == ("left", "b")
 
 
 def test_duplicate_id_names_both_rows(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("id\na\nb\nc\nb\n")
-    with pytest.raises(SchemaError, match=r"column 'id', row 4: duplicate id \(first at row 2\)"):
+    with pytest.raises(SchemaError) as caught:
         read_table(tmp_path / "t.csv", unique="id")
+    assert str(caught.value) == "t.csv, column 'id', row 4: duplicate id (first at row 2)"
+    assert (caught.value.column, caught.value.row) == ("id", 4)
 
 
 def test_missing_id(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("id,x\na,1\n,2\n")
     with pytest.raises(SchemaError, match=r"row 2: missing id"):
         read_table(tmp_path / "t.csv", unique="id")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "detail"),
+    [
+        ("latin.csv", b"id,name\n1,caf\xe9\n", "not UTF-8 text (byte 0xe9 on line 2)"),
+        ("quote.csv", b'id,name\n1,"open\n', "not a well-formed CSV"),
+        ("plain.csv.gz", b"id\n1\n", "not a gzip file"),
+        ("text.parquet", b"id\n1\n", "not a Parquet file"),
+        ("zero.parquet", b"", "not a Parquet file"),
+    ],
+)
+def test_unreadable_table_is_a_schema_error_naming_the_file(
+    tmp_path: Path, name: str, content: bytes, detail: str
+) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(SchemaError) as caught:
+        read_table(tmp_path / name)
+    assert caught.value.source == name
+    assert caught.value.detail.startswith(detail)
+    assert "\n" not in str(caught.value)
 
 
 def test_unknown_format(tmp_path: Path) -> None:

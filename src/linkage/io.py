@@ -8,17 +8,18 @@ under its final name, or not at all.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from linkage.exceptions import ConfigError, SchemaError
 
-__all__ = ["atomic_path", "check_unique", "read_table", "write_table"]
+__all__ = ["atomic_path", "check_unique", "read_table", "require_columns", "write_table"]
 
 _CSV = (".csv", ".csv.gz", ".txt")
 _PARQUET = (".parquet", ".pq")
@@ -30,7 +31,10 @@ def _format(path: Path) -> str:
         return "csv"
     if name.endswith(_PARQUET):
         return "parquet"
-    raise ConfigError(f"{path}: unknown table format; expected one of {_CSV + _PARQUET}")
+    raise ConfigError(
+        f"unknown table format; expected a name ending in {', '.join(_CSV + _PARQUET)}",
+        source=path.name,
+    )
 
 
 def read_table(
@@ -54,44 +58,123 @@ def read_table(
     ------
     FileNotFoundError
         The file does not exist.
+    ConfigError
+        The name ends in neither a CSV nor a Parquet suffix.
     SchemaError
-        The file is empty, a required column is missing, or the id repeats.
+        The file is empty, not UTF-8, not a well-formed CSV or Parquet file, a
+        required column is missing, or the id is missing or repeats; ``source`` is
+        the file's name, ``column`` and ``row`` where they apply.
     """
     path = Path(path)
     kind = _format(path)
-    if kind == "csv":
-        try:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        except pd.errors.EmptyDataError:
-            raise SchemaError(f"{path.name}: empty file") from None
-    else:
-        table = pd.read_parquet(path)
+    table = _read_csv(path) if kind == "csv" else _read_parquet(path)
     if table.empty:
-        raise SchemaError(f"{path.name}: no rows")
-    missing = [c for c in (*required, *([unique] if unique else [])) if c not in table.columns]
-    if missing:
-        raise SchemaError(
-            f"{path.name}: missing column(s) {', '.join(map(repr, missing))}; "
-            f"found {', '.join(map(repr, table.columns))}"
-        )
+        raise SchemaError("no rows", source=path.name)
+    require_columns(table, (*required, *([unique] if unique else [])), source=path.name)
     if unique is not None:
         check_unique(table[unique], source=path.name)
     return table
 
 
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise SchemaError("empty file", source=path.name) from None
+    except UnicodeDecodeError as exc:
+        line = _first_undecodable_line(path)
+        raise SchemaError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}{line}); save it as UTF-8 CSV",
+            source=path.name,
+        ) from None
+    except pd.errors.ParserError as exc:
+        # The parser's own words say which line and how many fields; it names no value.
+        reason = " ".join(str(exc).split())
+        raise SchemaError(f"not a well-formed CSV: {reason}", source=path.name) from None
+    except gzip.BadGzipFile:
+        raise SchemaError("not a gzip file, though named .gz", source=path.name) from None
+
+
+def _first_undecodable_line(path: Path) -> str:
+    """`` on line N`` for the first line that is not UTF-8 (the decoder's own offset
+    counts from the start of a chunk, not of the file)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return f" on line {number:,}"
+    return ""
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except OSError as exc:
+        if exc.errno is not None:
+            raise  # missing or unreadable: a file error, not a bad table
+        # Arrow reports a torn footer or page as an OSError without an errno.
+        raise SchemaError("a damaged Parquet file", source=path.name) from None
+    except pa.ArrowInvalid:
+        raise SchemaError("not a Parquet file, or a damaged one", source=path.name) from None
+
+
+def require_columns(table: pd.DataFrame, columns: Iterable[str], *, source: str) -> None:
+    """Raise :class:`SchemaError` unless ``table`` has every one of ``columns``.
+
+    The one check of its kind: every stage that needs columns of a user's table
+    calls it, so the message reads the same everywhere::
+
+        t.csv, column 'kbo': missing column(s) 'kbo', 'name'; found 'id', 'naam'
+
+    Parameters
+    ----------
+    table : DataFrame
+        The table to check.
+    columns : iterable of str
+        The columns it must have; repeats are named once.
+    source : str
+        The file or table, for the message (``"employers.csv"``, ``"left"``).
+
+    Raises
+    ------
+    SchemaError
+        With ``column`` set to the first missing column.
+    """
+    present = set(table.columns)
+    missing = list(dict.fromkeys(c for c in columns if c not in present))
+    if missing:
+        raise SchemaError(
+            f"missing column(s) {', '.join(map(repr, missing))}; "
+            f"found {', '.join(map(repr, map(str, table.columns))) or 'none'}",
+            source=source,
+            column=missing[0],
+        )
+
+
 def check_unique(ids: pd.Series, *, source: str) -> None:
-    """Raise :class:`SchemaError` at the first missing or repeated id."""
+    """Raise :class:`SchemaError` at the first missing or repeated id.
+
+    ``ids`` is read by position: its first value is row 1. The error names the
+    rows, never the id itself.
+    """
+    column = None if ids.name is None else str(ids.name)
     absent = ids.isna().to_numpy()
     if absent.any():
         row = int(absent.argmax())
-        raise SchemaError(f"{source}, column {ids.name!r}, row {row + 1:,}: missing id")
+        raise SchemaError("missing id", source=source, column=column, row=row + 1)
     repeated = ids.duplicated(keep="first").to_numpy()
     if repeated.any():
         row = int(repeated.argmax())
         first = int((ids == ids.iloc[row]).to_numpy().argmax())
         raise SchemaError(
-            f"{source}, column {ids.name!r}, row {row + 1:,}: duplicate id "
-            f"(first at row {first + 1:,})"
+            f"duplicate id (first at row {first + 1:,})",
+            source=source,
+            column=column,
+            row=row + 1,
         )
 
 
