@@ -5,9 +5,21 @@ Run (from the repository root, with ``pip install -e '.[compare]'``)::
     python benchmarks/compare_tools.py --sizes 10000,100000,485000 \\
         --json benchmarks/results.json --plot benchmarks/time_vs_scale.png
 
+    # a sensitivity run, stored beside the main one under its label
+    SPLINK_U_MAX_PAIRS=1e6 python benchmarks/compare_tools.py --sizes 485000 \\
+        --tools linkage,splink --label splink_u1e6 --json benchmarks/results.json
+
+``--json`` merges the run into that file (other keys kept, written atomically): the
+main run under ``"comparison"``, a run with ``--label L`` under
+``"comparison_runs"[L]``. Each run records the commit (``git rev-parse HEAD``, whether
+tracked files differed from it and which), its start and end, the machine (cores,
+memory, Python, library versions, load, niceness), the seed, Splink's u sample and
+the command that reproduces it. ``benchmarks/results_md.py`` writes RESULTS.md from
+that file.
+
 The enterprise task: VLAIO/TBT's enterprises to VDAB's employers, scored against the
 synthetic truth with :func:`linkage.evaluate.link_quality`. For each scale the
-exchange is generated once (seed 7) and its three tables written to Parquet; every
+exchange is generated once (seed 7, ``SEED``) and its three tables written to Parquet; every
 tool then runs in a fresh Python process that reads them, so that each peak memory
 belongs to one tool alone. Timed: from the raw tables in memory to the links
 (reading Parquet and evaluating are not). A tool that does not finish a scale within
@@ -28,6 +40,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -37,8 +50,13 @@ from typing import Any
 
 TOOLS = ("linkage", "splink", "recordlinkage")
 # Overridable for a sensitivity run: SPLINK_U_MAX_PAIRS=1e6 python benchmarks/compare_tools.py
-SPLINK_U_MAX_PAIRS = float(os.environ.get("SPLINK_U_MAX_PAIRS", "1e7"))
+SPLINK_U_MAX_PAIRS_TEXT = os.environ.get("SPLINK_U_MAX_PAIRS", "1e7").strip()
+SPLINK_U_MAX_PAIRS = float(SPLINK_U_MAX_PAIRS_TEXT)
+# Environment variables that change what a run measures: recorded in its command.
+_ENV = ("SPLINK_U_MAX_PAIRS", "RL_N_JOBS")
 ENT = ("enterprise_number", "employer_id")
+SEED = 7
+REPO = Path(__file__).resolve().parent.parent
 
 # Written into results.json and RESULTS.md: what each tool was asked to do.
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -71,7 +89,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         ],
         "training": [
             "estimate_probability_two_random_records_match([block_on('number')], recall=0.7)",
-            "estimate_u_using_random_sampling(max_pairs=1e7)",
+            f"estimate_u_using_random_sampling(max_pairs={SPLINK_U_MAX_PAIRS_TEXT})",
             "estimate_parameters_using_expectation_maximisation(block_on('number'))",
             "estimate_parameters_using_expectation_maximisation("
             "block_on('postcode', 'name_prefix'))",
@@ -387,31 +405,79 @@ def machine() -> dict[str, Any]:
         except Exception:
             versions[name] = None
     info["versions"] = versions
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-        ).stdout
-        info["source"] = head + (" + uncommitted changes" if dirty.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    info["splink_u_max_pairs"] = SPLINK_U_MAX_PAIRS
+    info["nice"] = os.nice(0)
+    # The tools import linkage from here (PYTHONPATH or the editable install): a run
+    # measures the commit of git_state() only if this is inside REPO.
+    from importlib.util import find_spec
+
+    spec = find_spec("linkage")
+    info["linkage_from"] = str(Path(spec.origin).parent) if spec and spec.origin else None
     return info
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], capture_output=True, text=True, cwd=REPO, check=True
+    ).stdout
+
+
+def git_state() -> dict[str, Any]:
+    """The commit the working tree is at and whether its tracked files differ from it.
+
+    The tools import ``linkage`` from this working tree (an editable install, or
+    ``PYTHONPATH``: ``machine()["linkage_from"]`` says which), so a dirty tree means
+    the run did not measure the commit alone: ``dirty_paths`` says which tracked
+    files differed (untracked files are not listed). For a run at a clean commit while
+    others edit the tree: ``git worktree add --detach DIR`` and run from DIR with
+    ``PYTHONPATH=DIR/src``.
+    """
+    try:
+        commit = _git("rev-parse", "HEAD").strip()
+        status = _git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return {"commit": None, "error": str(exc)}
+    paths = sorted(line[3:] for line in status.splitlines() if line.strip())
+    return {"commit": commit, "dirty": bool(paths), "dirty_paths": paths}
+
+
+def reproduce_command(argv: list[str]) -> str:
+    """The command line of this run, from the repository root, with its environment."""
+    env = [f"{k}={shlex.quote(os.environ[k])}" for k in _ENV if k in os.environ]
+    script = Path(argv[0]).resolve()
+    try:
+        shown = str(script.relative_to(REPO))
+    except ValueError:
+        shown = argv[0]
+    return " ".join([*env, shlex.join(["python", shown, *argv[1:]])])
+
+
+def store(path: Path, run: dict[str, Any], label: str | None) -> None:
+    """Merge ``run`` into the JSON file at ``path``, keeping its other keys.
+
+    Read just before writing and replaced atomically (temporary file in the same
+    directory, then ``os.replace``), so that a concurrent writer of another key
+    (``conftest.py`` writes ``"stages"``) loses at most a race, never the file.
+    """
+    data = json.loads(path.read_text()) if path.exists() else {}
+    if label:
+        data.setdefault("comparison_runs", {})[label] = run
+    else:
+        data["comparison"] = run
+    text = json.dumps(data, indent=1, default=str) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _write_inputs(n: int, directory: Path) -> dict[str, int]:
     from linkage.synthetic import generate
 
-    x = generate(n_enterprises=n, seed=7)
+    x = generate(n_enterprises=n, seed=SEED)
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("enterprises", "employers", "truth_enterprises"):
         getattr(x, name).to_parquet(directory / f"{name}.parquet", index=False)
@@ -581,6 +647,10 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 args_timeout = 900.0
 
 
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(seconds))
+
+
 def main(argv: list[str] | None = None) -> int:
     global args_timeout
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -595,6 +665,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds per tool and scale before it is stopped",
     )
     parser.add_argument("--json", type=Path, help="merge the figures into this JSON file")
+    parser.add_argument(
+        "--label",
+        help="store the run under comparison_runs[LABEL] instead of comparison "
+        "(a sensitivity run beside the main one, e.g. splink_u1e6)",
+    )
+    parser.add_argument("--note", default="", help="a sentence on the run, stored with it")
     parser.add_argument("--plot", type=Path, help="write the time-against-scale PNG here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -608,9 +684,15 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(tools) - set(TOOLS)
     if unknown:
         parser.error(f"unknown tools {sorted(unknown)}; choose from {', '.join(TOOLS)}")
-    started = time.strftime("%Y-%m-%d %H:%M:%S")
-    load_before = os.getloadavg()
+    if args.label and not args.json:
+        parser.error("--label names a run stored with --json")
+    git_before = git_state()
+    started = time.time()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     rows = drive(sizes, tools, args.timeout)
+    finished = time.time()
+    load_after = [round(x, 2) for x in os.getloadavg()]
+    git_after = git_state()
     print()
     print(markdown(rows))
     print()
@@ -618,21 +700,36 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     print(
         f"\nmachine: {info.get('cpu')}, {info['cores']} cores, {info.get('memory_gib')} GiB; "
-        f"load average before {tuple(round(x, 2) for x in load_before)}, after "
-        f"{tuple(round(x, 2) for x in os.getloadavg())}"
+        f"load average before {tuple(load_before)}, after {tuple(load_after)}; "
+        f"commit {git_before.get('commit')}"
+        + (" + uncommitted changes" if git_before.get("dirty") else "")
     )
     SETTINGS["linkage"] = _describe_linkage()
     if args.json:
-        data = json.loads(args.json.read_text()) if args.json.exists() else {}
-        data["comparison"] = {
+        run: dict[str, Any] = {
+            "label": args.label or "",
+            "note": args.note,
+            "git": git_before,
+            "started": _iso(started),
+            "finished": _iso(finished),
+            "elapsed_s": round(finished - started, 1),
+            "load_average_start": load_before,
+            "load_average_end": load_after,
             "machine": info,
-            "started": started,
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "command": reproduce_command(sys.argv if argv is None else [__file__, *argv]),
+            "sizes": sizes,
+            "tools": tools,
+            "seed": SEED,
+            "splink_u_max_pairs": SPLINK_U_MAX_PAIRS,
             "timeout_s": args.timeout,
             "settings": SETTINGS,
             "rows": rows,
         }
-        args.json.write_text(json.dumps(data, indent=1, default=str) + "\n")
+        if git_after != git_before:
+            # Someone committed or edited tracked files while the tools ran.
+            run["git_at_end"] = git_after
+        store(args.json, run, args.label)
+        print(f"stored under {'comparison_runs.' + args.label if args.label else 'comparison'}")
     if args.plot:
         plot(rows, args.plot)
     return 0
