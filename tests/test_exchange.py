@@ -165,7 +165,7 @@ def _edit(path: Path, change) -> None:
         (
             "dossiers",
             lambda f: f.drop(columns="title", inplace=True),
-            "VLAIO/dossiers.csv: missing column(s) 'title' (required by art. 3, Gegeven 1)",
+            "VLAIO/dossiers.csv, column 'title': missing column(s) 'title'; found 'dossier_id'",
         ),
         (
             "dossiers",
@@ -183,8 +183,8 @@ def _edit(path: Path, change) -> None:
             lambda f: f.__setitem__(
                 "enterprise_number", ["0403170702", *list(f["enterprise_number"][1:])]
             ),
-            "VLAIO/enterprises.csv, column 'enterprise_number', row 1: not a valid enterprise number: "
-            "check digits do not match (mod 97)",
+            "VLAIO/enterprises.csv, column 'enterprise_number', row 1: "
+            "not a valid enterprise number: check digits do not match (mod 97)",
         ),
     ],
 )
@@ -327,3 +327,15 @@ def test_schema_lists_only_article_3_fields() -> None:
     for extract in EXTRACTS.values():
         assert extract.id in extract.columns
         assert all(c.item for c in extract.columns.values())
+
+
+def test_missing_required_column_says_why(config, ring) -> None:
+    _edit(config.extracts["VLAIO"]["dossiers"], lambda f: f.drop(columns="title", inplace=True))
+    with pytest.raises(SchemaError) as error:
+        run(config, ring=ring, today=TODAY)
+    assert (error.value.source, error.value.column, error.value.row) == (
+        "VLAIO/dossiers.csv",
+        "title",
+        None,
+    )
+    assert error.value.detail.endswith("(required by art. 3, Gegeven 1)")

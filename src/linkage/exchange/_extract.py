@@ -26,7 +26,7 @@ from linkage.identifiers import (
     parse_enterprise_numbers,
     parse_establishment_numbers,
 )
-from linkage.io import read_table
+from linkage.io import read_table, require_columns
 
 __all__ = ["Extracts", "read_extracts", "sha256_file", "staff_references"]
 
@@ -68,16 +68,22 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _where(file: str, column: str, row: int) -> str:
-    return f"{file}, column {column!r}, row {row + 1:,}"
+def _require(raw: pd.DataFrame, columns: list[str], file: str, why: str) -> None:
+    """:func:`require_columns`, with why the exchange needs them."""
+    try:
+        require_columns(raw, columns, source=file)
+    except SchemaError as exc:
+        raise SchemaError(f"{exc.detail} ({why})", source=file, column=exc.column) from None
 
 
 def _refuse_national_numbers(frame: pd.DataFrame, file: str) -> None:
     for column in frame.columns:
         if re.search(NATIONAL_NUMBER_NAMES, str(column)):
             raise SchemaError(
-                f"{file}, column {column!r}: a national register number column; the protocol "
-                "(art. 3) does not allow national register numbers: remove it from the extract"
+                "a national register number column; the protocol (art. 3) does not allow "
+                "national register numbers: remove it from the extract",
+                source=file,
+                column=str(column),
             )
         values = frame[column]
         if values.dtype.kind in "fbMm":
@@ -85,9 +91,11 @@ def _refuse_national_numbers(frame: pd.DataFrame, file: str) -> None:
         mask = national_register_mask(values.reset_index(drop=True)).to_numpy(dtype=bool)
         if mask.any():
             raise SchemaError(
-                f"{_where(file, column, int(mask.argmax()))}: a national register or BIS number "
-                f"({int(mask.sum()):,} in this column); the protocol (art. 3) does not allow "
-                "them: remove them from the extract"
+                f"a national register or BIS number ({int(mask.sum()):,} in this column); the "
+                "protocol (art. 3) does not allow them: remove them from the extract",
+                source=file,
+                column=str(column),
+                row=int(mask.argmax()) + 1,
             )
 
 
@@ -122,7 +130,9 @@ def _typed(values: pd.Series, kind: str, file: str, column: str) -> pd.Series:
         return _as_text(values)
     bad = (parsed.isna() & text.notna()).to_numpy(dtype=bool)
     if bad.any():
-        raise SchemaError(f"{_where(file, column, int(bad.argmax()))}: expected {expected}")
+        raise SchemaError(
+            f"expected {expected}", source=file, column=column, row=int(bad.argmax()) + 1
+        )
     return parsed
 
 
@@ -147,8 +157,11 @@ def _numbers(
     if policy == "refuse":
         row = int(bad.argmax())
         raise SchemaError(
-            f"{_where(file, column, row)}: not a valid {label}: {reasons.iloc[row]}"
-            + (f" (and {int(bad.sum()) - 1:,} more rows)" if bad.sum() > 1 else "")
+            f"not a valid {label}: {reasons.iloc[row]}"
+            + (f" (and {int(bad.sum()) - 1:,} more rows)" if bad.sum() > 1 else ""),
+            source=file,
+            column=column,
+            row=row + 1,
         )
     extract = EXTRACTS[table]
     record = None if is_id else frame[extract.id].to_numpy()[bad]
@@ -176,24 +189,24 @@ def _read_one(
     raw = read_table(path)
     _refuse_national_numbers(raw, file)
     if party == MIXED:
-        if "party" not in raw.columns:
-            raise SchemaError(
-                f"{file}: missing column 'party' (a [extracts.mixed] file names "
-                "each record's sending party)"
-            )
+        _require(raw, ["party"], file, "a [extracts.mixed] file names each record's sending party")
         sender = _as_text(raw["party"])
         unknown = (~sender.isin(config.parties)).to_numpy(dtype=bool)
         if unknown.any():
             raise SchemaError(
-                f"{_where(file, 'party', int(unknown.argmax()))}: not one of the "
-                f"parties {', '.join(config.parties)}"
+                f"not one of the parties {', '.join(config.parties)}",
+                source=file,
+                column="party",
+                row=int(unknown.argmax()) + 1,
             )
         own = [p for p in config.parties if extract.name in config.extracts.get(p, {})]
         twice = sender.isin(own).to_numpy(dtype=bool)
         if twice.any():
             raise SchemaError(
-                f"{_where(file, 'party', int(twice.argmax()))}: this party has "
-                f"its own {extract.name} extract in [extracts]"
+                f"this party has its own {extract.name} extract in [extracts]",
+                source=file,
+                column="party",
+                row=int(twice.argmax()) + 1,
             )
     else:
         sender = pd.Series(party, index=raw.index, dtype="string")
@@ -201,16 +214,14 @@ def _read_one(
             other = (_as_text(raw["party"]).fillna(party) != party).to_numpy(dtype=bool)
             if other.any():
                 raise SchemaError(
-                    f"{_where(file, 'party', int(other.argmax()))}: a record of "
-                    f"another party in {party}'s extract"
+                    f"a record of another party in {party}'s extract",
+                    source=file,
+                    column="party",
+                    row=int(other.argmax()) + 1,
                 )
     dropped = [c for c in raw.columns if c not in extract.columns and c != "party"]
-    missing = [c for c, spec in extract.columns.items() if spec.required and c not in raw.columns]
-    if missing:
-        raise SchemaError(
-            f"{file}: missing column(s) {', '.join(map(repr, missing))} "
-            f"(required by art. 3, Gegeven {extract.gegeven})"
-        )
+    required = [c for c, spec in extract.columns.items() if spec.required]
+    _require(raw, required, file, f"required by art. 3, Gegeven {extract.gegeven}")
     frame = pd.DataFrame(index=raw.index)
     for column, spec in extract.columns.items():
         values = raw[column] if column in raw.columns else pd.Series(pd.NA, index=raw.index)
@@ -221,7 +232,9 @@ def _read_one(
     frame[ROW] = np.arange(len(frame))
     missing_id = frame[extract.id].isna().to_numpy(dtype=bool)
     if missing_id.any():
-        raise SchemaError(f"{_where(file, extract.id, int(missing_id.argmax()))}: missing id")
+        raise SchemaError(
+            "missing id", source=file, column=extract.id, row=int(missing_id.argmax()) + 1
+        )
     defects = []
     for column, spec in extract.columns.items():
         if spec.kind in ("enterprise", "establishment"):
@@ -258,8 +271,10 @@ def _check_unique(frame: pd.DataFrame, extract: Extract) -> None:
         first = valid.iloc[int(same.argmax())]
         scope = "" if extract.exchange_wide else f" of party {at['party']}"
         raise SchemaError(
-            f"{_where(at[FILE], extract.id, int(at[ROW]))}: duplicate id{scope} (first at "
-            f"{first[FILE]}, row {int(first[ROW]) + 1:,})"
+            f"duplicate id{scope} (first at {first[FILE]}, row {int(first[ROW]) + 1:,})",
+            source=str(at[FILE]),
+            column=extract.id,
+            row=int(at[ROW]) + 1,
         )
 
 
