@@ -107,10 +107,8 @@ def test_missing_column_is_one_line(
     )
     assert code == EXIT_INPUT
     err = capsys.readouterr().err
-    assert (
-        err.startswith("linkage: error: employers.csv: missing column(s) 'name'")
-        and err.count("\n") == 1
-    )
+    assert err.startswith("linkage: error: employers.csv") and err.count("\n") == 1
+    assert "missing column(s) 'name'" in err
     assert not (tmp_path / "x.parquet").exists()
 
 
@@ -125,4 +123,4 @@ def test_evaluate_needs_two_id_columns(
     assert err.startswith("linkage: error: one.csv: needs two id columns") and err.count("\n") == 1
     code = main(["evaluate", str(one), str(one), "--on", "enterprise_number,employer_id"])
     assert code == EXIT_INPUT
-    assert "one.csv: no column 'employer_id'" in capsys.readouterr().err
+    assert "one.csv, column 'employer_id': missing column(s)" in capsys.readouterr().err

@@ -10,6 +10,7 @@ import pandas as pd
 
 from linkage.blocking import Pairs
 from linkage.charts._base import BLUE, GREEN, GREY, VERMILLION, new_figure, plain_numbers
+from linkage.io import require_columns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -26,10 +27,7 @@ def _as_report(pairs: Pairs | pd.DataFrame | Mapping[str, int]) -> pd.DataFrame:
         report.loc[UNION] = [len(pairs), sum(pairs.skipped.values())]
         return report
     if isinstance(pairs, pd.DataFrame):
-        if "pairs" not in pairs.columns:
-            raise ValueError(
-                "blocking: a table needs a 'pairs' column (see charts.data.blocking_report)"
-            )
+        require_columns(pairs, ("pairs",), source="blocking (see charts.data.blocking_report)")
         return pairs
     return pd.DataFrame({"pairs": pd.Series(dict(pairs), dtype=np.int64)})
 

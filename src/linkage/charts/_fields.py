@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from linkage.charts._base import GREEN, GREY, ORANGE, PURPLE, SKY, VERMILLION, YELLOW, new_figure
+from linkage.io import require_columns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -38,9 +39,7 @@ def data_quality(
 
     Each panel has gid ``quality:<group>``; the legend lists every status.
     """
-    missing = {by, "field", "status", "share"} - set(table.columns)
-    if missing:
-        raise ValueError(f"data_quality: the table lacks columns {sorted(missing)}")
+    require_columns(table, (by, "field", "status", "share"), source="data_quality table")
     groups = list(dict.fromkeys(table[by]))
     fields = list(dict.fromkeys(table["field"]))
     reasons = sorted(set(table["status"]) - {"valid", "missing"})

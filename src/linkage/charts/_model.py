@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from linkage.charts._base import BLUE, GREEN, GREY, ORANGE, VERMILLION, new_figure, plain_numbers
+from linkage.io import require_columns
 from linkage.model import weight_to_probability
 
 if TYPE_CHECKING:
@@ -128,11 +129,11 @@ def waterfall(explain: pd.DataFrame, *, title: str | None = None) -> Figure:
     Each step is a bar from the running total before it to the one after it; the
     last bar, ``total``, runs from 0 to the pair's match weight.
     """
-    missing = {"comparison", "level", "weight", "cumulative"} - set(explain.columns)
-    if missing:
-        raise ValueError(
-            f"waterfall: expected FellegiSunter.explain() output; lacks {sorted(missing)}"
-        )
+    require_columns(
+        explain,
+        ("comparison", "level", "weight", "cumulative"),
+        source="waterfall (expects FellegiSunter.explain() output)",
+    )
     steps = explain.reset_index(drop=True)
     is_total = (steps["comparison"] == "total").to_numpy()
     weight = steps["weight"].to_numpy(np.float64)

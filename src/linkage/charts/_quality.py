@@ -9,6 +9,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from linkage.charts._base import BLUE, GREEN, ORANGE, new_figure, threshold_line
+from linkage.io import require_columns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -115,9 +116,9 @@ def threshold_curves(
     xlabel : str
         Say ``"match probability threshold"`` if the sweep was over probabilities.
     """
-    missing = {"threshold", "precision", "recall", "f1"} - set(sweep.columns)
-    if missing:
-        raise ValueError(f"threshold_curves: the sweep lacks columns {sorted(missing)}")
+    require_columns(
+        sweep, ("threshold", "precision", "recall", "f1"), source="threshold_curves sweep"
+    )
     data = sweep.sort_values("threshold")
     fig = new_figure(figsize=(8, 4.5))
     ax = fig.subplots()

@@ -12,8 +12,8 @@ import pandas as pd
 from linkage import presets
 from linkage.config import load_spec
 from linkage.evaluate import link_quality, threshold_sweep
-from linkage.exceptions import ConfigError
-from linkage.io import read_table, write_table
+from linkage.exceptions import ConfigError, SchemaError
+from linkage.io import read_table, require_columns, write_table
 from linkage.model import FellegiSunter
 from linkage.pipeline import ParentLinks, link
 
@@ -87,15 +87,13 @@ def _id_columns(
     """The pair's two id columns: named by ``option`` ("a,b"), else the first two."""
     if option is None:
         if len(table.columns) < 2:
-            raise ConfigError(f"{source}: needs two id columns, found {list(table.columns)}")
+            raise SchemaError(f"needs two id columns, found {list(table.columns)}", source=source)
         return table.columns[0], table.columns[1]
-    names = tuple(option.split(","))
+    names = option.split(",")
     if len(names) != 2:
         raise ConfigError(f"{what} takes two column names separated by a comma, got {option!r}")
-    for column in names:
-        if column not in table.columns:
-            raise ConfigError(f"{source}: no column {column!r}")
-    return names  # type: ignore[return-value]
+    require_columns(table, names, source=source)
+    return names[0], names[1]
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 
 from linkage.identifiers import parse_enterprise_numbers, parse_establishment_numbers
+from linkage.io import require_columns
 from linkage.normalise import normalise_emails, normalise_phones, normalise_websites
 
 __all__ = ["CHECKS", "field_quality"]
@@ -77,9 +78,7 @@ def field_quality(
     unknown = sorted(set(fields.values()) - set(CHECKS))
     if unknown:
         raise ValueError(f"field_quality: unknown check(s) {unknown}; choose from {sorted(CHECKS)}")
-    absent_columns = sorted(set(fields) - set(table.columns))
-    if absent_columns:
-        raise ValueError(f"field_quality: the table has no column(s) {absent_columns}")
+    require_columns(table, fields, source="field_quality table")
     group_name = by or "party"
     if by:
         groups = table[by].astype("string").fillna("(none)")
