@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from linkage.evaluate import LinkQuality, link_quality, threshold_sweep
+from linkage.exceptions import SchemaError
 
 TRUTH = pd.DataFrame(
     {"enterprise_number": ["a", "b", "c", "d"], "employer_id": ["w", "x", "y", "z"]}
@@ -51,3 +52,14 @@ def test_threshold_sweep_hand_counted() -> None:
 
 def test_quality_dict() -> None:
     assert LinkQuality(3, 1, 0).to_dict()["precision"] == 0.75
+
+
+def test_a_missing_id_or_score_column_is_a_schema_error() -> None:
+    truth_on = ("enterprise_number", "employer_id")
+    with pytest.raises(SchemaError) as caught:
+        link_quality(LINKS, TRUTH, on=("left", "rigth"), truth_on=truth_on)
+    assert (caught.value.source, caught.value.column) == ("links", "rigth")
+    with pytest.raises(SchemaError, match=r"^truth, column 'kbo'"):
+        link_quality(LINKS, TRUTH, on=("left", "right"), truth_on=("kbo", "employer_id"))
+    with pytest.raises(SchemaError, match=r"column 'weight'"):
+        threshold_sweep(LINKS, TRUTH, on=("left", "right"), truth_on=truth_on, score="weight")

@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
+
+from linkage.io import require_columns
 
 __all__ = ["LinkQuality", "link_quality", "threshold_sweep"]
 
@@ -81,6 +84,8 @@ def link_quality(
         The same columns in ``truth``, if named otherwise.
     """
     truth_on = truth_on or on
+    require_columns(links, on, source="links")
+    require_columns(truth, truth_on, source="truth")
     unique = links.drop_duplicates(subset=list(on))
     hits = int(_is_true(unique, truth, on, truth_on).sum())
     n_truth = len(truth.drop_duplicates(subset=list(truth_on)))
@@ -102,15 +107,22 @@ def threshold_sweep(
     raising the threshold removes the weakest links and changes no other.
     """
     truth_on = truth_on or on
+    require_columns(links, (*on, score), source="links")
+    require_columns(truth, truth_on, source="truth")
     n_truth = len(truth.drop_duplicates(subset=list(truth_on)))
     hits = _is_true(links, truth, on, truth_on)
     scores = links[score].to_numpy(dtype=np.float64)
-    if thresholds is None:
-        thresholds = np.unique(np.quantile(scores, np.linspace(0, 1, 101))) if len(scores) else []
+    cuts: Sequence[float] | NDArray[np.float64] = (
+        thresholds
+        if thresholds is not None
+        else np.unique(np.quantile(scores, np.linspace(0, 1, 101)))
+        if len(scores)
+        else ()
+    )
     order = np.argsort(-scores, kind="stable")
     ranked, cum_hits = scores[order], np.cumsum(hits[order])
     rows = []
-    for t in thresholds:
+    for t in cuts:
         n = int(np.searchsorted(-ranked, -t, side="right"))
         tp = int(cum_hits[n - 1]) if n else 0
         q = LinkQuality(tp, n - tp, n_truth - tp)
