@@ -150,15 +150,15 @@ def test_wrong_passphrase_missing_file_and_truncated(
     code, _, err = run(capsys, "keys", "show", "--key", "k.key", "--passphrase-env", "OTHER_PASS")
     assert code == EXIT_INPUT
     assert err == (
-        "linkage: error: cannot decrypt k.key: wrong passphrase or the file was altered "
+        "linkage: error: k.key: cannot decrypt: wrong passphrase or the file was altered "
         "(AES-GCM cannot tell these apart)\n"
     )
     code, _, err = run(capsys, "keys", "show", "--key", "none.key")
-    assert (code, err) == (EXIT_INPUT, "linkage: error: no key file at none.key\n")
+    assert (code, err) == (EXIT_INPUT, "linkage: error: none.key: no such key file\n")
     Path("k.key").write_bytes(Path("k.key").read_bytes()[:120])
     code, _, err = run(capsys, "keys", "rotate", "--key", "k.key")
     assert code == EXIT_INPUT
-    assert err == "linkage: error: k.key is not a linkage key file (truncated or corrupt)\n"
+    assert err == "linkage: error: k.key: not a linkage key file (truncated or corrupt)\n"
 
 
 def test_no_passphrase_without_a_terminal(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -116,3 +118,54 @@ def test_atomic_path_replaces_on_success(tmp_path: Path) -> None:
         tmp.write_text("new")
     assert target.read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_atomic_path_fsyncs_the_file_then_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    target = tmp_path / "out.csv"
+    with atomic_path(target) as tmp:
+        tmp.write_text("new")
+    assert synced == [str(tmp), str(tmp_path)]
+
+
+def test_atomic_path_mode_is_set_before_anything_is_written(tmp_path: Path) -> None:
+    target = tmp_path / "secret.key"
+    target.write_text("old")
+    target.chmod(0o644)
+    with atomic_path(target, mode=0o600) as tmp:
+        assert tmp.exists() and stat.S_IMODE(tmp.stat().st_mode) == 0o600
+        with open(tmp, "wb") as handle:
+            handle.write(b"key")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert target.read_bytes() == b"key"
+    assert [p.name for p in tmp_path.iterdir()] == ["secret.key"]
+
+
+def test_atomic_path_replaces_a_folder_whole(tmp_path: Path) -> None:
+    target = tmp_path / "exchange"
+    target.mkdir()
+    (target / "old.parquet").write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.mkdir()
+        (tmp / "new.parquet").write_text("half")
+        raise RuntimeError("fails in the middle")
+    assert sorted(p.name for p in target.iterdir()) == ["old.parquet"]
+    assert [p.name for p in tmp_path.iterdir()] == ["exchange"]
+    with atomic_path(target) as tmp:
+        tmp.mkdir()
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "new.parquet").write_text("new")
+    assert [p.relative_to(target).as_posix() for p in sorted(target.rglob("*"))] == [
+        "sub",
+        "sub/new.parquet",
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["exchange"]

@@ -8,9 +8,11 @@ import logging
 import os
 import pickle
 import stat
+from pathlib import Path
 
 import pytest
 
+from linkage import _keyfile
 from linkage.exceptions import KeyringError
 from linkage.keys import (
     DOMAINS,
@@ -163,6 +165,24 @@ def test_save_load_round_trip(ring: KeyRing, tmp_path) -> None:
         assert back.created(v) == ring.created(v)
 
 
+def test_key_file_is_0600_before_a_byte_is_written(
+    ring: KeyRing, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = []
+
+    def spy(file, *args, **kwargs):
+        seen.append((Path(file).parent, stat.S_IMODE(os.stat(file).st_mode)))
+        return open(file, *args, **kwargs)
+
+    monkeypatch.setattr(_keyfile, "open", spy, raising=False)
+    old = tmp_path / "exchange.key"
+    old.write_text("old")
+    old.chmod(0o644)
+    ring.save(old, passphrase=PASS, scrypt_n=FAST_N)
+    assert seen == [(tmp_path, 0o600)]
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+
+
 def test_file_is_0600_atomic_and_holds_no_key_bytes(ring: KeyRing, tmp_path, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     path = tmp_path / "exchange.key"
@@ -198,7 +218,7 @@ def test_passphrase_from_environment(ring: KeyRing, tmp_path, monkeypatch) -> No
 
 
 def test_missing_file(tmp_path) -> None:
-    with pytest.raises(KeyringError, match=r"^no key file at .*nope\.key$"):
+    with pytest.raises(KeyringError, match=r"^/.*nope\.key: no such key file$"):
         KeyRing.load(tmp_path / "nope.key", passphrase=PASS)
 
 
@@ -207,7 +227,7 @@ def test_truncated_file(ring: KeyRing, tmp_path, cut: int) -> None:
     path = ring.save(tmp_path / "k.key", passphrase=PASS, scrypt_n=FAST_N)
     data = path.read_bytes()
     path.write_bytes(data[:cut])
-    with pytest.raises(KeyringError, match=r"is not a linkage key file \(truncated or corrupt\)"):
+    with pytest.raises(KeyringError, match=r"k\.key: not a linkage key file \(truncated"):
         KeyRing.load(path, passphrase=PASS)
 
 
@@ -247,7 +267,7 @@ def test_tampered_file(ring: KeyRing, tmp_path, tamper) -> None:
     document = json.loads(path.read_text())
     tamper(document)
     path.write_text(json.dumps(document))
-    with pytest.raises(KeyringError, match=r"cannot decrypt .*: wrong passphrase or the file was"):
+    with pytest.raises(KeyringError, match=r"k\.key: cannot decrypt: wrong passphrase or the"):
         KeyRing.load(path, passphrase=PASS)
 
 

@@ -21,24 +21,23 @@ The scrypt cost ``n`` is chosen by the caller (:data:`linkage.keys.SCRYPT_N` by
 default); ``r`` and ``p`` are fixed here. A file is refused unread if its parameters
 would make scrypt take more than 2 GiB of memory.
 
-Errors, all :class:`~linkage.exceptions.KeyringError`: ``no key file at ...``;
-``... is not a linkage key file (truncated or corrupt)``; ``cannot decrypt ...: wrong
-passphrase or the file was altered``; ``no passphrase: set the environment variable
-LINKAGE_KEY_PASSPHRASE or give one``.
+Errors, all :class:`~linkage.exceptions.KeyringError` with the file as ``source``:
+``no such key file``; ``not a linkage key file (truncated or corrupt)``; ``cannot
+decrypt: wrong passphrase or the file was altered``; and, without a source, ``no
+passphrase: set the environment variable LINKAGE_KEY_PASSPHRASE or give one``. None
+carries a byte of the file or of the passphrase.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import secrets
 import stat
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -48,6 +47,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from linkage.exceptions import KeyringError, LinkageError
+from linkage.io import atomic_path
 
 # Log under the public module's name, as before the key file had a module of its own.
 logger = logging.getLogger("linkage.keys")
@@ -85,17 +85,18 @@ def write_keyfile(
         _check_scrypt(n, SCRYPT_R, SCRYPT_P)
     except ValueError as exc:
         raise KeyringError(f"scrypt_n: {exc}") from None
-    header = {
+    kdf: dict[str, object] = {
+        "name": "scrypt",
+        "n": n,
+        "r": SCRYPT_R,
+        "p": SCRYPT_P,
+        "salt": _b64(secrets.token_bytes(16)),
+    }
+    header: dict[str, object] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "exchange": exchange,
-        "kdf": {
-            "name": "scrypt",
-            "n": n,
-            "r": SCRYPT_R,
-            "p": SCRYPT_P,
-            "salt": _b64(secrets.token_bytes(16)),
-        },
+        "kdf": kdf,
         "cipher": "AES-256-GCM",
         "nonce": _b64(secrets.token_bytes(12)),
     }
@@ -109,10 +110,12 @@ def write_keyfile(
         },
         sort_keys=True,
     ).encode("utf-8")
-    aes = AESGCM(_kdf(secret, header["kdf"]))
+    aes = AESGCM(_kdf(secret, kdf))
     ciphertext = aes.encrypt(_b64d(header["nonce"]), plaintext, _aad(header))
     document = {**header, "ciphertext": _b64(ciphertext)}
-    _write_atomic(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+    # Created 0600 before a byte is written: never a moment in which others may read it.
+    with atomic_path(path, mode=0o600) as tmp, open(tmp, "wb") as handle:
+        handle.write((json.dumps(document, indent=2) + "\n").encode("utf-8"))
 
 
 def read_keyfile(
@@ -131,22 +134,23 @@ def read_keyfile(
     Raises
     ------
     KeyringError
-        ``no key file at ...``; ``... is not a linkage key file (truncated or
-        corrupt)``; ``cannot decrypt ...: wrong passphrase or the file was altered``.
+        With ``source`` the file: ``no such key file``; ``not a linkage key file
+        (truncated or corrupt)``; ``cannot decrypt: wrong passphrase or the file was
+        altered``.
     """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise KeyringError(f"no key file at {path}") from None
+        raise KeyringError("no such key file", source=str(path)) from None
     except IsADirectoryError:
-        raise KeyringError(f"no key file at {path} (it is a directory)") from None
+        raise KeyringError("a folder, not a key file", source=str(path)) from None
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError:  # pragma: no cover - raced with a delete
         mode = 0
     if mode & 0o077:
         logger.warning("key file %s can be read by others (mode %o); chmod 600 it", path, mode)
-    corrupt = KeyringError(f"{path} is not a linkage key file (truncated or corrupt)")
+    corrupt = KeyringError("not a linkage key file (truncated or corrupt)", source=str(path))
     try:
         document = json.loads(data.decode("utf-8"))
     except ValueError:
@@ -155,8 +159,9 @@ def read_keyfile(
         raise corrupt
     if document.get("format_version") != FORMAT_VERSION:
         raise KeyringError(
-            f"{path} is a linkage key file of format {document.get('format_version')!r}; "
-            f"this version of linkage reads format {FORMAT_VERSION}"
+            f"a linkage key file of format {document.get('format_version')!r}; "
+            f"this version of linkage reads format {FORMAT_VERSION}",
+            source=str(path),
         )
     try:
         header = {k: v for k, v in document.items() if k != "ciphertext"}
@@ -175,8 +180,9 @@ def read_keyfile(
         plaintext = AESGCM(_kdf(secret, kdf)).decrypt(nonce, ciphertext, _aad(header))
     except InvalidTag:
         raise KeyringError(
-            f"cannot decrypt {path}: wrong passphrase or the file was altered "
-            "(AES-GCM cannot tell these apart)"
+            "cannot decrypt: wrong passphrase or the file was altered "
+            "(AES-GCM cannot tell these apart)",
+            source=str(path),
         ) from None
     try:
         inner = json.loads(plaintext)
@@ -242,30 +248,3 @@ def _passphrase(passphrase: str | bytes | None) -> bytes:
     if not raw:
         raise KeyringError("the passphrase is empty")
     return raw
-
-
-def _write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync, then rename over it."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(dir_fd)

@@ -19,7 +19,15 @@ import pandas as pd
 
 from linkage.exceptions import ConfigError, SchemaError
 
-__all__ = ["atomic_path", "check_unique", "read_table", "require_columns", "write_table"]
+__all__ = [
+    "atomic_path",
+    "check_unique",
+    "fsync_dir",
+    "fsync_tree",
+    "read_table",
+    "require_columns",
+    "write_table",
+]
 
 _CSV = (".csv", ".csv.gz", ".txt")
 _PARQUET = (".parquet", ".pq")
@@ -179,25 +187,110 @@ def check_unique(ids: pd.Series, *, source: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success, rename it to ``path``.
+def atomic_path(path: str | os.PathLike[str], *, mode: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success, make it ``path``, durably.
 
-    On any error the temporary file or folder is removed and ``path`` is untouched.
+    The one atomic write of the library. The caller writes a file, or builds a
+    folder, at the yielded path. When the block ends without an error, every file
+    written is fsync'd (a folder's files and the folder too), the temporary is
+    ``os.replace``'d onto ``path``, and ``path``'s folder is fsync'd, so that after a
+    crash ``path`` is either the old content or the whole new one. On any error the
+    temporary is removed and ``path`` is untouched.
+
+    Parameters
+    ----------
+    path : path-like
+        The file or folder to write; its parent folder is created if need be.
+    mode : int, optional
+        Permissions of the file, e.g. ``0o600`` for a key file. The temporary file
+        is then created before the block runs, empty and with these permissions,
+        so that no moment exists in which others may read what is written: write
+        into it, do not make it anew. Without ``mode`` nothing exists
+        at the yielded path: create a file or a folder there.
+
+    Notes
+    -----
+    A folder that already exists at ``path`` is first renamed aside and removed
+    after the swap (POSIX renames a folder only onto an empty one): a crash between
+    the two renames leaves ``path`` absent and the old folder beside it, under a
+    dot-name ending in ``.old``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "note.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("whole or not at all")
+    >>> target.read_text()
+    'whole or not at all'
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
+    parent = path.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp: a fresh name, and a file created 0600 whatever the umask.
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
     tmp = Path(tmp_name)
-    tmp.unlink()
     try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
+        if mode is None:
+            os.close(handle)
+            tmp.unlink()
         else:
-            tmp.unlink(missing_ok=True)
+            try:
+                os.fchmod(handle, mode)
+            finally:
+                os.close(handle)
+        yield tmp
+        if mode is not None:
+            os.chmod(tmp, mode)  # in case the writer made the file anew
+        fsync_tree(tmp)
+        _replace(tmp, path)
+        fsync_dir(parent)
+    finally:
+        _remove(tmp)
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    if not (tmp.is_dir() and path.is_dir() and not path.is_symlink()):
+        os.replace(tmp, path)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    os.replace(path, old)  # onto the empty folder just made
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        os.replace(old, path)
+        raise
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Flush a folder's entries (names created, renamed or removed in it) to disk."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(path: str | os.PathLike[str]) -> None:
+    """Flush a file, or every file and folder under a folder and the folder itself."""
+    path = Path(path)
+    if not path.is_dir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+        return
+    for folder, _, files in os.walk(path, topdown=False):
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as handle:
+                os.fsync(handle.fileno())
+        fsync_dir(folder)
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

@@ -425,8 +425,9 @@ class KeyRing:
         Raises
         ------
         KeyringError
-            ``no key file at ...``; ``... is not a linkage key file (truncated or
-            corrupt)``; ``cannot decrypt ...: wrong passphrase or the file was altered``.
+            With the file as ``source``: ``no such key file``; ``not a linkage key
+            file (truncated or corrupt)``; ``cannot decrypt: wrong passphrase or the
+            file was altered``.
         """
         exchange, versions, retired = read_keyfile(
             Path(path),
