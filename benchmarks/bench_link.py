@@ -27,7 +27,7 @@ EST = ("establishment_number", "site_id")
 @pytest.fixture(scope="session")
 def enterprise_links(synthetic_exchange):
     x = synthetic_exchange
-    return linkage.link(x.enterprises, x.employers, enterprises()).links
+    return linkage.link(x.enterprises, x.employers, enterprises())
 
 
 def _record(bench, task, x, result, seconds, peak, truth, on, records) -> None:
@@ -69,11 +69,7 @@ def test_link_enterprises(bench, synthetic_exchange) -> None:
 
 def test_link_establishments(bench, synthetic_exchange, enterprise_links) -> None:
     x = synthetic_exchange
-    parents = ParentLinks(
-        links=enterprise_links.loc[:, list(ENT)],
-        left_parent="enterprise_number",
-        right_parent="employer_id",
-    )
+    parents = ParentLinks.of(enterprise_links)
     result, seconds, peak = bench.run(
         linkage.link,
         x.establishments,

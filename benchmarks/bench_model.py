@@ -19,7 +19,7 @@ import pytest
 from linkage.compare import compare
 from linkage.exceptions import ConvergenceWarning
 from linkage.model import FellegiSunter
-from linkage.pipeline import random_pairs, unfitted_model
+from linkage.pipeline import random_pairs
 
 pytestmark = pytest.mark.benchmark
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.benchmark
 def _fit(spec, gamma, gamma_random, tf) -> FellegiSunter:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return unfitted_model(spec).fit(gamma, gamma_random=gamma_random, tf=tf)
+        return FellegiSunter.from_spec(spec).fit(gamma, gamma_random=gamma_random, tf=tf)
 
 
 def test_fit(bench, stage_inputs) -> None:
@@ -53,7 +53,7 @@ def test_fit(bench, stage_inputs) -> None:
 def test_u_sample(bench, stage_inputs) -> None:
     """The other half of the pipeline's fit: the levels of the random pairs for ``u``."""
     s = stage_inputs
-    rl, rr = random_pairs(s.spec, len(s.left), len(s.right))
+    rl, rr = random_pairs(FellegiSunter.from_spec(s.spec), len(s.left), len(s.right))
     _, seconds, peak = bench.run(
         compare,
         s.left,

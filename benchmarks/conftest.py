@@ -132,7 +132,8 @@ def stage_inputs(synthetic_exchange: SyntheticExchange) -> StageInputs:
     """The enterprise link cut at every stage, built with the stage functions."""
     from linkage.blocking import candidate_pairs
     from linkage.compare import compare, term_frequencies
-    from linkage.pipeline import random_pairs, unfitted_model
+    from linkage.model import FellegiSunter
+    from linkage.pipeline import random_pairs
     from linkage.prepare import prepare
     from linkage.presets import enterprises
     from linkage.resolve import probability_to_weight
@@ -148,9 +149,9 @@ def stage_inputs(synthetic_exchange: SyntheticExchange) -> StageInputs:
         for c in spec.comparisons
         if c.term_frequency
     }
-    rl, rr = random_pairs(spec, len(lp), len(rp))
+    rl, rr = random_pairs(FellegiSunter.from_spec(spec), len(lp), len(rp))
     gamma_random = compare(lp, rp, rl, rr, spec.comparisons, chunk_size=spec.chunk_size)
-    model = unfitted_model(spec).fit(gamma, gamma_random=gamma_random, tf=tf)
+    model = FellegiSunter.from_spec(spec).fit(gamma, gamma_random=gamma_random, tf=tf)
     weights = model.match_weight(gamma, tf=tf)
     return StageInputs(
         exchange=x,

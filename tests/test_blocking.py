@@ -8,14 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linkage.blocking import (
-    block_on,
-    block_on_tokens,
-    candidate_pairs,
-    pair_completeness,
-    sorted_neighbourhood,
-)
-from linkage.compare import encode
+from linkage._codes import encode
+from linkage.blocking import candidate_pairs, pair_completeness
+from linkage.rules import block_on, block_on_tokens, sorted_neighbourhood
 from linkage.exceptions import ConfigError, SchemaError
 
 values = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"]))
@@ -125,7 +120,9 @@ def test_pair_completeness() -> None:
 def test_errors_say_what_is_wrong() -> None:
     with pytest.raises(ConfigError, match="at least one column"):
         block_on()
-    with pytest.raises(SchemaError, match="right table lacks"):
+    with pytest.raises(
+        SchemaError, match="blocking rule .k., right table, column .k.: missing column"
+    ):
         candidate_pairs(pd.DataFrame({"k": [1]}), pd.DataFrame({"j": [1]}), [block_on("k")])
 
 

@@ -8,15 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linkage.compare import (
-    compare,
-    compare_reference,
-    distance,
-    exact_match,
-    similarity,
-    term_frequencies,
-)
-from linkage.config import Comparison
+from linkage.compare import compare, compare_reference, term_frequencies
+from linkage.comparisons import Similarity, comparison_from_dict, distance, exact_match, similarity
 from linkage.exceptions import ConfigError, SchemaError
 
 COMPARISONS = (
@@ -147,7 +140,7 @@ def test_term_frequencies() -> None:
 
 
 def test_missing_column() -> None:
-    with pytest.raises(SchemaError, match="left table lacks column 'name'"):
+    with pytest.raises(SchemaError, match="left table, column 'name': missing column"):
         compare(
             pd.DataFrame({"x": []}),
             pd.DataFrame({"name": []}),
@@ -161,7 +154,9 @@ def test_bad_settings_are_refused() -> None:
     with pytest.raises(ConfigError, match="tightest first"):
         similarity("name", thresholds=(0.8, 0.9))
     with pytest.raises(ConfigError, match="scorer must be one of"):
-        Comparison(column="name", kind="similarity", scorer="soundex", thresholds=(0.9,))  # type: ignore[arg-type]
+        Similarity(column="name", scorer="soundex", thresholds=(0.9,))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="kind must be one of exact, similarity, distance"):
+        comparison_from_dict({"column": "name", "kind": "soundex"})
     assert similarity("name", thresholds=(0.95, 0.85)).level_labels == (
         "else",
         "jaro_winkler >= 0.85",

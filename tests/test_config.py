@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from linkage.blocking import block_on
-from linkage.compare import exact_match
-from linkage.config import Field, LinkSpec, load_spec
+from linkage.rules import block_on
+from linkage.comparisons import exact_match
+from linkage.config import Field, LinkSpec
+from linkage.presets import load_spec
 from linkage.exceptions import ConfigError
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -9,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from linkage.compare import distance, exact_match, similarity
-from linkage.exceptions import ConvergenceWarning, NotFittedError, SchemaError
-from linkage.model import FellegiSunter, weight_to_probability
+import linkage
+from linkage.comparisons import distance, exact_match, similarity
+from linkage.config import ModelSettings
+from linkage.exceptions import ConfigError, ConvergenceWarning, NotFittedError, SchemaError
+from linkage.model import FellegiSunter, FittedParams, weight_to_probability
 
 COMPARISONS = (
     distance("kbo", thresholds=(1,), decisive=True),  # 3 levels
@@ -67,13 +70,10 @@ def test_em_recovers_generating_parameters() -> None:
 
 def test_weights_worked_by_hand() -> None:
     model = FellegiSunter(COMPARISONS[2:])
-    model.m_, model.u_ = (
-        [np.array([0.2, 0.8]), np.array([0.5, 0.5])],
-        [np.array([0.8, 0.2]), np.array([0.5, 0.5])],
+    u = [np.array([0.8, 0.2]), np.array([0.5, 0.5])]
+    model.params_ = FittedParams(
+        m=[np.array([0.2, 0.8]), np.array([0.5, 0.5])], u=u, u_random=u, share=0.2
     )
-    model.u_random_ = model.u_
-    model.lambda_, model.n_iter_, model.converged_ = 0.2, 1, True
-    model.dependence_ = model.settled_ = None
     # prior log2(0.2/0.8) = -2; postcode exact log2(0.8/0.2) = +2; phone: 0; null adds 0.
     gamma = np.array([[1, 1], [0, -1], [-1, -1]], dtype=np.int8)
     np.testing.assert_allclose(model.match_weight(gamma), [0.0, -2 + np.log2(0.25), -2.0])
@@ -82,11 +82,12 @@ def test_weights_worked_by_hand() -> None:
 
 def test_term_frequency_makes_common_names_count_less() -> None:
     model = FellegiSunter([exact_match("name", term_frequency=True)])
-    model.m_, model.u_ = [np.array([0.1, 0.9])], [np.array([0.7, 0.3])]
-    model.u_random_ = [np.array([0.99, 0.01])]
-    model.tf_reference_ = {}
-    model.lambda_, model.n_iter_, model.converged_ = 0.5, 1, True
-    model.dependence_ = model.settled_ = None
+    model.params_ = FittedParams(
+        m=[np.array([0.1, 0.9])],
+        u=[np.array([0.7, 0.3])],
+        u_random=[np.array([0.99, 0.01])],
+        share=0.5,
+    )
     gamma = np.array([[1], [1], [1], [0]], dtype=np.int8)
     tf = {"name": np.array([0.001, 0.01, 0.1, np.nan])}
     weights = model.match_weight(gamma, tf=tf)
@@ -105,7 +106,7 @@ def test_settled_pairs_are_judged_by_their_own_mixture() -> None:
     model = FellegiSunter(COMPARISONS).fit(gamma, gamma_random=gamma_random)
     # Equal numbers: matches 0.2 * 0.9 of the pairs, non-matches 0.8 * 0.0005.
     share = LAMBDA * M[0][2] / (LAMBDA * M[0][2] + (1 - LAMBDA) * U[0][2])
-    assert model.settled_["lambda"] == pytest.approx(share, abs=0.001)
+    assert model.params_.settled.share == pytest.approx(share, abs=0.001)
     # Same number, but a trade name, a moved address and another phone: the odds of
     # the share times m / u of those levels, worked from the generating parameters.
     moved = np.array([[2, 0, 0, 0]], dtype=np.int8)
@@ -132,13 +133,13 @@ def test_another_entitys_number_is_not_decisive() -> None:
     gamma_random = np.zeros((10_000, 3), np.int8)
     wrong = np.array([[1, 0, 0]], np.int8)
     model = FellegiSunter(comparisons).fit(gamma, gamma_random=gamma_random)
-    assert model.settled_["lambda"] == pytest.approx(0.99, abs=0.001)
+    assert model.params_.settled.share == pytest.approx(0.99, abs=0.001)
     assert model.match_probability(wrong)[0] < 0.01
     # The older rule clipped the other comparisons at zero: the number alone linked.
     clipped = FellegiSunter(comparisons, settled_mixture=False).fit(
         gamma, gamma_random=gamma_random
     )
-    assert clipped.settled_ is None
+    assert clipped.params_.settled is None
     assert clipped.match_probability(wrong)[0] > 0.5
 
 
@@ -159,7 +160,7 @@ def test_explain_adds_up() -> None:
     assert settled["weight"].iloc[-1] == pytest.approx(
         model.match_weight(np.array([[2, 3, 1, 0]], np.int8))[0]
     )
-    assert settled["m"].iloc[2] == model.settled_["m"][1][3]
+    assert settled["m"].iloc[2] == model.params_.settled.m[1][3]
     assert settled["u"].iloc[2] == model.u_random_[1][3]
 
 
@@ -189,7 +190,7 @@ def test_joint_pattern_does_not_count_a_move_twice() -> None:
     # pairs' own prior is 1/2 (0.5 * 0.9 + 0.5 * 0.1 = the observed half).
     no_number = np.array([[-1, 1, 1], [-1, 0, 0]], np.int8)
     np.testing.assert_allclose(model.match_weight(no_number), [np.log2(9), -np.log2(9)], atol=0.01)
-    assert model.dependence_["lambda"] == pytest.approx(0.5, abs=0.001)
+    assert model.params_.joint.share == pytest.approx(0.5, abs=0.001)
     # The product of the two comparisons' weights would count it twice.
     independent = FellegiSunter(JOINT, joint_unlabelled=False).fit(gamma, gamma_random=gamma_random)
     parts = independent.partial_weights(no_number)
@@ -207,12 +208,12 @@ def test_joint_pattern_needs_labelled_pairs() -> None:
     gamma = _correlated(1_000)
     no_non_matches = gamma[gamma[:, 0] != 0]
     model = FellegiSunter(JOINT).fit(no_non_matches, gamma_random=np.zeros((100, 3), np.int8))
-    assert model.dependence_ is None
+    assert model.params_.joint is None
     no_decisive = FellegiSunter(COMPARISONS[1:]).fit(
         simulate(2_000, LAMBDA, np.random.default_rng(5))[0][:, 1:],
         gamma_random=np.zeros((100, 3), np.int8),
     )
-    assert no_decisive.dependence_ is None
+    assert no_decisive.params_.joint is None
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
@@ -224,9 +225,25 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     loaded = FellegiSunter.load(tmp_path / "model.json")
     np.testing.assert_array_equal(loaded.match_weight(gamma), model.match_weight(gamma))
     saved = json.loads((tmp_path / "model.json").read_text())
-    assert saved["format"] == "linkage.FellegiSunter/2"
+    assert saved["format"] == "linkage.FellegiSunter/3"
+    assert loaded.get_params() == model.get_params()
+    # Format 2 wrote every comparison with all fuzzy fields, settings without the
+    # random-pair sample, no diagnostics: it loads and scores the same.
+    v2 = {
+        **{k: v for k, v in saved.items() if k not in ("n_anchors", "n_patterns")},
+        "format": "linkage.FellegiSunter/2",
+        "comparisons": [
+            {"scorer": None, "thresholds": [], **c, "kind": c["kind"]} for c in saved["comparisons"]
+        ],
+        "settings": {
+            k: v for k, v in saved["settings"].items() if k not in ("u_sample_size", "seed")
+        },
+    }
+    np.testing.assert_array_equal(
+        FellegiSunter.from_dict(v2).match_weight(gamma), model.match_weight(gamma)
+    )
     # A model saved before the dependence existed scores as it did then.
-    old = {**saved, "format": "linkage.FellegiSunter/1"}
+    old = {**v2, "format": "linkage.FellegiSunter/1"}
     del old["dependence"], old["settled"]
     without = FellegiSunter(COMPARISONS, joint_unlabelled=False, settled_mixture=False).fit(
         gamma, gamma_random=gamma_random
@@ -242,8 +259,43 @@ def test_non_convergence_warns_and_still_fits() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = FellegiSunter(COMPARISONS, max_iter=2).fit(gamma, gamma_random=gamma)
-    assert any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    # Each of the three fits warns for itself: candidates, equal numbers, no number.
+    said = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert [m.split(":")[0] for m in said] == [
+        "candidate pairs",
+        "pairs with equal numbers",
+        "pairs without a number",
+    ]
     assert not model.converged_ and model.n_iter_ == 2
+
+
+def test_settings_come_from_one_place() -> None:
+    # The estimator's keyword parameters are ModelSettings' fields, with its defaults,
+    # so that FellegiSunter.from_spec copies nothing by hand.
+    model = FellegiSunter(COMPARISONS)
+    params = model.get_params()
+    assert params.pop("comparisons") == COMPARISONS
+    assert params == dataclasses.asdict(ModelSettings())
+    spec_model = FellegiSunter.from_spec(
+        dataclasses.replace(linkage.presets.enterprises(), model=ModelSettings(max_iter=7, seed=3))
+    )
+    assert (spec_model.max_iter, spec_model.seed) == (7, 3)
+
+
+def test_set_params_and_clone() -> None:
+    rng = np.random.default_rng(5)
+    gamma, _ = simulate(5_000, LAMBDA, rng)
+    model = FellegiSunter(COMPARISONS).fit(gamma, gamma_random=gamma)
+    twin = model.clone()
+    assert twin.get_params() == model.get_params()
+    with pytest.raises(NotFittedError):
+        twin.match_weight(gamma)
+    # Changing a setting forgets the fit, which no longer matches it.
+    assert model.set_params(fix_u=True) is model and model.fix_u
+    with pytest.raises(NotFittedError):
+        model.lambda_
+    with pytest.raises(ConfigError, match="no parameter"):
+        model.set_params(colour="red")
 
 
 def test_contract_errors() -> None:

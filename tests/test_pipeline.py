@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linkage.blocking import block_on
-from linkage.compare import distance, exact_match, similarity
-from linkage.config import Field, LinkSpec
+from linkage.rules import block_on
+from linkage.comparisons import distance, exact_match, similarity
+from linkage.config import Field, LinkSpec, ModelSettings
 from linkage.evaluate import link_quality
 from linkage.exceptions import SchemaError
 from linkage.pipeline import ParentLinks, link
@@ -131,3 +131,25 @@ def test_children_stay_within_linked_parents() -> None:
         ("u2", "s2"),
         ("u3", "s3"),
     }
+
+
+@pytest.mark.filterwarnings("ignore::linkage.exceptions.ConvergenceWarning")
+def test_parent_links_are_read_by_name_not_position() -> None:
+    units = pd.DataFrame({"unit": ["u1", "u2"], "kbo": ["A", "B"], "street": ["x", "x"]})
+    sites = pd.DataFrame({"site": ["s1", "s2"], "employer": ["W1", "W2"], "street": ["x", "x"]})
+    spec = LinkSpec(
+        left_id="unit",
+        right_id="site",
+        fields=(Field(name="street", source="street"),),
+        blocking=(block_on("street"),),
+        comparisons=(exact_match("street"),),
+        model=ModelSettings(u_sample_size=10),
+    )
+    links = pd.DataFrame({"kbo": ["A", "B"], "employer": ["W1", "W2"]})
+    pairs = []
+    for frame in (links, links[["employer", "kbo"]]):
+        parents = ParentLinks(links=frame, left_parent="kbo", right_parent="employer")
+        result = link(units, sites, spec, parents=parents)
+        pairs.append(set(zip(result.pairs.left.tolist(), result.pairs.right.tolist(), strict=True)))
+    # A's unit may meet only W1's site, B's only W2's, whatever the column order.
+    assert pairs[0] == pairs[1] == {(0, 0), (1, 1)}

@@ -40,17 +40,13 @@ def test_enterprises_meet_the_quality_target(sample, enterprise_links) -> None:
     assert enterprise_links.model.lambda_ == pytest.approx(is_true.mean(), abs=0.02)
     # So does the prior of the pairs without a number, scored by their joint pattern.
     no_number = pairs["gamma_number"].to_numpy() < 0
-    assert enterprise_links.model.dependence_["lambda"] == pytest.approx(
+    assert enterprise_links.model.params_.joint.share == pytest.approx(
         is_true[no_number].mean(), abs=0.02
     )
 
 
 def test_units_linked_within_their_employer(sample, enterprise_links) -> None:
-    parents = ParentLinks(
-        links=enterprise_links.links[["enterprise_number", "employer_id"]],
-        left_parent="enterprise_number",
-        right_parent="employer_id",
-    )
+    parents = ParentLinks.of(enterprise_links)
     units = link(
         sample.establishments, sample.sites, linkage.presets.establishments(), parents=parents
     )

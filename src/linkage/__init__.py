@@ -9,12 +9,18 @@ True
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from linkage import exchange, presets, synthetic
-from linkage.blocking import block_on, block_on_tokens, sorted_neighbourhood
-from linkage.compare import distance, exact_match, similarity
-from linkage.config import Comparison, Field, LinkSpec, ModelSettings, load_spec
+from linkage._version import __version__
+from linkage.comparisons import (
+    Comparison,
+    Distance,
+    ExactMatch,
+    Similarity,
+    distance,
+    exact_match,
+    similarity,
+)
+from linkage.config import Field, LinkSpec, ModelSettings
 from linkage.evaluate import link_quality, threshold_sweep
 from linkage.exceptions import (
     ConfigError,
@@ -26,16 +32,31 @@ from linkage.exceptions import (
     SchemaError,
 )
 from linkage.keys import KeyRing, SecretKey
-from linkage.model import FellegiSunter
+from linkage.model import FellegiSunter, FittedParams
 from linkage.pipeline import LinkResult, ParentLinks, link
+from linkage.presets import load_spec
 from linkage.pseudonymise import crosswalk, pseudonymise
+from linkage.rules import (
+    BlockingRule,
+    BlockOn,
+    SharedToken,
+    SortedNeighbourhood,
+    block_on,
+    block_on_tokens,
+    sorted_neighbourhood,
+)
 
 __all__ = [
+    "BlockOn",
+    "BlockingRule",
     "Comparison",
     "ConfigError",
     "ConvergenceWarning",
+    "Distance",
+    "ExactMatch",
     "FellegiSunter",
     "Field",
+    "FittedParams",
     "InvalidIdentifier",
     "KeyRing",
     "KeyringError",
@@ -47,6 +68,9 @@ __all__ = [
     "ParentLinks",
     "SchemaError",
     "SecretKey",
+    "SharedToken",
+    "Similarity",
+    "SortedNeighbourhood",
     "__version__",
     "block_on",
     "block_on_tokens",

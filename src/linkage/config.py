@@ -3,174 +3,26 @@
 A :class:`LinkSpec` says how to link two tables, as Splink's settings do:
 
 * ``fields`` — which derived column to make from which source column, and how
-  (``prepare``: one of :data:`PREPARERS`);
-* ``blocking`` — rules that propose candidate pairs;
-* ``comparisons`` — ordered levels per field (null = -1, else = 0, exact = highest);
+  (``prepare``: one of :data:`linkage.preparers.PREPARERS`);
+* ``blocking`` — rules that propose candidate pairs (:mod:`linkage.rules`);
+* ``comparisons`` — ordered levels per field (:mod:`linkage.comparisons`);
 * ``model`` and ``threshold`` — the Fellegi-Sunter settings and the link cut-off.
 
-Stages import these types; they import no stage.
+It builds on the three libraries (comparisons, rules, preparers) and imports no stage.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from itertools import pairwise
-from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
+from linkage.comparisons import Comparison, comparison_from_dict
 from linkage.exceptions import ConfigError
+from linkage.preparers import PREPARERS
+from linkage.rules import BlockingRule, rule_from_dict
 
-__all__ = [
-    "PREPARERS",
-    "SCORERS",
-    "BlockingRule",
-    "Comparison",
-    "Field",
-    "LinkSpec",
-    "ModelSettings",
-    "load_spec",
-]
-
-RuleKind = Literal["equal", "tokens", "window"]
-ComparisonKind = Literal["exact", "similarity", "distance"]
-Scorer = Literal[
-    "jaro_winkler",
-    "jaro",
-    "ratio",
-    "token_sort_ratio",
-    "token_set_ratio",
-    "levenshtein",
-    "damerau_levenshtein",
-]
-SCORERS: tuple[str, ...] = get_args(Scorer)
-Prepare = Literal[
-    "text",
-    "company_name",
-    "name_sorted",
-    "name_tokens",
-    "name_prefix",
-    "legal_form",
-    "enterprise_number",
-    "establishment_number",
-    "number_digits",
-    "street",
-    "address",
-    "postcode",
-    "phone",
-    "email",
-    "email_domain",
-    "website",
-]
-PREPARERS: tuple[str, ...] = get_args(Prepare)
-
-
-@dataclass(frozen=True, kw_only=True)
-class BlockingRule:
-    """One blocking rule; build it with ``block_on`` and friends in :mod:`linkage.blocking`."""
-
-    columns: tuple[str, ...]
-    kind: RuleKind = "equal"
-    max_block_size: int | None = None
-    window: int = 0
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "columns", tuple(self.columns))
-        if not self.columns:
-            raise ConfigError(
-                "a blocking rule needs at least one column, e.g. block_on('postcode')"
-            )
-        if self.kind not in get_args(RuleKind):
-            raise ConfigError(
-                f"blocking rule kind must be equal, tokens or window, not {self.kind!r}"
-            )
-        if self.kind != "equal" and len(self.columns) != 1:
-            raise ConfigError(f"a {self.kind} rule takes one column, got {list(self.columns)}")
-        if self.kind == "window" and self.window < 1:
-            raise ConfigError(f"sorted_neighbourhood needs window >= 1, got {self.window}")
-        if self.max_block_size is not None and self.max_block_size < 1:
-            raise ConfigError(f"max_block_size must be positive, got {self.max_block_size}")
-        if not self.name:
-            label = "+".join(self.columns)
-            names = {
-                "equal": label,
-                "tokens": f"tokens({label})",
-                "window": f"window({label}, {self.window})",
-            }
-            object.__setattr__(self, "name", names[self.kind])
-
-
-@dataclass(frozen=True, kw_only=True)
-class Comparison:
-    """Ordered agreement levels of one column.
-
-    Levels: -1 where either value is missing, 0 for no agreement, then one level
-    per threshold from loose to tight, and ``n_levels - 1`` for an exact match.
-    ``similarity`` thresholds are scores in (0, 1], tightest first; ``distance``
-    thresholds are edit distances, tightest (smallest) first.
-
-    ``term_frequency`` makes an exact match on a common value count for less than one
-    on a rare value. ``decisive`` marks a comparison whose exact level outweighs any
-    disagreement elsewhere (two equal, valid enterprise numbers).
-    """
-
-    column: str
-    kind: ComparisonKind = "exact"
-    scorer: Scorer | None = None
-    thresholds: tuple[float, ...] = ()
-    term_frequency: bool = False
-    decisive: bool = False
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "thresholds", tuple(self.thresholds))
-        if not self.name:
-            object.__setattr__(self, "name", self.column)
-        if self.kind not in get_args(ComparisonKind):
-            raise ConfigError(
-                f"comparison {self.name!r}: kind must be exact, similarity or distance, "
-                f"not {self.kind!r}"
-            )
-        if self.kind == "exact":
-            if self.thresholds or self.scorer:
-                raise ConfigError(f"comparison {self.name!r}: exact takes no scorer or thresholds")
-            return
-        if self.scorer not in SCORERS:
-            raise ConfigError(
-                f"comparison {self.name!r}: scorer must be one of {', '.join(SCORERS)}, "
-                f"not {self.scorer!r}"
-            )
-        if not self.thresholds:
-            raise ConfigError(f"comparison {self.name!r}: {self.kind} needs thresholds")
-        t = self.thresholds
-        if self.kind == "similarity" and not (
-            all(0 < x <= 1 for x in t) and all(a > b for a, b in pairwise(t))
-        ):
-            raise ConfigError(
-                f"comparison {self.name!r}: similarity thresholds must fall within (0, 1], "
-                f"tightest first, e.g. (0.95, 0.85); got {t}"
-            )
-        if self.kind == "distance" and not (
-            all(x >= 1 and float(x).is_integer() for x in t) and all(a < b for a, b in pairwise(t))
-        ):
-            raise ConfigError(
-                f"comparison {self.name!r}: distance thresholds must be whole edits, "
-                f"tightest first, e.g. (1, 2); got {t}"
-            )
-
-    @property
-    def n_levels(self) -> int:
-        """Levels other than null: else, one per threshold, exact."""
-        return len(self.thresholds) + 2
-
-    @property
-    def level_labels(self) -> tuple[str, ...]:
-        """A label per level, from ``else`` (0) to ``exact`` (``n_levels - 1``)."""
-        op = ">=" if self.kind == "similarity" else "<="
-        fuzzy = [f"{self.scorer} {op} {t:g}" for t in reversed(self.thresholds)]
-        return ("else", *fuzzy, "exact")
+__all__ = ["Field", "LinkSpec", "ModelSettings"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,7 +36,7 @@ class Field:
 
     name: str
     source: tuple[str, ...]
-    prepare: Prepare = "text"
+    prepare: str = "text"
     left_source: tuple[str, ...] | None = None
     right_source: tuple[str, ...] | None = None
 
@@ -200,7 +52,7 @@ class Field:
                 f"field {self.name!r}: prepare must be one of {', '.join(PREPARERS)}, "
                 f"not {self.prepare!r}"
             )
-        most = 3 if self.prepare == "address" else 1
+        most = PREPARERS[self.prepare].max_sources
         for sources in (self.source, self.left_source, self.right_source):
             if sources is not None and not 1 <= len(sources) <= most:
                 raise ConfigError(
@@ -311,61 +163,40 @@ def _build(cls: type, raw: Mapping[str, Any], where: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def spec_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> LinkSpec:
-    """A :class:`LinkSpec` from plain data (as TOML gives it).
+def model_settings_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> ModelSettings:
+    """:class:`ModelSettings` from plain data (a TOML ``[model]`` table)."""
+    return _build(ModelSettings, raw, f"{source} [model]")  # type: ignore[no-any-return]
 
-    Either ``preset = "enterprises"`` (see :mod:`linkage.presets`) with optional
-    ``[left_columns]`` / ``[right_columns]`` tables and a ``threshold``, or a whole
-    spec: ``left_id``, ``right_id``, ``[[fields]]``, ``[[blocking]]``,
-    ``[[comparisons]]`` and an optional ``[model]`` table.
+
+def spec_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> LinkSpec:
+    """A whole :class:`LinkSpec` from plain data (as TOML gives it).
+
+    Keys: ``left_id``, ``right_id``, ``[[fields]]``, ``[[blocking]]`` (``kind`` one of
+    :data:`linkage.rules.KINDS`), ``[[comparisons]]`` (``kind`` one of
+    :data:`linkage.comparisons.KINDS`), an optional ``[model]`` table
+    (:class:`ModelSettings`) and the other :class:`LinkSpec` settings. A preset by name
+    is read by :func:`linkage.presets.spec_from_dict`.
     """
     raw = dict(raw)
-    left_columns = raw.pop("left_columns", None)
-    right_columns = raw.pop("right_columns", None)
-    if "preset" in raw:
-        from linkage import presets
-
-        name = raw.pop("preset")
-        spec = presets.get(name)
-        overrides = {k: raw.pop(k) for k in ("threshold", "one_to_one", "chunk_size") if k in raw}
-        if "model" in raw:
-            overrides["model"] = _build(ModelSettings, raw.pop("model"), f"{source} [model]")
-        if raw:
-            raise ConfigError(f"{source}: with a preset, unknown key(s) {sorted(raw)}")
-        spec = replace(spec, **overrides)
-    else:
-        try:
-            spec = _build(
-                LinkSpec,
-                {
-                    **raw,
-                    "fields": tuple(
-                        _build(Field, f, f"{source} [[fields]]") for f in raw.get("fields", ())
-                    ),
-                    "blocking": tuple(
-                        _build(BlockingRule, b, f"{source} [[blocking]]")
-                        for b in raw.get("blocking", ())
-                    ),
-                    "comparisons": tuple(
-                        _build(Comparison, c, f"{source} [[comparisons]]")
-                        for c in raw.get("comparisons", ())
-                    ),
-                    "model": _build(ModelSettings, raw.get("model", {}), f"{source} [model]"),
-                },
-                source,
-            )
-        except ConfigError as exc:
-            raise ConfigError(str(exc)) from None
-    if left_columns or right_columns:
-        spec = spec.with_columns(left=left_columns, right=right_columns)
-    return spec
-
-
-def load_spec(path: str | Path) -> LinkSpec:
-    """Read a :class:`LinkSpec` from a TOML file (see :func:`spec_from_dict`)."""
-    path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
-    return spec_from_dict(raw, source=path.name)
+        return _build(  # type: ignore[no-any-return]
+            LinkSpec,
+            {
+                **raw,
+                "fields": tuple(
+                    _build(Field, f, f"{source} [[fields]]") for f in raw.get("fields", ())
+                ),
+                "blocking": tuple(
+                    rule_from_dict(b, where=f"{source} [[blocking]]")
+                    for b in raw.get("blocking", ())
+                ),
+                "comparisons": tuple(
+                    comparison_from_dict(c, where=f"{source} [[comparisons]]")
+                    for c in raw.get("comparisons", ())
+                ),
+                "model": model_settings_from_dict(raw.get("model", {}), source=source),
+            },
+            source,
+        )
+    except ConfigError as exc:
+        raise ConfigError(str(exc)) from None

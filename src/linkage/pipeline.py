@@ -19,16 +19,17 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from linkage.blocking import Pairs, block_on, candidate_pairs
-from linkage.compare import Encoded, compare, encode, term_frequencies
+from linkage._codes import Encoded, encode
+from linkage.blocking import Pairs, candidate_pairs
+from linkage.compare import compare, term_frequencies
 from linkage.config import LinkSpec
-from linkage.exceptions import SchemaError
-from linkage.io import check_unique
+from linkage.io import check_unique, require_columns
 from linkage.model import FellegiSunter, weight_to_probability
 from linkage.prepare import prepare
 from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
+from linkage.rules import block_on
 
-__all__ = ["LinkResult", "ParentLinks", "fit_model", "link", "random_pairs", "unfitted_model"]
+__all__ = ["LinkResult", "ParentLinks", "fit_model", "link", "random_pairs"]
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,29 @@ PARENT = "_parent"
 class ParentLinks:
     """Links between the parents of two child tables.
 
-    ``links`` has the left parent ids in column ``left_parent`` of the left
-    children's table and the right parent ids in column ``right_parent`` of the
-    right children's table: e.g. enterprise numbers and employer ids.
+    Each left child names its parent in column ``left_parent``, each right child in
+    column ``right_parent``; ``links`` holds the linked parents' ids in columns of
+    the same two names (or in ``link_columns``, left then right). Build it from the
+    parents' link with :meth:`of`.
     """
 
     links: pd.DataFrame
     left_parent: str
     right_parent: str
+    link_columns: tuple[str, str] | None = None
+
+    @classmethod
+    def of(cls, parents: LinkResult) -> ParentLinks:
+        """The links of a parent link, for children that name their parent by the
+        parent link's ids (units by ``enterprise_number``, sites by ``employer_id``)."""
+        spec = parents.spec
+        left, right = parents.links.columns[:2]
+        return cls(
+            links=parents.links[[left, right]],
+            left_parent=spec.left_id,
+            right_parent=spec.right_id,
+            link_columns=(left, right),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,10 +131,7 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 
 def _ids(table: pd.DataFrame, column: str, name: str) -> pd.Index:
-    if column not in table.columns:
-        raise SchemaError(
-            f"{name}: missing id column {column!r}; found {', '.join(map(repr, table.columns))}"
-        )
+    require_columns(table, (column,), source=name)
     check_unique(table[column].reset_index(drop=True), source=name)
     return pd.Index(table[column].to_numpy())
 
@@ -127,15 +140,12 @@ def _parent_codes(
     left: pd.DataFrame, right: pd.DataFrame, parents: ParentLinks
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], pd.Series]:
     """Each child's parent as an integer code (-1: none), and the parents' links in codes."""
-    for table, column, side in (
-        (left, parents.left_parent, "left"),
-        (right, parents.right_parent, "right"),
-    ):
-        if column not in table.columns:
-            raise SchemaError(f"{side} children: missing parent column {column!r}")
-    links = parents.links
-    left_codes, _ = pd.factorize(pd.concat([left[parents.left_parent], links.iloc[:, 0]]))
-    right_codes, _ = pd.factorize(pd.concat([right[parents.right_parent], links.iloc[:, 1]]))
+    require_columns(left, (parents.left_parent,), source="left children")
+    require_columns(right, (parents.right_parent,), source="right children")
+    lcol, rcol = parents.link_columns or (parents.left_parent, parents.right_parent)
+    require_columns(parents.links, (lcol, rcol), source="parent links")
+    left_codes, _ = pd.factorize(pd.concat([left[parents.left_parent], parents.links[lcol]]))
+    right_codes, _ = pd.factorize(pd.concat([right[parents.right_parent], parents.links[rcol]]))
     n_left, n_right = len(left), len(right)
     parent_link = pd.Series(right_codes[n_right:], index=left_codes[n_left:])
     return left_codes[:n_left], right_codes[:n_right], parent_link
@@ -164,7 +174,8 @@ def fit_model(
     encoded : dict of str to Encoded, optional
         The compared columns, already coded (see :func:`linkage.compare.encode`).
     """
-    random_left, random_right = random_pairs(spec, len(left), len(right))
+    model = FellegiSunter.from_spec(spec)
+    random_left, random_right = random_pairs(model, len(left), len(right))
     gamma_random = compare(
         left,
         right,
@@ -174,31 +185,18 @@ def fit_model(
         chunk_size=spec.chunk_size,
         encoded=encoded,
     )
-    return unfitted_model(spec).fit(gamma, gamma_random=gamma_random, tf=tf)
+    return model.fit(gamma, gamma_random=gamma_random, tf=tf)
 
 
 def random_pairs(
-    spec: LinkSpec, n_left: int, n_right: int
+    model: FellegiSunter, n_left: int, n_right: int
 ) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
     """The seeded random pairs (positions) whose levels start the model's ``u``."""
-    rng = np.random.default_rng(spec.model.seed)
-    n = spec.model.u_sample_size
+    rng = np.random.default_rng(model.seed)
+    n = model.u_sample_size
     return (
         rng.integers(0, n_left, n).astype(np.int32),
         rng.integers(0, n_right, n).astype(np.int32),
-    )
-
-
-def unfitted_model(spec: LinkSpec) -> FellegiSunter:
-    """The Fellegi-Sunter model ``spec.model`` asks for, not fitted yet."""
-    settings = spec.model
-    return FellegiSunter(
-        spec.comparisons,
-        max_iter=settings.max_iter,
-        tol=settings.tol,
-        fix_u=settings.fix_u,
-        joint_unlabelled=settings.joint_unlabelled,
-        settled_mixture=settings.settled_mixture,
     )
 
 

@@ -1,73 +1,26 @@
 """Preparation: the derived columns a link spec compares and blocks on.
 
-Each :class:`~linkage.config.Field` names a preparer; this module maps the name to
-the normaliser that makes it, over whole columns. The result has one row per input
+Each :class:`~linkage.config.Field` names a preparer (:mod:`linkage.preparers`),
+applied here to whole columns; the normalised company name is computed once per
+source column for every field made from it. The result has one row per input
 row, in the same order, so that pair positions point into both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import pandas as pd
 
 from linkage.config import Field
-from linkage.exceptions import SchemaError
-from linkage.identifiers import (
-    number_digits,
-    parse_enterprise_numbers,
-    parse_establishment_numbers,
-)
-from linkage.normalise import (
-    legal_forms,
-    normalise_address,
-    normalise_emails,
-    normalise_names,
-    normalise_phones,
-    normalise_postcodes,
-    normalise_street,
-    normalise_websites,
-    sort_tokens,
-    split_address,
-)
+from linkage.io import require_columns
+from linkage.normalise import normalise_names
+from linkage.preparers import PREPARERS
 
 __all__ = ["prepare"]
 
 Side = Literal["left", "right"]
-
-
-def _text(s: pd.Series) -> pd.Series:
-    return s.astype("string").str.lower().str.split().str.join(" ").replace("", pd.NA)
-
-
-def _address(*columns: pd.Series) -> pd.Series:
-    parts = split_address(columns[0]) if len(columns) == 1 else normalise_address(*columns)
-    return (parts["street"] + " " + parts["house_number"].fillna("")).str.strip()
-
-
-# Made from the normalised name, which is computed once per source column.
-_FROM_NAMES: dict[str, Callable[[pd.Series], pd.Series]] = {
-    "company_name": lambda names: names,
-    "name_sorted": sort_tokens,
-    "name_tokens": lambda names: names.str.split(),
-    "name_prefix": lambda names: names.str.replace(" ", "", regex=False).str.slice(0, 4),
-}
-
-_PREPARERS: dict[str, Callable[..., pd.Series]] = {
-    "text": _text,
-    "legal_form": legal_forms,
-    "enterprise_number": parse_enterprise_numbers,
-    "establishment_number": parse_establishment_numbers,
-    "number_digits": number_digits,
-    "street": normalise_street,
-    "address": _address,
-    "postcode": normalise_postcodes,
-    "phone": normalise_phones,
-    "email": lambda s: normalise_emails(s)["email"],
-    "email_domain": lambda s: normalise_emails(s)["domain"],
-    "website": normalise_websites,
-}
 
 
 def prepare(
@@ -90,21 +43,19 @@ def prepare(
     DataFrame
         One column per field, a RangeIndex of positions.
     """
-    where = source or f"{side} table"
-    missing = sorted({c for f in fields for c in f.source_for(side)} - set(table.columns))
-    if missing:
-        raise SchemaError(
-            f"{where}: missing column(s) {', '.join(map(repr, missing))}; "
-            f"found {', '.join(map(repr, table.columns))}"
-        )
+    require_columns(
+        table, [c for f in fields for c in f.source_for(side)], source=source or f"{side} table"
+    )
     table = table.reset_index(drop=True)
-    out, names = {}, {}
+    out: dict[str, pd.Series] = {}
+    names: dict[tuple[str, ...], pd.Series] = {}
     for f in fields:
         sources = f.source_for(side)
-        if f.prepare in _FROM_NAMES:
+        preparer = PREPARERS[f.prepare]
+        if preparer.from_names:
             if sources not in names:
                 names[sources] = normalise_names(table[sources[0]])
-            out[f.name] = _FROM_NAMES[f.prepare](names[sources])
+            out[f.name] = preparer.make(names[sources])
         else:
-            out[f.name] = _PREPARERS[f.prepare](*(table[c] for c in sources))
+            out[f.name] = preparer.make(*(table[c] for c in sources))
     return pd.DataFrame(out, index=table.index)

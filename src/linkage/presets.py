@@ -6,18 +6,24 @@
 
 Both read the column names of :mod:`linkage.synthetic`; pass ``left_columns`` /
 ``right_columns`` (logical name -> your name) to read your own tables as they are.
+:func:`load_spec` reads a spec from TOML: a preset by name, or a whole spec.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
-from linkage.blocking import block_on, sorted_neighbourhood
-from linkage.compare import distance, exact_match, similarity
-from linkage.config import Field, LinkSpec
+from linkage.comparisons import distance, exact_match, similarity
+from linkage.config import Field, LinkSpec, model_settings_from_dict
+from linkage.config import spec_from_dict as whole_spec_from_dict
 from linkage.exceptions import ConfigError
+from linkage.rules import block_on, sorted_neighbourhood
 
-__all__ = ["enterprises", "establishments", "get"]
+__all__ = ["enterprises", "establishments", "get", "load_spec", "spec_from_dict"]
 
 ADDRESS = ("street", "house_number", "box")
 
@@ -123,3 +129,41 @@ def get(name: str) -> LinkSpec:
         return _PRESETS[name]()
     except KeyError:
         raise ConfigError(f"no preset {name!r}; choose one of {', '.join(_PRESETS)}") from None
+
+
+def spec_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> LinkSpec:
+    """A :class:`LinkSpec` from plain data (as TOML gives it).
+
+    Either ``preset = "enterprises"`` with optional ``threshold``, ``one_to_one``,
+    ``chunk_size`` and ``[model]``, or a whole spec (see
+    :func:`linkage.config.spec_from_dict`); either with optional ``[left_columns]`` /
+    ``[right_columns]`` tables (logical name -> your column).
+    """
+    raw = dict(raw)
+    left_columns = raw.pop("left_columns", None)
+    right_columns = raw.pop("right_columns", None)
+    if "preset" in raw:
+        spec = get(raw.pop("preset"))
+        overrides: dict[str, Any] = {
+            k: raw.pop(k) for k in ("threshold", "one_to_one", "chunk_size") if k in raw
+        }
+        if "model" in raw:
+            overrides["model"] = model_settings_from_dict(raw.pop("model"), source=source)
+        if raw:
+            raise ConfigError(f"{source}: with a preset, unknown key(s) {sorted(raw)}")
+        spec = replace(spec, **overrides)
+    else:
+        spec = whole_spec_from_dict(raw, source=source)
+    if left_columns or right_columns:
+        spec = spec.with_columns(left=left_columns, right=right_columns)
+    return spec
+
+
+def load_spec(path: str | Path) -> LinkSpec:
+    """Read a :class:`LinkSpec` from a TOML file (see :func:`spec_from_dict`)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+    return spec_from_dict(raw, source=path.name)

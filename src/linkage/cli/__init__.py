@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
-from linkage import __version__
+from linkage._version import __version__
 from linkage.exceptions import LinkageError
 
 EXIT_USAGE = 2

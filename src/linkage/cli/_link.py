@@ -10,12 +10,12 @@ from pathlib import Path
 import pandas as pd
 
 from linkage import presets
-from linkage.config import load_spec
 from linkage.evaluate import link_quality, threshold_sweep
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.io import read_table, require_columns, write_table
 from linkage.model import FellegiSunter
 from linkage.pipeline import ParentLinks, link
+from linkage.presets import load_spec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from linkage import __version__
+from linkage._version import __version__
 from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
 from linkage.exchange._audit import append_event

@@ -21,11 +21,12 @@ import time
 import numpy as np
 import pandas as pd
 
-from linkage import presets
 from linkage.exchange._extract import staff_references
 from linkage.exchange._schema import EXTRACTS
 from linkage.keys import KeyRing
 from linkage.pipeline import ParentLinks, link
+from linkage.presets import enterprises as enterprise_spec
+from linkage.presets import establishments as unit_spec
 from linkage.pseudonymise import pseudonymise
 
 __all__ = ["link_to_vdab", "shape"]
@@ -197,18 +198,17 @@ def link_to_vdab(
     started = time.perf_counter()
     left = enterprises[enterprises["enterprise_number"].notna()]
     left = left.drop_duplicates("enterprise_number").reset_index(drop=True)
-    ent = link(left, employers, presets.enterprises(), names=("enterprises", "employers"))
+    ent = link(left, employers, enterprise_spec(), names=("enterprises", "employers"))
     timings["link_enterprises"] = time.perf_counter() - started
     started = time.perf_counter()
     units = establishments[establishments["establishment_number"].notna()]
     units = units.drop_duplicates("establishment_number").reset_index(drop=True)
-    parents = ParentLinks(
-        links=ent.links[["enterprise_number", "employer_id"]],
-        left_parent="enterprise_number",
-        right_parent="employer_id",
-    )
     est = link(
-        units, sites, presets.establishments(), parents=parents, names=("establishments", "sites")
+        units,
+        sites,
+        unit_spec(),
+        parents=ParentLinks.of(ent),
+        names=("establishments", "sites"),
     )
     timings["link_establishments"] = time.perf_counter() - started
     ent_keys = delivered["enterprises"][["enterprise_key", "enterprise_number", "party"]]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from linkage.config import Comparison
+from linkage.comparisons import Comparison
 from linkage.evaluate import threshold_sweep
 from linkage.exceptions import SchemaError
 from linkage.model import weight_to_probability

@@ -147,9 +147,7 @@ def time_linkage(
         result = link(exchange.enterprises, exchange.employers, spec)
         truth, on = exchange.truth_enterprises, (spec.left_id, spec.right_id)
         if preset == "establishments":
-            parents = ParentLinks(
-                links=result.links, left_parent=spec.left_id, right_parent=spec.right_id
-            )
+            parents = ParentLinks.of(result)
             spec = presets.establishments()
             started = time.perf_counter()
             result = link(exchange.establishments, exchange.sites, spec, parents=parents)

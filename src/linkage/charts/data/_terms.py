@@ -12,7 +12,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from linkage.compare import term_frequencies
-from linkage.config import Comparison, LinkSpec
+from linkage.comparisons import Comparison
+from linkage.config import LinkSpec
 from linkage.prepare import prepare
 
 if TYPE_CHECKING:

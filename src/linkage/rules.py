@@ -1,0 +1,277 @@
+"""The blocking-rule library: each kind of rule is one class, with the kernel that pairs.
+
+A rule proposes candidate pairs of a left and a right frame as two arrays of
+positions (:meth:`BlockingRule.pairs`); :func:`linkage.blocking.candidate_pairs`
+unions the rules of a spec. Kinds (the ``kind`` key of a TOML spec):
+
+* :class:`BlockOn` (``equal``, :func:`block_on`) — equal values on one or more
+  columns (all present);
+* :class:`SharedToken` (``tokens``, :func:`block_on_tokens`) — at least one shared
+  token of a list column (say, the words of a name), tokens too common to
+  discriminate left out;
+* :class:`SortedNeighbourhood` (``window``, :func:`sorted_neighbourhood`) — records
+  within a window of each other once both sides are sorted together on a key
+  (catches typos early in no key, late in the string).
+
+A block whose pairs would exceed ``max_block_size`` is skipped and counted, so a
+chain of hundreds of units or a very common name never blows up memory; other rules
+still reach those records. A new kind is one subclass here, registered by its
+``kind`` class keyword.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from linkage._codes import encode
+from linkage.exceptions import ConfigError
+
+__all__ = [
+    "KINDS",
+    "BlockOn",
+    "BlockingRule",
+    "Codes",
+    "SharedToken",
+    "SortedNeighbourhood",
+    "block_on",
+    "block_on_tokens",
+    "rule_from_dict",
+    "sorted_neighbourhood",
+]
+
+Codes = Mapping[str, tuple[NDArray[np.int64], NDArray[np.int64]]]
+PairArrays = tuple[NDArray[np.int64], NDArray[np.int64], int]
+
+KINDS: dict[str, type[BlockingRule]] = {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlockingRule:
+    """One blocking rule (the base of every kind).
+
+    Attributes
+    ----------
+    columns : tuple of str
+        Prepared columns the rule reads.
+    max_block_size : int, optional
+        Blocks with more pairs than this are skipped (and counted).
+    name : str
+        How the rule is named in counts and charts.
+    """
+
+    kind: ClassVar[str]
+    columns: tuple[str, ...]
+    max_block_size: int | None = None
+    name: str = ""
+
+    def __init_subclass__(cls, *, kind: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind:
+            cls.kind = kind
+            KINDS[kind] = cls
+
+    def __post_init__(self) -> None:
+        columns = (self.columns,) if isinstance(self.columns, str) else tuple(self.columns)
+        object.__setattr__(self, "columns", columns)
+        if not self.columns:
+            raise ConfigError(
+                "a blocking rule needs at least one column, e.g. block_on('postcode')"
+            )
+        if self.max_block_size is not None and self.max_block_size < 1:
+            raise ConfigError(f"max_block_size must be positive, got {self.max_block_size}")
+        if not self.name:
+            object.__setattr__(self, "name", self._default_name())
+
+    def _default_name(self) -> str:
+        return "+".join(self.columns)
+
+    def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
+        """Left and right positions of the pairs the rule proposes (int64, with
+        repeats allowed), and the number of pairs skipped in oversized blocks.
+
+        ``codes`` holds columns already coded jointly (-1 where missing), by name.
+        """
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, as a TOML spec holds it."""
+        return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+
+def rule_from_dict(raw: Mapping[str, Any], *, where: str = "blocking rule") -> BlockingRule:
+    """A rule from plain data: ``kind`` (default ``equal``) picks the class."""
+    raw = dict(raw)
+    kind = raw.pop("kind", "equal")
+    cls = KINDS.get(kind)
+    if cls is None:
+        raise ConfigError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    allowed = {f.name for f in fields(cls)}
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    return cls(**raw)
+
+
+def _column_codes(
+    left: pd.DataFrame, right: pd.DataFrame, column: str, known: Codes
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    if column in known:
+        return known[column]
+    coded = encode(left[column], right[column])
+    return coded.left, coded.right
+
+
+def join_codes(
+    lcode: NDArray[np.int64], rcode: NDArray[np.int64], *, max_block_size: int | None
+) -> PairArrays:
+    """All (left, right) positions with equal non-negative codes: an inner merge.
+
+    Returns left positions, right positions (int64) and the number of pairs skipped
+    in blocks over ``max_block_size``.
+    """
+    n_codes = int(max(lcode.max(initial=-1), rcode.max(initial=-1))) + 1
+    right_valid = np.flatnonzero(rcode >= 0)
+    right_order = right_valid[np.argsort(rcode[right_valid], kind="stable")]
+    right_counts = np.bincount(rcode[right_valid], minlength=n_codes)
+    right_starts = np.cumsum(right_counts) - right_counts
+
+    left_pos = np.flatnonzero(lcode >= 0)
+    codes = lcode[left_pos]
+    skipped = 0
+    if max_block_size is not None:
+        left_counts = np.bincount(codes, minlength=n_codes)
+        block_pairs = left_counts * right_counts
+        too_big = block_pairs > max_block_size
+        if too_big.any():
+            skipped = int(block_pairs[too_big].sum())
+            keep = ~too_big[codes]
+            left_pos, codes = left_pos[keep], codes[keep]
+    per_left = right_counts[codes]
+    total = int(per_left.sum())
+    lefts = np.repeat(left_pos, per_left)
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(per_left) - per_left, per_left)
+    rights = right_order[np.repeat(right_starts[codes], per_left) + offsets]
+    return lefts, rights, skipped
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlockOn(BlockingRule, kind="equal"):
+    """Pairs whose values agree on every one of ``columns`` (missing never agrees)."""
+
+    def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
+        lcode, rcode = _column_codes(left, right, self.columns[0], codes)
+        for column in self.columns[1:]:
+            lnext, rnext = _column_codes(left, right, column, codes)
+            width = int(max(lnext.max(initial=-1), rnext.max(initial=-1))) + 1
+            packed = np.concatenate(
+                [
+                    np.where((lcode < 0) | (lnext < 0), -1, lcode * width + lnext),
+                    np.where((rcode < 0) | (rnext < 0), -1, rcode * width + rnext),
+                ]
+            )
+            # Renumber densely after each column, so that the product never overflows.
+            joint = np.where(packed < 0, -1, pd.factorize(packed)[0]).astype(np.int64)
+            lcode, rcode = joint[: len(left)], joint[len(left) :]
+        return join_codes(lcode, rcode, max_block_size=self.max_block_size)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _OneColumn(BlockingRule):
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if len(self.columns) != 1:
+            raise ConfigError(f"a {self.kind} rule takes one column, got {list(self.columns)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SharedToken(_OneColumn, kind="tokens"):
+    """Pairs that share a token of a list column; blocks over the cap are skipped."""
+
+    max_block_size: int | None = 10_000
+
+    def _default_name(self) -> str:
+        return f"tokens({self.columns[0]})"
+
+    def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
+        column = self.columns[0]
+        coded = encode(
+            left[column].explode().reset_index(drop=True),
+            right[column].explode().reset_index(drop=True),
+        )
+        lrec = np.repeat(
+            np.arange(len(left)), left[column].str.len().fillna(0).clip(lower=1).astype(int)
+        )
+        rrec = np.repeat(
+            np.arange(len(right)), right[column].str.len().fillna(0).clip(lower=1).astype(int)
+        )
+        lefts, rights, skipped = join_codes(
+            coded.left, coded.right, max_block_size=self.max_block_size
+        )
+        return lrec[lefts], rrec[rights], skipped
+
+
+@dataclass(frozen=True, kw_only=True)
+class SortedNeighbourhood(_OneColumn, kind="window"):
+    """Each record with the ``window`` nearest records of the other side in key order."""
+
+    window: int = 3
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise ConfigError(f"sorted_neighbourhood needs window >= 1, got {self.window}")
+        super().__post_init__()
+
+    def _default_name(self) -> str:
+        return f"window({self.columns[0]}, {self.window})"
+
+    def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
+        column = self.columns[0]
+        keys, _ = pd.factorize(
+            pd.concat([left[column], right[column]], ignore_index=True), sort=True
+        )
+        present = keys >= 0
+        side = np.r_[np.zeros(len(left), np.int8), np.ones(len(right), np.int8)][present]
+        pos = np.r_[np.arange(len(left)), np.arange(len(right))][present]
+        # Sort by key, then side and position, so that ties order the same way every run.
+        order = np.lexsort((pos, side, keys[present]))
+        side, pos = side[order], pos[order]
+        lefts, rights = [], []
+        for d in range(1, self.window + 1):
+            a, b = slice(None, -d), slice(d, None)
+            cross = side[a] != side[b]
+            first_left = side[a][cross] == 0
+            pa, pb = pos[a][cross], pos[b][cross]
+            lefts.append(np.where(first_left, pa, pb))
+            rights.append(np.where(first_left, pb, pa))
+        return np.concatenate(lefts), np.concatenate(rights), 0
+
+
+def block_on(*columns: str, max_block_size: int | None = None, name: str = "") -> BlockOn:
+    """Pair records whose values agree on every one of ``columns`` (missing never agrees).
+
+    >>> block_on("postcode", "name_prefix").name
+    'postcode+name_prefix'
+    """
+    return BlockOn(columns=columns, max_block_size=max_block_size, name=name)
+
+
+def block_on_tokens(
+    column: str, *, max_block_size: int | None = 10_000, name: str = ""
+) -> SharedToken:
+    """Pair records that share a token of a list column; blocks over the cap are skipped."""
+    return SharedToken(columns=(column,), max_block_size=max_block_size, name=name)
+
+
+def sorted_neighbourhood(column: str, *, window: int = 3, name: str = "") -> SortedNeighbourhood:
+    """Pair each record with the ``window`` nearest records of the other side in key order.
+
+    >>> sorted_neighbourhood("name_sorted").name
+    'window(name_sorted, 3)'
+    """
+    return SortedNeighbourhood(columns=(column,), window=window, name=name)
