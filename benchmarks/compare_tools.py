@@ -554,7 +554,16 @@ def drive(sizes: list[int], tools: list[str], timeout: float) -> list[dict[str, 
                     print(f"{tool:>14} {n:>8,}: {stopped[tool]}", flush=True)
                     continue
                 figures = json.loads(done.stdout.strip().splitlines()[-1])
-                rows.append({**row, "status": "ok", "process_wall_s": wall, **figures})
+                end_load = list(os.getloadavg())
+                rows.append(
+                    {
+                        **row,
+                        "status": "ok",
+                        "process_wall_s": wall,
+                        "load_average_end": end_load,
+                        **figures,
+                    }
+                )
                 best = figures["variants"][0]
                 print(
                     f"{tool:>14} {n:>8,}: {figures['seconds']:8.1f} s "
