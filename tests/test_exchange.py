@@ -323,6 +323,18 @@ def test_killed_run_leaves_last_delivery_intact(config, ring, tmp_path, stage) -
     assert sorted(p.name for p in (config.store / "deliveries").iterdir()) == [again.run_id]
 
 
+def test_leftovers_of_interrupted_atomic_writes_are_cleared(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    (store / "reports").mkdir(parents=True)
+    (store / ".staging-x").mkdir()
+    (store / ".current.abc123.tmp").write_text("half")
+    (store / "reports" / ".p1.json.def456.tmp").write_text("half")
+    (store / "reports" / "p0.json").write_text("{}")
+    removed = _delivery.clear_leftovers(store)
+    assert sorted(removed) == [".current.abc123.tmp", ".staging-x", "reports/.p1.json.def456.tmp"]
+    assert sorted(p.name for p in store.rglob("*")) == ["p0.json", "reports"]
+
+
 def test_schema_lists_only_article_3_fields() -> None:
     for extract in EXTRACTS.values():
         assert extract.id in extract.columns

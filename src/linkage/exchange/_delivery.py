@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from linkage.exceptions import ConfigError
 from linkage.exchange._extract import sha256_file
 from linkage.exchange._schema import OUTPUTS
+from linkage.io import atomic_path, fsync_dir, fsync_tree
 
 __all__ = ["Delivery", "diff", "publish", "read_delivery", "store_lock", "write_tables"]
 
@@ -63,23 +64,11 @@ class Delivery:
         return {name: self.table(name) for name in self.manifest["outputs"]}
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_json(path: Path, document: dict[str, Any]) -> None:
-    """Write JSON to ``path`` atomically (temporary file, fsync, replace)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
+    """Write JSON to ``path`` atomically (:func:`linkage.io.atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         json.dump(document, handle, indent=2, sort_keys=True, default=str)
         handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def read_delivery(store: str | os.PathLike[str]) -> Delivery | None:
@@ -114,12 +103,16 @@ def store_lock(store: Path) -> Iterator[None]:
 
 
 def clear_leftovers(store: Path) -> list[str]:
-    """Remove staging folders and deliveries that ``current`` does not point at."""
+    """Remove staging folders, deliveries that ``current`` does not point at, and
+    the temporary files of atomic writes that a kill interrupted."""
     current = read_delivery(store)
     removed = []
     for path in store.glob(".staging-*"):
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path.name)
+    for path in (*store.glob(".*.tmp"), *(store / "reports").glob(".*.tmp")):
+        path.unlink(missing_ok=True)
+        removed.append(path.relative_to(store).as_posix())
     for path in (store / "deliveries").glob("*"):
         if current is None or path.name != current.run_id:
             shutil.rmtree(path, ignore_errors=True)
@@ -156,27 +149,22 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> dict[str, dic
 
 
 def publish(store: Path, staging: Path, run_id: str) -> None:
-    """Make the staged delivery current; remove the previous one."""
-    for path in staging.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-    _fsync_dir(staging)
+    """Make the staged delivery current; remove the previous one.
+
+    Three durable steps, each a point a kill may fall between: the staged files are
+    flushed; the folder is renamed into ``deliveries/``; the pointer is replaced.
+    """
+    fsync_tree(staging)
     checkpoint("staged")
     deliveries = store / "deliveries"
     deliveries.mkdir(exist_ok=True)
     previous = read_delivery(store)
     target = deliveries / run_id
     os.rename(staging, target)
-    _fsync_dir(deliveries)
+    fsync_dir(deliveries)
     checkpoint("renamed")
-    pointer = store / ".current.tmp"
-    with open(pointer, "w", encoding="utf-8") as handle:
-        handle.write(run_id + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(pointer, store / "current")
-    _fsync_dir(store)
+    with atomic_path(store / "current") as pointer:
+        pointer.write_text(run_id + "\n", encoding="utf-8")
     checkpoint("switched")
     if previous is not None and previous.run_id != run_id:
         shutil.rmtree(previous.path, ignore_errors=True)
@@ -185,7 +173,7 @@ def publish(store: Path, staging: Path, run_id: str) -> None:
 def remove_all(store: Path) -> None:
     """Remove the pointer first (no delivery in force), then every delivery."""
     (store / "current").unlink(missing_ok=True)
-    _fsync_dir(store)
+    fsync_dir(store)
     shutil.rmtree(store / "deliveries", ignore_errors=True)
     for path in store.glob(".staging-*"):
         shutil.rmtree(path, ignore_errors=True)

@@ -3,15 +3,13 @@
 Parquet files are built column by column from :data:`SCHEMA` (no pandas metadata,
 no timestamps), so the same tables give the same bytes with the same pyarrow. The
 directory appears whole or not at all: it is written beside its final place and
-renamed.
+renamed (:func:`linkage.io.atomic_path`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from linkage.exceptions import ConfigError, SchemaError
+from linkage.io import atomic_path
 
 Format = Literal["parquet", "csv"]
 Kind = Literal["str", "date", "float", "bool"]
@@ -129,9 +128,8 @@ def write(
     if format not in ("parquet", "csv"):
         raise ConfigError(f"format: expected 'parquet' or 'csv', got {format!r}")
     out = check_target(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    with atomic_path(out) as tmp:
+        tmp.mkdir()
         files = {}
         for name in SCHEMA:
             table = to_arrow(name, tables[name])
@@ -143,16 +141,6 @@ def write(
             files[name] = {"file": file, "rows": table.num_rows, "columns": table.column_names}
         document = {**manifest, "format": format, "tables": files}
         (tmp / "manifest.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
