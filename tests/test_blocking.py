@@ -16,8 +16,10 @@ from linkage.exceptions import ConfigError, SchemaError
 values = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"]))
 
 
-def frame(rows: list[tuple[str | None, str | None]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["x", "y"], dtype=object)
+def frame(rows: list[tuple[str | None, ...]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        rows, columns=["x", "y", "z", "w"][: len(rows[0])] if rows else ["x", "y"], dtype=object
+    )
 
 
 def merge_reference(left: pd.DataFrame, right: pd.DataFrame, columns: list[str]) -> set:
@@ -48,6 +50,21 @@ def test_equal_rule_equals_merge(left_rows, right_rows) -> None:
         )
         np.testing.assert_array_equal(shared.left, pairs.left)
         np.testing.assert_array_equal(shared.right, pairs.right)
+
+
+wide_rows = st.lists(st.tuples(values, values, values, values), min_size=1, max_size=25)
+
+
+@given(wide_rows, wide_rows)
+def test_one_to_four_columns_equal_merge(left_rows, right_rows) -> None:
+    # Each added column packs into the codes of the ones before (a rebinding bug
+    # once made three columns a TypeError).
+    left, right = frame(left_rows), frame(right_rows)
+    for columns in (["x"], ["x", "y"], ["x", "y", "z"], ["x", "y", "z", "w"]):
+        pairs = candidate_pairs(left, right, [block_on(*columns)])
+        assert set(zip(pairs.left.tolist(), pairs.right.tolist(), strict=True)) == merge_reference(
+            left, right, columns
+        )
 
 
 @given(rows, rows)
