@@ -19,7 +19,7 @@ ROOT = Path(linkage.__file__).parent
 # never from its own layer (so stages never import stages) nor from a higher one.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("exceptions", "_version"),
-    ("io", "_codes"),
+    ("io", "_codes", "_kinds"),
     ("identifiers", "normalise", "_keyfile", "synthetic"),
     ("keys",),
     ("comparisons", "rules", "preparers"),  # the libraries a spec is made of

@@ -23,7 +23,7 @@ compare stage, the model, persistence and TOML specs find it in :data:`KINDS`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, ClassVar, Literal, get_args
 
@@ -34,6 +34,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein, Jaro, JaroWinkler, Levenshtein
 
 from linkage._codes import Encoded
+from linkage._kinds import Kinds, as_dict
 from linkage.exceptions import ConfigError
 
 __all__ = [
@@ -71,7 +72,7 @@ _SCORERS: dict[str, tuple[Callable[..., float], float]] = {
     "damerau_levenshtein": (DamerauLevenshtein.distance, 1.0),
 }
 
-KINDS: dict[str, type[Comparison]] = {}
+KINDS: Kinds[Comparison] = Kinds(default="exact")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,8 +93,7 @@ class Comparison:
     def __init_subclass__(cls, *, kind: str = "", **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if kind:
-            cls.kind = kind
-            KINDS[kind] = cls
+            KINDS.register(cls, kind)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -147,7 +147,7 @@ class Comparison:
 
     def level_of(self, a: object, b: object) -> int:
         """One pair's level, in plain Python: the reference :meth:`levels` is tested against."""
-        if pd.isna(a) or pd.isna(b):  # type: ignore[call-overload]
+        if pd.isna(a) or pd.isna(b):
             return -1
         if a == b:
             return self.n_levels - 1
@@ -158,26 +158,16 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, as a TOML spec or a saved model holds it."""
-        return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
+        return as_dict(self)
 
 
 def comparison_from_dict(raw: Mapping[str, Any], *, where: str = "comparison") -> Comparison:
-    """A comparison from plain data: ``kind`` (default ``exact``) picks the class."""
-    raw = dict(raw)
-    kind = raw.pop("kind", "exact")
-    cls = KINDS.get(kind)
-    if cls is None:
-        raise ConfigError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    # Saved models of format 1 and 2 wrote the fuzzy fields for every kind.
-    if cls is ExactMatch and (raw.pop("scorer", None) is not None or raw.pop("thresholds", ())):
-        raise ConfigError(f"{where}: exact takes no scorer or thresholds")
-    allowed = {f.name for f in fields(cls)}
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-    if "thresholds" in raw:
-        raw["thresholds"] = tuple(raw["thresholds"])
-    return cls(**raw)
+    """A comparison from plain data: ``kind`` (default ``exact``) picks the class.
+
+    >>> comparison_from_dict({"kind": "distance", "column": "number"}).thresholds
+    (1,)
+    """
+    return KINDS.from_dict(raw, where=where)
 
 
 @dataclass(frozen=True, kw_only=True)

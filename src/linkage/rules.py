@@ -22,7 +22,7 @@ still reach those records. A new kind is one subclass here, registered by its
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,6 +30,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from linkage._codes import encode
+from linkage._kinds import Kinds, as_dict
 from linkage.exceptions import ConfigError
 
 __all__ = [
@@ -48,7 +49,7 @@ __all__ = [
 Codes = Mapping[str, tuple[NDArray[np.int64], NDArray[np.int64]]]
 PairArrays = tuple[NDArray[np.int64], NDArray[np.int64], int]
 
-KINDS: dict[str, type[BlockingRule]] = {}
+KINDS: Kinds[BlockingRule] = Kinds(default="equal")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,8 +74,7 @@ class BlockingRule:
     def __init_subclass__(cls, *, kind: str = "", **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if kind:
-            cls.kind = kind
-            KINDS[kind] = cls
+            KINDS.register(cls, kind)
 
     def __post_init__(self) -> None:
         columns = (self.columns,) if isinstance(self.columns, str) else tuple(self.columns)
@@ -101,21 +101,16 @@ class BlockingRule:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, as a TOML spec holds it."""
-        return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
+        return as_dict(self)
 
 
 def rule_from_dict(raw: Mapping[str, Any], *, where: str = "blocking rule") -> BlockingRule:
-    """A rule from plain data: ``kind`` (default ``equal``) picks the class."""
-    raw = dict(raw)
-    kind = raw.pop("kind", "equal")
-    cls = KINDS.get(kind)
-    if cls is None:
-        raise ConfigError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    allowed = {f.name for f in fields(cls)}
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-    return cls(**raw)
+    """A rule from plain data: ``kind`` (default ``equal``) picks the class.
+
+    >>> rule_from_dict({"kind": "window", "columns": ["name"], "window": 5}).name
+    'window(name, 5)'
+    """
+    return KINDS.from_dict(raw, where=where)
 
 
 def _column_codes(

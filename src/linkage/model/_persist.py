@@ -28,6 +28,12 @@ def _arrays(lists: Any) -> list[np.ndarray]:
     return [np.asarray(x, dtype=np.float64) for x in lists]
 
 
+def _current(comparison: Mapping[str, Any]) -> dict[str, Any]:
+    """A comparison as format 3 writes it: formats 1 and 2 wrote the fuzzy fields of
+    every kind, empty where the kind has none."""
+    return {k: v for k, v in comparison.items() if v is not None and v != []}
+
+
 def params_to_dict(
     comparisons: tuple[Comparison, ...], settings: Mapping[str, Any], params: FittedParams
 ) -> dict[str, Any]:
@@ -63,7 +69,9 @@ def params_from_dict(
     """Comparisons, settings and fitted parameters from :func:`params_to_dict`'s output."""
     if data.get("format") not in _READS:
         raise SchemaError(f"not a saved FellegiSunter model (format {data.get('format')!r})")
-    comparisons = tuple(comparison_from_dict(c, where="saved model") for c in data["comparisons"])
+    comparisons = tuple(
+        comparison_from_dict(_current(c), where="saved model") for c in data["comparisons"]
+    )
     settled, joint = data.get("settled"), data.get("dependence")
     params = FittedParams(
         m=_arrays(data["m"]),
