@@ -35,10 +35,10 @@ class Field:
     """
 
     name: str
-    source: tuple[str, ...]
+    source: str | tuple[str, ...]
     prepare: str = "text"
-    left_source: tuple[str, ...] | None = None
-    right_source: tuple[str, ...] | None = None
+    left_source: str | tuple[str, ...] | None = None
+    right_source: str | tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for attr in ("source", "left_source", "right_source"):
@@ -62,8 +62,8 @@ class Field:
 
     def source_for(self, side: Literal["left", "right"]) -> tuple[str, ...]:
         """The input columns this field is made from on one side."""
-        override = self.left_source if side == "left" else self.right_source
-        return override or self.source
+        found = (self.left_source if side == "left" else self.right_source) or self.source
+        return (found,) if isinstance(found, str) else found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,7 +165,7 @@ def _build(cls: type, raw: Mapping[str, Any], where: str) -> Any:
 
 def model_settings_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> ModelSettings:
     """:class:`ModelSettings` from plain data (a TOML ``[model]`` table)."""
-    return _build(ModelSettings, raw, f"{source} [model]")  # type: ignore[no-any-return]
+    return _build(ModelSettings, raw, f"{source} [model]")
 
 
 def spec_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> LinkSpec:
@@ -179,7 +179,7 @@ def spec_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> LinkSpec:
     """
     raw = dict(raw)
     try:
-        return _build(  # type: ignore[no-any-return]
+        return _build(
             LinkSpec,
             {
                 **raw,

@@ -163,7 +163,7 @@ class FellegiSunter:
     def params(self) -> FittedParams:
         """The fitted parameters; :class:`NotFittedError` before ``fit``."""
         try:
-            return self.__dict__["params_"]  # type: ignore[no-any-return]
+            return self.__dict__["params_"]
         except KeyError:
             raise NotFittedError(
                 "this FellegiSunter is not fitted yet; call fit(gamma, gamma_random=...) first"

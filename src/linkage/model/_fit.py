@@ -220,7 +220,7 @@ def _fit_joint(
             shares = (shares + 0.5) / (shares.sum() + 0.5 * len(shares))
             independent *= shares[sub[:, j] + 1]
         seen = np.bincount(inverse, weights=weights, minlength=len(codes))
-        return (seen + KAPPA * independent) / (weights.sum() + KAPPA)  # type: ignore[no-any-return]
+        return (seen + KAPPA * independent) / (weights.sum() + KAPPA)
 
     m_joint, u_joint = joint(match), joint(non_match)
     tables = [weight_table(m, u) for m, u in zip(params.m, params.u, strict=True)]

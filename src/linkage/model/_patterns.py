@@ -46,7 +46,7 @@ def unpack(codes: NDArray[np.int64], base: int, n_comparisons: int) -> NDArray[n
 
 
 def level_counts(
-    levels: NDArray[np.int8], n_levels: int, weights: NDArray[np.float64] | None = None
+    levels: NDArray[np.integer], n_levels: int, weights: NDArray[np.float64] | None = None
 ) -> NDArray[np.float64]:
     """How often (or with what total weight) each level occurs; nulls left out."""
     present = levels >= 0
@@ -57,7 +57,7 @@ def level_counts(
 def normalise(counts: NDArray[np.float64], floor: float = FLOOR) -> NDArray[np.float64]:
     """Counts to probabilities, none below ``floor``."""
     p = np.maximum(counts / max(counts.sum(), FLOOR), floor)
-    return p / p.sum()  # type: ignore[no-any-return]
+    return p / p.sum()
 
 
 def log_likelihood(
@@ -121,7 +121,11 @@ class Layout:
         null)."""
         levels = patterns[:, self.decisive]
         top = np.array([self.n_levels[k] - 1 for k in self.decisive])
-        return (levels == top).any(axis=1), (levels == 0).all(axis=1), (levels < 0).all(axis=1)
+        return (
+            np.asarray((levels == top).any(axis=1)),
+            np.asarray((levels == 0).all(axis=1)),
+            np.asarray((levels < 0).all(axis=1)),
+        )
 
     def other_codes(self, patterns: NDArray[np.int8]) -> NDArray[np.int64]:
         """The patterns of the non-decisive comparisons, packed."""

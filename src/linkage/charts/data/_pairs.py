@@ -292,10 +292,12 @@ def sweep(
         Columns ``threshold`` (bits), ``links``, counts, ``precision``, ``recall``, ``f1``.
     """
     cut = threshold_weight(result)
-    if thresholds is None:
-        thresholds = np.arange(np.floor(cut) - 20, np.ceil(cut) + 20.25, 0.5)
-    thresholds = np.sort(np.asarray(thresholds, np.float64))
-    lowest = float(thresholds[0]) if thresholds.size else cut
+    cuts = np.sort(
+        np.arange(np.floor(cut) - 20, np.ceil(cut) + 20.25, 0.5)
+        if thresholds is None
+        else np.asarray(thresholds, np.float64)
+    )
+    lowest = float(cuts[0]) if cuts.size else cut
     pairs, weights = result.pairs, result.weights
     if result.spec.one_to_one:
         chosen = one_to_one(pairs.left, pairs.right, weights, min_weight=lowest)
@@ -310,5 +312,5 @@ def sweep(
         }
     )
     return threshold_sweep(
-        links, truth, on=(lcol, rcol), score="match_weight", thresholds=thresholds
+        links, truth, on=(lcol, rcol), score="match_weight", thresholds=cuts.tolist()
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,8 @@ def blocking_report(
         rpos = pd.Index(right[spec.right_id].to_numpy()).get_indexer(truth[rcol].to_numpy())
         known = (lpos >= 0) & (rpos >= 0)
         wanted = np.unique(_pack(lpos[known], rpos[known], n_right))
-    rows, found = [], []
+    rows: list[dict[str, Any]] = []
+    found = []
     for rule in spec.blocking:
         pairs = candidate_pairs(lp, rp, [rule])
         row = {"rule": rule.name, "pairs": len(pairs), "skipped": pairs.skipped.get(rule.name, 0)}
