@@ -24,6 +24,7 @@ from linkage.identifiers import (
     parse_establishment_number,
     parse_establishment_numbers,
 )
+from linkage.normalise import WHITESPACE_CHARS
 
 # Worked by hand: 04031707 mod 97 = 96, so the check digits are 97 - 96 = 01.
 KBO = "0403170701"
@@ -255,3 +256,58 @@ def test_number_digits_keeps_mistyped_numbers() -> None:
     got = number_digits(pd.Series(["BE 0403.170.702", "403170701", "x1", None]))
     assert got.tolist()[:2] == ["0403170702", "0403170701"]
     assert got.isna().tolist() == [False, False, True, True]
+
+
+# Every white-space character, one at a time, and runs of them: the scalar (Python
+# re) and the Arrow (RE2) kernels must read them alike.
+unicode_space = st.sampled_from(list(WHITESPACE_CHARS))
+spaces = st.text(alphabet=WHITESPACE_CHARS, max_size=3)
+spaced_text = st.text(alphabet=WHITESPACE_CHARS + "0123456789.-/BE()", max_size=20)
+
+
+@st.composite
+def spaced_numbers(draw: st.DrawFn) -> str:
+    """An enterprise or national number with Unicode spaces for separators and around."""
+    if draw(st.booleans()):
+        base = draw(st.integers(0, 19_999_999))
+        digits = f"{base:08d}{97 - base % 97:02d}"
+        groups = [digits[:4], digits[4:7], digits[7:]]
+    else:
+        digits = draw(national_numbers()).replace(" ", "").replace(".", "").replace("-", "")
+        groups = [digits[:2], digits[2:4], digits[4:6], digits[6:9], digits[9:]]
+    separators = [draw(st.one_of(unicode_space, st.sampled_from(".-"))) for _ in groups[1:]]
+    written = groups[0] + "".join(s + g for s, g in zip(separators, groups[1:], strict=True))
+    return draw(spaces) + written + draw(spaces)
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f", "\u2007", "\u2009", "\u3000", "\t"])
+def test_unicode_spaces_are_separators_in_both_kernels(space: str) -> None:
+    written = f"0403{space}170{space}701"
+    assert parse_enterprise_number(written) == KBO
+    assert parse_enterprise_numbers(pd.Series([written])).tolist() == [KBO]
+    national = f"85.07.30{space}033.28"
+    assert is_national_register_number(national)
+    assert national_register_mask(pd.Series([national])).tolist() == [True]
+
+
+@given(st.lists(st.one_of(spaced_numbers(), spaced_text, st.none()), min_size=1, max_size=20))
+def test_scalar_and_arrow_kernels_agree_on_unicode_spaces(values: list[str | None]) -> None:
+    series = pd.Series(values, dtype=object)
+    for parse_many, parse_one in (
+        (parse_enterprise_numbers, parse_enterprise_number),
+        (parse_establishment_numbers, parse_establishment_number),
+    ):
+        got = parse_many(series, return_reasons=True)
+        for value, number, reason in zip(values, got["number"], got["reason"], strict=True):
+            try:
+                expected, expected_reason = parse_one(value), None
+            except InvalidIdentifier as exc:
+                expected, expected_reason = None, exc.reason
+            assert (None if pd.isna(number) else number) == expected
+            assert (None if pd.isna(reason) else reason) == (
+                None if expected_reason == "missing" else expected_reason
+            )
+    present = [v for v in values if v is not None]
+    assert national_register_mask(pd.Series(present, dtype=object)).tolist() == [
+        is_national_register_number(v) for v in present
+    ]

@@ -13,6 +13,9 @@ from hypothesis import strategies as st
 
 from linkage.exceptions import ConfigError
 from linkage.normalise import (
+    WHITESPACE,
+    WHITESPACE_CHARS,
+    collapse_whitespace,
     legal_forms,
     normalise_address,
     normalise_emails,
@@ -289,6 +292,41 @@ def test_empty_input() -> None:
     assert len(normalise_phones(empty)) == 0
 
 
+def test_whitespace_is_one_set_for_python_re_and_arrow() -> None:
+    import re
+    import sys
+
+    import pyarrow.compute as pc
+
+    spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
+    assert list(WHITESPACE_CHARS) == spaces
+    probe = [chr(i) for i in range(0x3100) if not 0xD800 <= i < 0xE000]
+    python = [re.fullmatch(WHITESPACE, c) is not None for c in probe]
+    arrow = pc.match_substring_regex(pa.array(probe), f"^{WHITESPACE}$").to_pylist()
+    assert python == arrow == [c in spaces for c in probe]
+
+
+def test_collapse_whitespace_series_and_arrow() -> None:
+    texts = [" Jan\u00a0\u202f Peeters\t", "a\u3000\u2007b", " \u2009 ", None]
+    raw = pd.Series(texts, index=[5, 6, 7, 8], name="n")
+    got = collapse_whitespace(raw)
+    assert values(got) == ["Jan Peeters", "a b", NA, NA]
+    assert got.index.tolist() == [5, 6, 7, 8] and got.name == "n"
+    assert str(got.dtype) == "string"
+    arrow = collapse_whitespace(pa.array(["x \x1c y", "", None]))
+    assert isinstance(arrow, pa.Array) and arrow.to_pylist() == ["x y", None, None]
+    # the same as Python's own split and join, on every space
+    text = "".join(f"w{c}{c}" for c in WHITESPACE_CHARS)
+    assert collapse_whitespace(pd.Series([text])).iloc[0] == " ".join(text.split())
+
+
+def test_contacts_read_unicode_spaces() -> None:
+    emails = normalise_emails(pd.Series(["jan\u00a0peeters@x.be"]), return_reasons=True)
+    assert emails["reason"].tolist() == ["contains spaces"]
+    phones = normalise_phones(pd.Series(["09\u202f225\u202f12\u202f34", "09 225 12 34"]))
+    assert phones.iloc[0] == phones.iloc[1] and pd.notna(phones.iloc[0])
+
+
 # ---------------------------------------------------------------- properties
 
 _VOCAB = ["bv", "b.v.", "nv", "n.v.", "comm", "v", "commv", "sa", "s.a.", "&", "en", "et", "and",
@@ -334,6 +372,14 @@ def test_series_functions_idempotent_and_shape_preserving(fn, raw: pd.Series) ->
     became_missing = once.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if fn is not legal_forms:
         assert (with_reasons["reason"].notna() == became_missing).all()
+
+
+@_prop_settings
+@given(raw=st.lists(st.one_of(st.none(), st.text(alphabet=WHITESPACE_CHARS + "ab.", max_size=12))))
+def test_collapse_whitespace_equals_python_split(raw: list[str | None]) -> None:
+    got = collapse_whitespace(pd.Series(raw, dtype=object))
+    expected = [NA if v is None or not v.split() else " ".join(v.split()) for v in raw]
+    assert values(got) == expected
 
 
 @_prop_settings

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkage.exceptions import InvalidIdentifier
+from linkage.normalise._core import WHITESPACE_CHARS
 
 __all__ = [
     "enterprise_number_reasons",
@@ -66,11 +67,13 @@ _LEADING_DIGITS: dict[Kind, tuple[int, int]] = {"enterprise": (0, 1), "establish
 _LABEL = {"enterprise": "enterprise number", "establishment": "establishment-unit number"}
 
 # One pattern for both kernels (Python re and Arrow's RE2), so that they agree:
-# separators are ASCII white space, no-break spaces, dots, dashes and slashes.
-_SPACES = " \t\n\r\f\v\u00a0\u202f"
-_CLEAN_PATTERN = f"(?i)^BE|^\\(0\\)|[{_SPACES}.\\-/]"
+# separators are white space (every Unicode space, as linkage.normalise counts it:
+# RE2's \s would be ASCII only), dots, dashes and slashes. Both kernels first trim
+# the same white space (str.strip() and utf8_trim_whitespace).
+_CLEAN_PATTERN = f"(?i)^BE|^\\(0\\)|[{WHITESPACE_CHARS}.\\-/]"
 _CLEAN = re.compile(_CLEAN_PATTERN)
-_NRN_SEPARATORS = re.compile(r"[\s.\-]")
+_NRN_SEPARATOR_PATTERN = f"[{WHITESPACE_CHARS}.\\-]"
+_NRN_SEPARATORS = re.compile(_NRN_SEPARATOR_PATTERN)
 
 
 # --------------------------------------------------------------------------- scalar
@@ -78,7 +81,7 @@ _NRN_SEPARATORS = re.compile(r"[\s.\-]")
 
 def _clean(text: object) -> str:
     """Drop separators and a leading ``BE`` or ``(0)``."""
-    return _CLEAN.sub("", str(text).strip(_SPACES))
+    return _CLEAN.sub("", str(text).strip())
 
 
 def _check_one(text: object, kind: Kind) -> tuple[str | None, int]:
@@ -188,7 +191,7 @@ def _to_arrow(values: pd.Series) -> pa.StringArray:
 def _cleaned(values: pd.Series, *, pad_nine: bool) -> pa.StringArray:
     """Separators and prefixes dropped; a nine-digit value gets its leading zero back."""
     raw = _to_arrow(values)
-    cleaned = pc.replace_substring_regex(pc.utf8_trim(raw, _SPACES), _CLEAN_PATTERN, "")
+    cleaned = pc.replace_substring_regex(pc.utf8_trim_whitespace(raw), _CLEAN_PATTERN, "")
     if pad_nine:
         nine = pc.equal(pc.utf8_length(cleaned), 9)
         cleaned = pc.if_else(nine, pc.utf8_lpad(cleaned, 10, "0"), cleaned)
@@ -335,7 +338,7 @@ def national_register_mask(values: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(values.dtype):
         return pd.Series(False, index=values.index, name=values.name)
     raw = _to_arrow(values)
-    cleaned = pc.replace_substring_regex(pc.utf8_trim_whitespace(raw), r"[\s.\-]", "")
+    cleaned = pc.replace_substring_regex(pc.utf8_trim_whitespace(raw), _NRN_SEPARATOR_PATTERN, "")
     shaped = pc.fill_null(pc.match_substring_regex(cleaned, r"^[0-9]{11}$"), False)
     shaped = shaped.to_numpy(zero_copy_only=False)
     numbers = pc.cast(pc.if_else(pa.array(shaped), cleaned, "0"), pa.int64()).to_numpy()

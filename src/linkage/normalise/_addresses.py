@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkage.normalise._core import (
-    collapse,
+    collapse_whitespace,
     fold,
     keep_reason,
     map_distinct,
@@ -136,7 +136,7 @@ def _parts(found: pa.Array) -> dict[str, pa.Array]:
 
 
 def _line_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
-    line = collapse(fold(values))
+    line = collapse_whitespace(fold(values))
     found = pc.extract_regex(line, _LINE)
     first = pc.extract_regex(line, _LINE_NUMBER_FIRST)
     fields = [field.name for field in found.type]
@@ -159,14 +159,14 @@ def _line_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
 
 
 def _number_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
-    text = pc.replace_substring_regex(collapse(fold(values)), r"^(\d+)\.0+$", r"\1")
+    text = pc.replace_substring_regex(collapse_whitespace(fold(values)), r"^(\d+)\.0+$", r"\1")
     found = pc.extract_regex(text, _NUMBER_ONLY)
     reasons = keep_reason(no_reasons(len(values)), pc.is_null(found), "unreadable house number")
     return _parts(found), reasons
 
 
 def _box_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
-    text = pc.replace_substring_regex(collapse(fold(values)), r"^(\d+)\.0+$", r"\1")
+    text = pc.replace_substring_regex(collapse_whitespace(fold(values)), r"^(\d+)\.0+$", r"\1")
     box = _clean_box(text)
     reasons = keep_reason(no_reasons(len(values)), pc.is_null(box), "unreadable box")
     return {"box": box}, reasons
@@ -187,7 +187,7 @@ def _clean_box(text: pa.Array) -> pa.Array:
         if stripped.equals(text):
             break
         text = stripped
-    text = collapse(pc.replace_substring_regex(text, r"[\s:/]+", ""))
+    text = collapse_whitespace(pc.replace_substring_regex(text, r"[\s:/]+", ""))
     return pc.replace_substring_regex(text, r"^0+(\d+)$", r"\1")
 
 
@@ -301,7 +301,7 @@ def _as_arrow(values: pd.Series | Iterable[Any], n: int | None = None) -> tuple[
 
 
 def _postcode_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
-    text = collapse(fold(values))
+    text = collapse_whitespace(fold(values))
     text = pc.replace_substring_regex(text, r"^(?:belgie|belgium|belgique|bel|be|b)\s*[-:]?\s*", "")
     found = pc.extract_regex(text, r"^(?:\D*[\s,(])?(?P<code>\d{4})(?:\.0+)?(?:[\s,)\-]\D*)?$")
     code = pc.struct_field(found, "code")

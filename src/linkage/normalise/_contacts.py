@@ -12,7 +12,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkage.exceptions import ConfigError
-from linkage.normalise._core import collapse, keep_reason, no_reasons, null_where, run
+from linkage.normalise._core import (
+    WHITESPACE,
+    WHITESPACE_CHARS,
+    collapse_whitespace,
+    keep_reason,
+    no_reasons,
+    null_where,
+    run,
+)
 
 __all__ = ["normalise_emails", "normalise_phones", "normalise_websites"]
 
@@ -25,7 +33,7 @@ def _clean_phones(values: pa.Array) -> pa.Array:
     text = pc.replace_substring_regex(text, r"^(\+?\d+)\.0+$", r"\1")  # read as a float
     # "+32 (0)9 ..." carries the trunk 0 that E.164 drops.
     text = pc.replace_substring(text, "(0)", "")
-    text = pc.replace_substring_regex(text, r"[\s./()\-\x{a0}]+", "")
+    text = pc.replace_substring_regex(text, f"[{WHITESPACE_CHARS}./()\\-]+", "")
     text = pc.replace_substring_regex(text, "^00", "+")
     return null_where(text, pc.equal(text, ""))
 
@@ -234,20 +242,20 @@ def normalise_phones(
     return run(phones, kernel, return_reasons=return_reasons, as_series=True)
 
 
-_EMAIL_VALID = r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$"
+_EMAIL_VALID = f"^[^@{WHITESPACE_CHARS}]+@[^@{WHITESPACE_CHARS}.]+(?:\\.[^@{WHITESPACE_CHARS}.]+)+$"
 
 
 def _email_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     text = pc.utf8_lower(values)
     text = pc.replace_substring_regex(text, r"^.*<([^<>]*)>.*$", r"\1")  # "Jan <jan@x.be>"
-    text = pc.replace_substring_regex(text, r"^\s*mailto:", "")
+    text = pc.replace_substring_regex(text, f"^{WHITESPACE}*mailto:", "")
     text = pc.utf8_trim(pc.utf8_trim_whitespace(text), ".,;")
     ats = pc.count_substring(text, "@")
     valid = pc.match_substring_regex(text, _EMAIL_VALID)
     reasons = no_reasons(len(values))
     reasons = keep_reason(reasons, pc.equal(ats, 0), "no @")
     reasons = keep_reason(reasons, pc.greater(ats, 1), "several @")
-    reasons = keep_reason(reasons, pc.match_substring_regex(text, r"\s"), "contains spaces")
+    reasons = keep_reason(reasons, pc.match_substring_regex(text, WHITESPACE), "contains spaces")
     reasons = keep_reason(reasons, pc.invert(valid), "bad local part or domain")
     email = null_where(text, pc.invert(valid))
     domain = pc.struct_field(pc.extract_regex(email, r"@(?P<domain>.*)$"), "domain")
@@ -290,13 +298,15 @@ _HOST_VALID = rf"^(?:{_LABEL}\.)+(?:\pL{{2,}}|xn--[a-z0-9-]+)$"
 def _website_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     text = pc.utf8_lower(values)
     text = pc.replace_substring_regex(text, r"^[a-z][a-z0-9+.\-]*:/+|^//", "")
-    host = pc.struct_field(pc.extract_regex(text, r"^(?P<host>[^/?#\\\s]*)"), "host")
+    host = pc.struct_field(
+        pc.extract_regex(text, f"^(?P<host>[^/?#\\\\{WHITESPACE_CHARS}]*)"), "host"
+    )
     host = pc.replace_substring_regex(host, r"^[^@]*@", "")  # user info
     host = pc.replace_substring_regex(host, r":\d*$", "")  # port
     host = pc.utf8_rtrim(host, ".")
     # "www." goes, unless nothing but a top-level domain would be left ("www.be").
     host = pc.replace_substring_regex(host, r"^(?:www\d*\.)+([^.]+\.)", r"\1")
-    host = collapse(host)
+    host = collapse_whitespace(host)
     valid = pc.match_substring_regex(host, _HOST_VALID)
     reasons = keep_reason(no_reasons(len(values)), pc.is_null(host), "no host")
     reasons = keep_reason(reasons, pc.invert(valid), "not a domain name")

@@ -15,6 +15,11 @@ Every normaliser works the same way:
 RE2 has no look-around and its ``\\b`` is ASCII only, so whole-token matching pads
 every space to two and the value with a space on each side (``pad``): a token is
 then always `` token `` and neighbouring matches cannot share a space.
+
+RE2's ``\\s`` is ASCII only too (tab, newline, form feed, carriage return, space),
+where Python's ``re`` and ``str.split`` take every Unicode space: a pattern for
+both, or for text that may hold a no-break space, uses :data:`WHITESPACE` (or
+:data:`WHITESPACE_CHARS` inside a larger class), never ``\\s``.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
+    "WHITESPACE",
+    "WHITESPACE_CHARS",
     "Kernel",
-    "collapse",
+    "collapse_whitespace",
     "finish",
     "fold",
     "keep_reason",
@@ -166,14 +173,59 @@ def map_distinct(arr: pa.Array, fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
     return pc.take(fn(encoded.dictionary), encoded.indices)
 
 
+#: The characters ``str.isspace()`` calls white space: those Python's ``\s`` matches
+#: and Arrow's ``utf8_trim_whitespace`` trims. Written out one by one (the regex sees
+#: no escape and no range), so that Python's ``re`` and Arrow's RE2 read the same set, and
+#: so that the string also serves ``str.strip``. Put it in a larger class as
+#: ``f"[{WHITESPACE_CHARS}.\\-]"``.
+WHITESPACE_CHARS = (
+    "\t\n\x0b\x0c\r"  # tab, line feed, vertical tab, form feed, carriage return
+    "\x1c\x1d\x1e\x1f"  # file, group, record and unit separators
+    " \x85\xa0"  # space, next line, no-break space
+    "\u1680"  # ogham space mark
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006"  # en quad ... six-per-em space
+    "\u2007\u2008\u2009\u200a"  # figure, punctuation, thin and hair space
+    "\u2028\u2029"  # line and paragraph separators
+    "\u202f\u205f\u3000"  # narrow no-break, medium mathematical, ideographic space
+)
+#: One white-space character, the same for Python ``re`` and Arrow (RE2) patterns.
+WHITESPACE = f"[{WHITESPACE_CHARS}]"
+
 # Any whitespace but the plain space, and runs of two or more of any. Matching
-# every single space (r"\s+") costs three times as much: RE2 rewrites each match.
-_SPACES = "\t\n\f\r\x0b\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_UNTIDY = f"[ {_SPACES}]{{2,}}|[{_SPACES}]"
+# every single space costs three times as much: RE2 rewrites each match.
+_NOT_PLAIN = WHITESPACE_CHARS.replace(" ", "")
+_UNTIDY = f"{WHITESPACE}{{2,}}|[{_NOT_PLAIN}]"
 
 
-def collapse(arr: pa.Array) -> pa.Array:
-    """Collapse runs of whitespace to one space and trim; empty strings become null."""
+def collapse_whitespace(
+    values: pd.Series | pa.Array | pa.ChunkedArray,
+) -> pd.Series | pa.Array:
+    """Collapse runs of white space to one plain space and trim; blank becomes missing.
+
+    White space is :data:`WHITESPACE`: every Unicode space, the no-break ones too,
+    the same set as Python's ``str.split()``.
+
+    Parameters
+    ----------
+    values : Series, or Arrow string array
+        Text; a Series of anything else is read as its ``str`` form.
+
+    Returns
+    -------
+    Series of string[pyarrow] (same index and name), or Arrow string array
+        As ``values`` came: a Series for a Series, an Arrow array for an Arrow array.
+
+    Examples
+    --------
+    >>> collapse_whitespace(pd.Series(["  Jan\u00a0\u00a0Peeters ", " \t", None])).tolist()
+    ['Jan Peeters', <NA>, <NA>]
+    """
+    if isinstance(values, pd.Series):
+        arr, index, name = to_arrow(values)
+        return to_series(collapse_whitespace(arr), index, name)
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
     arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, _UNTIDY, " "))
     return null_where(arr, pc.equal(arr, ""))
 
@@ -185,7 +237,7 @@ def plain_words(folded: pa.Array) -> pa.Array:
     arr = pc.replace_substring_regex(folded, r"\b(\pL)\.", r"\1")
     arr = pc.replace_substring_regex(arr, "['`\u2018\u2019\u00b4]", "")
     # Spaces are left out of the class: matching each one would cost a rewrite.
-    return collapse(pc.replace_substring_regex(arr, r"[^\pL\pN ]+", " "))
+    return collapse_whitespace(pc.replace_substring_regex(arr, r"[^\pL\pN ]+", " "))
 
 
 def pad(arr: pa.Array) -> pa.Array:

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkage.normalise._core import (
-    collapse,
+    collapse_whitespace,
     fold,
     keep_reason,
     no_reasons,
@@ -147,7 +147,7 @@ def _names_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
 
 def _forms_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     found = pc.extract_regex(pad(_clean(values)), _FORM_GROUP_RE)
-    spelling = collapse(pc.struct_field(found, "form"))
+    spelling = collapse_whitespace(pc.struct_field(found, "form"))
     form = null_where(pc.take(_CANONICAL, pc.index_in(spelling, _SPELLINGS)), pc.is_null(found))
     reasons = keep_reason(no_reasons(len(values)), pc.is_null(form), "no legal form")
     return {"legal_form": form}, reasons
