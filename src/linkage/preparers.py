@@ -25,6 +25,7 @@ from linkage.identifiers import (
     parse_establishment_numbers,
 )
 from linkage.normalise import (
+    collapse_whitespace,
     legal_forms,
     normalise_address,
     normalise_emails,
@@ -68,7 +69,12 @@ def preparer(
 
 @preparer("text")
 def _text(values: pd.Series) -> pd.Series:
-    return values.astype("string").str.lower().str.split().str.join(" ").replace("", pd.NA)
+    """Lower case, white space collapsed (:data:`linkage.normalise.WHITESPACE`), blank missing.
+
+    >>> _text(pd.Series(["  Jan\u00a0PEETERS ", " "])).tolist()
+    ['jan peeters', <NA>]
+    """
+    return collapse_whitespace(values).str.lower()
 
 
 @preparer("company_name", from_names=True)
