@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -47,6 +46,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import _provenance
 
 TOOLS = ("linkage", "splink", "recordlinkage")
 # Overridable for a sensitivity run: SPLINK_U_MAX_PAIRS=1e6 python benchmarks/compare_tools.py
@@ -382,62 +383,9 @@ def worker(tool: str, data: Path) -> None:
 
 
 def machine() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cores": os.cpu_count(),
-    }
-    try:
-        info["cpu"] = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-        info["memory_gib"] = round(int(Path("/proc/meminfo").read_text().split()[1]) / 2**20, 1)
-    except (OSError, StopIteration, ValueError):
-        pass
-    versions = {}
-    for name in ("linkage", "splink", "duckdb", "recordlinkage", "pandas", "numpy", "rapidfuzz"):
-        try:
-            from importlib.metadata import version
-
-            versions[name] = version(name)
-        except Exception:
-            versions[name] = None
-    info["versions"] = versions
-    info["nice"] = os.nice(0)
-    # The tools import linkage from here (PYTHONPATH or the editable install): a run
-    # measures the commit of git_state() only if this is inside REPO.
-    from importlib.util import find_spec
-
-    spec = find_spec("linkage")
-    info["linkage_from"] = str(Path(spec.origin).parent) if spec and spec.origin else None
-    return info
-
-
-def _git(*args: str) -> str:
-    return subprocess.run(
-        ["git", *args], capture_output=True, text=True, cwd=REPO, check=True
-    ).stdout
-
-
-def git_state() -> dict[str, Any]:
-    """The commit the working tree is at and whether its tracked files differ from it.
-
-    The tools import ``linkage`` from this working tree (an editable install, or
-    ``PYTHONPATH``: ``machine()["linkage_from"]`` says which), so a dirty tree means
-    the run did not measure the commit alone: ``dirty_paths`` says which tracked
-    files differed (untracked files are not listed). For a run at a clean commit while
-    others edit the tree: ``git worktree add --detach DIR`` and run from DIR with
-    ``PYTHONPATH=DIR/src``.
-    """
-    try:
-        commit = _git("rev-parse", "HEAD").strip()
-        status = _git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.CalledProcessError) as exc:
-        return {"commit": None, "error": str(exc)}
-    paths = sorted(line[3:] for line in status.splitlines() if line.strip())
-    return {"commit": commit, "dirty": bool(paths), "dirty_paths": paths}
+    return _provenance.machine(
+        ("linkage", "splink", "duckdb", "recordlinkage", "pandas", "numpy", "rapidfuzz")
+    )
 
 
 def reproduce_command(argv: list[str]) -> str:
@@ -452,26 +400,15 @@ def reproduce_command(argv: list[str]) -> str:
 
 
 def store(path: Path, run: dict[str, Any], label: str | None) -> None:
-    """Merge ``run`` into the JSON file at ``path``, keeping its other keys.
+    """Merge ``run`` into the JSON file at ``path``, keeping its other keys."""
 
-    Read just before writing and replaced atomically (temporary file in the same
-    directory, then ``os.replace``), so that a concurrent writer of another key
-    (``conftest.py`` writes ``"stages"``) loses at most a race, never the file.
-    """
-    data = json.loads(path.read_text()) if path.exists() else {}
-    if label:
-        data.setdefault("comparison_runs", {})[label] = run
-    else:
-        data["comparison"] = run
-    text = json.dumps(data, indent=1, default=str) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    def change(data: dict[str, Any]) -> None:
+        if label:
+            data.setdefault("comparison_runs", {})[label] = run
+        else:
+            data["comparison"] = run
+
+    _provenance.update_json(path, change)
 
 
 def _write_inputs(n: int, directory: Path) -> dict[str, int]:
@@ -695,13 +632,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown tools {sorted(unknown)}; choose from {', '.join(TOOLS)}")
     if args.label and not args.json:
         parser.error("--label names a run stored with --json")
-    git_before = git_state()
+    git_before = _provenance.git_state()
     started = time.time()
     load_before = [round(x, 2) for x in os.getloadavg()]
     rows = drive(sizes, tools, args.timeout)
     finished = time.time()
     load_after = [round(x, 2) for x in os.getloadavg()]
-    git_after = git_state()
+    git_after = _provenance.git_state()
     print()
     print(markdown(rows))
     print()

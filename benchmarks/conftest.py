@@ -35,12 +35,9 @@ Output
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import gc
-import json
 import os
-import platform
 import sys
 import time
 from collections import OrderedDict
@@ -49,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _provenance
 import numpy as np
 import pytest
 
@@ -338,31 +336,6 @@ def record(
     )
 
 
-def _machine() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cores": os.cpu_count(),
-    }
-    try:
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-        info["cpu"] = cpu
-    except (OSError, StopIteration):
-        pass
-    try:
-        total = int(Path("/proc/meminfo").read_text().split()[1])
-        info["memory_gib"] = round(total / 2**20, 1)
-    except (OSError, ValueError, IndexError):
-        pass
-    with contextlib.suppress(OSError):
-        info["load_average"] = [round(x, 2) for x in os.getloadavg()]
-    return info
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _ROWS:
         return
@@ -378,21 +351,63 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"{r['stage']:<26} {r['scale']:>9,} {r['scale_unit']:<11} {r['items']:>11,} "
             f"{r['unit']:<9} {r['seconds']:>8.3f} {r['per_s']:>14,.0f} {peak:>9}"
         )
-    machine = _machine()
+    machine = _provenance.machine(_PACKAGES)
+    load = _provenance.load_average()
     tr.write_line(
         f"machine: {machine.get('cpu', '?')}, {machine.get('cores')} cores, "
         f"{machine.get('memory_gib', '?')} GiB, Python {machine['python']}; "
-        f"load average at the end {machine.get('load_average')}"
+        f"load average at the end {load}"
     )
     target = os.environ.get("LINKAGE_BENCH_JSON")
     if target:
         path = Path(target)
-        data = json.loads(path.read_text()) if path.exists() else {}
-        data["stages"] = {
-            "machine": machine,
-            "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+        stages = {
+            "git": _STARTED["git"],
+            "git_at_end": _provenance.git_state(),
+            "started": _STARTED["at"],
+            "finished": _now(),
+            "elapsed_s": round(time.time() - _STARTED["time"], 1),
+            "load_average_start": _STARTED["load"],
+            "load_average_end": load,
+            "machine": {**machine, "load_average": load},
+            "command": " ".join(
+                [
+                    *(f"{k}={os.environ[k]}" for k in _ENV if k in os.environ),
+                    "pytest",
+                    *_STARTED["args"],
+                ]
+            ),
+            "sizes": list(selected_sizes() or SIZES),
+            "seed": SEED,
             "peak_mib_measures": "peak RSS growth during the call (VmHWM reset before it)",
             "rows": _ROWS,
         }
-        path.write_text(json.dumps(data, indent=1) + "\n")
+        _provenance.update_json(path, lambda data: data.__setitem__("stages", stages))
         tr.write_line(f"wrote {len(_ROWS)} rows to {path}")
+
+
+_PACKAGES = (
+    "linkage",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "rapidfuzz",
+    "phonenumbers",
+    "pytest-benchmark",
+)
+_ENV = ("LINKAGE_BENCH_SIZES", "LINKAGE_BENCH_JSON")
+_STARTED: dict[str, Any] = {}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _STARTED.update(
+        git=_provenance.git_state(),
+        at=_now(),
+        time=time.time(),
+        load=_provenance.load_average(),
+        args=list(session.config.invocation_params.args),
+    )
