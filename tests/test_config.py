@@ -49,6 +49,23 @@ def test_whole_spec_from_toml(tmp_path: Path) -> None:
             '[[fields]]\nname = "x"\nsource = "y"\nprepare = "soundex"\n',
             "prepare must be one of",
         ),
+        # Wrong kinds and wrong types end in a ConfigError naming the table.
+        (
+            'left_id = "a"\nright_id = "b"\n[[fields]]\nname = "x"\nsource = "y"\n'
+            '[[blocking]]\nkind = "soundex"\ncolumns = ["x"]\n[[comparisons]]\ncolumn = "x"\n',
+            r"\[\[blocking\]\]: kind must be one of equal, tokens, window",
+        ),
+        (
+            'left_id = "a"\nright_id = "b"\n[[fields]]\nname = "x"\nsource = "y"\n'
+            '[[blocking]]\ncolumns = 5\n[[comparisons]]\ncolumn = "x"\n',
+            r"spec.toml \[\[blocking\]\]: ",
+        ),
+        (
+            'left_id = "a"\nright_id = "b"\n[[fields]]\nname = "x"\nsource = "y"\n'
+            '[[blocking]]\ncolumns = ["x"]\n[[comparisons]]\ncolumn = "x"\n'
+            'kind = "similarity"\nthresholds = "high"\n',
+            r"spec.toml \[\[comparisons\]\]: ",
+        ),
     ],
 )
 def test_bad_toml_says_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:

@@ -253,6 +253,17 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     )
 
 
+def test_loading_something_else_says_so(tmp_path: Path) -> None:
+    for name, text in (
+        ("a.json", "not json"),
+        ("b.json", '{"format": "other"}'),
+        ("c.json", '{"format": "linkage.FellegiSunter/3"}'),
+    ):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(SchemaError, match=f"^{name}: not a saved"):
+            FellegiSunter.load(tmp_path / name)
+
+
 def test_non_convergence_warns_and_still_fits() -> None:
     rng = np.random.default_rng(4)
     gamma, _ = simulate(5_000, LAMBDA, rng)

@@ -46,7 +46,13 @@ class Kinds(Generic[T]):
         unknown = sorted(set(raw) - allowed)
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-        return cls(**raw)
+        try:
+            return cls(**raw)
+        except ConfigError as exc:
+            raise ConfigError(exc.detail, source=where) from None
+        except (TypeError, ValueError) as exc:
+            # A value of the wrong type (columns = 5, thresholds = "high").
+            raise ConfigError(f"{exc}", source=where) from None
 
 
 def as_dict(instance: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from linkage.comparisons import Comparison
-from linkage.exceptions import ConfigError, NotFittedError
+from linkage.exceptions import ConfigError, LinkageError, NotFittedError, SchemaError
 from linkage.io import atomic_path
 from linkage.model import _explain, _persist, _score
 from linkage.model._fit import fit_params
@@ -246,7 +246,17 @@ class FellegiSunter:
     @classmethod
     def load(cls, path: str | Path) -> FellegiSunter:
         """Read a model written by :meth:`save`."""
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        path = Path(path)
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise SchemaError("not a saved model (not JSON)", source=path.name) from None
+        except LinkageError as exc:
+            raise SchemaError(exc.detail, source=path.name) from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SchemaError(
+                f"not a saved model (broken or missing {exc})", source=path.name
+            ) from None
 
 
 def weight_to_probability(weight: NDArray[np.float64]) -> NDArray[np.float64]:
