@@ -245,8 +245,8 @@ def test_pseudonymise_refuses_national_numbers(capsys: pytest.CaptureFixture[str
     )
     assert code == EXIT_INPUT
     assert err == (
-        "linkage: error: column 'contact', row 2: a national register or BIS number cannot be "
-        "key material (protocol art. 3)\n"
+        "linkage: error: in.csv, column 'contact', row 2: a national register or BIS number "
+        "cannot be key material (protocol art. 3)\n"
     )
     assert "85" not in err.replace("row 2", "")
     assert not Path("out.csv").exists()

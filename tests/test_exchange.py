@@ -351,3 +351,18 @@ def test_missing_required_column_says_why(config, ring) -> None:
         None,
     )
     assert error.value.detail.endswith("(required by art. 3, Gegeven 1)")
+
+
+def test_an_extract_that_is_not_utf8_is_named_as_the_party_sent_it(config, ring) -> None:
+    path = config.extracts["VLAIO"]["staff"]
+    path.write_bytes(path.read_bytes().replace(b"\n", "\nLi\u00e8ge,".encode("latin-1"), 1))
+    with pytest.raises(SchemaError) as error:
+        run(config, ring=ring, today=TODAY)
+    assert str(error.value).startswith("VLAIO/staff.csv: not UTF-8 text (byte 0xe8 on line 2)")
+
+
+def test_a_damaged_manifest_is_a_config_error_not_a_traceback(config, ring) -> None:
+    good = run(config, ring=ring, today=TODAY)
+    (good.path / "manifest.json").write_text('{"outputs": ')
+    with pytest.raises(ConfigError, match=r"manifest of delivery .* is damaged"):
+        read_delivery(config.store)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from linkage.exceptions import SchemaError
 from linkage.io import require_columns
 
 __all__ = ["LinkQuality", "link_quality", "threshold_sweep"]
@@ -92,6 +93,17 @@ def link_quality(
     return LinkQuality(hits, len(unique) - hits, n_truth - hits)
 
 
+def _scores(values: pd.Series) -> NDArray[np.float64]:
+    """The score column as floats; a value that is not a number is a SchemaError."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = (numbers.isna() & values.notna()).to_numpy(dtype=bool)
+    if bad.any():
+        raise SchemaError(
+            "expected a number", source="links", column=str(values.name), row=int(bad.argmax()) + 1
+        )
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def threshold_sweep(
     links: pd.DataFrame,
     truth: pd.DataFrame,
@@ -111,7 +123,7 @@ def threshold_sweep(
     require_columns(truth, truth_on, source="truth")
     n_truth = len(truth.drop_duplicates(subset=list(truth_on)))
     hits = _is_true(links, truth, on, truth_on)
-    scores = links[score].to_numpy(dtype=np.float64)
+    scores = _scores(links[score])
     cuts: Sequence[float] | NDArray[np.float64] = (
         thresholds
         if thresholds is not None

@@ -75,15 +75,21 @@ class LinkageError(Exception):
         self.row = row
         super().__init__(self._compose())
 
-    def _compose(self) -> str:
-        where = []
+    @property
+    def where(self) -> str:
+        """``"{source}, column '{column}', row {row:,}"``, each missing part left out."""
+        parts = []
         if self.source is not None:
-            where.append(str(self.source))
+            parts.append(str(self.source))
         if self.column is not None:
-            where.append(f"column {self.column!r}")
+            parts.append(f"column {self.column!r}")
         if self.row is not None:
-            where.append(f"row {self.row:,}")
-        return f"{', '.join(where)}: {self.detail}" if where else self.detail
+            parts.append(f"row {self.row:,}")
+        return ", ".join(parts)
+
+    def _compose(self) -> str:
+        where = self.where
+        return f"{where}: {self.detail}" if where else self.detail
 
     def __str__(self) -> str:
         return self._compose()

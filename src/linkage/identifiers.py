@@ -241,13 +241,16 @@ def _reason_series(codes: np.ndarray, index: pd.Index) -> pd.Series:
 def _raise_first(values: pd.Series, codes: np.ndarray, kind: Kind) -> None:
     bad = np.flatnonzero(codes >= 2)
     if bad.size:
-        where = f"column {values.name!r}, " if values.name is not None else ""
+        column = None if values.name is None else str(values.name)
+        # The row is the index label, the caller's numbering; one that is not a
+        # number goes into the text.
         label = values.index[bad[0]]
-        row = f"{label:,}" if isinstance(label, (int, np.integer)) else repr(label)
+        row = int(label) if isinstance(label, (int, np.integer)) else None
+        at = "" if row is not None else f"row {label!r}: "
         more = f" (and {bad.size - 1:,} more rows)" if bad.size > 1 else ""
         reason = REASONS[codes[bad[0]]]
         raise InvalidIdentifier(
-            f"{where}row {row}: invalid {_LABEL[kind]}: {reason}{more}", reason=reason
+            f"{at}invalid {_LABEL[kind]}: {reason}{more}", reason=reason, column=column, row=row
         )
 
 

@@ -41,7 +41,7 @@ def _format(path: Path) -> str:
         return "parquet"
     raise ConfigError(
         f"unknown table format; expected a name ending in {', '.join(_CSV + _PARQUET)}",
-        source=path.name,
+        source=path.name or str(path),
     )
 
 
@@ -205,8 +205,14 @@ def atomic_path(path: str | os.PathLike[str], *, mode: int | None = None) -> Ite
         Permissions of the file, e.g. ``0o600`` for a key file. The temporary file
         is then created before the block runs, empty and with these permissions,
         so that no moment exists in which others may read what is written: write
-        into it, do not make it anew. Without ``mode`` nothing exists
-        at the yielded path: create a file or a folder there.
+        into it, do not make it anew. Without ``mode`` nothing exists at the
+        yielded path: create a file or a folder there.
+
+    Raises
+    ------
+    OSError
+        As the writer or the file system raise it, but naming ``path``, not the
+        temporary.
 
     Notes
     -----
@@ -227,8 +233,12 @@ def atomic_path(path: str | os.PathLike[str], *, mode: int | None = None) -> Ite
     path = Path(path)
     parent = path.parent
     parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp: a fresh name, and a file created 0600 whatever the umask.
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    try:
+        # mkstemp: a fresh name, and a file created 0600 whatever the umask.
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        exc.filename = str(path)  # not the temporary name it tried
+        raise
     tmp = Path(tmp_name)
     try:
         if mode is None:
@@ -245,6 +255,11 @@ def atomic_path(path: str | os.PathLike[str], *, mode: int | None = None) -> Ite
         fsync_tree(tmp)
         _replace(tmp, path)
         fsync_dir(parent)
+    except OSError as exc:
+        # Name the file the caller asked for, not its temporary stand-in.
+        if exc.filename is not None and str(exc.filename).startswith(str(tmp)):
+            exc.filename = str(path)
+        raise
     finally:
         _remove(tmp)
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -159,11 +160,14 @@ def _format(digests: Sequence[bytes], version: int) -> pa.StringArray:
 # -------------------------------------------------------------------- canonical form
 
 
-def _row(values: pd.Series, position: int) -> str:
+def _at(values: pd.Series, position: int) -> tuple[str, dict[str, Any]]:
+    """Where a value is, for an error: the column and the row (its index label, the
+    caller's numbering); a label that is not a number goes into the text."""
     label = values.index[position]
-    row = f"{label:,}" if isinstance(label, (int, np.integer)) else repr(label)
-    where = f"column {values.name!r}, " if values.name is not None else ""
-    return f"{where}row {row}"
+    column = None if values.name is None else str(values.name)
+    if isinstance(label, (int, np.integer)):
+        return "", {"column": column, "row": int(label)}
+    return f"row {label!r}: ", {"column": column}
 
 
 def _whole_floats(values: pd.Series) -> pd.Series:
@@ -172,9 +176,10 @@ def _whole_floats(values: pd.Series) -> pd.Series:
         whole = values.isna() | (values % 1 == 0)
         if not whole.all():
             position = int(np.flatnonzero(~whole.to_numpy())[0])
+            prefix, where = _at(values, position)
             raise SchemaError(
-                f"{_row(values, position)}: an identifier column holds fractional numbers; "
-                "read ids as text"
+                f"{prefix}an identifier column holds fractional numbers; read ids as text",
+                **where,
             )
         values = values.astype("Int64")
     return values
@@ -183,7 +188,8 @@ def _whole_floats(values: pd.Series) -> pd.Series:
 def _as_text(values: pd.Series) -> pa.StringArray:
     """The values as NFC-normalised, trimmed Arrow text; empty becomes null."""
     if pd.api.types.is_bool_dtype(values.dtype):
-        raise SchemaError(f"column {values.name!r} is boolean, not an identifier column")
+        column = None if values.name is None else str(values.name)
+        raise SchemaError("boolean, not an identifier column", column=column)
     if not isinstance(values.dtype, pd.StringDtype):
         try:
             values = values.astype("string")
@@ -253,10 +259,12 @@ def _canonical_codes(values: pd.Series, *, domain: str) -> tuple[pa.Array, pa.St
 def _refuse(values: pd.Series, positions: NDArray[np.intp]) -> None:
     if positions.size:
         more = f" (and {positions.size - 1:,} more rows)" if positions.size > 1 else ""
+        prefix, where = _at(values, int(positions[0]))
         raise InvalidIdentifier(
-            f"{_row(values, int(positions[0]))}: a national register or BIS number cannot be "
-            f"key material (protocol art. 3){more}",
+            f"{prefix}a national register or BIS number cannot be key material "
+            f"(protocol art. 3){more}",
             reason="national register number",
+            **where,
         )
 
 

@@ -8,6 +8,10 @@ one line on stderr and a non-zero exit code, never a traceback.
 Exit codes: 0 success, 1 a failure the command reports (e.g. a quality target
 missed), 2 wrong usage, 3 bad input or configuration, 4 a file that cannot be read
 or written, 130 interrupted.
+
+A :class:`~linkage.exceptions.LinkageError` is printed from its fields, as
+``linkage: error: {source}, column '{column}', row {row}: {detail}``; the library
+raises every failure of user input as one, so none ends in a traceback.
 """
 
 from __future__ import annotations
@@ -72,18 +76,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except LinkageError as exc:
-        print(f"linkage: error: {exc}", file=sys.stderr)
+        _error(f"{exc.where}: {exc.detail}" if exc.where else exc.detail)
         return EXIT_INPUT
     except FileNotFoundError as exc:
-        print(f"linkage: error: no such file: {exc.filename}", file=sys.stderr)
+        _error(f"no such file: {exc.filename}")
         return EXIT_IO
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"linkage: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        _error(f"{exc.strerror or exc}{where}")
         return EXIT_IO
     except KeyboardInterrupt:
         print("linkage: interrupted", file=sys.stderr)
         return 130
+
+
+def _error(message: str) -> None:
+    """One line on stderr, whatever the message holds (a parser's line breaks too)."""
+    print(f"linkage: error: {' '.join(message.split())}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,16 @@ new file). Nothing here prints key bytes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
-from linkage.exceptions import KeyringError
+from linkage.exceptions import KeyringError, LinkageError
 from linkage.io import read_table, write_table
 from linkage.keys import MASTER_KEY_ENV, PASSPHRASE_ENV, KeyRing
 from linkage.pseudonymise import crosswalk, pseudonymise
@@ -204,7 +206,8 @@ def _crosswalk(args: argparse.Namespace) -> int:
     ring = KeyRing.load(args.key, passphrase=_passphrase(args))
     table = _read(args.input, [args.column])
     new = ring.current if args.new is None else args.new
-    walk = crosswalk(table[args.column], ring, domain=args.domain, old=args.old, new=new)
+    with _naming(args.input):
+        walk = crosswalk(table[args.column], ring, domain=args.domain, old=args.old, new=new)
     write_table(walk, args.out)
     print(f"wrote {len(walk):,} pairs v{args.old} -> v{new} to {args.out}")
     return 0
@@ -218,8 +221,11 @@ def _pseudonymise(args: argparse.Namespace) -> int:
             raise KeyringError("--master-env needs --exchange")
         ring = KeyRing.from_env(exchange=args.exchange, var=args.master_env)
     table = _read(args.input, args.column)
-    for column in args.column:
-        table[column] = pseudonymise(table[column], ring, domain=args.domain, version=args.version)
+    with _naming(args.input):
+        for column in args.column:
+            table[column] = pseudonymise(
+                table[column], ring, domain=args.domain, version=args.version
+            )
     write_table(table, args.out)
     version = ring.current if args.version is None else args.version
     print(f"wrote {len(table):,} rows to {args.out} ({', '.join(args.column)}: v{version})")
@@ -234,6 +240,18 @@ def _read(path: Path, columns: list[str]) -> pd.DataFrame:
     # Rows in messages count data rows from 1, as linkage.io does.
     table.index = pd.RangeIndex(1, len(table) + 1)
     return table
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Name the file in an error about one of its columns (the library saw a Series)."""
+    try:
+        yield
+    except LinkageError as exc:
+        if exc.source is None and exc.column is not None:
+            exc.source = path.name
+            exc.args = (str(exc),)
+        raise
 
 
 def _versions(ring: KeyRing) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from linkage import presets
+from linkage.config import LinkSpec
 from linkage.evaluate import link_quality, threshold_sweep
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.io import read_table, require_columns, write_table
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _link(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec) if args.spec else presets.get(args.preset)
+    spec = _read_spec(args.spec) if args.spec else presets.get(args.preset)
     if args.threshold is not None:
         spec = replace(spec, threshold=args.threshold)
     left, right = read_table(args.left), read_table(args.right)
@@ -79,6 +80,13 @@ def _link(args: argparse.Namespace) -> int:
     print(result.summary())
     print(f"wrote {len(result.links):,} links to {args.out}")
     return 0
+
+
+def _read_spec(path: Path) -> LinkSpec:
+    try:
+        return load_spec(path)
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text, so not a TOML spec", source=path.name) from None
 
 
 def _id_columns(
@@ -103,9 +111,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     quality = link_quality(links, truth, on=on, truth_on=truth_on)
     sweep = None
     if args.sweep and "match_probability" in links.columns:
-        sweep = threshold_sweep(
-            links, truth, on=on, truth_on=truth_on, thresholds=(0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
-        )
+        try:
+            sweep = threshold_sweep(
+                links,
+                truth,
+                on=on,
+                truth_on=truth_on,
+                thresholds=(0.5, 0.8, 0.9, 0.95, 0.99, 0.999),
+            )
+        except SchemaError as exc:  # the library calls its tables "links" and "truth"
+            files = {"links": args.links.name, "truth": args.truth.name}
+            source = files.get(exc.source or "", exc.source)
+            raise SchemaError(exc.detail, source=source, column=exc.column, row=exc.row) from None
     if args.json:
         out = quality.to_dict()
         if sweep is not None:

@@ -182,12 +182,18 @@ def _date(value: object, where: str) -> dt.date:
     raise ConfigError(f"{where}: expected a date (YYYY-MM-DD), got {value!r}")
 
 
+_KINDS: dict[type, str] = {dict: "a table", list: "a list", str: "text"}
+
+
 def _get(doc: dict[str, Any], key: str, kind: type, where: str) -> Any:
     if key not in doc:
-        raise ConfigError(f"{where}: missing {key!r}")
-    value = doc[key]
+        raise ConfigError(f"{where}missing {key!r}")
+    return _as(doc[key], kind, f"{where}{key}")
+
+
+def _as(value: object, kind: type, where: str) -> Any:
     if not isinstance(value, kind):
-        raise ConfigError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
+        raise ConfigError(f"{where}: expected {_KINDS.get(kind, kind.__name__)}, got {value!r}")
     return value
 
 
@@ -206,39 +212,58 @@ def load_config(path: str | os.PathLike[str]) -> ExchangeConfig:
     FileNotFoundError
         No such file.
     ConfigError
-        The TOML is malformed or a setting is missing or wrong; the message says which.
+        The file is not UTF-8 TOML, or a setting is missing or wrong; ``source`` is
+        the file and the message names the setting (``[validity] end: ...``).
     """
     path = Path(path)
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text, so not a TOML file", source=path.name) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+        raise ConfigError(f"not valid TOML: {exc}", source=path.name) from None
+    try:
+        return _config(doc, path)
+    except ConfigError as exc:
+        if exc.source is not None:
+            raise
+        raise ConfigError(exc.detail, source=path.name) from None
+
+
+def _config(doc: dict[str, Any], path: Path) -> ExchangeConfig:
     base = path.parent.resolve()
-    where = path.name
-    validity_doc = _get(doc, "validity", dict, where)
-    renewals = tuple(
-        Renewal(
-            end=_date(r.get("end"), f"{where} [validity] renewals"),
-            reference=str(r.get("reference", "")),
+    validity_doc = _get(doc, "validity", dict, "")
+    renewals = []
+    for i, item in enumerate(_as(validity_doc.get("renewals", []), list, "[validity] renewals")):
+        renewal = _as(item, dict, f"[validity] renewals[{i}]")
+        renewals.append(
+            Renewal(
+                end=_date(renewal.get("end"), f"[validity] renewals[{i}] end"),
+                reference=str(renewal.get("reference", "")),
+            )
         )
-        for r in validity_doc.get("renewals", [])
-    )
     validity = Validity(
-        start=_date(validity_doc.get("start"), f"{where} [validity] start"),
-        end=_date(validity_doc.get("end"), f"{where} [validity] end"),
-        renewals=renewals,
+        start=_date(validity_doc.get("start"), "[validity] start"),
+        end=_date(validity_doc.get("end"), "[validity] end"),
+        renewals=tuple(renewals),
     )
-    keys = _get(doc, "keys", dict, where)
+    keys = _get(doc, "keys", dict, "")
     extracts = {
-        party: {table: _path(base, p, f"[extracts.{party}] {table}") for table, p in tables.items()}
-        for party, tables in _get(doc, "extracts", dict, where).items()
+        party: {
+            table: _path(base, p, f"[extracts.{party}] {table}")
+            for table, p in _as(tables, dict, f"[extracts] {party}").items()
+        }
+        for party, tables in _get(doc, "extracts", dict, "").items()
     }
-    vdab = _get(doc, "vdab", dict, where)
-    output = _get(doc, "output", dict, where)
+    vdab = _get(doc, "vdab", dict, "")
+    output = _get(doc, "output", dict, "")
+    parties = _get(doc, "parties", list, "")
+    for i, party in enumerate(parties):
+        _as(party, str, f"parties[{i}]")
     return ExchangeConfig(
-        exchange=_get(doc, "exchange", str, where),
+        exchange=_get(doc, "exchange", str, ""),
         protocol=str(doc.get("protocol", "")),
-        parties=tuple(_get(doc, "parties", list, where)),
+        parties=tuple(parties),
         validity=validity,
         extracts=extracts,
         employers=_path(base, vdab.get("employers"), "[vdab] employers"),
@@ -246,7 +271,9 @@ def load_config(path: str | os.PathLike[str]) -> ExchangeConfig:
         store=_path(base, output.get("store"), "[output] store"),
         audit_log=_path(base, output.get("audit_log", "audit.jsonl"), "[output] audit_log"),
         key_file=_path(base, keys["file"], "[keys] file") if "file" in keys else None,
-        passphrase_env=str(keys.get("passphrase_env", "LINKAGE_KEY_PASSPHRASE")),
-        key_env=str(keys["env"]) if "env" in keys else None,
+        passphrase_env=_as(
+            keys.get("passphrase_env", "LINKAGE_KEY_PASSPHRASE"), str, "[keys] passphrase_env"
+        ),
+        key_env=_get(keys, "env", str, "[keys] ") if "env" in keys else None,
         source=path.resolve(),
     )

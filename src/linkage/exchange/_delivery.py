@@ -77,9 +77,14 @@ def read_delivery(store: str | os.PathLike[str]) -> Delivery | None:
     pointer = store / "current"
     if not pointer.exists():
         return None
-    run_id = pointer.read_text(encoding="utf-8").strip()
+    run_id = pointer.read_text(encoding="utf-8", errors="replace").strip()
     path = store / "deliveries" / run_id
-    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except ValueError:  # not UTF-8, or not JSON: altered by hand
+        raise ConfigError(
+            f"the manifest of delivery {run_id!r} is damaged (not JSON)", source=str(store)
+        ) from None
     return Delivery(run_id=run_id, path=path, manifest=manifest)
 
 

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from linkage.exceptions import SchemaError
+from linkage.exceptions import LinkageError, SchemaError
 from linkage.exchange._config import MIXED, ExchangeConfig
 from linkage.exchange._schema import EXTRACTS, NATIONAL_NUMBER_NAMES, Extract
 from linkage.identifiers import (
@@ -186,7 +186,10 @@ def _read_one(
     path: Path, extract: Extract, party: str, config: ExchangeConfig, policy: InvalidNumbers
 ) -> tuple[pd.DataFrame, dict[str, object], dict[str, object], list[pd.DataFrame]]:
     file = path.name if party == MIXED else f"{party}/{path.name}"
-    raw = read_table(path)
+    try:
+        raw = read_table(path)
+    except LinkageError as exc:  # named as the party sent it: "VLAIO/staff.csv"
+        raise type(exc)(exc.detail, source=file, column=exc.column, row=exc.row) from None
     _refuse_national_numbers(raw, file)
     if party == MIXED:
         _require(raw, ["party"], file, "a [extracts.mixed] file names each record's sending party")
