@@ -262,6 +262,10 @@ def _parse_many(
 def _parse_many(
     values: pd.Series, kind: Kind, errors: Errors, return_reasons: Literal[True]
 ) -> pd.DataFrame: ...
+@overload
+def _parse_many(
+    values: pd.Series, kind: Kind, errors: Errors, return_reasons: bool
+) -> pd.Series | pd.DataFrame: ...
 def _parse_many(
     values: pd.Series, kind: Kind, errors: Errors, return_reasons: bool
 ) -> pd.Series | pd.DataFrame:

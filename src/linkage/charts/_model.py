@@ -158,7 +158,7 @@ def waterfall(explain: pd.DataFrame, *, title: str | None = None) -> Figure:
     top = np.maximum(start, start + height)
     bottom = np.minimum(start, start + height)
     span = float(np.ptp(np.r_[top, bottom, 0.0])) or 1.0
-    for i in x:
+    for i in range(len(steps)):
         up = height[i] >= 0
         ax.annotate(
             f"{(end[i] if is_total[i] else weight[i]):+.1f}",

@@ -75,7 +75,7 @@ def weight_distribution(
         values = w[mask]
         ax.hist(
             values,
-            bins=edges,
+            bins=edges.tolist(),
             histtype="stepfilled",
             alpha=0.55,
             color=colour,

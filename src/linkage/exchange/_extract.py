@@ -253,14 +253,19 @@ def _read_one(
             frame[column] = numbers
             if found is not None:
                 defects.append(found)
-    inputs = {
+    inputs: dict[str, object] = {
         "party": party,
         "table": extract.name,
         "file": str(path),
         "sha256": sha256_file(path),
         "rows": len(raw),
     }
-    report = {"party": party, "table": extract.name, "file": file, "columns": dropped}
+    report: dict[str, object] = {
+        "party": party,
+        "table": extract.name,
+        "file": file,
+        "columns": dropped,
+    }
     return frame, inputs, report, defects
 
 

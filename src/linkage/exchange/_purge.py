@@ -127,13 +127,18 @@ def purge(
     ConfigError
         Neither or both of ``party`` and ``everything``, or an unknown party.
     """
-    if (party is None) == (not everything):
+    if everything and party is None:
+        parties = tuple(config.parties)
+    elif party is not None and not everything:
+        if party not in config.parties:
+            raise ConfigError(
+                f"purge: {party!r} is not one of the parties {', '.join(config.parties)}"
+            )
+        parties = (party,)
+    else:
         raise ConfigError("purge: give one party or everything, not both or neither")
-    if party is not None and party not in config.parties:
-        raise ConfigError(f"purge: {party!r} is not one of the parties {', '.join(config.parties)}")
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     purge_id = f"purge-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-    parties = tuple(config.parties) if everything else (party,)
     try:
         with D.store_lock(config.store):
             current = D.read_delivery(config.store)
@@ -151,7 +156,7 @@ def purge(
                     tables,
                     run_id=purge_id,
                     operation={"purge": party, "time": now.isoformat()},
-                    drop_quality=(party,),
+                    drop_quality=parties,
                     keep_party=lambda p: p != party,
                 )
             after = _counts(D.read_delivery(config.store))

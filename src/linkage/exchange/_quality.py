@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,7 @@ def _defects(
 
 
 def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
-    checks = {
+    checks: dict[str, tuple[str, Callable[..., pd.DataFrame]]] = {
         "phone": ("invalid phone", normalise_phones),
         "email": ("invalid e-mail", normalise_emails),
         "website": ("invalid website", normalise_websites),

@@ -53,7 +53,7 @@ _GLUED = (
 )
 
 # Abbreviations as separate words, anywhere in the street name.
-_ANYWHERE = {
+_ANYWHERE: dict[str, tuple[str, ...]] = {
     "straat": ("str",),
     "steenweg": ("stwg", "stw", "steenw"),
     "laan": ("ln",),
@@ -66,7 +66,7 @@ _ANYWHERE = {
 
 # Abbreviations that mean something else as the first word ("Dr. Van de
 # Perrestraat" is a doctor, "Beukendr." a lane).
-_LEADING = {
+_LEADING: dict[str, tuple[str, ...]] = {
     "sint": ("st",),
     "dokter": ("dr",),
     "burgemeester": ("burg",),
@@ -75,7 +75,7 @@ _LEADING = {
     "rue": ("r",),
     "place": ("pl",),
 }
-_TRAILING = {"plein": ("pl",), "dreef": ("dr",)}
+_TRAILING: dict[str, tuple[str, ...]] = {"plein": ("pl",), "dreef": ("dr",)}
 
 _BOX_WORDS = r"(?:bus|bte|boite|box|bo|b)"
 _NUMBER = (

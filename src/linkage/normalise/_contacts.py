@@ -101,7 +101,10 @@ def _parse_phone(raw: str, region: str) -> tuple[str | None, str | None]:
 #
 # "+32" with fewer than two digits after it, other country codes, other regions'
 # national numbers and anything not plain ASCII digits go to ``phonenumbers``.
-_BE = phonenumbers.PhoneMetadata.metadata_for_region("BE")
+_BE_OR_NONE = phonenumbers.PhoneMetadata.metadata_for_region("BE")
+if _BE_OR_NONE is None:  # pragma: no cover - every phonenumbers release carries BE
+    raise ImportError("phonenumbers carries no metadata for region BE")
+_BE: phonenumbers.PhoneMetadata = _BE_OR_NONE
 _MAX_NSN = 17
 _TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager",
           "uan", "voicemail", "fixed_line", "mobile")  # fmt: skip
@@ -116,6 +119,8 @@ _TYPE_DESCS = [
 def _fast_path_holds() -> bool:
     """Whether the metadata still has the shape that the fast path relies on."""
     general = _BE.general_desc
+    if general is None:
+        return False
     lengths = tuple(general.possible_length)
     return (
         _BE.country_code == 32
@@ -133,7 +138,7 @@ def _fast_path_holds() -> bool:
 
 
 _FAST = _fast_path_holds()
-_SHORTEST = _BE.general_desc.possible_length[0] if _FAST else 0
+_SHORTEST = _BE.general_desc.possible_length[0] if _FAST and _BE.general_desc is not None else 0
 
 
 def _valid_nsn(nsn: pa.Array) -> pa.Array:

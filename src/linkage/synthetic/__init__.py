@@ -167,7 +167,9 @@ def _public(frame: pd.DataFrame, name: str) -> pd.DataFrame:
 def read_exchange(directory: str | os.PathLike[str]) -> SyntheticExchange:
     """Read an exchange written by :meth:`SyntheticExchange.write` (Parquet or CSV)."""
     tables, manifest = _io.read(directory)
-    noise = {k: tuple(v) if isinstance(v, list) else v for k, v in manifest["noise"].items()}
+    noise: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in manifest["noise"].items()
+    }
     return SyntheticExchange(
         **tables,
         seed=manifest["seed"],

@@ -7,6 +7,7 @@ same :func:`companies`, with numbers outside VLAIO's.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,7 +96,7 @@ def brands(rng: np.random.Generator, size: int) -> NDArray[np.object_]:
     return pre + mid + suf
 
 
-def addresses(rng: np.random.Generator, size: int) -> dict[str, NDArray[np.object_]]:
+def addresses(rng: np.random.Generator, size: int) -> dict[str, NDArray[Any]]:
     """Flemish addresses: street, house number, box (mostly missing), postcode, town."""
     town = rng.choice(len(_MUNI_CODES), size=size, p=_MUNI_P)
     street = choose(rng, _STREETS, size, _STREETS_P)

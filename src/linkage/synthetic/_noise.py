@@ -229,7 +229,7 @@ def typo(rng: np.random.Generator, values: NDArray[np.object_]) -> NDArray[np.ob
     if rows.size == 0:
         return out
     codes = _codes(values[rows])
-    n, width = codes.shape
+    n, width = int(codes.shape[0]), int(codes.shape[1])
     lengths = (codes != 0).sum(axis=1)
     op = rng.integers(0, 4, size=n)  # 0 substitute, 1 delete, 2 insert, 3 transpose
     op = np.where((lengths < 2) & ((op == 1) | (op == 3)), 0, op)

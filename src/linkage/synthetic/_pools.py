@@ -9,6 +9,9 @@ population in thousands, used as the sampling weight.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -1142,8 +1145,8 @@ STAFF_DEPARTMENTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def weights(pairs: tuple[tuple[object, float], ...] | NDArray[np.float64]) -> NDArray[np.float64]:
-    """Probabilities from relative weights (the last item of each tuple)."""
+def weights(pairs: Sequence[tuple[Any, ...]] | NDArray[np.float64]) -> NDArray[np.float64]:
+    """Probabilities from relative weights (the last item of each tuple, a float)."""
     if isinstance(pairs, np.ndarray):
         w = pairs.astype(np.float64)
     else:

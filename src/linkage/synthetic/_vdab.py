@@ -175,7 +175,7 @@ def noisy_addresses(
     into_number = hit & ((style == 1) | (style == 2))
     house = house.copy()
     house[rows] = np.choose(style[rows], variants)
-    box = np.where(into_number, None, box)
+    box = with_missing(box, into_number)
 
     hit = N.mask(rng, noise.box_variant, n, N.present(box) & ~into_number)
     style = rng.integers(0, 5, size=n)
@@ -198,15 +198,15 @@ def noisy_addresses(
             N.present(box[line]), " bus " + np.where(N.present(box[line]), box[line], ""), ""
         )
         out["street"][line] = pd.Series(text).str.strip().to_numpy(dtype=object)
-        house = np.where(line, None, house)
-        box = np.where(line, None, box)
+        house = with_missing(house, line)
+        box = with_missing(box, line)
     out["house_number"], out["box"] = house, box
 
     out["postcode"] = with_missing(out["postcode"], N.mask(rng, noise.postcode_missing, n))
     hit = N.mask(rng, noise.municipality_variant, n, N.present(out["municipality"]))
     upper = rng.random(n) < 0.7
     caps = pd.Series(out["municipality"]).str.upper().to_numpy(dtype=object)
-    out["municipality"] = np.where(hit & upper, caps, np.where(hit, None, out["municipality"]))
+    out["municipality"] = np.where(hit & upper, caps, with_missing(out["municipality"], hit))
     return out
 
 
