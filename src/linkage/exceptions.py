@@ -4,8 +4,9 @@ The tree::
 
     LinkageError                  every error the library raises on purpose;
     │                             carries detail, and where: source, column, row
-    ├── SchemaError               a table lacks a column, has a duplicate id, is empty,
-    │                             or cannot be read as a table (not UTF-8, not Parquet)
+    ├── SchemaError               a table lacks a column, has a duplicate id, is empty;
+    │                             a file is not what it should be (not UTF-8, not
+    │                             Parquet, not a saved model)
     ├── ConfigError               a spec, setting, option or TOML file is wrong
     ├── InvalidIdentifier         an enterprise, establishment or other number is
     │                             malformed; ``reason`` says why in a few words
@@ -17,13 +18,15 @@ The tree::
 
 Messages say what was expected, what arrived and where (file, column, row), in one
 line. The where is kept in fields, so that a caller (the command line) can read it
-without parsing the text::
+without parsing the text; ``where`` joins the parts that are set::
 
     >>> err = SchemaError("missing id", source="employers.csv", column="kbo", row=1204)
     >>> str(err)
     "employers.csv, column 'kbo', row 1,204: missing id"
     >>> err.detail, err.source, err.column, err.row
     ('missing id', 'employers.csv', 'kbo', 1204)
+    >>> SchemaError("empty file", source="x.csv").where
+    'x.csv'
 
 Messages never carry key material, nor an identifier of a natural person.
 """
