@@ -7,6 +7,7 @@ run happened to import.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ ROOT = Path(linkage.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("exceptions", "_version"),
     ("io", "_codes", "_kinds"),
-    ("identifiers", "normalise", "_keyfile", "synthetic"),
+    ("normalise",),
+    ("identifiers", "_keyfile", "synthetic"),
     ("keys",),
     ("comparisons", "rules", "preparers"),  # the libraries a spec is made of
     ("config",),
@@ -136,3 +138,15 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert _upward("linkage.model._fit", {"linkage.model._em"}) == []
     planted = {"linkage.a": {"linkage.b"}, "linkage.b": {"linkage.c"}, "linkage.c": {"linkage.a"}}
     assert _cycles(planted) == [["linkage.a", "linkage.b", "linkage.c"]]
+
+
+def test_the_architecture_doc_states_these_layers() -> None:
+    doc = ROOT.parent.parent / "docs" / "architecture.md"
+    if not doc.exists():
+        pytest.skip("not a source checkout")
+    stated = {
+        name.strip("`/"): int(rank)
+        for rank, names in re.findall(r"^\| (\d+) \| (`[^|]+`) \|", doc.read_text(), re.M)
+        for name in names.split(", ")
+    }
+    assert stated == {name: rank for name, rank in LAYER.items() if name != "__main__"}

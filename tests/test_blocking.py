@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from linkage._codes import encode
 from linkage.blocking import candidate_pairs, pair_completeness
-from linkage.rules import block_on, block_on_tokens, sorted_neighbourhood
 from linkage.exceptions import ConfigError, SchemaError
+from linkage.rules import block_on, block_on_tokens, sorted_neighbourhood
 
 values = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"]))
 
@@ -138,7 +138,7 @@ def test_errors_say_what_is_wrong() -> None:
     with pytest.raises(ConfigError, match="at least one column"):
         block_on()
     with pytest.raises(
-        SchemaError, match="blocking rule .k., right table, column .k.: missing column"
+        SchemaError, match=r"blocking rule 'k', right table, column 'k': missing column"
     ):
         candidate_pairs(pd.DataFrame({"k": [1]}), pd.DataFrame({"j": [1]}), [block_on("k")])
 

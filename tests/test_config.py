@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from linkage.rules import block_on
 from linkage.comparisons import exact_match
 from linkage.config import Field, LinkSpec
-from linkage.presets import load_spec
 from linkage.exceptions import ConfigError
+from linkage.presets import load_spec
+from linkage.rules import block_on
 
 
 def test_preset_with_mapping_from_toml(tmp_path: Path) -> None:

