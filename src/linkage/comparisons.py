@@ -17,7 +17,7 @@ Kinds (the ``kind`` key of a TOML spec):
   times faster than ``cpdist`` on the 2 M enterprise-number pairs of the full exchange.
 
 A new kind is one subclass here, registered by its ``kind`` class keyword: the
-compare stage, the model, persistence and TOML specs find it in :data:`KINDS`.
+compare stage, the model, persistence and TOML specs find it in ``Comparison.kinds``.
 """
 
 from __future__ import annotations
@@ -34,11 +34,10 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein, Jaro, JaroWinkler, Levenshtein
 
 from linkage._codes import Encoded
-from linkage._kinds import Kinds, as_dict
+from linkage._kinds import Kind, Kinds
 from linkage.exceptions import ConfigError
 
 __all__ = [
-    "KINDS",
     "SCORERS",
     "Comparison",
     "Distance",
@@ -72,11 +71,9 @@ _SCORERS: dict[str, tuple[Callable[..., float], float]] = {
     "damerau_levenshtein": (DamerauLevenshtein.distance, 1.0),
 }
 
-KINDS: Kinds[Comparison] = Kinds(default="exact")
-
 
 @dataclass(frozen=True, kw_only=True)
-class Comparison:
+class Comparison(Kind):
     """Ordered agreement levels of one column (the base of every kind).
 
     ``term_frequency`` makes an exact match on a common value count for less than one
@@ -84,16 +81,11 @@ class Comparison:
     (two equal, valid enterprise numbers; see :mod:`linkage.model`).
     """
 
-    kind: ClassVar[str]
+    kinds: ClassVar[Kinds[Comparison]] = Kinds(default="exact")
     column: str
     term_frequency: bool = False
     decisive: bool = False
     name: str = ""
-
-    def __init_subclass__(cls, *, kind: str = "", **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if kind:
-            KINDS.register(cls, kind)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -156,10 +148,6 @@ class Comparison:
     def _fuzzy_level_of(self, a: str, b: str) -> int:
         return 0
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data, as a TOML spec or a saved model holds it."""
-        return as_dict(self)
-
 
 def comparison_from_dict(raw: Mapping[str, Any], *, where: str = "comparison") -> Comparison:
     """A comparison from plain data: ``kind`` (default ``exact``) picks the class.
@@ -167,7 +155,7 @@ def comparison_from_dict(raw: Mapping[str, Any], *, where: str = "comparison") -
     >>> comparison_from_dict({"kind": "distance", "column": "number"}).thresholds
     (1,)
     """
-    return KINDS.from_dict(raw, where=where)
+    return Comparison.kinds.from_dict(raw, where=where)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,9 +14,10 @@ It builds on the three libraries (comparisons, rules, preparers) and imports no 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from linkage._kinds import build
 from linkage.comparisons import Comparison, comparison_from_dict
 from linkage.exceptions import ConfigError
 from linkage.preparers import PREPARERS
@@ -152,51 +153,32 @@ class LinkSpec:
         )
 
 
-def _build(cls: type, raw: Mapping[str, Any], where: str) -> Any:
-    allowed = {f.name for f in fields(cls)}
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-    try:
-        return cls(**raw)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-
-
 def model_settings_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> ModelSettings:
     """:class:`ModelSettings` from plain data (a TOML ``[model]`` table)."""
-    return _build(ModelSettings, raw, f"{source} [model]")
+    return build(ModelSettings, raw, where=f"{source} [model]")
 
 
 def spec_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> LinkSpec:
     """A whole :class:`LinkSpec` from plain data (as TOML gives it).
 
     Keys: ``left_id``, ``right_id``, ``[[fields]]``, ``[[blocking]]`` (``kind`` one of
-    :data:`linkage.rules.KINDS`), ``[[comparisons]]`` (``kind`` one of
-    :data:`linkage.comparisons.KINDS`), an optional ``[model]`` table
+    ``BlockingRule.kinds``), ``[[comparisons]]`` (``kind`` one of
+    ``Comparison.kinds``), an optional ``[model]`` table
     (:class:`ModelSettings`) and the other :class:`LinkSpec` settings. A preset by name
     is read by :func:`linkage.presets.spec_from_dict`.
     """
     raw = dict(raw)
-    try:
-        return _build(
-            LinkSpec,
-            {
-                **raw,
-                "fields": tuple(
-                    _build(Field, f, f"{source} [[fields]]") for f in raw.get("fields", ())
-                ),
-                "blocking": tuple(
-                    rule_from_dict(b, where=f"{source} [[blocking]]")
-                    for b in raw.get("blocking", ())
-                ),
-                "comparisons": tuple(
-                    comparison_from_dict(c, where=f"{source} [[comparisons]]")
-                    for c in raw.get("comparisons", ())
-                ),
-                "model": model_settings_from_dict(raw.get("model", {}), source=source),
-            },
-            source,
-        )
-    except ConfigError as exc:
-        raise ConfigError(str(exc)) from None
+    parts = {
+        "fields": tuple(
+            build(Field, f, where=f"{source} [[fields]]") for f in raw.get("fields", ())
+        ),
+        "blocking": tuple(
+            rule_from_dict(b, where=f"{source} [[blocking]]") for b in raw.get("blocking", ())
+        ),
+        "comparisons": tuple(
+            comparison_from_dict(c, where=f"{source} [[comparisons]]")
+            for c in raw.get("comparisons", ())
+        ),
+        "model": model_settings_from_dict(raw.get("model", {}), source=source),
+    }
+    return build(LinkSpec, {**raw, **parts}, where=source)

@@ -30,11 +30,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from linkage._codes import encode
-from linkage._kinds import Kinds, as_dict
+from linkage._kinds import Kind, Kinds
 from linkage.exceptions import ConfigError
 
 __all__ = [
-    "KINDS",
     "BlockOn",
     "BlockingRule",
     "Codes",
@@ -49,11 +48,9 @@ __all__ = [
 Codes = Mapping[str, tuple[NDArray[np.int64], NDArray[np.int64]]]
 PairArrays = tuple[NDArray[np.int64], NDArray[np.int64], int]
 
-KINDS: Kinds[BlockingRule] = Kinds(default="equal")
-
 
 @dataclass(frozen=True, kw_only=True)
-class BlockingRule:
+class BlockingRule(Kind):
     """One blocking rule (the base of every kind).
 
     Attributes
@@ -66,15 +63,10 @@ class BlockingRule:
         How the rule is named in counts and charts.
     """
 
-    kind: ClassVar[str]
+    kinds: ClassVar[Kinds[BlockingRule]] = Kinds(default="equal")
     columns: tuple[str, ...]
     max_block_size: int | None = None
     name: str = ""
-
-    def __init_subclass__(cls, *, kind: str = "", **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if kind:
-            KINDS.register(cls, kind)
 
     def __post_init__(self) -> None:
         columns = (self.columns,) if isinstance(self.columns, str) else tuple(self.columns)
@@ -99,10 +91,6 @@ class BlockingRule:
         """
         raise NotImplementedError
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data, as a TOML spec holds it."""
-        return as_dict(self)
-
 
 def rule_from_dict(raw: Mapping[str, Any], *, where: str = "blocking rule") -> BlockingRule:
     """A rule from plain data: ``kind`` (default ``equal``) picks the class.
@@ -110,7 +98,7 @@ def rule_from_dict(raw: Mapping[str, Any], *, where: str = "blocking rule") -> B
     >>> rule_from_dict({"kind": "window", "columns": ["name"], "window": 5}).name
     'window(name, 5)'
     """
-    return KINDS.from_dict(raw, where=where)
+    return BlockingRule.kinds.from_dict(raw, where=where)
 
 
 def _column_codes(
