@@ -296,7 +296,11 @@ def stages_section(run: Run, comparisons: Sequence[Run]) -> list[str]:
         f"## 1. Stages at full scale ({n(top)} enterprises)",
         "",
         source_line(run),
-        f"Load average at its end {load(load_end(run))} (its start is not recorded).",
+        (
+            f"Load average at its start {load(load_start(run))}, at its end {load(load_end(run))}."
+            if load_start(run)
+            else f"Load average at its end {load(load_end(run))} (its start is not recorded)."
+        ),
         "",
         "Items are what the stage processes: both sides' records for parsing, preparation,",
         "blocking and the whole links; candidate pairs for comparison, EM, scoring and",
