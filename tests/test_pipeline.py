@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import linkage
 from linkage.comparisons import distance, exact_match, similarity
 from linkage.config import Field, LinkSpec, ModelSettings
 from linkage.evaluate import link_quality
 from linkage.exceptions import SchemaError
-from linkage.pipeline import ParentLinks, link
+from linkage.pipeline import Increment, ParentLinks, link
 from linkage.rules import block_on
 
 recordlinkage = pytest.importorskip("recordlinkage")
@@ -153,3 +154,62 @@ def test_parent_links_are_read_by_name_not_position() -> None:
         pairs.append(set(zip(result.pairs.left.tolist(), result.pairs.right.tolist(), strict=True)))
     # A's unit may meet only W1's site, B's only W2's, whatever the column order.
     assert pairs[0] == pairs[1] == {(0, 0), (1, 1)}
+
+
+def _pairs_of(links: pd.DataFrame) -> set[tuple[str, str]]:
+    return set(zip(links.iloc[:, 0], links.iloc[:, 1], strict=True))
+
+
+def test_incremental_relink_changes_only_the_links_of_changed_records() -> None:
+    sample = linkage.synthetic.load_sample()
+    spec = linkage.presets.enterprises()
+    first = link(sample.enterprises, sample.employers, spec)
+    model = first.model
+    # The same inputs: every link kept as it was, its probability too.
+    same = link(
+        sample.enterprises,
+        sample.employers,
+        spec,
+        model=model,
+        increment=Increment(links=first.links, left_changed=[], right_changed=[]),
+    )
+    assert same.links["kept"].all() and len(same.pairs) == 0
+    pd.testing.assert_frame_equal(
+        same.links.drop(columns="kept")[["enterprise_number", "employer_id", "match_probability"]],
+        first.links[["enterprise_number", "employer_id", "match_probability"]],
+    )
+    # Seven enterprises corrected (renamed and moved): only their links may change,
+    # and the links of the employers they were or are linked to.
+    linked = first.links["enterprise_number"].iloc[:7].tolist()
+    edited = sample.enterprises.copy()
+    rows = edited["enterprise_number"].isin(linked)
+    edited.loc[rows, "name"] = "Zzyzx Quantum Holdings " + edited.loc[rows, "name"].str[::-1]
+    edited.loc[rows, ["street", "house_number", "postcode"]] = ["Nergensstraat", "999", "9999"]
+    edited.loc[rows, ["phone", "email", "website"]] = None
+    again = link(
+        edited,
+        sample.employers,
+        spec,
+        model=model,
+        increment=Increment(links=first.links, left_changed=linked, right_changed=[]),
+    )
+    before, after = _pairs_of(first.links), _pairs_of(again.links)
+    touched = before ^ after
+    assert touched, "the corrections changed no link"
+    involved = set(linked) | {e for n, e in before if n in linked}
+    assert all(n in involved or e in involved for n, e in touched)
+    # Links of unchanged records are kept with their probabilities.
+    untouched = again.links[again.links["kept"]]
+    assert len(untouched) >= len(first.links) - 7
+    assert not untouched["enterprise_number"].isin(linked).any()
+
+
+def test_incremental_link_needs_the_model() -> None:
+    sample = linkage.synthetic.load_sample()
+    with pytest.raises(linkage.ConfigError, match="needs the model"):
+        link(
+            sample.enterprises,
+            sample.employers,
+            linkage.presets.enterprises(),
+            increment=Increment(links=pd.DataFrame(), left_changed=[], right_changed=[]),
+        )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -23,13 +23,14 @@ from linkage._codes import Encoded, encode
 from linkage.blocking import Pairs, candidate_pairs
 from linkage.compare import compare, term_frequencies
 from linkage.config import LinkSpec
+from linkage.exceptions import ConfigError
 from linkage.io import check_unique, require_columns
 from linkage.model import FellegiSunter, weight_to_probability
 from linkage.prepare import prepare
 from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
 from linkage.rules import block_on
 
-__all__ = ["LinkResult", "ParentLinks", "fit_model", "link", "random_pairs"]
+__all__ = ["Increment", "LinkResult", "ParentLinks", "fit_model", "link", "random_pairs"]
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,40 @@ class ParentLinks:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Increment:
+    """Earlier links to keep, and the records that changed since they were made.
+
+    A link with an increment keeps, as it was (its probability too), every earlier
+    link whose two records are present and unchanged, and links anew only the pairs
+    that involve a changed record and no record of a kept link. A record counts as
+    changed when it is new, when its values changed, or when its earlier link was
+    let go (its partner changed or went), so that it may link again. With the model
+    the earlier links were made with, a link then changes only when one of its
+    records did.
+
+    Attributes
+    ----------
+    links : DataFrame
+        The earlier links: the spec's two id columns and ``match_probability``.
+    left_changed, right_changed : sequence
+        Ids of the records new or changed since.
+    """
+
+    links: pd.DataFrame
+    left_changed: Sequence[object] | pd.Index
+    right_changed: Sequence[object] | pd.Index
+
+
+@dataclass(frozen=True, kw_only=True)
 class LinkResult:
     """Links and everything needed to look into them.
 
     Attributes
     ----------
     links : DataFrame
-        One row per link: the two ids, ``match_weight`` and ``match_probability``.
+        One row per link: the two ids, ``match_weight`` and ``match_probability``
+        (and, linked with an :class:`Increment`, ``kept``: an earlier link kept as
+        it was).
     pairs : Pairs
         The candidate pairs (positions) blocking proposed.
     gamma : ndarray of shape (n_pairs, n_comparisons), dtype int8
@@ -134,6 +162,55 @@ def _ids(table: pd.DataFrame, column: str, name: str) -> pd.Index:
     require_columns(table, (column,), source=name)
     check_unique(table[column].reset_index(drop=True), source=name)
     return pd.Index(table[column].to_numpy())
+
+
+def _id_columns(spec: LinkSpec) -> tuple[str, str]:
+    """The id columns of the links: the spec's ids, the right one suffixed if they clash."""
+    right = spec.right_id if spec.right_id != spec.left_id else f"{spec.right_id}_right"
+    return spec.left_id, right
+
+
+def _increment(
+    increment: Increment,
+    spec: LinkSpec,
+    left_ids: pd.Index,
+    right_ids: pd.Index,
+    pairs: Pairs,
+) -> tuple[pd.DataFrame, NDArray[np.bool_]]:
+    """The earlier links kept, and which candidate pairs to link anew."""
+    lcol, rcol = _id_columns(spec)
+    earlier = increment.links
+    require_columns(earlier, (lcol, rcol, "match_probability"), source="earlier links")
+    left_changed = np.asarray(left_ids.isin(increment.left_changed))
+    right_changed = np.asarray(right_ids.isin(increment.right_changed))
+    lpos = left_ids.get_indexer(earlier[lcol])
+    rpos = right_ids.get_indexer(earlier[rcol])
+    present = (lpos >= 0) & (rpos >= 0)
+    keep = present.copy()
+    keep[present] = ~left_changed[lpos[present]] & ~right_changed[rpos[present]]
+    # A record whose earlier link is let go may link again.
+    left_changed[lpos[(lpos >= 0) & ~keep]] = True
+    right_changed[rpos[(rpos >= 0) & ~keep]] = True
+    taken_left = np.zeros(len(left_ids), dtype=bool)
+    taken_right = np.zeros(len(right_ids), dtype=bool)
+    taken_left[lpos[keep]] = True
+    taken_right[rpos[keep]] = True
+    anew = (left_changed[pairs.left] | right_changed[pairs.right]) & ~(
+        taken_left[pairs.left] | taken_right[pairs.right]
+    )
+    probability = earlier.loc[keep, "match_probability"].to_numpy(np.float64)
+    # Weights past +-50 bits have no probability but 0 or 1: kept at that bound.
+    bounded = np.clip(probability, 2.0**-50, 1 - 2.0**-50)
+    kept = pd.DataFrame(
+        {
+            lcol: left_ids[lpos[keep]],
+            rcol: right_ids[rpos[keep]],
+            "match_weight": np.log2(bounded / (1 - bounded)),
+            "match_probability": probability,
+            "kept": True,
+        }
+    )
+    return kept, anew
 
 
 def _parent_codes(
@@ -207,6 +284,7 @@ def link(
     *,
     model: FellegiSunter | None = None,
     parents: ParentLinks | None = None,
+    increment: Increment | None = None,
     names: tuple[str, str] = ("left", "right"),
 ) -> LinkResult:
     """Link ``left`` to ``right`` as ``spec`` says.
@@ -221,6 +299,9 @@ def link(
     parents : ParentLinks, optional
         Links of the parents: children are then also blocked within linked parents,
         and never linked across parents linked elsewhere.
+    increment : Increment, optional
+        Earlier links and the records changed since: only pairs with a changed
+        record are linked anew (needs ``model``).
     names : pair of str
         Names of the tables in messages.
 
@@ -228,6 +309,10 @@ def link(
     -------
     LinkResult
     """
+    if increment is not None and model is None:
+        raise ConfigError(
+            "an incremental link needs the model its earlier links were made with (model=)"
+        )
     timings: dict[str, float] = {}
     left_ids = _ids(left, spec.left_id, names[0])
     right_ids = _ids(right, spec.right_id, names[1])
@@ -255,6 +340,9 @@ def link(
                 left_parent[pairs.left], right_parent[pairs.right], parent_link
             )
             pairs = replace(pairs, left=pairs.left[keep], right=pairs.right[keep])
+        if increment is not None:
+            kept, anew = _increment(increment, spec, left_ids, right_ids, pairs)
+            pairs = replace(pairs, left=pairs.left[anew], right=pairs.right[anew])
     with _timed(timings, "compare"):
         gamma = compare(
             lp,
@@ -281,8 +369,7 @@ def link(
             chosen = one_to_one(pairs.left, pairs.right, weights, min_weight=min_weight)
         else:
             chosen = weights >= min_weight
-        left_col = spec.left_id
-        right_col = spec.right_id if spec.right_id != spec.left_id else f"{spec.right_id}_right"
+        left_col, right_col = _id_columns(spec)
         links = pd.DataFrame(
             {
                 left_col: left_ids[pairs.left[chosen]],
@@ -291,6 +378,8 @@ def link(
                 "match_probability": weight_to_probability(weights[chosen]),
             }
         )
+        if increment is not None:
+            links = pd.concat([kept, links.assign(kept=False)], ignore_index=True)
     result = LinkResult(
         spec=spec,
         links=links,
