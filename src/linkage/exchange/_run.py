@@ -24,8 +24,9 @@ from linkage.exchange import _delivery as D
 from linkage.exchange._audit import append_event
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._extract import InvalidNumbers, read_extracts, sha256_file
+from linkage.exchange._links import link_to_vdab, write_state
 from linkage.exchange._quality import quality_defects, write_quality
-from linkage.exchange._shape import link_to_vdab, shape
+from linkage.exchange._shape import shape
 from linkage.io import read_table
 from linkage.keys import KeyRing
 
@@ -63,12 +64,19 @@ class RunResult:
         )
         quality = "; ".join(f"{p}: {sum(c.values()):,} defects" for p, c in m["quality"].items())
         dropped = sorted({c for d in m["minimisation"]["dropped"] for c in d["columns"]})
+        models = m["links"].get("models", {})
+        moved = "; ".join(
+            f"{name} " + (", ".join(f"{r} {n:,}" for r, n in reasons.items()) or "none")
+            for name, reasons in m["links"].get("changed", {}).items()
+        )
+        fitted = "frozen" if all(x["frozen"] for x in models.values()) else "fitted on this run"
         return "\n".join(
             [
                 f"run {self.run_id}: delivered to {self.path}",
                 f"tables: {counts}",
                 f"changes since {m['previous_run_id'] or 'nothing (first delivery)'}: {changes}",
                 f"columns dropped (not in art. 3): {', '.join(dropped) or 'none'}",
+                f"links changed, by reason: {moved or 'none'} (models {fitted})",
                 f"data quality: {quality}",
                 f"key version {m['key']['version']}; valid {m['validity']['start']} to "
                 f"{m['validity']['effective_end']}; {m['timings']['total']:.1f} s",
@@ -113,6 +121,7 @@ def run(
     today: dt.date | None = None,
     invalid_numbers: InvalidNumbers = "refuse",
     max_assessment_age_days: int = 730,
+    refit: bool = False,
 ) -> RunResult:
     """Run the exchange once and deliver the result.
 
@@ -128,6 +137,9 @@ def run(
         :func:`read_extracts`).
     max_assessment_age_days : int
         Size-class and in-difficulty assessments older than this are reported.
+    refit : bool
+        Fit new link models and re-link everything, instead of re-linking only what
+        changed with the models the first delivery froze (see :mod:`._links`).
 
     Returns
     -------
@@ -163,6 +175,7 @@ def run(
                 today=today,
                 invalid_numbers=invalid_numbers,
                 max_age=max_assessment_age_days,
+                refit=refit,
                 started=started,
             )
     except BaseException as exc:
@@ -194,6 +207,7 @@ def _deliver(
     today: dt.date,
     invalid_numbers: InvalidNumbers,
     max_age: int,
+    refit: bool,
     started: float,
 ) -> RunResult:
     timings: dict[str, float] = {}
@@ -210,22 +224,25 @@ def _deliver(
     tables = shape(extracts.tables, ring)
     timings["pseudonymise"] = time.perf_counter() - mark
     D.checkpoint("pseudonymised")
-    links, link_timings = link_to_vdab(
+    previous = D.read_delivery(config.store)
+    feed = link_to_vdab(
         extracts.tables["enterprises"],
         extracts.tables["establishments"],
         employers,
         sites,
         delivered=tables,
+        previous=previous,
+        refit=refit,
     )
-    timings.update(link_timings)
+    timings.update(feed.timings)
     D.checkpoint("linked")
-    tables.update(links)
+    tables.update(feed.tables)
     mark = time.perf_counter()
     staging = config.store / f".staging-{run_id}"
     staging.mkdir()
     outputs = D.write_tables(staging, tables)
+    write_state(staging, feed)
     quality = write_quality(staging / "quality", defects, parties=config.parties, run_id=run_id)
-    previous = D.read_delivery(config.store)
     written = D.Delivery(run_id=run_id, path=staging, manifest={"outputs": outputs})
     changes = D.diff(previous.tables() if previous else {}, written.tables())
     vdab_inputs = [
@@ -258,6 +275,7 @@ def _deliver(
         "links": {
             "enterprises": int(tables["links_enterprises"]["enterprise_key"].nunique()),
             "establishments": int(tables["links_establishments"]["establishment_key"].nunique()),
+            **feed.summary(),
         },
         "quality": quality,
         "previous_run_id": previous.run_id if previous else None,

@@ -1,0 +1,109 @@
+"""The permanent feed's links: frozen models, incremental re-links, stable links, reasons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from linkage.exchange import load_config, read_delivery, run
+from linkage.exchange._demo import write_exchange
+from linkage.keys import KeyRing
+from linkage.synthetic import generate
+
+TODAY = dt.date(2026, 11, 28)
+
+
+@pytest.fixture(scope="module")
+def ring() -> KeyRing:
+    return KeyRing.generate(exchange="vlaio-vdab-2025")
+
+
+@pytest.fixture(scope="module")
+def exchange():
+    return generate(n_enterprises=1_500, seed=5)
+
+
+@pytest.fixture
+def config(tmp_path: Path, exchange):
+    return load_config(write_exchange(exchange, tmp_path))
+
+
+def _links(store: Path) -> pd.DataFrame:
+    delivery = read_delivery(store)
+    numbers = delivery.table("enterprises")[["enterprise_key", "enterprise_number"]]
+    links = delivery.table("links_enterprises").merge(numbers.drop_duplicates())
+    return (
+        links[["enterprise_number", "employer_id", "match_probability"]]
+        .drop_duplicates()
+        .sort_values("enterprise_number")
+        .reset_index(drop=True)
+    )
+
+
+def _state(store: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(read_delivery(store).path / "state" / name)
+
+
+def test_rerun_with_the_same_inputs_changes_no_link(config, ring: KeyRing) -> None:
+    first = run(config, ring=ring, today=TODAY)
+    assert first.manifest["links"]["changed"]["enterprises"] == {
+        "first delivery": first.manifest["links"]["enterprises"]
+    }
+    before = _links(config.store)
+    second = run(config, ring=ring, today=TODAY)
+    links = second.manifest["links"]
+    assert links["changed"] == {"enterprises": {}, "establishments": {}}
+    assert all(m["frozen"] for m in links["models"].values())
+    # The frozen model is the first run's, byte for byte.
+    assert {k: m["sha256"] for k, m in links["models"].items()} == {
+        k: m["sha256"] for k, m in first.manifest["links"]["models"].items()
+    }
+    pd.testing.assert_frame_equal(_links(config.store), before)
+
+
+def test_seven_corrected_rows_change_only_their_links(config, ring: KeyRing) -> None:
+    run(config, ring=ring, today=TODAY)
+    before = _links(config.store)
+    path = config.extracts["VLAIO"]["enterprises"]
+    rows = pd.read_csv(path, dtype=str, keep_default_na=False)
+    corrected = rows.index[rows["enterprise_number"].isin(before["enterprise_number"])][:7]
+    rows.loc[corrected, "name"] = "Zzyzx Quantum " + rows.loc[corrected, "enterprise_number"]
+    rows.loc[corrected, ["street", "postcode", "phone", "email", "website"]] = [
+        "Nergensstraat",
+        "9999",
+        "",
+        "",
+        "",
+    ]
+    rows.to_csv(path, index=False)
+    second = run(config, ring=ring, today=TODAY)
+    numbers = set(rows.loc[corrected, "enterprise_number"])
+    changes = _state(config.store, "link_changes_enterprises.parquet")
+    # Each changed link names its reason; only the corrected enterprises changed, or
+    # the ones that took an employer they let go.
+    assert set(changes["reason"]) <= {"left changed", "partner let go"}
+    assert (changes["reason"] == "left changed").any()
+    assert set(changes.loc[changes["reason"] == "left changed", "enterprise_number"]) <= numbers
+    freed = set(changes.loc[changes["enterprise_number"].isin(numbers), "employer_id_before"])
+    others = changes[~changes["enterprise_number"].isin(numbers)]
+    assert set(others["employer_id_after"]) <= freed
+    assert sum(second.manifest["links"]["changed"]["enterprises"].values()) == len(changes)
+    # Every other link is as it was, probability and all.
+    after = _links(config.store)
+    untouched = set(before["enterprise_number"]) - numbers - set(others["enterprise_number"])
+    keep = before["enterprise_number"].isin(untouched)
+    pd.testing.assert_frame_equal(
+        after[after["enterprise_number"].isin(untouched)].reset_index(drop=True),
+        before[keep].reset_index(drop=True),
+    )
+
+
+def test_refit_is_explicit_and_reported(config, ring: KeyRing) -> None:
+    run(config, ring=ring, today=TODAY)
+    again = run(config, ring=ring, today=TODAY, refit=True)
+    links = again.manifest["links"]
+    assert not any(m["frozen"] for m in links["models"].values())
+    assert set(links["changed"]["enterprises"]) <= {"refit"}
