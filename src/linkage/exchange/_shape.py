@@ -9,14 +9,13 @@ de nummers van de vestigingseenheden") and the dossier's identification number.
 Contact, staff, service and amount ids are internal keys of the senders' systems
 and are delivered only as pseudonyms.
 
-Linking runs on the clear numbers inside the run; the delivered link tables carry
-the enterprise (establishment) key and VDAB's own employer (site) id.
+Linking (:mod:`._links`) runs on the clear numbers inside the run; the delivered
+link tables carry the enterprise (establishment) key and VDAB's own employer (site) id.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
 import numpy as np
 import pandas as pd
@@ -24,12 +23,9 @@ import pandas as pd
 from linkage.exchange._extract import staff_references
 from linkage.exchange._schema import EXTRACTS
 from linkage.keys import KeyRing
-from linkage.pipeline import ParentLinks, link
-from linkage.presets import enterprises as enterprise_spec
-from linkage.presets import establishments as unit_spec
 from linkage.pseudonymise import pseudonymise
 
-__all__ = ["link_to_vdab", "shape"]
+__all__ = ["shape"]
 
 log = logging.getLogger(__name__)
 
@@ -164,60 +160,3 @@ def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFr
         }
     )
     return {name: frame.reset_index(drop=True) for name, frame in out.items()}
-
-
-def link_to_vdab(
-    enterprises: pd.DataFrame,
-    establishments: pd.DataFrame,
-    employers: pd.DataFrame,
-    sites: pd.DataFrame,
-    *,
-    delivered: dict[str, pd.DataFrame],
-) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
-    """Link enterprises to employers and establishment units to sites.
-
-    Parameters
-    ----------
-    enterprises, establishments : DataFrame
-        Validated extracts, clear numbers, all parties (an enterprise sent by two
-        parties is linked once).
-    employers, sites : DataFrame
-        VDAB's records, with ``employer_id`` and ``site_id`` (and ``employer_id``).
-    delivered : dict
-        The shaped tables (see :func:`shape`), for the keys and parties.
-
-    Returns
-    -------
-    tables : dict
-        ``links_enterprises`` (enterprise_key, party, employer_id, match_probability)
-        and ``links_establishments`` (establishment_key, party, site_id, employer_id,
-        match_probability): one row per link and sending party.
-    timings : dict of str to float
-    """
-    timings = {}
-    started = time.perf_counter()
-    left = enterprises[enterprises["enterprise_number"].notna()]
-    left = left.drop_duplicates("enterprise_number").reset_index(drop=True)
-    ent = link(left, employers, enterprise_spec(), names=("enterprises", "employers"))
-    timings["link_enterprises"] = time.perf_counter() - started
-    started = time.perf_counter()
-    units = establishments[establishments["establishment_number"].notna()]
-    units = units.drop_duplicates("establishment_number").reset_index(drop=True)
-    est = link(
-        units,
-        sites,
-        unit_spec(),
-        parents=ParentLinks.of(ent),
-        names=("establishments", "sites"),
-    )
-    timings["link_establishments"] = time.perf_counter() - started
-    ent_keys = delivered["enterprises"][["enterprise_key", "enterprise_number", "party"]]
-    links_ent = ent_keys.merge(ent.links, on="enterprise_number")[
-        ["enterprise_key", "party", "employer_id", "match_probability"]
-    ]
-    est_keys = delivered["establishments"][["establishment_key", "establishment_number", "party"]]
-    site_employer = sites[["site_id", "employer_id"]].drop_duplicates("site_id")
-    links_est = est_keys.merge(est.links, on="establishment_number").merge(
-        site_employer, on="site_id", how="left"
-    )[["establishment_key", "party", "site_id", "employer_id", "match_probability"]]
-    return {"links_enterprises": links_ent, "links_establishments": links_est}, timings
