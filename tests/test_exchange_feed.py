@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from linkage.exchange import load_config, read_delivery, run
+from linkage.exchange import load_config, purge, read_delivery, run
 from linkage.exchange._demo import write_exchange
 from linkage.keys import KeyRing
 from linkage.synthetic import generate
@@ -107,3 +108,29 @@ def test_refit_is_explicit_and_reported(config, ring: KeyRing) -> None:
     links = again.manifest["links"]
     assert not any(m["frozen"] for m in links["models"].values())
     assert set(links["changed"]["enterprises"]) <= {"refit"}
+
+
+def test_a_purge_keeps_the_frozen_models_and_no_fingerprint_of_the_party(
+    config, ring: KeyRing
+) -> None:
+    run(config, ring=ring, today=TODAY)
+    before = read_delivery(config.store)
+    frozen = (before.path / "state" / "model_enterprises.json").read_bytes()
+    parties = before.table("enterprises").groupby("enterprise_number")["party"].agg(set)
+    tbt_only = set(parties[parties == {"TBT"}].index)
+    assert tbt_only
+    purge(config, party="TBT")
+    state = read_delivery(config.store).path / "state"
+    left = pd.read_parquet(state / "fingerprints_enterprises_left.parquet")
+    assert len(left) and not set(left["id"]) & tbt_only
+    assert (state / "model_enterprises.json").read_bytes() == frozen
+    # The next run (without TBT) re-links with the same frozen model: nothing but
+    # TBT's enterprises went, so only their links could change.
+    remaining = dataclasses.replace(
+        config,
+        parties=("VLAIO",),
+        extracts={"VLAIO": config.extracts["VLAIO"]},
+    )
+    after = run(remaining, ring=ring, today=TODAY)
+    assert all(m["frozen"] for m in after.manifest["links"]["models"].values())
+    assert set(after.manifest["links"]["changed"]["enterprises"]) <= {"left gone", "right gone"}

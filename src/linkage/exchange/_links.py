@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ from linkage.pipeline import Increment, LinkResult, ParentLinks, link
 from linkage.presets import enterprises as enterprise_spec
 from linkage.presets import establishments as unit_spec
 
-__all__ = ["FeedLinks", "link_to_vdab"]
+__all__ = ["FeedLinks", "carry_state", "link_to_vdab", "write_state"]
 
 STATE = "state"
 LINKS = ("enterprises", "establishments")
@@ -133,6 +134,27 @@ def write_state(folder: Path, feed: FeedLinks) -> None:
         write_table(frame, state / f"fingerprints_{name}.parquet")
     for name, frame in feed.changes.items():
         write_table(frame, state / f"link_changes_{name}.parquet")
+
+
+def carry_state(old: Path, new: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Bring a delivery's link state into its rewrite (a purge, an erasure): the frozen
+    models and VDAB's fingerprints as they were, the senders' fingerprints only of the
+    records still delivered, so that nothing of a removed record stays behind."""
+    if not (old / STATE).is_dir():
+        return
+    state = new / STATE
+    state.mkdir()
+    for path in (*(old / STATE).glob("model_*.json"), *(old / STATE).glob("spec_*.sha256")):
+        shutil.copy2(path, state / path.name)
+    for name in LINKS:
+        number = _DELIVERED[name][2]
+        left = pd.read_parquet(old / STATE / f"fingerprints_{name}_left.parquet")
+        still = left["id"].isin(tables[name][number].astype("string"))
+        write_table(left[still], state / f"fingerprints_{name}_left.parquet")
+        shutil.copy2(
+            old / STATE / f"fingerprints_{name}_right.parquet",
+            state / f"fingerprints_{name}_right.parquet",
+        )
 
 
 @dataclass(frozen=True)

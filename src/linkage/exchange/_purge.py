@@ -22,6 +22,7 @@ from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
 from linkage.exchange._audit import append_event
 from linkage.exchange._config import ExchangeConfig
+from linkage.exchange._links import carry_state
 from linkage.exchange._run import WITHDRAWN, withdrawn_parties
 
 __all__ = ["PurgeReport", "purge", "scan_store"]
@@ -158,6 +159,7 @@ def purge(
                     operation={"purge": party, "time": now.isoformat()},
                     drop_quality=parties,
                     keep_party=lambda p: p != party,
+                    carry=carry_state,
                 )
             after = _counts(D.read_delivery(config.store))
             scan = scan_store(config.store, None if everything else parties)

@@ -29,6 +29,7 @@ from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
 from linkage.exchange._audit import append_event
 from linkage.exchange._config import ExchangeConfig
+from linkage.exchange._links import carry_state
 
 __all__ = ["SubjectReport", "erase_subject", "find_subject", "rectify_subject"]
 
@@ -240,6 +241,7 @@ def _change(
             new,
             run_id=request_id,
             operation={"subject": action, "reference": reference, "time": now.isoformat()},
+            carry=carry_state,
         )
         remaining = {}
         if action == "erase":  # the proof: search the new delivery again
