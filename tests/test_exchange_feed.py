@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from linkage.exchange import load_config, purge, read_delivery, run
+from linkage.exchange import load_config, preview_refit, purge, read_delivery, run
 from linkage.exchange._demo import write_exchange
 from linkage.keys import KeyRing
 from linkage.synthetic import generate
@@ -134,3 +134,10 @@ def test_a_purge_keeps_the_frozen_models_and_no_fingerprint_of_the_party(
     after = run(remaining, ring=ring, today=TODAY)
     assert all(m["frozen"] for m in after.manifest["links"]["models"].values())
     assert set(after.manifest["links"]["changed"]["enterprises"]) <= {"left gone", "right gone"}
+
+
+def test_refit_preview_delivers_nothing(config, ring: KeyRing) -> None:
+    first = run(config, ring=ring, today=TODAY)
+    feed = preview_refit(config, ring=ring, today=TODAY)
+    assert set(feed.summary()["changed"]["enterprises"]) <= {"refit"}
+    assert read_delivery(config.store).run_id == first.run_id

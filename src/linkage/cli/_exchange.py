@@ -58,6 +58,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--json", action="store_true", help="print the manifest as JSON")
     run.set_defaults(handler=_run)
 
+    refit = actions.add_parser(
+        "refit",
+        help="fit new link models: show what they would change, then --apply",
+        description="The first delivery freezes the link models and later runs re-link "
+        "only what changed. Refit fits new ones on today's extracts and shows how many "
+        "links they would change (nothing is delivered); --apply delivers them.",
+    )
+    _config_option(refit)
+    refit.add_argument("--apply", action="store_true", help="deliver the refitted links")
+    refit.set_defaults(handler=_refit)
+
     purge = actions.add_parser(
         "purge",
         help="remove a party's data, or everything (art. 3)",
@@ -130,6 +141,20 @@ def _run(args: argparse.Namespace) -> int:
         load_config(args.config), invalid_numbers="withhold" if args.withhold_invalid else "refuse"
     )
     print(json.dumps(result.manifest, indent=2) if args.json else result.summary())
+    return 0
+
+
+def _refit(args: argparse.Namespace) -> int:
+    from linkage.exchange import load_config, preview_refit, run
+
+    config = load_config(args.config)
+    if args.apply:
+        print(run(config, refit=True).summary())
+        return 0
+    changed = preview_refit(config).summary()["changed"]
+    for name, reasons in changed.items():
+        print(f"{name}: {sum(reasons.values()):,} links would change")
+    print("nothing delivered; run again with --apply to deliver the refitted links")
     return 0
 
 

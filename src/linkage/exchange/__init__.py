@@ -27,7 +27,7 @@ from linkage.exchange._demo import DemoResult, demo
 from linkage.exchange._extract import read_extracts
 from linkage.exchange._purge import PurgeReport, purge, scan_store
 from linkage.exchange._quality import quality_defects
-from linkage.exchange._run import RunResult, load_ring, run
+from linkage.exchange._run import RunResult, load_ring, preview_refit, run
 from linkage.exchange._subjects import (
     SubjectReport,
     erase_subject,
@@ -49,6 +49,7 @@ __all__ = [
     "find_subject",
     "load_config",
     "load_ring",
+    "preview_refit",
     "purge",
     "quality_defects",
     "read_delivery",

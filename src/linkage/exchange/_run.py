@@ -24,13 +24,13 @@ from linkage.exchange import _delivery as D
 from linkage.exchange._audit import append_event
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._extract import InvalidNumbers, read_extracts, sha256_file
-from linkage.exchange._links import link_to_vdab, write_state
+from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
 from linkage.exchange._quality import quality_defects, write_quality
 from linkage.exchange._shape import shape
 from linkage.io import read_table
 from linkage.keys import KeyRing
 
-__all__ = ["RunResult", "load_ring", "run"]
+__all__ = ["RunResult", "load_ring", "preview_refit", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,7 @@ def run(
                 refit=refit,
                 started=started,
             )
+            assert isinstance(result, RunResult)
     except BaseException as exc:
         shutil.rmtree(config.store / f".staging-{run_id}", ignore_errors=True)
         append_event(config.audit_log, "run", **audit, outcome="failed", error=type(exc).__name__)
@@ -198,6 +199,46 @@ def run(
     return result
 
 
+def preview_refit(
+    config: ExchangeConfig,
+    *,
+    ring: KeyRing | None = None,
+    today: dt.date | None = None,
+    invalid_numbers: InvalidNumbers = "refuse",
+) -> FeedLinks:
+    """What a refit would change, delivering nothing: the links of new models fitted on
+    today's extracts against the links in force (``changes``, reason ``refit``).
+    ``run(config, refit=True)`` then delivers them. Audited as ``refit preview``."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    run_id = _run_id(now)
+    audit = {"run_id": run_id, "exchange": config.exchange}
+    try:
+        config.validity.check(today or dt.date.today())
+        ring = ring if ring is not None else load_ring(config)
+        with D.store_lock(config.store):
+            _check_withdrawn(config)
+            feed = _deliver(
+                config,
+                ring,
+                run_id=run_id,
+                now=now,
+                today=today or dt.date.today(),
+                invalid_numbers=invalid_numbers,
+                max_age=730,
+                refit=True,
+                started=time.perf_counter(),
+                preview=True,
+            )
+            assert isinstance(feed, FeedLinks)
+    except BaseException as exc:
+        append_event(
+            config.audit_log, "refit preview", **audit, outcome="failed", error=type(exc).__name__
+        )
+        raise
+    append_event(config.audit_log, "refit preview", **audit, outcome="previewed", **feed.summary())
+    return feed
+
+
 def _deliver(
     config: ExchangeConfig,
     ring: KeyRing,
@@ -209,7 +250,10 @@ def _deliver(
     max_age: int,
     refit: bool,
     started: float,
-) -> RunResult:
+    preview: bool = False,
+) -> RunResult | FeedLinks:
+    """Deliver a run (see :func:`run`); with ``preview``, stop after linking and
+    return the links, delivering nothing."""
     timings: dict[str, float] = {}
     mark = time.perf_counter()
     extracts = read_extracts(config, invalid_numbers=invalid_numbers)
@@ -235,6 +279,8 @@ def _deliver(
         refit=refit,
     )
     timings.update(feed.timings)
+    if preview:
+        return feed
     D.checkpoint("linked")
     tables.update(feed.tables)
     mark = time.perf_counter()
