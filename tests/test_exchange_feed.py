@@ -141,3 +141,29 @@ def test_refit_preview_delivers_nothing(config, ring: KeyRing) -> None:
     feed = preview_refit(config, ring=ring, today=TODAY)
     assert set(feed.summary()["changed"]["enterprises"]) <= {"refit"}
     assert read_delivery(config.store).run_id == first.run_id
+
+
+def test_a_rotation_delivers_a_complete_crosswalk(config, exchange) -> None:
+    ring = KeyRing.generate(exchange="vlaio-vdab-2025")
+    run(config, ring=ring, today=TODAY)
+    before = read_delivery(config.store)
+    old_tables = before.tables()
+    ring.rotate()
+    second = run(config, ring=ring, today=TODAY)
+    m = second.manifest
+    assert m["key"]["version"] == 2 and m["key"]["rekeyed_from"] == 1
+    # Re-keyed, not removed and added: the same inputs change no row.
+    assert all(c == {"added": 0, "changed": 0, "removed": 0} for c in m["changes"].values())
+    folder = read_delivery(config.store).path / "crosswalk"
+    new_tables = read_delivery(config.store).tables()
+    for name, frame in old_tables.items():
+        for column in (c for c in frame.columns if c.endswith("_key")):
+            walk = pd.read_parquet(folder / f"{column.removesuffix('_key')}.parquet")
+            # Complete: every old key of the delivery has its new key, and it is the
+            # one the new delivery uses.
+            old_keys = set(frame[column].dropna())
+            assert old_keys <= set(walk["old"]), (name, column)
+            assert set(walk.set_index("old").loc[list(old_keys), "new"]) == set(
+                new_tables[name][column].dropna()
+            )
+    assert "re-keyed from version 1" in second.summary()

@@ -26,6 +26,7 @@ from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._extract import InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
 from linkage.exchange._quality import quality_defects, write_quality
+from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
 from linkage.exchange._shape import shape
 from linkage.io import read_table
 from linkage.keys import KeyRing
@@ -78,7 +79,13 @@ class RunResult:
                 f"columns dropped (not in art. 3): {', '.join(dropped) or 'none'}",
                 f"links changed, by reason: {moved or 'none'} (models {fitted})",
                 f"data quality: {quality}",
-                f"key version {m['key']['version']}; valid {m['validity']['start']} to "
+                f"key version {m['key']['version']}"
+                + (
+                    f" (re-keyed from version {m['key']['rekeyed_from']}: crosswalks delivered)"
+                    if "rekeyed_from" in m["key"]
+                    else ""
+                )
+                + f"; valid {m['validity']['start']} to "
                 f"{m['validity']['effective_end']}; {m['timings']['total']:.1f} s",
             ]
         )
@@ -288,9 +295,18 @@ def _deliver(
     staging.mkdir()
     outputs = D.write_tables(staging, tables)
     write_state(staging, feed)
+    # A newer key version than the delivery in force: deliver the crosswalks, and
+    # compare through them (re-keyed rows are not removed and added).
+    old_version = previous.manifest["key"]["version"] if previous else ring.current
+    walks = (
+        crosswalks(extracts.tables, ring, old=old_version, new=ring.current)
+        if old_version != ring.current
+        else {}
+    )
+    rekeyed = write_crosswalks(staging, walks) if walks else None
     quality = write_quality(staging / "quality", defects, parties=config.parties, run_id=run_id)
     written = D.Delivery(run_id=run_id, path=staging, manifest={"outputs": outputs})
-    changes = D.diff(previous.tables() if previous else {}, written.tables())
+    changes = D.diff(rekey(previous.tables(), walks) if previous else {}, written.tables())
     vdab_inputs = [
         {
             "party": "VDAB",
@@ -313,7 +329,11 @@ def _deliver(
         "protocol": config.protocol,
         "validity": config.validity.as_dict(),
         "parties": list(config.parties),
-        "key": {"exchange": ring.exchange, "version": ring.current},
+        "key": {
+            "exchange": ring.exchange,
+            "version": ring.current,
+            **({"rekeyed_from": old_version, "crosswalk_rows": rekeyed} if rekeyed else {}),
+        },
         "library": f"linkage {__version__}",
         "inputs": [*extracts.inputs, *vdab_inputs],
         "minimisation": {"dropped": extracts.dropped},
