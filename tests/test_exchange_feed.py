@@ -9,9 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from linkage.exceptions import ConfigError
 from linkage.exchange import load_config, preview_refit, purge, read_delivery, run
 from linkage.exchange._demo import write_exchange
 from linkage.keys import KeyRing
+from linkage.model import FellegiSunter
 from linkage.synthetic import generate
 
 TODAY = dt.date(2026, 11, 28)
@@ -167,3 +169,39 @@ def test_a_rotation_delivers_a_complete_crosswalk(config, exchange) -> None:
                 new_tables[name][column].dropna()
             )
     assert "re-keyed from version 1" in second.summary()
+
+
+def _with_link_section(config, text: str):
+    path = config.source
+    path.write_text(path.read_text() + "\n" + text)
+    return load_config(path)
+
+
+def test_the_link_section_sets_spec_threshold_and_model(config, ring: KeyRing, tmp_path) -> None:
+    first = run(config, ring=ring, today=TODAY)
+    saved = tmp_path / "model.json"
+    (read_delivery(config.store).path / "state" / "model_enterprises.json").rename(saved)
+    strict = _with_link_section(
+        config,
+        f'[link.enterprises]\npreset = "enterprises"\nthreshold = 0.999\nmodel = "{saved}"\n',
+    )
+    assert strict.links["enterprises"].spec.threshold == 0.999
+    assert strict.links["establishments"].spec.threshold == 0.5
+    again = run(strict, ring=ring, today=TODAY, refit=True)
+    assert again.manifest["links"]["enterprises"] < first.manifest["links"]["enterprises"]
+    # The configured model is the one frozen.
+    frozen = read_delivery(config.store).path / "state" / "model_enterprises.json"
+    assert FellegiSunter.load(frozen).to_dict() == FellegiSunter.load(saved).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[link.dossiers]\nthreshold = 0.5\n", "unknown link"),
+        ('[link.enterprises]\npreset = "establishments"\n', "needs enterprise_number"),
+        ("[link.enterprises]\ncolour = 1\n", "unknown key"),
+    ],
+)
+def test_a_wrong_link_section_says_what_is_wrong(config, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _with_link_section(config, text)

@@ -29,6 +29,13 @@
     store = "delivery"                           # the delivery store
     audit_log = "audit.jsonl"
 
+    [link.enterprises]                           # optional, per link (enterprises,
+    preset = "enterprises"                       #   establishments): a preset, or
+    # spec = "my-spec.toml"                      #   a spec file (linkage.load_spec)
+    threshold = 0.6                              # the link cut-off
+    # model = "model.json"                       # freeze this saved model instead of
+                                                 #   fitting one on the first delivery
+
 Relative paths are read from the directory of the TOML file. Each table comes from
 exactly one place per party: a party's own file, or the rows of a ``mixed`` file
 whose ``party`` column names it.
@@ -36,6 +43,7 @@ whose ``party`` column names it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -44,8 +52,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError
 from linkage.exchange._schema import EXTRACTS
+from linkage.presets import get as preset
+from linkage.presets import load_spec
 
 __all__ = ["MIXED", "ExchangeConfig", "Renewal", "Validity", "load_config"]
 
@@ -118,6 +129,51 @@ class Validity:
         }
 
 
+# The two links of the feed: the ids their specs must read.
+LINKS = {
+    "enterprises": ("enterprise_number", "employer_id"),
+    "establishments": ("establishment_number", "site_id"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkSettings:
+    """How one of the feed's links runs: its spec, and a saved model to freeze."""
+
+    spec: LinkSpec
+    model: Path | None = None
+
+
+def _link_settings(doc: dict[str, Any], base: Path) -> dict[str, LinkSettings]:
+    links = _get(doc, "link", dict, "") if "link" in doc else {}
+    unknown = sorted(set(links) - set(LINKS))
+    if unknown:
+        raise ConfigError(f"[link]: unknown link(s) {unknown}; the feed has {', '.join(LINKS)}")
+    out = {}
+    for name, ids in LINKS.items():
+        where = f"[link.{name}]"
+        table = _as(links.get(name, {}), dict, where)
+        extra = sorted(set(table) - {"preset", "spec", "threshold", "model"})
+        if extra:
+            raise ConfigError(f"{where}: unknown key(s) {extra}")
+        if "preset" in table and "spec" in table:
+            raise ConfigError(f"{where}: give a preset or a spec, not both")
+        if "spec" in table:
+            spec = load_spec(_path(base, table["spec"], f"{where} spec"))
+        else:
+            spec = preset(_as(table.get("preset", name), str, f"{where} preset"))
+        if "threshold" in table:
+            spec = dataclasses.replace(spec, threshold=_as(table["threshold"], float, where))
+        if (spec.left_id, spec.right_id) != ids:
+            raise ConfigError(
+                f"{where}: the spec links {spec.left_id} to {spec.right_id}; this link "
+                f"needs {ids[0]} to {ids[1]}"
+            )
+        model = _path(base, table["model"], f"{where} model") if "model" in table else None
+        out[name] = LinkSettings(spec=spec, model=model)
+    return out
+
+
 @dataclass(frozen=True, kw_only=True)
 class ExchangeConfig:
     """Everything a run, purge or subject request needs to know (no secrets).
@@ -140,6 +196,10 @@ class ExchangeConfig:
     key_file: Path | None = None
     passphrase_env: str = "LINKAGE_KEY_PASSPHRASE"
     key_env: str | None = None
+    links: dict[str, LinkSettings] = field(
+        default_factory=lambda: {name: LinkSettings(spec=preset(name)) for name in LINKS},
+        repr=False,
+    )
     source: Path | None = None
 
     def __post_init__(self) -> None:
@@ -275,5 +335,6 @@ def _config(doc: dict[str, Any], path: Path) -> ExchangeConfig:
             keys.get("passphrase_env", "LINKAGE_KEY_PASSPHRASE"), str, "[keys] passphrase_env"
         ),
         key_env=_get(keys, "env", str, "[keys] ") if "env" in keys else None,
+        links=_link_settings(doc, base),
         source=path.resolve(),
     )

@@ -29,12 +29,11 @@ import pandas as pd
 
 from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError
+from linkage.exchange._config import LinkSettings
 from linkage.exchange._delivery import Delivery
 from linkage.io import write_table
 from linkage.model import FellegiSunter
 from linkage.pipeline import Increment, LinkResult, ParentLinks, link
-from linkage.presets import enterprises as enterprise_spec
-from linkage.presets import establishments as unit_spec
 
 __all__ = ["FeedLinks", "carry_state", "link_to_vdab", "write_state"]
 
@@ -89,6 +88,7 @@ class FeedLinks:
     """
 
     tables: dict[str, pd.DataFrame]
+    specs: dict[str, LinkSpec]
     models: dict[str, FellegiSunter]
     fingerprints: dict[str, pd.DataFrame]
     changes: dict[str, pd.DataFrame]
@@ -102,7 +102,7 @@ class FeedLinks:
                 name: {
                     "sha256": _model_hash(model),
                     "frozen": not self.refitted,
-                    "spec_sha256": spec_hash(_SPECS[name]()),
+                    "spec_sha256": spec_hash(self.specs[name]),
                 }
                 for name, model in self.models.items()
             },
@@ -113,9 +113,6 @@ class FeedLinks:
                 for name, frame in self.changes.items()
             },
         }
-
-
-_SPECS = {"enterprises": enterprise_spec, "establishments": unit_spec}
 
 
 def _model_hash(model: FellegiSunter) -> str:
@@ -129,7 +126,7 @@ def write_state(folder: Path, feed: FeedLinks) -> None:
     state.mkdir()
     for name, model in feed.models.items():
         model.save(state / f"model_{name}.json")
-        (state / f"spec_{name}.sha256").write_text(spec_hash(_SPECS[name]()) + "\n")
+        (state / f"spec_{name}.sha256").write_text(spec_hash(feed.specs[name]) + "\n")
     for name, frame in feed.fingerprints.items():
         write_table(frame, state / f"fingerprints_{name}.parquet")
     for name, frame in feed.changes.items():
@@ -164,7 +161,7 @@ class _Earlier:
     links: dict[str, pd.DataFrame]
 
 
-def _read_earlier(previous: Delivery) -> _Earlier | None:
+def _read_earlier(previous: Delivery, specs: dict[str, LinkSpec]) -> _Earlier | None:
     """The state a delivery left for the next run, or None (made before it existed)."""
     state = previous.path / STATE
     if not state.is_dir():
@@ -172,7 +169,7 @@ def _read_earlier(previous: Delivery) -> _Earlier | None:
     models, prints, links = {}, {}, {}
     for name in LINKS:
         frozen = (state / f"spec_{name}.sha256").read_text().strip()
-        if frozen != spec_hash(_SPECS[name]()):
+        if frozen != spec_hash(specs[name]):
             raise ConfigError(
                 f"the {name} link spec changed since its model was frozen (delivery "
                 f"{previous.run_id}); refit it: linkage exchange refit --config ... --apply"
@@ -239,6 +236,7 @@ def link_to_vdab(
     *,
     delivered: dict[str, pd.DataFrame],
     previous: Delivery | None,
+    settings: dict[str, LinkSettings],
     refit: bool = False,
 ) -> FeedLinks:
     """Link enterprises to employers and establishment units to sites, for the feed.
@@ -254,6 +252,8 @@ def link_to_vdab(
         The shaped tables (see :func:`linkage.exchange._shape.shape`), for keys and parties.
     previous : Delivery or None
         The delivery in force: its state makes this run incremental.
+    settings : dict of str to LinkSettings
+        Per link, its spec and, optionally, a saved model to freeze instead of fitting.
     refit : bool
         Fit new models and re-link everything, whatever the state says.
     """
@@ -264,17 +264,18 @@ def link_to_vdab(
     units = units.drop_duplicates("establishment_number").reset_index(drop=True)
     inputs = {"enterprises": (left, employers), "establishments": (units, sites)}
     prints = {
-        f"{name}_{side}": fingerprints(frame, _SPECS[name](), side)
+        f"{name}_{side}": fingerprints(frame, settings[name].spec, side)
         for name, pair in inputs.items()
         for side, frame in zip(("left", "right"), pair, strict=True)
     }
-    earlier = None if refit or previous is None else _read_earlier(previous)
+    specs = {name: settings[name].spec for name in LINKS}
+    earlier = None if refit or previous is None else _read_earlier(previous, specs)
     results: dict[str, LinkResult] = {}
     changes: dict[str, pd.DataFrame] = {}
     moved: dict[str, pd.Index] = {"left": pd.Index([]), "right": pd.Index([])}
     for name in LINKS:
         started = time.perf_counter()
-        spec = _SPECS[name]()
+        spec = specs[name]
         lframe, rframe = inputs[name]
         parents = ParentLinks.of(results["enterprises"]) if name == "establishments" else None
         number, right = spec.left_id, spec.right_id
@@ -300,7 +301,7 @@ def link_to_vdab(
             lframe.astype({number: "string"}),
             rframe.astype({right: "string"}),
             spec,
-            model=None if earlier is None else earlier.models[name],
+            model=earlier.models[name] if earlier is not None else _given(settings[name]),
             parents=parents,
             increment=increment,
             names=(name, "employers" if name == "enterprises" else "sites"),
@@ -329,6 +330,7 @@ def link_to_vdab(
             }
     return FeedLinks(
         tables=_delivered_links(results, delivered, sites),
+        specs=specs,
         models={name: r.model for name, r in results.items()}
         if earlier is None
         else earlier.models,
@@ -337,6 +339,19 @@ def link_to_vdab(
         timings=timings,
         refitted=earlier is None,
     )
+
+
+def _given(settings: LinkSettings) -> FellegiSunter | None:
+    """The saved model the configuration freezes, if any; it must fit the spec."""
+    if settings.model is None:
+        return None
+    model = FellegiSunter.load(settings.model)
+    if model.comparisons != settings.spec.comparisons:
+        raise ConfigError(
+            "the saved model compares other columns than the link's spec",
+            source=settings.model.name,
+        )
+    return model
 
 
 def _no_links(number: str, right: str) -> pd.DataFrame:

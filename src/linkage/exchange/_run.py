@@ -283,6 +283,7 @@ def _deliver(
         sites,
         delivered=tables,
         previous=previous,
+        settings=config.links,
         refit=refit,
     )
     timings.update(feed.timings)
