@@ -198,6 +198,7 @@ def _reasons(
     changed: dict[str, pd.Index],
     new: dict[str, pd.Index],
     gone: dict[str, pd.Index],
+    parent: dict[str, pd.Index],
     whole: str | None,
 ) -> pd.DataFrame:
     """Per left record whose link changed: the link before and after, and why
@@ -220,8 +221,17 @@ def _reasons(
             partner.isin(new["right"]) | moved[f"{right}_after"].isin(new["right"]),
             partner.isin(gone["right"]),
             partner.isin(changed["right"]) | moved[f"{right}_after"].isin(changed["right"]),
+            ids.isin(parent["left"]) | partner.isin(parent["right"]),
         ],
-        ["left new", "left gone", "left changed", "right new", "right gone", "right changed"],
+        [
+            "left new",
+            "left gone",
+            "left changed",
+            "right new",
+            "right gone",
+            "right changed",
+            "parent's link changed",
+        ],
         default="partner let go",
     )
     moved["reason"] = reason
@@ -280,7 +290,7 @@ def link_to_vdab(
         parents = ParentLinks.of(results["enterprises"]) if name == "establishments" else None
         number, right = spec.left_id, spec.right_id
         increment = None
-        sets: dict[str, dict[str, pd.Index]] = {"changed": {}, "new": {}, "gone": {}}
+        sets: dict[str, dict[str, pd.Index]] = {"changed": {}, "new": {}, "gone": {}, "parent": {}}
         if earlier is not None:
             for side in ("left", "right"):
                 now, before = prints[f"{name}_{side}"], earlier.fingerprints[f"{name}_{side}"]
@@ -290,12 +300,14 @@ def link_to_vdab(
             # Units of an enterprise whose link moved, sites of an employer whose did.
             left_also = lframe.loc[lframe["enterprise_number"].isin(moved["left"]), number]
             right_also = rframe.loc[rframe["employer_id"].isin(moved["right"]), right]
+            sets["parent"] = {
+                "left": pd.Index(left_also.astype("string")),
+                "right": pd.Index(right_also.astype("string")),
+            }
             increment = Increment(
                 links=earlier.links[name],
-                left_changed=sets["changed"]["left"].union(pd.Index(left_also.astype("string"))),
-                right_changed=sets["changed"]["right"].union(
-                    pd.Index(rframe[right].astype("string").loc[right_also.index])
-                ),
+                left_changed=sets["changed"]["left"].union(sets["parent"]["left"]),
+                right_changed=sets["changed"]["right"].union(sets["parent"]["right"]),
             )
         result = link(
             lframe.astype({number: "string"}),
@@ -317,6 +329,7 @@ def link_to_vdab(
             sets["changed"],
             sets["new"],
             sets["gone"],
+            sets["parent"],
             whole=None if earlier else "first delivery" if previous is None else "refit",
         )
         if name == "enterprises":
