@@ -23,13 +23,15 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from linkage.exceptions import ConfigError
@@ -54,14 +56,16 @@ class Delivery:
     path: Path
     manifest: dict[str, Any]
 
-    def table(self, name: str) -> pd.DataFrame:
-        """One delivered table as pandas."""
-        return pq.read_table(self.path / f"{name}.parquet").to_pandas(
-            types_mapper={pa.string(): pd.StringDtype()}.get
-        )
+    def table(self, name: str, *, arrow: bool = False) -> pd.DataFrame:
+        """One delivered table as pandas; ``arrow``: every column Arrow-backed
+        (``pd.ArrowDtype``, no copy into Python objects), as :func:`diff` reads it."""
+        table = pq.read_table(self.path / f"{name}.parquet")
+        if arrow:
+            return table.to_pandas(types_mapper=pd.ArrowDtype)
+        return table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
 
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {name: self.table(name) for name in self.manifest["outputs"]}
+    def tables(self, *, arrow: bool = False) -> dict[str, pd.DataFrame]:
+        return {name: self.table(name, arrow=arrow) for name in self.manifest["outputs"]}
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
@@ -128,28 +132,43 @@ def clear_leftovers(store: Path) -> list[str]:
 def _arrow(frame: pd.DataFrame) -> pa.Table:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     fields = [
-        pa.field(f.name, pa.date32()) if pa.types.is_timestamp(f.type) else f for f in table.schema
+        pa.field(f.name, pa.date32())
+        if pa.types.is_timestamp(f.type)
+        # One text type in the files, whether pandas held it as objects or Arrow.
+        else pa.field(f.name, pa.string())
+        if pa.types.is_large_string(f.type)
+        else f
+        for f in table.schema
     ]
     return table.cast(pa.schema(fields)).replace_schema_metadata(None)
 
 
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
-    """Write each table as ``<name>.parquet`` (rows sorted by key); describe what was written."""
+    """Write each table as ``<name>.parquet`` (rows sorted by key); describe what was written.
+
+    Sorted by Arrow (stable, missing last: the order of a stable ``sort_values``).
+    """
     outputs = {}
     for name, frame in tables.items():
         key = [c for c in OUTPUTS[name].key if c in frame.columns] if name in OUTPUTS else []
-        frame = frame.sort_values(key, kind="stable").reset_index(drop=True) if key else frame
+        table = _arrow(frame)
+        if key:
+            table = table.take(pc.sort_indices(table, sort_keys=[(k, "ascending") for k in key]))
         path = folder / f"{name}.parquet"
-        pq.write_table(_arrow(frame), path, compression="zstd")
+        pq.write_table(table, path, compression="zstd")
         checkpoint(f"wrote {name}")
+        counts = pc.value_counts(table.column("party")).to_pylist()
         outputs[name] = {
             "file": path.name,
-            "rows": len(frame),
+            "rows": table.num_rows,
             "rows_by_party": {
-                str(k): int(v) for k, v in frame["party"].value_counts().sort_index().items()
+                str(c["values"]): int(c["counts"])
+                for c in sorted(counts, key=lambda c: str(c["values"]))
+                if c["values"] is not None
             },
             "sha256": sha256_file(path),
         }
+        del table
     return outputs
 
 
@@ -184,12 +203,80 @@ def remove_all(store: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _as_arrow(values: pd.Series) -> pa.Array | None:
+    """``values`` as one Arrow array (NaN as null), or None where Arrow cannot hold it."""
+    try:
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    # One type for text however it was stored (pandas writes large_string).
+    return array.cast(pa.string()) if pa.types.is_large_string(array.type) else array
+
+
+def _differ(old: pd.Series, new: pd.Series, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Whether ``old.iloc[i]`` and ``new.iloc[j]`` differ, as their text would.
+
+    Two values are the same when their text (``astype("string")``, missing as
+    missing) is: of one Arrow type, that is value equality, with 0.0 and -0.0 apart
+    and NaN as missing; of two types (a column read back as null, as another
+    number type), the text itself is compared.
+    """
+    a, b = _as_arrow(old), _as_arrow(new)
+    if a is not None and b is not None and a.type == b.type:
+        try:
+            return _differ_arrow(a, b, i, j)
+        except pa.ArrowNotImplementedError:  # a type without equality kernel: as text
+            pass
+    return _differ_arrow(_as_text(old), _as_text(new), i, j)
+
+
+def _as_text(values: pd.Series) -> pa.Array:
+    return pa.array(values.astype("string"), type=pa.large_string(), from_pandas=True)
+
+
+def _differ_arrow(a: pa.Array, b: pa.Array, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    if pa.types.is_null(a.type):
+        return np.zeros(len(i), dtype=bool)
+    if pa.types.is_floating(a.type):
+        x = a.to_numpy(zero_copy_only=False).astype("float64")[i]
+        y = b.to_numpy(zero_copy_only=False).astype("float64")[j]
+        x_na, y_na = np.isnan(x), np.isnan(y)
+        bits = x.view(np.int64) != y.view(np.int64)  # -0.0 and 0.0 read differently
+        return (x_na != y_na) | (~x_na & ~y_na & bits)
+    x_arr, y_arr = a.take(pa.array(i)), b.take(pa.array(j))
+    x_na = x_arr.is_null().to_numpy(zero_copy_only=False)
+    y_na = y_arr.is_null().to_numpy(zero_copy_only=False)
+    equal = pc.fill_null(pc.equal(x_arr, y_arr), True).to_numpy(zero_copy_only=False)
+    return (x_na != y_na) | ~equal
+
+
+def _key_codes(old: pd.DataFrame, new: pd.DataFrame, key: list[str]) -> tuple[np.ndarray, ...]:
+    """One int64 code per row for the key columns, the same code for the same key
+    in both frames (missing matches missing, as in a pandas merge)."""
+    combined = np.zeros(len(old) + len(new), dtype=np.int64)
+    for column in key:
+        a, b = _as_arrow(old[column]), _as_arrow(new[column])
+        if a is None or b is None or a.type != b.type:
+            a, b = _as_text(old[column]), _as_text(new[column])
+        encoded = pa.chunked_array([a, b]).dictionary_encode(null_encoding="encode")
+        codes = np.concatenate(
+            [c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks]
+        ).astype(np.int64)
+        width = int(codes.max(initial=0)) + 1
+        combined, _ = pd.factorize(combined * width + codes)
+    return combined[: len(old)], combined[len(old) :]
+
+
 def diff(
     previous: dict[str, pd.DataFrame], current: dict[str, pd.DataFrame]
 ) -> dict[str, dict[str, int]]:
     """Rows added, changed and removed per table, compared by key (pseudonyms).
 
-    A row is changed when its key is in both and any other column differs.
+    A row is changed when its key is in both and any other column differs (as text:
+    a value read back as another type but written the same is no change). Rows are
+    matched as a pandas outer merge on the key would match them (a key repeated on
+    both sides pairs every old row with every new one).
     """
     changes = {}
     for name, new in current.items():
@@ -198,29 +285,22 @@ def diff(
         if old is None or not key:
             changes[name] = {"added": len(new), "changed": 0, "removed": 0}
             continue
-        both = [c for c in new.columns if c in old.columns]
-        rest = [c for c in both if c not in key]
-
-        def digest(
-            frame: pd.DataFrame, key: list[str] = key, rest: list[str] = rest
-        ) -> pd.DataFrame:
-            out = frame[key].astype("string").copy()
-            # Compare values as text so that dtypes read back from Parquet match.
-            out["_hash"] = (
-                pd.util.hash_pandas_object(frame[rest].astype("string"), index=False).to_numpy()
-                if rest
-                else 0
-            )
-            return out
-
-        merged = digest(old).merge(
-            digest(new), on=key, how="outer", indicator=True, suffixes=("_old", "_new")
+        rest = [c for c in new.columns if c in old.columns and c not in key]
+        old_key, new_key = _key_codes(old, new, key)
+        pairs = pd.DataFrame({"k": old_key, "i": np.arange(len(old))}).merge(
+            pd.DataFrame({"k": new_key, "j": np.arange(len(new))}), on="k"
         )
-        kept = merged["_merge"] == "both"
+        i, j = pairs["i"].to_numpy(), pairs["j"].to_numpy()
+        changed = np.zeros(len(pairs), dtype=bool)
+        for column in rest:
+            unsettled = ~changed
+            if not unsettled.any():
+                break
+            changed[unsettled] = _differ(old[column], new[column], i[unsettled], j[unsettled])
         changes[name] = {
-            "added": int((merged["_merge"] == "right_only").sum()),
-            "changed": int((kept & (merged["_hash_old"] != merged["_hash_new"])).sum()),
-            "removed": int((merged["_merge"] == "left_only").sum()),
+            "added": int((~np.isin(new_key, old_key)).sum()),
+            "changed": int(changed.sum()),
+            "removed": int((~np.isin(old_key, new_key)).sum()),
         }
     return changes
 
@@ -234,6 +314,7 @@ def rewrite(
     operation: dict[str, Any],
     drop_quality: tuple[str, ...] = (),
     keep_party: Any = None,
+    carry: Callable[[Path, Path, dict[str, pd.DataFrame]], None] | None = None,
 ) -> Delivery:
     """Deliver changed tables of the delivery in force, as a new delivery, atomically.
 
@@ -241,6 +322,8 @@ def rewrite(
     delivery, and ``operation`` appended to its ``operations`` list; the quality
     reports of the parties in ``drop_quality`` are left out. ``keep_party`` (a
     predicate on a party name) filters the party-keyed parts of the manifest.
+    ``carry(old folder, new folder, tables)`` brings over what else the delivery
+    keeps for the next run (the links' state, see :mod:`._links`).
     """
     staging = store / f".staging-{run_id}"
     staging.mkdir()
@@ -251,6 +334,8 @@ def rewrite(
         for path in (current.path / "quality").glob("*"):
             if path.stem not in drop_quality:
                 shutil.copy2(path, quality / path.name)
+        if carry is not None:
+            carry(current.path, staging, tables)
         manifest = dict(current.manifest)
         keep = keep_party or (lambda party: True)
         manifest.update(

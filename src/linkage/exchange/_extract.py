@@ -17,6 +17,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from linkage.exceptions import LinkageError, SchemaError
 from linkage.exchange._config import MIXED, ExchangeConfig
@@ -27,6 +29,7 @@ from linkage.identifiers import (
     parse_establishment_numbers,
 )
 from linkage.io import read_table, require_columns
+from linkage.normalise import WHITESPACE_CHARS
 
 __all__ = ["Extracts", "read_extracts", "sha256_file", "staff_references"]
 
@@ -37,6 +40,7 @@ FILE, ROW = "_file", "_row"
 DEFECT_COLUMNS = ("party", "table", "record_id", "column", "defect", "detail", "file", "row")
 _TRUE = {"true", "1", "yes", "ja", "y", "j", "t", "waar"}
 _FALSE = {"false", "0", "no", "nee", "n", "f", "onwaar"}
+_TEXT = pd.StringDtype("pyarrow")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,8 +104,47 @@ def _refuse_national_numbers(frame: pd.DataFrame, file: str) -> None:
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip()
-    return text.mask(text == "")
+    """Text with the white space of ``str.strip`` trimmed; empty is missing.
+
+    Returns ``string[pyarrow]``: trimmed by Arrow, no Python string per value.
+    """
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        values = values.astype(_TEXT)
+    trimmed = pc.utf8_trim(pa.array(values.array), characters=WHITESPACE_CHARS)
+    trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
+    return pd.Series(pd.arrays.ArrowStringArray(trimmed), index=values.index, name=values.name)
+
+
+def _dates(text: pd.Series) -> pd.Series:
+    """``pd.to_datetime(text, format="ISO8601", errors="coerce")``, with plain
+    ``YYYY-MM-DD`` (nearly every value) parsed by Arrow and the rest by pandas."""
+    arrow = pa.array(text.array)
+    plain = pc.fill_null(pc.match_substring_regex(arrow, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), False)
+    days = pc.strptime(
+        pc.if_else(plain, arrow, pa.scalar(None, arrow.type)),
+        format="%Y-%m-%d",
+        unit="s",
+        error_is_null=True,
+    )
+    values = days.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    # pandas' range in nanoseconds; anything outside it, or not plain, pandas decides.
+    inside = (values >= np.datetime64("1677-09-22")) & (values <= np.datetime64("2262-04-10"))
+    rest = text.notna().to_numpy(dtype=bool) & ~(
+        inside & days.is_valid().to_numpy(zero_copy_only=False)
+    )
+    parsed = pd.Series(values, index=text.index, dtype="datetime64[ns]")
+    if rest.any():
+        parsed[rest] = pd.to_datetime(text[rest], format="ISO8601", errors="coerce")
+    return parsed
+
+
+def _amounts(text: pd.Series) -> pd.Series:
+    """``pd.to_numeric(text, errors="coerce")`` as float64; Arrow's cast first."""
+    try:
+        numbers = pc.cast(pa.array(text.array), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_numeric(text, errors="coerce").astype("float64")
+    return pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
 
 
 def _typed(values: pd.Series, kind: str, file: str, column: str) -> pd.Series:
@@ -110,13 +153,13 @@ def _typed(values: pd.Series, kind: str, file: str, column: str) -> pd.Series:
         if pd.api.types.is_datetime64_any_dtype(values.dtype):
             return values.astype("datetime64[ns]")
         text = _as_text(values)
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        parsed = _dates(text)
         expected = "a date (YYYY-MM-DD)"
     elif kind == "amount":
         if pd.api.types.is_numeric_dtype(values.dtype) and values.dtype.kind != "b":
             return values.astype("float64")
         text = _as_text(values)
-        parsed = pd.to_numeric(text, errors="coerce").astype("float64")
+        parsed = _amounts(text)
         expected = "a number (e.g. 1250.50)"
     elif kind == "flag":
         if pd.api.types.is_bool_dtype(values.dtype):
@@ -187,7 +230,7 @@ def _read_one(
 ) -> tuple[pd.DataFrame, dict[str, object], dict[str, object], list[pd.DataFrame]]:
     file = path.name if party == MIXED else f"{party}/{path.name}"
     try:
-        raw = read_table(path)
+        raw = read_table(path, arrow_strings=True)
     except LinkageError as exc:  # named as the party sent it: "VLAIO/staff.csv"
         raise type(exc)(exc.detail, source=file, column=exc.column, row=exc.row) from None
     _refuse_national_numbers(raw, file)

@@ -307,7 +307,8 @@ def _deliver(
     rekeyed = write_crosswalks(staging, walks) if walks else None
     quality = write_quality(staging / "quality", defects, parties=config.parties, run_id=run_id)
     written = D.Delivery(run_id=run_id, path=staging, manifest={"outputs": outputs})
-    changes = D.diff(rekey(previous.tables(), walks) if previous else {}, written.tables())
+    before = previous.tables(arrow=True) if previous else {}
+    changes = D.diff(rekey(before, walks) if walks else before, written.tables(arrow=True))
     vdab_inputs = [
         {
             "party": "VDAB",
