@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from linkage.cli import main
 from linkage.exceptions import ConfigError
 from linkage.exchange import load_config, preview_refit, purge, read_delivery, run
 from linkage.exchange._demo import write_exchange
@@ -205,3 +206,18 @@ def test_the_link_section_sets_spec_threshold_and_model(config, ring: KeyRing, t
 def test_a_wrong_link_section_says_what_is_wrong(config, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         _with_link_section(config, text)
+
+
+def test_cli_refit_previews_then_applies(config, capsys, monkeypatch) -> None:
+    monkeypatch.setenv(config.key_env or "LINKAGE_MASTER_KEY", "v1:" + "A" * 43 + "=")
+    path = str(config.source)
+    assert main(["exchange", "run", "--config", path]) == 0
+    delivered = read_delivery(config.store).run_id
+    capsys.readouterr()
+    assert main(["exchange", "refit", "--config", path]) == 0
+    out = capsys.readouterr().out
+    assert "enterprises: " in out and "links would change" in out and "--apply" in out
+    assert read_delivery(config.store).run_id == delivered
+    assert main(["exchange", "refit", "--config", path, "--apply"]) == 0
+    assert "(models fitted on this run)" in capsys.readouterr().out
+    assert read_delivery(config.store).run_id != delivered
