@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,15 @@ from linkage.exchange._extract import sha256_file
 from linkage.exchange._schema import OUTPUTS
 from linkage.io import atomic_path, fsync_dir, fsync_tree
 
-__all__ = ["Delivery", "diff", "publish", "read_delivery", "store_lock", "write_tables"]
+__all__ = [
+    "Delivery",
+    "diff",
+    "diff_deliveries",
+    "publish",
+    "read_delivery",
+    "store_lock",
+    "write_tables",
+]
 
 MANIFEST = "manifest.json"
 
@@ -143,32 +152,43 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
     return table.cast(pa.schema(fields)).replace_schema_metadata(None)
 
 
+def _write_table(folder: Path, name: str, frame: pd.DataFrame) -> dict[str, Any]:
+    key = [c for c in OUTPUTS[name].key if c in frame.columns] if name in OUTPUTS else []
+    table = _arrow(frame)
+    if key:
+        table = table.take(pc.sort_indices(table, sort_keys=[(k, "ascending") for k in key]))
+    path = folder / f"{name}.parquet"
+    pq.write_table(table, path, compression="zstd")
+    counts = pc.value_counts(table.column("party")).to_pylist()
+    return {
+        "file": path.name,
+        "rows": table.num_rows,
+        "rows_by_party": {
+            str(c["values"]): int(c["counts"])
+            for c in sorted(counts, key=lambda c: str(c["values"]))
+            if c["values"] is not None
+        },
+        "sha256": sha256_file(path),
+    }
+
+
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
     """Write each table as ``<name>.parquet`` (rows sorted by key); describe what was written.
 
     Sorted by Arrow (stable, missing last: the order of a stable ``sort_values``).
+    Two tables are written at a time (Arrow's sort, take and Parquet writer let go
+    of the GIL); each table's checkpoint is passed in order once it is written, and
+    a failure waits for the writes under way and starts no other.
     """
     outputs = {}
-    for name, frame in tables.items():
-        key = [c for c in OUTPUTS[name].key if c in frame.columns] if name in OUTPUTS else []
-        table = _arrow(frame)
-        if key:
-            table = table.take(pc.sort_indices(table, sort_keys=[(k, "ascending") for k in key]))
-        path = folder / f"{name}.parquet"
-        pq.write_table(table, path, compression="zstd")
-        checkpoint(f"wrote {name}")
-        counts = pc.value_counts(table.column("party")).to_pylist()
-        outputs[name] = {
-            "file": path.name,
-            "rows": table.num_rows,
-            "rows_by_party": {
-                str(c["values"]): int(c["counts"])
-                for c in sorted(counts, key=lambda c: str(c["values"]))
-                if c["values"] is not None
-            },
-            "sha256": sha256_file(path),
-        }
-        del table
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="write-tables")
+    try:
+        futures = {name: pool.submit(_write_table, folder, name, f) for name, f in tables.items()}
+        for name, future in futures.items():
+            outputs[name] = future.result()
+            checkpoint(f"wrote {name}")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return outputs
 
 
@@ -302,6 +322,28 @@ def diff(
             "changed": int(changed.sum()),
             "removed": int((~np.isin(old_key, new_key)).sum()),
         }
+    return changes
+
+
+def diff_deliveries(
+    previous: Delivery | None,
+    current: Delivery,
+    *,
+    through: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None,
+) -> dict[str, dict[str, int]]:
+    """:func:`diff` of two deliveries, one table at a time (read Arrow-backed, then
+    let go), so that no more than one table of each is held at once.
+
+    ``through`` maps the previous delivery's tables first (a key rotation's crosswalks).
+    """
+    changes = {}
+    for name in current.manifest["outputs"]:
+        old = {}
+        if previous is not None and name in previous.manifest["outputs"]:
+            old = {name: previous.table(name, arrow=True)}
+            old = through(old) if through is not None else old
+        changes.update(diff(old, {name: current.table(name, arrow=True)}))
+        del old
     return changes
 
 

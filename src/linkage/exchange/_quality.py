@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from linkage.exchange._extract import DEFECT_COLUMNS, FILE, ROW, Extracts, staff_references
 from linkage.exchange._schema import EXTRACTS
@@ -48,7 +50,7 @@ def _defects(
     detail: str | pd.Series,
 ) -> pd.DataFrame:
     mask = np.asarray(mask, dtype=bool)
-    rows = frame[mask]
+    rows = frame.loc[mask, ["party", EXTRACTS[table].id, FILE, ROW]]
     detail_values = detail[mask].to_numpy() if isinstance(detail, pd.Series) else detail
     return pd.DataFrame(
         {
@@ -61,6 +63,22 @@ def _defects(
             "file": rows[FILE].to_numpy(),
             "row": rows[ROW].to_numpy() + 1,
         }
+    )
+
+
+def _isin(values: pd.Series, other: pd.Series | tuple[str, ...]) -> pd.Series:
+    """``values.isin(other)`` (missing is in ``other`` if ``other`` holds one), by Arrow:
+    pandas asks each Arrow string for a Python object first."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        return values.isin(list(other))
+    array = pa.array(values.array)
+    if isinstance(other, pd.Series) and isinstance(other.dtype, pd.StringDtype):
+        wanted = pa.array(other.array).cast(array.type)
+    else:
+        wanted = pa.array(pd.Series(list(other), dtype=object), type=array.type, from_pandas=True)
+    found = pc.is_in(array, value_set=pc.unique(wanted), skip_nulls=False)
+    return pd.Series(
+        pc.fill_null(found, False).to_numpy(zero_copy_only=False), index=values.index, dtype=bool
     )
 
 
@@ -118,13 +136,16 @@ def _outdated(ent: pd.DataFrame, today: dt.date, max_age_days: int) -> list[pd.D
         assessed = assessed.astype(bool) | when.notna()
         undated = assessed & when.isna()
         old = assessed & (when < limit)
-        detail = pd.Series(f"{what} assessment has no date", index=ent.index, dtype="string")
-        detail = detail.mask(
-            old,
-            f"{what} assessed on "
-            + when.dt.strftime("%Y-%m-%d")
-            + f", more than {max_age_days} days ago",
-        )
+        text = np.full(len(ent), f"{what} assessment has no date", dtype=object)
+        stale = old.to_numpy(dtype=bool)
+        if stale.any():
+            # The dates written by Arrow, and only those of the assessments too old.
+            days = pc.strftime(pa.array(when[stale]), format="%Y-%m-%d")
+            words = pc.binary_join_element_wise(
+                f"{what} assessed on ", days, f", more than {max_age_days} days ago", ""
+            )
+            text[stale] = words.to_numpy(zero_copy_only=False)
+        detail = pd.Series(text, index=ent.index)
         found.append(
             _defects(
                 ent,
@@ -199,13 +220,13 @@ def _duplicates(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
 def _contradictions(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     ent, dos = tables["enterprises"], tables["dossiers"]
     stopped = ent.loc[
-        ent["status"].isin(STOPPED) | ent["legal_situation"].isin(STOPPED), "enterprise_number"
+        _isin(ent["status"], STOPPED) | _isin(ent["legal_situation"], STOPPED), "enterprise_number"
     ]
-    open_ = ~dos["status"].isin(CLOSED_DOSSIER) & dos["status"].notna()
+    open_ = ~_isin(dos["status"], CLOSED_DOSSIER) & dos["status"].notna()
     found = [
         _defects(
             dos,
-            open_ & dos["enterprise_number"].isin(stopped),
+            open_ & _isin(dos["enterprise_number"], stopped),
             table="dossiers",
             column="status",
             defect="contradiction",
@@ -232,7 +253,7 @@ def _references(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     found = [
         _defects(
             dos,
-            dos["enterprise_number"].notna() & ~dos["enterprise_number"].isin(known),
+            dos["enterprise_number"].notna() & ~_isin(dos["enterprise_number"], known),
             table="dossiers",
             column="enterprise_number",
             defect="unknown reference",
@@ -242,7 +263,7 @@ def _references(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     found.append(
         _defects(
             con,
-            ~con["dossier_id"].isin(dos["dossier_id"]),
+            ~_isin(con["dossier_id"], dos["dossier_id"]),
             table="contacts",
             column="dossier_id",
             defect="unknown reference",
@@ -250,7 +271,7 @@ def _references(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
         )
     )
     refs = staff_references(dos["staff_ids"])
-    unknown = ~refs.isin(tables["staff"]["staff_id"])
+    unknown = ~_isin(refs, tables["staff"]["staff_id"])
     bad = np.zeros(len(dos), dtype=bool)
     bad[dos.index.get_indexer(refs.index[unknown.to_numpy(dtype=bool)].unique())] = True
     found.append(

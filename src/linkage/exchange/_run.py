@@ -307,8 +307,9 @@ def _deliver(
     rekeyed = write_crosswalks(staging, walks) if walks else None
     quality = write_quality(staging / "quality", defects, parties=config.parties, run_id=run_id)
     written = D.Delivery(run_id=run_id, path=staging, manifest={"outputs": outputs})
-    before = previous.tables(arrow=True) if previous else {}
-    changes = D.diff(rekey(before, walks) if walks else before, written.tables(arrow=True))
+    changes = D.diff_deliveries(
+        previous, written, through=(lambda old: rekey(old, walks)) if walks else None
+    )
     vdab_inputs = [
         {
             "party": "VDAB",
