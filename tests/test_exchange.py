@@ -466,3 +466,84 @@ def test_diff_equals_the_reference_on_random_tables_read_back(tmp_path: Path, se
     same = {k: v.iloc[: len(v) // 2] for k, v in old.items()}
     both = {k: pd.concat([same[k], v]) for k, v in old.items()}
     assert _delivery.diff(old, both) == _diff_reference(old, both)
+
+
+_SPACES = ["", " ", "\u00a0", "\u2003", "\t", "\x1c"]
+
+
+def test_staff_references_by_arrow_equal_the_pandas_split() -> None:
+    import numpy as np
+
+    from linkage.exchange._extract import staff_references
+
+    rng = np.random.default_rng(11)
+    ids = ["S1", "S22", "TBT-00017", ""]
+    seps = [";", ",", "|", ";;"]
+    values = []
+    for _ in range(2_000):
+        k = int(rng.integers(0, 4))
+        if k == 0:
+            values.append(None)
+            continue
+        parts = [
+            str(rng.choice(_SPACES)) + str(rng.choice(ids)) + str(rng.choice(_SPACES))
+            for _ in range(k)
+        ]
+        values.append("".join(p + str(rng.choice(seps)) for p in parts[:-1]) + parts[-1])
+    index = pd.Index(rng.permutation(len(values)) * 7)
+    plain = pd.Series(values, index=index, dtype=object, name="staff_ids")
+    expected = staff_references(plain)  # the pandas split, for object columns
+    found = staff_references(plain.astype("string[pyarrow]"))
+    assert list(found.index) == list(expected.index)
+    assert list(found.astype(object)) == list(expected.astype(object))
+
+
+def test_national_numbers_asked_of_candidates_only_equal_the_mask() -> None:
+    import numpy as np
+
+    from linkage.exchange._extract import _national_numbers
+    from linkage.identifiers import national_register_mask
+
+    rng = np.random.default_rng(5)
+    shapes = [
+        "85073003328",
+        "85.07.30-033.28",
+        "85 07 30 033 28",
+        "\u00a085073003328\u2003",
+        "00000000000",
+        "85073003327",
+        "0470.123.456",
+        "+32 470 12 34 56",
+        "Kerkstraat 12",
+        "12345678901234",
+        "",
+        None,
+    ]
+    values = pd.Series(rng.choice(np.array(shapes, dtype=object), 3_000), dtype="string[pyarrow]")
+    expected = national_register_mask(values).to_numpy(dtype=bool)
+    assert expected.any()
+    assert (_national_numbers(values) == expected).all()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'id,name,note\n1, a ,x\n2,,\n3,"","two\nlines"\n4,nan,NA\n',
+        b"\xef\xbb\xbfid,name\n1,caf\xc3\xa9\n\n2,\xc2\xa0b\xc2\xa0\n",
+        b'id,name\r\n1,"a, b"\r\n2,"say ""hi"""\r\n',
+        b"id,id\n1,2\n",  # a repeated name: read by pandas, as before
+        b"id,name\n1\n2,b\n",  # a short row: read by pandas, as before
+    ],
+)
+def test_extract_csv_read_by_arrow_equals_pandas(tmp_path: Path, text: bytes) -> None:
+    from linkage.io import read_table
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(text)
+    expected = read_table(path)
+    found = read_table(path, arrow_strings=True)
+    assert list(found.columns) == list(expected.columns)
+    for column in expected.columns:
+        assert found[column].astype(object).where(found[column].notna(), None).tolist() == (
+            expected[column].astype(object).where(expected[column].notna(), None).tolist()
+        )
