@@ -547,3 +547,17 @@ def test_extract_csv_read_by_arrow_equals_pandas(tmp_path: Path, text: bytes) ->
         assert found[column].astype(object).where(found[column].notna(), None).tolist() == (
             expected[column].astype(object).where(expected[column].notna(), None).tolist()
         )
+
+
+def test_diff_of_deliveries_table_by_table_equals_the_whole_diff(config, ring) -> None:
+    first = run(config, ring=ring, today=TODAY)
+    before = read_delivery(config.store).tables()  # the first delivery goes with the second
+    counted = {
+        n: {"added": o["rows"], "changed": 0, "removed": 0}
+        for n, o in first.manifest["outputs"].items()
+    }
+    assert first.changes == counted == _delivery.diff({}, before)
+    _edit(config.extracts["VLAIO"]["staff"], lambda f: f.__setitem__("function", "Changed"))
+    second = run(config, ring=ring, today=TODAY)
+    assert second.changes["staff"]["changed"] > 0
+    assert second.changes == _delivery.diff(before, read_delivery(config.store).tables())
