@@ -331,8 +331,8 @@ def diff_deliveries(
     *,
     through: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None,
 ) -> dict[str, dict[str, int]]:
-    """:func:`diff` of two deliveries, table by table (read Arrow-backed, then let
-    go), two at a time: no more than two tables of each delivery are held at once.
+    """:func:`diff` of two deliveries, one table at a time (read Arrow-backed, then
+    let go), so that no more than one table of each is held at once.
 
     ``through`` maps the previous delivery's tables first (a key rotation's crosswalks).
     """
@@ -347,11 +347,10 @@ def diff_deliveries(
         return diff(old, {name: current.table(name, arrow=True)})
 
     changes: dict[str, dict[str, int]] = {}
-    # Two tables at a time, as they are written: Arrow's reads and kernels let go of the GIL.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="diff") as pool:
-        outputs = current.manifest["outputs"]
-        for found in pool.map(one, list(outputs), list(outputs.values())):
-            changes.update(found)
+    # One table at a time: two at a time saved 3 s of a 60 s re-run at 485k but added
+    # 0.4 GB to its peak, which falls here while the run still holds its extracts.
+    for name, output in current.manifest["outputs"].items():
+        changes.update(one(name, output))
     return changes
 
 
