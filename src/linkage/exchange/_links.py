@@ -57,25 +57,30 @@ def spec_hash(spec: LinkSpec) -> str:
 
 
 def fingerprints(frame: pd.DataFrame, spec: LinkSpec, side: str) -> pd.DataFrame:
-    """Per record (its id), a 64-bit hash of the input columns the spec reads."""
+    """Per record (its id and sending party), a 64-bit hash of the input columns the
+    spec reads. VDAB's records (no ``party`` column) are VDAB's: a purge of a sender
+    can then prove the state holds none of its rows (see :func:`.scan_store`)."""
     ident = spec.left_id if side == "left" else spec.right_id
     columns = list(dict.fromkeys(c for f in spec.fields for c in f.source_for(side)))  # type: ignore[arg-type]
     values = frame[columns].astype("string").fillna("\x00")
+    party = frame["party"].astype("string") if "party" in frame else "VDAB"
     return pd.DataFrame(
         {
             "id": frame[ident].astype("string").to_numpy(),
+            "party": party,
             "fingerprint": pd.util.hash_pandas_object(values, index=False).to_numpy(np.uint64),
         }
-    )
+    ).reset_index(drop=True)
 
 
 def _changed(now: pd.DataFrame, before: pd.DataFrame) -> pd.Index:
-    """Ids new since ``before`` or whose fingerprint differs."""
-    merged = now.merge(before, on="id", how="left", suffixes=("", "_before"))
-    differ = merged["fingerprint_before"].isna() | (
-        merged["fingerprint"] != merged["fingerprint_before"]
+    """Ids present now that are new since ``before``, or any of whose parties' rows
+    is new, gone or differs."""
+    merged = now.merge(
+        before, on=["id", "party"], how="outer", suffixes=("", "_before"), indicator=True
     )
-    return pd.Index(merged.loc[differ, "id"])
+    differ = (merged["_merge"] != "both") | (merged["fingerprint"] != merged["fingerprint_before"])
+    return pd.Index(merged.loc[differ, "id"].unique()).intersection(pd.Index(now["id"]))
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,10 @@ def carry_state(old: Path, new: Path, tables: dict[str, pd.DataFrame]) -> None:
     for name in LINKS:
         number = _DELIVERED[name][2]
         left = pd.read_parquet(old / STATE / f"fingerprints_{name}_left.parquet")
-        still = left["id"].isin(tables[name][number].astype("string"))
+        delivered = tables[name][[number, "party"]].astype("string")
+        still = pd.MultiIndex.from_frame(left[["id", "party"]]).isin(
+            pd.MultiIndex.from_frame(delivered)
+        )
         write_table(left[still], state / f"fingerprints_{name}_left.parquet")
         shutil.copy2(
             old / STATE / f"fingerprints_{name}_right.parquet",
@@ -268,16 +276,19 @@ def link_to_vdab(
         Fit new models and re-link everything, whatever the state says.
     """
     timings: dict[str, float] = {}
-    left = enterprises[enterprises["enterprise_number"].notna()]
-    left = left.drop_duplicates("enterprise_number").reset_index(drop=True)
-    units = establishments[establishments["establishment_number"].notna()]
-    units = units.drop_duplicates("establishment_number").reset_index(drop=True)
-    inputs = {"enterprises": (left, employers), "establishments": (units, sites)}
+    sent = {
+        "enterprises": enterprises[enterprises["enterprise_number"].notna()],
+        "establishments": establishments[establishments["establishment_number"].notna()],
+    }
     prints = {
         f"{name}_{side}": fingerprints(frame, settings[name].spec, side)
-        for name, pair in inputs.items()
-        for side, frame in zip(("left", "right"), pair, strict=True)
+        for name, right_frame in (("enterprises", employers), ("establishments", sites))
+        for side, frame in (("left", sent[name]), ("right", right_frame))
     }
+    # An enterprise (unit) sent by both parties is linked once.
+    left = sent["enterprises"].drop_duplicates("enterprise_number").reset_index(drop=True)
+    units = sent["establishments"].drop_duplicates("establishment_number").reset_index(drop=True)
+    inputs = {"enterprises": (left, employers), "establishments": (units, sites)}
     specs = {name: settings[name].spec for name in LINKS}
     earlier = None if refit or previous is None else _read_earlier(previous, specs)
     results: dict[str, LinkResult] = {}
