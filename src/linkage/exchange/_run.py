@@ -101,6 +101,18 @@ def load_ring(config: ExchangeConfig) -> KeyRing:
     return ring
 
 
+def _checked_ring(config: ExchangeConfig, ring: KeyRing | None, today: dt.date) -> KeyRing:
+    """Refuse outside the validity window; the key ring, which must be this exchange's."""
+    config.validity.check(today)
+    ring = ring if ring is not None else load_ring(config)
+    if ring.exchange != config.exchange:
+        raise ConfigError(
+            f"the key ring is for exchange {ring.exchange!r}, the "
+            f"configuration for {config.exchange!r}"
+        )
+    return ring
+
+
 def _run_id(now: dt.datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
@@ -165,13 +177,7 @@ def run(
     today = today or dt.date.today()
     audit = {"run_id": run_id, "exchange": config.exchange, "parties": list(config.parties)}
     try:
-        config.validity.check(today)
-        ring = ring if ring is not None else load_ring(config)
-        if ring.exchange != config.exchange:
-            raise ConfigError(
-                f"the key ring is for exchange {ring.exchange!r}, the "
-                f"configuration for {config.exchange!r}"
-            )
+        ring = _checked_ring(config, ring, today)
         with D.store_lock(config.store):
             _check_withdrawn(config)
             result = _deliver(
@@ -220,8 +226,7 @@ def preview_refit(
     run_id = _run_id(now)
     audit = {"run_id": run_id, "exchange": config.exchange}
     try:
-        config.validity.check(today or dt.date.today())
-        ring = ring if ring is not None else load_ring(config)
+        ring = _checked_ring(config, ring, today or dt.date.today())
         with D.store_lock(config.store):
             _check_withdrawn(config)
             feed = _deliver(
