@@ -458,14 +458,25 @@ def test_diff_equals_the_reference_on_random_tables_read_back(tmp_path: Path, se
     old, new = sides["old"].tables(), sides["new"].tables()
     expected = _diff_reference(old, new)
     assert _delivery.diff(old, new) == expected
-    # The run reads the deliveries as Arrow-backed frames: the same answer.
+    # As Arrow-backed frames, and as the Arrow tables the run reads: the same answer.
     assert _delivery.diff(sides["old"].tables(arrow=True), sides["new"].tables(arrow=True)) == (
         expected
     )
+    arrow = {side: {n: d.arrow(n) for n in d.manifest["outputs"]} for side, d in sides.items()}
+    assert _delivery.diff(arrow["old"], arrow["new"]) == expected
+    assert _delivery.diff(arrow["old"], new) == expected
     # Half the rows the same on both sides: changes and keeps both counted.
     same = {k: v.iloc[: len(v) // 2] for k, v in old.items()}
     both = {k: pd.concat([same[k], v]) for k, v in old.items()}
     assert _delivery.diff(old, both) == _diff_reference(old, both)
+    # Keys unique on both sides (as delivered), paired without a merge: the same answer.
+    unique = {
+        side: {k: v.drop_duplicates(list(_delivery.OUTPUTS[k].key)) for k, v in t.items()}
+        for side, t in (("old", old), ("new", new))
+    }
+    assert _delivery.diff(unique["old"], unique["new"]) == _diff_reference(
+        unique["old"], unique["new"]
+    )
 
 
 _SPACES = ["", " ", "\u00a0", "\u2003", "\t", "\x1c"]
