@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyarrow import csv
 
 from linkage.exchange._extract import DEFECT_COLUMNS, FILE, ROW, Extracts, staff_references
 from linkage.exchange._schema import EXTRACTS
@@ -304,6 +305,7 @@ def quality_defects(extracts: Extracts, *, today: dt.date, max_age_days: int = 7
         return pd.DataFrame(columns=list(DEFECT_COLUMNS))
     found = pd.concat(parts, ignore_index=True)[list(DEFECT_COLUMNS)]
     found["row"] = found["row"].astype("int64")
+    found["column"] = extracts.as_sent(found)  # as the sender's file names it (a mapping)
     return found.sort_values(["party", "table", "row", "column"], kind="stable", ignore_index=True)
 
 
@@ -320,21 +322,35 @@ def _html(party: str, defects: pd.DataFrame, run_id: str, limit: int = 5_000) ->
         if len(defects) > limit
         else ""
     )
-    title = html.escape(f"Data quality report for {party} (run {run_id})")
+    title = _escape(f"Data quality report for {party} (run {run_id})")
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}"
         "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:2px 6px}"
         "th{background:#eee}</style></head><body>"
         f"<h1>{title}</h1><p>Defects found by VDAB in the data received from "
-        f"{html.escape(party)} under the protocol (art. 8), to be corrected at the source. "
+        f"{_escape(party)} under the protocol (art. 8), to be corrected at the source. "
         "Records are named by the sender's own ids and the row of the extract; values are "
         f"not repeated.</p><h2>Summary: {len(defects):,} defects</h2>"
-        + summary.to_html(index=False, escape=True)
+        + _table_html(summary)
         + f"<h2>Defects</h2>{more}"
-        + shown.to_html(index=False, escape=True, na_rep="")
+        + _table_html(shown)
         + "</body></html>\n"
     )
+
+
+def _escape(text: object) -> str:
+    return "" if text is None or text is pd.NA or text != text else html.escape(str(text))
+
+
+def _table_html(frame: pd.DataFrame) -> str:
+    """An HTML table of a small frame (a report's first rows), every cell escaped."""
+    head = "".join(f"<th>{_escape(c)}</th>" for c in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{_escape(v)}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False, name=None)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def write_quality(
@@ -345,7 +361,11 @@ def write_quality(
     counts = {}
     for party in parties:
         own = defects[defects["party"] == party].drop(columns="party")
-        own.to_csv(folder / f"{party}.csv", index=False)
+        csv.write_csv(
+            pa.Table.from_pandas(own, preserve_index=False),
+            folder / f"{party}.csv",
+            csv.WriteOptions(quoting_style="needed"),
+        )
         (folder / f"{party}.html").write_text(_html(party, own, run_id), encoding="utf-8")
         by_defect = own["defect"].value_counts().sort_index()
         counts[party] = {str(k): int(v) for k, v in by_defect.items()}

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from linkage._version import __version__
 from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
@@ -251,6 +253,27 @@ def preview_refit(
     return feed
 
 
+def _link(
+    extracts: dict[str, pd.DataFrame],
+    employers: pd.DataFrame,
+    sites: pd.DataFrame,
+    delivered: dict[str, pd.DataFrame],
+    previous: D.Delivery | None,
+    config: ExchangeConfig,
+    refit: bool,
+) -> FeedLinks:
+    return link_to_vdab(
+        extracts["enterprises"],
+        extracts["establishments"],
+        employers,
+        sites,
+        delivered=delivered,
+        previous=previous,
+        settings=config.links,
+        refit=refit,
+    )
+
+
 def _deliver(
     config: ExchangeConfig,
     ring: KeyRing,
@@ -281,26 +304,8 @@ def _deliver(
     timings["pseudonymise"] = time.perf_counter() - mark
     D.checkpoint("pseudonymised")
     previous = D.read_delivery(config.store)
-    feed = link_to_vdab(
-        extracts.tables["enterprises"],
-        extracts.tables["establishments"],
-        employers,
-        sites,
-        delivered=tables,
-        previous=previous,
-        settings=config.links,
-        refit=refit,
-    )
-    timings.update(feed.timings)
     if preview:
-        return feed
-    D.checkpoint("linked")
-    tables.update(feed.tables)
-    mark = time.perf_counter()
-    staging = config.store / f".staging-{run_id}"
-    staging.mkdir()
-    outputs = D.write_tables(staging, tables)
-    write_state(staging, feed)
+        return _link(extracts.tables, employers, sites, tables, previous, config, refit)
     # A newer key version than the delivery in force: deliver the crosswalks, and
     # compare through them (re-keyed rows are not removed and added).
     old_version = previous.manifest["key"]["version"] if previous else ring.current
@@ -309,8 +314,26 @@ def _deliver(
         if old_version != ring.current
         else {}
     )
-    rekeyed = write_crosswalks(staging, walks) if walks else None
+    # What is written now is let go before the links are made: the run's peak.
+    mark = time.perf_counter()
+    staging = config.store / f".staging-{run_id}"
+    staging.mkdir()
     quality = write_quality(staging / "quality", defects, parties=config.parties, run_id=run_id)
+    del defects
+    rekeyed = write_crosswalks(staging, walks) if walks else None
+    outputs = D.write_tables(staging, tables)
+    keys = {name: tables[name] for name in ("enterprises", "establishments")}
+    del tables
+    linked = {name: extracts.tables[name] for name in ("enterprises", "establishments")}
+    inputs, dropped = extracts.inputs, extracts.dropped
+    del extracts
+    timings["deliver"] = time.perf_counter() - mark
+    feed = _link(linked, employers, sites, keys, previous, config, refit)
+    timings.update(feed.timings)
+    D.checkpoint("linked")
+    mark = time.perf_counter()
+    outputs.update(D.write_tables(staging, feed.tables))
+    write_state(staging, feed)
     written = D.Delivery(run_id=run_id, path=staging, manifest={"outputs": outputs})
     changes = D.diff_deliveries(
         previous, written, through=(lambda old: rekey(old, walks)) if walks else None
@@ -343,12 +366,14 @@ def _deliver(
             **({"rekeyed_from": old_version, "crosswalk_rows": rekeyed} if rekeyed else {}),
         },
         "library": f"linkage {__version__}",
-        "inputs": [*extracts.inputs, *vdab_inputs],
-        "minimisation": {"dropped": extracts.dropped},
+        "inputs": [*inputs, *vdab_inputs],
+        "minimisation": {"dropped": dropped},
         "outputs": outputs,
         "links": {
-            "enterprises": int(tables["links_enterprises"]["enterprise_key"].nunique()),
-            "establishments": int(tables["links_establishments"]["establishment_key"].nunique()),
+            "enterprises": int(feed.tables["links_enterprises"]["enterprise_key"].nunique()),
+            "establishments": int(
+                feed.tables["links_establishments"]["establishment_key"].nunique()
+            ),
             **feed.summary(),
         },
         "quality": quality,
@@ -356,7 +381,7 @@ def _deliver(
         "changes": changes,
         "timings": {},
     }
-    timings["deliver"] = time.perf_counter() - mark
+    timings["deliver"] += time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
     D.write_json(staging / D.MANIFEST, manifest)
