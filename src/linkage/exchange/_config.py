@@ -18,6 +18,9 @@
 
     [extracts.VLAIO]                             # one file per table from one party
     enterprises = "vlaio/enterprises.csv"        # (establishments, dossiers, contacts, staff)
+    [extracts.VLAIO.columns.enterprises]         # optional: the party's own headers,
+    enterprise_number = "ondernemingsnummer"     #   schema column = "header in the file"
+    name = "naam"
     [extracts.mixed]                             # or files with a `party` column
     enterprises = "all/enterprises.parquet"
 
@@ -39,12 +42,30 @@
 Relative paths are read from the directory of the TOML file. Each table comes from
 exactly one place per party: a party's own file, or the rows of a ``mixed`` file
 whose ``party`` column names it.
+
+Column mappings: ``[extracts.<party>.columns.<table>]`` maps a column of the protocol
+(the names in ``exchange/_schema.py``; ``party`` too) to the header the party's file
+carries, for that party's file of that table (``[extracts.mixed.columns.<table>]``
+for a mixed file). Headers match exactly (case and spaces count). A column not mapped
+is read under its own name; a header neither mapped nor in the protocol is dropped
+and reported, as without a mapping. The file's columns are renamed as it is read,
+before any check, but every error and every row of the data-quality report names
+the column as the sender wrote it, so that they can find it in their file. The
+manifest records each file's mapping (``inputs[].mapped_columns``: column to
+header), never a value. Refused when the configuration is loaded: a table or column
+the protocol does not have, a table the party sends no file for, two columns mapped
+from one header, and a header that is the name of another column of the table which
+is itself not mapped (``enterprise_number = "name"`` without a mapping for ``name``:
+a swap of two names is fine). Refused when the file is read: a mapped header missing
+from the file, and a file that carries both a mapped header and a column under the
+name it maps to.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import os
 import re
 import tomllib
@@ -61,6 +82,8 @@ from linkage.presets import load_spec
 __all__ = ["MIXED", "ExchangeConfig", "Renewal", "Validity", "load_config"]
 
 MIXED = "mixed"
+#: The sub-table of ``[extracts.<party>]`` that holds its column mappings.
+COLUMNS = "columns"
 _PARTY = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
 
 
@@ -174,6 +197,34 @@ def _link_settings(doc: dict[str, Any], base: Path) -> dict[str, LinkSettings]:
     return out
 
 
+def _check_mapping(party: str, table: str, mapping: dict[str, str]) -> None:
+    """Refuse a mapping that cannot be right whatever the file holds (see the
+    module docstring); every message names the party, the table and the column."""
+    where = f"[extracts.{party}.{COLUMNS}.{table}]"
+    if table not in EXTRACTS:
+        raise ConfigError(f"{where}: unknown table {table!r}; expected {', '.join(EXTRACTS)}")
+    allowed = [*EXTRACTS[table].columns, "party"]
+    seen: dict[str, str] = {}
+    for column, header in mapping.items():
+        if column not in allowed:
+            close = difflib.get_close_matches(column, allowed, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"expected {', '.join(allowed)}"
+            raise ConfigError(f"{where} {column}: not a column of the {table} extract; {hint}")
+        if not isinstance(header, str) or not header:
+            raise ConfigError(f"{where} {column}: expected the header in the file, got {header!r}")
+        if header in seen:
+            raise ConfigError(
+                f"{where} {column}: header {header!r} is mapped to {seen[header]} too; "
+                "one header gives one column"
+            )
+        seen[header] = column
+        if header != column and header in allowed and header not in mapping:
+            raise ConfigError(
+                f"{where} {column}: header {header!r} would give both {column} and {header} "
+                f"(the column of that name); map {header} from another header"
+            )
+
+
 @dataclass(frozen=True, kw_only=True)
 class ExchangeConfig:
     """Everything a run, purge or subject request needs to know (no secrets).
@@ -182,6 +233,9 @@ class ExchangeConfig:
     ----------
     extracts : dict of party to dict of table to Path
         Party ``mixed`` holds files with a ``party`` column.
+    columns : dict of party to dict of table to dict of str to str
+        The column mappings: for a party's file of a table, each column of the
+        protocol to the header the file carries it under (module docstring).
     """
 
     exchange: str
@@ -200,6 +254,7 @@ class ExchangeConfig:
         default_factory=lambda: {name: LinkSettings(spec=preset(name)) for name in LINKS},
         repr=False,
     )
+    columns: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict, repr=False)
     source: Path | None = None
 
     def __post_init__(self) -> None:
@@ -227,6 +282,16 @@ class ExchangeConfig:
                 raise ConfigError(f"[extracts]: no file for table {table!r}")
         if (self.key_file is None) == (self.key_env is None):
             raise ConfigError("[keys]: give exactly one of 'file' and 'env'")
+        # Whether the party sends that table is checked on loading: a copy of the
+        # config with fewer parties or files keeps the mappings it no longer reads.
+        for party, mappings in self.columns.items():
+            for table, mapping in mappings.items():
+                _check_mapping(party, table, mapping)
+
+    def mapping(self, party: str, table: str) -> dict[str, str]:
+        """The column mapping of ``party``'s file of ``table``: column to header
+        (empty: every column under its own name)."""
+        return self.columns.get(party, {}).get(table, {})
 
 
 def _date(value: object, where: str) -> dt.date:
@@ -308,13 +373,14 @@ def _config(doc: dict[str, Any], path: Path) -> ExchangeConfig:
         renewals=tuple(renewals),
     )
     keys = _get(doc, "keys", dict, "")
-    extracts = {
-        party: {
-            table: _path(base, p, f"[extracts.{party}] {table}")
-            for table, p in _as(tables, dict, f"[extracts] {party}").items()
+    extracts, columns = {}, {}
+    for party, tables in _get(doc, "extracts", dict, "").items():
+        files = dict(_as(tables, dict, f"[extracts] {party}"))
+        if COLUMNS in files:
+            columns[party] = _mappings(files.pop(COLUMNS), party, files)
+        extracts[party] = {
+            table: _path(base, p, f"[extracts.{party}] {table}") for table, p in files.items()
         }
-        for party, tables in _get(doc, "extracts", dict, "").items()
-    }
     vdab = _get(doc, "vdab", dict, "")
     output = _get(doc, "output", dict, "")
     parties = _get(doc, "parties", list, "")
@@ -336,5 +402,22 @@ def _config(doc: dict[str, Any], path: Path) -> ExchangeConfig:
         ),
         key_env=_get(keys, "env", str, "[keys] ") if "env" in keys else None,
         links=_link_settings(doc, base),
+        columns=columns,
         source=path.resolve(),
     )
+
+
+def _mappings(doc: object, party: str, files: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """``[extracts.<party>.columns]``: one table of column = header per table the
+    party sends a file of (the columns themselves are checked by the config)."""
+    where = f"[extracts.{party}.{COLUMNS}]"
+    out = {}
+    for table, mapping in _as(doc, dict, where).items():
+        _as(mapping, dict, f"{where} {table}")
+        if table in EXTRACTS and table not in files:
+            raise ConfigError(
+                f"[extracts.{party}.{COLUMNS}.{table}]: [extracts.{party}] names no "
+                f"{table} file to map"
+            )
+        out[table] = dict(mapping)
+    return out

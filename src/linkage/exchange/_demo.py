@@ -1,7 +1,8 @@
 """The README's main job: the whole exchange on synthetic data, in one call.
 
 :func:`demo` generates a synthetic exchange, writes each sending party's extracts
-(VLAIO's as CSV, TBT's as Parquet, as two real senders might), makes a key ring on
+(VLAIO's as CSV, TBT's as Parquet, as two real senders might; TBT's enterprises with
+some of its own Dutch headers, which the configuration maps), makes a key ring on
 the spot (held in memory only: its pseudonyms cannot be re-made after the run),
 writes a configuration, runs the exchange, and scores the delivered links against
 the synthetic truth.
@@ -10,8 +11,10 @@ the synthetic truth.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +34,21 @@ __all__ = ["DemoResult", "demo", "write_exchange"]
 EXCHANGE = "vlaio-vdab-2025"
 _FORMATS = {"VLAIO": "csv", "TBT": "parquet"}
 _DEMO_RENEWAL = dt.date(2027, 12, 31)
+#: The headers a sender writes instead of the protocol's column names: party ->
+#: table -> column -> header (``[extracts.<party>.columns.<table>]``). Not the
+#: enterprise number nor the name, which ``benchmarks/bench_exchange.py`` edits by name.
+DEMO_COLUMNS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
+    "TBT": {
+        "enterprises": {
+            "legal_form": "rechtsvorm",
+            "start_date": "oprichtingsdatum",
+            "street": "straat",
+            "house_number": "huisnummer",
+            "box": "bus",
+            "municipality": "gemeente",
+        }
+    }
+}
 
 _TOML = """\
 # Written by linkage.exchange.demo: the synthetic exchange, {n:,} enterprises, seed {seed}.
@@ -94,31 +112,51 @@ def _prepare_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def write_exchange(exchange: SyntheticExchange, out: Path, *, today: dt.date | None = None) -> Path:
+def write_exchange(
+    exchange: SyntheticExchange,
+    out: Path,
+    *,
+    today: dt.date | None = None,
+    columns: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
+) -> Path:
     """Write a synthetic exchange as per-party extracts, VDAB's files and a config.
 
     The config's made-up renewal runs to 2027-12-31, or a year after ``today`` (the
     date it is written by default) if that is later: the demo never expires.
+    ``columns`` (party -> table -> column -> header) writes those columns under the
+    sender's own headers and maps them in the config; by default
+    :data:`DEMO_COLUMNS`, ``{}`` for the protocol's names everywhere.
     Returns the path of the configuration (``out/exchange.toml``).
     """
     renewal = max(_DEMO_RENEWAL, (today or dt.date.today()) + dt.timedelta(days=365))
+    columns = DEMO_COLUMNS if columns is None else columns
     sections = []
     for party, fmt in _FORMATS.items():
         folder = out / "extracts" / party
         folder.mkdir(parents=True, exist_ok=True)
         lines = [f"[extracts.{party}]"]
+        mapped = []
         for name in EXTRACTS:
             frame = getattr(exchange, name)
             own = frame[frame["party"] == party].drop(columns="party")
             if name == "enterprises":
                 # What a CRM export carries beyond art. 3: the run drops and reports it.
                 own = own.assign(crm_segment="KMO", internal_notes=None)
+            if mapping := columns.get(party, {}).get(name):
+                own = own.rename(columns=dict(mapping))
+                mapped.append(f"[extracts.{party}.columns.{name}]")
+                mapped.extend(
+                    f"{c} = {json.dumps(h, ensure_ascii=False)}" for c, h in mapping.items()
+                )
             path = folder / f"{name}.{fmt}"
             if fmt == "csv":
                 own.to_csv(path, index=False, date_format="%Y-%m-%d")
             else:
                 own.to_parquet(path, index=False)
             lines.append(f'{name} = "extracts/{party}/{path.name}"')
+        if mapped:
+            lines.append(f"# {party}'s own headers: the protocol's column = the header in its file")
+            lines.extend(mapped)
         sections.append("\n".join(lines) + "\n")
     (out / "vdab").mkdir(exist_ok=True)
     exchange.employers.to_parquet(out / "vdab" / "employers.parquet", index=False)

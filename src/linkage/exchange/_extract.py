@@ -1,9 +1,11 @@
 """Read, validate and minimise the extracts of the sending parties.
 
 Order matters: national register numbers are looked for in *every* column of the
-file as read (a column about to be dropped is no excuse), then the columns art. 3
-does not list are dropped, then types, numbers and ids are checked. Errors name the
-file, the column and the row (1-based data row, header not counted), never a value.
+file as read (a column about to be dropped is no excuse), then the party's column
+mapping renames its headers to the protocol's names, then the columns art. 3 does not
+list are dropped, then types, numbers and ids are checked. Errors name the file, the
+column as the sender wrote it and the row (1-based data row, header not counted),
+never a value.
 """
 
 from __future__ import annotations
@@ -48,13 +50,40 @@ class Extracts:
     """Validated, minimised extracts: one frame per table, all parties together.
 
     Every frame has the allowed columns (missing ones added empty), ``party``, and
-    ``_file`` / ``_row`` (where each record came from, for reports).
+    ``_file`` / ``_row`` (where each record came from, for reports). Columns have the
+    protocol's names, in the frames and in ``defects``; ``headers`` holds, for each
+    ``(table, _file)`` read through a column mapping, the header of each mapped column
+    (:meth:`as_sent` names a defect's column so).
     """
 
     tables: dict[str, pd.DataFrame] = field(repr=False)
     inputs: list[dict[str, object]]
     dropped: list[dict[str, object]]
     defects: pd.DataFrame = field(repr=False)
+    headers: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict, repr=False)
+
+    def as_sent(self, defects: pd.DataFrame) -> pd.Series:
+        """The ``column`` of each defect as its sender wrote it: the header a column
+        mapping read it from, else the column's own name.
+
+        Parameters
+        ----------
+        defects : DataFrame
+            With ``table``, ``file`` and ``column`` (see ``DEFECT_COLUMNS``).
+        """
+        names = defects["column"].to_numpy(dtype=object, copy=True)
+        if not self.headers or not len(defects):
+            return pd.Series(names, index=defects.index, name="column")
+        tables = defects["table"].to_numpy(dtype=object)
+        files = defects["file"].to_numpy(dtype=object)
+        for (table, file), headers in self.headers.items():
+            rows = np.flatnonzero((tables == table) & (files == file))
+            if rows.size:
+                # One look-up per distinct name, not per defect.
+                codes, distinct = pd.factorize(names[rows])
+                renamed = np.array([headers.get(c, c) for c in distinct], dtype=object)
+                names[rows] = renamed[codes]
+        return pd.Series(names, index=defects.index, name="column")
 
 
 def staff_references(staff_ids: pd.Series) -> pd.Series:
@@ -90,6 +119,41 @@ def _require(raw: pd.DataFrame, columns: list[str], file: str, why: str) -> None
         require_columns(raw, columns, source=file)
     except SchemaError as exc:
         raise SchemaError(f"{exc.detail} ({why})", source=file, column=exc.column) from None
+
+
+def _rename(raw: pd.DataFrame, mapping: dict[str, str], *, file: str, where: str) -> None:
+    """Rename the sender's headers to the protocol's columns, in place (``mapping``:
+    column to header, checked by the config): the labels change, no data moves.
+
+    Raises
+    ------
+    SchemaError
+        A mapped header is not in the file, or the file also has a column under the
+        name a header is mapped to; ``column`` is the sender's header.
+    """
+    if not mapping:
+        return
+    missing = [header for header in mapping.values() if header not in raw.columns]
+    if missing:
+        column = next(c for c, h in mapping.items() if h == missing[0])
+        _require(raw, missing, file, f"{where} maps it to {column}")
+    headers = set(mapping.values())
+    for column, header in mapping.items():
+        if column != header and column in raw.columns and column not in headers:
+            raise SchemaError(
+                f"the file has this column and {header!r}, which {where} maps to {column}; "
+                "remove one of them",
+                source=file,
+                column=column,
+            )
+    renamed = {header: column for column, header in mapping.items()}
+    raw.columns = pd.Index([renamed.get(c, c) for c in raw.columns])
+
+
+def _as_sent(exc: LinkageError, mapping: dict[str, str]) -> LinkageError:
+    """``exc`` with its column named as the sender's file names it."""
+    column = mapping.get(exc.column, exc.column) if exc.column is not None else None
+    return type(exc)(exc.detail, source=exc.source, column=column, row=exc.row)
 
 
 #: What a value must be made of to be a national number at all: eleven or more
@@ -265,8 +329,43 @@ def _read_one(
     except LinkageError as exc:  # named as the party sent it: "VLAIO/staff.csv"
         raise type(exc)(exc.detail, source=file, column=exc.column, row=exc.row) from None
     _refuse_national_numbers(raw, file)
+    mapping = config.mapping(party, extract.name)
+    headers = list(raw.columns)
+    _rename(raw, mapping, file=file, where=f"[extracts.{party}.columns.{extract.name}]")
+    try:
+        frame, report, defects = _checked(raw, extract, party, config, policy, file, headers)
+    except LinkageError as exc:
+        if exc.column is None or exc.column not in mapping:
+            raise
+        raise _as_sent(exc, mapping) from None
+    inputs: dict[str, object] = {
+        "party": party,
+        "table": extract.name,
+        "file": str(path),
+        "sha256": sha256_file(path),
+        "rows": len(raw),
+        **({"mapped_columns": dict(mapping)} if mapping else {}),
+    }
+    return frame, inputs, report, defects
+
+
+def _checked(
+    raw: pd.DataFrame,
+    extract: Extract,
+    party: str,
+    config: ExchangeConfig,
+    policy: InvalidNumbers,
+    file: str,
+    headers: list[str],
+) -> tuple[pd.DataFrame, dict[str, object], list[pd.DataFrame]]:
+    """The checks of one file whose columns have the protocol's names; ``headers``
+    are its columns as sent, for the messages that list them. (A column missing is
+    not mapped: a mapped header is in the file, or :func:`_rename` said so.)"""
+    sent = pd.DataFrame(columns=headers)
     if party == MIXED:
-        _require(raw, ["party"], file, "a [extracts.mixed] file names each record's sending party")
+        if "party" not in raw.columns:
+            why = "a [extracts.mixed] file names each record's sending party"
+            _require(sent, ["party"], file, why)
         sender = _as_text(raw["party"])
         unknown = (~sender.isin(config.parties)).to_numpy(dtype=bool)
         if unknown.any():
@@ -298,7 +397,12 @@ def _read_one(
                 )
     dropped = [c for c in raw.columns if c not in extract.columns and c != "party"]
     required = [c for c, spec in extract.columns.items() if spec.required]
-    _require(raw, required, file, f"required by art. 3, Gegeven {extract.gegeven}")
+    _require(
+        sent,
+        [c for c in required if c not in raw.columns],
+        file,
+        f"required by art. 3, Gegeven {extract.gegeven}",
+    )
     frame = pd.DataFrame(index=raw.index)
     for column, spec in extract.columns.items():
         values = raw[column] if column in raw.columns else pd.Series(pd.NA, index=raw.index)
@@ -327,20 +431,13 @@ def _read_one(
             frame[column] = numbers
             if found is not None:
                 defects.append(found)
-    inputs: dict[str, object] = {
-        "party": party,
-        "table": extract.name,
-        "file": str(path),
-        "sha256": sha256_file(path),
-        "rows": len(raw),
-    }
     report: dict[str, object] = {
         "party": party,
         "table": extract.name,
         "file": file,
         "columns": dropped,
     }
-    return frame, inputs, report, defects
+    return frame, report, defects
 
 
 def _check_unique(frame: pd.DataFrame, extract: Extract) -> None:
@@ -379,6 +476,7 @@ def read_extracts(
         Naming the file, column and row of the first problem.
     """
     tables, inputs, dropped, defects = {}, [], [], []
+    headers: dict[tuple[str, str], dict[str, str]] = {}
     for name, extract in EXTRACTS.items():
         frames = []
         for party, files in config.extracts.items():
@@ -390,10 +488,17 @@ def read_extracts(
                 inputs.append(source)
                 dropped.append(report)
                 defects.extend(found)
+                if mapping := config.mapping(party, name):
+                    headers[(name, str(report["file"]))] = mapping
         table = pd.concat(frames, ignore_index=True)
-        _check_unique(table, extract)
+        try:
+            _check_unique(table, extract)
+        except SchemaError as exc:
+            raise _as_sent(exc, headers.get((name, str(exc.source)), {})) from None
         tables[name] = table
         log.debug("%s: %s rows", name, f"{len(table):,}")
     columns = list(DEFECT_COLUMNS)
     found = pd.concat(defects, ignore_index=True) if defects else pd.DataFrame(columns=columns)
-    return Extracts(tables=tables, inputs=inputs, dropped=dropped, defects=found[columns])
+    return Extracts(
+        tables=tables, inputs=inputs, dropped=dropped, defects=found[columns], headers=headers
+    )
