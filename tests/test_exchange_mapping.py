@@ -185,6 +185,12 @@ def _with(path: Path, text: str) -> Path:
             "contact_date from another header",
         ),
         (
+            '[extracts.TBT.columns.staff]\nstaff_id = "Rijksregisternummer"\n',
+            "exchange.toml: [extracts.TBT.columns.staff] staff_id: header "
+            "'Rijksregisternummer' names a national register number, which the protocol "
+            "(art. 3) does not allow",
+        ),
+        (
             '[extracts.VLAIO.columns.enterprises]\nname = ""\n',
             "exchange.toml: [extracts.VLAIO.columns.enterprises] name: expected the header in "
             "the file, got ''",
@@ -292,7 +298,7 @@ def _edit(path: Path, change) -> None:
             "staff",
             lambda f: f.__setitem__("familienaam", ["85.07.30-033.28"] * len(f)),
             r"VLAIO/staff.csv, column 'familienaam', row 1: a national register or BIS number "
-            r"\(341 in this column\); the protocol \(art. 3\) does not allow them: remove them "
+            r"\([\d,]+ in this column\); the protocol \(art. 3\) does not allow them: remove them "
             r"from the extract",
         ),
     ],

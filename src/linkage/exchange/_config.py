@@ -48,17 +48,20 @@ Column mappings: ``[extracts.<party>.columns.<table>]`` maps a column of the pro
 carries, for that party's file of that table (``[extracts.mixed.columns.<table>]``
 for a mixed file). Headers match exactly (case and spaces count). A column not mapped
 is read under its own name; a header neither mapped nor in the protocol is dropped
-and reported, as without a mapping. The file's columns are renamed as it is read,
-before any check, but every error and every row of the data-quality report names
-the column as the sender wrote it, so that they can find it in their file. The
-manifest records each file's mapping (``inputs[].mapped_columns``: column to
-header), never a value. Refused when the configuration is loaded: a table or column
-the protocol does not have, a table the party sends no file for, two columns mapped
-from one header, and a header that is the name of another column of the table which
-is itself not mapped (``enterprise_number = "name"`` without a mapping for ``name``:
-a swap of two names is fine). Refused when the file is read: a mapped header missing
-from the file, and a file that carries both a mapped header and a column under the
-name it maps to.
+and reported, as without a mapping. The file's columns are renamed as it is read
+(after the national-number scan of every column as sent, before every other check),
+but every error and every row of the data-quality report names the column as the
+sender wrote it, so that they can find it in their file. The manifest records each
+file's mapping (``inputs[].mapped_columns``: column to header), never a value.
+Refused when the configuration is loaded: a table or column the protocol does not
+have, a table the party sends no file of, two columns mapped from one header, a
+header that names a national register number, and a header that is the name of
+another column of the table which is not itself mapped (``enterprise_number =
+"name"`` without a mapping for ``name``; a swap of two names is fine). Refused when
+the file is read: a mapped header missing from the file, and a file that carries
+both a mapped header and a column under the name it maps to. VDAB's files
+(``[vdab]``) are not mapped here: the link spec names the columns it reads from
+them (``[right_columns]`` in a spec file).
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ from typing import Any
 
 from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError
-from linkage.exchange._schema import EXTRACTS
+from linkage.exchange._schema import EXTRACTS, NATIONAL_NUMBER_NAMES
 from linkage.presets import get as preset
 from linkage.presets import load_spec
 
@@ -212,6 +215,11 @@ def _check_mapping(party: str, table: str, mapping: dict[str, str]) -> None:
             raise ConfigError(f"{where} {column}: not a column of the {table} extract; {hint}")
         if not isinstance(header, str) or not header:
             raise ConfigError(f"{where} {column}: expected the header in the file, got {header!r}")
+        if re.search(NATIONAL_NUMBER_NAMES, header):
+            raise ConfigError(
+                f"{where} {column}: header {header!r} names a national register number, "
+                "which the protocol (art. 3) does not allow"
+            )
         if header in seen:
             raise ConfigError(
                 f"{where} {column}: header {header!r} is mapped to {seen[header]} too; "

@@ -361,11 +361,10 @@ def _checked(
     """The checks of one file whose columns have the protocol's names; ``headers``
     are its columns as sent, for the messages that list them. (A column missing is
     not mapped: a mapped header is in the file, or :func:`_rename` said so.)"""
-    sent = pd.DataFrame(columns=headers)
     if party == MIXED:
         if "party" not in raw.columns:
             why = "a [extracts.mixed] file names each record's sending party"
-            _require(sent, ["party"], file, why)
+            _require(pd.DataFrame(columns=headers), ["party"], file, why)
         sender = _as_text(raw["party"])
         unknown = (~sender.isin(config.parties)).to_numpy(dtype=bool)
         if unknown.any():
@@ -397,12 +396,10 @@ def _checked(
                 )
     dropped = [c for c in raw.columns if c not in extract.columns and c != "party"]
     required = [c for c, spec in extract.columns.items() if spec.required]
-    _require(
-        sent,
-        [c for c in required if c not in raw.columns],
-        file,
-        f"required by art. 3, Gegeven {extract.gegeven}",
-    )
+    missing = [c for c in required if c not in raw.columns]
+    if missing:
+        why = f"required by art. 3, Gegeven {extract.gegeven}"
+        _require(pd.DataFrame(columns=headers), missing, file, why)
     frame = pd.DataFrame(index=raw.index)
     for column, spec in extract.columns.items():
         values = raw[column] if column in raw.columns else pd.Series(pd.NA, index=raw.index)

@@ -2,7 +2,9 @@
 
 Each sending party extracts five tables. Every column an extract may carry is listed
 here with its kind, whether it is required, and the item of art. 3 that allows it;
-any other column is dropped (and reported) before anything else happens.
+any other column is dropped (and reported) before anything else happens. These names
+are the protocol's: a party whose files carry other headers maps them in the exchange
+config (``[extracts.<party>.columns.<table>]``, see ``exchange/_config.py``).
 
 =============== ============ =================================================
 extract         art. 3       one row per
