@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.exchange import load_config, read_delivery, read_extracts, run
 from linkage.exchange._demo import DEMO_COLUMNS, write_exchange
+from linkage.exchange._extract import DEFECT_COLUMNS, Extracts
 from linkage.exchange._schema import EXTRACTS, NATIONAL_NUMBER_NAMES
 from linkage.keys import KeyRing
 from linkage.synthetic import generate
@@ -426,3 +427,34 @@ def test_any_mapping_reads_as_the_protocols_names(tiny, data, party, table) -> N
         pd.testing.assert_frame_equal(got.tables[name], table_frame, obj=name)
     assert got.dropped == expected.dropped
     pd.testing.assert_frame_equal(got.defects, expected.defects)
+
+
+_NAMES = st.sampled_from(["name", "status", "legal_form", "email", "naam"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["enterprises", "staff"]),
+            st.sampled_from(["VLAIO/a.csv", "TBT/a.parquet", "a.parquet"]),
+            _NAMES,
+        ),
+        max_size=30,
+    ),
+    headers=st.dictionaries(
+        st.tuples(
+            st.sampled_from(["enterprises", "staff"]),
+            st.sampled_from(["VLAIO/a.csv", "TBT/a.parquet", "b.csv"]),
+        ),
+        st.dictionaries(_NAMES, _NAMES),
+        max_size=4,
+    ),
+)
+def test_defects_as_sent_equal_a_look_up_per_row(rows, headers) -> None:
+    defects = pd.DataFrame(rows, columns=["table", "file", "column"]).reindex(
+        columns=list(DEFECT_COLUMNS)
+    )
+    extracts = Extracts(tables={}, inputs=[], dropped=[], defects=defects, headers=headers)
+    expected = [headers.get((t, f), {}).get(c, c) for t, f, c in rows]
+    assert extracts.as_sent(defects).tolist() == expected

@@ -74,15 +74,19 @@ class Extracts:
         names = defects["column"].to_numpy(dtype=object, copy=True)
         if not self.headers or not len(defects):
             return pd.Series(names, index=defects.index, name="column")
-        tables = defects["table"].to_numpy(dtype=object)
-        files = defects["file"].to_numpy(dtype=object)
-        for (table, file), headers in self.headers.items():
-            rows = np.flatnonzero((tables == table) & (files == file))
-            if rows.size:
-                # One look-up per distinct name, not per defect.
-                codes, distinct = pd.factorize(names[rows])
-                renamed = np.array([headers.get(c, c) for c in distinct], dtype=object)
-                names[rows] = renamed[codes]
+        # Integer codes throughout: a look-up per distinct name, not per defect.
+        table_codes, tables = pd.factorize(defects["table"], use_na_sentinel=False)
+        file_codes, files = pd.factorize(defects["file"], use_na_sentinel=False)
+        column_codes, columns = pd.factorize(defects["column"], use_na_sentinel=False)
+        where = {
+            (t, f): i * len(files) + j for i, t in enumerate(tables) for j, f in enumerate(files)
+        }
+        pairs = table_codes * len(files) + file_codes
+        for key, headers in self.headers.items():
+            if key in where:
+                rows = pairs == where[key]
+                renamed = np.array([headers.get(c, c) for c in columns], dtype=object)
+                names[rows] = renamed[column_codes[rows]]
         return pd.Series(names, index=defects.index, name="column")
 
 
