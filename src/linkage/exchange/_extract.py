@@ -409,7 +409,7 @@ def _checked(
         values = raw[column] if column in raw.columns else pd.Series(pd.NA, index=raw.index)
         kind = "text" if spec.kind in ("enterprise", "establishment") else spec.kind
         frame[column] = _typed(values, kind, file, column)
-    frame["party"] = sender.astype("string")
+    frame["party"] = sender.astype(_TEXT)
     frame[FILE] = file
     frame[ROW] = np.arange(len(frame))
     missing_id = frame[extract.id].isna().to_numpy(dtype=bool)
