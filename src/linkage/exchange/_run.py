@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from linkage._version import __version__
 from linkage.exceptions import ConfigError
@@ -253,6 +254,12 @@ def preview_refit(
     return feed
 
 
+def _give_back() -> None:
+    """Return the memory Arrow freed (the readers' buffers, tables let go) to the
+    system, so that the peak of a run is what it holds, not what it once held."""
+    pa.default_memory_pool().release_unused()
+
+
 def _link(
     extracts: dict[str, pd.DataFrame],
     employers: pd.DataFrame,
@@ -296,6 +303,7 @@ def _deliver(
     employers = read_table(config.employers, required=("employer_id",), unique="employer_id")
     sites = read_table(config.sites, required=("site_id", "employer_id"), unique="site_id")
     timings["read_validate"] = time.perf_counter() - mark
+    _give_back()
     mark = time.perf_counter()
     defects = quality_defects(extracts, today=today, max_age_days=max_age)
     timings["quality"] = time.perf_counter() - mark
@@ -327,6 +335,7 @@ def _deliver(
     linked = {name: extracts.tables[name] for name in ("enterprises", "establishments")}
     inputs, dropped = extracts.inputs, extracts.dropped
     del extracts
+    _give_back()
     timings["deliver"] = time.perf_counter() - mark
     feed = _link(linked, employers, sites, keys, previous, config, refit)
     timings.update(feed.timings)
