@@ -20,15 +20,14 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from linkage._codes import Encoded, encode
-from linkage.blocking import Pairs, candidate_pairs
-from linkage.compare import compare, term_frequencies
+from linkage.blocking import Pairs, candidate_pairs, within_linked_parent
+from linkage.compare import compare, record_keys, term_frequencies
 from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError
 from linkage.io import check_unique, require_columns
 from linkage.model import FellegiSunter, weight_to_probability
 from linkage.prepare import prepare
 from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
-from linkage.rules import block_on
 
 __all__ = ["Increment", "LinkResult", "ParentLinks", "fit_model", "link", "random_pairs"]
 
@@ -84,11 +83,15 @@ class Increment:
         The earlier links: the spec's two id columns and ``match_probability``.
     left_changed, right_changed : sequence
         Ids of the records new or changed since.
+    rows : pair of ndarray of shape (n_links,), dtype intp, optional
+        Where the caller knows them: each earlier link's row in ``left`` and in
+        ``right`` (-1: no longer there). Otherwise they are found by id.
     """
 
     links: pd.DataFrame
     left_changed: Sequence[object] | pd.Index
     right_changed: Sequence[object] | pd.Index
+    rows: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,6 +111,9 @@ class LinkResult:
     model : FellegiSunter
     timings : dict of str to float
         Seconds per stage.
+    rows : pair of ndarray of shape (n_links,), dtype intp
+        Each link's row in ``left`` and in ``right`` (positions), in the order of
+        ``links``.
     """
 
     spec: LinkSpec
@@ -119,6 +125,7 @@ class LinkResult:
     left_ids: pd.Index
     right_ids: pd.Index
     timings: dict[str, float] = field(default_factory=dict)
+    rows: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None
 
     def scored_pairs(self) -> pd.DataFrame:
         """Every candidate pair with its levels, weight and probability (for analysis)."""
@@ -176,15 +183,23 @@ def _increment(
     left_ids: pd.Index,
     right_ids: pd.Index,
     pairs: Pairs,
-) -> tuple[pd.DataFrame, NDArray[np.bool_]]:
-    """The earlier links kept, and which candidate pairs to link anew."""
+) -> tuple[pd.DataFrame, tuple[NDArray[np.intp], NDArray[np.intp]], NDArray[np.bool_]]:
+    """The earlier links kept (and their rows), and which candidate pairs to link anew."""
     lcol, rcol = _id_columns(spec)
     earlier = increment.links
     require_columns(earlier, (lcol, rcol, "match_probability"), source="earlier links")
     left_changed = np.asarray(left_ids.isin(increment.left_changed))
     right_changed = np.asarray(right_ids.isin(increment.right_changed))
-    lpos = left_ids.get_indexer(earlier[lcol])
-    rpos = right_ids.get_indexer(earlier[rcol])
+    if increment.rows is None:
+        lpos = left_ids.get_indexer(earlier[lcol])
+        rpos = right_ids.get_indexer(earlier[rcol])
+    else:
+        lpos, rpos = increment.rows
+        if not len(lpos) == len(rpos) == len(earlier):
+            raise ConfigError(
+                f"an increment's rows ({len(lpos):,} and {len(rpos):,}) must be one per "
+                f"earlier link ({len(earlier):,})"
+            )
     present = (lpos >= 0) & (rpos >= 0)
     keep = present.copy()
     keep[present] = ~left_changed[lpos[present]] & ~right_changed[rpos[present]]
@@ -210,7 +225,7 @@ def _increment(
             "kept": True,
         }
     )
-    return kept, anew
+    return kept, (lpos[keep], rpos[keep]), anew
 
 
 def _parent_codes(
@@ -236,6 +251,7 @@ def fit_model(
     *,
     tf: dict[str, NDArray[np.float64]] | None = None,
     encoded: dict[str, Encoded] | None = None,
+    keys: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
 ) -> FellegiSunter:
     """A Fellegi-Sunter model fitted to candidate pairs' levels and seeded random pairs.
 
@@ -250,9 +266,13 @@ def fit_model(
         Term frequencies of the candidate pairs, per comparison that uses them.
     encoded : dict of str to Encoded, optional
         The compared columns, already coded (see :func:`linkage.compare.encode`).
+    keys : pair of ndarray of dtype uint64, optional
+        The records' keys (:func:`linkage.compare.record_keys`), computed if not given.
     """
     model = FellegiSunter.from_spec(spec)
-    random_left, random_right = random_pairs(model, len(left), len(right))
+    if keys is None:
+        keys = record_keys(left, right, spec.comparisons, encoded=encoded)
+    random_left, random_right = random_pairs(model, len(left), len(right), keys=keys)
     gamma_random = compare(
         left,
         right,
@@ -266,15 +286,26 @@ def fit_model(
 
 
 def random_pairs(
-    model: FellegiSunter, n_left: int, n_right: int
+    model: FellegiSunter,
+    n_left: int,
+    n_right: int,
+    *,
+    keys: tuple[NDArray[np.uint64], NDArray[np.uint64]] | None = None,
 ) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
-    """The seeded random pairs (positions) whose levels start the model's ``u``."""
+    """The seeded random pairs (positions) whose levels start the model's ``u``.
+
+    With ``keys`` (:func:`linkage.compare.record_keys`) the draws pick records in
+    the order of their keys, not of their rows: the same records in any row order
+    give the same random pairs' levels, hence the same model.
+    """
     rng = np.random.default_rng(model.seed)
     n = model.u_sample_size
-    return (
-        rng.integers(0, n_left, n).astype(np.int32),
-        rng.integers(0, n_right, n).astype(np.int32),
-    )
+    left = rng.integers(0, n_left, n)
+    right = rng.integers(0, n_right, n)
+    if keys is not None:
+        left = np.argsort(keys[0], kind="stable")[left]
+        right = np.argsort(keys[1], kind="stable")[right]
+    return left.astype(np.int32), right.astype(np.int32)
 
 
 def link(
@@ -328,12 +359,13 @@ def link(
         # Block key: for a left child, the right parent its own parent is linked to.
         lp[PARENT] = pd.Series(left_parent).map(parent_link)
         rp[PARENT] = pd.Series(np.where(right_parent < 0, np.nan, right_parent))
-        rules = (*rules, block_on(PARENT, name="within linked parent"))
+        rules = (*rules, within_linked_parent(PARENT, spec.comparisons))
     with _timed(timings, "block"):
         # Each compared column coded once, for blocking, comparison, term frequencies
         # and the random pairs of the fit.
         encoded = {c.column: encode(lp[c.column], rp[c.column]) for c in spec.comparisons}
         codes = {column: (e.left, e.right) for column, e in encoded.items()}
+        keys = record_keys(lp, rp, spec.comparisons, encoded=encoded)
         pairs = candidate_pairs(lp, rp, rules, codes=codes)
         if parents is not None:
             keep = consistent_with_parents(
@@ -341,7 +373,7 @@ def link(
             )
             pairs = replace(pairs, left=pairs.left[keep], right=pairs.right[keep])
         if increment is not None:
-            kept, anew = _increment(increment, spec, left_ids, right_ids, pairs)
+            kept, kept_rows, anew = _increment(increment, spec, left_ids, right_ids, pairs)
             pairs = replace(pairs, left=pairs.left[anew], right=pairs.right[anew])
     with _timed(timings, "compare"):
         gamma = compare(
@@ -360,13 +392,20 @@ def link(
         }
     if model is None:
         with _timed(timings, "fit"):
-            model = fit_model(lp, rp, gamma, spec, tf=tf, encoded=encoded)
+            model = fit_model(lp, rp, gamma, spec, tf=tf, encoded=encoded, keys=keys)
     with _timed(timings, "score"):
         weights = model.match_weight(gamma, tf=tf)
     with _timed(timings, "resolve"):
         min_weight = probability_to_weight(spec.threshold)
         if spec.one_to_one:
-            chosen = one_to_one(pairs.left, pairs.right, weights, min_weight=min_weight)
+            chosen = one_to_one(
+                pairs.left,
+                pairs.right,
+                weights,
+                min_weight=min_weight,
+                left_key=keys[0],
+                right_key=keys[1],
+            )
         else:
             chosen = weights >= min_weight
         left_col, right_col = _id_columns(spec)
@@ -378,8 +417,13 @@ def link(
                 "match_probability": weight_to_probability(weights[chosen]),
             }
         )
+        rows = (pairs.left[chosen].astype(np.intp), pairs.right[chosen].astype(np.intp))
         if increment is not None:
             links = pd.concat([kept, links.assign(kept=False)], ignore_index=True)
+            rows = (
+                np.concatenate([kept_rows[0], rows[0]]),
+                np.concatenate([kept_rows[1], rows[1]]),
+            )
     result = LinkResult(
         spec=spec,
         links=links,
@@ -390,6 +434,7 @@ def link(
         left_ids=left_ids,
         right_ids=right_ids,
         timings=timings,
+        rows=rows,
     )
     log.debug("%s", result.summary())
     return result

@@ -26,11 +26,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
 
 from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError
 from linkage.exchange._config import LinkSettings
 from linkage.exchange._delivery import Delivery
+from linkage.exchange._fingerprints import (
+    Coded,
+    Prints,
+    changed,
+    codes,
+    fingerprint,
+    first_rows,
+    text,
+)
 from linkage.io import write_table
 from linkage.model import FellegiSunter
 from linkage.pipeline import Increment, LinkResult, ParentLinks, link
@@ -38,6 +51,7 @@ from linkage.pipeline import Increment, LinkResult, ParentLinks, link
 __all__ = ["FeedLinks", "carry_state", "link_to_vdab", "write_state"]
 
 STATE = "state"
+PROBABILITY = "match_probability"
 LINKS = ("enterprises", "establishments")
 # Per link: the delivered link table, the left key and number, the right id.
 _DELIVERED = {
@@ -60,27 +74,7 @@ def fingerprints(frame: pd.DataFrame, spec: LinkSpec, side: str) -> pd.DataFrame
     """Per record (its id and sending party), a 64-bit hash of the input columns the
     spec reads. VDAB's records (no ``party`` column) are VDAB's: a purge of a sender
     can then prove the state holds none of its rows (see :func:`.scan_store`)."""
-    ident = spec.left_id if side == "left" else spec.right_id
-    columns = list(dict.fromkeys(c for f in spec.fields for c in f.source_for(side)))  # type: ignore[arg-type]
-    values = frame[columns].astype("string").fillna("\x00")
-    party = frame["party"].astype("string") if "party" in frame else "VDAB"
-    return pd.DataFrame(
-        {
-            "id": frame[ident].astype("string").to_numpy(),
-            "party": party,
-            "fingerprint": pd.util.hash_pandas_object(values, index=False).to_numpy(np.uint64),
-        }
-    ).reset_index(drop=True)
-
-
-def _changed(now: pd.DataFrame, before: pd.DataFrame) -> pd.Index:
-    """Ids present now that are new since ``before``, or any of whose parties' rows
-    is new, gone or differs."""
-    merged = now.merge(
-        before, on=["id", "party"], how="outer", suffixes=("", "_before"), indicator=True
-    )
-    differ = (merged["_merge"] != "both") | (merged["fingerprint"] != merged["fingerprint_before"])
-    return pd.Index(merged.loc[differ, "id"].unique()).intersection(pd.Index(now["id"]))
+    return fingerprint(frame, spec, side)[0]
 
 
 @dataclass(frozen=True)
@@ -164,9 +158,30 @@ def carry_state(old: Path, new: Path, tables: dict[str, pd.DataFrame]) -> None:
 
 @dataclass(frozen=True)
 class _Earlier:
+    """What the delivery in force left for this run: models, fingerprints, links."""
+
     models: dict[str, FellegiSunter]
-    fingerprints: dict[str, pd.DataFrame]
-    links: dict[str, pd.DataFrame]
+    fingerprints: dict[str, Prints]
+    links: dict[str, pa.Table]
+
+
+def _earlier_links(previous: Delivery, name: str) -> pa.Table:
+    """The links a delivery made, by number: its link table joined to its left table
+    on the key (the key's first row), read columnar: number, right id (as text) and
+    probability, in the link table's order. A number sent by two parties is there
+    twice (see :func:`_deduplicated`)."""
+    table, key, number, right = _DELIVERED[name]
+    links = pq.read_table(previous.path / f"{table}.parquet", columns=[key, right, PROBABILITY])
+    numbers = pq.read_table(previous.path / f"{name}.parquet", columns=[key, number])
+    at = pc.index_in(text(links[key]), value_set=text(numbers[key]))
+    found = at.is_valid()
+    return pa.table(
+        {
+            number: text(numbers[number]).take(at.filter(found)),
+            right: text(links[right]).filter(found),
+            PROBABILITY: links[PROBABILITY].filter(found),
+        }
+    )
 
 
 def _read_earlier(previous: Delivery, specs: dict[str, LinkSpec]) -> _Earlier | None:
@@ -174,7 +189,7 @@ def _read_earlier(previous: Delivery, specs: dict[str, LinkSpec]) -> _Earlier | 
     state = previous.path / STATE
     if not state.is_dir():
         return None
-    models, prints, links = {}, {}, {}
+    earlier = _Earlier({}, {}, {})
     for name in LINKS:
         frozen = (state / f"spec_{name}.sha256").read_text().strip()
         if frozen != spec_hash(specs[name]):
@@ -182,20 +197,122 @@ def _read_earlier(previous: Delivery, specs: dict[str, LinkSpec]) -> _Earlier | 
                 f"the {name} link spec changed since its model was frozen (delivery "
                 f"{previous.run_id}); refit it: linkage exchange refit --config ... --apply"
             )
-        models[name] = FellegiSunter.load(state / f"model_{name}.json")
+        earlier.models[name] = FellegiSunter.load(state / f"model_{name}.json")
         for side in ("left", "right"):
-            prints[f"{name}_{side}"] = pd.read_parquet(
-                state / f"fingerprints_{name}_{side}.parquet"
-            )
-        table, key, number, right = _DELIVERED[name]
-        numbers = previous.table(name)[[key, number]].drop_duplicates(key)
-        earlier = previous.table(table).merge(numbers, on=key)
-        links[name] = (
-            earlier[[number, right, "match_probability"]]
-            .drop_duplicates(number)
-            .astype({number: "string", right: "string"})
+            path = state / f"fingerprints_{name}_{side}.parquet"
+            earlier.fingerprints[f"{name}_{side}"] = Prints.read(path)
+        earlier.links[name] = _earlier_links(previous, name)
+    return earlier
+
+
+def _deduplicated(
+    links: pa.Table, sides: tuple[_Side, _Side]
+) -> tuple[pd.DataFrame, tuple[NDArray[np.intp], NDArray[np.intp]]]:
+    """The earlier links, one per number (its first row), as :class:`Increment` takes
+    them (ids as ``string[pyarrow]``, :func:`_reasons` makes them ``string``), and
+    their codes in ``sides``."""
+    keep = first_rows(sides[0].linked)
+    frame = links.take(pa.array(keep)).to_pandas(
+        types_mapper={pa.large_string(): pd.StringDtype("pyarrow")}.get
+    )
+    return frame, (sides[0].linked[keep], sides[1].linked[keep])
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One side of one link, its ids coded jointly (:func:`.codes`): of the records
+    sent now (``now``, a code per fingerprint row), of the earlier fingerprints
+    (``before``) and of the earlier links (``linked``, a code per row of
+    :func:`_earlier_links`); and which rows of ``now`` are linked (``rows``: the first
+    of each id)."""
+
+    coded: Coded
+    now: NDArray[np.intp]
+    before: NDArray[np.intp]
+    linked: NDArray[np.intp]
+    rows: NDArray[np.intp]
+    earlier: Prints | None
+
+    @classmethod
+    def of(
+        cls, prints: Prints, earlier: Prints | None = None, linked: pa.ChunkedArray | None = None
+    ) -> _Side:
+        empty = pa.array([], type=pa.large_string())
+        coded = codes(
+            prints.ids,
+            earlier.ids if earlier is not None else empty,
+            text(linked) if linked is not None else empty,
         )
-    return _Earlier(models, prints, links)
+        now, before, linked_codes = coded.codes
+        return cls(coded, now, before, linked_codes, first_rows(now), earlier)
+
+    def code_of(self, rows: NDArray[np.intp]) -> NDArray[np.intp]:
+        """The code of each linked row."""
+        return self.now[self.rows[rows]]
+
+    def row_of(self, codes: NDArray[np.intp]) -> NDArray[np.intp]:
+        """The linked row of each code (-1: none sent now)."""
+        row = np.full(len(self.coded), -1, dtype=np.intp)
+        row[self.now[self.rows]] = np.arange(len(self.rows))
+        return row[codes]
+
+    def sets(self, prints: Prints) -> dict[str, pd.Index]:
+        """The ids changed (see :func:`.changed`), new and gone since the earlier
+        fingerprints."""
+        assert self.earlier is not None
+        present = np.zeros(len(self.coded), dtype=bool)
+        earlier = np.zeros(len(self.coded), dtype=bool)
+        present[self.now], earlier[self.before] = True, True
+        moved = changed(prints, self.earlier, self.now, self.before, len(self.coded))
+        return {
+            "changed": self.coded.ids(moved & present),
+            "new": self.coded.ids(present & ~earlier),
+            "gone": self.coded.ids(earlier & ~present),
+        }
+
+
+def _reads(spec: LinkSpec, side: str, *more: str) -> list[str]:
+    """The columns a link reads of one side: the id, the fields' sources and ``more``."""
+    ident = spec.left_id if side == "left" else spec.right_id
+    sources = (c for f in spec.fields for c in f.source_for(side))  # type: ignore[arg-type]
+    return list(dict.fromkeys([ident, *sources, *more]))
+
+
+def _subframe(frame: pd.DataFrame, rows: NDArray[np.intp], columns: list[str]) -> pd.DataFrame:
+    """``frame``'s ``rows`` in those of ``columns`` it has, in one copy."""
+    at = [frame.columns.get_loc(c) for c in columns if c in frame]
+    return frame.iloc[rows, at].reset_index(drop=True)
+
+
+def _maybe_moved(
+    before: tuple[NDArray[np.intp], NDArray[np.intp]],
+    after: tuple[NDArray[np.intp], NDArray[np.intp]],
+    sides: tuple[_Side, _Side],
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """The rows of the links before and after whose outer merge on the left id holds
+    every row of the whole merge whose partner changed, in the same order and with
+    the same dtypes. Links are given as codes (left id, right id) of ``sides``.
+
+    A left id is taken whole when its partner differs (absent or missing counts as
+    missing) or when it repeats on a side (the merge pairs such rows every way). So
+    that the merge fills and types its columns as the whole merge does, one id on
+    both sides, one only before and one only after come too, where there are any;
+    :func:`_reasons` filters them out with every other unchanged row."""
+    n = len(sides[0].coded)
+    no_partner = np.r_[sides[1].coded.missing(), True]  # code -1: absent
+    was, now = np.full(n, -1, dtype=np.intp), np.full(n, -1, dtype=np.intp)
+    was[before[0]] = np.where(no_partner[before[1]], -1, before[1])
+    now[after[0]] = np.where(no_partner[after[1]], -1, after[1])
+    count_before = np.bincount(before[0], minlength=n)
+    count_after = np.bincount(after[0], minlength=n)
+    take = (was != now) | (count_before > 1) | (count_after > 1)
+    for kind in (
+        (count_before > 0) & (count_after > 0),
+        (count_before > 0) & (count_after == 0),
+        (count_before == 0) & (count_after > 0),
+    ):
+        take[np.flatnonzero(kind)[:1]] = True
+    return take[before[0]], take[after[0]]
 
 
 def _reasons(
@@ -203,14 +320,19 @@ def _reasons(
     after: pd.DataFrame,
     number: str,
     right: str,
-    changed: dict[str, pd.Index],
-    new: dict[str, pd.Index],
-    gone: dict[str, pd.Index],
-    parent: dict[str, pd.Index],
+    sets: dict[str, dict[str, pd.Index]],
+    *,
     whole: str | None,
+    rows: tuple[NDArray[np.bool_], NDArray[np.bool_]] | None = None,
 ) -> pd.DataFrame:
     """Per left record whose link changed: the link before and after, and why
-    (``whole``: the one reason of a whole link, "first delivery" or "refit")."""
+    (``whole``: the one reason of a whole link, "first delivery" or "refit").
+
+    ``rows``: the rows of ``before`` and ``after`` that may have moved (see
+    :func:`_maybe_moved`); by default all."""
+    if rows is not None:
+        before, after = before[rows[0]], after[rows[1]]
+    before = before.astype({number: "string", right: "string"})
     both = before[[number, right]].merge(
         after[[number, right]], on=number, how="outer", suffixes=("_before", "_after")
     )
@@ -219,6 +341,7 @@ def _reasons(
     if whole is not None:
         moved["reason"] = whole
         return moved.reset_index(drop=True)
+    changed, new, gone, parent = (sets[k] for k in ("changed", "new", "gone", "parent"))
     ids = moved[number]
     partner = moved[f"{right}_before"].fillna(moved[f"{right}_after"])
     reason = np.select(
@@ -276,38 +399,54 @@ def link_to_vdab(
         Fit new models and re-link everything, whatever the state says.
     """
     timings: dict[str, float] = {}
+    specs = {name: settings[name].spec for name in LINKS}
+    frames = {"enterprises": (enterprises, employers), "establishments": (establishments, sites)}
+    # The records sent with a number, as rows (copying whole extracts costs seconds).
     sent = {
-        "enterprises": enterprises[enterprises["enterprise_number"].notna()],
-        "establishments": establishments[establishments["establishment_number"].notna()],
+        name: np.flatnonzero(left[specs[name].left_id].notna().to_numpy())
+        for name, (left, _) in frames.items()
     }
     prints = {
-        f"{name}_{side}": fingerprints(frame, settings[name].spec, side)
-        for name, right_frame in (("enterprises", employers), ("establishments", sites))
-        for side, frame in (("left", sent[name]), ("right", right_frame))
+        f"{name}_{side}": fingerprint(frame, specs[name], side, rows=rows)
+        for name, (left, right) in frames.items()
+        for side, frame, rows in (("left", left, sent[name]), ("right", right, None))
     }
-    # An enterprise (unit) sent by both parties is linked once.
-    left = sent["enterprises"].drop_duplicates("enterprise_number").reset_index(drop=True)
-    units = sent["establishments"].drop_duplicates("establishment_number").reset_index(drop=True)
-    inputs = {"enterprises": (left, employers), "establishments": (units, sites)}
-    specs = {name: settings[name].spec for name in LINKS}
     earlier = None if refit or previous is None else _read_earlier(previous, specs)
     results: dict[str, LinkResult] = {}
     changes: dict[str, pd.DataFrame] = {}
+    coded: dict[str, tuple[_Side, _Side]] = {}
     moved: dict[str, pd.Index] = {"left": pd.Index([]), "right": pd.Index([])}
     for name in LINKS:
         started = time.perf_counter()
         spec = specs[name]
-        lframe, rframe = inputs[name]
-        parents = ParentLinks.of(results["enterprises"]) if name == "establishments" else None
+        # Units and sites name their parent (enterprise, employer).
+        parent = ("enterprise_number", "employer_id") if name == "establishments" else ()
+        right_frame = frames[name][1]
+        rframe = right_frame[[c for c in _reads(spec, "right", *parent[1:]) if c in right_frame]]
         number, right = spec.left_id, spec.right_id
+        now = (prints[f"{name}_left"][1], prints[f"{name}_right"][1])
+        if earlier is None:
+            sides = (_Side.of(now[0]), _Side.of(now[1]))
+            before_links, before = _no_links(number, right), (sides[0].linked, sides[1].linked)
+        else:
+            links = earlier.links[name]
+            sides = (
+                _Side.of(now[0], earlier.fingerprints[f"{name}_left"], links[number]),
+                _Side.of(now[1], earlier.fingerprints[f"{name}_right"], links[right]),
+            )
+            before_links, before = _deduplicated(links, sides)
+        coded[name] = sides
+        # An enterprise (unit) sent by both parties is linked once: its first row.
+        lframe = _subframe(
+            frames[name][0], sent[name][sides[0].rows], _reads(spec, "left", *parent[:1])
+        )
+        parents = ParentLinks.of(results["enterprises"]) if name == "establishments" else None
         increment = None
         sets: dict[str, dict[str, pd.Index]] = {"changed": {}, "new": {}, "gone": {}, "parent": {}}
         if earlier is not None:
-            for side in ("left", "right"):
-                now, before = prints[f"{name}_{side}"], earlier.fingerprints[f"{name}_{side}"]
-                sets["changed"][side] = _changed(now, before)
-                sets["new"][side] = pd.Index(now["id"]).difference(pd.Index(before["id"]))
-                sets["gone"][side] = pd.Index(before["id"]).difference(pd.Index(now["id"]))
+            for k, side in enumerate(("left", "right")):
+                for kind, ids in sides[k].sets(now[k]).items():
+                    sets[kind][side] = ids
             # Units of an enterprise whose link moved, sites of an employer whose did.
             left_also = lframe.loc[lframe["enterprise_number"].isin(moved["left"]), number]
             right_also = rframe.loc[rframe["employer_id"].isin(moved["right"]), right]
@@ -316,9 +455,10 @@ def link_to_vdab(
                 "right": pd.Index(right_also.astype("string")),
             }
             increment = Increment(
-                links=earlier.links[name],
+                links=before_links,
                 left_changed=sets["changed"]["left"].union(sets["parent"]["left"]),
                 right_changed=sets["changed"]["right"].union(sets["parent"]["right"]),
+                rows=(sides[0].row_of(before[0]), sides[1].row_of(before[1])),
             )
         result = link(
             lframe.astype({number: "string"}),
@@ -331,17 +471,19 @@ def link_to_vdab(
         )
         results[name] = result
         timings[f"link_{name}"] = time.perf_counter() - started
-        before = earlier.links[name] if earlier is not None else _no_links(number, right)
+        assert result.rows is not None
+        after = (
+            sides[0].now[sides[0].rows][result.rows[0]],
+            sides[1].now[sides[1].rows][result.rows[1]],
+        )
         changes[name] = _reasons(
-            before,
+            before_links,
             result.links,
             number,
             right,
-            sets["changed"],
-            sets["new"],
-            sets["gone"],
-            sets["parent"],
+            sets,
             whole=None if earlier else "first delivery" if previous is None else "refit",
+            rows=_maybe_moved(before, after, sides),
         )
         if name == "enterprises":
             moved = {
@@ -353,12 +495,12 @@ def link_to_vdab(
                 ),
             }
     return FeedLinks(
-        tables=_delivered_links(results, delivered, sites),
+        tables=_delivered_links(results, delivered, sites, coded, prints),
         specs=specs,
         models={name: r.model for name, r in results.items()}
         if earlier is None
         else earlier.models,
-        fingerprints=prints,
+        fingerprints={name: frame for name, (frame, _) in prints.items()},
         changes=changes,
         timings=timings,
         refitted=earlier is None,
@@ -382,10 +524,62 @@ def _no_links(number: str, right: str) -> pd.DataFrame:
     return pd.DataFrame({number: pd.Series(dtype="string"), right: pd.Series(dtype="string")})
 
 
+def _take(frame: pd.DataFrame, columns: list[str], rows: NDArray[np.intp]) -> pd.DataFrame:
+    return frame[columns].iloc[rows].reset_index(drop=True)
+
+
 def _delivered_links(
+    results: dict[str, LinkResult],
+    delivered: dict[str, pd.DataFrame],
+    sites: pd.DataFrame,
+    coded: dict[str, tuple[_Side, _Side]],
+    prints: dict[str, tuple[pd.DataFrame, Prints]],
+) -> dict[str, pd.DataFrame]:
+    """The link tables as delivered: one row per link and sending party, by key.
+
+    The merges of :func:`_merged_links` as rows: a delivered table holds the rows
+    sent (checked: the same numbers in the same order), so each delivered row's
+    record, and that record's link, are known by position. Where that does not hold,
+    or a record has more than one link, the merges."""
+    ent, est = results["enterprises"], results["establishments"]
+    tables = {}
+    for name, result, key, number in (
+        ("enterprises", ent, "enterprise_key", "enterprise_number"),
+        ("establishments", est, "establishment_key", "establishment_number"),
+    ):
+        left = coded[name][0]
+        same = text(delivered[name][number]).equals(prints[f"{name}_left"][1].ids)
+        assert result.rows is not None
+        if not same or np.bincount(result.rows[0], minlength=1).max() > 1:
+            return _merged_links(results, delivered, sites)
+        link_of = np.full(len(left.rows) + 1, -1, dtype=np.intp)  # row -1: none
+        link_of[result.rows[0]] = np.arange(len(result.rows[0]))
+        at = link_of[left.row_of(left.now)]
+        rows = np.flatnonzero(at >= 0)
+        tables[name] = (_take(delivered[name], [key, "party"], rows), at[rows])
+    (ent_keys, ent_at), (est_keys, est_at) = tables["enterprises"], tables["establishments"]
+    assert est.rows is not None
+    employer = sites["employer_id"].iloc[est.rows[1][est_at]].reset_index(drop=True)
+    links_ent = pd.concat(
+        [ent_keys, _take(ent.links, ["employer_id", PROBABILITY], ent_at)], axis=1
+    )
+    links_est = pd.concat(
+        [
+            est_keys,
+            _take(est.links, ["site_id"], est_at),
+            employer,
+            _take(est.links, [PROBABILITY], est_at),
+        ],
+        axis=1,
+    )
+    return {"links_enterprises": links_ent, "links_establishments": links_est}
+
+
+def _merged_links(
     results: dict[str, LinkResult], delivered: dict[str, pd.DataFrame], sites: pd.DataFrame
 ) -> dict[str, pd.DataFrame]:
-    """The link tables as delivered: one row per link and sending party, by key."""
+    """The link tables as delivered, by merges on the records' numbers (the reference
+    of :func:`_delivered_links`)."""
     ent, est = results["enterprises"], results["establishments"]
     ent_keys = delivered["enterprises"][["enterprise_key", "enterprise_number", "party"]]
     links_ent = ent_keys.astype({"enterprise_number": "string"}).merge(
