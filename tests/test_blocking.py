@@ -151,3 +151,94 @@ def test_large_join_is_fast_enough_to_be_vectorised() -> None:
     counts_l = left["k"].value_counts()
     counts_r = right["k"].value_counts()
     assert len(pairs) == int((counts_l * counts_r.reindex(counts_l.index, fill_value=0)).sum())
+
+
+split_rows = st.lists(
+    st.tuples(st.sampled_from(["p", "q", None]), st.sampled_from(["1000", "2000", None])),
+    max_size=30,
+)
+
+
+@given(split_rows, split_rows, st.integers(1, 40))
+def test_split_rule_equals_its_reference(left_rows, right_rows, cap) -> None:
+    # Reference: blocks on x under the cap pair whole; those over pair within x and y
+    # if that part is under the cap; everything else of an oversized block is skipped.
+    left = frame(left_rows or [("p", "1000")])
+    right = frame(right_rows or [("p", "1000")])
+    pairs = candidate_pairs(
+        left, right, [block_on("x", max_block_size=cap, split_by=("y",), name="r")]
+    )
+    whole = merge_reference(left, right, ["x"])
+    by_x = pd.Series([left["x"][i] for i, _ in whole]).value_counts()
+    fine = merge_reference(left, right, ["x", "y"])
+    by_xy = pd.Series([(left["x"][i], left["y"][i]) for i, _ in fine]).value_counts()
+    whole_kept = {p for p in whole if by_x[left["x"][p[0]]] <= cap}
+    split_kept = {
+        p
+        for p in fine
+        if by_x[left["x"][p[0]]] > cap and by_xy[(left["x"][p[0]], left["y"][p[0]])] <= cap
+    }
+    got = set(zip(pairs.left.tolist(), pairs.right.tolist(), strict=True))
+    assert got == whole_kept | split_kept
+    # Skipped: every pair of an oversized block that is not proposed.
+    oversized = sum(n for n in by_x if n > cap)
+    assert pairs.skipped.get("r", 0) == oversized - len(split_kept)
+
+
+def test_a_parent_block_over_the_cap_is_split_and_the_rest_reported(caplog) -> None:
+    # One parent, 40 x 40 children: over a cap of 500 pairs. Split by postcode: the
+    # 1000 part (20 x 20 = 400) pairs; the 2000 part (20 x 20) too; pairs across the
+    # two postcodes are left out, 800 of them, and reported as skipped.
+    postcode = ["1000"] * 20 + ["2000"] * 20
+    left = pd.DataFrame({"parent": ["E"] * 40, "postcode": postcode})
+    right = pd.DataFrame({"parent": ["E"] * 40, "postcode": postcode})
+    rule = block_on("parent", max_block_size=500, split_by=("postcode",), name="within parent")
+    with caplog.at_level("WARNING", logger="linkage.blocking"):
+        pairs = candidate_pairs(left, right, [rule])
+    assert len(pairs) == 800
+    assert (left["postcode"][pairs.left].to_numpy() == right["postcode"][pairs.right]).all()
+    assert pairs.skipped == {"within parent": 800}
+    assert (
+        "blocking rule within parent: skipped 800 pairs in blocks over 500 pairs "
+        "(after splitting them by postcode)" in caplog.text
+    )
+    # Under the cap nothing changes: the same pairs as the plain rule.
+    small = candidate_pairs(
+        left, right, [block_on("parent", max_block_size=1_600, split_by="postcode")]
+    )
+    assert len(small) == 1_600 and not small.skipped
+
+
+def test_split_needs_a_cap() -> None:
+    with pytest.raises(ConfigError, match="split_by needs a max_block_size"):
+        block_on("parent", split_by=("postcode",), max_block_size=None)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["aa", "ab", "b"]), st.integers(0, 3)), max_size=20),
+    st.lists(st.tuples(st.sampled_from(["aa", "ab", "b"]), st.integers(0, 3)), max_size=20),
+    st.randoms(use_true_random=False),
+)
+def test_sorted_neighbourhood_pairs_the_same_records_in_any_row_order(
+    left_rows, right_rows, rnd
+) -> None:
+    # Many records share a key: which of them fall in a window must follow their
+    # values, not their rows. Rows equal in every column are interchangeable, so the
+    # pairs are compared as pairs of values.
+    left = pd.DataFrame(left_rows or [("aa", 0)], columns=["key", "other"])
+    right = pd.DataFrame(right_rows or [("aa", 0)], columns=["key", "other"])
+    rule = [sorted_neighbourhood("key", window=2)]
+
+    def pairs_of_values(lf: pd.DataFrame, rf: pd.DataFrame) -> list:
+        p = candidate_pairs(lf, rf, rule)
+        return sorted(
+            zip(
+                map(tuple, lf.to_numpy()[p.left].tolist()),
+                map(tuple, rf.to_numpy()[p.right].tolist()),
+                strict=True,
+            )
+        )
+
+    shuffled_left = left.iloc[rnd.sample(range(len(left)), len(left))].reset_index(drop=True)
+    shuffled_right = right.iloc[rnd.sample(range(len(right)), len(right))].reset_index(drop=True)
+    assert pairs_of_values(left, right) == pairs_of_values(shuffled_left, shuffled_right)

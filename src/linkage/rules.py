@@ -6,6 +6,9 @@ unions the rules of a spec. Kinds (the ``kind`` key of a TOML spec):
 
 * :class:`BlockOn` (``equal``, :func:`block_on`) — equal values on one or more
   columns (all present);
+* :class:`SplitBlockOn` (``equal_split``, :func:`block_on` with ``split_by``) — the
+  same, a block over the cap split by more columns instead of skipped whole (the
+  children of one linked parent, split by postcode);
 * :class:`SharedToken` (``tokens``, :func:`block_on_tokens`) — at least one shared
   token of a list column (say, the words of a name), tokens too common to
   discriminate left out;
@@ -15,18 +18,22 @@ unions the rules of a spec. Kinds (the ``kind`` key of a TOML spec):
 
 A block whose pairs would exceed ``max_block_size`` is skipped and counted, so a
 chain of hundreds of units or a very common name never blows up memory; other rules
-still reach those records. A new kind is one subclass here, registered by its
-``kind`` class keyword.
+still reach those records. Where a rule has to order records of equal key (the
+window of :class:`SortedNeighbourhood`), it orders them by their values, never by
+their rows, so that the same records give the same pairs in any row order. A new
+kind is one subclass here, registered by its ``kind`` class keyword.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from linkage._codes import encode
@@ -39,6 +46,7 @@ __all__ = [
     "Codes",
     "SharedToken",
     "SortedNeighbourhood",
+    "SplitBlockOn",
     "block_on",
     "block_on_tokens",
     "rule_from_dict",
@@ -83,6 +91,11 @@ class BlockingRule(Kind):
     def _default_name(self) -> str:
         return "+".join(self.columns)
 
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Every column the rule reads."""
+        return self.columns
+
     def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
         """Left and right positions of the pairs the rule proposes (int64, with
         repeats allowed), and the number of pairs skipped in oversized blocks.
@@ -110,6 +123,17 @@ def _column_codes(
     return coded.left, coded.right
 
 
+def _counts(
+    lcode: NDArray[np.int64], rcode: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Per code, how many left and how many right records hold it."""
+    n_codes = int(max(lcode.max(initial=-1), rcode.max(initial=-1))) + 1
+    return (
+        np.bincount(lcode[lcode >= 0], minlength=n_codes),
+        np.bincount(rcode[rcode >= 0], minlength=n_codes),
+    )
+
+
 def join_codes(
     lcode: NDArray[np.int64], rcode: NDArray[np.int64], *, max_block_size: int | None
 ) -> PairArrays:
@@ -118,17 +142,15 @@ def join_codes(
     Returns left positions, right positions (int64) and the number of pairs skipped
     in blocks over ``max_block_size``.
     """
-    n_codes = int(max(lcode.max(initial=-1), rcode.max(initial=-1))) + 1
+    left_counts, right_counts = _counts(lcode, rcode)
     right_valid = np.flatnonzero(rcode >= 0)
     right_order = right_valid[np.argsort(rcode[right_valid], kind="stable")]
-    right_counts = np.bincount(rcode[right_valid], minlength=n_codes)
     right_starts = np.cumsum(right_counts) - right_counts
 
     left_pos = np.flatnonzero(lcode >= 0)
     codes = lcode[left_pos]
     skipped = 0
     if max_block_size is not None:
-        left_counts = np.bincount(codes, minlength=n_codes)
         block_pairs = left_counts * right_counts
         too_big = block_pairs > max_block_size
         if too_big.any():
@@ -143,25 +165,132 @@ def join_codes(
     return lefts, rights, skipped
 
 
+def _refine(
+    lcode: NDArray[np.int64],
+    rcode: NDArray[np.int64],
+    lnext: NDArray[np.int64],
+    rnext: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Codes of the pairs of values (-1 where either is missing), numbered densely so
+    that a product of codes never overflows."""
+    width = int(max(lnext.max(initial=-1), rnext.max(initial=-1))) + 1
+    packed = np.concatenate(
+        [
+            np.where((lcode < 0) | (lnext < 0), -1, lcode * width + lnext),
+            np.where((rcode < 0) | (rnext < 0), -1, rcode * width + rnext),
+        ]
+    )
+    joint = np.where(packed < 0, -1, pd.factorize(packed)[0]).astype(np.int64)
+    return joint[: len(lcode)], joint[len(lcode) :]
+
+
+def _arrow(values: pd.Series) -> pa.ChunkedArray | None:
+    """A column as Arrow, or None where Arrow cannot hold or sort it (lists, mixed)."""
+    try:
+        arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if pa.types.is_nested(arr.type):
+        return None
+    return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+
+
+def _order_by_values(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    present: NDArray[np.bool_],
+    leading: Sequence[NDArray[np.integer]],
+) -> NDArray[np.intp]:
+    """An order of the ``present`` rows of both frames (left rows, then right): by the
+    ``leading`` keys (arrays over those rows), then by the values of every column the
+    frames share, the last key breaking what ties remain.
+
+    Arrow's multi-column sort looks at a column only to break a tie of the columns
+    before it, so the values cost only where the leading keys tie.
+    """
+    columns = {f"k{i}": pa.array(key) for i, key in enumerate(leading[:-1])}
+    mask = pa.array(present)
+    for name in left.columns.intersection(right.columns):
+        lcol, rcol = _arrow(left[name]), _arrow(right[name])
+        if lcol is None or rcol is None:
+            continue
+        try:
+            both = pa.chunked_array([*lcol.chunks, *rcol.cast(lcol.type).chunks], lcol.type)
+        except (pa.ArrowException, TypeError, ValueError):
+            continue
+        columns[f"v{len(columns)}"] = both.filter(mask)
+    columns["last"] = pa.array(leading[-1])
+    table = pa.table(columns)
+    order = pc.sort_indices(table, sort_keys=[(name, "ascending") for name in columns])
+    return order.to_numpy().astype(np.intp)
+
+
 @dataclass(frozen=True, kw_only=True)
 class BlockOn(BlockingRule, kind="equal"):
     """Pairs whose values agree on every one of ``columns`` (missing never agrees)."""
 
-    def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
+    def _codes(
+        self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         lcode, rcode = _column_codes(left, right, self.columns[0], codes)
         for column in self.columns[1:]:
-            lnext, rnext = _column_codes(left, right, column, codes)
-            width = int(max(lnext.max(initial=-1), rnext.max(initial=-1))) + 1
-            packed = np.concatenate(
-                [
-                    np.where((lcode < 0) | (lnext < 0), -1, lcode * width + lnext),
-                    np.where((rcode < 0) | (rnext < 0), -1, rcode * width + rnext),
-                ]
-            )
-            # Renumber densely after each column, so that the product never overflows.
-            joint = np.where(packed < 0, -1, pd.factorize(packed)[0]).astype(np.int64)
-            lcode, rcode = joint[: len(left)], joint[len(left) :]
+            lcode, rcode = _refine(lcode, rcode, *_column_codes(left, right, column, codes))
+        return lcode, rcode
+
+    def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
+        lcode, rcode = self._codes(left, right, codes)
         return join_codes(lcode, rcode, max_block_size=self.max_block_size)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitBlockOn(BlockOn, kind="equal_split"):
+    """Pairs whose values agree on every one of ``columns``; a block over
+    ``max_block_size`` is split by ``split_by`` rather than skipped whole.
+
+    The records of an oversized block pair only where they also agree on the first
+    column of ``split_by``; a part still over the cap is split by the next column
+    too, and so on. What is over the cap after the last is skipped. The count of
+    skipped pairs is every pair of the oversized blocks that the rule does not
+    propose: those of parts left over, and those across the parts. Blocks under the
+    cap pair as :class:`BlockOn` pairs them.
+    """
+
+    split_by: tuple[str, ...]
+    max_block_size: int | None = 1_000_000
+
+    def __post_init__(self) -> None:
+        split = (self.split_by,) if isinstance(self.split_by, str) else tuple(self.split_by)
+        object.__setattr__(self, "split_by", split)
+        super().__post_init__()
+        if self.max_block_size is None:
+            raise ConfigError(
+                f"blocking rule {self.name!r}: split_by needs a max_block_size to split at"
+            )
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return (*self.columns, *self.split_by)
+
+    def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
+        lcode, rcode = self._codes(left, right, codes)
+        lefts, rights, skipped = join_codes(lcode, rcode, max_block_size=self.max_block_size)
+        found_l, found_r = [lefts], [rights]
+        for column in self.split_by:
+            if not skipped:
+                break
+            # Only the records of the blocks over the cap go on, split by one more column.
+            left_counts, right_counts = _counts(lcode, rcode)
+            over = np.r_[left_counts * right_counts > (self.max_block_size or 0), False]
+            lcode = np.where(over[lcode], lcode, -1)
+            rcode = np.where(over[rcode], rcode, -1)
+            lcode, rcode = _refine(lcode, rcode, *_column_codes(left, right, column, codes))
+            lefts, rights, still = join_codes(lcode, rcode, max_block_size=self.max_block_size)
+            found_l.append(lefts)
+            found_r.append(rights)
+            skipped -= lefts.size
+            if not still:
+                break
+        return np.concatenate(found_l), np.concatenate(found_r), skipped
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,26 +350,48 @@ class SortedNeighbourhood(_OneColumn, kind="window"):
         present = keys >= 0
         side = np.r_[np.zeros(len(left), np.int8), np.ones(len(right), np.int8)][present]
         pos = np.r_[np.arange(len(left)), np.arange(len(right))][present]
-        # Sort by key, then side and position, so that ties order the same way every run.
-        order = np.lexsort((pos, side, keys[present]))
+        keys = keys[present]
+        group = keys * 2 + side
+        if (np.bincount(group) > 1).any():
+            # Records of equal key on one side are ordered by their values (then by
+            # position, which only orders records equal in every column), so that the
+            # same records fall in the same windows in any row order.
+            order = _order_by_values(left, right, present, (keys, side, pos))
+        else:
+            order = np.lexsort((pos, side, keys))
         side, pos = side[order], pos[order]
         lefts, rights = [], []
         for d in range(1, self.window + 1):
             a, b = slice(None, -d), slice(d, None)
             cross = side[a] != side[b]
             first_left = side[a][cross] == 0
-            pa, pb = pos[a][cross], pos[b][cross]
-            lefts.append(np.where(first_left, pa, pb))
-            rights.append(np.where(first_left, pb, pa))
+            pos_a, pos_b = pos[a][cross], pos[b][cross]
+            lefts.append(np.where(first_left, pos_a, pos_b))
+            rights.append(np.where(first_left, pos_b, pos_a))
         return np.concatenate(lefts), np.concatenate(rights), 0
 
 
-def block_on(*columns: str, max_block_size: int | None = None, name: str = "") -> BlockOn:
+def block_on(
+    *columns: str,
+    max_block_size: int | None = None,
+    split_by: Sequence[str] = (),
+    name: str = "",
+) -> BlockOn:
     """Pair records whose values agree on every one of ``columns`` (missing never agrees).
+
+    With ``split_by``, a block over ``max_block_size`` is split by those columns in
+    turn instead of skipped whole (see :class:`SplitBlockOn`).
 
     >>> block_on("postcode", "name_prefix").name
     'postcode+name_prefix'
+    >>> block_on("parent", max_block_size=10_000, split_by=("postcode",)).kind
+    'equal_split'
     """
+    if split_by:
+        split = (split_by,) if isinstance(split_by, str) else tuple(split_by)
+        return SplitBlockOn(
+            columns=columns, max_block_size=max_block_size, split_by=split, name=name
+        )
     return BlockOn(columns=columns, max_block_size=max_block_size, name=name)
 
 
