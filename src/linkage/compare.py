@@ -8,6 +8,10 @@ kernel (rapidfuzz ``cpdist`` on all cores, or fixed-width character arrays).
 
 Levels: -1 null, 0 else, 1 .. n-2 the fuzzy thresholds from loose to tight,
 n-1 exact (see :mod:`linkage.comparisons`).
+
+:func:`record_keys` gives every record a 64-bit key of the values it is compared on:
+what follows a record whatever its row, for the random pairs of the fit and for the
+order in which tied pairs are resolved.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from linkage._codes import Encoded, encode
 from linkage.comparisons import Comparison
 from linkage.io import require_columns
 
-__all__ = ["compare", "compare_reference", "term_frequencies"]
+__all__ = ["compare", "compare_reference", "record_keys", "term_frequencies"]
 
 
 def compare(
@@ -108,3 +112,45 @@ def term_frequencies(
     tf = np.full(len(lc), np.nan)
     tf[same] = counts[lc[same]] / total
     return tf
+
+
+_NULL_HASH = np.uint64(0x9E3779B97F4A7C15)
+
+
+def record_keys(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    comparisons: Sequence[Comparison],
+    *,
+    encoded: Mapping[str, Encoded] | None = None,
+) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
+    """A 64-bit key per record of each side, from the values its comparisons read.
+
+    Two records with the same compared values have the same key, in any row and
+    either side; records that differ have different keys but for a 2**-64 chance.
+    Sorting by key puts the records of a table in an order that does not depend on
+    the order of its rows.
+
+    Parameters
+    ----------
+    left, right : DataFrame
+        Prepared frames holding each comparison's column.
+    comparisons : sequence of Comparison
+    encoded : dict of str to Encoded, optional
+        Columns already coded by :func:`encode` (by column name), reused as they are.
+
+    Returns
+    -------
+    left_keys, right_keys : ndarray of shape (n_left,) and (n_right,), dtype uint64
+    """
+    keys = np.zeros(len(left), np.uint64), np.zeros(len(right), np.uint64)
+    for column in dict.fromkeys(c.column for c in comparisons):
+        codes = (encoded or {}).get(column) or encode(left[column], right[column])
+        # Per distinct value, the SipHash of the value (not of its code, which follows
+        # the order values first appear in); the last slot is a missing value's.
+        hashes = np.append(pd.util.hash_array(codes.values, categorize=False), _NULL_HASH)
+        keys = tuple(
+            pd.util.hash_array(key * np.uint64(31) ^ hashes[side])
+            for key, side in zip(keys, (codes.left, codes.right), strict=True)
+        )
+    return keys

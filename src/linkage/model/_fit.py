@@ -106,8 +106,11 @@ def _tf_reference(
         if c.term_frequency and tf is not None and c.name in tf:
             at_top = gamma[:, k] == c.n_levels - 1
             freq = np.asarray(tf[c.name], dtype=np.float64)[at_top]
-            if np.isfinite(freq).any():
-                reference[c.name] = float(np.nanmean(freq))
+            freq = freq[np.isfinite(freq)]
+            if freq.size:
+                # Summed in sorted order: the same pairs in another order give the same
+                # float to the last bit (a sum in pair order does not).
+                reference[c.name] = float(np.sort(freq).mean())
     return reference
 
 
