@@ -7,6 +7,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,8 +28,10 @@ from linkage.normalise import (
     sort_tokens,
     split_address,
 )
+from linkage.normalise._addresses import _strip_box_word
 from linkage.normalise._contacts import _belgian_fast_path, _reference_phone_kernel
-from linkage.normalise._core import run
+from linkage.normalise._core import MAX_CHARS, pad, run, until_stable
+from linkage.normalise._names import _MULTI_START_RE, _strip_once
 
 NA = pd.NA
 
@@ -507,3 +510,73 @@ def test_garbage_never_raises(fn, garbage: pd.Series) -> None:
     assert len(out) == len(garbage)
     assert out.index.equals(garbage.index)
     assert out[garbage.isna()].isna().all().all()
+
+
+# ------------------------------------------------------------------ long values
+
+
+@pytest.mark.parametrize(
+    ("fn", "column"),
+    [
+        (normalise_names, None),
+        (normalise_street, None),
+        (partial(split_address, return_reasons=True), "street"),
+        (normalise_websites, None),
+    ],
+    ids=["names", "street", "split_address", "websites"],
+)
+def test_a_value_over_the_cap_is_missing_with_its_reason(fn, column, caplog) -> None:
+    # A 100 KB name of legal-form words took 16 s (each round of form stripping
+    # removed one pair and went over the whole value); over MAX_CHARS a value is
+    # not normalised at all but reported.
+    long = "comm " * 10_000 + "v " * 10_000
+    at_cap = "www." + "x" * (MAX_CHARS - 7) + ".be"
+    raw = pd.Series(["Peeters NV", long, at_cap], name="naam")
+    with caplog.at_level("WARNING", logger="linkage.normalise._core"):
+        out = fn(raw) if column else fn(raw, return_reasons=True)
+    got = out[column] if column else out.iloc[:, 0]
+    assert pd.isna(got.iloc[1]) and not pd.isna(got.iloc[2])
+    assert out["reason"].iloc[1] == f"longer than {MAX_CHARS:,} characters"
+    assert "column 'naam': 1 value(s) longer than 1,000 characters left out" in caplog.text
+
+
+def test_a_long_box_is_missing_with_its_reason() -> None:
+    out = normalise_address(
+        pd.Series(["Kerkstraat", "Kerkstraat"]),
+        pd.Series(["12 bus 4", "12"]),
+        pd.Series(["bus " * 250_000 + "3", "bus bus 3"]),
+        return_reasons=True,
+    )
+    # The long box is left out: the box written with the house number stays.
+    assert out["box"].tolist() == ["4", "3"]
+    assert out["reason"].tolist() == [f"longer than {MAX_CHARS:,} characters", NA]
+
+
+def _loop_reference(arr: pa.Array, step) -> pa.Array:
+    """The plain loop: the whole array again until it stops changing."""
+    while True:
+        stepped = step(arr)
+        if stepped.equals(arr):
+            return arr
+        arr = stepped
+
+
+_ROUND_TOKENS = st.sampled_from(["bus", "b", "bte", "box", "/", "3", "comm", "v", "va", "nv", "x"])
+
+
+@given(
+    raw=st.lists(
+        st.one_of(st.none(), st.lists(_ROUND_TOKENS, min_size=1, max_size=12).map(" ".join)),
+        max_size=20,
+    )
+)
+def test_until_stable_equals_the_plain_loop(raw) -> None:
+    arr = pa.array(raw, pa.string())
+    for step in (_strip_box_word, _strip_once):
+        assert until_stable(arr, step).equals(_loop_reference(arr, step))
+    # Revisiting only what may change again (a changed name holding the first word
+    # of a multi-word form) gives the same.
+    again = until_stable(
+        arr, _strip_once, again=lambda s: pc.match_substring_regex(pad(s), _MULTI_START_RE)
+    )
+    assert again.equals(_loop_reference(arr, _strip_once))

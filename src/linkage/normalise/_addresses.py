@@ -37,6 +37,7 @@ from linkage.normalise._core import (
     to_arrow,
     to_frame,
     unpad,
+    until_stable,
 )
 
 __all__ = ["normalise_address", "normalise_postcodes", "normalise_street", "split_address"]
@@ -112,11 +113,7 @@ def _street(values: pa.Array) -> pa.Array:
     # "St-Pieters" inside a name too, but a last "st" may be "straat": in a padded
     # value only a last token has a single space after it.
     # A match takes the next token's leading space, so "st st x" needs two rounds.
-    while True:
-        sainted = pc.replace_substring(padded, " st  ", " sint  ")
-        if sainted.equals(padded):
-            break
-        padded = sainted
+    padded = until_stable(padded, lambda a: pc.replace_substring(a, " st  ", " sint  "))
     for word, abbreviations in (_ANYWHERE | _TRAILING).items():
         padded = replace_tokens(padded, abbreviations, word)
     return unpad(padded)
@@ -178,17 +175,14 @@ def _clean_box(text: pa.Array) -> pa.Array:
     Keywords are stripped until none is left, so a box read from "12 bte b0" and
     the box given on its own agree.
     """
-    text = pc.replace_substring_regex(text, r"[^a-z0-9.\s:/]+", "")
-    while True:
-        stripped = pc.replace_substring_regex(text, rf"^{_BOX_WORDS}[\s.:/]*(\d)", r"\1")
-        stripped = pc.replace_substring_regex(
-            stripped, rf"^(?:{_BOX_WORDS}[\s.:/]+|/[\s.:/]*)(\S)", r"\1"
-        )
-        if stripped.equals(text):
-            break
-        text = stripped
+    text = until_stable(pc.replace_substring_regex(text, r"[^a-z0-9.\s:/]+", ""), _strip_box_word)
     text = collapse_whitespace(pc.replace_substring_regex(text, r"[\s:/]+", ""))
     return pc.replace_substring_regex(text, r"^0+(\d+)$", r"\1")
+
+
+def _strip_box_word(text: pa.Array) -> pa.Array:
+    stripped = pc.replace_substring_regex(text, rf"^{_BOX_WORDS}[\s.:/]*(\d)", r"\1")
+    return pc.replace_substring_regex(stripped, rf"^(?:{_BOX_WORDS}[\s.:/]+|/[\s.:/]*)(\S)", r"\1")
 
 
 def normalise_street(
@@ -272,23 +266,31 @@ def normalise_address(
     as ``street``
     """
     if house_number is None:
-        columns, reasons = on_uniques(_as_arrow(street)[0], _line_kernel)
+        columns, reasons = on_uniques(_as_arrow(street)[0], _line_kernel, name=_name(street))
     else:
         arr = _as_arrow(street)[0]
-        streets, reasons = on_uniques(arr, _street_kernel)
+        streets, reasons = on_uniques(arr, _street_kernel, name=_name(street))
         reasons = keep_reason(reasons, pc.is_null(streets["street"]), "no street")
-        numbers, number_reasons = on_uniques(_as_arrow(house_number, len(arr))[0], _number_kernel)
+        numbers, number_reasons = on_uniques(
+            _as_arrow(house_number, len(arr))[0], _number_kernel, name=_name(house_number)
+        )
         reasons = keep_reason(reasons, pc.is_null(numbers["house_number"]), "no house number")
         reasons = pc.coalesce(reasons, number_reasons)
         columns = {**streets, **numbers}
     if box is not None:
-        boxes, box_reasons = on_uniques(_as_arrow(box, len(columns["street"]))[0], _box_kernel)
+        boxes, box_reasons = on_uniques(
+            _as_arrow(box, len(columns["street"]))[0], _box_kernel, name=_name(box)
+        )
         columns["box"] = pc.coalesce(boxes["box"], columns["box"])
         reasons = pc.coalesce(reasons, box_reasons)
     index = street.index if isinstance(street, pd.Series) else pd.RangeIndex(len(columns["box"]))
     if return_reasons:
         columns["reason"] = reasons
     return to_frame(columns, index)
+
+
+def _name(values: object) -> object:
+    return values.name if isinstance(values, pd.Series) else None
 
 
 def _as_arrow(values: pd.Series | Iterable[Any], n: int | None = None) -> tuple[pa.Array, pd.Index]:

@@ -8,13 +8,20 @@ Every normaliser works the same way:
    (``on_uniques``), with Arrow compute kernels (RE2 regexes, utf8proc case folding
    and Unicode normalisation), so nothing loops in Python per record;
 3. the kernel returns the normalised values and, for values that became missing, a
-   short reason; both are taken back to the rows;
+   short reason; both are taken back to the rows. A value longer than
+   :data:`MAX_CHARS` never reaches a kernel: it becomes missing, with the reason
+   "longer than 1,000 characters", and a warning counts such values per column;
 4. ``to_series`` / ``to_frame`` wrap the result in ``string[pyarrow]`` columns with
    the input's index.
 
 RE2 has no look-around and its ``\\b`` is ASCII only, so whole-token matching pads
 every space to two and the value with a space on each side (``pad``): a token is
 then always `` token `` and neighbouring matches cannot share a space.
+
+Some steps repeat until nothing changes (a legal form whose removal brings together
+the words of another, "bus bus 3"): :func:`until_stable` runs each further round on
+the values the last one changed only, so a round costs what those values cost, and
+the cap bounds how many rounds one value can take.
 
 RE2's ``\\s`` is ASCII only too (tab, newline, form feed, carriage return, space),
 where Python's ``re`` and ``str.split`` take every Unicode space: a pattern for
@@ -33,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
+    "MAX_CHARS",
     "WHITESPACE",
     "WHITESPACE_CHARS",
     "Kernel",
@@ -53,6 +61,7 @@ __all__ = [
     "to_series",
     "token_alternation",
     "unpad",
+    "until_stable",
 ]
 
 logger = logging.getLogger(__name__)
@@ -62,6 +71,12 @@ logger = logging.getLogger(__name__)
 Kernel = Callable[[pa.Array], tuple[dict[str, pa.Array], pa.Array]]
 
 _STRING = pd.StringDtype("pyarrow")
+
+#: Values longer than this (in characters, after trimming) are taken as missing: no
+#: name, address, e-mail, phone number or web address comes near it, and the
+#: rounds of some normalisers cost the square of a value's length.
+MAX_CHARS = 1_000
+TOO_LONG = f"longer than {MAX_CHARS:,} characters"
 
 # Letters that NFKD does not decompose but that people type without the stroke.
 _UNDECOMPOSED = {
@@ -104,15 +119,62 @@ def _utf8_safe(value: Any) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def on_uniques(arr: pa.Array, kernel: Kernel) -> tuple[dict[str, pa.Array], pa.Array]:
-    """Run ``kernel`` on the distinct non-null values of ``arr`` and take back to rows."""
+def on_uniques(
+    arr: pa.Array, kernel: Kernel, *, name: Any = None
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    """Run ``kernel`` on the distinct non-null values of ``arr`` and take back to rows.
+
+    Values over :data:`MAX_CHARS` characters are left out (missing, with the reason
+    ``TOO_LONG``), and a warning names the column (``name``) and counts them.
+    """
     encoded = arr.dictionary_encode()
-    columns, reasons = kernel(encoded.dictionary)
-    indices = encoded.indices
+    distinct, indices = encoded.dictionary, encoded.indices
+    too_long = pc.greater(pc.utf8_length(distinct), MAX_CHARS)
+    capped = pc.any(too_long).as_py()
+    if capped:
+        distinct = null_where(distinct, too_long)
+        logger.warning(
+            "%s: %s value(s) %s left out (as missing)",
+            "a column" if name is None else f"column {name!r}",
+            f"{pc.sum(pc.take(too_long, indices)).as_py():,}",
+            TOO_LONG,
+        )
+    columns, reasons = kernel(distinct)
+    if capped:
+        reasons = pc.if_else(too_long, pa.scalar(TOO_LONG, reasons.type), reasons)
     return (
-        {name: pc.take(col, indices) for name, col in columns.items()},
+        {key: pc.take(col, indices) for key, col in columns.items()},
         pc.take(reasons, indices),
     )
+
+
+def until_stable(
+    arr: pa.Array,
+    step: Callable[[pa.Array], pa.Array],
+    *,
+    again: Callable[[pa.Array], pa.Array] | None = None,
+) -> pa.Array:
+    """Apply ``step`` to the values until none changes.
+
+    Each round after the first takes only the values the last one changed (and, with
+    ``again``, for which ``again`` of the new value is true: those that may change
+    further), and the rounds' answers are put back once at the end, so a round
+    costs what its few values cost, not the whole array.
+    """
+    rounds: list[tuple[pa.Array, pa.Array]] = []
+    current = arr
+    while True:
+        stepped = step(current)
+        todo = pc.fill_null(pc.not_equal(stepped, current), False)
+        if again is not None:
+            todo = pc.and_(todo, pc.fill_null(again(stepped), False))
+        if not pc.any(todo).as_py():
+            break
+        rounds.append((stepped, todo))
+        current = pc.filter(stepped, todo)
+    for outer, todo in reversed(rounds):
+        stepped = pc.replace_with_mask(outer, todo, stepped)
+    return stepped
 
 
 def to_series(arr: pa.Array, index: pd.Index, name: Any) -> pd.Series:
@@ -312,5 +374,5 @@ def run(
 ) -> pd.Series | pd.DataFrame:
     """Convert, run ``kernel`` on the distinct values, and build the result."""
     arr, index, name = to_arrow(values)
-    columns, reasons = on_uniques(arr, kernel)
+    columns, reasons = on_uniques(arr, kernel, name=name)
     return finish(columns, reasons, index, name, return_reasons=return_reasons, as_series=as_series)

@@ -21,6 +21,7 @@ from linkage.normalise._core import (
     run,
     token_alternation,
     unpad,
+    until_stable,
 )
 
 __all__ = ["LEGAL_FORMS", "legal_forms", "normalise_names", "sort_tokens"]
@@ -123,17 +124,18 @@ def _strip_forms(arr: pa.Array) -> pa.Array:
     multi-word form ("comm commv v" -> "comm v"), so later rounds revisit just the
     values that changed and hold the first word of one.
     """
-    todo = pc.is_valid(arr)
-    while True:
-        sub = pc.filter(arr, todo)
-        padded = pad(sub)
-        removed = pc.replace_substring_regex(padded, _FORMS_RE, "")
-        changed = pc.fill_null(pc.not_equal(removed, padded), False)
-        if not pc.any(changed).as_py():
-            return arr
-        arr = pc.replace_with_mask(arr, todo, pc.if_else(changed, unpad(removed), sub))
-        again = pc.and_(changed, pc.match_substring_regex(removed, _MULTI_START_RE))
-        todo = pc.replace_with_mask(todo, todo, pc.fill_null(again, False))
+    return until_stable(
+        arr,
+        _strip_once,
+        again=lambda stripped: pc.match_substring_regex(pad(stripped), _MULTI_START_RE),
+    )
+
+
+def _strip_once(arr: pa.Array) -> pa.Array:
+    padded = pad(arr)
+    removed = pc.replace_substring_regex(padded, _FORMS_RE, "")
+    changed = pc.fill_null(pc.not_equal(removed, padded), False)
+    return pc.if_else(changed, unpad(removed), arr)
 
 
 def _names_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
