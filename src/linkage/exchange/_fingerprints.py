@@ -81,10 +81,53 @@ class Coded:
 
 
 def codes(*arrays: pa.Array) -> Coded:
-    """Code text arrays jointly (one Arrow dictionary encoding of them end to end)."""
-    joint = pc.dictionary_encode(pa.concat_arrays(list(arrays)), null_encoding="encode")
-    flat = joint.indices.to_numpy().astype(np.intp)
-    return Coded(np.split(flat, np.cumsum([len(a) for a in arrays])[:-1]), joint.dictionary)
+    """Code text arrays jointly: short values (ids) as integers (:func:`_short_codes`),
+    others by one Arrow dictionary encoding of the arrays end to end."""
+    joint = pa.concat_arrays(list(arrays))
+    bounds = np.cumsum([len(a) for a in arrays])[:-1]
+    short = _short_codes(joint)
+    if short is not None:
+        flat, first = short
+        return Coded(np.split(flat, bounds), joint.take(pa.array(first)))
+    encoded = pc.dictionary_encode(joint, null_encoding="encode")
+    flat = encoded.indices.to_numpy().astype(np.intp)
+    return Coded(np.split(flat, bounds), encoded.dictionary)
+
+
+# Per number of bytes of a word a value fills (0 to 8), the mask that keeps them.
+_BYTES = np.array([(1 << (8 * i)) - 1 for i in range(8)] + [2**64 - 1], dtype=np.uint64)
+
+
+def _short_codes(values: pa.Array) -> tuple[NDArray[np.intp], NDArray[np.intp]] | None:
+    """Codes of text values of up to 16 bytes, none missing (else None), in order of
+    first appearance, and each code's first row: each value read off Arrow's buffers
+    as two 64-bit words and its length, folded into one integer and factorized. The
+    fold may merge two values; every value is then compared, words and length, with
+    its code's first, and on any difference the codes are refused (None)."""
+    if not len(values) or values.null_count:
+        return None
+    _, offsets, data = values.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int64)[values.offset : values.offset + len(values) + 1]
+    lengths = np.diff(ends)
+    if data is None or lengths.max() > 16:
+        return None
+    padded = np.zeros(ends[-1] - ends[0] + 16, dtype=np.uint8)
+    padded[: ends[-1] - ends[0]] = np.frombuffer(data, dtype=np.uint8)[ends[0] : ends[-1]]
+    # Every 8 bytes from every byte on, as one little-endian word (unaligned view).
+    words = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+    starts = ends[:-1] - ends[0]
+    low = words[starts] & _BYTES[np.minimum(lengths, 8)]
+    high = words[starts + 8] & _BYTES[np.clip(lengths - 8, 0, 8)]
+    folded = (low * np.uint64(0x9E3779B97F4A7C15)) ^ (
+        high * np.uint64(0xBF58476D1CE4E5B9) + lengths.astype(np.uint64)
+    )
+    flat, distinct = pd.factorize(folded)
+    first = np.full(len(distinct), len(flat), dtype=np.intp)
+    np.minimum.at(first, flat, np.arange(len(flat)))
+    same = first[flat]
+    if not ((low[same] == low) & (high[same] == high) & (lengths[same] == lengths)).all():
+        return None
+    return flat.astype(np.intp), first
 
 
 def first_rows(codes: NDArray[np.intp]) -> NDArray[np.intp]:
@@ -93,16 +136,51 @@ def first_rows(codes: NDArray[np.intp]) -> NDArray[np.intp]:
 
 
 def _hash_text(values: pa.Array) -> NDArray[np.uint64]:
-    """``hash_array`` of text, missing as "\\x00": per value, the SipHash of its UTF-8
-    bytes, handed over as ``bytes`` (four times faster than as ``str``). A column of
-    few distinct values (judged on its first rows) is hashed once per distinct value."""
-    values = values.fill_null("\x00").cast(pa.large_binary())
-    head = values.slice(0, _SAMPLE)
-    if len(values) > _SAMPLE and pc.count_distinct(head).as_py() * 4 < len(head):
-        coded = pc.dictionary_encode(values)
+    """``hash_array`` of a text column, missing as "\\x00", as ``hash_pandas_object``
+    hashes it: per value, the SipHash of its UTF-8 bytes, handed over as ``bytes``
+    (four times faster than as ``str``). A column of few distinct values (judged on
+    its first rows) is hashed once per distinct value.
+
+    ``hash_pandas_object`` factorizes a column first, and its string hash table reads
+    C strings, which end at the first NUL: "" and a missing value ("\\x00") are one
+    value to it, hashed as whichever comes first. Where a column can hold two such
+    values, it is hashed that way (:func:`_hash_as_c_strings`)."""
+    has_nul, has_empty = _nul_or_empty(values)
+    if has_nul or (values.null_count and has_empty):
+        return _hash_as_c_strings(values.fill_null("\x00"))
+    filled = values.fill_null("\x00").cast(pa.large_binary())
+    head = filled.slice(0, _SAMPLE)
+    if len(filled) > _SAMPLE and pc.count_distinct(head).as_py() * 4 < len(head):
+        coded = pc.dictionary_encode(filled)
         distinct = coded.dictionary.to_numpy(zero_copy_only=False)
         return pd.util.hash_array(distinct, categorize=False)[coded.indices.to_numpy()]
-    return pd.util.hash_array(values.to_numpy(zero_copy_only=False), categorize=False)
+    return pd.util.hash_array(filled.to_numpy(zero_copy_only=False), categorize=False)
+
+
+def _nul_or_empty(values: pa.Array) -> tuple[bool, bool]:
+    """Whether any value (of a ``large_string`` array) holds a NUL, and whether any is
+    "", read off its buffers."""
+    _, offsets, data = values.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int64)[values.offset : values.offset + len(values) + 1]
+    if not len(values) or data is None:
+        return False, bool(len(values) > values.null_count)
+    empty = ends[1:] == ends[:-1]
+    if values.null_count:
+        empty &= values.is_valid().to_numpy(zero_copy_only=False)
+    nul = not np.frombuffer(data, dtype=np.uint8)[ends[0] : ends[-1]].all()
+    return nul, bool(empty.any())
+
+
+def _hash_as_c_strings(values: pa.Array) -> NDArray[np.uint64]:
+    """Each value hashed as the first value that is the same C string (the same up to
+    its first NUL): what ``hash_pandas_object`` gives a column holding NULs."""
+    as_c = pc.replace_substring_regex(values, pattern="(?s)\\x00.*", replacement="")
+    coded = pc.dictionary_encode(as_c)
+    codes = coded.indices.to_numpy().astype(np.intp)
+    first = np.full(len(coded.dictionary), len(codes), dtype=np.intp)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    firsts = values.take(pa.array(first)).cast(pa.large_binary())
+    return pd.util.hash_array(firsts.to_numpy(zero_copy_only=False), categorize=False)[codes]
 
 
 @dataclass(frozen=True)
@@ -151,7 +229,9 @@ def fingerprint(
 
     def column(name: str) -> pa.Array:
         values = text(frame[name])
-        return values if rows is None else values.take(pa.array(rows))
+        return values if every else values.take(pa.array(rows))
+
+    every = rows is None or np.array_equal(rows, np.arange(len(frame)))
 
     ident = spec.left_id if side == "left" else spec.right_id
     columns = list(dict.fromkeys(c for f in spec.fields for c in f.source_for(side)))  # type: ignore[arg-type]
@@ -168,7 +248,7 @@ def fingerprint(
         id_values[~ids.is_valid().to_numpy(zero_copy_only=False)] = pd.NA
     if "party" in frame:
         party: pd.Series | str = (
-            (frame["party"] if rows is None else frame["party"].iloc[rows])
+            (frame["party"] if every else frame["party"].iloc[rows])
             .astype("string")
             .reset_index(drop=True)
         )

@@ -20,6 +20,7 @@ import hashlib
 import json
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -287,19 +288,20 @@ def _subframe(frame: pd.DataFrame, rows: NDArray[np.intp], columns: list[str]) -
 def _maybe_moved(
     before: tuple[NDArray[np.intp], NDArray[np.intp]],
     after: tuple[NDArray[np.intp], NDArray[np.intp]],
-    sides: tuple[_Side, _Side],
+    left: Coded,
+    right: Coded,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """The rows of the links before and after whose outer merge on the left id holds
     every row of the whole merge whose partner changed, in the same order and with
-    the same dtypes. Links are given as codes (left id, right id) of ``sides``.
+    the same dtypes. Each link is given by its two ids' codes (in ``left``, ``right``).
 
     A left id is taken whole when its partner differs (absent or missing counts as
     missing) or when it repeats on a side (the merge pairs such rows every way). So
     that the merge fills and types its columns as the whole merge does, one id on
     both sides, one only before and one only after come too, where there are any;
     :func:`_reasons` filters them out with every other unchanged row."""
-    n = len(sides[0].coded)
-    no_partner = np.r_[sides[1].coded.missing(), True]  # code -1: absent
+    n = len(left)
+    no_partner = right.missing()
     was, now = np.full(n, -1, dtype=np.intp), np.full(n, -1, dtype=np.intp)
     was[before[0]] = np.where(no_partner[before[1]], -1, before[1])
     now[after[0]] = np.where(no_partner[after[1]], -1, after[1])
@@ -406,19 +408,40 @@ def link_to_vdab(
         name: np.flatnonzero(left[specs[name].left_id].notna().to_numpy())
         for name, (left, _) in frames.items()
     }
-    prints = {
-        f"{name}_{side}": fingerprint(frame, specs[name], side, rows=rows)
-        for name, (left, right) in frames.items()
-        for side, frame, rows in (("left", left, sent[name]), ("right", right, None))
-    }
-    earlier = None if refit or previous is None else _read_earlier(previous, specs)
+    earlier: _Earlier | None = None
+    # Two threads: Arrow's kernels and pandas' SipHash let go of the GIL.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        state = None if refit or previous is None else pool.submit(_read_earlier, previous, specs)
+        jobs = {
+            f"{name}_{side}": pool.submit(fingerprint, frame, specs[name], side, rows=rows)
+            for name, (left, right) in frames.items()
+            for side, frame, rows in (("left", left, sent[name]), ("right", right, None))
+        }
+        prints = {key: job.result() for key, job in jobs.items()}
+        earlier = state.result() if state is not None else None
+        sides_of = {
+            f"{name}_{side}": pool.submit(
+                _Side.of,
+                prints[f"{name}_{side}"][1],
+                *(
+                    (earlier.fingerprints[f"{name}_{side}"], earlier.links[name][ident])
+                    if earlier is not None
+                    else ()
+                ),
+            )
+            for name in LINKS
+            for side, ident in (("left", specs[name].left_id), ("right", specs[name].right_id))
+        }
+        coded = {
+            name: (sides_of[f"{name}_left"].result(), sides_of[f"{name}_right"].result())
+            for name in LINKS
+        }
     results: dict[str, LinkResult] = {}
     changes: dict[str, pd.DataFrame] = {}
-    coded: dict[str, tuple[_Side, _Side]] = {}
     moved: dict[str, pd.Index] = {"left": pd.Index([]), "right": pd.Index([])}
     for name in LINKS:
         started = time.perf_counter()
-        spec = specs[name]
+        spec, sides = specs[name], coded[name]
         # Units and sites name their parent (enterprise, employer).
         parent = ("enterprise_number", "employer_id") if name == "establishments" else ()
         right_frame = frames[name][1]
@@ -426,16 +449,9 @@ def link_to_vdab(
         number, right = spec.left_id, spec.right_id
         now = (prints[f"{name}_left"][1], prints[f"{name}_right"][1])
         if earlier is None:
-            sides = (_Side.of(now[0]), _Side.of(now[1]))
             before_links, before = _no_links(number, right), (sides[0].linked, sides[1].linked)
         else:
-            links = earlier.links[name]
-            sides = (
-                _Side.of(now[0], earlier.fingerprints[f"{name}_left"], links[number]),
-                _Side.of(now[1], earlier.fingerprints[f"{name}_right"], links[right]),
-            )
-            before_links, before = _deduplicated(links, sides)
-        coded[name] = sides
+            before_links, before = _deduplicated(earlier.links[name], sides)
         # An enterprise (unit) sent by both parties is linked once: its first row.
         lframe = _subframe(
             frames[name][0], sent[name][sides[0].rows], _reads(spec, "left", *parent[:1])
@@ -483,7 +499,7 @@ def link_to_vdab(
             right,
             sets,
             whole=None if earlier else "first delivery" if previous is None else "refit",
-            rows=_maybe_moved(before, after, sides),
+            rows=_maybe_moved(before, after, sides[0].coded, sides[1].coded),
         )
         if name == "enterprises":
             moved = {
