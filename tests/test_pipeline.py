@@ -213,3 +213,46 @@ def test_incremental_link_needs_the_model() -> None:
             linkage.presets.enterprises(),
             increment=Increment(links=pd.DataFrame(), left_changed=[], right_changed=[]),
         )
+
+
+def test_an_increment_given_its_rows_links_as_one_that_finds_them() -> None:
+    """An increment that names its earlier links' rows (as the feed does) links as one
+    that finds them by id; each link's rows are in ``LinkResult.rows``."""
+    sample = linkage.synthetic.load_sample()
+    spec = linkage.presets.enterprises()
+    first = link(sample.enterprises, sample.employers, spec)
+    left_ids, right_ids = first.left_ids, first.right_ids
+    assert (left_ids[first.rows[0]] == first.links["enterprise_number"]).all()
+    assert (right_ids[first.rows[1]] == first.links["employer_id"]).all()
+    changed = first.links["enterprise_number"].iloc[:5].tolist()
+    edited = sample.enterprises.copy()
+    edited.loc[edited["enterprise_number"].isin(changed), "name"] = "Zzyzx"
+    # One earlier link whose left record is gone.
+    edited = edited[edited["enterprise_number"] != first.links["enterprise_number"].iloc[9]]
+    by_id = Increment(links=first.links, left_changed=changed, right_changed=[])
+    rows = (
+        pd.Index(edited["enterprise_number"]).get_indexer(first.links["enterprise_number"]),
+        pd.Index(sample.employers["employer_id"]).get_indexer(first.links["employer_id"]),
+    )
+    found = link(edited, sample.employers, spec, model=first.model, increment=by_id)
+    given = link(
+        edited,
+        sample.employers,
+        spec,
+        model=first.model,
+        increment=Increment(links=first.links, left_changed=changed, right_changed=[], rows=rows),
+    )
+    pd.testing.assert_frame_equal(given.links, found.links)
+    assert given.rows is not None and found.rows is not None
+    assert all((g == f).all() for g, f in zip(given.rows, found.rows, strict=True))
+    assert (found.left_ids[found.rows[0]] == found.links["enterprise_number"]).all()
+    with pytest.raises(linkage.ConfigError, match="one per earlier link"):
+        link(
+            edited,
+            sample.employers,
+            spec,
+            model=first.model,
+            increment=Increment(
+                links=first.links, left_changed=[], right_changed=[], rows=(rows[0][:3], rows[1])
+            ),
+        )
