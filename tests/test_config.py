@@ -53,7 +53,7 @@ def test_whole_spec_from_toml(tmp_path: Path) -> None:
         (
             'left_id = "a"\nright_id = "b"\n[[fields]]\nname = "x"\nsource = "y"\n'
             '[[blocking]]\nkind = "soundex"\ncolumns = ["x"]\n[[comparisons]]\ncolumn = "x"\n',
-            r"\[\[blocking\]\]: kind must be one of equal, tokens, window",
+            r"\[\[blocking\]\]: kind must be one of equal, equal_split, tokens, window",
         ),
         (
             'left_id = "a"\nright_id = "b"\n[[fields]]\nname = "x"\nsource = "y"\n'
