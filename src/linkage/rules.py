@@ -252,7 +252,8 @@ class SplitBlockOn(BlockOn, kind="equal_split"):
     too, and so on. What is over the cap after the last is skipped. The count of
     skipped pairs is every pair of the oversized blocks that the rule does not
     propose: those of parts left over, and those across the parts. Blocks under the
-    cap pair as :class:`BlockOn` pairs them.
+    cap pair as :class:`BlockOn` pairs them; with ``split_by`` empty (a spec that
+    compares no column exactly), an oversized block is skipped whole, as there.
     """
 
     split_by: tuple[str, ...]
