@@ -247,15 +247,17 @@ def fingerprint(
     if ids.null_count:
         id_values[~ids.is_valid().to_numpy(zero_copy_only=False)] = pd.NA
     if "party" in frame:
-        party: pd.Series | str = (
-            (frame["party"] if every else frame["party"].iloc[rows])
-            .astype("string")
-            .reset_index(drop=True)
-        )
-        party_codes, party_values = pd.factorize(party)
+        coded = pc.dictionary_encode(column("party"))
+        values: list[str | None] = [*coded.dictionary.to_pylist(), None]
         # A missing party is a value of its own, as in a merge on it.
-        parties = np.where(party_codes < 0, len(party_values), party_codes).astype(np.intp)
-        values: list[str | None] = [*party_values, None]
+        parties = coded.indices.fill_null(len(values) - 1).to_numpy().astype(np.intp)
+        if frame["party"].dtype == pd.StringDtype():
+            party: pd.Series | str = (
+                frame["party"] if every else frame["party"].iloc[rows]
+            ).reset_index(drop=True)
+        else:  # as astype("string") writes it, from the few parties
+            named = np.array([*values[:-1], pd.NA], dtype=object)[parties]
+            party = pd.Series(pd.arrays.StringArray(named)).astype("string")
     else:
         party, parties, values = "VDAB", np.zeros(len(frame), dtype=np.intp), ["VDAB"]
     table = pd.DataFrame({"id": id_values, "party": party, "fingerprint": hashes})

@@ -438,6 +438,7 @@ def link_to_vdab(
         }
     results: dict[str, LinkResult] = {}
     changes: dict[str, pd.DataFrame] = {}
+    linked: dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
     moved: dict[str, pd.Index] = {"left": pd.Index([]), "right": pd.Index([])}
     for name in LINKS:
         started = time.perf_counter()
@@ -456,7 +457,7 @@ def link_to_vdab(
         lframe = _subframe(
             frames[name][0], sent[name][sides[0].rows], _reads(spec, "left", *parent[:1])
         )
-        parents = ParentLinks.of(results["enterprises"]) if name == "establishments" else None
+        parents = _parents(results, coded, linked) if name == "establishments" else None
         increment = None
         sets: dict[str, dict[str, pd.Index]] = {"changed": {}, "new": {}, "gone": {}, "parent": {}}
         if earlier is not None:
@@ -488,10 +489,8 @@ def link_to_vdab(
         results[name] = result
         timings[f"link_{name}"] = time.perf_counter() - started
         assert result.rows is not None
-        after = (
-            sides[0].now[sides[0].rows][result.rows[0]],
-            sides[1].now[sides[1].rows][result.rows[1]],
-        )
+        after = (sides[0].code_of(result.rows[0]), sides[1].code_of(result.rows[1]))
+        linked[name] = after
         changes[name] = _reasons(
             before_links,
             result.links,
@@ -520,6 +519,28 @@ def link_to_vdab(
         changes=changes,
         timings=timings,
         refitted=earlier is None,
+    )
+
+
+def _parents(
+    results: dict[str, LinkResult],
+    coded: dict[str, tuple[_Side, _Side]],
+    linked: dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]],
+) -> ParentLinks:
+    """The enterprises' links as the units' parents (``ParentLinks.of``), their numbers
+    Arrow text like the units' (pandas then factorizes the two by Arrow, not as Python
+    strings: the same codes)."""
+    numbers = coded["enterprises"][0].coded.values.take(pa.array(linked["enterprises"][0]))
+    links = results["enterprises"].links
+    return ParentLinks(
+        links=pd.DataFrame(
+            {
+                "enterprise_number": pd.arrays.ArrowStringArray(numbers),
+                "employer_id": links["employer_id"],
+            }
+        ),
+        left_parent="enterprise_number",
+        right_parent="employer_id",
     )
 
 
