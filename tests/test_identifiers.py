@@ -19,6 +19,7 @@ from linkage.identifiers import (
     format_establishment_number,
     is_national_register_number,
     national_register_mask,
+    number_digits,
     parse_enterprise_number,
     parse_enterprise_numbers,
     parse_establishment_number,
@@ -198,15 +199,15 @@ def test_agrees_with_stdnum_on_any_ten_digits(number: int) -> None:
     assert (ours is not None) == vat.is_valid(digits)
 
 
-def _assert_kernels_agree(values: list[str | None]) -> None:
+def _assert_kernels_agree(values: list[object], *, dtype: object = object) -> None:
     """The vectorised parsers give each value the number and reason of the scalar ones."""
-    series = pd.Series(values, dtype=object)
+    series = pd.Series(values, dtype=dtype)
     for parse_many, parse_one in (
         (parse_enterprise_numbers, parse_enterprise_number),
         (parse_establishment_numbers, parse_establishment_number),
     ):
         got = parse_many(series, return_reasons=True)
-        for value, number, reason in zip(values, got["number"], got["reason"], strict=True):
+        for value, number, reason in zip(series, got["number"], got["reason"], strict=True):
             try:
                 expected, expected_reason = parse_one(value), None
             except InvalidIdentifier as exc:
@@ -256,8 +257,6 @@ def test_century_rule_uses_the_current_year() -> None:
 
 
 def test_number_digits_keeps_mistyped_numbers() -> None:
-    from linkage.identifiers import number_digits
-
     got = number_digits(pd.Series(["BE 0403.170.702", "403170701", "x1", None]))
     assert got.tolist()[:2] == ["0403170702", "0403170701"]
     assert got.isna().tolist() == [False, False, True, True]
@@ -302,3 +301,108 @@ def test_scalar_and_arrow_kernels_agree_on_unicode_spaces(values: list[str | Non
     assert national_register_mask(pd.Series(present, dtype=object)).tolist() == [
         is_national_register_number(v) for v in present
     ]
+
+
+# ------------------------------------------------- values that are not clean text
+
+# What a fuzzer or a broken file puts in a column: lone surrogates (text decoded with
+# surrogateescape), bytes (a binary Parquet column; UTF-8 or not), floats (a column
+# with a gap read as float64, or floats mixed into text), huge and infinite ones.
+surrogates = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+broken_text = st.builds(
+    lambda head, bad, tail: head + bad + tail,
+    st.one_of(enterprise_numbers(), noise_text),
+    surrogates,
+    noise_text,
+)
+any_text = st.text(max_size=12)
+byte_values = st.one_of(
+    st.binary(max_size=12), enterprise_numbers().map(str.encode), st.just(b"\xff\xfe")
+)
+whole_floats = st.integers(0, 10**10).map(float)
+floats = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    whole_floats,
+    st.sampled_from([1e20, -1e20, 1e300, 403170701.5, 4031707.01, 0.5, -0.0]),
+)
+NOT_TEXT = "not text (bytes that are not UTF-8, or a lone surrogate)"
+weird = st.one_of(
+    broken_text, any_text, byte_values, floats, st.integers(-(10**20), 10**20), st.booleans()
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("0403\ud800170701", NOT_TEXT),
+        (b"\xff\xfe", NOT_TEXT),
+        (403170701.5, "not a whole number"),
+        (float("inf"), "not a whole number"),
+        (1e20, "wrong length"),
+        (True, "characters other than digits"),
+    ],
+)
+def test_values_that_are_not_numbers_have_a_reason(value: object, reason: str) -> None:
+    with pytest.raises(InvalidIdentifier) as caught:
+        parse_enterprise_number(value)
+    assert caught.value.reason == reason
+    got = parse_enterprise_numbers(pd.Series([value, KBO], dtype=object), return_reasons=True)
+    assert got["reason"].tolist()[0] == reason
+    assert got["number"].tolist()[1] == KBO
+    assert not is_national_register_number(value)
+
+
+def test_bytes_and_whole_floats_read_as_their_digits() -> None:
+    assert parse_enterprise_number(b"0403.170.701") == KBO
+    assert parse_enterprise_number(403170701.0) == KBO
+    # A whole float is its integer: not "4031707010" (the ".0" read as a separator).
+    with pytest.raises(InvalidIdentifier, match="wrong length"):
+        parse_establishment_number(403170701.0)
+    column = pd.Series([b"0403170701", 403170701.0, KBO], dtype=object)
+    assert parse_enterprise_numbers(column).tolist() == [KBO] * 3
+
+
+def test_one_fraction_does_not_spoil_a_float_column() -> None:
+    values = pd.Series([403170701.0, 1.5, np.nan, 1e20, float("-inf")])
+    got = parse_enterprise_numbers(values, return_reasons=True)
+    assert got["number"].tolist()[0] == KBO
+    reasons = [None if pd.isna(r) else r for r in got["reason"]]
+    assert reasons == [None, "not a whole number", None, "wrong length", "not a whole number"]
+    assert number_digits(values).tolist()[3] == "1" + "0" * 20
+
+
+@pytest.mark.parametrize(
+    "dtype", [object, "string[python]", "string[pyarrow]", "float64", "Float64", "category"]
+)
+def test_no_column_type_raises(dtype: object) -> None:
+    values: list[object] = {
+        "float64": [403170701.0, 1e20, np.nan, 0.5],
+        "Float64": [403170701.0, 1e20, None, 0.5],
+        "string[pyarrow]": [KBO, "x", None],
+    }.get(str(dtype), [KBO, "0403\udc80170701", None, "x"])
+    series = pd.Series(values, dtype=dtype)  # type: ignore[call-overload]
+    for parse in (parse_enterprise_numbers, parse_establishment_numbers):
+        assert len(parse(series, return_reasons=True)) == len(values)
+    assert len(national_register_mask(series)) == len(values)
+
+
+@given(st.lists(weird, max_size=20))
+def test_kernels_agree_on_any_value(values: list[object]) -> None:
+    _assert_kernels_agree(values)
+    assert national_register_mask(pd.Series(values, dtype=object)).tolist() == [
+        is_national_register_number(v) for v in values
+    ]
+
+
+@given(st.lists(floats, max_size=20))
+def test_kernels_agree_on_float_columns(values: list[float]) -> None:
+    _assert_kernels_agree(values, dtype="float64")
+    assert not national_register_mask(pd.Series(values, dtype="float64")).any()
+
+
+@given(st.lists(st.one_of(broken_text, byte_values, st.none()), max_size=20))
+def test_broken_text_never_raises_and_is_never_valid(values: list[object]) -> None:
+    got = parse_enterprise_numbers(pd.Series(values, dtype=object), return_reasons=True)
+    for value, number, reason in zip(values, got["number"], got["reason"], strict=True):
+        if isinstance(value, str):  # a string with a surrogate in it
+            assert pd.isna(number) and reason == NOT_TEXT

@@ -12,6 +12,13 @@ in a message: an enterprise number of a sole proprietorship identifies a person.
 Each check has a scalar form in plain Python (the reference) and a vectorised form
 over a pandas Series (the fast kernel, on Arrow compute); tests hold them equal.
 
+Any value is accepted and none raises: a value is read as text by one rule in both
+forms (:func:`_as_text`): bytes as UTF-8, a whole float as its integer (``403170701.0``
+is ``403170701``), anything else by ``str``. What cannot be read so is invalid with a
+reason, never an exception: bytes that are not UTF-8 and text with a lone surrogate
+(a file decoded with ``surrogateescape``) are "not text", and a float with a fraction,
+or an infinite one, is "not a whole number".
+
 >>> parse_enterprise_number("BE 0403.170.701")
 '0403170701'
 >>> format_enterprise_number("403170701")
@@ -30,6 +37,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from linkage.exceptions import InvalidIdentifier
 from linkage.normalise._core import WHITESPACE_CHARS
@@ -61,8 +69,21 @@ REASONS = (
     "check digits do not match (mod 97)",
     "an establishment-unit number, not an enterprise number",
     "an enterprise number, not an establishment-unit number",
+    "not text (bytes that are not UTF-8, or a lone surrogate)",
+    "not a whole number",
 )
-_OK, _MISSING, _CHARS, _LENGTH, _LEADING, _CHECK, _IS_ESTABLISHMENT, _IS_ENTERPRISE = range(8)
+(
+    _OK,
+    _MISSING,
+    _CHARS,
+    _LENGTH,
+    _LEADING,
+    _CHECK,
+    _IS_ESTABLISHMENT,
+    _IS_ENTERPRISE,
+    _NOT_TEXT,
+    _FRACTION,
+) = range(10)
 _LEADING_DIGITS: dict[Kind, tuple[int, int]] = {"enterprise": (0, 1), "establishment": (2, 8)}
 _LABEL = {"enterprise": "enterprise number", "establishment": "establishment-unit number"}
 
@@ -79,14 +100,48 @@ _NRN_SEPARATORS = re.compile(_NRN_SEPARATOR_PATTERN)
 # --------------------------------------------------------------------------- scalar
 
 
-def _clean(text: object) -> str:
+def _as_text(value: object, *, floats: bool = True) -> str | int:
+    """The text of one value, or the reason code of a value that has none.
+
+    The one rule both kernels follow (:func:`_texts` is its vectorised form):
+    missing values (None, NA, NaN, NaT) are ``_MISSING``; bytes are UTF-8 or
+    ``_NOT_TEXT``; a string with a lone surrogate is ``_NOT_TEXT``; a whole finite
+    float is its integer's digits, any other float ``_FRACTION`` (or ``_MISSING``
+    for every float when ``floats`` is false); anything else is ``str(value)``.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return _NOT_TEXT
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return _NOT_TEXT
+    missing = pd.isna(value)
+    if isinstance(missing, (bool, np.bool_)) and missing:
+        return _MISSING
+    if isinstance(value, (float, np.floating)):
+        if not floats:
+            return _MISSING
+        number = float(value)
+        if not np.isfinite(number) or number % 1:
+            return _FRACTION
+        return str(int(number))
+    return str(value)
+
+
+def _clean(text: str) -> str:
     """Drop separators and a leading ``BE`` or ``(0)``."""
-    return _CLEAN.sub("", str(text).strip())
+    return _CLEAN.sub("", text.strip())
 
 
-def _check_one(text: object, kind: Kind) -> tuple[str | None, int]:
-    if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
-        return None, _MISSING
+def _check_one(value: object, kind: Kind) -> tuple[str | None, int]:
+    text = _as_text(value)
+    if isinstance(text, int):
+        return None, text
     digits = _clean(text)
     if not digits:
         return None, _MISSING
@@ -114,7 +169,7 @@ def _parse_one(text: object, kind: Kind) -> str:
     return canonical
 
 
-def parse_enterprise_number(text: str | int) -> str:
+def parse_enterprise_number(text: object) -> str:
     """Canonical 10 digits of an enterprise number written in any common form.
 
     Accepts ``0403.170.701``, ``0403170701``, ``BE0403170701``, ``BE 0403 170 701``,
@@ -129,7 +184,7 @@ def parse_enterprise_number(text: str | int) -> str:
     return _parse_one(text, "enterprise")
 
 
-def parse_establishment_number(text: str | int) -> str:
+def parse_establishment_number(text: object) -> str:
     """Canonical 10 digits of an establishment-unit number (first digit 2 to 8).
 
     Raises
@@ -159,9 +214,10 @@ def is_national_register_number(text: object) -> bool:
     field of 0-12 (national number), 20-32 or 40-52 (BIS), and check digits that
     match for a birth in the 1900s or, where the year allows, in the 2000s.
     """
-    if text is None or text is pd.NA or isinstance(text, float):
+    as_text = _as_text(text, floats=False)
+    if isinstance(as_text, int):
         return False
-    digits = _NRN_SEPARATORS.sub("", str(text).strip())
+    digits = _NRN_SEPARATORS.sub("", as_text.strip())
     if len(digits) != 11 or not (digits.isascii() and digits.isdigit()) or int(digits) == 0:
         return False
     month = int(digits[2:4])
@@ -177,30 +233,90 @@ def is_national_register_number(text: object) -> bool:
 # ----------------------------------------------------------------------- vectorised
 
 
-def _to_arrow(values: pd.Series) -> pa.StringArray:
-    """The values as an Arrow string array; whole floats lose their ``.0``."""
-    if pd.api.types.is_float_dtype(values.dtype):
-        whole = values.isna() | (values % 1 == 0)
-        if whole.all():
-            values = values.astype("Int64")
-    if not isinstance(values.dtype, pd.StringDtype):
-        values = values.astype("string")
-    return pa.array(values.array, type=pa.string())
+def _texts(values: pd.Series, *, floats: bool = True) -> tuple[pa.StringArray, NDArray[np.int8]]:
+    """Vectorised :func:`_as_text`: the text of each value (null where it has none)
+    and a code per value, 0 for text, else the reason it has none.
+
+    Columns of text, whole numbers and floats take Arrow's casts; only a column
+    that mixes kinds of value, or holds text Arrow refuses (bytes that are not
+    UTF-8, a lone surrogate), is read value by value, by the scalar rule itself.
+    """
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return _texts_by_value(values, floats=floats)
+    if pd.api.types.is_float_dtype(dtype):
+        return _float_texts(values.to_numpy(dtype=np.float64, na_value=np.nan), floats=floats)
+    if pd.api.types.is_integer_dtype(dtype):
+        return _present(pc.cast(_one_chunk(pa.Array.from_pandas(values)), pa.string()))
+    if isinstance(dtype, pd.StringDtype) and dtype.storage != "python":
+        return _present(_one_chunk(pa.array(values.array)).cast(pa.string()))
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "bytes", "empty"):
+        try:
+            return _present(
+                pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeError):
+            pass  # bytes that are not UTF-8, a lone surrogate: by value below
+    elif kind == "floating":
+        return _float_texts(values.to_numpy(dtype=np.float64, na_value=np.nan), floats=floats)
+    return _texts_by_value(values, floats=floats)
 
 
-def _cleaned(values: pd.Series, *, pad_nine: bool) -> pa.StringArray:
-    """Separators and prefixes dropped; a nine-digit value gets its leading zero back."""
-    raw = _to_arrow(values)
+def _one_chunk(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _present(text: pa.StringArray) -> tuple[pa.StringArray, NDArray[np.int8]]:
+    """The codes of an array that is all text: missing where null."""
+    return text, np.where(text.is_null().to_numpy(zero_copy_only=False), _MISSING, _OK).astype(
+        np.int8
+    )
+
+
+def _float_texts(
+    numbers: NDArray[np.float64], *, floats: bool
+) -> tuple[pa.StringArray, NDArray[np.int8]]:
+    """Whole floats as their integers' digits; NaN missing; the rest not whole."""
+    if not floats:
+        return pa.nulls(len(numbers), pa.string()), np.full(len(numbers), _MISSING, np.int8)
+    nan = np.isnan(numbers)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(numbers) & (np.mod(numbers, 1) == 0)
+    small = whole & (np.abs(numbers) < 2.0**63)
+    text = pc.cast(pa.array(np.where(small, numbers, 0).astype(np.int64), mask=~small), pa.string())
+    huge = np.flatnonzero(whole & ~small)
+    if huge.size:  # beyond int64 (1e20): Python's exact integers, for these few
+        exact = np.full(len(numbers), None, dtype=object)
+        exact[huge] = [str(int(numbers[i])) for i in huge]
+        text = pc.coalesce(text, pa.array(exact, type=pa.string()))
+    codes = np.select([nan, ~whole], [_MISSING, _FRACTION], default=_OK).astype(np.int8)
+    return text, codes
+
+
+def _texts_by_value(values: pd.Series, *, floats: bool) -> tuple[pa.StringArray, NDArray[np.int8]]:
+    """:func:`_as_text` value by value: for columns that mix kinds or hold bad text."""
+    read = [_as_text(v, floats=floats) for v in values.to_numpy(dtype=object)]
+    text = pa.array([r if isinstance(r, str) else None for r in read], type=pa.string())
+    codes = np.array([_OK if isinstance(r, str) else r for r in read], dtype=np.int8)
+    return text, codes
+
+
+def _cleaned(values: pd.Series, *, pad_nine: bool) -> tuple[pa.StringArray, NDArray[np.int8]]:
+    """Separators and prefixes dropped; a nine-digit value gets its leading zero back.
+
+    Also the codes of :func:`_texts` (0 where the value was read as text)."""
+    raw, codes = _texts(values)
     cleaned = pc.replace_substring_regex(pc.utf8_trim_whitespace(raw), _CLEAN_PATTERN, "")
     if pad_nine:
         nine = pc.equal(pc.utf8_length(cleaned), 9)
         cleaned = pc.if_else(nine, pc.utf8_lpad(cleaned, 10, "0"), cleaned)
-    return cleaned
+    return cleaned, codes
 
 
 def _check_many(values: pd.Series, kind: Kind) -> tuple[pa.StringArray, np.ndarray]:
     """Canonical numbers (null where not valid) and a reason code per value."""
-    cleaned = _cleaned(values, pad_nine=kind == "enterprise")
+    cleaned, read = _cleaned(values, pad_nine=kind == "enterprise")
     missing = pc.fill_null(pc.equal(pc.utf8_length(cleaned), 0), True).to_numpy(
         zero_copy_only=False
     )
@@ -228,6 +344,7 @@ def _check_many(values: pd.Series, kind: Kind) -> tuple[pa.StringArray, np.ndarr
         [_MISSING, _CHARS, _LENGTH, _CHECK, other_kind, _LEADING],
         default=_OK,
     ).astype(np.int8)
+    codes = np.where(read == _OK, codes, read).astype(np.int8)
     canonical = pc.if_else(pa.array(codes == _OK), cleaned, pa.scalar(None, pa.string()))
     return canonical, codes
 
@@ -329,7 +446,7 @@ def number_digits(values: pd.Series) -> pd.Series:
     checked: a mistyped number keeps its digits, so that it can still be compared
     by edit distance. Missing where anything but digits remains.
     """
-    cleaned = _cleaned(values, pad_nine=True)
+    cleaned, _ = _cleaned(values, pad_nine=True)
     digits = pc.match_substring_regex(cleaned, r"^[0-9]+$")
     kept = pc.if_else(digits, cleaned, pa.scalar(None, pa.string()))
     return pd.Series(pd.arrays.ArrowStringArray(kept), index=values.index, name=values.name)
@@ -342,9 +459,7 @@ def national_register_mask(values: pd.Series) -> pd.Series:
     Float columns are never taken for numbers (an 11-digit float has lost nothing,
     but a national number is not a quantity; integers are checked).
     """
-    if pd.api.types.is_float_dtype(values.dtype):
-        return pd.Series(False, index=values.index, name=values.name)
-    raw = _to_arrow(values)
+    raw, _ = _texts(values, floats=False)
     cleaned = pc.replace_substring_regex(pc.utf8_trim_whitespace(raw), _NRN_SEPARATOR_PATTERN, "")
     shaped = pc.fill_null(pc.match_substring_regex(cleaned, r"^[0-9]{11}$"), False)
     shaped = shaped.to_numpy(zero_copy_only=False)
