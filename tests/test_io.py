@@ -169,3 +169,40 @@ def test_atomic_path_replaces_a_folder_whole(tmp_path: Path) -> None:
         "sub/new.parquet",
     ]
     assert [p.name for p in tmp_path.iterdir()] == ["exchange"]
+
+
+def test_a_missing_parquet_file_is_a_file_error_not_a_damaged_one(tmp_path: Path) -> None:
+    # Arrow reports a missing file as an OSError without an errno, as a damaged one.
+    with pytest.raises(FileNotFoundError):
+        read_table(tmp_path / "none.parquet")
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (b"kbo\n1\n", "not a gzip file, though named .gz"),
+        (b"\x1f\x8b\x08\x00\x00\x00", "a damaged or truncated gzip file"),
+    ],
+)
+def test_a_bad_gzip_names_the_file(tmp_path: Path, content: bytes, detail: str) -> None:
+    (tmp_path / "t.csv.gz").write_bytes(content)
+    for arrow_strings in (False, True):
+        with pytest.raises(SchemaError, match=f"^t.csv.gz: {detail}$"):
+            read_table(tmp_path / "t.csv.gz", arrow_strings=arrow_strings)
+
+
+def test_one_column_with_semicolons_hints_at_the_separator(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("kbo;naam\n0403170701;Leuven\n")
+    with pytest.raises(SchemaError, match=r"separated by ';'\? save it comma-separated"):
+        read_table(tmp_path / "t.csv", required=("kbo",))
+
+
+def test_check_output_refuses_before_any_work(tmp_path: Path) -> None:
+    from linkage.io import check_output
+
+    assert check_output(tmp_path / "links.parquet") == tmp_path / "links.parquet"
+    with pytest.raises(ConfigError, match="unknown table format"):
+        check_output(tmp_path / "links.xlsx")
+    with pytest.raises(ConfigError, match="is a folder"):
+        check_output(tmp_path, table=False)
+    check_output(tmp_path / "model.json", table=False)

@@ -217,6 +217,37 @@ def test_passphrase_from_environment(ring: KeyRing, tmp_path, monkeypatch) -> No
         KeyRing.load(path)
 
 
+@pytest.mark.parametrize("passphrase", ["x", "eleven char", "ë" * 11])
+def test_a_key_file_is_written_only_under_a_long_passphrase(
+    ring: KeyRing, tmp_path, monkeypatch, passphrase: str
+) -> None:
+    path = tmp_path / "k.key"
+    with pytest.raises(KeyringError, match="needs at least 12 characters") as caught:
+        ring.save(path, passphrase=passphrase, scrypt_n=FAST_N)
+    assert passphrase not in str(caught.value)
+    monkeypatch.setenv("LINKAGE_KEY_PASSPHRASE", passphrase)
+    with pytest.raises(KeyringError, match="needs at least 12 characters"):
+        ring.save(path, scrypt_n=FAST_N)  # from the environment: the same rule
+    assert not path.exists()
+
+
+def test_a_file_under_a_short_passphrase_still_reads(ring: KeyRing, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(_keyfile, "MIN_PASSPHRASE", 1)  # as before the rule
+    path = ring.save(tmp_path / "old.key", passphrase="x", scrypt_n=FAST_N)
+    monkeypatch.undo()
+    assert KeyRing.load(path, passphrase="x").key("staff") == ring.key("staff")
+
+
+def test_a_passphrase_that_is_not_utf8_is_its_bytes(ring: KeyRing, tmp_path, monkeypatch) -> None:
+    # Python decodes an environment variable that is not UTF-8 with surrogateescape.
+    latin = "wachtwoord van Lëuven".encode("latin-1").decode("utf-8", "surrogateescape")
+    monkeypatch.setenv("LINKAGE_KEY_PASSPHRASE", latin)
+    path = ring.save(tmp_path / "k.key", scrypt_n=FAST_N)
+    assert KeyRing.load(path).key("staff") == ring.key("staff")
+    back = KeyRing.load(path, passphrase="wachtwoord van Lëuven".encode("latin-1"))  # type: ignore[arg-type]
+    assert back.key("staff") == ring.key("staff")
+
+
 def test_missing_file(tmp_path) -> None:
     with pytest.raises(KeyringError, match=r"^/.*nope\.key: no such key file$"):
         KeyRing.load(tmp_path / "nope.key", passphrase=PASS)

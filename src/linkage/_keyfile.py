@@ -26,6 +26,12 @@ Errors, all :class:`~linkage.exceptions.KeyringError` with the file as ``source`
 decrypt: wrong passphrase or the file was altered``; and, without a source, ``no
 passphrase: set the environment variable LINKAGE_KEY_PASSPHRASE or give one``. None
 carries a byte of the file or of the passphrase.
+
+A file is written only under a passphrase of at least :data:`MIN_PASSPHRASE`
+characters, wherever it comes from (an argument, the environment, a prompt); a file
+written before under a shorter one can still be read. A passphrase is its UTF-8
+bytes; one from the environment that is not UTF-8 (decoded by Python with
+``surrogateescape``) is its original bytes.
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ logger = logging.getLogger("linkage.keys")
 
 #: The passphrase of a key file, when none is given.
 PASSPHRASE_ENV = "LINKAGE_KEY_PASSPHRASE"
+#: The fewest characters of a passphrase a key file is written under.
+MIN_PASSPHRASE = 12
 
 FORMAT = "linkage-keyring"
 FORMAT_VERSION = 1
@@ -79,7 +87,7 @@ def write_keyfile(
     ``scrypt_n`` is the scrypt cost, a power of two. The file is replaced atomically
     and has mode 0600.
     """
-    secret = _passphrase(passphrase)
+    secret = _passphrase(passphrase, writing=True)
     n = int(scrypt_n)  # type: ignore[call-overload]
     try:
         _check_scrypt(n, SCRYPT_R, SCRYPT_P)
@@ -237,14 +245,21 @@ def _kdf(passphrase: bytes, params: Mapping[str, object]) -> bytes:
     return scrypt.derive(passphrase)
 
 
-def _passphrase(passphrase: str | bytes | None) -> bytes:
+def _passphrase(passphrase: str | bytes | None, *, writing: bool = False) -> bytes:
+    """The passphrase's bytes; for ``writing``, one of at least MIN_PASSPHRASE characters."""
     if passphrase is None:
         passphrase = os.environ.get(PASSPHRASE_ENV)
         if not passphrase:
             raise KeyringError(
                 f"no passphrase: set the environment variable {PASSPHRASE_ENV} or give one"
             )
-    raw = passphrase.encode("utf-8") if isinstance(passphrase, str) else bytes(passphrase)
+    if isinstance(passphrase, str):
+        # surrogateescape: the bytes of an environment variable that is not UTF-8.
+        raw = passphrase.encode("utf-8", "surrogateescape")
+    else:
+        raw = bytes(passphrase)
     if not raw:
         raise KeyringError("the passphrase is empty")
+    if writing and len(raw.decode("utf-8", "replace")) < MIN_PASSPHRASE:
+        raise KeyringError(f"a key file's passphrase needs at least {MIN_PASSPHRASE} characters")
     return raw

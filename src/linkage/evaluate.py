@@ -2,6 +2,12 @@
 
 Reads outputs (links, candidate pairs, truth); no stage imports it. Pairs are
 compared by their ids with inner merges, never pair by pair.
+
+:func:`check_pairs` checks that the columns named as ids are ids before anything
+is counted, so that two columns that are not ids give an error rather than a
+precision of zero (``linkage evaluate`` calls it on the files it is given). The
+counting functions themselves only need the columns to exist: they count each
+pair once, and a slice of links may share no id with its slice of the truth.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from numpy.typing import NDArray
 from linkage.exceptions import SchemaError
 from linkage.io import require_columns
 
-__all__ = ["LinkQuality", "link_quality", "threshold_sweep"]
+__all__ = ["LinkQuality", "check_pairs", "link_quality", "threshold_sweep"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,58 @@ class LinkQuality:
 
 def _key(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return frame.loc[:, list(columns)].astype("string").set_axis(["_l", "_r"], axis=1)
+
+
+def check_pairs(
+    links: pd.DataFrame,
+    truth: pd.DataFrame,
+    *,
+    on: Sequence[str],
+    truth_on: Sequence[str] | None = None,
+) -> None:
+    """Raise :class:`SchemaError` unless ``on`` and ``truth_on`` are id columns.
+
+    Each pair of columns must exist in its table and be two columns; no id may be
+    missing and no pair repeat; and the links' ids must meet the truth's: some
+    left id of the links is a left id of the truth, and likewise on the right
+    (unless either table is empty). Errors name ``links`` or ``truth``, the
+    column and the row, never an id.
+    """
+    truth_on = truth_on or on
+    for table, columns, source in ((links, on, "links"), (truth, truth_on, "truth")):
+        if len(columns) != 2 or columns[0] == columns[1]:
+            raise SchemaError(
+                f"expected two different id columns, got {list(columns)}", source=source
+            )
+        require_columns(table, columns, source=source)
+        for column in columns:
+            absent = table[column].isna().to_numpy(dtype=bool)
+            if absent.any():
+                raise SchemaError(
+                    "missing id", source=source, column=column, row=int(absent.argmax()) + 1
+                )
+        repeated = table.duplicated(subset=list(columns), keep="first").to_numpy(dtype=bool)
+        if repeated.any():
+            row = int(repeated.argmax())
+            raise SchemaError(
+                f"the pair ({columns[0]!r}, {columns[1]!r}) repeats: not id columns?",
+                source=source,
+                column=columns[0],
+                row=row + 1,
+            )
+    if links.empty or truth.empty:
+        return
+    for side in (0, 1):
+        ours = links[on[side]].astype("string")
+        if not ours.isin(truth[truth_on[side]].astype("string")).any():
+            other = truth[truth_on[1 - side]].astype("string")
+            swapped = " (left and right swapped?)" if ours.isin(other).any() else ""
+            raise SchemaError(
+                f"no id is an id of truth column {truth_on[side]!r}{swapped}: "
+                "not the id columns, or links and truth of different tables?",
+                source="links",
+                column=on[side],
+            )
 
 
 def _is_true(

@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import gzip
+import json
+import logging
 import os
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
@@ -24,6 +27,7 @@ from linkage.exceptions import ConfigError, SchemaError
 
 __all__ = [
     "atomic_path",
+    "check_output",
     "check_unique",
     "fsync_dir",
     "fsync_tree",
@@ -32,8 +36,21 @@ __all__ = [
     "write_table",
 ]
 
+log = logging.getLogger(__name__)
+
 _CSV = (".csv", ".csv.gz", ".txt")
+# What reading a damaged .gz raises: a bad header or CRC, a cut stream, bad data.
+_GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 _PARQUET = (".parquet", ".pq")
+# What a damaged ``pandas`` entry in a Parquet file's metadata raises on reading.
+_BAD_PANDAS_METADATA = (
+    UnicodeDecodeError,
+    json.JSONDecodeError,
+    KeyError,
+    TypeError,
+    IndexError,
+    AttributeError,
+)
 
 
 def _format(path: Path) -> str:
@@ -46,6 +63,32 @@ def _format(path: Path) -> str:
         f"unknown table format; expected a name ending in {', '.join(_CSV + _PARQUET)}",
         source=path.name or str(path),
     )
+
+
+def check_output(path: str | os.PathLike[str], *, table: bool = True) -> Path:
+    """Refuse an output before any work that the writer would refuse after it.
+
+    A command checks its outputs first, so that a long run does not end in an
+    error about the name of the file it was to write.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write.
+    table : bool
+        A table (:func:`write_table`): the name must end in a CSV or Parquet suffix.
+
+    Raises
+    ------
+    ConfigError
+        Not a table's name, or a folder is where the file is to go.
+    """
+    path = Path(path)
+    if table:
+        _format(path)
+    if path.is_dir():
+        raise ConfigError("is a folder; expected the name of a file to write", source=str(path))
+    return path
 
 
 def read_table(
@@ -110,8 +153,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
         # The parser's own words say which line and how many fields; it names no value.
         reason = " ".join(str(exc).split())
         raise SchemaError(f"not a well-formed CSV: {reason}", source=path.name) from None
-    except gzip.BadGzipFile:
-        raise SchemaError("not a gzip file, though named .gz", source=path.name) from None
+    except _GZIP_ERRORS:
+        raise _gzip_error(path) from None
 
 
 def _arrow_strings(table: pa.Table) -> pd.DataFrame:
@@ -136,7 +179,7 @@ def _read_csv_arrow(path: Path) -> pd.DataFrame:
     try:
         with _open_text(path) as handle:
             header = next(csv.reader(handle), None)
-    except (UnicodeDecodeError, OSError, gzip.BadGzipFile, EOFError, csv.Error):
+    except (UnicodeDecodeError, OSError, csv.Error, *_GZIP_ERRORS):
         header = None
     if not header or len(set(header)) != len(header) or "" in header:
         return _read_csv(path)
@@ -151,7 +194,7 @@ def _read_csv_arrow(path: Path) -> pd.DataFrame:
                 quoted_strings_can_be_null=True,
             ),
         )
-    except (pa.ArrowInvalid, OSError, EOFError):
+    except (pa.ArrowInvalid, OSError, *_GZIP_ERRORS):
         return _read_csv(path)
     if table.column_names != header:
         return _read_csv(path)
@@ -166,30 +209,61 @@ def _open_text(path: Path) -> IO[str]:
 
 def _first_undecodable_line(path: Path) -> str:
     """`` on line N`` for the first line that is not UTF-8 (the decoder's own offset
-    counts from the start of a chunk, not of the file)."""
+    counts from the start of a chunk, not of the file); ``""`` if it cannot tell."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as lines:
-        for number, line in enumerate(lines, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return f" on line {number:,}"
+    try:
+        with opener(path, "rb") as lines:
+            for number, line in enumerate(lines, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    return f" on line {number:,}"
+    except (OSError, *_GZIP_ERRORS):
+        pass  # a damaged .gz whose readable part is not UTF-8: no line to name
     return ""
+
+
+def _gzip_error(path: Path) -> SchemaError:
+    """The error for a ``.gz`` that gzip refuses: not gzip at all, or damaged."""
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+    if magic != b"\x1f\x8b":
+        return SchemaError("not a gzip file, though named .gz", source=path.name)
+    return SchemaError("a damaged or truncated gzip file", source=path.name)
 
 
 def _read_parquet(path: Path, *, arrow_strings: bool = False) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
+    if not path.is_dir():  # a folder is a dataset of Parquet files, which Arrow reads
+        # Arrow reports a missing or unreadable file as an OSError without an errno,
+        # as it does a damaged one: opening it first raises what it is.
+        open(path, "rb").close()
     try:
-        if arrow_strings:
-            return _arrow_strings(pq.read_table(path))
-        return pd.read_parquet(path)
+        table = pq.read_table(path)
+        try:
+            # pq.read_table(...).to_pandas() is what pd.read_parquet does; called
+            # here, a damaged metadata entry stays catchable (pandas' own call can
+            # abort the process on exit after such an error: pyarrow 26).
+            return _arrow_strings(table) if arrow_strings else table.to_pandas()
+        except _BAD_PANDAS_METADATA:
+            # The "pandas" metadata only restores an index and dtypes; the columns
+            # are intact without it.
+            log.warning("%s: damaged pandas metadata; read without it", path.name)
+            table = pq.read_table(path).replace_schema_metadata(None)
+            return _arrow_strings(table) if arrow_strings else table.to_pandas()
     except OSError as exc:
         if exc.errno is not None:
             raise  # missing or unreadable: a file error, not a bad table
         # Arrow reports a torn footer or page as an OSError without an errno.
         raise SchemaError("a damaged Parquet file", source=path.name) from None
-    except pa.ArrowInvalid:
+    except pa.ArrowNotImplementedError as exc:
+        # Arrow's words name a type or an encoding, never a value.
+        reason = " ".join(str(exc).split())
+        raise SchemaError(
+            f"a Parquet file this reader cannot read: {reason}", source=path.name
+        ) from None
+    except pa.ArrowException:
         raise SchemaError("not a Parquet file, or a damaged one", source=path.name) from None
 
 
@@ -218,9 +292,19 @@ def require_columns(table: pd.DataFrame, columns: Iterable[str], *, source: str)
     present = set(table.columns)
     missing = list(dict.fromkeys(c for c in columns if c not in present))
     if missing:
+        found = [str(c) for c in table.columns]
+        # One header holding ";" or a tab: a file another separator, read as one column.
+        hint = next(
+            (
+                f" (separated by {name}? save it comma-separated)"
+                for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'"))
+                if len(found) == 1 and sep in found[0]
+            ),
+            "",
+        )
         raise SchemaError(
             f"missing column(s) {', '.join(map(repr, missing))}; "
-            f"found {', '.join(map(repr, map(str, table.columns))) or 'none'}",
+            f"found {', '.join(map(repr, found)) or 'none'}{hint}",
             source=source,
             column=missing[0],
         )

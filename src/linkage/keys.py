@@ -19,8 +19,9 @@ the receiver has re-keyed with a crosswalk.
 
 Key files
 ---------
-:meth:`KeyRing.save` writes the ring encrypted under a passphrase (scrypt, then
-AES-256-GCM), atomically and with mode 0600; :meth:`KeyRing.load` reads it back. The
+:meth:`KeyRing.save` writes the ring encrypted under a passphrase of at least
+:data:`MIN_PASSPHRASE` characters (scrypt, then AES-256-GCM), atomically and with mode
+0600; :meth:`KeyRing.load` reads it back. The
 format, its encryption and its errors live in the private module
 :mod:`linkage._keyfile`; the scrypt cost of new files is :data:`SCRYPT_N` here.
 
@@ -58,7 +59,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from linkage._keyfile import FORMAT as FORMAT
 from linkage._keyfile import FORMAT_VERSION as FORMAT_VERSION
-from linkage._keyfile import PASSPHRASE_ENV, read_keyfile, write_keyfile
+from linkage._keyfile import MIN_PASSPHRASE, PASSPHRASE_ENV, read_keyfile, write_keyfile
 from linkage._keyfile import SCRYPT_P as SCRYPT_P
 from linkage._keyfile import SCRYPT_R as SCRYPT_R
 from linkage.exceptions import KeyringError
@@ -66,6 +67,7 @@ from linkage.exceptions import KeyringError
 __all__ = [
     "DOMAINS",
     "MASTER_KEY_ENV",
+    "MIN_PASSPHRASE",
     "PASSPHRASE_ENV",
     "KeyRing",
     "SecretKey",

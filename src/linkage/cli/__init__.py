@@ -7,20 +7,31 @@ one line on stderr and a non-zero exit code, never a traceback.
 
 Exit codes: 0 success, 1 a failure the command reports (e.g. a quality target
 missed), 2 wrong usage, 3 bad input or configuration, 4 a file that cannot be read
-or written, 130 interrupted.
+or written, 70 an unexpected error (a bug, or memory exhausted), 130 interrupted.
 
 A :class:`~linkage.exceptions.LinkageError` is printed from its fields, as
 ``linkage: error: {source}, column '{column}', row {row}: {detail}``; the library
 raises every failure of user input as one, so none ends in a traceback.
+
+Anything else is unexpected, and still one line: an error of a file format
+library (Arrow, gzip, a decoder) that a reader let through is bad input (exit 3),
+named by the file if the error names one; any other exception is a bug (exit 70),
+named by its type and the line of linkage that raised it, never by its message (it
+may hold a value from the data). Both say ``run with -v for the traceback``, and
+``-v`` prints it above the line.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
+import traceback
+import zlib
 from collections.abc import Sequence
 from importlib import import_module
+from pathlib import Path
 
 from linkage._version import __version__
 from linkage.exceptions import LinkageError
@@ -28,6 +39,7 @@ from linkage.exceptions import LinkageError
 EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_IO = 4
+EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE
 
 _GROUPS = ("_identifiers", "_keys", "_synth", "_link", "_exchange")
 
@@ -88,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("linkage: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the last resort: one line, not a traceback
+        return _unexpected(exc, verbose=args.verbose)
 
 
 def _error(message: str) -> None:
@@ -95,5 +109,54 @@ def _error(message: str) -> None:
     print(f"linkage: error: {' '.join(message.split())}", file=sys.stderr)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _format_errors() -> tuple[type[BaseException], ...]:
+    """What the file-format libraries raise on a damaged or foreign file."""
+    import pyarrow as pa
+
+    return (pa.ArrowException, UnicodeError, EOFError, zlib.error)
+
+
+# Arrow names the file it could not read in quotes: "... source '/x/y.parquet': ...".
+_QUOTED_PATH = re.compile(r"'([^'\n]+\.(?:parquet|pq|csv|csv\.gz|txt|json|toml|key|gz))'")
+
+
+def _unexpected(exc: Exception, *, verbose: bool) -> int:
+    """One line for an exception no handler expected; the traceback only under -v.
+
+    A file-format error is bad input, named by its file where the error names one.
+    Anything else is a bug: named by its type and the line of linkage that raised
+    it, not by its message, which may hold a value from the data.
+    """
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    kind = type(exc).__name__
+    if isinstance(exc, _format_errors()):
+        filename = getattr(exc, "filename", None)
+        found = _QUOTED_PATH.search(str(exc))
+        where = filename or (found.group(1) if found else None)
+        name = f"{_shown(where)}: " if where else ""
+        more = "the traceback is above" if verbose else "run with -v for the traceback"
+        _error(f"{name}cannot be read: damaged, or not the format its name says ({kind}; {more})")
+        return EXIT_INPUT
+    if isinstance(exc, MemoryError):
+        _error("out of memory" + ("" if verbose else " (run with -v for the traceback)"))
+        return EXIT_INTERNAL
+    more = "report it with the traceback above" if verbose else "run with -v for the traceback"
+    _error(f"unexpected {kind} at {_origin(exc)}: a bug in linkage ({more})")
+    return EXIT_INTERNAL
+
+
+def _shown(path: str) -> str:
+    """A path as short as is unambiguous: relative to the working folder if inside it."""
+    full = Path(path).resolve()
+    return str(full.relative_to(Path.cwd())) if full.is_relative_to(Path.cwd()) else path
+
+
+def _origin(exc: BaseException) -> str:
+    """``linkage/x.py:123``: the innermost line of linkage the exception passed."""
+    package = Path(__file__).resolve().parent.parent  # .../linkage
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(package):
+            return f"{path.relative_to(package.parent).as_posix()}:{frame.lineno}"
+    return "a library it calls"

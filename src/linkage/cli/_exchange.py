@@ -5,6 +5,7 @@
 * ``subject find|erase|rectify --config F (--email E | --first-name A --last-name B)``
   — data-subject rights (art. 11);
 * ``show --config F`` — the delivery in force;
+* ``verify --config F [--repair]`` — check the store against its manifests; repair it;
 * ``demo [--enterprises N] [--out DIR]`` — the whole job on synthetic data.
 
 Subject requests take the person's e-mail or name as arguments; they reach the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -114,6 +116,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _config_option(show)
     show.set_defaults(handler=_show)
 
+    verify = actions.add_parser(
+        "verify",
+        help="check the store against its manifests; --repair what can be",
+        description="Check every file of the delivery in force and of the fallback against "
+        "its manifest (size and sha256), the withdrawals and the audit log. --repair sets a "
+        "damaged delivery aside and puts the last good one in force, and finishes an "
+        "interrupted purge. Exit 1 if anything is left to do.",
+    )
+    _config_option(verify)
+    verify.add_argument("--repair", action="store_true", help="repair what can be")
+    verify.set_defaults(handler=_verify)
+
     demo = actions.add_parser(
         "demo",
         help="the whole exchange on synthetic data",
@@ -171,9 +185,12 @@ def _person(args: argparse.Namespace) -> dict[str, str | None]:
 
 
 def _find(args: argparse.Namespace) -> int:
+    from linkage.exceptions import ConfigError
     from linkage.exchange import find_subject, load_config
     from linkage.io import write_table
 
+    if args.out and args.out.exists() and not args.out.is_dir():
+        raise ConfigError("exists and is not a folder; --out takes a folder", source=str(args.out))
     report = find_subject(load_config(args.config), **_person(args))
     print(report.summary())
     if args.out:
@@ -219,21 +236,63 @@ def _show(args: argparse.Namespace) -> int:
         print(f"{config.store}: no delivery in force")
         return 0
     m = current.manifest
-    print(
-        f"run {current.run_id} ({m['created']}), key version {m['key']['version']}, "
-        f"valid {m['validity']['start']} to {m['validity']['effective_end']}"
-    )
-    for name, entry in m["outputs"].items():
-        parties = ", ".join(f"{p} {n:,}" for p, n in entry["rows_by_party"].items())
-        print(f"  {name}: {entry['rows']:,} rows ({parties})")
+    try:
+        lines = [
+            f"run {current.run_id} ({m['created']}), key version {m['key']['version']}, "
+            f"valid {m['validity']['start']} to {m['validity']['effective_end']}"
+        ]
+        for name, entry in m["outputs"].items():
+            parties = ", ".join(f"{p} {n:,}" for p, n in entry["rows_by_party"].items())
+            lines.append(f"  {name}: {entry['rows']:,} rows ({parties})")
+    except (KeyError, TypeError, AttributeError, ValueError):
+        # JSON, but not what a run writes: edited by hand, or by another program.
+        from linkage.exceptions import SchemaError
+
+        raise SchemaError(
+            "not a delivery manifest (a field is missing or of the wrong kind)",
+            source=str(current.path / "manifest.json"),
+        ) from None
+    print("\n".join(lines))
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from linkage.exceptions import ConfigError, LinkageError, SchemaError
     from linkage.exchange import demo
 
+    if args.enterprises < 1:
+        raise ConfigError(f"--enterprises: expected a positive number, got {args.enterprises}")
+    if args.seed < 0:
+        raise ConfigError(f"--seed: expected a non-negative number, got {args.seed}")
+    # The demo replaces an earlier demo in --out, and refuses any other content.
+    ours = not args.out.exists() or not any(args.out.iterdir()) or _is_demo(args.out)
     started = time.perf_counter()
-    result = demo(args.out, n_enterprises=args.enterprises, seed=args.seed)
+    try:
+        result = demo(args.out, n_enterprises=args.enterprises, seed=args.seed)
+    except LinkageError as exc:
+        if ours and _is_demo(args.out):
+            shutil.rmtree(args.out, ignore_errors=True)  # no half-made demo left behind
+        if isinstance(exc, SchemaError) and exc.detail == "no rows":
+            # So few enterprises that a party sends an empty extract.
+            raise SchemaError(
+                f"no rows: {args.enterprises:,} enterprises leave this extract empty; "
+                "the demo needs more (e.g. --enterprises 100)",
+                source=exc.source,
+            ) from None
+        raise
     print(result.summary())
     print(f"demo finished in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _is_demo(out: Path) -> bool:
+    """Whether ``out`` holds what the demo writes (as its own check reads it)."""
+    return (out / "exchange.toml").exists() and (out / "extracts").exists()
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from linkage.exchange import load_config, verify_store
+
+    check = verify_store(load_config(args.config), repair=args.repair)
+    print(check.summary())
+    return 0 if check.ok else 1

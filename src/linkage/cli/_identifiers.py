@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from linkage.identifiers import parse_enterprise_numbers, parse_establishment_numbers
-from linkage.io import read_table, write_table
+from linkage.io import check_output, read_table, write_table
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _check_numbers(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output(args.out)
     table = read_table(args.table, required=(args.column,))
     parse = parse_enterprise_numbers if args.kind == "enterprise" else parse_establishment_numbers
     checked = parse(table[args.column], return_reasons=True)

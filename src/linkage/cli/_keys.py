@@ -19,11 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from linkage.exceptions import KeyringError, LinkageError
-from linkage.io import read_table, write_table
-from linkage.keys import MASTER_KEY_ENV, PASSPHRASE_ENV, KeyRing
+from linkage.io import check_output, read_table, write_table
+from linkage.keys import MASTER_KEY_ENV, MIN_PASSPHRASE, PASSPHRASE_ENV, KeyRing
 from linkage.pseudonymise import crosswalk, pseudonymise
-
-_MIN_PASSPHRASE = 12
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -141,9 +139,15 @@ def _passphrase_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
+def _passphrase(args: argparse.Namespace, *, confirm: bool = False, writes: bool = False) -> str:
+    """The passphrase, from the environment or a prompt (twice with ``confirm``).
+
+    ``writes``: the command writes the key file under it, so it must have
+    MIN_PASSPHRASE characters, wherever it came from; checked before any work.
+    """
     value = os.environ.get(args.passphrase_env)
     if value:
+        _long_enough(value, writes=writes, where=f" in {args.passphrase_env}")
         return value
     if not sys.stdin.isatty():
         raise KeyringError(
@@ -151,14 +155,22 @@ def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
             "or run in a terminal to be asked"
         )
     value = getpass.getpass("Passphrase: ")
-    if confirm:
-        if len(value) < _MIN_PASSPHRASE:
-            raise KeyringError(f"a passphrase needs at least {_MIN_PASSPHRASE} characters")
-        if getpass.getpass("Passphrase again: ") != value:
-            raise KeyringError("the two passphrases differ")
     if not value:
         raise KeyringError("the passphrase is empty")
+    _long_enough(value, writes=writes, where="")
+    if confirm and getpass.getpass("Passphrase again: ") != value:
+        raise KeyringError("the two passphrases differ")
     return value
+
+
+def _long_enough(value: str, *, writes: bool, where: str) -> None:
+    # Counted as the key file counts it: characters of its UTF-8 bytes.
+    characters = len(value.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    if writes and characters < MIN_PASSPHRASE:
+        raise KeyringError(
+            f"the passphrase{where} is too short: a key file's passphrase needs at least "
+            f"{MIN_PASSPHRASE} characters"
+        )
 
 
 # -------------------------------------------------------------------------- handlers
@@ -167,14 +179,15 @@ def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
 def _new(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.force:
         raise KeyringError(f"{args.out} exists; give --force to replace it")
+    check_output(args.out, table=False)
     ring = KeyRing.generate(exchange=args.exchange)
-    ring.save(args.out, passphrase=_passphrase(args, confirm=True))
+    ring.save(args.out, passphrase=_passphrase(args, confirm=True, writes=True))
     print(f"wrote key ring of {ring.exchange} (version {ring.current}) to {args.out}")
     return 0
 
 
 def _rotate(args: argparse.Namespace) -> int:
-    passphrase = _passphrase(args)
+    passphrase = _passphrase(args, writes=True)
     ring = KeyRing.load(args.key, passphrase=passphrase)
     number = ring.rotate()
     ring.save(args.key, passphrase=passphrase)
@@ -183,7 +196,7 @@ def _rotate(args: argparse.Namespace) -> int:
 
 
 def _retire(args: argparse.Namespace) -> int:
-    passphrase = _passphrase(args)
+    passphrase = _passphrase(args, writes=True)
     ring = KeyRing.load(args.key, passphrase=passphrase)
     ring.retire(args.version)
     ring.save(args.key, passphrase=passphrase)
@@ -203,6 +216,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _crosswalk(args: argparse.Namespace) -> int:
+    check_output(args.out)
     ring = KeyRing.load(args.key, passphrase=_passphrase(args))
     table = _read(args.input, [args.column])
     new = ring.current if args.new is None else args.new
@@ -214,6 +228,7 @@ def _crosswalk(args: argparse.Namespace) -> int:
 
 
 def _pseudonymise(args: argparse.Namespace) -> int:
+    check_output(args.out)
     if args.key is not None:
         ring = KeyRing.load(args.key, passphrase=_passphrase(args))
     else:

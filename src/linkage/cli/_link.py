@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,9 +13,9 @@ import pandas as pd
 
 from linkage import presets
 from linkage.config import LinkSpec
-from linkage.evaluate import link_quality, threshold_sweep
+from linkage.evaluate import check_pairs, link_quality, threshold_sweep
 from linkage.exceptions import ConfigError, SchemaError
-from linkage.io import read_table, require_columns, write_table
+from linkage.io import check_output, read_table, require_columns, write_table
 from linkage.model import FellegiSunter
 from linkage.pipeline import ParentLinks, link
 from linkage.presets import load_spec
@@ -59,6 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _link(args: argparse.Namespace) -> int:
+    # Every output refused now, not after the link: a name no writer takes, a folder.
+    check_output(args.out)
+    if args.pairs_out:
+        check_output(args.pairs_out)
+    if args.save_model:
+        check_output(args.save_model, table=False)
     spec = _read_spec(args.spec) if args.spec else presets.get(args.preset)
     if args.threshold is not None:
         spec = replace(spec, threshold=args.threshold)
@@ -108,10 +116,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     links, truth = read_table(args.links), read_table(args.truth)
     on = _id_columns(links, args.on, source=args.links.name, what="--on")
     truth_on = _id_columns(truth, args.truth_on, source=args.truth.name, what="--truth-on")
-    quality = link_quality(links, truth, on=on, truth_on=truth_on)
     sweep = None
-    if args.sweep and "match_probability" in links.columns:
-        try:
+    with _files(args.links, args.truth):
+        # Two columns that are not ids are refused, not scored as a precision of 0.
+        check_pairs(links, truth, on=on, truth_on=truth_on)
+        quality = link_quality(links, truth, on=on, truth_on=truth_on)
+        if args.sweep and "match_probability" in links.columns:
             sweep = threshold_sweep(
                 links,
                 truth,
@@ -119,10 +129,6 @@ def _evaluate(args: argparse.Namespace) -> int:
                 truth_on=truth_on,
                 thresholds=(0.5, 0.8, 0.9, 0.95, 0.99, 0.999),
             )
-        except SchemaError as exc:  # the library calls its tables "links" and "truth"
-            files = {"links": args.links.name, "truth": args.truth.name}
-            source = files.get(exc.source or "", exc.source)
-            raise SchemaError(exc.detail, source=source, column=exc.column, row=exc.row) from None
     if args.json:
         out = quality.to_dict()
         if sweep is not None:
@@ -133,3 +139,15 @@ def _evaluate(args: argparse.Namespace) -> int:
         if sweep is not None:
             print(sweep.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     return 0
+
+
+@contextlib.contextmanager
+def _files(links: Path, truth: Path) -> Iterator[None]:
+    """Name the files in the errors of :mod:`linkage.evaluate`, which calls its
+    tables "links" and "truth"."""
+    try:
+        yield
+    except SchemaError as exc:
+        files = {"links": links.name, "truth": truth.name}
+        source = files.get(exc.source or "", exc.source)
+        raise SchemaError(exc.detail, source=source, column=exc.column, row=exc.row) from None

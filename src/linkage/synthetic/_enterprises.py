@@ -107,7 +107,8 @@ def addresses(rng: np.random.Generator, size: int) -> dict[str, NDArray[Any]]:
     kind = rng.choice(4, size=size, p=[0.85, 0.09, 0.04, 0.02])  # none, 1-20, 0101, letter
     small = rng.integers(1, 21, size=size).astype(str).astype(object)
     floor = rng.integers(0, 6, size=size) * 100 + rng.integers(1, 10, size=size)
-    floor_code = np.char.zfill(floor.astype(str), 4).astype(object)
+    # np.char.zfill refuses an empty array (numpy 2): no floors, no codes.
+    floor_code = (np.char.zfill(floor.astype(str), 4) if size else floor.astype(str)).astype(object)
     letter = choose(rng, P.objects("ABC"), size, None)
     box = np.choose(kind, [np.full(size, None, dtype=object), small, floor_code, letter])
     return {
