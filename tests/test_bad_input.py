@@ -843,6 +843,13 @@ def test_a_format_error_that_escapes_a_reader_names_its_file(
     assert err.startswith("linkage: error: /srv/x/store/t.parquet: cannot be read")
     assert "85073003328" not in err and "run with -v" in err
 
+    def encode(args: object) -> int:  # writing, not reading: not the input's fault
+        return len("Lëuven".encode("ascii"))
+
+    monkeypatch.setattr("linkage.cli._identifiers._check_numbers", encode)
+    code = main(["check-numbers", world.enterprises, "--column", "enterprise_number"])
+    assert code == EXIT_INTERNAL and "unexpected UnicodeEncodeError" in capsys.readouterr().err
+
 
 # ------------------------------------------------------------- a real process
 

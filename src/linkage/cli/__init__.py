@@ -24,9 +24,12 @@ may hold a value from the data). Both say ``run with -v for the traceback``, and
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import logging
 import re
 import sys
+import tomllib
 import traceback
 import zlib
 from collections.abc import Sequence
@@ -110,10 +113,19 @@ def _error(message: str) -> None:
 
 
 def _format_errors() -> tuple[type[BaseException], ...]:
-    """What the file-format libraries raise on a damaged or foreign file."""
+    """What the file-format libraries raise on a damaged or foreign file (decoding
+    only: a UnicodeEncodeError is about what is written, not what was read)."""
     import pyarrow as pa
 
-    return (pa.ArrowException, UnicodeError, EOFError, zlib.error)
+    return (
+        pa.ArrowException,
+        UnicodeDecodeError,
+        EOFError,
+        zlib.error,
+        json.JSONDecodeError,
+        tomllib.TOMLDecodeError,
+        csv.Error,
+    )
 
 
 # Arrow names the file it could not read in quotes: "... source '/x/y.parquet': ...".
