@@ -21,7 +21,7 @@ ROOT = Path(linkage.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("exceptions", "_version"),
     ("io", "_codes", "_kinds"),
-    ("normalise",),
+    ("normalise", "national"),
     ("identifiers", "_keyfile", "synthetic"),
     ("keys",),
     ("comparisons", "rules", "preparers"),  # the libraries a spec is made of

@@ -5,9 +5,10 @@ Enterprise numbers (KBO/BCE, *ondernemingsnummer*) and establishment-unit number
 canonical 10 digits and checked: the last two digits are ``97 - (first eight mod 97)``;
 an enterprise number starts with 0 or 1, an establishment-unit number with 2 to 8.
 
-National register numbers and BIS numbers are *detected* so that later stages can
-refuse them as key material. No function here ever puts the value of an identifier
-in a message: an enterprise number of a sole proprietorship identifies a person.
+National register numbers and BIS numbers are *detected* (by :mod:`linkage.national`,
+the one detector) so that later stages can refuse them as key material. No function
+here ever puts the value of an identifier in a message: an enterprise number of a
+sole proprietorship identifies a person.
 
 Each check has a scalar form in plain Python (the reference) and a vectorised form
 over a pandas Series (the fast kernel, on Arrow compute); tests hold them equal.
@@ -29,7 +30,6 @@ True
 
 from __future__ import annotations
 
-import datetime
 import re
 from typing import Literal, overload
 
@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from linkage.exceptions import InvalidIdentifier
+from linkage.national import contains_national_number, national_number_mask
 from linkage.normalise._core import WHITESPACE_CHARS
 
 __all__ = [
@@ -93,8 +94,6 @@ _LABEL = {"enterprise": "enterprise number", "establishment": "establishment-uni
 # the same white space (str.strip() and utf8_trim_whitespace).
 _CLEAN_PATTERN = f"(?i)^BE|^\\(0\\)|[{WHITESPACE_CHARS}.\\-/]"
 _CLEAN = re.compile(_CLEAN_PATTERN)
-_NRN_SEPARATOR_PATTERN = f"[{WHITESPACE_CHARS}.\\-]"
-_NRN_SEPARATORS = re.compile(_NRN_SEPARATOR_PATTERN)
 
 
 # --------------------------------------------------------------------------- scalar
@@ -208,26 +207,13 @@ def format_establishment_number(text: str | int) -> str:
 
 
 def is_national_register_number(text: object) -> bool:
-    """Whether ``text`` is a valid national register number or BIS number.
+    """Whether ``text`` holds a valid national register number or BIS number.
 
-    Separators (spaces, dots, dashes) are ignored. Valid means 11 digits, a month
-    field of 0-12 (national number), 20-32 or 40-52 (BIS), and check digits that
-    match for a birth in the 1900s or, where the year allows, in the 2000s.
+    :func:`linkage.national.contains_national_number`, the one detector: any value
+    (text, a number, bytes), any separators and Unicode digits, a number inside
+    text (``RRN 85073003328``); a mobile written as ``+32 4..`` is a phone.
     """
-    as_text = _as_text(text, floats=False)
-    if isinstance(as_text, int):
-        return False
-    digits = _NRN_SEPARATORS.sub("", as_text.strip())
-    if len(digits) != 11 or not (digits.isascii() and digits.isdigit()) or int(digits) == 0:
-        return False
-    month = int(digits[2:4])
-    if not (month <= 12 or 20 <= month <= 32 or 40 <= month <= 52):
-        return False
-    body, check = int(digits[:9]), int(digits[9:])
-    if check == 97 - body % 97:
-        return True
-    born_2000s_possible = int(digits[:2]) + 2000 <= datetime.date.today().year
-    return born_2000s_possible and check == 97 - (2_000_000_000 + body) % 97
+    return contains_national_number(text)
 
 
 # ----------------------------------------------------------------------- vectorised
@@ -453,24 +439,9 @@ def number_digits(values: pd.Series) -> pd.Series:
 
 
 def national_register_mask(values: pd.Series) -> pd.Series:
-    """True where a value is a valid national register or BIS number.
+    """True where a value holds a valid national register or BIS number.
 
-    Vectorised :func:`is_national_register_number`: same rule, same result.
-    Float columns are never taken for numbers (an 11-digit float has lost nothing,
-    but a national number is not a quantity; integers are checked).
+    :func:`linkage.national.national_number_mask`, the vectorised form of
+    :func:`is_national_register_number`: same rule, same result, any dtype.
     """
-    raw, _ = _texts(values, floats=False)
-    cleaned = pc.replace_substring_regex(pc.utf8_trim_whitespace(raw), _NRN_SEPARATOR_PATTERN, "")
-    shaped = pc.fill_null(pc.match_substring_regex(cleaned, r"^[0-9]{11}$"), False)
-    shaped = shaped.to_numpy(zero_copy_only=False)
-    numbers = pc.cast(pc.if_else(pa.array(shaped), cleaned, "0"), pa.int64()).to_numpy()
-    body, check = numbers // 100, numbers % 100
-    month = (numbers // 10_000_000) % 100
-    yy = numbers // 1_000_000_000
-    month_ok = (month <= 12) | ((month >= 20) & (month <= 32)) | ((month >= 40) & (month <= 52))
-    ok_1900s = check == 97 - body % 97
-    ok_2000s = (yy + 2000 <= datetime.date.today().year) & (
-        check == 97 - (2_000_000_000 + body) % 97
-    )
-    mask = shaped & (numbers > 0) & month_ok & (ok_1900s | ok_2000s)
-    return pd.Series(mask, index=values.index, name=values.name)
+    return national_number_mask(values)

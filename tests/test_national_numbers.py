@@ -1,0 +1,349 @@
+"""National register and BIS numbers (protocol art. 3): the one detector
+(``linkage.national``), and every place that must refuse or withhold one: key material
+(``pseudonymise``), the exchange run (withheld and reported, or refused), and a
+subject's rectification. Every written form the fault audit of issue 16 found getting
+through is here, and a delivery is searched for them byte by byte, without the
+detector."""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum.be import bis, nn
+
+from linkage.identifiers import is_national_register_number, national_register_mask
+from linkage.national import (
+    DIGITS,
+    SEPARATORS,
+    contains_national_number,
+    national_number_mask,
+)
+from linkage.normalise import WHITESPACE_CHARS
+
+NRN = "85073003328"  # the textbook national number (85.07.30-033.28)
+BIS = "98472899765"  # a BIS number, month + 40
+NRN_2000S = "17073003384"  # born in 2017: the check digits of the 2000s
+#: Belgian mobiles as 32 + the number without its 0, with check digits that pass as
+#: a BIS number (month field 47): the 1 % that used to refuse a whole run.
+MOBILE = "32470000031"
+
+#: Every written form of issue 16 that used to get through as key material.
+FORMS = {
+    "no-break spaces": "85\u00a007\u00a030\u00a0033\u00a028",
+    "narrow no-break spaces": "85\u202f07\u202f30\u202f033\u202f28",
+    "slashes": "85/07/30/033/28",
+    "en dashes": "85\u201307\u201330\u2013033\u201328",
+    "em dashes": "85\u201407\u201430\u2014033\u201428",
+    "underscores": "85_07_30_033_28",
+    "full-width digits": "\uff18\uff15\uff10\uff17\uff13\uff10\uff10\uff13\uff13\uff12\uff18",
+    "Arabic-Indic digits": "\u0668\u0665\u0660\u0667\u0663\u0660\u0660\u0663\u0663\u0662\u0668",
+    "RRN prefix": "RRN 85073003328",
+    "INSZ prefix": "INSZ: 85.07.30-033.28",
+    "NISS prefix": "NISS85073003328",
+    "EMP- prefix": "EMP-85073003328",
+    "float written to CSV": "85073003328.0",
+    "decimal comma": "85073003328,0",
+    "zero-width spaces": "8507\u200b3003\u200b328",
+    "dots and a space": "85.07.30 033.28",
+    "in free text": "aanvraag RRN 85073003328 van 2024",
+    "BIS number": "98.47.28-997.65",
+    "born in the 2000s": "17.07.30-033.84",
+}
+
+
+# ------------------------------------------------------------------ known answers
+
+
+@pytest.mark.parametrize("written", FORMS.values(), ids=FORMS.keys())
+def test_every_form_is_found_by_both_kernels(written: str) -> None:
+    assert contains_national_number(written)
+    for dtype in (object, "string[pyarrow]", "string[python]"):
+        values = pd.Series(["Kerkstraat 12", written, None], dtype=dtype)
+        assert national_number_mask(values).tolist() == [False, True, False]
+    assert is_national_register_number(written)  # identifiers delegates here
+    assert national_register_mask(pd.Series([written])).tolist() == [True]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "185073003328",  # twelve digits in one group: another number
+        "850730033281",
+        "85073003329",  # check digits off by one
+        "00000000000",
+        "0403.170.701",  # an enterprise number
+        "+32 2 553 01 39",  # a fixed line
+        "0470 00 00 31",  # a mobile with its 0: ten digits
+        "85,07,30,033,28",  # commas end a number (lists: "S1,S2")
+        "85;07;30;033;28",
+        "8507300332x",  # one digit short
+        "Kerkstraat 12 bus 3, 3300 Tienen",
+        "",
+    ],
+)
+def test_what_is_not_a_national_number(written: str) -> None:
+    assert not contains_national_number(written)
+    assert not national_number_mask(pd.Series([written], dtype="string[pyarrow]")).any()
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["+32470000031", "+32 470 00 00 31", "+ 32 470 00 00 31", "0032 470 00 00 31",
+     "00 32 470 00 00 31", "00-32-470-00-00-31", "tel. +32 (470) 00 00 31"],
+)  # fmt: skip
+def test_a_mobile_written_as_an_international_number_is_a_phone(written: str) -> None:
+    assert not contains_national_number(written)
+    assert not national_number_mask(pd.Series([written])).any()
+
+
+def test_a_bare_mobile_is_a_phone_only_in_a_phone_column() -> None:
+    assert contains_national_number(MOBILE)
+    assert contains_national_number(f"gsm {MOBILE}")
+    assert not contains_national_number(MOBILE, phone=True)
+    assert not contains_national_number(float(MOBILE), phone=True)
+    column = pd.Series([MOBILE, float(MOBILE)], dtype=object)
+    assert national_number_mask(column).tolist() == [True, True]
+    assert national_number_mask(column, phone=True).tolist() == [False, False]
+    # A national number in a phone column is still one; so is a mobile's digits
+    # after another prefix.
+    assert contains_national_number(NRN, phone=True)
+    assert contains_national_number(f"+{NRN}", phone=True)
+    assert contains_national_number(f"+1 {MOBILE}")
+
+
+def test_mobiles_are_never_refused_in_a_phone_column() -> None:
+    # Every 32 4[5-9]x xx xx xx that passes the checks, in every written form.
+    rng = np.random.default_rng(16)
+    mobiles = [f"324{rng.integers(5, 10)}{rng.integers(0, 10**7):07d}" for _ in range(20_000)]
+    passing = [m for m in mobiles if contains_national_number(m)]
+    assert 100 < len(passing) < 600  # about 1 %: the false positives of issue 16
+    written = [
+        *passing,
+        *(f"+{m}" for m in mobiles),
+        *(f"+32 {m[2:5]} {m[5:7]} {m[7:9]} {m[9:]}" for m in mobiles),
+        *(f"00{m}" for m in mobiles),
+    ]
+    for column in (pd.Series(written), pd.Series(written, dtype="string[pyarrow]")):
+        assert not national_number_mask(column, phone=True).any()
+    assert not national_number_mask(pd.Series(written[len(passing) :])).any()
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (pd.Series([85073003328.0, 1.5, np.nan, 1e20, -85073003328.0]), [1, 0, 0, 0, 1]),
+        (pd.Series([85073003328, 1, -85073003328], dtype="int64"), [1, 0, 1]),
+        (pd.Series([85073003328, None], dtype="Int64"), [1, 0]),
+        (pd.Series([85073003328, 1], dtype="uint64"), [1, 0]),
+        (pd.Series([NRN, "x", NRN], dtype="category"), [1, 0, 1]),
+        (pd.Series([True, False]), [0, 0]),
+        (pd.Series(pd.to_datetime(["2024-01-01", None])), [0, 0]),
+        (pd.Series([b"85073003328", b"\xff" + NRN.encode(), 85073003328.0, 3.5], dtype=object),
+         [1, 1, 1, 0]),
+    ],
+)  # fmt: skip
+def test_every_column_type_is_checked(values: pd.Series, expected: list[int]) -> None:
+    assert national_number_mask(values).tolist() == [bool(e) for e in expected]
+    assert [contains_national_number(v) for v in values] == [bool(e) for e in expected]
+
+
+def test_a_float_reads_as_its_digits() -> None:
+    assert contains_national_number(85073003328.0)
+    assert contains_national_number(np.float64(85073003328.0))
+    assert not contains_national_number(85073003328.5)  # not a whole number
+    assert not contains_national_number(float("nan")) and not contains_national_number(None)
+
+
+def test_validity_agrees_with_stdnum() -> None:
+    rng = np.random.default_rng(3)
+    numbers = [f"{n:011d}" for n in rng.integers(0, 10**11, 20_000)]
+    # and numbers with valid check digits, so that both answers occur often
+    bodies = rng.integers(0, 10**9, 20_000)
+    numbers += [f"{b:09d}{97 - b % 97:02d}" for b in bodies]
+    numbers += [f"{b:09d}{97 - (2_000_000_000 + b) % 97:02d}" for b in bodies]
+    expected = [nn.is_valid(n) or bis.is_valid(n) for n in numbers]
+    assert sum(expected) > 5_000
+    assert [contains_national_number(n) for n in numbers] == expected
+    assert national_number_mask(pd.Series(numbers)).tolist() == expected
+    whole = [(int(n), e) for n, e in zip(numbers, expected, strict=True) if n[0] != "0"]
+    assert national_number_mask(pd.Series([n for n, _ in whole])).tolist() == [e for _, e in whole]
+
+
+@pytest.mark.parametrize("stored", [3073003381, 3073003381.0, "3073003381", " 3073003381.0 ",
+                                    "3073003381,00", "-3073003381"])  # fmt: skip
+def test_a_number_of_the_2000s_that_lost_its_zero(stored: object) -> None:
+    # 03.07.30-033.81 (born 2003), stored as a number: ten digits.
+    assert nn.is_valid("03073003381")
+    assert contains_national_number(stored)
+    assert national_number_mask(pd.Series([stored, "x"], dtype=object)).tolist() == [True, False]
+    assert not contains_national_number(stored, phone=True)
+    assert not contains_national_number(f"a {stored}")  # text that is not only the number
+
+
+def test_no_enterprise_number_reads_as_one_that_lost_its_zero() -> None:
+    # Read with a 0 in front, every valid 10-digit enterprise or establishment number
+    # has the check digits of the 1900s, never those of the 2000s: none is taken.
+    bases = np.arange(10**7, 9 * 10**7, 997, dtype=np.int64)
+    numbers = bases * 100 + 97 - bases % 97
+    assert not national_number_mask(pd.Series(numbers)).any()
+    assert not national_number_mask(pd.Series(numbers.astype(float))).any()
+    assert not national_number_mask(pd.Series(numbers.astype(str))).any()
+    assert not any(contains_national_number(int(n)) for n in numbers[:2_000])
+
+
+def test_the_character_tables_are_unicodes() -> None:
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert set(DIGITS) == set(re.findall(r"\d", every))  # category Nd
+    assert all(unicodedata.decimal(c) == v for c, v in DIGITS.items())
+    categories = {"Pd", "Pc"}
+    assert {c for c in every if unicodedata.category(c) in categories} <= SEPARATORS
+    assert set(re.findall(r"\s", every)) <= SEPARATORS
+    assert set(WHITESPACE_CHARS) <= SEPARATORS
+    assert not SEPARATORS & set(DIGITS)
+    assert not SEPARATORS & set("+,;|:()[]")
+
+
+def test_a_long_text_is_read_in_one_pass() -> None:
+    # The whole column is searched at once (values joined): no value leaks into the
+    # next one, and a value of a megabyte is fine.
+    values = pd.Series(["8507300", "3328", "x" * 1_000_000 + NRN, "85073"], dtype="string[pyarrow]")
+    assert national_number_mask(values).tolist() == [False, False, True, False]
+
+
+# --------------------------------------------------- property: scalar == vectorised
+
+_SCRIPTS = [0x30, 0xFF10, 0x660, 0x6F0, 0x966, 0x9E6, 0xE50, 0x1D7CE]  # ASCII, full width, ...
+_SEPARATOR_STRINGS = [
+    " ", "\u00a0", "\u202f", "\u2009", "\u3000", "\t", "\n", ".", "-", "\u2013", "\u2014",
+    "\u2212", "/", "\\", "\u2044", "_", "\uff3f", "\u200b", "\ufeff", "\u00ad", " - ", ". ",
+    " / ",
+]  # fmt: skip
+_PREFIXES = ["", "RRN ", "RRN: ", "INSZ ", "NISS ", "EMP-", "+", "+ ", "00 ", "0 ", "+32 ",
+             "tel ", "x", "aanvraag ", "1", "12 ", "S0362;", "\ud800"]  # fmt: skip
+_SUFFIXES = ["", ".0", ",0", " 2024", "5", " 5", "x", ";S1", "/12"]
+
+
+@st.composite
+def eleven_digits(draw: st.DrawFn) -> str:
+    """Valid national and BIS numbers (both centuries), mobiles that pass as BIS
+    numbers, and numbers that fail, about evenly."""
+    kind = draw(st.sampled_from(["national", "mobile", "any"]))
+    if kind == "any":
+        return f"{draw(st.integers(0, 10**11 - 1)):011d}"
+    if kind == "mobile":
+        body = 324_000_000 + draw(st.integers(5, 9)) * 10**7 + draw(st.integers(0, 10**7 - 1))
+    else:
+        month = draw(st.sampled_from([0, 1, 7, 12, 13, 20, 27, 32, 33, 40, 47, 52, 60]))
+        body = int(
+            f"{draw(st.integers(0, 99)):02d}{month:02d}"
+            f"{draw(st.integers(0, 31)):02d}{draw(st.integers(0, 999)):03d}"
+        )
+    century = draw(st.sampled_from([0, 2_000_000_000]))
+    return f"{body:09d}{97 - (century + body) % 97:02d}"
+
+
+@st.composite
+def written_numbers(draw: st.DrawFn) -> str:
+    """Eleven digits cut into groups, separators between, in a script, in text."""
+    digits = draw(eleven_digits())
+    cuts = sorted(draw(st.sets(st.integers(1, 10), max_size=5)))
+    groups = [digits[a:b] for a, b in zip([0, *cuts], [*cuts, 11], strict=True)]
+    zero = draw(st.sampled_from(_SCRIPTS))
+    groups = ["".join(chr(zero + int(d)) for d in g) for g in groups]
+    written = groups[0]
+    for group in groups[1:]:
+        written += draw(st.sampled_from(_SEPARATOR_STRINGS)) + group
+    return draw(st.sampled_from(_PREFIXES)) + written + draw(st.sampled_from(_SUFFIXES))
+
+
+_ALPHABET = (
+    "0123456789+,;|:()xRN "
+    + "".join(_SEPARATOR_STRINGS)
+    + "".join(chr(z + k) for z in _SCRIPTS[1:4] for k in range(10))
+)
+noise = st.text(alphabet=_ALPHABET, max_size=30)
+#: Numbers of 10 digits as a program writes them (step 6), and near misses.
+ten_digits = st.builds(
+    lambda digits, before, after: before + digits.lstrip("0") + after,
+    eleven_digits(),
+    st.sampled_from(["", " ", "\u00a0", "-", "+", "x"]),
+    st.sampled_from(["", ".0", ",00", ".5", " ", "\n", "x"]),
+)
+texts = st.one_of(written_numbers(), ten_digits, noise, st.none())
+floats = st.one_of(
+    eleven_digits().map(float),
+    eleven_digits().map(lambda d: -float(d)),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e20, 85073003328.5, 0.0, -0.0]),
+)
+anything = st.one_of(
+    texts,
+    floats,
+    eleven_digits().map(int),
+    st.integers(-(10**20), 10**20),
+    written_numbers().map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.binary(max_size=14),
+    st.booleans(),
+    st.text(max_size=14),
+)
+
+
+def _assert_kernels_agree(values: list[object], *, dtype: object = object) -> None:
+    series = pd.Series(values, dtype=dtype)  # type: ignore[call-overload]
+    for phone in (False, True):
+        expected = [contains_national_number(v, phone=phone) for v in series]
+        assert national_number_mask(series, phone=phone).tolist() == expected, phone
+
+
+@settings(max_examples=200)
+@given(st.lists(texts, max_size=25))
+def test_kernels_agree_on_written_numbers(values: list[str | None]) -> None:
+    _assert_kernels_agree(values)
+    clean = [v for v in values if v is None or not re.search("[\ud800-\udfff]", v)]
+    _assert_kernels_agree(clean, dtype="string[pyarrow]")
+    _assert_kernels_agree(clean, dtype="string[python]")
+
+
+@settings(max_examples=200)
+@given(st.lists(anything, max_size=25))
+def test_kernels_agree_on_any_value(values: list[object]) -> None:
+    _assert_kernels_agree(values)
+
+
+@given(st.lists(floats, max_size=25))
+def test_kernels_agree_on_float_columns(values: list[float]) -> None:
+    _assert_kernels_agree(values, dtype="float64")
+    _assert_kernels_agree(values, dtype=object)
+
+
+@given(st.lists(eleven_digits().map(int) | st.integers(-(10**12), 10**12), max_size=25))
+def test_kernels_agree_on_integer_columns(values: list[int]) -> None:
+    _assert_kernels_agree(values, dtype="int64")
+
+
+@given(written_numbers())
+def test_a_written_number_is_found_when_its_digits_are_valid(written: str) -> None:
+    # An oracle apart from the detector's scan: the digits as python-stdnum reads
+    # them, for a form whose prefix and suffix add no digit to the number.
+    digits = "".join(str(DIGITS[c]) for c in written if c in DIGITS)
+    assume_plain = re.fullmatch(r"(?:RRN:? |INSZ |NISS |EMP-|x|aanvraag |)", _prefix(written))
+    if not assume_plain or len(digits) != 11:
+        return
+    valid = nn.is_valid(digits) or bis.is_valid(digits)
+    mobile = digits.startswith("324") and digits[3] in "56789"
+    assert contains_national_number(written) == valid  # a bare mobile too
+    assert contains_national_number(written, phone=True) == (valid and not mobile)
+
+
+def _prefix(written: str) -> str:
+    for prefix in sorted(_PREFIXES, key=len, reverse=True):
+        if prefix and written.startswith(prefix):
+            return prefix
+    return ""
