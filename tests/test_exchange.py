@@ -236,7 +236,11 @@ def test_permanent_feed_keeps_keys_and_reports_changes(config, ring: KeyRing) ->
     merged = kept.merge(after, on="enterprise_number", suffixes=("_1", "_2"))
     assert len(merged) == len(kept)
     assert (merged["enterprise_key_1"] == merged["enterprise_key_2"]).all()
-    assert not (config.store / "deliveries" / first.run_id).exists()  # only one delivery kept
+    # The delivery replaced is kept as the fallback, one generation: the next run drops it.
+    assert (config.store / "previous").read_text().strip() == first.run_id
+    third = run(config, ring=ring, today=TODAY)
+    kept = sorted(p.name for p in (config.store / "deliveries").iterdir())
+    assert kept == sorted([second.run_id, third.run_id])
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -279,9 +283,9 @@ def test_failed_run_leaves_last_delivery_intact(config, ring, monkeypatch, stage
     third = run(config, ring=ring, today=TODAY)  # clears what the failure left
     assert third.changes["staff"]["changed"] > 0
     leftovers = [p.name for p in config.store.iterdir() if p.name.startswith(".staging")]
-    assert leftovers == [] and [p.name for p in (config.store / "deliveries").iterdir()] == [
-        third.run_id
-    ]
+    assert leftovers == [] and sorted(p.name for p in (config.store / "deliveries").iterdir()) == (
+        sorted([good.run_id, third.run_id])  # the one in force and the fallback
+    )
 
 
 _KILLED = """
@@ -320,7 +324,8 @@ def test_killed_run_leaves_last_delivery_intact(config, ring, tmp_path, stage) -
     assert current.run_id == good.run_id and _hashes(current.path) == snapshot
     again = run(config, ring=ring, today=TODAY)
     assert again.manifest["previous_run_id"] == good.run_id
-    assert sorted(p.name for p in (config.store / "deliveries").iterdir()) == [again.run_id]
+    kept = sorted(p.name for p in (config.store / "deliveries").iterdir())
+    assert kept == sorted([good.run_id, again.run_id])  # the one in force and the fallback
 
 
 def test_leftovers_of_interrupted_atomic_writes_are_cleared(tmp_path: Path) -> None:
@@ -364,8 +369,13 @@ def test_an_extract_that_is_not_utf8_is_named_as_the_party_sent_it(config, ring)
 def test_a_damaged_manifest_is_a_config_error_not_a_traceback(config, ring) -> None:
     good = run(config, ring=ring, today=TODAY)
     (good.path / "manifest.json").write_text('{"outputs": ')
-    with pytest.raises(ConfigError, match=r"manifest of delivery .* is damaged"):
-        read_delivery(config.store)
+    with pytest.raises(ConfigError) as error:
+        read_delivery(config.store, config_file=config.source)
+    assert str(error.value) == (
+        f"{config.store}: delivery {good.run_id}: its manifest.json is damaged (not JSON), and "
+        f"no earlier good delivery is kept: run linkage exchange verify --config "
+        f"{config.source} --repair"
+    )
 
 
 def _diff_reference(previous, current):
@@ -453,7 +463,9 @@ def test_diff_equals_the_reference_on_random_tables_read_back(tmp_path: Path, se
         folder.mkdir()
         for name, frame in tables.items():
             frame.to_parquet(folder / f"{name}.parquet", index=False)
-        delivery = _delivery.Delivery(side, folder, {"outputs": dict.fromkeys(tables)})
+        delivery = _delivery.Delivery(
+            side, folder, {"outputs": dict.fromkeys(tables)}, verified=True
+        )
         sides[side] = delivery
     old, new = sides["old"].tables(), sides["new"].tables()
     expected = _diff_reference(old, new)

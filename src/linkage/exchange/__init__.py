@@ -13,8 +13,9 @@ exchange's key ring, links enterprises and establishment units to VDAB's employe
 and sites, and delivers Parquet tables for the BI workspace with a manifest,
 atomically. The other articles: :func:`purge` (art. 3, withdrawal and end),
 :func:`quality_defects` (art. 8), :func:`find_subject` / :func:`erase_subject` /
-:func:`rectify_subject` (art. 11), the audit log (:func:`read_events`), and the
-validity window (art. 14) in :class:`ExchangeConfig`. :func:`demo` runs it all on
+:func:`rectify_subject` (art. 11), the audit log (:func:`read_events`), the
+validity window (art. 14) in :class:`ExchangeConfig`, and the store's own check and
+repair (:func:`verify_store`). :func:`demo` runs it all on
 synthetic data with a key made on the spot.
 """
 
@@ -34,6 +35,7 @@ from linkage.exchange._subjects import (
     find_subject,
     rectify_subject,
 )
+from linkage.exchange._verify import StoreCheck, verify_store
 
 __all__ = [
     "Delivery",
@@ -42,6 +44,7 @@ __all__ = [
     "PurgeReport",
     "Renewal",
     "RunResult",
+    "StoreCheck",
     "SubjectReport",
     "Validity",
     "demo",
@@ -58,4 +61,5 @@ __all__ = [
     "rectify_subject",
     "run",
     "scan_store",
+    "verify_store",
 ]

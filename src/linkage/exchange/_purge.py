@@ -3,34 +3,99 @@
 "Bij het uittreden van VLAIO of TBT ... verwijdert VDAB onmiddellijk alle ontvangen
 gegevens van deze uittredende partij"; at the end of the protocol, everything. A
 purge makes a new delivery without the party's records (every record carries its
-sending party) and its quality report, swaps it in atomically and removes the old
-one; ``--all`` removes every delivery. The report proves it: rows per table and
-party before and after, and a scan of every file left in the store.
+sending party) and its quality report, swaps it in atomically and removes every
+other delivery; ``--all`` removes every delivery. The report proves it: rows per
+table and party before and after, and a scan of every file left in the store.
+
+Crash-consistent, in this order:
+
+1. the withdrawal is recorded first, durably (``withdrawn.json``, status
+   ``pending``): from then on no run delivers the party, whatever happens next;
+2. the audit intent (:mod:`._audit`): a log that cannot be written stops here,
+   the withdrawal recorded and its purge pending;
+3. the purge itself. A delivery in force that is damaged gives way to the last
+   good one (the purge builds on that one and says so); if none can be read whole,
+   or the new delivery cannot be written (a full disk), every delivery is removed:
+   a withdrawal puts erasure before availability, and the report says to run again;
+4. the scan of every file in the store, of any extension (Parquet and CSV are
+   read by their content; a file it cannot read, or that has no ``party`` column,
+   cannot be proved clean and leaves the purge incomplete);
+5. the withdrawal's status (``complete`` or ``incomplete``), the report, the audit
+   outcome.
+
+A purge killed or failed after step 1 is finished by the next run, purge or
+``exchange verify --repair`` (:func:`settle`), under the same purge id. A run
+refuses while a purge is incomplete, naming what is left and the command.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
-from linkage.exchange._audit import append_event
+from linkage.exchange._audit import append_event, dangling
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._links import carry_state
-from linkage.exchange._run import WITHDRAWN, withdrawn_parties
 
-__all__ = ["PurgeReport", "purge", "scan_store"]
+__all__ = ["PurgeReport", "purge", "scan_store", "settle", "withdrawn_parties"]
+
+log = logging.getLogger(__name__)
+
+WITHDRAWN = "withdrawn.json"
+_MAGIC = b"PAR1"
+
+
+def withdrawn_parties(store: Path) -> dict[str, Any]:
+    """The withdrawal records: party to ``time``, ``purge_id``, ``everything`` and
+    ``status`` (``pending``, ``complete``, ``incomplete``; a record written before
+    statuses existed is complete)."""
+    path = store / WITHDRAWN
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (ValueError, OSError):
+        records = None
+    if not isinstance(records, dict) or not all(isinstance(r, dict) for r in records.values()):
+        raise ConfigError(
+            "damaged (not the JSON of withdrawal records): it says which parties "
+            "withdrew, so nothing runs until it is restored; the audit log's purge "
+            "lines name them",
+            source=str(path),
+        )
+    return records
+
+
+def _record(store: Path, parties: tuple[str, ...], **fields: Any) -> None:
+    """Set the withdrawal records of ``parties`` (the first ``time`` stays), durably."""
+    records = withdrawn_parties(store)
+    for party in parties:
+        earlier = records.get(party, {})
+        records[party] = {**earlier, **fields, "time": earlier.get("time", fields["time"])}
+    D.write_json(store / WITHDRAWN, records)
+
+
+def _command(config: ExchangeConfig, parties: tuple[str, ...], everything: bool) -> str:
+    which = "--all" if everything else f"--party {parties[0]}"
+    return f"linkage exchange purge --config {config.source or 'EXCHANGE.toml'} {which}"
 
 
 @dataclass(frozen=True, kw_only=True)
 class PurgeReport:
-    """Counts before and after, and the scan of the store after the purge."""
+    """Counts before and after, the scan of the store after the purge, and notes on
+    what the purge had to do beyond the usual (a damaged store, a full disk)."""
 
     purge_id: str
     parties: tuple[str, ...]
@@ -38,11 +103,15 @@ class PurgeReport:
     before: dict[str, dict[str, int]]
     after: dict[str, dict[str, int]]
     scan: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    resumed: bool = False
 
     @property
     def complete(self) -> bool:
-        """True if the scan found nothing of the purged parties."""
-        return self.scan["rows_of_purged_parties"] == 0 and not self.scan["files_of_purged"]
+        """True if the scan found nothing of the purged parties, and nothing it
+        could not read."""
+        s = self.scan
+        return s["rows_of_purged_parties"] == 0 and not s["files_of_purged"] and not s["unproven"]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,22 +121,29 @@ class PurgeReport:
             "before": self.before,
             "after": self.after,
             "scan": self.scan,
+            "notes": list(self.notes),
+            "resumed": self.resumed,
             "complete": self.complete,
         }
 
     def summary(self) -> str:
         what = "everything" if self.everything else ", ".join(self.parties)
-        lines = [f"purge {self.purge_id}: {what}"]
+        resumed = " (resumed: the first attempt was interrupted)" if self.resumed else ""
+        lines = [f"purge {self.purge_id}: {what}{resumed}"]
         for table, counts in self.before.items():
             gone = sum(counts.get(p, 0) for p in self.parties)
             left = sum(self.after.get(table, {}).get(p, 0) for p in self.parties)
             lines.append(f"  {table}: {gone:,} rows of {what} before, {left:,} after")
+        lines.extend(f"note: {note}" for note in self.notes)
         s = self.scan
         lines.append(
             f"scan: {s['files_scanned']:,} files, {s['rows_scanned']:,} rows, "
             f"{s['rows_of_purged_parties']:,} rows and {len(s['files_of_purged'])} "
-            f"files of {what}: {'nothing left' if self.complete else 'NOT COMPLETE'}"
+            f"files of {what}, {len(s['unproven'])} files it cannot prove clean: "
+            f"{'nothing left' if self.complete else 'NOT COMPLETE'}"
         )
+        for name in (*s["files_of_purged"], *s["unproven"])[:10]:
+            lines.append(f"  left: {name}")
         return "\n".join(lines)
 
 
@@ -79,39 +155,119 @@ def _counts(delivery: D.Delivery | None) -> dict[str, dict[str, int]]:
     }
 
 
-def scan_store(store: Path, parties: tuple[str, ...] | None) -> dict[str, Any]:
-    """Read every file under ``store``: rows of ``parties`` (None: any row at all).
+def _own(rel: str) -> bool:
+    """A file of the store's own that holds no records: pointers, the lock, the
+    withdrawal records, purge reports (counts), and a delivery's manifest, models
+    and spec hashes."""
+    parts = rel.split("/")
+    if rel in ("current", "previous", ".lock", WITHDRAWN):
+        return True
+    if parts[0] == "reports" and len(parts) == 2:
+        return parts[1].startswith("purge-") and parts[1].endswith(".json")
+    if parts[0] == "deliveries" and len(parts) == 3:
+        return parts[2] == D.MANIFEST
+    if parts[0] == "deliveries" and len(parts) == 4 and parts[2] == "state":
+        return parts[3].startswith(("model_", "spec_")) and parts[3].endswith((".json", ".sha256"))
+    return False
 
-    Parquet tables are read whole (their ``party`` column); any other file named
-    after a party (a quality report) is listed.
+
+def _party_column(path: Path) -> pa.ChunkedArray | str | None:
+    """The ``party`` column of a table file, read by its content (Parquet by its
+    magic bytes, else delimited text with a header); None if it has none; a string
+    saying why if it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64 * 1024)
+        if head.startswith(_MAGIC):
+            schema = pq.read_schema(path)
+            if "party" not in schema.names:
+                return None
+            return pq.read_table(path, columns=["party"]).column("party")
+        first = head.split(b"\n", 1)[0].decode("utf-8").strip().lstrip("\ufeff")
+    except (OSError, UnicodeDecodeError, pa.ArrowException) as exc:
+        return f"cannot be read ({type(exc).__name__})"
+    for sep in (",", ";", "\t", "|"):
+        if "party" in [h.strip().strip('"') for h in first.split(sep)]:
+            try:
+                frame = pd.read_csv(path, sep=sep, usecols=["party"], dtype=str)
+            except (ValueError, OSError, UnicodeDecodeError) as exc:
+                return f"cannot be read as a table ({type(exc).__name__})"
+            return pa.chunked_array([pa.array(frame["party"], type=pa.string())])
+    return None
+
+
+def scan_store(store: Path, parties: tuple[str, ...] | None) -> dict[str, Any]:
+    """Read every file under ``store``, of any extension: rows of ``parties`` (None:
+    any row at all).
+
+    A file is read by its content: Parquet (by its magic bytes, whatever its name)
+    and delimited text with a ``party`` column are counted row by row; a file named
+    after a purged party (its quality report) is listed; the store's own files
+    (pointers, manifests, models, purge reports) hold no records. Anything else,
+    a file that cannot be read or a table without a ``party`` column, cannot be
+    proved free of the party's data and is listed as ``unproven``.
     """
     files = rows = found = 0
-    named = []
+    named: list[str] = []
+    unproven: list[str] = []
     for path in sorted(store.rglob("*")):
-        if not path.is_file() or path.name == ".lock":
+        rel = path.relative_to(store).as_posix()
+        if not path.is_file() or rel == ".lock":
             continue
         files += 1
-        if path.suffix == ".parquet":
-            table = pq.read_table(path)
-            rows += table.num_rows
-            if parties is None:
-                found += table.num_rows
-            elif "party" in table.column_names:
-                found += int(table.column("party").to_pandas().isin(parties).sum())
-            else:
-                found += table.num_rows  # a table without parties cannot be proved clean
-        elif parties is None:
-            if path.parent.name == "reports" or path.name in (WITHDRAWN,):
-                continue
-            named.append(str(path.relative_to(store)))
-        elif path.stem in parties:
-            named.append(str(path.relative_to(store)))
+        if _own(rel):
+            if parties is None and rel.split("/")[0] == "deliveries":
+                named.append(rel)  # the end of the protocol leaves no delivery at all
+            continue
+        column = _party_column(path)
+        if isinstance(column, str):
+            unproven.append(f"{rel} ({column})")
+            continue
+        if column is None:
+            if parties is not None and path.stem in parties:
+                named.append(rel)
+            elif parties is None or not _named_after_another(path, rel):
+                unproven.append(f"{rel} (no party column)")
+            continue
+        rows += len(column)
+        if parties is None:
+            hit = len(column)
+        else:
+            value_set = pa.array(parties, pa.string())
+            hit = int(pc.sum(pc.is_in(column.cast(pa.string()), value_set=value_set)).as_py() or 0)
+        if hit:
+            found += hit
+            named.append(rel)
     return {
         "files_scanned": files,
         "rows_scanned": rows,
         "rows_of_purged_parties": found,
         "files_of_purged": named,
+        "unproven": unproven,
     }
+
+
+def _named_after_another(path: Path, rel: str) -> bool:
+    """A delivery's quality report of a party (``quality/<PARTY>.csv|html``)."""
+    parts = rel.split("/")
+    return (
+        len(parts) == 4
+        and parts[0] == "deliveries"
+        and parts[2] == "quality"
+        and path.suffix in (".csv", ".html")
+    )
+
+
+def _parties(config: ExchangeConfig, party: str | None, everything: bool) -> tuple[str, ...]:
+    if everything and party is None:
+        return tuple(config.parties)
+    if party is not None and not everything:
+        if party not in config.parties and party not in withdrawn_parties(config.store):
+            raise ConfigError(
+                f"purge: {party!r} is not one of the parties {', '.join(config.parties)}"
+            )
+        return (party,)
+    raise ConfigError("purge: give one party or everything, not both or neither")
 
 
 def purge(
@@ -119,84 +275,295 @@ def purge(
 ) -> PurgeReport:
     """Remove everything received from ``party`` (withdrawal), or everything (end).
 
-    The party is recorded as withdrawn in the store, so that a later run with its
-    extracts is refused. Not bound by the validity window: after the end of the
-    protocol is exactly when ``everything=True`` is needed.
+    The party is recorded as withdrawn in the store first, so that a later run with
+    its extracts is refused even if the purge is interrupted; an interrupted purge
+    is finished by the next run or purge (a purge of the same party reports the
+    resumed one). Not bound by the validity window: after the end of the protocol
+    is exactly when ``everything=True`` is needed. A party that withdrew may be
+    purged again after it left ``parties`` (to finish an incomplete purge).
 
     Raises
     ------
     ConfigError
-        Neither or both of ``party`` and ``everything``, or an unknown party.
+        Neither or both of ``party`` and ``everything``, or an unknown party; an
+        audit log that cannot be written (the withdrawal is recorded, its purge
+        pending: the message names the command that finishes it).
     """
-    if everything and party is None:
-        parties = tuple(config.parties)
-    elif party is not None and not everything:
-        if party not in config.parties:
-            raise ConfigError(
-                f"purge: {party!r} is not one of the parties {', '.join(config.parties)}"
-            )
-        parties = (party,)
-    else:
-        raise ConfigError("purge: give one party or everything, not both or neither")
+    parties = _parties(config, party, everything)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     purge_id = f"purge-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    with D.store_lock(config.store):
+        for report in _finish_pending(config):
+            if set(parties) <= set(report.parties) and (report.everything or not everything):
+                return report
+        return _purge(config, parties, everything=everything, purge_id=purge_id, now=now)
+
+
+def _purge(
+    config: ExchangeConfig,
+    parties: tuple[str, ...],
+    *,
+    everything: bool,
+    purge_id: str,
+    now: dt.datetime,
+    resumed: bool = False,
+) -> PurgeReport:
+    """The purge, under the store's lock (module docstring, steps 1-5)."""
+    store = config.store
+    _record(
+        store,
+        parties,
+        time=now.isoformat(),
+        purge_id=purge_id,
+        everything=everything,
+        status="pending",
+    )
+    D.checkpoint("withdrawal recorded")
+    audit = {
+        "purge_id": purge_id,
+        "parties": list(parties),
+        "everything": everything,
+        **({"resumed": True} if resumed else {}),
+    }
     try:
-        with D.store_lock(config.store):
-            current = D.read_delivery(config.store)
-            before = _counts(current)
-            if everything:
-                D.remove_all(config.store)
-            elif current is not None:
-                tables = {
-                    name: frame[frame["party"] != party].reset_index(drop=True)
-                    for name, frame in current.tables().items()
-                }
-                D.rewrite(
-                    config.store,
-                    current,
-                    tables,
-                    run_id=purge_id,
-                    operation={"purge": party, "time": now.isoformat()},
-                    drop_quality=parties,
-                    keep_party=lambda p: p != party,
-                    carry=carry_state,
-                )
-            after = _counts(D.read_delivery(config.store))
-            scan = scan_store(config.store, None if everything else parties)
-            gone = withdrawn_parties(config.store)
-            gone.update({p: {"time": now.isoformat(), "purge_id": purge_id} for p in parties})
-            D.write_json(config.store / WITHDRAWN, gone)
-            report = PurgeReport(
-                purge_id=purge_id,
-                parties=parties,
-                everything=everything,
-                before=before,
-                after=after,
-                scan=scan,
+        append_event(config.audit_log, "purge", **audit, outcome="intent")
+    except OSError as exc:
+        raise ConfigError(
+            f"the audit log cannot be written ({exc.strerror or type(exc).__name__}): the "
+            f"withdrawal of {', '.join(parties)} is recorded and its purge pending; make the "
+            f"log writable, then run {_command(config, parties, everything)}",
+            source=str(config.audit_log),
+        ) from None
+    D.checkpoint("purge audited")
+    try:
+        before, notes = _remove(config, parties, everything=everything, purge_id=purge_id, now=now)
+        D.checkpoint("purged")
+        after = _counts(D.read_delivery(store))
+        scan = scan_store(store, None if everything else parties)
+        D.checkpoint("scanned")
+        report = PurgeReport(
+            purge_id=purge_id,
+            parties=parties,
+            everything=everything,
+            before=before,
+            after=after,
+            scan=scan,
+            notes=tuple(notes),
+            resumed=resumed,
+        )
+        reports = store / "reports"
+        reports.mkdir(exist_ok=True)
+        D.write_json(reports / f"{purge_id}.json", report.as_dict())
+        status = "complete" if report.complete else "incomplete"
+        left = [*scan["files_of_purged"], *scan["unproven"]][:3]
+        _record(
+            store,
+            parties,
+            time=now.isoformat(),
+            purge_id=purge_id,
+            everything=everything,
+            status=status,
+            **({"left": left} if left else {}),
+        )
+        D.checkpoint("withdrawal settled")
+    except Exception as exc:
+        try:
+            append_event(
+                config.audit_log,
+                "purge",
+                **audit,
+                outcome="failed",
+                error=type(exc).__name__,
+                withdrawal="pending",
             )
-            reports = config.store / "reports"
-            reports.mkdir(exist_ok=True)
-            D.write_json(reports / f"{purge_id}.json", report.as_dict())
-    except BaseException as exc:
+        except OSError as audit_error:
+            exc.add_note(f"and the audit log could not record it: {audit_error}")
+        raise
+    _outcome(config, report)
+    return report
+
+
+def _outcome(config: ExchangeConfig, report: PurgeReport) -> None:
+    parties = report.parties
+    try:
         append_event(
             config.audit_log,
             "purge",
-            purge_id=purge_id,
+            purge_id=report.purge_id,
             parties=list(parties),
-            everything=everything,
-            outcome="failed",
-            error=type(exc).__name__,
+            everything=report.everything,
+            **({"resumed": True} if report.resumed else {}),
+            outcome="complete" if report.complete else "incomplete",
+            rows_removed={t: sum(c.get(p, 0) for p in parties) for t, c in report.before.items()},
+            rows_left_of_parties=report.scan["rows_of_purged_parties"],
+            files_scanned=report.scan["files_scanned"],
+            files_left=len(report.scan["files_of_purged"]) + len(report.scan["unproven"]),
+            notes=list(report.notes),
         )
-        raise
-    append_event(
-        config.audit_log,
-        "purge",
-        purge_id=purge_id,
-        parties=list(parties),
-        everything=everything,
-        outcome="complete" if report.complete else "incomplete",
-        rows_removed={t: sum(c.get(p, 0) for p in parties) for t, c in before.items()},
-        rows_left_of_parties=scan["rows_of_purged_parties"],
-        files_scanned=scan["files_scanned"],
-    )
-    return report
+    except OSError as exc:  # done and recorded in the store; the next run settles the log
+        log.warning("%s: the purge's outcome could not be logged (%s)", config.audit_log, exc)
+
+
+def _remove(
+    config: ExchangeConfig,
+    parties: tuple[str, ...],
+    *,
+    everything: bool,
+    purge_id: str,
+    now: dt.datetime,
+) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Take the parties' data out of force and out of the store; the counts of the
+    delivery it was taken from, and notes on what else had to be done."""
+    store = config.store
+    what = " and ".join(parties)
+    if everything:
+        try:
+            before = _counts(D.read_delivery(store))
+        except ConfigError as exc:
+            before, notes = {}, [f"{exc.detail}: counted nothing before"]
+        else:
+            notes = []
+        D.remove_all(store)
+        return before, notes
+    current, problem = D.open_in_force(store, hashes=True)
+    if current is None:  # none in force, or none that can be read whole
+        D.remove_all(store)  # no fallback nor damaged copy may stay either
+        if problem is None:
+            return {}, []
+        return {}, [
+            f"{problem}, and no earlier good delivery is kept: every delivery removed; "
+            f"run again to deliver without {what}"
+        ]
+    notes = []
+    if current.fallback_from is not None:
+        notes.append(
+            f"{current.fallback_from}: purged the last good delivery, {current.run_id}, "
+            "instead, and removed the damaged one"
+        )
+    before = _counts(current)
+    if current.run_id == purge_id:  # this purge's own, resumed after its switch
+        D.keep_only(store, current.run_id)
+        return before, notes
+    try:
+        tables = {
+            name: frame[~frame["party"].isin(parties)].reset_index(drop=True)
+            for name, frame in current.tables().items()
+        }
+        D.rewrite(
+            store,
+            current,
+            tables,
+            run_id=purge_id,
+            operation={"purge": parties[0], "time": now.isoformat()},
+            drop_quality=parties,
+            keep_party=lambda p: p not in parties,
+            carry=carry_state,
+        )
+    except Exception as exc:  # a full disk, or anything else: erasure comes first
+        if D.pointer(store) == purge_id:  # failed after its switch: the purged one is in force
+            D.keep_only(store, purge_id)
+            return before, notes
+        D.remove_all(store)
+        notes.append(
+            f"the new delivery could not be written ({type(exc).__name__}: {exc}): removed "
+            f"every delivery, so nothing of {what} is in force; run again to deliver "
+            f"without {what}"
+        )
+        log.warning("purge %s: %s", purge_id, notes[-1])
+    return before, notes
+
+
+def _finish_pending(config: ExchangeConfig) -> list[PurgeReport]:
+    """Finish every purge whose withdrawal is recorded but whose purge is not done
+    (killed, or failed), under its own purge id."""
+    pending: dict[str, tuple[list[str], bool, str]] = {}
+    for party, record in withdrawn_parties(config.store).items():
+        if record.get("status") == "pending":
+            parties, everything, time = pending.setdefault(
+                record["purge_id"], ([], bool(record.get("everything")), record["time"])
+            )
+            parties.append(party)
+    reports = []
+    for purge_id, (parties, everything, time) in pending.items():
+        log.warning("finishing purge %s of %s, interrupted", purge_id, ", ".join(parties))
+        report = _purge(
+            config,
+            tuple(parties),
+            everything=everything,
+            purge_id=purge_id,
+            now=dt.datetime.fromisoformat(time),
+            resumed=True,
+        )
+        log.warning("%s", report.summary())
+        reports.append(report)
+    return reports
+
+
+def settle(config: ExchangeConfig) -> list[PurgeReport]:
+    """Make the store whole after an interruption, under its lock: finish every
+    pending purge, then give each audit intent left without an outcome the outcome
+    the store shows (a run whose delivery is in force was delivered; one whose is
+    not, was not). The purges finished."""
+    reports = _finish_pending(config)
+    in_force = D.pointer(config.store)
+    built_on = None
+    if in_force:
+        delivery, _ = D.open_delivery(config.store, in_force, hashes=False)
+        built_on = delivery.manifest.get("previous_run_id") if delivery else None
+    records = withdrawn_parties(config.store)
+    for intent in dangling(config.audit_log):
+        event = intent.get("event")
+        late = {"recorded": "after an interruption"}
+        if event == "run":
+            run_id = intent["run_id"]
+            delivered = run_id in (in_force, built_on)
+            append_event(
+                config.audit_log,
+                "run",
+                run_id=run_id,
+                outcome="delivered" if delivered else "failed",
+                **({} if delivered else {"error": "interrupted before its switch"}),
+                **late,
+            )
+        elif event == "purge":
+            status = {
+                r.get("status") for r in records.values() if r.get("purge_id") == intent["purge_id"]
+            }
+            append_event(
+                config.audit_log,
+                "purge",
+                purge_id=intent["purge_id"],
+                parties=intent.get("parties"),
+                outcome="complete" if status == {"complete"} else "incomplete",
+                **late,
+            )
+        elif event == "repair":
+            append_event(
+                config.audit_log,
+                "repair",
+                repair_id=intent["repair_id"],
+                outcome="repaired" if in_force == intent.get("in_force") else "failed",
+                **late,
+            )
+    return reports
+
+
+def refuse_withdrawn(config: ExchangeConfig) -> None:
+    """Refuse a run while a configured party has withdrawn, or a purge is incomplete."""
+    records = withdrawn_parties(config.store)
+    for party, record in sorted(records.items()):
+        if record.get("status") in ("pending", "incomplete"):
+            left = "; ".join(record.get("left", [])) or "see its report"
+            raise ConfigError(
+                f"the purge of {party} ({record['purge_id']}) is not complete: the store "
+                f"holds files it cannot prove clean ({left}); remove them, then run "
+                f"{_command(config, (party,), bool(record.get('everything')))}",
+                source=str(config.store),
+            )
+    sending = sorted(set(config.parties) & records.keys())
+    if sending:
+        raise ConfigError(
+            f"{', '.join(sending)} withdrew (purged on {records[sending[0]]['time']}): remove "
+            f"them from parties and [extracts], or, if they re-joined under a renewed "
+            f"protocol, delete {config.store / WITHDRAWN}"
+        )

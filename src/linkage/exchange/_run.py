@@ -1,14 +1,26 @@
 """One run of the exchange: read, validate, minimise, pseudonymise, link, deliver.
 
 A run is all or nothing: it builds the whole delivery beside the one in force and
-switches to it only when everything is written (see :mod:`._delivery`). Every run,
-refused, failed or delivered, leaves one line in the audit log.
+switches to it only when everything is written (see :mod:`._delivery`). It builds
+on the delivery in force, its hashes checked (or on the fallback, if that one is
+damaged: the manifest's ``fallback_from`` says so).
+
+The audit log is write-ahead (:mod:`._audit`): a log that cannot be opened refuses
+the run before any work; a run's ``started`` line is written before its work, its
+``intent`` line (everything it delivers, the manifest's sha256) before the switch,
+its outcome after. So every run leaves a line, killed or not, and every delivery
+in force has its intent; a refused or failed run has its ``failed`` line.
+
+Under the store's lock, a run first settles what an interruption left
+(:func:`._purge.settle`: an unfinished purge is finished, a start or intent
+without outcome gets one) and refuses while a withdrawn party is configured or a
+purge is incomplete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import json
 import logging
 import os
 import secrets
@@ -24,10 +36,11 @@ import pyarrow as pa
 from linkage._version import __version__
 from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
-from linkage.exchange._audit import append_event
+from linkage.exchange._audit import append_event, check_writable
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._extract import InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
+from linkage.exchange._purge import refuse_withdrawn, settle
 from linkage.exchange._quality import quality_defects, write_quality
 from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
 from linkage.exchange._shape import shape
@@ -39,7 +52,6 @@ __all__ = ["RunResult", "load_ring", "preview_refit", "run"]
 log = logging.getLogger(__name__)
 
 FORMAT = "linkage-exchange-delivery"
-WITHDRAWN = "withdrawn.json"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,20 +132,37 @@ def _run_id(now: dt.datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def withdrawn_parties(store: Path) -> dict[str, Any]:
-    path = store / WITHDRAWN
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+def _audit_fields(manifest: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """What the audit log holds of a delivery: counts, changes, hashes."""
+    return {
+        "key_version": manifest["key"]["version"],
+        "previous_run_id": manifest["previous_run_id"],
+        "rows": {k: v["rows"] for k, v in manifest["outputs"].items()},
+        "changes": manifest["changes"],
+        "inputs": [i["sha256"] for i in manifest["inputs"]],
+        "manifest_sha256": sha256_file(folder / D.MANIFEST),
+        **({"fallback_from": manifest["fallback_from"]} if "fallback_from" in manifest else {}),
+    }
 
 
-def _check_withdrawn(config: ExchangeConfig) -> None:
-    gone = withdrawn_parties(config.store)
-    sending = sorted(set(config.parties) & gone.keys())
-    if sending:
+def _write_ahead(config: ExchangeConfig, **fields: Any) -> None:
+    """A line the run goes on only once it is written (its start, its intent)."""
+    try:
+        append_event(config.audit_log, "run", **fields)
+    except OSError as exc:
         raise ConfigError(
-            f"{', '.join(sending)} withdrew (purged on {gone[sending[0]]['time']}): remove "
-            f"them from parties and [extracts], or, if they re-joined under a renewed "
-            f"protocol, delete {config.store / WITHDRAWN}"
-        )
+            f"the audit log cannot be written ({exc.strerror or type(exc).__name__}); "
+            "nothing was delivered: make it writable and run again",
+            source=str(config.audit_log),
+        ) from None
+
+
+def _log_failure(config: ExchangeConfig, event: str, exc: BaseException, **fields: Any) -> None:
+    """The ``failed`` line of an operation; if the log cannot take it, the error says so."""
+    try:
+        append_event(config.audit_log, event, **fields, outcome="failed", error=type(exc).__name__)
+    except OSError as audit_error:
+        exc.add_note(f"the audit log could not record the failure: {audit_error}")
 
 
 def run(
@@ -179,11 +208,15 @@ def run(
     run_id = _run_id(now)
     today = today or dt.date.today()
     audit = {"run_id": run_id, "exchange": config.exchange, "parties": list(config.parties)}
+    fields: dict[str, Any] = {}
     try:
         ring = _checked_ring(config, ring, today)
+        check_writable(config.audit_log)
         with D.store_lock(config.store):
-            _check_withdrawn(config)
-            result = _deliver(
+            settle(config)
+            refuse_withdrawn(config)
+            _write_ahead(config, **audit, outcome="started")
+            staged = _deliver(
                 config,
                 ring,
                 run_id=run_id,
@@ -194,23 +227,41 @@ def run(
                 refit=refit,
                 started=started,
             )
-            assert isinstance(result, RunResult)
+            assert isinstance(staged, RunResult)
+            fields = _audit_fields(staged.manifest, staged.path)
+            _write_ahead(config, **audit, outcome="intent", **fields)  # no switch without it
+            D.checkpoint("audited")
+            D.publish(
+                config.store, staged.path, run_id, fallback=staged.manifest["previous_run_id"]
+            )
+            result = RunResult(
+                run_id=run_id,
+                path=config.store / "deliveries" / run_id,
+                manifest=staged.manifest,
+            )
+            try:
+                append_event(config.audit_log, "run", **audit, outcome="delivered", **fields)
+            except OSError as exc:  # in force, with its intent line; the next run settles it
+                log.warning("%s: the run's outcome could not be logged (%s)", config.audit_log, exc)
     except BaseException as exc:
         shutil.rmtree(config.store / f".staging-{run_id}", ignore_errors=True)
-        append_event(config.audit_log, "run", **audit, outcome="failed", error=type(exc).__name__)
+        if fields and D.pointer(config.store) == run_id:  # in force: failed after its switch
+            with contextlib.suppress(OSError):  # else its intent stands; the next run settles
+                append_event(
+                    config.audit_log,
+                    "run",
+                    **audit,
+                    outcome="delivered",
+                    error=type(exc).__name__,
+                    **fields,
+                )
+        else:
+            _log_failure(config, "run", exc, **audit)
         raise
-    m = result.manifest
-    append_event(
-        config.audit_log,
-        "run",
-        **audit,
-        outcome="delivered",
-        key_version=m["key"]["version"],
-        previous_run_id=m["previous_run_id"],
-        rows={k: v["rows"] for k, v in m["outputs"].items()},
-        changes=m["changes"],
-        inputs=[i["sha256"] for i in m["inputs"]],
-        manifest_sha256=sha256_file(result.path / D.MANIFEST),
+    log.info(
+        "delivered run %s: %s",
+        run_id,
+        {k: v["rows"] for k, v in result.manifest["outputs"].items()},
     )
     return result
 
@@ -230,8 +281,10 @@ def preview_refit(
     audit = {"run_id": run_id, "exchange": config.exchange}
     try:
         ring = _checked_ring(config, ring, today or dt.date.today())
+        check_writable(config.audit_log)
         with D.store_lock(config.store):
-            _check_withdrawn(config)
+            settle(config)
+            refuse_withdrawn(config)
             feed = _deliver(
                 config,
                 ring,
@@ -246,9 +299,7 @@ def preview_refit(
             )
             assert isinstance(feed, FeedLinks)
     except BaseException as exc:
-        append_event(
-            config.audit_log, "refit preview", **audit, outcome="failed", error=type(exc).__name__
-        )
+        _log_failure(config, "refit preview", exc, **audit)
         raise
     append_event(config.audit_log, "refit preview", **audit, outcome="previewed", **feed.summary())
     return feed
@@ -294,9 +345,12 @@ def _deliver(
     started: float,
     preview: bool = False,
 ) -> RunResult | FeedLinks:
-    """Deliver a run (see :func:`run`); with ``preview``, stop after linking and
-    return the links, delivering nothing."""
+    """Build a run's delivery in ``.staging-<run id>`` (see :func:`run`), whole and
+    described by its manifest, for :func:`run` to switch to; with ``preview``, stop
+    after linking and return the links, delivering nothing."""
     timings: dict[str, float] = {}
+    # Before any work: the delivery this run builds on, its hashes checked.
+    previous = D.read_delivery(config.store, hashes=True, config_file=config.source)
     mark = time.perf_counter()
     extracts = read_extracts(config, invalid_numbers=invalid_numbers)
     D.checkpoint("read")
@@ -311,7 +365,6 @@ def _deliver(
     tables = shape(extracts.tables, ring)
     timings["pseudonymise"] = time.perf_counter() - mark
     D.checkpoint("pseudonymised")
-    previous = D.read_delivery(config.store)
     if preview:
         return _link(extracts.tables, employers, sites, tables, previous, config, refit)
     # A newer key version than the delivery in force: deliver the crosswalks, and
@@ -390,12 +443,12 @@ def _deliver(
         "changes": changes,
         "timings": {},
     }
+    if previous is not None and previous.fallback_from is not None:
+        manifest["fallback_from"] = previous.fallback_from
     timings["deliver"] += time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    manifest["files"] = D.describe_files(staging, outputs)
     D.write_json(staging / D.MANIFEST, manifest)
     D.checkpoint("manifest")
-    D.publish(config.store, staging, run_id)
-    path = config.store / "deliveries" / run_id
-    log.info("delivered run %s: %s", run_id, {k: v["rows"] for k, v in outputs.items()})
-    return RunResult(run_id=run_id, path=path, manifest=manifest)
+    return RunResult(run_id=run_id, path=staging, manifest=manifest)

@@ -1,0 +1,209 @@
+"""The difference between two deliveries: rows added, changed and removed per table.
+
+Columnar: rows are matched by integer codes of their key columns (as a pandas outer
+merge on the key would match them) and the other columns compared as Arrow arrays,
+one table at a time (:func:`diff_deliveries`), so that a re-run at 485,000
+enterprises holds no more than one table of each delivery at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeAlias
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from linkage.exchange._schema import OUTPUTS
+
+__all__ = ["diff", "diff_deliveries"]
+
+
+class Tables(Protocol):
+    """What :func:`diff_deliveries` reads of a delivery (:class:`._delivery.Delivery`)."""
+
+    @property
+    def manifest(self) -> dict[str, Any]: ...
+
+    def table(self, name: str, *, arrow: bool = False) -> pd.DataFrame: ...
+
+    def arrow(self, name: str) -> pa.Table: ...
+
+
+Frame: TypeAlias = pd.DataFrame | pa.Table
+
+
+def _column(frame: Frame, name: str) -> pa.Array | None:
+    """One column as one Arrow array (NaN as null; text as ``string``), or None
+    where Arrow cannot hold it."""
+    if isinstance(frame, pa.Table):
+        array = frame.column(name).combine_chunks()
+    else:
+        try:
+            array = pa.array(frame[name], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            return None
+        array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    # One type for text however it was stored (pandas writes large_string).
+    return array.cast(pa.string()) if pa.types.is_large_string(array.type) else array
+
+
+def _text(frame: Frame, name: str) -> pa.Array:
+    """One column as the text pandas writes of it (``astype("string")``)."""
+    values = (
+        frame.column(name).to_pandas(types_mapper=pd.ArrowDtype)
+        if isinstance(frame, pa.Table)
+        else frame[name]
+    )
+    return pa.array(values.astype("string"), type=pa.large_string(), from_pandas=True)
+
+
+def _pair(old: Frame, new: Frame, name: str) -> tuple[pa.Array, pa.Array]:
+    """The column of both sides, of one type: their own, or their text."""
+    a, b = _column(old, name), _column(new, name)
+    if a is None or b is None or a.type != b.type:
+        return _text(old, name), _text(new, name)
+    return a, b
+
+
+def _differ(old: Frame, new: Frame, name: str, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Whether column ``name`` differs between row ``i`` of ``old`` and ``j`` of ``new``,
+    as their text would.
+
+    Two values are the same when their text (``astype("string")``, missing as
+    missing) is: of one Arrow type, that is value equality, with 0.0 and -0.0 apart
+    and NaN as missing; of two types (a column read back as null, as another
+    number type), the text itself is compared.
+    """
+    a, b = _pair(old, new, name)
+    try:
+        return _differ_arrow(a, b, i, j)
+    except pa.ArrowNotImplementedError:  # a type without equality kernel: as text
+        return _differ_arrow(_text(old, name), _text(new, name), i, j)
+
+
+def _differ_arrow(a: pa.Array, b: pa.Array, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    if pa.types.is_null(a.type):
+        return np.zeros(len(i), dtype=bool)
+    if pa.types.is_floating(a.type):
+        x = a.to_numpy(zero_copy_only=False).astype("float64")[i]
+        y = b.to_numpy(zero_copy_only=False).astype("float64")[j]
+        x_na, y_na = np.isnan(x), np.isnan(y)
+        bits = x.view(np.int64) != y.view(np.int64)  # -0.0 and 0.0 read differently
+        return (x_na != y_na) | (~x_na & ~y_na & bits)
+    x_arr, y_arr = a.take(pa.array(i)), b.take(pa.array(j))
+    x_na = x_arr.is_null().to_numpy(zero_copy_only=False)
+    y_na = y_arr.is_null().to_numpy(zero_copy_only=False)
+    equal = pc.fill_null(pc.equal(x_arr, y_arr), True).to_numpy(zero_copy_only=False)
+    return (x_na != y_na) | ~equal
+
+
+def _key_codes(old: Frame, new: Frame, key: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    """One code per row for the key columns, the same code for the same key in both
+    (missing matches missing, as in a pandas merge), and the number of codes."""
+    combined = np.zeros(len(old) + len(new), dtype=np.int64)
+    size = 1
+    for column in key:
+        a, b = _pair(old, new, column)
+        encoded = pa.chunked_array([a, b], type=a.type).dictionary_encode(null_encoding="encode")
+        codes = np.concatenate(
+            [c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks]
+        ).astype(np.int64)
+        width = int(codes.max(initial=0)) + 1
+        if size * width > 4 * len(combined) + 1:  # keep codes dense: renumber
+            combined, uniques = pd.factorize(combined)
+            size = len(uniques)
+        combined = combined * width + codes
+        size *= width
+    if size > 4 * len(combined) + 1:
+        combined, uniques = pd.factorize(combined)
+        size = len(uniques)
+    return combined[: len(old)], combined[len(old) :], size
+
+
+def _matched_rows(old_key: np.ndarray, new_key: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
+    """Rows ``i`` of old and ``j`` of new with one key, paired as a pandas merge pairs
+    them (a key repeated on both sides pairs every old row with every new one)."""
+    if np.bincount(old_key, minlength=size).max(initial=0) <= 1 and (
+        np.bincount(new_key, minlength=size).max(initial=0) <= 1
+    ):
+        at = np.full(size, -1, dtype=np.int64)
+        at[new_key] = np.arange(len(new_key))
+        j = at[old_key]
+        i = np.flatnonzero(j >= 0)
+        return i, j[i]
+    pairs = pd.DataFrame({"k": old_key, "i": np.arange(len(old_key))}).merge(
+        pd.DataFrame({"k": new_key, "j": np.arange(len(new_key))}), on="k"
+    )
+    return pairs["i"].to_numpy(), pairs["j"].to_numpy()
+
+
+def _names(frame: Frame) -> list[str]:
+    return list(frame.column_names if isinstance(frame, pa.Table) else frame.columns)
+
+
+def diff(previous: Mapping[str, Frame], current: Mapping[str, Frame]) -> dict[str, dict[str, int]]:
+    """Rows added, changed and removed per table, compared by key (pseudonyms).
+
+    Tables are pandas frames or Arrow tables. A row is changed when its key is in
+    both and any other column differs (as text: a value read back as another type
+    but written the same is no change). Rows are matched as a pandas outer merge on
+    the key would match them (a key repeated on both sides pairs every old row with
+    every new one).
+    """
+    changes = {}
+    for name, new in current.items():
+        key = list(OUTPUTS[name].key) if name in OUTPUTS else []
+        old = previous.get(name)
+        if old is None or not key:
+            changes[name] = {"added": len(new), "changed": 0, "removed": 0}
+            continue
+        old_names = set(_names(old))
+        rest = [c for c in _names(new) if c in old_names and c not in key]
+        old_key, new_key, size = _key_codes(old, new, key)
+        i, j = _matched_rows(old_key, new_key, size)
+        changed = np.zeros(len(i), dtype=bool)
+        for column in rest:
+            unsettled = np.flatnonzero(~changed)
+            if not unsettled.size:
+                break
+            changed[unsettled] = _differ(old, new, column, i[unsettled], j[unsettled])
+        in_old = np.bincount(old_key, minlength=size) > 0
+        in_new = np.bincount(new_key, minlength=size) > 0
+        changes[name] = {
+            "added": int((~in_old[new_key]).sum()),
+            "changed": int(changed.sum()),
+            "removed": int((~in_new[old_key]).sum()),
+        }
+    return changes
+
+
+def diff_deliveries(
+    previous: Tables | None,
+    current: Tables,
+    *,
+    through: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None,
+) -> dict[str, dict[str, int]]:
+    """:func:`diff` of two deliveries, one table at a time (read as Arrow, then let
+    go), so that no more than one table of each is held at once.
+
+    ``through`` maps the previous delivery's tables first (a key rotation's crosswalks).
+    """
+
+    def one(name: str, output: Any) -> dict[str, dict[str, int]]:
+        if previous is None or name not in previous.manifest["outputs"]:
+            if isinstance(output, dict) and "rows" in output:  # all added: no need to read
+                return {name: {"added": int(output["rows"]), "changed": 0, "removed": 0}}
+            return diff({}, {name: current.arrow(name)})
+        if through is None:
+            return diff({name: previous.arrow(name)}, {name: current.arrow(name)})
+        return diff(through({name: previous.table(name, arrow=True)}), {name: current.arrow(name)})
+
+    changes: dict[str, dict[str, int]] = {}
+    # One table at a time: two at a time saved 3 s of a 60 s re-run at 485k but added
+    # 0.4 GB to its peak, which falls here while the run still holds its extracts.
+    for name, output in current.manifest["outputs"].items():
+        changes.update(one(name, output))
+    return changes

@@ -1,0 +1,183 @@
+"""``linkage exchange verify``: check the whole store, and repair what can be.
+
+It checks the delivery in force and the fallback (every file's size and sha256
+against its manifest), the withdrawals (a purge interrupted, or incomplete) and the
+audit log (an intent left without its outcome). With ``repair``, under the store's
+lock:
+
+* an interrupted purge is finished, and the audit intents left without outcome
+  get theirs (:func:`._purge.settle`, what every run and purge does first);
+* a damaged delivery in force is set aside in ``damaged/<run id>`` (for a person
+  to look at, then delete; a purge or subject request removes it) and the
+  fallback, if it verifies, is put in force; if none does, nothing is in force and
+  the next run delivers anew (fitting new link models, as a first delivery does);
+* a damaged fallback is set aside.
+
+A repair that changes the delivery in force is audited write-ahead, as a run is.
+What it cannot repair (an incomplete purge: files it cannot prove clean; a damaged
+``withdrawn.json``) is said with the command or step that does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from linkage.exceptions import ConfigError
+from linkage.exchange import _delivery as D
+from linkage.exchange._audit import append_event, check_writable, dangling, read_events
+from linkage.exchange._config import ExchangeConfig
+from linkage.exchange._purge import settle, withdrawn_parties
+
+__all__ = ["StoreCheck", "verify_store"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreCheck:
+    """What :func:`verify_store` found and did."""
+
+    store: Path
+    in_force: str | None
+    checked: tuple[str, ...]
+    problems: tuple[str, ...]
+    repaired: tuple[str, ...] = ()
+    left: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True if nothing is left to do (nothing found, or all of it repaired)."""
+        return not self.left
+
+    def summary(self) -> str:
+        lines = [f"store {self.store}: delivery in force {self.in_force or '(none)'}"]
+        lines.extend(f"  {line}" for line in self.checked)
+        lines.extend(f"problem: {line}" for line in self.problems)
+        lines.extend(f"repaired: {line}" for line in self.repaired)
+        lines.extend(f"left: {line}" for line in self.left)
+        lines.append("sound" if self.ok and not self.problems else "repaired" if self.ok else "")
+        return "\n".join(line for line in lines if line)
+
+
+def _files(delivery: D.Delivery) -> int:
+    return len(delivery.manifest.get("files") or delivery.manifest["outputs"])
+
+
+def verify_store(config: ExchangeConfig, *, repair: bool = False) -> StoreCheck:
+    """Check the store of ``config``; with ``repair``, repair it (module docstring).
+
+    Raises
+    ------
+    ConfigError
+        Another process holds the store; a repair whose audit line cannot be written.
+    """
+    store, source = config.store, config.source or "EXCHANGE.toml"
+    again = f"repair: {D.repair_command(config.source)}"
+    checked: list[str] = []
+    problems: list[str] = []
+    repaired: list[str] = []
+    left: list[str] = []
+    with D.store_lock(store):
+        if repair:
+            check_writable(config.audit_log)
+        try:
+            if repair:
+                for report in settle(config):
+                    state = "nothing left" if report.complete else "NOT COMPLETE"
+                    repaired.append(f"finished the interrupted purge {report.purge_id}: {state}")
+            records = withdrawn_parties(store)
+        except ConfigError as exc:
+            named = {
+                p
+                for e in read_events(config.audit_log)
+                if e.get("event") == "purge"
+                for p in e.get("parties") or ()
+            }
+            problems.append(str(exc))
+            left.append(
+                "restore withdrawn.json from a backup (the audit log's purges name "
+                f"{', '.join(sorted(named)) or 'no party'})"
+            )
+            records = {}
+        for party, record in sorted(records.items()):
+            status = record.get("status", "complete")
+            checked.append(f"withdrawal of {party} ({record.get('purge_id')}): purge {status}")
+            if status == "pending":
+                problems.append(f"the purge of {party} was interrupted")
+                left.append(again)
+            elif status == "incomplete":
+                problems.append(f"the purge of {party} left {'; '.join(record.get('left', []))}")
+                left.append(
+                    f"remove what the purge of {party} left, then run linkage exchange purge "
+                    f"--config {source} --party {party}"
+                )
+        for intent in dangling(config.audit_log):
+            name = next(intent[k] for k in ("run_id", "purge_id", "repair_id") if k in intent)
+            problems.append(f"audit: {intent['event']} {name} has its intent but no outcome")
+            left.append(again)
+        in_force = D.pointer(store)
+        spare = D.pointer(store, D.PREVIOUS)
+        current, why = (
+            (None, None) if in_force is None else D.open_delivery(store, in_force, hashes=True)
+        )
+        fallback, spare_why = (
+            (None, None)
+            if spare is None or spare == in_force
+            else D.open_delivery(store, spare, hashes=True)
+        )
+        if current is not None:
+            checked.append(f"delivery {in_force} (in force): {_files(current)} files, sha256 match")
+        if fallback is not None:
+            checked.append(f"delivery {spare} (fallback): {_files(fallback)} files, sha256 match")
+        if spare_why is not None:
+            problems.append(f"delivery {spare or '(previous)'} (fallback): {spare_why}")
+            if repair:
+                moved = D.set_aside(store, spare) if spare else None
+                D.drop_fallback(store)
+                repaired.append(f"set the damaged fallback aside{f' in {moved}' if moved else ''}")
+            else:
+                left.append(again)
+        if why is not None:
+            problems.append(f"delivery {in_force or '(current)'} (in force): {why}")
+            if repair:
+                in_force = _repair(config, in_force or "", fallback, repaired)
+            else:
+                left.append(again)
+    return StoreCheck(
+        store=store,
+        in_force=in_force,
+        checked=tuple(checked),
+        problems=tuple(problems),
+        repaired=tuple(repaired),
+        left=tuple(dict.fromkeys(left)),
+    )
+
+
+def _repair(
+    config: ExchangeConfig, run_id: str, fallback: D.Delivery | None, repaired: list[str]
+) -> str | None:
+    """Set the damaged delivery in force aside; put the fallback in force, or none.
+    Audited write-ahead. The run id now in force."""
+    store = config.store
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    repair_id = f"repair-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    target = fallback.run_id if fallback is not None else None
+    check_writable(config.audit_log)
+    audit = {"repair_id": repair_id, "damaged": run_id or None, "in_force": target}
+    append_event(config.audit_log, "repair", **audit, outcome="intent")
+    D.checkpoint("repair audited")
+    moved = D.set_aside(store, run_id) if run_id else None
+    D.switch_to(store, target)
+    D.checkpoint("repaired")
+    append_event(config.audit_log, "repair", **audit, outcome="repaired", set_aside=moved)
+    where = f" in {moved}" if moved else ""
+    repaired.append(f"set the damaged delivery {run_id or '(current)'} aside{where}")
+    if target is not None:
+        repaired.append(f"put the last good delivery, {target}, in force")
+    else:
+        repaired.append(
+            "no good delivery is left, so none is in force: run linkage exchange run --config "
+            f"{config.source or 'EXCHANGE.toml'} to deliver anew (new link models are fitted)"
+        )
+    return target
