@@ -79,6 +79,7 @@ MANIFEST = "manifest.json"
 CURRENT = "current"
 PREVIOUS = "previous"
 DAMAGED = "damaged"
+WITHDRAWN = "withdrawn.json"
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 

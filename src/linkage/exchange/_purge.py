@@ -24,8 +24,8 @@ Crash-consistent, in this order:
    outcome.
 
 A purge killed or failed after step 1 is finished by the next run, purge or
-``exchange verify --repair`` (:func:`settle`), under the same purge id. A run
-refuses while a purge is incomplete, naming what is left and the command.
+``exchange verify --repair`` (:func:`finish_pending`), under the same purge id. A
+run refuses while a purge is incomplete, naming what is left and the command.
 """
 
 from __future__ import annotations
@@ -38,23 +38,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
 from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
-from linkage.exchange._audit import append_event, dangling
+from linkage.exchange._audit import append_event
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._links import carry_state
+from linkage.exchange._scan import scan_store
 
-__all__ = ["PurgeReport", "purge", "scan_store", "settle", "withdrawn_parties"]
+__all__ = [
+    "PurgeReport",
+    "finish_pending",
+    "purge",
+    "refuse_withdrawn",
+    "scan_store",
+    "withdrawn_parties",
+]
 
 log = logging.getLogger(__name__)
 
-WITHDRAWN = "withdrawn.json"
-_MAGIC = b"PAR1"
+WITHDRAWN = D.WITHDRAWN
 
 
 def withdrawn_parties(store: Path) -> dict[str, Any]:
@@ -155,109 +157,6 @@ def _counts(delivery: D.Delivery | None) -> dict[str, dict[str, int]]:
     }
 
 
-def _own(rel: str) -> bool:
-    """A file of the store's own that holds no records: pointers, the lock, the
-    withdrawal records, purge reports (counts), and a delivery's manifest, models
-    and spec hashes."""
-    parts = rel.split("/")
-    if rel in ("current", "previous", ".lock", WITHDRAWN):
-        return True
-    if parts[0] == "reports" and len(parts) == 2:
-        return parts[1].startswith("purge-") and parts[1].endswith(".json")
-    if parts[0] == "deliveries" and len(parts) == 3:
-        return parts[2] == D.MANIFEST
-    if parts[0] == "deliveries" and len(parts) == 4 and parts[2] == "state":
-        return parts[3].startswith(("model_", "spec_")) and parts[3].endswith((".json", ".sha256"))
-    return False
-
-
-def _party_column(path: Path) -> pa.ChunkedArray | str | None:
-    """The ``party`` column of a table file, read by its content (Parquet by its
-    magic bytes, else delimited text with a header); None if it has none; a string
-    saying why if it cannot be read."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(64 * 1024)
-        if head.startswith(_MAGIC):
-            schema = pq.read_schema(path)
-            if "party" not in schema.names:
-                return None
-            return pq.read_table(path, columns=["party"]).column("party")
-        first = head.split(b"\n", 1)[0].decode("utf-8").strip().lstrip("\ufeff")
-    except (OSError, UnicodeDecodeError, pa.ArrowException) as exc:
-        return f"cannot be read ({type(exc).__name__})"
-    for sep in (",", ";", "\t", "|"):
-        if "party" in [h.strip().strip('"') for h in first.split(sep)]:
-            try:
-                frame = pd.read_csv(path, sep=sep, usecols=["party"], dtype=str)
-            except (ValueError, OSError, UnicodeDecodeError) as exc:
-                return f"cannot be read as a table ({type(exc).__name__})"
-            return pa.chunked_array([pa.array(frame["party"], type=pa.string())])
-    return None
-
-
-def scan_store(store: Path, parties: tuple[str, ...] | None) -> dict[str, Any]:
-    """Read every file under ``store``, of any extension: rows of ``parties`` (None:
-    any row at all).
-
-    A file is read by its content: Parquet (by its magic bytes, whatever its name)
-    and delimited text with a ``party`` column are counted row by row; a file named
-    after a purged party (its quality report) is listed; the store's own files
-    (pointers, manifests, models, purge reports) hold no records. Anything else,
-    a file that cannot be read or a table without a ``party`` column, cannot be
-    proved free of the party's data and is listed as ``unproven``.
-    """
-    files = rows = found = 0
-    named: list[str] = []
-    unproven: list[str] = []
-    for path in sorted(store.rglob("*")):
-        rel = path.relative_to(store).as_posix()
-        if not path.is_file() or rel == ".lock":
-            continue
-        files += 1
-        if _own(rel):
-            if parties is None and rel.split("/")[0] == "deliveries":
-                named.append(rel)  # the end of the protocol leaves no delivery at all
-            continue
-        column = _party_column(path)
-        if isinstance(column, str):
-            unproven.append(f"{rel} ({column})")
-            continue
-        if column is None:
-            if parties is not None and path.stem in parties:
-                named.append(rel)
-            elif parties is None or not _named_after_another(path, rel):
-                unproven.append(f"{rel} (no party column)")
-            continue
-        rows += len(column)
-        if parties is None:
-            hit = len(column)
-        else:
-            value_set = pa.array(parties, pa.string())
-            hit = int(pc.sum(pc.is_in(column.cast(pa.string()), value_set=value_set)).as_py() or 0)
-        if hit:
-            found += hit
-            named.append(rel)
-    return {
-        "files_scanned": files,
-        "rows_scanned": rows,
-        "rows_of_purged_parties": found,
-        "files_of_purged": named,
-        "unproven": unproven,
-    }
-
-
-def _named_after_another(path: Path, rel: str) -> bool:
-    """A delivery's quality report of a party (``quality/<PARTY>.csv|html``)."""
-    parts = rel.split("/")
-    return (
-        len(parts) == 4
-        and parts[0] == "deliveries"
-        and parts[2] == "quality"
-        and path.suffix in (".csv", ".html")
-    )
-
-
 def _parties(config: ExchangeConfig, party: str | None, everything: bool) -> tuple[str, ...]:
     if everything and party is None:
         return tuple(config.parties)
@@ -293,7 +192,7 @@ def purge(
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     purge_id = f"purge-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     with D.store_lock(config.store):
-        for report in _finish_pending(config):
+        for report in finish_pending(config):
             if set(parties) <= set(report.parties) and (report.everything or not everything):
                 return report
         return _purge(config, parties, everything=everything, purge_id=purge_id, now=now)
@@ -473,7 +372,7 @@ def _remove(
     return before, notes
 
 
-def _finish_pending(config: ExchangeConfig) -> list[PurgeReport]:
+def finish_pending(config: ExchangeConfig) -> list[PurgeReport]:
     """Finish every purge whose withdrawal is recorded but whose purge is not done
     (killed, or failed), under its own purge id."""
     pending: dict[str, tuple[list[str], bool, str]] = {}
@@ -496,55 +395,6 @@ def _finish_pending(config: ExchangeConfig) -> list[PurgeReport]:
         )
         log.warning("%s", report.summary())
         reports.append(report)
-    return reports
-
-
-def settle(config: ExchangeConfig) -> list[PurgeReport]:
-    """Make the store whole after an interruption, under its lock: finish every
-    pending purge, then give each audit intent left without an outcome the outcome
-    the store shows (a run whose delivery is in force was delivered; one whose is
-    not, was not). The purges finished."""
-    reports = _finish_pending(config)
-    in_force = D.pointer(config.store)
-    built_on = None
-    if in_force:
-        delivery, _ = D.open_delivery(config.store, in_force, hashes=False)
-        built_on = delivery.manifest.get("previous_run_id") if delivery else None
-    records = withdrawn_parties(config.store)
-    for intent in dangling(config.audit_log):
-        event = intent.get("event")
-        late = {"recorded": "after an interruption"}
-        if event == "run":
-            run_id = intent["run_id"]
-            delivered = run_id in (in_force, built_on)
-            append_event(
-                config.audit_log,
-                "run",
-                run_id=run_id,
-                outcome="delivered" if delivered else "failed",
-                **({} if delivered else {"error": "interrupted before its switch"}),
-                **late,
-            )
-        elif event == "purge":
-            status = {
-                r.get("status") for r in records.values() if r.get("purge_id") == intent["purge_id"]
-            }
-            append_event(
-                config.audit_log,
-                "purge",
-                purge_id=intent["purge_id"],
-                parties=intent.get("parties"),
-                outcome="complete" if status == {"complete"} else "incomplete",
-                **late,
-            )
-        elif event == "repair":
-            append_event(
-                config.audit_log,
-                "repair",
-                repair_id=intent["repair_id"],
-                outcome="repaired" if in_force == intent.get("in_force") else "failed",
-                **late,
-            )
     return reports
 
 

@@ -12,7 +12,7 @@ its outcome after. So every run leaves a line, killed or not, and every delivery
 in force has its intent; a refused or failed run has its ``failed`` line.
 
 Under the store's lock, a run first settles what an interruption left
-(:func:`._purge.settle`: an unfinished purge is finished, a start or intent
+(:func:`._verify.settle`: an unfinished purge is finished, a start or intent
 without outcome gets one) and refuses while a withdrawn party is configured or a
 purge is incomplete.
 """
@@ -40,10 +40,11 @@ from linkage.exchange._audit import append_event, check_writable
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._extract import InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
-from linkage.exchange._purge import refuse_withdrawn, settle
+from linkage.exchange._purge import refuse_withdrawn
 from linkage.exchange._quality import quality_defects, write_quality
 from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
 from linkage.exchange._shape import shape
+from linkage.exchange._verify import settle
 from linkage.io import read_table
 from linkage.keys import KeyRing
 

@@ -6,7 +6,7 @@ audit log (an intent left without its outcome). With ``repair``, under the store
 lock:
 
 * an interrupted purge is finished, and the audit intents left without outcome
-  get theirs (:func:`._purge.settle`, what every run and purge does first);
+  get theirs (:func:`settle`, what every run does first);
 * a damaged delivery in force is set aside in ``damaged/<run id>`` (for a person
   to look at, then delete; a purge or subject request removes it) and the
   fallback, if it verifies, is put in force; if none does, nothing is in force and
@@ -29,9 +29,44 @@ from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
 from linkage.exchange._audit import append_event, check_writable, dangling, read_events
 from linkage.exchange._config import ExchangeConfig
-from linkage.exchange._purge import settle, withdrawn_parties
+from linkage.exchange._purge import PurgeReport, finish_pending, withdrawn_parties
 
-__all__ = ["StoreCheck", "verify_store"]
+__all__ = ["StoreCheck", "settle", "verify_store"]
+
+
+def settle(config: ExchangeConfig) -> list[PurgeReport]:
+    """Make the store whole after an interruption, under its lock: finish every
+    pending purge (:func:`._purge.finish_pending`), then give each start or intent
+    the audit log holds without an outcome the outcome the store shows. A delivery
+    (a run's, a subject request's) in force, or built on by the one in force, was
+    delivered; any other was not. A purge is what its withdrawal record says; a
+    repair, whether the delivery it meant to put in force is. The purges finished."""
+    reports = finish_pending(config)
+    in_force = D.pointer(config.store)
+    built_on = None
+    if in_force:
+        delivery, _ = D.open_delivery(config.store, in_force, hashes=False)
+        built_on = delivery.manifest.get("previous_run_id") if delivery else None
+    records = withdrawn_parties(config.store)
+    late = {"recorded": "after an interruption"}
+    for intent in dangling(config.audit_log):
+        event = str(intent.get("event"))
+        if "purge_id" in intent:
+            status = {
+                r.get("status") for r in records.values() if r.get("purge_id") == intent["purge_id"]
+            }
+            outcome = "complete" if status == {"complete"} else "incomplete"
+            about = {"purge_id": intent["purge_id"], "parties": intent.get("parties")}
+        elif "repair_id" in intent:
+            outcome = "repaired" if in_force == intent.get("in_force") else "failed"
+            about = {"repair_id": intent["repair_id"]}
+        else:  # a run, or a subject request: a delivery of its own id
+            key = "run_id" if "run_id" in intent else "request_id"
+            delivered = intent[key] in (in_force, built_on)
+            outcome = "delivered" if delivered else "failed"
+            about = {key: intent[key], **({} if delivered else {"error": "interrupted"})}
+        append_event(config.audit_log, event, **about, outcome=outcome, **late)
+    return reports
 
 
 @dataclass(frozen=True, kw_only=True)
