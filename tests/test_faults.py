@@ -575,3 +575,19 @@ def test_a_purge_that_cannot_write_leaves_the_party_out_of_force(worlds, tmp_pat
     assert withdrawn_parties(config.store)["TBT"]["status"] == "complete"
     result = run(_without(config, "TBT"))
     assert all("TBT" not in o["rows_by_party"] for o in result.manifest["outputs"].values())
+
+
+def test_damaged_withdrawal_records_stop_every_run_in_one_line(
+    worlds, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _copy(worlds, "two", tmp_path)
+    assert purge(config, party="TBT").complete
+    (config.store / "withdrawn.json").write_text("{")
+    path = str(config.source)
+    assert main(["exchange", "run", "--config", path]) == EXIT_INPUT
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "withdrawn.json" in err[0] and "damaged" in err[0], err
+    assert main(["exchange", "verify", "--config", path]) == 1
+    assert "restore withdrawn.json from a backup (the audit log's purges name TBT)" in (
+        capsys.readouterr().out
+    )

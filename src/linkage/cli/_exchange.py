@@ -231,7 +231,7 @@ def _show(args: argparse.Namespace) -> int:
     from linkage.exchange import load_config, read_delivery
 
     config = load_config(args.config)
-    current = read_delivery(config.store)
+    current = read_delivery(config.store, config_file=args.config)
     if current is None:
         print(f"{config.store}: no delivery in force")
         return 0

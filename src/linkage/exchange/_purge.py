@@ -84,8 +84,7 @@ def _record(store: Path, parties: tuple[str, ...], **fields: Any) -> None:
     """Set the withdrawal records of ``parties`` (the first ``time`` stays), durably."""
     records = withdrawn_parties(store)
     for party in parties:
-        earlier = records.get(party, {})
-        records[party] = {**earlier, **fields, "time": earlier.get("time", fields["time"])}
+        records[party] = {**fields, "time": records.get(party, {}).get("time", fields["time"])}
     D.write_json(store / WITHDRAWN, records)
 
 
@@ -406,7 +405,8 @@ def refuse_withdrawn(config: ExchangeConfig) -> None:
             left = "; ".join(record.get("left", [])) or "see its report"
             raise ConfigError(
                 f"the purge of {party} ({record['purge_id']}) is not complete: the store "
-                f"holds files it cannot prove clean ({left}); remove them, then run "
+                f"still holds what it could not remove or prove clean ({left}); remove "
+                "that, then run "
                 f"{_command(config, (party,), bool(record.get('everything')))}",
                 source=str(config.store),
             )
