@@ -591,3 +591,21 @@ def test_damaged_withdrawal_records_stop_every_run_in_one_line(
     assert "restore withdrawn.json from a backup (the audit log's purges name TBT)" in (
         capsys.readouterr().out
     )
+
+
+@pytest.mark.parametrize("stage", ["repair audited", "repaired"])
+def test_a_repair_killed_is_settled_and_finished_by_the_next(
+    worlds, tmp_path: Path, stage: str
+) -> None:
+    config = _copy(worlds, "two", tmp_path)
+    fallback = (config.store / "previous").read_text().strip()
+    DAMAGE["table-garbage"](config)
+    _kill_at(config, stage, lambda: verify_store(config, repair=True))
+    assert read_delivery(config.store).run_id == fallback  # in force, or the fallback
+    repair_id = read_events(config.audit_log)[-1]["repair_id"]
+    check = verify_store(config, repair=True)
+    assert check.ok and D.pointer(config.store) == fallback
+    assert _outcomes(config, "repair_id", repair_id)[-1] == (
+        "repaired" if stage == "repaired" else "failed"
+    )
+    assert not dangling(config.audit_log) and verify_store(config).ok

@@ -475,10 +475,11 @@ def drop_fallback(store: Path) -> None:
 
 
 def switch_to(store: Path, run_id: str | None) -> None:
-    """Point ``current`` at ``run_id`` (None: no delivery in force), dropping the
-    fallback pointer (a repair's last step)."""
-    _set_pointer(store, PREVIOUS, None)
+    """Point ``current`` at ``run_id`` (None: no delivery in force), then drop the
+    fallback pointer (a repair's last step: ``run_id`` is the fallback, which stays
+    pointed at until ``current`` names it)."""
     _set_pointer(store, CURRENT, run_id)
+    _set_pointer(store, PREVIOUS, None)
 
 
 def rewrite(
