@@ -190,6 +190,10 @@ def _edit(path: Path, change) -> None:
 )
 def test_schema_errors_name_file_column_row(config, ring, table, change, message) -> None:
     _edit(config.extracts["VLAIO"][table], change)
+    # a national number refuses the run when [checks] says so (else: withheld)
+    config = dataclasses.replace(
+        config, checks=dataclasses.replace(config.checks, national_numbers="refuse")
+    )
     with pytest.raises(SchemaError) as error:
         run(config, ring=ring, today=TODAY)
     assert str(error.value).startswith(message)

@@ -7,18 +7,29 @@ detector."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
 import sys
 import unicodedata
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.be import bis, nn
 
+from linkage.exceptions import ConfigError, InvalidIdentifier, SchemaError
+from linkage.exchange import load_config, read_delivery, rectify_subject, run
+from linkage.exchange._config import Checks
+from linkage.exchange._demo import write_exchange
+from linkage.exchange._extract import read_extracts
 from linkage.identifiers import is_national_register_number, national_register_mask
+from linkage.keys import DOMAINS, KeyRing
 from linkage.national import (
     DIGITS,
     SEPARATORS,
@@ -26,6 +37,8 @@ from linkage.national import (
     national_number_mask,
 )
 from linkage.normalise import WHITESPACE_CHARS
+from linkage.pseudonymise import _pseudonyms_of, canonical_values, crosswalk, pseudonymise
+from linkage.synthetic import generate
 
 NRN = "85073003328"  # the textbook national number (85.07.30-033.28)
 BIS = "98472899765"  # a BIS number, month + 40
@@ -176,15 +189,25 @@ def test_validity_agrees_with_stdnum() -> None:
     assert national_number_mask(pd.Series([n for n, _ in whole])).tolist() == [e for _, e in whole]
 
 
-@pytest.mark.parametrize("stored", [3073003381, 3073003381.0, "3073003381", " 3073003381.0 ",
-                                    "3073003381,00", "-3073003381"])  # fmt: skip
-def test_a_number_of_the_2000s_that_lost_its_zero(stored: object) -> None:
-    # 03.07.30-033.81 (born 2003), stored as a number: ten digits.
+@pytest.mark.parametrize(
+    "stored", [3073003381.0, np.float64(3073003381.0), -3073003381.0, " 3073003381.0 ",
+               "3073003381,00", b"3073003381.0"],
+)  # fmt: skip
+def test_a_float_of_the_2000s_that_lost_its_zero(stored: object) -> None:
+    # 03.07.30-033.81 (born 2003), stored as a float: ten digits.
     assert nn.is_valid("03073003381")
     assert contains_national_number(stored)
     assert national_number_mask(pd.Series([stored, "x"], dtype=object)).tolist() == [True, False]
     assert not contains_national_number(stored, phone=True)
-    assert not contains_national_number(f"a {stored}")  # text that is not only the number
+    if isinstance(stored, float):
+        assert national_number_mask(pd.Series([stored, 1.0])).tolist() == [True, False]
+
+
+@pytest.mark.parametrize("stored", [3073003381, "3073003381", "a 3073003381.0", "3073003381.5"])
+def test_ten_digits_that_are_not_a_float_are_not_read_with_a_zero(stored: object) -> None:
+    # Integer and text ids of 10 digits are common: one in about 250 would pass.
+    assert not contains_national_number(stored)
+    assert not national_number_mask(pd.Series([stored])).any()
 
 
 def test_no_enterprise_number_reads_as_one_that_lost_its_zero() -> None:
@@ -194,7 +217,7 @@ def test_no_enterprise_number_reads_as_one_that_lost_its_zero() -> None:
     numbers = bases * 100 + 97 - bases % 97
     assert not national_number_mask(pd.Series(numbers)).any()
     assert not national_number_mask(pd.Series(numbers.astype(float))).any()
-    assert not national_number_mask(pd.Series(numbers.astype(str))).any()
+    assert not national_number_mask(pd.Series([f"{n}.0" for n in numbers])).any()
     assert not any(contains_national_number(int(n)) for n in numbers[:2_000])
 
 
@@ -347,3 +370,262 @@ def _prefix(written: str) -> str:
         if prefix and written.startswith(prefix):
             return prefix
     return ""
+
+
+# ------------------------------------------------------------------- key material
+
+
+@pytest.fixture(scope="module")
+def ring() -> KeyRing:
+    return KeyRing.generate(exchange="vlaio-vdab-2025")
+
+
+KEY_FORMS = {**FORMS, "float": 85073003328.0, "integer": 85073003328, "lost zero": 3073003381.0}
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize("written", KEY_FORMS.values(), ids=KEY_FORMS.keys())
+def test_no_form_is_key_material(ring: KeyRing, domain: str, written: object) -> None:
+    good = {"enterprise": "0403170701", "establishment": "2000000016"}.get(domain, "ok")
+    ids = pd.Series([good, written, good], name="id", dtype=object)
+    for make in (
+        lambda: pseudonymise(ids, ring, domain=domain),
+        lambda: canonical_values(ids, domain=domain),
+        lambda: crosswalk(ids, ring, domain=domain, old=1, new=1),
+    ):
+        with pytest.raises(InvalidIdentifier, match=r"column 'id', row 1: a national") as err:
+            make()
+        assert err.value.reason == "national register number"
+        assert not re.search(r"\d{4}", str(err.value))  # no digits of the number
+
+
+@pytest.mark.parametrize("dtype", ["float64", "Int64", "string[pyarrow]"])
+def test_a_typed_id_column_holding_a_number_is_refused(ring: KeyRing, dtype: str) -> None:
+    ids = pd.Series([1, 85073003328, None], dtype=dtype, name="staff_id")
+    with pytest.raises(InvalidIdentifier, match="row 1: a national register"):
+        pseudonymise(ids, ring, domain="staff")
+
+
+def test_mobiles_and_ordinary_ids_are_key_material(ring: KeyRing) -> None:
+    ids = pd.Series(["+32 470 00 00 31", "+32470000031", "C458815437", "S0001", 3073003381])
+    assert pseudonymise(ids, ring, domain="contact").notna().all()
+
+
+# ------------------------------------------------------------------- the exchange
+
+TODAY = dt.date(2026, 11, 28)
+#: Planted in VLAIO's CSV files: table -> column -> row (0-based) -> value.
+CSV_PLANTS: dict[str, dict[str, dict[int, str]]] = {
+    "staff": {"staff_id": dict(enumerate(FORMS.values()))},
+    "contacts": {
+        "contact_id": {0: "EMP-85073003328", 1: "RRN 85073003328"},
+        "phone": {2: NRN, 3: "85.07.30-033.28", 4: "+32 85073003328"},
+        "notes": {5: "INSZ 98.47.28-997.65"},  # a column the run drops
+    },
+    "dossiers": {"title": {0: "aanvraag RRN 85073003328", 1: "NISS: 17.07.30-033.84"}},
+}
+#: Mobiles that pass as BIS numbers, where they must be taken for phones.
+CSV_PHONES = {"contacts": {"phone": {6: MOBILE, 7: "+32 470 00 00 31", 8: "0032470000031"}}}
+
+
+def _plant_csv(path: Path, plants: dict[str, dict[int, str]]) -> None:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column, rows in plants.items():
+        if column not in frame:
+            frame[column] = ""
+        for row, value in rows.items():
+            frame.loc[row, column] = value
+    frame.to_csv(path, index=False)
+
+
+def _plant_parquet(path: Path) -> None:
+    """TBT's staff ids as float64, one a national number and one that lost its 0;
+    its contacts' phones as float64, one a national number and one a mobile."""
+    if path.stem == "staff":
+        frame = pd.read_parquet(path)
+        ids = frame["staff_id"].str[1:].astype("float64")
+        ids.iloc[0], ids.iloc[1] = float(NRN), 3073003381.0
+        frame["staff_id"] = ids
+    elif path.stem == "contacts":
+        frame = pd.read_parquet(path)
+        phones = pd.Series(np.nan, index=frame.index)
+        phones.iloc[0], phones.iloc[1] = float(NRN), float(MOBILE)
+        frame["phone"] = phones
+    elif path.stem == "enterprises":  # under a mapped header (straat = street)
+        frame = pd.read_parquet(path)
+        frame.loc[0, "straat"] = "Kerkstraat 85073003328"
+    else:
+        return
+    frame.to_parquet(path, index=False)
+
+
+@pytest.fixture
+def planted(tmp_path: Path):
+    config = load_config(write_exchange(generate(n_enterprises=300, seed=3), tmp_path))
+    for table in ("staff", "contacts", "dossiers"):
+        plants = {**CSV_PLANTS.get(table, {})}
+        for column, rows in CSV_PHONES.get(table, {}).items():
+            plants[column] = {**plants.get(column, {}), **rows}
+        _plant_csv(config.extracts["VLAIO"][table], plants)
+    for path in config.extracts["TBT"].values():
+        _plant_parquet(path)
+    return config
+
+
+#: The digits of every number planted, and every written form, to look for.
+PLANTED_DIGITS = (NRN, "98472899765", "17073003384", "03073003381", "3073003381")
+PLANTED_TEXTS = (*FORMS.values(), "INSZ 98.47.28-997.65", "NISS: 17.07.30-033.84")
+
+
+def _digits(text: str) -> str:
+    return "".join(
+        str(unicodedata.decimal(c)) for c in text if unicodedata.decimal(c, None) is not None
+    )
+
+
+def _leaks(config) -> list[str]:
+    """Where a planted number is in the store or the audit log: every file's bytes,
+    and every cell of every Parquet file, by its digits (any script). Independent
+    of linkage.national."""
+    found = []
+    for path in [*config.store.rglob("*"), config.audit_log]:
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        where = str(path.relative_to(config.store.parent))
+        found += [f"{where}: {n}" for n in PLANTED_DIGITS if n.encode() in data]
+        texts = [data.decode("utf-8", "replace")]
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+            texts = [str(v) for c in table.columns for v in c.to_pylist() if v is not None]
+        for text in texts:
+            digits = _digits(text)
+            found += [f"{where}: {n}" for n in PLANTED_DIGITS if n in digits]
+            found += [f"{where}: {t!r}" for t in PLANTED_TEXTS if t in text]
+    return found
+
+
+def _keys_of(ring: KeyRing, values: list[str]) -> set[str]:
+    """The pseudonyms the planted values would have had, in every domain."""
+    canonical = {unicodedata.normalize("NFC", v).strip() for v in values}
+    canonical |= {_digits(v) for v in values}
+    distinct = pa.array(sorted(canonical), pa.string())
+    return {
+        k for domain in DOMAINS for k in _pseudonyms_of(distinct, ring.key(domain), 1).to_pylist()
+    }
+
+
+def test_no_national_number_is_delivered_nor_key_material(planted, ring: KeyRing) -> None:
+    result = run(planted, ring=ring, today=TODAY)
+    assert _leaks(planted) == []
+    # 0 used as key material: no delivered value is a pseudonym of a planted form
+    tables = read_delivery(planted.store).tables()
+    keys = _keys_of(ring, [*PLANTED_TEXTS, *PLANTED_DIGITS])
+    for name, frame in tables.items():
+        for column in frame.columns:
+            assert not keys & set(frame[column].dropna().astype(str)), (name, column)
+    # each record withheld is reported to its sender by file, row and column
+    vlaio = pd.read_csv(result.path / "quality" / "VLAIO.csv", dtype=str, keep_default_na=False)
+    hits = vlaio[vlaio["defect"] == "national register number"]
+    expected = {
+        (f"VLAIO/{t}.csv", str(row + 1), column)
+        for t, columns in CSV_PLANTS.items()
+        for column, rows in columns.items()
+        for row in rows
+    }
+    assert set(zip(hits["file"], hits["row"], hits["column"], strict=True)) == expected
+    assert (hits["detail"].str.startswith("withheld: ")).all()
+    by_id = hits[hits["column"].isin(["staff_id", "contact_id"])]
+    assert (by_id["record_id"] == "").all()  # the id was the number: not repeated
+    tbt = pd.read_csv(result.path / "quality" / "TBT.csv", dtype=str, keep_default_na=False)
+    hits = tbt[tbt["defect"] == "national register number"]
+    assert set(zip(hits["file"], hits["row"], hits["column"], strict=True)) == {
+        ("TBT/staff.parquet", "1", "staff_id"),
+        ("TBT/staff.parquet", "2", "staff_id"),
+        ("TBT/contacts.parquet", "1", "phone"),
+        ("TBT/enterprises.parquet", "1", "straat"),  # as the sender's header
+    }
+    # withheld, not more: every other record is delivered, mobiles included
+    outputs = result.manifest["outputs"]
+    sent = {t: len(pd.read_csv(planted.extracts["VLAIO"][t], dtype=str)) for t in CSV_PLANTS}
+    withheld = {t: len({r for c in cs.values() for r in c}) for t, cs in CSV_PLANTS.items()}
+    for table in CSV_PLANTS:
+        delivered = outputs[table]["rows_by_party"]["VLAIO"]
+        assert delivered == sent[table] - withheld[table], table
+    assert (
+        outputs["contacts"]["rows_by_party"]["TBT"]
+        == len(pd.read_parquet(planted.extracts["TBT"]["contacts"])) - 1
+    )
+    phones = set(tables["contacts"]["phone"].dropna())
+    assert {"+32470000031"} <= phones or any("470000031" in p for p in phones)
+
+
+def test_a_run_can_refuse_instead(planted, ring: KeyRing) -> None:
+    config = dataclasses.replace(planted, checks=Checks(national_numbers="refuse"))
+    with pytest.raises(SchemaError) as error:
+        run(config, ring=ring, today=TODAY)
+    message = str(error.value)
+    # the first file read with one: named as sent (TBT's header), never the value
+    assert message.startswith(
+        "TBT/enterprises.parquet, column 'straat', row 1: a national register or BIS number"
+    )
+    assert not re.search(r"\d{5}", message.replace("protocol", ""))
+    assert read_delivery(config.store) is None
+
+
+def test_mobiles_never_withhold_a_record(tmp_path: Path) -> None:
+    # 1 % of mobiles written 32 4xx ... pass as BIS numbers: in the phone columns
+    # they are phones, and no record is withheld for one.
+    config = load_config(write_exchange(generate(n_enterprises=300, seed=3), tmp_path))
+    rng = np.random.default_rng(7)
+    mobiles = [f"324{rng.integers(5, 10)}{rng.integers(0, 10**7):07d}" for _ in range(40_000)]
+    passing = [m for m in mobiles if contains_national_number(m)]
+    for table in ("enterprises", "contacts", "staff"):
+        path = config.extracts["VLAIO"][table]
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame["phone"] = [passing[i % len(passing)] for i in range(len(frame))]
+        frame.to_csv(path, index=False)
+    extracts = read_extracts(config)
+    assert "national register number" not in set(extracts.defects["defect"])
+
+
+def test_rectify_refuses_a_national_number(tmp_path: Path, ring: KeyRing) -> None:
+    config = load_config(write_exchange(generate(n_enterprises=300, seed=3), tmp_path))
+    run(config, ring=ring, today=TODAY)
+    staff = read_delivery(config.store).table("staff").iloc[0]
+    who = {"first_name": staff["first_name"], "last_name": staff["last_name"]}
+    before = read_delivery(config.store).run_id
+    for field, value in [
+        ("phone", NRN),
+        ("phone", "85.07.30-033.28"),
+        ("phone", "+32 85073003328"),
+        ("function", "RRN 85073003328"),
+        ("email", "85073003328@vlaio.be"),
+        ("first_name", FORMS["full-width digits"]),
+    ]:
+        with pytest.raises(ConfigError, match=f"rectify: {field}: the value holds a national"):
+            rectify_subject(config, {field: value}, **who)
+    assert read_delivery(config.store).run_id == before  # nothing written
+    for phone in (MOBILE, "+32 470 00 00 31"):  # mobiles are phones
+        rectify_subject(config, {"phone": phone}, **who)
+    assert read_delivery(config.store).table("staff")["phone"].eq(phone).any()
+    assert _leaks(config) == []
+
+
+# ------------------------------------------------------------------ configuration
+
+
+def _toml(tmp_path: Path, checks: str) -> Path:
+    path = write_exchange(generate(n_enterprises=60, seed=1), tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + checks, encoding="utf-8")
+    return path
+
+
+def test_checks_in_the_configuration(tmp_path: Path) -> None:
+    assert load_config(_toml(tmp_path / "a", "")).checks.national_numbers == "withhold"
+    refuse = load_config(_toml(tmp_path / "b", '\n[checks]\nnational_numbers = "refuse"\n'))
+    assert refuse.checks == Checks(national_numbers="refuse")
+    with pytest.raises(ConfigError, match=r"\[checks\] national_numbers: expected 'withhold' or"):
+        load_config(_toml(tmp_path / "c", '\n[checks]\nnational_numbers = "drop"\n'))
+    with pytest.raises(ConfigError, match=r"\[checks\]: unknown key\(s\) \['rrn'\]"):
+        load_config(_toml(tmp_path / "d", "\n[checks]\nrrn = 1\n"))

@@ -13,7 +13,10 @@ The rule, exactly
    U+FFFD); an integer, or a whole finite float, as its decimal digits
    (``85073003328.0`` is ``"85073003328"``: a float column is checked like any
    other); any other object by ``str``. Missing values, booleans, dates and times,
-   fractional, infinite and NaN floats hold no number.
+   fractional, infinite and NaN floats hold no number. Text that ends in a
+   decimal point or comma and zeros after a digit (a float written out,
+   ``"85073003328.0"``, ``"1000000021,00"``) is read without them, so that a
+   number of 10 digits written so does not become 11.
 2. **Characters.** A *digit* is any Unicode decimal digit (category Nd: ASCII,
    full-width, Arabic-Indic, Devanagari, ...; :data:`DIGITS`), read as its value. A
    *separator* (:data:`SEPARATORS`) is white space (every Unicode space, the
@@ -45,16 +48,17 @@ The rule, exactly
    a report line, delivering a BIS number costs a breach. What this gives up: a BIS
    number of a person born in 1932 with month field 45-49, written in a phone
    column or after ``+`` or ``00``.
-6. **A lost leading zero.** The number of a birth in 2001-2009 starts with 0, which
-   a number type drops (``03073003384`` stored as an integer or a float is
-   ``3073003384``). So a value that *is* a number of 10 digits, not starting with
-   0 (an integer, a whole float, or text that is only such a number: ASCII digits,
-   an optional minus sign, an optional decimal point or comma with zeros, white
-   space around), is also read with its 0 back, and is a national number when
-   that passes step 4 with the check digits of the 2000s. Only those: every
-   10-digit enterprise or establishment number passes the check of the 1900s read
-   so (its own check digits are the same mod 97), and none passes the 2000s one.
-   Not in a column of phone numbers (``32`` + a fixed number is 10 digits).
+6. **A float that lost its leading zero.** The number of a birth in 2001-2009
+   starts with 0, which a float drops (``03073003381`` stored as a float is
+   ``3073003381.0``). So a float of 10 digits, not starting with 0 (a whole float,
+   or text that is only one written out: an optional minus sign, 10 ASCII digits,
+   a decimal point or comma and zeros, white space around) is also read with its 0
+   back, and is a national number when that passes step 4 with the check digits
+   of the 2000s. Only those: every 10-digit enterprise or establishment number
+   passes the check of the 1900s read so (its own check digits are the same mod
+   97), and none passes the 2000s one. Not integers, nor text without the
+   decimals: ids of 10 digits are common, and one in about 250 would pass. Not in
+   a column of phone numbers (``32`` + a fixed number is 10 digits).
 
 A value *holds* a national number when one of its candidates is valid and not a
 phone, or step 6 finds one. Nothing here ever puts a value in a message.
@@ -75,6 +79,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import groupby
 
 import numpy as np
@@ -124,9 +129,11 @@ SEPARATORS: frozenset[str] = frozenset(
 
 _LENGTH = 11
 _MOBILE = range(3245, 3250)  # the first four digits of 32 + a mobile number (045-049)
-#: Step 6: text that is only a number of 10 digits, as a program writes one.
-_NUMBER = re.compile(
-    f"[{re.escape(_WHITE_SPACE)}]*-?([1-9][0-9]{{9}})(?:[.,]0+)?[{re.escape(_WHITE_SPACE)}]*"
+#: Step 1: the decimal zeros that end a float written out.
+_DECIMAL_ZEROS = re.compile(f"(\\d)[.,]0+([{re.escape(_WHITE_SPACE)}]*)\\Z")
+#: Step 6: text that is only a float of 10 digits, as a program writes one.
+_FLOAT = re.compile(
+    f"[{re.escape(_WHITE_SPACE)}]*-?([1-9][0-9]{{9}})[.,]0+[{re.escape(_WHITE_SPACE)}]*"
 )
 
 
@@ -162,6 +169,7 @@ def _kind(char: str) -> str:
 def _candidates(text: str) -> Iterator[tuple[str, bool]]:
     """Steps 2-3: each candidate's 11 ASCII digits, and whether it is written as an
     international number (right after ``+``, or after a group ``00``)."""
+    text = _DECIMAL_ZEROS.sub(r"\1\2", text)
     tokens = [(kind, "".join(chars)) for kind, chars in groupby(text, key=_kind)]
     i = 0
     while i < len(tokens):
@@ -210,9 +218,14 @@ def contains_national_number(value: object, *, phone: bool = False) -> bool:
     text = _text(value)
     if text is None:
         return False
-    number = None if phone else _NUMBER.fullmatch(text)
-    if number is not None and _valid("0" + number[1], lost_zero=True):
-        return True
+    if not phone:  # step 6
+        if isinstance(value, (float, np.floating)):
+            ten = text.lstrip("-") if len(text.lstrip("-")) == 10 else None
+        else:
+            written = _FLOAT.fullmatch(text)
+            ten = None if written is None else written[1]
+        if ten is not None and _valid("0" + ten, lost_zero=True):
+            return True
     for digits, international in _candidates(text):
         if _valid(digits) and not (int(digits[:4]) in _MOBILE and (phone or international)):
             return True
@@ -240,15 +253,48 @@ _SEPARATOR_CLASS = _char_class(SEPARATORS)
 #: Eleven digits with only separators between them: what every candidate is made of.
 _CANDIDATE = f"{_DIGIT_CLASS}(?:{_SEPARATOR_CLASS}*{_DIGIT_CLASS}){{{_LENGTH - 1}}}"
 _SPACE_CLASS = _char_class(_WHITE_SPACE)
-_TEN_DIGITS = f"{_SPACE_CLASS}*-?[1-9][0-9]{{9}}(?:[.,]0+)?{_SPACE_CLASS}*"
-_NUMBER_VALUE = f"^{_TEN_DIGITS}$"
-#: What a column's values, joined by ``_JOINER``, must hold to be read further.
-_JOINED_ANY = f"{_CANDIDATE}|(?:^|\\x00){_TEN_DIGITS}(?:\\x00|$)"
+_TEN_DIGITS = f"{_SPACE_CLASS}*-?[1-9][0-9]{{9}}[.,]0+{_SPACE_CLASS}*"
+_DECIMAL_ZEROS_END = f"({_DIGIT_CLASS})[.,]0+({_SPACE_CLASS}*)$"
+# The same for ASCII text (nearly all of it): Unicode classes cost a third more time.
+_ASCII_SEPARATOR_CLASS = _char_class(c for c in SEPARATORS if c.isascii())
+_ASCII_SPACE_CLASS = _char_class(c for c in _WHITE_SPACE if c.isascii())
+_ASCII_CANDIDATE = f"[0-9](?:{_ASCII_SEPARATOR_CLASS}*[0-9]){{{_LENGTH - 1}}}"
+_ASCII_TEN_DIGITS = f"{_ASCII_SPACE_CLASS}*-?[1-9][0-9]{{9}}[.,]0+{_ASCII_SPACE_CLASS}*"
+_ASCII_DECIMAL_ZEROS_END = f"([0-9])[.,]0+({_ASCII_SPACE_CLASS}*)$"
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    candidate: str  # eleven digits, separators between: every candidate is made so
+    number: str  # a float of ten digits written out (step 6)
+    joined: str  # either, in values joined by _JOINER: a column worth reading further
+    decimals: str  # the decimal zeros that end a float written out (step 1)
+
+
+_PATTERNS = {
+    ascii: _Patterns(
+        candidate=candidate,
+        number=f"^{ten}$",
+        joined=f"{candidate}|(?:^|\\x00){ten}(?:\\x00|$)",
+        decimals=decimals,
+    )
+    for ascii, candidate, ten, decimals in (
+        (False, _CANDIDATE, _TEN_DIGITS, _DECIMAL_ZEROS_END),
+        (True, _ASCII_CANDIDATE, _ASCII_TEN_DIGITS, _ASCII_DECIMAL_ZEROS_END),
+    )
+}
 _OTHER_DIGITS = _char_class(c for c in DIGITS if not c.isascii())
 _DIGIT_OF = [
     _char_class(c for c, k in DIGITS.items() if k == d and not c.isascii()) for d in range(10)
 ]
+_OTHER_SEPARATORS = _char_class(c for c in SEPARATORS if not c.isascii())
 _JOINER = "\x00"  # between values joined into one text: not a digit nor a separator
+#: What each byte of ASCII text is to step 2: other (0), digit, separator, plus.
+_OTHER, _DIGIT, _SEPARATOR, _PLUS = range(4)
+_BYTE_KIND = np.zeros(256, dtype=np.uint8)
+_BYTE_KIND[[ord(c) for c in SEPARATORS if c.isascii()]] = _SEPARATOR
+_BYTE_KIND[ord("0") : ord("9") + 1] = _DIGIT
+_BYTE_KIND[ord("+")] = _PLUS
 
 
 def _valid_numbers(numbers: NDArray[np.int64], *, lost_zero: bool = False) -> NDArray[np.bool_]:
@@ -270,15 +316,15 @@ def _mobile(numbers: NDArray[np.int64]) -> NDArray[np.bool_]:
     return result
 
 
-def _numbers_hit(numbers: NDArray[np.float64], *, phone: bool) -> NDArray[np.bool_]:
+def _numbers_hit(numbers: NDArray[np.float64], *, phone: bool, floats: bool) -> NDArray[np.bool_]:
     """A column of numbers: a value holds a national number only as its own 11
-    digits (one group; a minus sign is a separator, never a ``+``), or as 10
-    digits that lost their 0 (step 6)."""
+    digits (one group; a minus sign is a separator, never a ``+``), or, a float,
+    as 10 digits that lost their 0 (step 6)."""
     with np.errstate(invalid="ignore"):
         size = np.abs(numbers)
         whole = np.mod(size, 1) == 0
         eleven = (size >= 1e10) & (size < 1e11) & whole
-        ten = (size >= 1e9) & (size < 1e10) & whole & (not phone)
+        ten = (size >= 1e9) & (size < 1e10) & whole & (floats and not phone)
     hit = np.zeros(len(numbers), dtype=bool)
     if eleven.any():
         found = size[eleven].astype(np.int64)
@@ -288,16 +334,19 @@ def _numbers_hit(numbers: NDArray[np.float64], *, phone: bool) -> NDArray[np.boo
     return hit
 
 
-def _joined_may_hold(text: pa.StringArray) -> bool:
+def _joined_may_hold(text: pa.StringArray, patterns: _Patterns) -> bool:
     """Whether any value of ``text`` may hold a number, by one search of the values
-    joined into one text: a search per value costs its call, for every value."""
+    joined into one text: a search per value costs its call, for every value.
+    Only values of 11 bytes or more can (dates, postcodes, statuses cannot)."""
+    long = pc.fill_null(pc.greater_equal(pc.binary_length(text), _LENGTH), False)
+    text = text.filter(long)
     size = len(text)
     data = text.buffers()[2]
-    if data is None or data.size + size >= 2**31:  # no text, or too long to join
-        return data is not None
-    values = pa.ListArray.from_arrays(pa.array([0, size], pa.int32()), pc.fill_null(text, ""))
+    if not size or data is None or data.size + size >= 2**31:  # none, or too long to join
+        return bool(size)
+    values = pa.ListArray.from_arrays(pa.array([0, size], pa.int32()), text)
     joined = pc.binary_join(values, _JOINER)
-    return bool(pc.match_substring_regex(joined, _JOINED_ANY)[0].as_py())
+    return bool(pc.match_substring_regex(joined, patterns.joined)[0].as_py())
 
 
 def _rows(text: pa.StringArray, pattern: str) -> NDArray[np.intp]:
@@ -308,13 +357,17 @@ def _rows(text: pa.StringArray, pattern: str) -> NDArray[np.intp]:
 def _text_hit(text: pa.StringArray, *, phone: bool) -> NDArray[np.bool_]:
     """Steps 2-6 on Arrow text (null holds nothing)."""
     hit = np.zeros(len(text), dtype=bool)
-    if not len(text) or text.null_count == len(text) or not _joined_may_hold(text):
+    if not len(text) or text.null_count == len(text):
         return hit
-    where = _rows(text, _CANDIDATE)
+    ascii = bool(pc.all(pc.string_is_ascii(text)).as_py())
+    patterns = _PATTERNS[ascii]
+    if not _joined_may_hold(text, patterns):
+        return hit
+    where = _rows(text, patterns.candidate)
     if where.size:
-        hit[where] = _candidates_hit(text.take(pa.array(where)), phone=phone)
+        hit[where] = _candidates_hit(text.take(pa.array(where)), phone=phone, ascii=ascii)
     if not phone:
-        where = _rows(text, _NUMBER_VALUE)
+        where = _rows(text, patterns.number)
         if where.size:
             digits = pc.extract_regex(text.take(pa.array(where)), "(?P<d>[1-9][0-9]{9})")
             numbers = pc.cast(digits.field("d"), pa.int64()).to_numpy()
@@ -322,17 +375,19 @@ def _text_hit(text: pa.StringArray, *, phone: bool) -> NDArray[np.bool_]:
     return hit
 
 
-def _candidates_hit(text: pa.StringArray, *, phone: bool) -> NDArray[np.bool_]:
+def _candidates_hit(text: pa.StringArray, *, phone: bool, ascii: bool) -> NDArray[np.bool_]:
     """Steps 2-5 on values that each hold eleven digits with separators between.
 
-    Arrow rewrites them to ASCII (digits to ``0-9``, separators to a space, a
-    ``NUL`` after each value); numpy then finds the groups, sequences and
+    Arrow rewrites what is not ASCII (digits to ``0-9``, separators to a space) and
+    puts a ``NUL`` after each value; numpy then finds the groups, sequences and
     candidates of all of them at once, in the bytes.
     """
-    if pc.any(pc.match_substring_regex(text, _OTHER_DIGITS)).as_py():
-        for value, pattern in enumerate(_DIGIT_OF):
-            text = pc.replace_substring_regex(text, pattern, str(value))
-    text = pc.replace_substring_regex(text, _SEPARATOR_CLASS, " ")
+    text = pc.replace_substring_regex(text, _PATTERNS[ascii].decimals, r"\1\2")
+    if not ascii:
+        if pc.any(pc.match_substring_regex(text, _OTHER_DIGITS)).as_py():
+            for value, pattern in enumerate(_DIGIT_OF):
+                text = pc.replace_substring_regex(text, pattern, str(value))
+        text = pc.replace_substring_regex(text, _OTHER_SEPARATORS, " ")
     text = pc.binary_join_element_wise(text, _JOINER, "")
     offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)
     offsets = offsets[text.offset : text.offset + len(text) + 1].astype(np.int64)
@@ -340,13 +395,14 @@ def _candidates_hit(text: pa.StringArray, *, phone: bool) -> NDArray[np.bool_]:
     data = data[offsets[0] : offsets[-1]]
     starts = offsets[:-1] - offsets[0]
 
-    digit: NDArray[np.bool_] = (data - np.uint8(48)) < 10  # wraps below "0"
-    space = data == 32
+    kind = _BYTE_KIND[data]
+    digit: NDArray[np.bool_] = kind == _DIGIT
+    space = kind == _SEPARATOR
     edges = np.diff(digit.view(np.int8), prepend=np.int8(0), append=np.int8(0))
     group_start = np.flatnonzero(edges == 1)
     group_end = np.flatnonzero(edges == -1)
     length = group_end - group_start
-    # Two neighbouring groups are one sequence when only spaces lie between them.
+    # Two neighbouring groups are one sequence when only separators lie between them.
     others = np.cumsum(~(digit | space))
     apart = others[group_start[1:] - 1] != others[group_end[:-1] - 1]
     sequence = np.concatenate([[0], np.cumsum(apart)])
@@ -364,7 +420,7 @@ def _candidates_hit(text: pa.StringArray, *, phone: bool) -> NDArray[np.bool_]:
     )
     exempt = _mobile(numbers)
     if not phone and exempt.any():
-        exempt &= _international(data, space, first, group_start, sequence, length, before, values)
+        exempt &= _international(kind, space, first, group_start, sequence, length, before, values)
     found = first[_valid_numbers(numbers) & ~exempt]
     hit = np.zeros(len(text), dtype=bool)
     hit[np.searchsorted(starts, group_start[found], side="right") - 1] = True
@@ -372,7 +428,7 @@ def _candidates_hit(text: pa.StringArray, *, phone: bool) -> NDArray[np.bool_]:
 
 
 def _international(
-    data: NDArray[np.uint8],
+    kind: NDArray[np.uint8],
     space: NDArray[np.bool_],
     first: NDArray[np.intp],
     group_start: NDArray[np.intp],
@@ -381,11 +437,11 @@ def _international(
     before: NDArray[np.intp],
     values: NDArray[np.int64],
 ) -> NDArray[np.bool_]:
-    """Whether each candidate (by its first group) follows a ``+`` (spaces between)
-    or a group ``00`` of its sequence."""
+    """Whether each candidate (by its first group) follows a ``+`` (separators
+    between) or a group ``00`` of its sequence."""
     solid = np.flatnonzero(~space)
     previous = np.searchsorted(solid, group_start[first]) - 1
-    plus = (previous >= 0) & (data[solid[np.maximum(previous, 0)]] == ord("+"))
+    plus = (previous >= 0) & (kind[solid[np.maximum(previous, 0)]] == _PLUS)
     prior = np.maximum(first - 1, 0)
     pair = (first > 0) & (sequence[prior] == sequence[first]) & (length[prior] == 2)
     zeros = np.zeros(len(first), dtype=bool)
@@ -410,6 +466,29 @@ def _arrow_text(values: pd.Series) -> pa.StringArray | pa.ChunkedArray:
         [t if t is None or t.isascii() else t.encode("utf-8", "replace").decode() for t in texts],
         type=pa.string(),
     )
+
+
+def _objects_hit(values: pd.Series, *, phone: bool) -> NDArray[np.bool_]:
+    """A column of text or objects; floats among them as a float column."""
+    floats = np.zeros(len(values), dtype=bool)
+    if values.dtype == object:
+        floats = np.fromiter(
+            (isinstance(v, (float, np.floating)) for v in values.to_numpy()), bool, len(values)
+        )
+    text = _arrow_text(values)
+    if isinstance(text, pa.ChunkedArray):  # one call per column, not per chunk
+        text = text.combine_chunks() if text.num_chunks else pa.array([], pa.string())
+    # Arrow text with 32-bit offsets, in pieces under 2 GiB where it is larger.
+    step = len(text) if text.nbytes < 2**31 - 1 else 1 << 16
+    parts = [
+        _text_hit(text.slice(start, step).cast(pa.string()), phone=phone)
+        for start in range(0, len(text), max(step, 1))
+    ]
+    hit = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+    if floats.any():
+        numbers = values.to_numpy()[floats].astype(np.float64)
+        hit[floats] = _numbers_hit(numbers, phone=phone, floats=True)
+    return hit
 
 
 def national_number_mask(values: pd.Series, *, phone: bool = False) -> pd.Series:
@@ -441,10 +520,8 @@ def national_number_mask(values: pd.Series, *, phone: bool = False) -> pd.Series
     ):
         hit = np.zeros(len(values), dtype=bool)
     elif dtype.kind in "iuf":
-        hit = _numbers_hit(values.to_numpy(dtype=np.float64, na_value=np.nan), phone=phone)
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        hit = _numbers_hit(numbers, phone=phone, floats=dtype.kind == "f")
     else:
-        text = _arrow_text(values)
-        chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
-        parts = [_text_hit(chunk.cast(pa.string()), phone=phone) for chunk in chunks]
-        hit = np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+        hit = _objects_hit(values, phone=phone)
     return pd.Series(hit, index=values.index, name=values.name, dtype=bool)

@@ -20,8 +20,11 @@ trimmed of white space; integers are written in decimal, whole floats lose their
 ``.0`` (a CSV id column with blanks reads as float). Missing and empty values stay
 missing: no pseudonym for NA.
 
-A national register or BIS number is refused as key material in every domain
-(:class:`~linkage.exceptions.InvalidIdentifier`, naming the row, never the value).
+A value that holds a national register or BIS number is refused as key material in
+every domain, whatever its dtype and however it is written (:mod:`linkage.national`,
+the one detector: ``RRN 85073003328``, ``85/07/30/033/28``, full-width digits, a
+float ``85073003328.0``): :class:`~linkage.exceptions.InvalidIdentifier`, naming
+the row, never the value. It is never hashed.
 
 Speed: the one loop per value is the HMAC (over distinct values only); its inner and
 outer SHA-256 states are computed once per key and copied per value (RFC 2104), which
@@ -42,12 +45,9 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from linkage.exceptions import InvalidIdentifier, SchemaError
-from linkage.identifiers import (
-    national_register_mask,
-    parse_enterprise_numbers,
-    parse_establishment_numbers,
-)
+from linkage.identifiers import parse_enterprise_numbers, parse_establishment_numbers
 from linkage.keys import KeyRing, SecretKey
+from linkage.national import national_number_mask
 
 __all__ = [
     "PSEUDONYM_BYTES",
@@ -234,26 +234,17 @@ def _canonical_codes(values: pd.Series, *, domain: str) -> tuple[pa.Array, pa.St
     """Canonical values as codes (int32, null where missing) into the distinct ones."""
     if not isinstance(values, pd.Series):
         raise SchemaError(f"expected a pandas Series of identifiers, got {type(values).__name__}")
+    # Asked of the values as given, before anything is made of them: a float keeps
+    # what tells a national number that lost its leading zero (linkage.national).
+    _refuse(values, np.flatnonzero(national_number_mask(values).to_numpy(dtype=bool)))
     values = _whole_floats(values)
     if domain in ("enterprise", "establishment"):
         parse = parse_enterprise_numbers if domain == "enterprise" else parse_establishment_numbers
         canonical = parse(values, errors="coerce")
-        # A national number has 11 digits, a valid enterprise or establishment number
-        # 10: only the values that fail to parse can be national numbers.
-        failed = np.flatnonzero((canonical.isna() & values.notna()).to_numpy(dtype=bool))
-        if failed.size:
-            refused = national_register_mask(values.iloc[failed]).to_numpy(dtype=bool)
-            _refuse(values, failed[refused])
+        if (canonical.isna() & values.notna()).any():
             parse(values, errors="raise")  # names the first invalid row
         return _encode(pa.array(canonical.array, type=pa.string()))
-    text = _as_text(values)
-    codes, distinct = _encode(text)
-    refused = national_register_mask(pd.Series(pd.arrays.ArrowStringArray(distinct)))
-    if refused.any():
-        bad_codes = np.flatnonzero(refused.to_numpy(dtype=bool))
-        positions = np.flatnonzero(np.isin(codes.fill_null(-1).to_numpy(), bad_codes))
-        _refuse(values, positions)
-    return codes, distinct
+    return _encode(_as_text(values))
 
 
 def _refuse(values: pd.Series, positions: NDArray[np.intp]) -> None:

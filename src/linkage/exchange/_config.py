@@ -32,12 +32,25 @@
     store = "delivery"                           # the delivery store
     audit_log = "audit.jsonl"
 
+    [checks]                                     # optional
+    national_numbers = "withhold"                # or "refuse" (see below)
+
     [link.enterprises]                           # optional, per link (enterprises,
     preset = "enterprises"                       #   establishments): a preset, or
     # spec = "my-spec.toml"                      #   a spec file (linkage.load_spec)
     threshold = 0.6                              # the link cut-off
     # model = "model.json"                       # freeze this saved model instead of
                                                  #   fitting one on the first delivery
+
+National register numbers (art. 3): every value of every column of every extract
+is searched (``linkage.national``: any dtype, any written form, inside free text; a
+mobile written as ``+32 4..`` or in a phone column is a phone). ``[checks]
+national_numbers`` says what a hit does: ``"withhold"`` (the default) withholds the
+record, which is neither delivered nor pseudonymised nor linked, and reports it to
+its sender in the data-quality report (defect ``national register number``, by
+file, row and column as the sender wrote it, never the value); ``"refuse"`` refuses
+the run at the first hit (a ``SchemaError`` naming file, column and row). A column
+whose header names a national register number is refused either way.
 
 Relative paths are read from the directory of the TOML file. Each table comes from
 exactly one place per party: a party's own file, or the rows of a ``mixed`` file
@@ -74,7 +87,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError
@@ -82,7 +95,7 @@ from linkage.exchange._schema import EXTRACTS, NATIONAL_NUMBER_NAMES
 from linkage.presets import get as preset
 from linkage.presets import load_spec
 
-__all__ = ["MIXED", "ExchangeConfig", "Renewal", "Validity", "load_config"]
+__all__ = ["MIXED", "Checks", "ExchangeConfig", "Renewal", "Validity", "load_config"]
 
 MIXED = "mixed"
 #: The sub-table of ``[extracts.<party>]`` that holds its column mappings.
@@ -153,6 +166,38 @@ class Validity:
             ],
             "effective_end": self.effective_end.isoformat(),
         }
+
+
+NationalNumbers = Literal["withhold", "refuse"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checks:
+    """``[checks]``: what a run does with what the checks of the extracts find.
+
+    Attributes
+    ----------
+    national_numbers : {"withhold", "refuse"}
+        A record holding a national register or BIS number is withheld and
+        reported to its sender (``withhold``), or the run is refused (``refuse``).
+    """
+
+    national_numbers: NationalNumbers = "withhold"
+
+    def __post_init__(self) -> None:
+        if self.national_numbers not in get_args(NationalNumbers):
+            choices = " or ".join(repr(c) for c in get_args(NationalNumbers))
+            raise ConfigError(
+                f"[checks] national_numbers: expected {choices}, got {self.national_numbers!r}"
+            )
+
+
+def _checks(doc: dict[str, Any]) -> Checks:
+    table = _as(doc.get("checks", {}), dict, "[checks]")
+    unknown = sorted(set(table) - {f.name for f in dataclasses.fields(Checks)})
+    if unknown:
+        raise ConfigError(f"[checks]: unknown key(s) {unknown}; expected national_numbers")
+    return Checks(**table)
 
 
 # The two links of the feed: the ids their specs must read.
@@ -244,6 +289,8 @@ class ExchangeConfig:
     columns : dict of party to dict of table to dict of str to str
         The column mappings: for a party's file of a table, each column of the
         protocol to the header the file carries it under (module docstring).
+    checks : Checks
+        ``[checks]``: what a national register number in an extract does.
     """
 
     exchange: str
@@ -263,6 +310,7 @@ class ExchangeConfig:
         repr=False,
     )
     columns: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict, repr=False)
+    checks: Checks = field(default_factory=Checks)
     source: Path | None = None
 
     def __post_init__(self) -> None:
@@ -411,6 +459,7 @@ def _config(doc: dict[str, Any], path: Path) -> ExchangeConfig:
         key_env=_get(keys, "env", str, "[keys] ") if "env" in keys else None,
         links=_link_settings(doc, base),
         columns=columns,
+        checks=_checks(doc),
         source=path.resolve(),
     )
 

@@ -1,11 +1,13 @@
 """Read, validate and minimise the extracts of the sending parties.
 
 Order matters: national register numbers are looked for in *every* column of the
-file as read (a column about to be dropped is no excuse), then the party's column
-mapping renames its headers to the protocol's names, then the columns art. 3 does not
-list are dropped, then types, numbers and ids are checked. Errors name the file, the
-column as the sender wrote it and the row (1-based data row, header not counted),
-never a value.
+file as read, whatever its type (a column about to be dropped is no excuse), and a
+record that holds one is withheld before anything else is done with it (reported to
+its sender as a defect, never its value), or the run refused, as ``[checks]
+national_numbers`` says; then the party's column mapping renames its headers to the
+protocol's names, then the columns art. 3 does not list are dropped, then types,
+numbers and ids are checked. Errors name the file, the column as the sender wrote it
+and the row (1-based data row of the file, header not counted), never a value.
 """
 
 from __future__ import annotations
@@ -23,14 +25,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkage.exceptions import LinkageError, SchemaError
-from linkage.exchange._config import MIXED, ExchangeConfig
+from linkage.exchange._config import MIXED, ExchangeConfig, NationalNumbers
 from linkage.exchange._schema import EXTRACTS, NATIONAL_NUMBER_NAMES, Extract
-from linkage.identifiers import (
-    national_register_mask,
-    parse_enterprise_numbers,
-    parse_establishment_numbers,
-)
+from linkage.identifiers import parse_enterprise_numbers, parse_establishment_numbers
 from linkage.io import read_table, require_columns
+from linkage.national import national_number_mask
 from linkage.normalise import WHITESPACE_CHARS
 
 __all__ = ["Extracts", "read_extracts", "sha256_file", "staff_references"]
@@ -160,27 +159,36 @@ def _as_sent(exc: LinkageError, mapping: dict[str, str]) -> LinkageError:
     return type(exc)(exc.detail, source=exc.source, column=column, row=exc.row)
 
 
-#: What a value must be made of to be a national number at all: eleven or more
-#: digits, white space, dots and dashes (``national_register_mask`` strips the rest).
-_NUMBER_LIKE = f"^[0-9{WHITESPACE_CHARS}.\\-]{{11,}}$"
+#: The protocol's columns of phone numbers: a mobile as 32 + its number is a phone
+#: there (``linkage.national``, step 5).
+PHONES = ("phone",)
+NATIONAL_NUMBER = "national register number"
 
 
-def _national_numbers(values: pd.Series) -> np.ndarray:
-    """:func:`national_register_mask`, asked only of values that could be one: a
-    text column is mostly names and streets, which one anchored match rules out."""
-    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
-        return national_register_mask(values.reset_index(drop=True)).to_numpy(dtype=bool)
-    shaped = pc.match_substring_regex(pa.array(values.array), _NUMBER_LIKE)
-    candidates = np.flatnonzero(pc.fill_null(shaped, False).to_numpy(zero_copy_only=False))
-    mask = np.zeros(len(values), dtype=bool)
-    if candidates.size:
-        some = values.iloc[candidates].reset_index(drop=True)
-        mask[candidates] = national_register_mask(some).to_numpy(dtype=bool)
-    return mask
+def _national_numbers(values: pd.Series, *, phone: bool = False) -> np.ndarray:
+    """Where a column holds national register or BIS numbers (``linkage.national``)."""
+    return national_number_mask(values.reset_index(drop=True), phone=phone).to_numpy(dtype=bool)
 
 
-def _refuse_national_numbers(frame: pd.DataFrame, file: str) -> None:
-    for column in frame.columns:
+def _find_national_numbers(
+    raw: pd.DataFrame,
+    file: str,
+    *,
+    extract: Extract,
+    party: str,
+    mapping: dict[str, str],
+    policy: NationalNumbers,
+) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """Search every column of a file as read; the positions of the records to
+    withhold, and a defect per record and column that holds a number.
+
+    Raises
+    ------
+    SchemaError
+        A header names a national register number, or (``policy="refuse"``) a value
+        holds one: the first such column and row.
+    """
+    for column in raw.columns:
         if re.search(NATIONAL_NUMBER_NAMES, str(column)):
             raise SchemaError(
                 "a national register number column; the protocol (art. 3) does not allow "
@@ -188,11 +196,13 @@ def _refuse_national_numbers(frame: pd.DataFrame, file: str) -> None:
                 source=file,
                 column=str(column),
             )
-        values = frame[column]
-        if values.dtype.kind in "fbMm":
+    phones = {mapping.get(c, c) for c in PHONES if c in extract.columns}
+    found = {}
+    for column in raw.columns:
+        mask = _national_numbers(raw[column], phone=column in phones)
+        if not mask.any():
             continue
-        mask = _national_numbers(values)
-        if mask.any():
+        if policy == "refuse":
             raise SchemaError(
                 f"a national register or BIS number ({int(mask.sum()):,} in this column); the "
                 "protocol (art. 3) does not allow them: remove them from the extract",
@@ -200,6 +210,38 @@ def _refuse_national_numbers(frame: pd.DataFrame, file: str) -> None:
                 column=str(column),
                 row=int(mask.argmax()) + 1,
             )
+        found[column] = np.flatnonzero(mask)
+    if not found:
+        return np.zeros(0, dtype=np.intp), None
+    # The defects name the record by the sender's own id, unless that id is the number.
+    id_header = mapping.get(extract.id, extract.id)
+    ids = _as_text(raw[id_header]).to_numpy(dtype=object) if id_header in raw.columns else None
+    if ids is not None and id_header in found:
+        ids[found[id_header]] = None
+    party_header = mapping.get("party", "party")
+    senders = (
+        _as_text(raw[party_header]).to_numpy(dtype=object)
+        if party == MIXED and party_header in raw.columns
+        else np.full(len(raw), party, dtype=object)
+    )
+    protocol = {header: column for column, header in mapping.items()}
+    defects = pd.DataFrame(
+        {
+            "party": np.concatenate([senders[rows] for rows in found.values()]),
+            "table": extract.name,
+            "record_id": (
+                np.concatenate([ids[rows] for rows in found.values()]) if ids is not None else None
+            ),
+            "column": np.repeat(
+                [protocol.get(str(c), str(c)) for c in found], [r.size for r in found.values()]
+            ),
+            "defect": NATIONAL_NUMBER,
+            "detail": "withheld: holds a national register or BIS number (protocol art. 3)",
+            "file": file,
+            "row": np.concatenate(list(found.values())) + 1,
+        }
+    )
+    return np.unique(np.concatenate(list(found.values()))), defects
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -246,7 +288,13 @@ def _amounts(text: pd.Series) -> pd.Series:
     return pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
 
 
-def _typed(values: pd.Series, kind: str, file: str, column: str) -> pd.Series:
+def _row(rows: np.ndarray, mask: np.ndarray) -> int:
+    """The file's 1-based data row of the first True of ``mask`` (``rows``: the row of
+    the file each value came from, records withheld before left out)."""
+    return int(rows[int(mask.argmax())]) + 1
+
+
+def _typed(values: pd.Series, kind: str, file: str, column: str, rows: np.ndarray) -> pd.Series:
     """Convert one column to its kind, refusing the first value that does not fit."""
     if kind == "date":
         if pd.api.types.is_datetime64_any_dtype(values.dtype):
@@ -272,9 +320,7 @@ def _typed(values: pd.Series, kind: str, file: str, column: str) -> pd.Series:
         return _as_text(values)
     bad = (parsed.isna() & text.notna()).to_numpy(dtype=bool)
     if bad.any():
-        raise SchemaError(
-            f"expected {expected}", source=file, column=column, row=int(bad.argmax()) + 1
-        )
+        raise SchemaError(f"expected {expected}", source=file, column=column, row=_row(rows, bad))
     return parsed
 
 
@@ -297,13 +343,13 @@ def _numbers(
         return numbers, None
     label = "enterprise number" if kind == "enterprise" else "establishment-unit number"
     if policy == "refuse":
-        row = int(bad.argmax())
+        first = int(bad.argmax())
         raise SchemaError(
-            f"not a valid {label}: {reasons.iloc[row]}"
+            f"not a valid {label}: {reasons.iloc[first]}"
             + (f" (and {int(bad.sum()) - 1:,} more rows)" if bad.sum() > 1 else ""),
             source=file,
             column=column,
-            row=row + 1,
+            row=_row(frame[ROW].to_numpy(), bad),
         )
     extract = EXTRACTS[table]
     record = None if is_id else frame[extract.id].to_numpy()[bad]
@@ -332,12 +378,24 @@ def _read_one(
         raw = read_table(path, arrow_strings=True)
     except LinkageError as exc:  # named as the party sent it: "VLAIO/staff.csv"
         raise type(exc)(exc.detail, source=file, column=exc.column, row=exc.row) from None
-    _refuse_national_numbers(raw, file)
     mapping = config.mapping(party, extract.name)
+    sent = len(raw)
+    withheld, found = _find_national_numbers(
+        raw,
+        file,
+        extract=extract,
+        party=party,
+        mapping=mapping,
+        policy=config.checks.national_numbers,
+    )
+    rows = np.arange(sent)
+    if withheld.size:  # gone before any other check or use
+        rows = np.delete(rows, withheld)
+        raw = raw.iloc[rows].reset_index(drop=True)
     headers = list(raw.columns)
     _rename(raw, mapping, file=file, where=f"[extracts.{party}.columns.{extract.name}]")
     try:
-        frame, report, defects = _checked(raw, extract, party, config, policy, file, headers)
+        frame, report, defects = _checked(raw, extract, party, config, policy, file, headers, rows)
     except LinkageError as exc:
         if exc.column is None or exc.column not in mapping:
             raise
@@ -347,10 +405,10 @@ def _read_one(
         "table": extract.name,
         "file": str(path),
         "sha256": sha256_file(path),
-        "rows": len(raw),
+        "rows": sent,
         **({"mapped_columns": dict(mapping)} if mapping else {}),
     }
-    return frame, inputs, report, defects
+    return frame, inputs, report, ([found] if found is not None else []) + defects
 
 
 def _checked(
@@ -361,10 +419,12 @@ def _checked(
     policy: InvalidNumbers,
     file: str,
     headers: list[str],
+    rows: np.ndarray,
 ) -> tuple[pd.DataFrame, dict[str, object], list[pd.DataFrame]]:
     """The checks of one file whose columns have the protocol's names; ``headers``
-    are its columns as sent, for the messages that list them. (A column missing is
-    not mapped: a mapped header is in the file, or :func:`_rename` said so.)"""
+    are its columns as sent, for the messages that list them; ``rows`` the row of
+    the file each record came from. (A column missing is not mapped: a mapped
+    header is in the file, or :func:`_rename` said so.)"""
     if party == MIXED:
         if "party" not in raw.columns:
             why = "a [extracts.mixed] file names each record's sending party"
@@ -376,7 +436,7 @@ def _checked(
                 f"not one of the parties {', '.join(config.parties)}",
                 source=file,
                 column="party",
-                row=int(unknown.argmax()) + 1,
+                row=_row(rows, unknown),
             )
         own = [p for p in config.parties if extract.name in config.extracts.get(p, {})]
         twice = sender.isin(own).to_numpy(dtype=bool)
@@ -385,7 +445,7 @@ def _checked(
                 f"this party has its own {extract.name} extract in [extracts]",
                 source=file,
                 column="party",
-                row=int(twice.argmax()) + 1,
+                row=_row(rows, twice),
             )
     else:
         sender = pd.Series(party, index=raw.index, dtype="string")
@@ -396,7 +456,7 @@ def _checked(
                     f"a record of another party in {party}'s extract",
                     source=file,
                     column="party",
-                    row=int(other.argmax()) + 1,
+                    row=_row(rows, other),
                 )
     dropped = [c for c in raw.columns if c not in extract.columns and c != "party"]
     required = [c for c, spec in extract.columns.items() if spec.required]
@@ -408,15 +468,13 @@ def _checked(
     for column, spec in extract.columns.items():
         values = raw[column] if column in raw.columns else pd.Series(pd.NA, index=raw.index)
         kind = "text" if spec.kind in ("enterprise", "establishment") else spec.kind
-        frame[column] = _typed(values, kind, file, column)
+        frame[column] = _typed(values, kind, file, column, rows)
     frame["party"] = sender.astype(_TEXT)
     frame[FILE] = file
-    frame[ROW] = np.arange(len(frame))
+    frame[ROW] = rows
     missing_id = frame[extract.id].isna().to_numpy(dtype=bool)
     if missing_id.any():
-        raise SchemaError(
-            "missing id", source=file, column=extract.id, row=int(missing_id.argmax()) + 1
-        )
+        raise SchemaError("missing id", source=file, column=extract.id, row=_row(rows, missing_id))
     defects = []
     for column, spec in extract.columns.items():
         if spec.kind in ("enterprise", "establishment"):
@@ -470,6 +528,10 @@ def read_extracts(
         An invalid enterprise or establishment number is an error (``refuse``), or
         its record is withheld (its own id) or its reference dropped, and it is
         reported as a data-quality defect (``withhold``).
+
+    A record that holds a national register or BIS number in any column is
+    withheld and reported as a defect ``national register number``, or the run
+    refused, as the config's ``[checks] national_numbers`` says.
 
     Raises
     ------

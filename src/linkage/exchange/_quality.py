@@ -4,6 +4,10 @@ One row per defect: ``party, table, record_id, column, defect, detail, file, row
 ``record_id`` is the sender's own id of the record (it goes back to the sender);
 ``detail`` says what is wrong, never the offending value. Defects:
 
+* ``national register number`` — a value, in any column of the file as sent, holds a
+  national register or BIS number (protocol art. 3): the record is withheld from the
+  delivery (with ``[checks] national_numbers = "refuse"`` the run is refused
+  instead); ``record_id`` is left empty where the id itself holds the number;
 * ``invalid number`` — an enterprise or establishment-unit number fails its checks;
 * ``invalid phone`` / ``invalid e-mail`` / ``invalid website`` — not usable as written;
 * ``missing required field`` — a field art. 3 lists as essential is empty;

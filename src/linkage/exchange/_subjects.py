@@ -10,9 +10,11 @@ Erasure deletes contact and staff records (and the staff member's dossier
 references), blanks the managing-person fields (and a matching e-mail address) of an
 enterprise, and deletes a sole proprietorship with everything that hangs on it
 (establishment units, dossiers, their contacts, amounts and staff references,
-links). Rectification sets the given fields on the person's records. Both make a new
-delivery, atomically, and are audited with counts only. The senders must make the
-same change at the source (art. 8), or the next run delivers the record again.
+links). Rectification sets the given fields on the person's records; a value that
+holds a national register or BIS number (``linkage.national``; a mobile in ``phone``
+is a phone) is refused, as in an extract. Both make a new delivery, atomically, and
+are audited with counts only. The senders must make the same change at the source
+(art. 8), or the next run delivers the record again.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from linkage.exchange import _delivery as D
 from linkage.exchange._audit import append_event
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._links import carry_state
+from linkage.national import contains_national_number
 
 __all__ = ["SubjectReport", "erase_subject", "find_subject", "rectify_subject"]
 
@@ -303,6 +306,12 @@ def rectify_subject(
             f"rectify: fields {bad or '(none)'} are not person fields; expected "
             f"some of {', '.join(PERSON_FIELDS)}"
         )
+    for name, value in changes.items():
+        if contains_national_number(value, phone=name == "phone"):
+            raise ConfigError(
+                f"rectify: {name}: the value holds a national register or BIS number, which "
+                "the protocol (art. 3) does not allow"
+            )
     return _change(
         config,
         "rectify",
