@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.be import bis, nn
 
+from linkage.cli import EXIT_INPUT, main
 from linkage.exceptions import ConfigError, InvalidIdentifier, SchemaError
 from linkage.exchange import load_config, read_delivery, rectify_subject, run
 from linkage.exchange._config import Checks
@@ -231,6 +232,13 @@ def test_the_character_tables_are_unicodes() -> None:
     assert set(WHITESPACE_CHARS) <= SEPARATORS
     assert not SEPARATORS & set(DIGITS)
     assert not SEPARATORS & set("+,;|:()[]")
+
+
+def test_chunked_and_large_arrow_text() -> None:
+    chunks = pa.chunked_array([["x", NRN], [None, "+32 470 00 00 31"], ["a", "RRN 85073003328"]])
+    for array in (chunks, chunks.cast(pa.large_string())):
+        values = pd.Series(pd.arrays.ArrowStringArray(array))
+        assert national_number_mask(values).tolist() == [0, 1, 0, 0, 0, 1]
 
 
 def test_a_long_text_is_read_in_one_pass() -> None:
@@ -589,7 +597,9 @@ def test_mobiles_never_withhold_a_record(tmp_path: Path) -> None:
     assert "national register number" not in set(extracts.defects["defect"])
 
 
-def test_rectify_refuses_a_national_number(tmp_path: Path, ring: KeyRing) -> None:
+def test_rectify_refuses_a_national_number(
+    tmp_path: Path, ring: KeyRing, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = load_config(write_exchange(generate(n_enterprises=300, seed=3), tmp_path))
     run(config, ring=ring, today=TODAY)
     staff = read_delivery(config.store).table("staff").iloc[0]
@@ -606,6 +616,14 @@ def test_rectify_refuses_a_national_number(tmp_path: Path, ring: KeyRing) -> Non
         with pytest.raises(ConfigError, match=f"rectify: {field}: the value holds a national"):
             rectify_subject(config, {field: value}, **who)
     assert read_delivery(config.store).run_id == before  # nothing written
+    # the command line: one line, exit 3, no digit of the number
+    command = ["exchange", "subject", "rectify", "--config", str(config.source)]
+    who_args = ["--first-name", who["first_name"], "--last-name", who["last_name"]]
+    assert main([*command, *who_args, "--set", f"phone={FORMS['slashes']}"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "national register or BIS number" in err and "85" not in err
+    assert err.count("\n") == 1
+    assert read_delivery(config.store).run_id == before
     for phone in (MOBILE, "+32 470 00 00 31"):  # mobiles are phones
         rectify_subject(config, {"phone": phone}, **who)
     assert read_delivery(config.store).table("staff")["phone"].eq(phone).any()
