@@ -190,7 +190,10 @@ def _with_link_section(config, text: str):
 def test_the_link_section_sets_spec_threshold_and_model(config, ring: KeyRing, tmp_path) -> None:
     first = run(config, ring=ring, today=TODAY)
     saved = tmp_path / "model.json"
-    (read_delivery(config.store).path / "state" / "model_enterprises.json").rename(saved)
+    # A copy: the delivery in force keeps its own (the store checks its state files).
+    saved.write_bytes(
+        (read_delivery(config.store).path / "state" / "model_enterprises.json").read_bytes()
+    )
     strict = _with_link_section(
         config,
         f'[link.enterprises]\npreset = "enterprises"\nthreshold = 0.999\nmodel = "{saved}"\n',

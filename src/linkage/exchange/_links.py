@@ -12,6 +12,13 @@ within their linked employer. Each changed link is reported with its reason.
 
 Refitting is explicit (``refit=True``, ``linkage exchange refit``): new models, a
 whole re-link, and every changed link reported as ``refit``.
+
+The bookkeeping around the two links is columnar (at 485,000 enterprises it took 25 s
+as merges on string keys, a few now): the fingerprints by :mod:`._fingerprints`, and
+every id a run meets on one side of a link coded once (:class:`_Side`), so that the
+changed records, the earlier links' rows (:attr:`Increment.rows`), the links that
+moved and the delivered link tables are integer work. The pandas merges the first
+implementation made are the reference tests hold it to, output for output.
 """
 
 from __future__ import annotations
