@@ -581,6 +581,27 @@ def test_a_run_can_refuse_instead(planted, ring: KeyRing) -> None:
     assert read_delivery(config.store) is None
 
 
+def test_rows_stay_the_files_rows_after_a_record_is_withheld(tmp_path: Path) -> None:
+    config = load_config(write_exchange(generate(n_enterprises=300, seed=3), tmp_path))
+    path = config.extracts["VLAIO"]["enterprises"]
+    _plant_csv(path, {"name": {0: "Bakkerij 85073003328", 1: "RRN 85073003328"}})
+    _plant_csv(path, {"enterprise_number": {4: "0403170702"}, "start_date": {6: "31/02/2024"}})
+    with pytest.raises(SchemaError, match=r"enterprises.csv, column 'start_date', row 7: expected"):
+        read_extracts(config)
+    _plant_csv(path, {"start_date": {6: ""}})
+    with pytest.raises(SchemaError, match=r"column 'enterprise_number', row 5: not a valid"):
+        read_extracts(config)
+    extracts = read_extracts(config, invalid_numbers="withhold")
+    defects = extracts.defects[extracts.defects["file"] == "VLAIO/enterprises.csv"]
+    assert sorted(zip(defects["row"], defects["defect"], strict=True)) == [
+        (1, "national register number"),
+        (2, "national register number"),
+        (5, "invalid number"),
+    ]
+    rows = extracts.tables["enterprises"]
+    assert not rows[(rows["_file"] == "VLAIO/enterprises.csv")]["_row"].isin([0, 1]).any()
+
+
 def test_mobiles_never_withhold_a_record(tmp_path: Path) -> None:
     # 1 % of mobiles written 32 4xx ... pass as BIS numbers: in the phone columns
     # they are phones, and no record is withheld for one.
