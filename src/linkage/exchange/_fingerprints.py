@@ -243,8 +243,11 @@ def fingerprint(
         multiplier += np.uint64(82520 + 2 * (len(columns) - i))
     hashes += np.uint64(97531)
     ids = column(ident)
-    id_values = ids.to_numpy(zero_copy_only=False)
-    if ids.null_count:
+    given = frame[ident] if every else frame[ident].iloc[rows]
+    if not ids.null_count and pd.api.types.infer_dtype(given, skipna=False) == "string":
+        id_values = given.to_numpy(dtype=object)  # the strings themselves
+    else:
+        id_values = ids.to_numpy(zero_copy_only=False)
         id_values[~ids.is_valid().to_numpy(zero_copy_only=False)] = pd.NA
     if "party" in frame:
         coded = pc.dictionary_encode(column("party"))

@@ -192,12 +192,12 @@ def _earlier_links(previous: Delivery, name: str) -> pa.Table:
     )
 
 
-def _read_earlier(previous: Delivery, specs: dict[str, LinkSpec]) -> _Earlier | None:
-    """The state a delivery left for the next run, or None (made before it existed)."""
-    state = previous.path / STATE
-    if not state.is_dir():
+def _state(previous: Delivery | None, specs: dict[str, LinkSpec]) -> Path | None:
+    """The state folder a delivery left for the next run, or None (none, or made
+    before it existed); its frozen models must belong to today's specs."""
+    if previous is None or not (previous.path / STATE).is_dir():
         return None
-    earlier = _Earlier({}, {}, {})
+    state = previous.path / STATE
     for name in LINKS:
         frozen = (state / f"spec_{name}.sha256").read_text().strip()
         if frozen != spec_hash(specs[name]):
@@ -205,12 +205,20 @@ def _read_earlier(previous: Delivery, specs: dict[str, LinkSpec]) -> _Earlier | 
                 f"the {name} link spec changed since its model was frozen (delivery "
                 f"{previous.run_id}); refit it: linkage exchange refit --config ... --apply"
             )
-        earlier.models[name] = FellegiSunter.load(state / f"model_{name}.json")
-        for side in ("left", "right"):
-            path = state / f"fingerprints_{name}_{side}.parquet"
-            earlier.fingerprints[f"{name}_{side}"] = Prints.read(path)
-        earlier.links[name] = _earlier_links(previous, name)
-    return earlier
+    return state
+
+
+def _read_earlier(previous: Delivery, name: str) -> _Earlier:
+    """What the delivery in force left for one link: its model, fingerprints, links."""
+    state = previous.path / STATE
+    return _Earlier(
+        {name: FellegiSunter.load(state / f"model_{name}.json")},
+        {
+            f"{name}_{side}": Prints.read(state / f"fingerprints_{name}_{side}.parquet")
+            for side in ("left", "right")
+        },
+        {name: _earlier_links(previous, name)},
+    )
 
 
 def _deduplicated(
@@ -415,17 +423,26 @@ def link_to_vdab(
         name: np.flatnonzero(left[specs[name].left_id].notna().to_numpy())
         for name, (left, _) in frames.items()
     }
+    state = None if refit else _state(previous, specs)
     earlier: _Earlier | None = None
     # Two threads: Arrow's kernels and pandas' SipHash let go of the GIL.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        state = None if refit or previous is None else pool.submit(_read_earlier, previous, specs)
+        reads = (
+            [pool.submit(_read_earlier, previous, n) for n in LINKS] if previous and state else []
+        )
         jobs = {
             f"{name}_{side}": pool.submit(fingerprint, frame, specs[name], side, rows=rows)
             for name, (left, right) in frames.items()
             for side, frame, rows in (("left", left, sent[name]), ("right", right, None))
         }
         prints = {key: job.result() for key, job in jobs.items()}
-        earlier = state.result() if state is not None else None
+        if reads:
+            earlier = _Earlier({}, {}, {})
+            for read in reads:
+                part = read.result()
+                earlier.models.update(part.models)
+                earlier.fingerprints.update(part.fingerprints)
+                earlier.links.update(part.links)
         sides_of = {
             f"{name}_{side}": pool.submit(
                 _Side.of,
