@@ -362,6 +362,17 @@ def test_bytes_and_whole_floats_read_as_their_digits() -> None:
     assert parse_enterprise_numbers(column).tolist() == [KBO] * 3
 
 
+@pytest.mark.parametrize("written", ["403170701.0", " 0403170701.00 "])
+def test_a_float_written_as_text_reads_as_its_digits(written: str) -> None:
+    # The ".0" of a float written to CSV is no separator: no "4031707010".
+    assert parse_enterprise_number(written) == KBO
+    assert parse_enterprise_numbers(pd.Series([written])).tolist() == [KBO]
+    column = pd.Series(["403170701.0"])
+    with pytest.raises(InvalidIdentifier, match="wrong length"):
+        parse_establishment_number("403170701.0")
+    assert parse_establishment_numbers(column, errors="coerce").isna().all()
+
+
 def test_one_fraction_does_not_spoil_a_float_column() -> None:
     values = pd.Series([403170701.0, 1.5, np.nan, 1e20, float("-inf")])
     got = parse_enterprise_numbers(values, return_reasons=True)

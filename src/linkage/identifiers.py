@@ -94,6 +94,8 @@ _LABEL = {"enterprise": "enterprise number", "establishment": "establishment-uni
 # the same white space (str.strip() and utf8_trim_whitespace).
 _CLEAN_PATTERN = f"(?i)^BE|^\\(0\\)|[{WHITESPACE_CHARS}.\\-/]"
 _CLEAN = re.compile(_CLEAN_PATTERN)
+#: A whole number written as a float ("403170701.0"): its digits, not a separator.
+_FLOAT_TEXT, _FLOAT_DIGITS = r"^([0-9]+)\.0+$", r"\1"
 
 
 # --------------------------------------------------------------------------- scalar
@@ -134,7 +136,7 @@ def _as_text(value: object, *, floats: bool = True) -> str | int:
 
 def _clean(text: str) -> str:
     """Drop separators and a leading ``BE`` or ``(0)``."""
-    return _CLEAN.sub("", text.strip())
+    return _CLEAN.sub("", re.sub(_FLOAT_TEXT, _FLOAT_DIGITS, text.strip()))
 
 
 def _check_one(value: object, kind: Kind) -> tuple[str | None, int]:
@@ -293,7 +295,8 @@ def _cleaned(values: pd.Series, *, pad_nine: bool) -> tuple[pa.StringArray, NDAr
 
     Also the codes of :func:`_texts` (0 where the value was read as text)."""
     raw, codes = _texts(values)
-    cleaned = pc.replace_substring_regex(pc.utf8_trim_whitespace(raw), _CLEAN_PATTERN, "")
+    whole = pc.replace_substring_regex(pc.utf8_trim_whitespace(raw), _FLOAT_TEXT, _FLOAT_DIGITS)
+    cleaned = pc.replace_substring_regex(whole, _CLEAN_PATTERN, "")
     if pad_nine:
         nine = pc.equal(pc.utf8_length(cleaned), 9)
         cleaned = pc.if_else(nine, pc.utf8_lpad(cleaned, 10, "0"), cleaned)
