@@ -134,7 +134,9 @@ def test_subject_find_erase_rectify(delivered) -> None:
     log = delivered.audit_log.read_text()
     for value in (contact["email"], staff["last_name"], last, "+3292657211"):
         assert value not in log
-    assert log.count('"event": "subject"') == 4 and "REQ-2" in log
+    # find, and three changes each with its write-ahead intent
+    assert log.count('"event": "subject"') == 4 + 3 and "REQ-2" in log
+    assert log.count('"event": "subject", "outcome": "intent"') == 3
 
 
 def test_cli_run_show_purge(delivered, capsys, monkeypatch) -> None:

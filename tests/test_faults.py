@@ -36,6 +36,7 @@ from linkage.cli import EXIT_INPUT, main
 from linkage.exceptions import ConfigError
 from linkage.exchange import (
     ExchangeConfig,
+    erase_subject,
     load_config,
     purge,
     read_delivery,
@@ -609,3 +610,20 @@ def test_a_repair_killed_is_settled_and_finished_by_the_next(
         "repaired" if stage == "repaired" else "failed"
     )
     assert not dangling(config.audit_log) and verify_store(config).ok
+
+
+def test_a_subject_request_killed_after_its_switch_has_its_audit_line(
+    worlds, tmp_path: Path
+) -> None:
+    config = _copy(worlds, "two", tmp_path)
+    contact = read_delivery(config.store).table("contacts").dropna(subset=["email"]).iloc[0]
+    _kill_at(
+        config,
+        "switched",
+        lambda: erase_subject(config, email=contact["email"], reference="REQ-KILLED"),
+    )
+    request_id = D.pointer(config.store)
+    assert request_id is not None and request_id.startswith("erase-")  # in force ...
+    assert _outcomes(config, "request_id", request_id) == ["intent"]  # ... and on record
+    run(config)
+    assert _outcomes(config, "request_id", request_id)[-1] == "delivered"

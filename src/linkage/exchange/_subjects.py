@@ -238,6 +238,15 @@ def _change(
         changed = {name: int(len(tables[name]) - len(new[name])) for name in tables}
         if action == "rectify":
             changed = {k: int(v.sum()) for k, v in masks.items()}
+        # Write-ahead: the request is on record before its delivery can be in force.
+        append_event(
+            config.audit_log,
+            "subject",
+            request_id=request_id,
+            action=action,
+            reference=reference,
+            outcome="intent",
+        )
         delivery = D.rewrite(
             config.store,
             current,
@@ -266,6 +275,7 @@ def _change(
         changed=changed,
         fields=sorted(changes or ()),
         remaining=sum(report.remaining.values()),
+        outcome="delivered",
     )
     return report
 
