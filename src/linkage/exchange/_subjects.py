@@ -239,14 +239,8 @@ def _change(
         if action == "rectify":
             changed = {k: int(v.sum()) for k, v in masks.items()}
         # Write-ahead: the request is on record before its delivery can be in force.
-        append_event(
-            config.audit_log,
-            "subject",
-            request_id=request_id,
-            action=action,
-            reference=reference,
-            outcome="intent",
-        )
+        request = {"request_id": request_id, "action": action, "reference": reference}
+        append_event(config.audit_log, "subject", **request, outcome="intent")
         delivery = D.rewrite(
             config.store,
             current,
@@ -267,9 +261,7 @@ def _change(
     append_event(
         config.audit_log,
         "subject",
-        request_id=request_id,
-        action=action,
-        reference=reference,
+        **request,
         previous_run_id=current.run_id,
         found=found,
         changed=changed,
