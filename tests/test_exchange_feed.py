@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -226,10 +227,23 @@ def test_cli_refit_previews_then_applies(config, capsys, monkeypatch) -> None:
     assert main(["exchange", "run", "--config", path]) == 0
     delivered = read_delivery(config.store).run_id
     capsys.readouterr()
-    assert main(["exchange", "refit", "--config", path]) == 0
+    changes = config.source.parent / "refit-changes.csv"
+    assert main(["exchange", "refit", "--config", path, "--out", str(changes)]) == 0
     out = capsys.readouterr().out
     assert "enterprises: " in out and "links would change" in out and "--apply" in out
     assert read_delivery(config.store).run_id == delivered
+    # The file holds each changed link the summary counted, and only refit as reason.
+    written = pd.read_csv(changes, dtype=str)
+    assert list(written.columns) == ["link", "record", "before", "after", "reason"]
+    for name in ("enterprises", "establishments"):
+        said = int(re.search(rf"{name}: ([0-9,]+) links", out).group(1).replace(",", ""))
+        assert (written["link"] == name).sum() == said
+    assert set(written["reason"]) <= {"refit"}
+    assert (written["before"].fillna("") != written["after"].fillna("")).all()
+    # A file it cannot write is refused before the models are fitted (no preview made).
+    previews = config.audit_log.read_text().count("refit preview")
+    assert main(["exchange", "refit", "--config", path, "--out", "changes.xlsx"]) == 3
+    assert config.audit_log.read_text().count("refit preview") == previews
     assert main(["exchange", "refit", "--config", path, "--apply"]) == 0
     assert "(models fitted on this run)" in capsys.readouterr().out
     assert read_delivery(config.store).run_id != delivered

@@ -69,6 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _config_option(refit)
     refit.add_argument("--apply", action="store_true", help="deliver the refitted links")
+    refit.add_argument(
+        "--out",
+        help="write the links the refit would change (.csv or .parquet): link, record, "
+        "employer or site before and after, reason",
+    )
     refit.set_defaults(handler=_refit)
 
     purge = actions.add_parser(
@@ -160,14 +165,19 @@ def _run(args: argparse.Namespace) -> int:
 
 def _refit(args: argparse.Namespace) -> int:
     from linkage.exchange import load_config, preview_refit, run
+    from linkage.io import check_output, write_table
 
     config = load_config(args.config)
     if args.apply:
         print(run(config, refit=True).summary())
         return 0
-    changed = preview_refit(config).summary()["changed"]
-    for name, reasons in changed.items():
+    out = check_output(args.out) if args.out else None
+    feed = preview_refit(config)
+    for name, reasons in feed.summary()["changed"].items():
         print(f"{name}: {sum(reasons.values()):,} links would change")
+    if out is not None:
+        write_table(feed.changed_links(), out)
+        print(f"the links that would change: {out}")
     print("nothing delivered; run again with --apply to deliver the refitted links")
     return 0
 

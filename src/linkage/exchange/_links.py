@@ -102,6 +102,27 @@ class FeedLinks:
     timings: dict[str, float]
     refitted: bool
 
+    def changed_links(self) -> pd.DataFrame:
+        """Every changed link of both links in one table: ``link``, ``record`` (the
+        enterprise or establishment number), ``before`` and ``after`` (VDAB's employer
+        or site id, missing where there was or is no link) and ``reason``."""
+        frames = []
+        for name, frame in self.changes.items():
+            _, _, number, right = _DELIVERED[name]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "link": name,
+                        "record": frame[number].astype("string"),
+                        "before": frame[f"{right}_before"].astype("string"),
+                        "after": frame[f"{right}_after"].astype("string"),
+                        "reason": frame["reason"].astype("string"),
+                    }
+                )
+            )
+        columns = ["link", "record", "before", "after", "reason"]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
     def summary(self) -> dict[str, Any]:
         """Counts of changed links by reason, and the models' hashes, for the manifest."""
         return {
