@@ -668,3 +668,28 @@ def test_checks_in_the_configuration(tmp_path: Path) -> None:
         load_config(_toml(tmp_path / "c", '\n[checks]\nnational_numbers = "drop"\n'))
     with pytest.raises(ConfigError, match=r"\[checks\]: unknown key\(s\) \['rrn'\]"):
         load_config(_toml(tmp_path / "d", "\n[checks]\nrrn = 1\n"))
+
+
+def test_vdab_ids_holding_one_are_left_out_of_the_links(tmp_path: Path, ring: KeyRing) -> None:
+    # VDAB's own ids are delivered in the link tables: an employer or site id that
+    # holds a national number is left out of the link (counted), or refused.
+    config = load_config(write_exchange(generate(n_enterprises=300, seed=3), tmp_path))
+    employers, sites = pd.read_parquet(config.employers), pd.read_parquet(config.sites)
+    linked = run(config, ring=ring, today=TODAY)
+    links = read_delivery(config.store).table("links_enterprises")
+    employer = str(links["employer_id"].iloc[0])
+    site = str(read_delivery(config.store).table("links_establishments")["site_id"].iloc[0])
+    employers["employer_id"] = employers["employer_id"].astype(str).replace(employer, NRN)
+    sites["employer_id"] = sites["employer_id"].astype(str).replace(employer, NRN)
+    sites["site_id"] = sites["site_id"].astype(str).replace(site, f"RRN {NRN}")
+    employers.to_parquet(config.employers, index=False)
+    sites.to_parquet(config.sites, index=False)
+    result = run(config, ring=ring, today=TODAY)
+    assert linked.manifest["vdab_withheld"] == {"employers": 0, "sites": 0}
+    held = int(((sites["employer_id"] == NRN) | (sites["site_id"] == f"RRN {NRN}")).sum())
+    assert held >= 1
+    assert result.manifest["vdab_withheld"] == {"employers": 1, "sites": held}
+    assert _leaks(config) == []
+    refuse = dataclasses.replace(config, checks=Checks(national_numbers="refuse"))
+    with pytest.raises(SchemaError, match=r"employers.parquet, column 'employer_id', row \d+:"):
+        run(refuse, ring=ring, today=TODAY)

@@ -30,11 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from linkage._version import __version__
-from linkage.exceptions import ConfigError
+from linkage.exceptions import ConfigError, SchemaError
 from linkage.exchange import _delivery as D
 from linkage.exchange._audit import append_event, check_writable
 from linkage.exchange._config import ExchangeConfig
@@ -47,6 +48,7 @@ from linkage.exchange._shape import shape
 from linkage.exchange._verify import settle
 from linkage.io import read_table
 from linkage.keys import KeyRing
+from linkage.national import national_number_mask
 
 __all__ = ["RunResult", "load_ring", "preview_refit", "run"]
 
@@ -306,6 +308,30 @@ def preview_refit(
     return feed
 
 
+def _without_national_numbers(
+    table: pd.DataFrame, ids: tuple[str, ...], path: Path, policy: str
+) -> tuple[pd.DataFrame, int]:
+    """VDAB's own rows whose id (delivered in the link tables) holds a national
+    register or BIS number: left out of the link and counted, or (``refuse``) refused."""
+    hit = np.zeros(len(table), dtype=bool)
+    for column in ids:
+        found = national_number_mask(table[column].reset_index(drop=True)).to_numpy(dtype=bool)
+        if found.any() and policy == "refuse":
+            raise SchemaError(
+                "a national register or BIS number; the protocol (art. 3) does not allow one",
+                source=str(path),
+                column=column,
+                row=int(found.argmax()) + 1,
+            )
+        hit |= found
+    if not hit.any():
+        return table, 0
+    log.warning(
+        "%s: %d rows left out of the link: their id holds a national number", path, hit.sum()
+    )
+    return table[~hit], int(hit.sum())
+
+
 def _give_back() -> None:
     """Return the memory Arrow freed (the readers' buffers, tables let go) to the
     system, so that the peak of a run is what it holds, not what it once held."""
@@ -357,6 +383,13 @@ def _deliver(
     D.checkpoint("read")
     employers = read_table(config.employers, required=("employer_id",), unique="employer_id")
     sites = read_table(config.sites, required=("site_id", "employer_id"), unique="site_id")
+    policy = config.checks.national_numbers
+    employers, held_employers = _without_national_numbers(
+        employers, ("employer_id",), config.employers, policy
+    )
+    sites, held_sites = _without_national_numbers(
+        sites, ("site_id", "employer_id"), config.sites, policy
+    )
     timings["read_validate"] = time.perf_counter() - mark
     _give_back()
     mark = time.perf_counter()
@@ -431,6 +464,7 @@ def _deliver(
         "library": f"linkage {__version__}",
         "inputs": [*inputs, *vdab_inputs],
         "minimisation": {"dropped": dropped},
+        "vdab_withheld": {"employers": held_employers, "sites": held_sites},
         "outputs": outputs,
         "links": {
             "enterprises": int(feed.tables["links_enterprises"]["enterprise_key"].nunique()),
