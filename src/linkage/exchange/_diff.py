@@ -123,13 +123,14 @@ def _key_codes(old: Frame, new: Frame, key: list[str]) -> tuple[np.ndarray, np.n
     return combined[: len(old)], combined[len(old) :], size
 
 
-def _matched_rows(old_key: np.ndarray, new_key: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
+def _matched_rows(
+    old_key: np.ndarray, new_key: np.ndarray, old_count: np.ndarray, new_count: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """Rows ``i`` of old and ``j`` of new with one key, paired as a pandas merge pairs
-    them (a key repeated on both sides pairs every old row with every new one)."""
-    if np.bincount(old_key, minlength=size).max(initial=0) <= 1 and (
-        np.bincount(new_key, minlength=size).max(initial=0) <= 1
-    ):
-        at = np.full(size, -1, dtype=np.int64)
+    them (a key repeated on both sides pairs every old row with every new one);
+    ``*_count``: the rows of each key on each side."""
+    if old_count.max(initial=0) <= 1 and new_count.max(initial=0) <= 1:
+        at = np.full(len(new_count), -1, dtype=np.int64)
         at[new_key] = np.arange(len(new_key))
         j = at[old_key]
         i = np.flatnonzero(j >= 0)
@@ -163,19 +164,19 @@ def diff(previous: Mapping[str, Frame], current: Mapping[str, Frame]) -> dict[st
         old_names = set(_names(old))
         rest = [c for c in _names(new) if c in old_names and c not in key]
         old_key, new_key, size = _key_codes(old, new, key)
-        i, j = _matched_rows(old_key, new_key, size)
+        old_count = np.bincount(old_key, minlength=size)
+        new_count = np.bincount(new_key, minlength=size)
+        i, j = _matched_rows(old_key, new_key, old_count, new_count)
         changed = np.zeros(len(i), dtype=bool)
         for column in rest:
             unsettled = np.flatnonzero(~changed)
             if not unsettled.size:
                 break
             changed[unsettled] = _differ(old, new, column, i[unsettled], j[unsettled])
-        in_old = np.bincount(old_key, minlength=size) > 0
-        in_new = np.bincount(new_key, minlength=size) > 0
         changes[name] = {
-            "added": int((~in_old[new_key]).sum()),
+            "added": int((old_count[new_key] == 0).sum()),
             "changed": int(changed.sum()),
-            "removed": int((~in_new[old_key]).sum()),
+            "removed": int((new_count[old_key] == 0).sum()),
         }
     return changes
 

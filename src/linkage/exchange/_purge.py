@@ -208,14 +208,8 @@ def _purge(
 ) -> PurgeReport:
     """The purge, under the store's lock (module docstring, steps 1-5)."""
     store = config.store
-    _record(
-        store,
-        parties,
-        time=now.isoformat(),
-        purge_id=purge_id,
-        everything=everything,
-        status="pending",
-    )
+    withdrawal = {"time": now.isoformat(), "purge_id": purge_id, "everything": everything}
+    _record(store, parties, **withdrawal, status="pending")
     D.checkpoint("withdrawal recorded")
     audit = {
         "purge_id": purge_id,
@@ -254,15 +248,7 @@ def _purge(
         D.write_json(reports / f"{purge_id}.json", report.as_dict())
         status = "complete" if report.complete else "incomplete"
         left = [*scan["files_of_purged"], *scan["unproven"]][:3]
-        _record(
-            store,
-            parties,
-            time=now.isoformat(),
-            purge_id=purge_id,
-            everything=everything,
-            status=status,
-            **({"left": left} if left else {}),
-        )
+        _record(store, parties, **withdrawal, status=status, **({"left": left} if left else {}))
         D.checkpoint("withdrawal settled")
     except Exception as exc:
         try:
