@@ -73,7 +73,22 @@ def test_link_then_evaluate(
         )
         == 0
     )
-    assert pd.read_csv(units, dtype=str)["site_id"].str.startswith("V").all()
+    # Each unit's site is one of the employer its enterprise was linked to...
+    unit_links = pd.read_csv(units, dtype=str)
+    enterprise_of = pd.read_parquet(tables / "establishments.parquet").set_index(
+        "establishment_number"
+    )["enterprise_number"]
+    employer_of_site = pd.read_parquet(tables / "sites.parquet").set_index("site_id")["employer_id"]
+    employer_of_enterprise = links.set_index("enterprise_number")["employer_id"]
+    wanted = unit_links["establishment_number"].map(enterprise_of).map(employer_of_enterprise)
+    assert len(unit_links) > 1_000
+    assert (unit_links["site_id"].map(employer_of_site) == wanted).all()
+    # ...and they are the true ones.
+    capsys.readouterr()
+    truth = str(tables / "truth_establishments.parquet")
+    assert main(["evaluate", str(units), truth, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["precision"] >= 0.99 and report["recall"] >= 0.97
 
 
 def test_reusing_a_saved_model_gives_the_same_links(tables: Path, tmp_path: Path) -> None:

@@ -3,6 +3,8 @@ against recordlinkage's own ECM classifier on the same blocking."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,26 +98,31 @@ def test_duplicate_id_is_refused(febrl) -> None:
         link(doubled, right.iloc[:3], febrl_spec())
 
 
-def test_children_stay_within_linked_parents() -> None:
+def _children(n: int = 20) -> tuple[LinkSpec, pd.DataFrame, pd.DataFrame, ParentLinks]:
+    """Units of enterprises A and B, sites of employers W1 and W2 (A is W1, B is W2),
+    unit i on the street of site i; and a decoy: a unit of B and a site of W1 that
+    share a street no one else has."""
     spec = LinkSpec(
         left_id="unit",
         right_id="site",
         fields=(Field(name="street", source="street"),),
         blocking=(block_on("street"),),
         comparisons=(exact_match("street"),),
+        model=ModelSettings(u_sample_size=2_000),
     )
+    half = n // 2
     units = pd.DataFrame(
         {
-            "unit": ["u1", "u2", "u3"],
-            "kbo": ["A", "A", "B"],
-            "street": ["kerkstraat", "molenweg", "kerkstraat"],
+            "unit": [f"u{i}" for i in range(n)] + ["u_decoy"],
+            "kbo": ["A"] * half + ["B"] * half + ["B"],
+            "street": [f"street {i}" for i in range(n)] + ["decoy street"],
         }
     )
     sites = pd.DataFrame(
         {
-            "site": ["s1", "s2", "s3"],
-            "employer": ["W1", "W1", "W2"],
-            "street": ["kerkstraat", "molenweg", "kerkstraat"],
+            "site": [f"s{i}" for i in range(n)] + ["s_decoy"],
+            "employer": ["W1"] * half + ["W2"] * half + ["W1"],
+            "street": [f"street {i}" for i in range(n)] + ["decoy street"],
         }
     )
     parents = ParentLinks(
@@ -123,15 +130,57 @@ def test_children_stay_within_linked_parents() -> None:
         left_parent="kbo",
         right_parent="employer",
     )
-    result = link(units, sites, spec, parents=parents)
-    # u3 (of B) and s1 (of W1) share a street, but B is linked to W2: only u3-s3.
-    pairs = set(zip(result.pairs.left.tolist(), result.pairs.right.tolist(), strict=True))
-    assert (2, 0) not in pairs and (0, 2) not in pairs
-    assert set(zip(result.links["unit"], result.links["site"], strict=True)) <= {
-        ("u1", "s1"),
-        ("u2", "s2"),
-        ("u3", "s3"),
-    }
+    return spec, units, sites, parents
+
+
+def _unit_links(links: pd.DataFrame) -> set[tuple[str, str]]:
+    return set(zip(links["unit"], links["site"], strict=True))
+
+
+@pytest.mark.filterwarnings("ignore::linkage.exceptions.ConvergenceWarning")
+def test_children_stay_within_linked_parents() -> None:
+    spec, units, sites, parents = _children()
+    expected = {(f"u{i}", f"s{i}") for i in range(20)}
+    # Without the parents, the decoy's unique shared street links it.
+    alone = link(units, sites, spec)
+    assert _unit_links(alone.links) == expected | {("u_decoy", "s_decoy")}
+    # Within them, B's decoy never meets W1's site: every true link, and only those.
+    within = link(units, sites, spec, parents=parents)
+    assert _unit_links(within.links) == expected
+    pairs = set(zip(within.pairs.left.tolist(), within.pairs.right.tolist(), strict=True))
+    assert (20, 20) not in pairs
+    # Every unit of A met every site of W1 (the within-parent rule, the decoy site
+    # too), none of W2.
+    w1 = [*range(10), 20]
+    assert {(u, s) for u, s in pairs if u < 10} == {(u, s) for u in range(10) for s in w1}
+
+
+@pytest.mark.filterwarnings("ignore::linkage.exceptions.ConvergenceWarning")
+def test_parent_links_of_a_result_are_read_by_name() -> None:
+    spec, units, sites, _ = _children()
+    parent_spec = LinkSpec(
+        left_id="kbo",
+        right_id="employer",
+        fields=(Field(name="name", source="name"),),
+        blocking=(block_on("name"),),
+        comparisons=(exact_match("name"),),
+        model=ModelSettings(u_sample_size=2_000),
+    )
+    names = [f"firm {i}" for i in range(20)]
+    firms = pd.DataFrame({"kbo": ["A", "B", *(f"F{i}" for i in range(2, 20))], "name": names})
+    employers = pd.DataFrame(
+        {"employer": ["W1", "W2", *(f"G{i}" for i in range(2, 20))], "name": names}
+    ).iloc[::-1]
+    first = link(firms, employers, parent_spec)
+    assert {("A", "W1"), ("B", "W2")} <= _pairs_of(first.links)
+    assert len(first.links) == 20
+    columns = list(first.links.columns)
+    reordered = replace(first, links=first.links[[columns[1], columns[0], *columns[2:]]])
+    found = [
+        _unit_links(link(units, sites, spec, parents=ParentLinks.of(result)).links)
+        for result in (first, reordered)
+    ]
+    assert found[0] == found[1] == {(f"u{i}", f"s{i}") for i in range(20)}
 
 
 @pytest.mark.filterwarnings("ignore::linkage.exceptions.ConvergenceWarning")

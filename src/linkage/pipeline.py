@@ -55,12 +55,12 @@ class ParentLinks:
     def of(cls, parents: LinkResult) -> ParentLinks:
         """The links of a parent link, for children that name their parent by the
         parent link's ids (units by ``enterprise_number``, sites by ``employer_id``)."""
-        spec = parents.spec
-        left, right = parents.links.columns[:2]
+        # By name, as link() wrote them: the links' columns may have been reordered since.
+        left, right = _id_columns(parents.spec)
         return cls(
             links=parents.links[[left, right]],
-            left_parent=spec.left_id,
-            right_parent=spec.right_id,
+            left_parent=parents.spec.left_id,
+            right_parent=parents.spec.right_id,
             link_columns=(left, right),
         )
 
