@@ -161,9 +161,19 @@ def _write_ahead(config: ExchangeConfig, **fields: Any) -> None:
 
 
 def _log_failure(config: ExchangeConfig, event: str, exc: BaseException, **fields: Any) -> None:
-    """The ``failed`` line of an operation; if the log cannot take it, the error says so."""
+    """The ``failed`` line of an operation, with why (:func:`._audit.reason`); if the
+    log cannot take it, the error says so."""
+    from linkage.exchange._audit import reason
+
     try:
-        append_event(config.audit_log, event, **fields, outcome="failed", error=type(exc).__name__)
+        append_event(
+            config.audit_log,
+            event,
+            **fields,
+            outcome="failed",
+            error=type(exc).__name__,
+            reason=reason(exc),
+        )
     except OSError as audit_error:
         exc.add_note(f"the audit log could not record the failure: {audit_error}")
 
