@@ -2,8 +2,9 @@
 
 * ``run --config F`` — read, validate, minimise, pseudonymise, link and deliver;
 * ``purge --config F (--party P | --all)`` — withdrawal or end (art. 3);
-* ``subject find|erase|rectify --config F (--email E | --first-name A --last-name B)``
-  — data-subject rights (art. 11);
+* ``subject find|erase|rectify --config F (--email E | --first-name A --last-name B |
+  --key K | --enterprise-number N) [--person ID] [--apply --reference R]`` — data-subject
+  rights (art. 11): erase and rectify are dry runs until ``--person ID --apply``;
 * ``show --config F`` — the delivery in force;
 * ``verify --config F [--repair]`` — check the store against its manifests; repair it;
 * ``demo [--enterprises N] [--out DIR]`` — the whole job on synthetic data.
@@ -19,6 +20,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +31,11 @@ def _person_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--email", help="the person's e-mail address")
     parser.add_argument("--first-name", help="the person's first name (with --last-name)")
     parser.add_argument("--last-name", help="the person's last name (with --first-name)")
+    parser.add_argument(
+        "--key", help="a key of one of their records (enterprise, contact or staff key)"
+    )
+    parser.add_argument("--enterprise-number", help="the number of an enterprise of theirs")
+    parser.add_argument("--person", help="the id of one person a search listed (p-...)")
     parser.add_argument("--reference", default="", help="the request's reference, for the audit")
 
 
@@ -79,8 +86,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     purge = actions.add_parser(
         "purge",
         help="remove a party's data, or everything (art. 3)",
-        description="Remove everything received from one party "
-        "(withdrawal) or from all (end of the protocol), and prove it.",
+        description="Remove everything received from one party (withdrawal) or from all "
+        "(end of the protocol): its records in the delivery, its extract files (its rows "
+        "of a mixed file), its subject requests' data and the outputs they wrote; then "
+        "prove it by reading every file of the store, the extract paths and the outputs. "
+        "Exit 1 if it cannot prove it.",
     )
     _config_option(purge)
     which = purge.add_mutually_exclusive_group(required=True)
@@ -91,20 +101,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     subject = actions.add_parser(
         "subject",
         help="find, erase or rectify a person (art. 11)",
-        description="Find, erase or rectify every delivered record "
-        "about one person, by e-mail or by first and last name.",
+        description="Find, erase or rectify every delivered record about one person, found "
+        "by e-mail, by first and last name, by a key or by an enterprise number. Erase and "
+        "rectify are dry runs that show who matches and what would change; --person ID "
+        "--apply --reference R acts on the one person chosen.",
     )
     requests = subject.add_subparsers(dest="subject_command", metavar="REQUEST", required=True)
     find = requests.add_parser("find", help="list the person's records (access)")
     _config_option(find)
     _person_options(find)
-    find.add_argument("--out", type=Path, help="write the records to this folder (CSV per table)")
+    find.add_argument(
+        "--out",
+        type=Path,
+        help="write one person's records to this folder (a CSV per party and table; "
+        "a purge or an erasure removes it)",
+    )
     find.set_defaults(handler=_find)
-    erase = requests.add_parser("erase", help="erase the person's records")
+    erase = requests.add_parser("erase", help="erase the person's records (dry run first)")
     _config_option(erase)
     _person_options(erase)
+    erase.add_argument("--apply", action="store_true", help="erase (needs --person, --reference)")
     erase.set_defaults(handler=_erase)
-    rectify = requests.add_parser("rectify", help="correct the person's records")
+    rectify = requests.add_parser("rectify", help="correct the person's records (dry run first)")
     _config_option(rectify)
     _person_options(rectify)
     rectify.add_argument(
@@ -115,9 +133,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a person field to set (first_name, last_name, function, "
         "service, department, email, phone); repeatable",
     )
+    rectify.add_argument(
+        "--apply", action="store_true", help="rectify (needs --person, --reference)"
+    )
     rectify.set_defaults(handler=_rectify)
 
-    show = actions.add_parser("show", help="show the delivery in force")
+    show = actions.add_parser(
+        "show",
+        help="show the delivery in force",
+        description="Show the delivery in force (tables and rows per party) and the "
+        "protocol's validity window with its renewals. Logged in the audit log as a read. "
+        "Refused after the protocol's end: then purge --all.",
+    )
     _config_option(show)
     show.set_defaults(handler=_show)
 
@@ -190,34 +217,29 @@ def _purge(args: argparse.Namespace) -> int:
     return 0 if report.complete else 1
 
 
-def _person(args: argparse.Namespace) -> dict[str, str | None]:
-    return {"email": args.email, "first_name": args.first_name, "last_name": args.last_name}
+def _person(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        name: getattr(args, name)
+        for name in ("email", "first_name", "last_name", "key", "enterprise_number", "person")
+    }
 
 
 def _find(args: argparse.Namespace) -> int:
-    from linkage.exceptions import ConfigError
     from linkage.exchange import find_subject, load_config
-    from linkage.io import write_table
 
-    if args.out and args.out.exists() and not args.out.is_dir():
-        raise ConfigError("exists and is not a folder; --out takes a folder", source=str(args.out))
-    report = find_subject(load_config(args.config), **_person(args))
+    config = load_config(args.config)
+    report = find_subject(config, reference=args.reference, out=args.out, **_person(args))
     print(report.summary())
-    if args.out:
-        for name, frame in report.records.items():
-            if len(frame):
-                slug = name.replace(" ", "_").replace("(", "").replace(")", "")
-                write_table(frame, args.out / f"{slug}.csv")
-        print(f"wrote the records to {args.out}")
     return 0
 
 
 def _erase(args: argparse.Namespace) -> int:
     from linkage.exchange import erase_subject, load_config
 
-    report = erase_subject(load_config(args.config), reference=args.reference, **_person(args))
+    config = load_config(args.config)
+    report = erase_subject(config, reference=args.reference, apply=args.apply, **_person(args))
     print(report.summary())
-    return 0 if not sum(report.remaining.values()) else 1
+    return 1 if report.proof is not None and report.proof.left else 0
 
 
 def _rectify(args: argparse.Namespace) -> int:
@@ -230,38 +252,51 @@ def _rectify(args: argparse.Namespace) -> int:
         if not sep:
             raise ConfigError(f"--set: expected FIELD=VALUE, got a value without '=' for {name!r}")
         changes[name.strip()] = value
+    config = load_config(args.config)
     report = rectify_subject(
-        load_config(args.config), changes, reference=args.reference, **_person(args)
+        config, changes, reference=args.reference, apply=args.apply, **_person(args)
     )
     print(report.summary())
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
+    from linkage.exceptions import LinkageError, SchemaError
     from linkage.exchange import load_config, read_delivery
+    from linkage.exchange._audit import append_event, reason, record_read
 
     config = load_config(args.config)
-    current = read_delivery(config.store, config_file=args.config)
+    try:
+        config.refuse_expired()  # after the end, nothing received may be read
+        current = read_delivery(config.store, config_file=args.config)
+    except LinkageError as exc:
+        try:
+            append_event(config.audit_log, "read", outcome="refused", reason=reason(exc))
+        except OSError as audit_error:
+            exc.add_note(f"and the audit log could not record it: {audit_error}")
+        raise
+    window = f"protocol valid {config.validity.describe()}"
     if current is None:
-        print(f"{config.store}: no delivery in force")
+        record_read(config.audit_log, run_id=None, tables={})
+        print(f"{config.store}: no delivery in force; {window}")
         return 0
     m = current.manifest
     try:
         lines = [
-            f"run {current.run_id} ({m['created']}), key version {m['key']['version']}, "
-            f"valid {m['validity']['start']} to {m['validity']['effective_end']}"
+            f"run {current.run_id} ({m['created']}), key version {m['key']['version']}; {window}"
         ]
+        tables = {}
         for name, entry in m["outputs"].items():
             parties = ", ".join(f"{p} {n:,}" for p, n in entry["rows_by_party"].items())
             lines.append(f"  {name}: {entry['rows']:,} rows ({parties})")
+            tables[name] = int(entry["rows"])
     except (KeyError, TypeError, AttributeError, ValueError):
         # JSON, but not what a run writes: edited by hand, or by another program.
-        from linkage.exceptions import SchemaError
-
         raise SchemaError(
             "not a delivery manifest (a field is missing or of the wrong kind)",
             source=str(current.path / "manifest.json"),
         ) from None
+    record_read(config.audit_log, run_id=current.run_id, tables=tables)  # before it is shown
     print("\n".join(lines))
     return 0
 

@@ -41,6 +41,7 @@ from linkage.exchange._audit import append_event, check_writable
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._extract import InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
+from linkage.exchange._overlays import aligned, apply_kept, without_records
 from linkage.exchange._purge import refuse_withdrawn
 from linkage.exchange._quality import quality_defects, write_quality
 from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
@@ -419,6 +420,11 @@ def _deliver(
         if old_version != ring.current
         else {}
     )
+    # Erasures and rectifications of subject requests, until the sender has made them.
+    kept = apply_kept(config.store, tables, ring, walks)
+    if kept is not None:
+        tables = kept.applied.tables
+        defects = without_records(defects, kept.applied.removed, ring)
     # What is written now is let go before the links are made: the run's peak.
     mark = time.perf_counter()
     staging = config.store / f".staging-{run_id}"
@@ -430,6 +436,12 @@ def _deliver(
     keys = {name: tables[name] for name in ("enterprises", "establishments")}
     del tables
     linked = {name: extracts.tables[name] for name in ("enterprises", "establishments")}
+    if kept is not None:
+        fields = kept.applied.fields
+        linked = {
+            name: aligned(frame, keys[name], f"{name[:-1]}_number", fields[fields["table"] == name])
+            for name, frame in linked.items()
+        }
     inputs, dropped = extracts.inputs, extracts.dropped
     del extracts
     _give_back()
@@ -484,6 +496,7 @@ def _deliver(
             **feed.summary(),
         },
         "quality": quality,
+        **({"subjects": kept.summary()} if kept is not None else {}),
         "previous_run_id": previous.run_id if previous else None,
         "changes": changes,
         "timings": {},

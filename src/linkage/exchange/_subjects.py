@@ -1,30 +1,44 @@
 """Data-subject rights (art. 11): find, erase or rectify everything about one person.
 
-A person appears in the delivery as a contact person (``contacts``), a staff member
-(``staff``), the managing person of an enterprise (``enterprises.manager_*``), or a
-sole proprietor (an enterprise of entity type ``natural_person`` whose name is the
-person's). They are found by e-mail address or by first and last name together,
-compared without regard to case or surrounding spaces.
+Who a person is, and how a request names them, is :mod:`._persons`: a sole proprietor
+(whatever their trade name), a managing person, the owner of an enterprise's e-mail
+address, a contact person, a staff member, or several of these at once. A request
+that fits two people (namesakes) lists both, each with an id; erasure and
+rectification act only on one chosen person (``person=``, the id a dry run shows) and
+only with ``apply=True``: without it they are a dry run that reports exactly what
+would change.
 
-Erasure deletes contact and staff records (and the staff member's dossier
-references), blanks the managing-person fields (and a matching e-mail address) of an
-enterprise, and deletes a sole proprietorship with everything that hangs on it
-(establishment units, dossiers, their contacts, amounts and staff references,
-links). Rectification sets the given fields on the person's records; a value that
-holds a national register or BIS number (``linkage.national``; a mobile in ``phone``
-is a phone) is refused, as in an extract. Both make a new delivery, atomically, and
-are audited with counts only. The senders must make the same change at the source
-(art. 8), or the next run delivers the record again.
+* **find** (access, GDPR art. 15): the candidates, and for one person every record
+  that is theirs or hangs from them: enterprises, establishments, dossiers, amounts,
+  services, contacts, staff references, links and the quality report's rows. With
+  ``out``, the records are written per sending party (``<PARTY>-<table>.csv``) and
+  the files registered in ``subjects/outputs.jsonl`` so that a purge removes them.
+* **erase**: a sole proprietor's enterprise goes with everything that hangs from it,
+  a contact or staff record with its references; a managing person's fields (and an
+  e-mail address that is theirs) are blanked on an enterprise that stays.
+* **rectify**: sets person fields on the person's records, in each role's own
+  columns (a managing person's e-mail is not the enterprise's).
+
+A change is kept as rules (:mod:`._overlays`) before its delivery is switched in, so
+that every later run applies it until the sender has made the same change; the
+quality report loses the rows about removed records; the sending party gets a report
+per request (``subjects/requests/<request id>/inform-<PARTY>.csv``: reference,
+action, table, key, sender's id where delivered, change), as art. 11 asks that the
+other party be informed. The proof of an erasure is an independent scan of every
+file in the store and the audit log (:mod:`._trace`), not the search again. The
+audit log records each request with its reference and counts, never a value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from linkage.exceptions import ConfigError
@@ -32,276 +46,670 @@ from linkage.exchange import _delivery as D
 from linkage.exchange._audit import append_event
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._links import carry_state
+from linkage.exchange._overlays import (
+    CLEAR_ID,
+    SUBJECTS,
+    Applied,
+    apply_rules,
+    empty_rules,
+    fingerprint,
+    load_rules,
+    records_about,
+    save_rules,
+)
+from linkage.exchange._persons import (
+    CONTACT,
+    ENTERPRISE_EMAIL,
+    KEY_OF,
+    MANAGER,
+    SOLE,
+    STAFF,
+    Person,
+    Query,
+    fold,
+    search,
+)
+from linkage.exchange._quality import write_quality
+from linkage.exchange._schema import OUTPUTS as DELIVERED
+from linkage.exchange._trace import Needles, Trace, trace
+from linkage.io import write_table
+from linkage.keys import KeyRing
 from linkage.national import contains_national_number
 
-__all__ = ["SubjectReport", "erase_subject", "find_subject", "rectify_subject"]
+__all__ = ["PERSON_FIELDS", "SubjectReport", "erase_subject", "find_subject", "rectify_subject"]
 
 PERSON_FIELDS = ("first_name", "last_name", "function", "service", "department", "email", "phone")
-_MANAGER = {
-    "first_name": "manager_first_name",
-    "last_name": "manager_last_name",
-    "function": "manager_function",
-    "email": "email",
+#: Where each role holds each person field (a field a role does not hold is left alone).
+_COLUMNS = {
+    SOLE: {
+        "first_name": "manager_first_name",
+        "last_name": "manager_last_name",
+        "function": "manager_function",
+        "email": "email",
+        "phone": "phone",
+    },
+    MANAGER: {
+        "first_name": "manager_first_name",
+        "last_name": "manager_last_name",
+        "function": "manager_function",
+    },
+    ENTERPRISE_EMAIL: {"email": "email"},
+    CONTACT: {f: f for f in PERSON_FIELDS},
+    STAFF: {f: f for f in PERSON_FIELDS},
 }
+OUTPUTS = "outputs.jsonl"
+#: Each delivered table's own key (the first column of its primary key).
+OUTPUT_KEYS = {name: output.key[0] for name, output in DELIVERED.items()}
 
 
 @dataclass(frozen=True, kw_only=True)
 class SubjectReport:
-    """What a request found and did: records per table and role, before and after."""
+    """What a request found, and what it would change (a dry run) or changed."""
 
     request_id: str
     action: str
-    found: dict[str, int]
-    changed: dict[str, int] = field(default_factory=dict)
-    remaining: dict[str, int] = field(default_factory=dict)
+    applied: bool
+    people: tuple[Person, ...]
+    described: tuple[str, ...]
     records: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    change: Applied | None = field(default=None, repr=False)
+    skipped: tuple[str, ...] = ()
+    proof: Trace | None = None
+    informed: dict[str, str] = field(default_factory=dict)
+    outputs: tuple[str, ...] = ()
+
+    @property
+    def person(self) -> Person | None:
+        return self.people[0] if len(self.people) == 1 else None
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table: the person's records (find), or removed rows (a change)."""
+        if self.change is None:
+            return {k: len(v) for k, v in self.records.items() if len(v)}
+        return {k: len(v) for k, v in self.change.removed.items() if len(v)}
+
+    def fields(self) -> dict[str, int]:
+        """Fields blanked or set, per ``table.column``."""
+        if self.change is None or not len(self.change.fields):
+            return {}
+        f = self.change.fields
+        return (f["table"] + "." + f["column"]).value_counts().sort_index().to_dict()
 
     def summary(self) -> str:
-        found = ", ".join(f"{k} {v:,}" for k, v in self.found.items() if v) or "no records"
-        lines = [f"{self.action} {self.request_id}: found {found}"]
-        if self.action != "find":
-            changed = ", ".join(f"{k} {v:,}" for k, v in self.changed.items() if v) or "nothing"
-            lines.append(f"  changed: {changed}")
-        if self.action == "erase":
-            left = sum(self.remaining.values())
-            lines.append(f"  records still matching after the erasure: {left:,}")
+        if not self.people:
+            return f"{self.action} {self.request_id}: nobody found"
+        lines = [f"{self.action} {self.request_id}: {len(self.people)} found"]
+        lines += [f"  {line}" for line in self.described]
+        if self.person is None:
+            lines.append(
+                "  more than one person: choose one with --person ID (or a --key or "
+                "--enterprise-number of theirs); nothing was changed"
+            )
+            return "\n".join(lines)
+        rows = ", ".join(f"{k} {v:,}" for k, v in self.counts().items()) or "none"
+        cells = ", ".join(f"{k} {v:,}" for k, v in self.fields().items()) or "none"
+        if self.action == "find":
+            lines.append(f"  records: {rows}")
+        else:
+            verb = "" if self.applied else "would be "
+            lines.append(f"  rows {verb}removed: {rows}")
+            lines.append(
+                f"  fields {verb}{'set' if self.action == 'rectify' else 'blanked'}: {cells}"
+            )
+            lines.extend(f"  not held for this person, left alone: {s}" for s in self.skipped)
+            if not self.applied:
+                lines.append(
+                    f"  dry run: nothing was changed; to {self.action}, run again with "
+                    f"--person {self.person.id} --apply"
+                )
+        if self.proof is not None:
+            lines.append("  " + self.proof.summary().replace("\n", "\n  "))
+        for party, path in self.informed.items():
+            lines.append(f"  report for {party}: {path}")
+        lines.extend(f"  wrote {path}" for path in self.outputs)
         return "\n".join(lines)
 
 
-def _fold(values: pd.Series) -> pd.Series:
-    return values.astype("string").str.strip().str.casefold()
-
-
-def _masks(
-    tables: dict[str, pd.DataFrame], email: str | None, first: str | None, last: str | None
-) -> dict[str, pd.Series]:
-    """Boolean masks per role: contacts, staff, manager, sole proprietor."""
-    if email is None and (first is None or last is None):
-        raise ConfigError("a subject is found by e-mail, or by first and last name together")
-    e = email.strip().casefold() if email else None
-    f = first.strip().casefold() if first else None
-    n = last.strip().casefold() if last else None
-
-    def person(frame: pd.DataFrame, fc: str, lc: str, ec: str) -> pd.Series:
-        hit = pd.Series(False, index=frame.index)
-        if e is not None:
-            hit |= (_fold(frame[ec]) == e).fillna(False)
-        if f is not None and n is not None:
-            hit |= ((_fold(frame[fc]) == f) & (_fold(frame[lc]) == n)).fillna(False)
-        return hit.astype(bool)
-
-    ent = tables["enterprises"]
-    sole = pd.Series(False, index=ent.index)
-    if f is not None and n is not None:
-        name = _fold(ent["name"])
-        sole = (
-            ((ent["entity_type"] == "natural_person") & (name.isin([f"{f} {n}", f"{n} {f}"])))
-            .fillna(False)
-            .astype(bool)
-        )
-    if e is not None:
-        sole |= (
-            ((ent["entity_type"] == "natural_person") & (_fold(ent["email"]) == e))
-            .fillna(False)
-            .astype(bool)
-        )
-    return {
-        "contacts": person(tables["contacts"], "first_name", "last_name", "email"),
-        "staff": person(tables["staff"], "first_name", "last_name", "email"),
-        "managing person": person(ent, "manager_first_name", "manager_last_name", "email") & ~sole,
-        "sole proprietor": sole,
-    }
-
-
-def _found(tables: dict[str, pd.DataFrame], masks: dict[str, pd.Series]) -> dict[str, pd.DataFrame]:
-    ent = tables["enterprises"]
-    return {
-        "contacts": tables["contacts"][masks["contacts"]],
-        "staff": tables["staff"][masks["staff"]],
-        "enterprises (managing person)": ent[masks["managing person"]],
-        "enterprises (sole proprietor)": ent[masks["sole proprietor"]],
-    }
+def _request_id(action: str) -> str:
+    now = dt.datetime.now(dt.UTC)
+    return f"{action}-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 def _open(config: ExchangeConfig) -> D.Delivery:
-    current = D.read_delivery(config.store)
+    current = D.read_delivery(config.store, config_file=config.source)
     if current is None:
         raise ConfigError(f"{config.store}: no delivery in force")
     return current
 
 
+def _ring(config: ExchangeConfig, ring: KeyRing | None) -> KeyRing:
+    if ring is not None:
+        return ring
+    from linkage.exchange._run import load_ring
+
+    return load_ring(config)
+
+
+def _quality(delivery: D.Delivery | Path) -> pd.DataFrame:
+    """Every row of a delivery's quality reports, with its ``party``."""
+    folder = (delivery if isinstance(delivery, Path) else delivery.path) / "quality"
+    parts = [
+        pd.read_csv(path, dtype="string", keep_default_na=False).assign(party=path.stem)
+        for path in sorted(folder.glob("*.csv"))
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _removals(tables: dict[str, pd.DataFrame], person: Person) -> pd.DataFrame:
+    """Removal rules for the person's own records (a sole proprietor's enterprise, a
+    contact, a staff member), every party's copy."""
+    occ = person.occurrences
+    whole = occ[occ["role"].isin([SOLE, CONTACT, STAFF])]
+    rules = []
+    for table, key in KEY_OF.items():
+        frame = tables[table]
+        rows = frame[frame[key].isin(whole.loc[whole["table"] == table, "key"])]
+        rules.append(
+            pd.DataFrame(
+                {"action": "remove", "table": table, "key": rows[key], "party": rows["party"]}
+            )
+        )
+    return _finish(rules)
+
+
+def _erase_rules(tables: dict[str, pd.DataFrame], person: Person, ring: KeyRing) -> pd.DataFrame:
+    """Remove the person's own records; blank their fields on an enterprise that stays
+    (a managing person's, and an enterprise e-mail address that is one of theirs)."""
+    occ = person.occurrences
+    emails = set(occ["email"].dropna())
+    ent = tables["enterprises"]
+    rules = [_removals(tables, person)]
+    managed = ent.iloc[occ.loc[occ["role"] == MANAGER, "row"].to_numpy()]
+    for column in _COLUMNS[MANAGER].values():
+        rules.append(_blank(managed, column, ring))
+    theirs = fold(managed["email"]).isin(emails).fillna(False).to_numpy(dtype=bool)
+    rules.append(_blank(managed[theirs], "email", ring))
+    rules.append(
+        _blank(ent.iloc[occ.loc[occ["role"] == ENTERPRISE_EMAIL, "row"].to_numpy()], "email", ring)
+    )
+    return _finish(rules)
+
+
+def _blank(rows: pd.DataFrame, column: str, ring: KeyRing) -> pd.DataFrame:
+    rows = rows[rows[column].notna()]
+    return pd.DataFrame(
+        {
+            "action": "blank",
+            "table": "enterprises",
+            "key": rows["enterprise_key"],
+            "party": rows["party"],
+            "column": column,
+            "value": fingerprint(rows[column], ring),
+        }
+    )
+
+
+def _finish(rules: list[pd.DataFrame]) -> pd.DataFrame:
+    rules = [r for r in rules if len(r)]
+    if not rules:
+        return empty_rules()
+    out = pd.concat(rules, ignore_index=True).reindex(columns=empty_rules().columns)
+    out = out.astype("string")
+    return out.drop_duplicates(["action", "table", "key", "party", "column"]).reset_index(drop=True)
+
+
+def _rectify_rules(
+    tables: dict[str, pd.DataFrame], person: Person, changes: Mapping[str, str]
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    occ = person.occurrences
+    rules, skipped = [], []
+    for role in person.roles:
+        mine = occ[occ["role"] == role]
+        table = str(mine["table"].iloc[0])
+        frame = tables[table]
+        rows = frame[frame[KEY_OF[table]].isin(mine["key"])]
+        held = _COLUMNS[role]
+        skipped += [f"{role}: {f}" for f in changes if f not in held]
+        for name, value in changes.items():
+            if name in held:
+                rules.append(_set(rows, table, held[name], value))
+        if role == SOLE and ({"first_name", "last_name"} & set(changes)):
+            # An enterprise named after its owner is renamed with them.
+            own = fold(rows["name"]) == fold(
+                rows["manager_first_name"] + " " + rows["manager_last_name"]
+            )
+            named = rows[own.fillna(False).to_numpy(dtype=bool)]
+            first = changes.get("first_name")
+            last = changes.get("last_name")
+            new = (
+                (named["manager_first_name"] if first is None else first)
+                + " "
+                + (named["manager_last_name"] if last is None else last)
+            )
+            rules.append(_set(named, table, "name", new))
+    return _finish(rules), tuple(skipped)
+
+
+def _set(rows: pd.DataFrame, table: str, column: str, value: str | pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "action": "set",
+            "table": table,
+            "key": rows[KEY_OF[table]],
+            "party": rows["party"],
+            "column": column,
+            "value": value,
+        }
+    )
+
+
+def _search(
+    config: ExchangeConfig, query: Query
+) -> tuple[D.Delivery, dict[str, pd.DataFrame], list[Person]]:
+    current = _open(config)
+    tables = current.tables()
+    return current, tables, search(tables, query)
+
+
 def find_subject(
     config: ExchangeConfig,
     *,
-    email: str | None = None,
-    first_name: str | None = None,
-    last_name: str | None = None,
+    reference: str = "",
+    out: str | Path | None = None,
+    ring: KeyRing | None = None,
+    today: dt.date | None = None,
+    **query: Any,
 ) -> SubjectReport:
-    """Every delivered record about one person (for an access request)."""
-    current = _open(config)
-    tables = current.tables()
-    records = _found(tables, _masks(tables, email, first_name, last_name))
-    request_id = f"find-{secrets.token_hex(4)}"
+    """The people a request names and, for one person, every record about them (access).
+
+    ``query``: ``email``, ``first_name`` with ``last_name``, ``key``,
+    ``enterprise_number``, ``person`` (see :class:`._persons.Query`). ``out``: a folder
+    to write the one person's records to, per party and table (registered for purge).
+    """
+    config.refuse_expired(today)
+    q = Query(**query)
+    request_id = _request_id("find")
+    current, tables, people = _search(config, q)
+    records: dict[str, pd.DataFrame] = {}
+    outputs: tuple[str, ...] = ()
+    if len(people) == 1:
+        records = _records(tables, people[0], current, config, ring)
+        if out is not None:
+            outputs = _write_access(config, Path(out), records, request_id, people[0].id)
+    elif out is not None and people:
+        raise ConfigError(f"{len(people)} people match: choose one with --person before --out")
     report = SubjectReport(
         request_id=request_id,
         action="find",
-        found={k: len(v) for k, v in records.items()},
+        applied=False,
+        people=tuple(people),
+        described=tuple(p.describe(tables) for p in people),
         records=records,
+        outputs=outputs,
     )
     append_event(
         config.audit_log,
         "subject",
         request_id=request_id,
         action="find",
+        reference=reference,
+        asked_by=q.describe(),
         run_id=current.run_id,
-        found=report.found,
+        people=len(people),
+        found=report.counts(),
+        outputs=len(outputs),
     )
     return report
 
 
-def _erase(tables: dict[str, pd.DataFrame], masks: dict[str, pd.Series]) -> dict[str, pd.DataFrame]:
-    out = dict(tables)
-    ent = tables["enterprises"]
-    gone_ent = ent.loc[masks["sole proprietor"], "enterprise_key"].unique()
-    gone_staff = tables["staff"].loc[masks["staff"], "staff_key"].unique()
-    gone_dos = (
-        tables["dossiers"]
-        .loc[tables["dossiers"]["enterprise_key"].isin(gone_ent), "dossier_key"]
-        .unique()
-    )
-    gone_est = (
-        tables["establishments"]
-        .loc[tables["establishments"]["enterprise_key"].isin(gone_ent), "establishment_key"]
-        .unique()
-    )
-    kept = ent.copy()
-    managed = masks["managing person"].to_numpy(dtype=bool)
-    for column in ("manager_first_name", "manager_last_name", "manager_function"):
-        kept.loc[managed, column] = pd.NA
-    out["enterprises"] = kept[~masks["sole proprietor"]]
-    out["contacts"] = tables["contacts"][
-        ~masks["contacts"]
-        & ~tables["contacts"]["dossier_key"].isin(gone_dos)
-        & ~tables["contacts"]["enterprise_key"].isin(gone_ent)
-    ]
-    out["staff"] = tables["staff"][~masks["staff"]]
-    bridge = tables["dossier_staff"]
-    out["dossier_staff"] = bridge[
-        ~bridge["staff_key"].isin(gone_staff) & ~bridge["dossier_key"].isin(gone_dos)
-    ]
-    for name, column, gone in (
-        ("establishments", "enterprise_key", gone_ent),
-        ("dossiers", "dossier_key", gone_dos),
-        ("amounts", "dossier_key", gone_dos),
-        ("links_enterprises", "enterprise_key", gone_ent),
-        ("links_establishments", "establishment_key", gone_est),
-    ):
-        out[name] = tables[name][~tables[name][column].isin(gone)]
-    return out
-
-
-def _rectify(
-    tables: dict[str, pd.DataFrame], masks: dict[str, pd.Series], changes: Mapping[str, str]
+def _records(
+    tables: dict[str, pd.DataFrame],
+    person: Person,
+    current: D.Delivery,
+    config: ExchangeConfig,
+    ring: KeyRing | None,
 ) -> dict[str, pd.DataFrame]:
-    out = dict(tables)
-    for table in ("contacts", "staff"):
-        frame = tables[table].copy()
-        for column, value in changes.items():
-            frame.loc[masks[table], column] = value
-        out[table] = frame
-    ent = tables["enterprises"].copy()
-    for column, value in changes.items():
-        if column in _MANAGER:
-            ent.loc[masks["managing person"], _MANAGER[column]] = value
-    out["enterprises"] = ent
-    return out
+    """Every record that is the person's or hangs from them, per table."""
+    occ = person.occurrences
+    removed = apply_rules(tables, _removals(tables, person)).removed
+    records = {k: v for k, v in removed.items() if len(v)}
+    ent = tables["enterprises"]
+    held = ent.iloc[occ.loc[occ["role"].isin([MANAGER, ENTERPRISE_EMAIL]), "row"].to_numpy()]
+    if len(held):
+        records["enterprises"] = pd.concat([records.get("enterprises", ent.iloc[:0]), held])
+    dossiers = records.get("dossiers")
+    if dossiers is not None:
+        services = tables["services"]
+        used = services["party"] + "\x1f" + services["service_key"]
+        records["services"] = services[
+            used.isin(dossiers["party"] + "\x1f" + dossiers["service_key"])
+        ]
+    quality = _quality(current)
+    if len(quality):
+        about = records_about(quality, records, _ring(config, ring))
+        if about.any():
+            records["quality"] = quality[about].reset_index(drop=True)
+    return {k: v.reset_index(drop=True) for k, v in records.items() if len(v)}
+
+
+def _write_access(
+    config: ExchangeConfig,
+    out: Path,
+    records: dict[str, pd.DataFrame],
+    request_id: str,
+    person: str,
+) -> tuple[str, ...]:
+    """The access export, a file per party and table, each registered for purge."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError("exists and is not a folder; --out takes a folder", source=str(out))
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    written = []
+    for table, frame in records.items():
+        for party, part in frame.groupby("party", sort=True):
+            path = (out / f"{party}-{table}.csv").resolve()
+            _register(
+                config,
+                {
+                    "path": str(path),
+                    "party": str(party),
+                    "request_id": request_id,
+                    "person": person,
+                },
+            )
+            write_table(part.reset_index(drop=True), path)
+            path.chmod(0o600)
+            written.append(str(path))
+    return tuple(written)
+
+
+def _register(config: ExchangeConfig, entry: dict[str, str]) -> None:
+    """Record an output before it is written: a purge must know of every copy."""
+    folder = config.store / SUBJECTS
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with (folder / OUTPUTS).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, sort_keys=True) + "\n")
+
+
+def _registered(config: ExchangeConfig) -> list[dict[str, str]]:
+    path = config.store / SUBJECTS / OUTPUTS
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _choose(people: list[Person], q: Query, action: str) -> Person:
+    if q.person is None:
+        raise ConfigError(
+            f"{action}: --apply acts on one chosen person: run it without --apply first (a "
+            "dry run shows who matches and what would change), then add --person ID"
+        )
+    if not people:
+        raise ConfigError(
+            f"{action}: {q.person} is not among the people this request matches in the "
+            "delivery in force (their records changed?): run the dry run again"
+        )
+    return people[0]
 
 
 def _change(
     config: ExchangeConfig,
     action: str,
+    query: dict[str, Any],
     *,
-    email: str | None,
-    first_name: str | None,
-    last_name: str | None,
     reference: str,
+    apply: bool,
+    ring: KeyRing | None,
+    today: dt.date | None,
     changes: Mapping[str, str] | None = None,
 ) -> SubjectReport:
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    request_id = f"{action}-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    config.refuse_expired(today)
+    q = Query(**query)
+    request_id = _request_id(action)
+    if apply and not reference.strip():
+        raise ConfigError(f"{action}: --reference is required to apply a request (it is audited)")
+    request = {"request_id": request_id, "action": action, "reference": reference}
     with D.store_lock(config.store):
-        current = _open(config)
-        tables = current.tables()
-        masks = _masks(tables, email, first_name, last_name)
-        found = {k: len(v) for k, v in _found(tables, masks).items()}
-        new = _erase(tables, masks) if action == "erase" else _rectify(tables, masks, changes or {})
-        changed = {name: int(len(tables[name]) - len(new[name])) for name in tables}
-        if action == "rectify":
-            changed = {k: int(v.sum()) for k, v in masks.items()}
-        # Write-ahead: the request is on record before its delivery can be in force.
-        request = {"request_id": request_id, "action": action, "reference": reference}
-        append_event(config.audit_log, "subject", **request, outcome="intent")
-        delivery = D.rewrite(
+        current, tables, people = _search(config, q)
+        if apply:
+            _choose(people, q, action)
+        report = SubjectReport(
+            request_id=request_id,
+            action=action,
+            applied=False,
+            people=tuple(people),
+            described=tuple(p.describe(tables) for p in people),
+        )
+        if report.person is None:
+            append_event(
+                config.audit_log, "subject", **request, people=len(people), outcome="preview"
+            )
+            return report
+        person, keys = report.person, _ring(config, ring)
+        if action == "erase":
+            rules, skipped = _erase_rules(tables, person, keys), tuple[str, ...]()
+        else:
+            rules, skipped = _rectify_rules(tables, person, changes or {})
+        rules = rules.assign(request_id=request_id, reference=reference).astype("string")
+        change = apply_rules(tables, rules)
+        report = _with(report, change=change, skipped=skipped)
+        counts = {"removed": report.counts(), "fields": report.fields()}
+        if not apply:
+            append_event(config.audit_log, "subject", **request, **counts, outcome="preview")
+            return report
+        # Write-ahead: the request is on record, and its rules kept, before its delivery
+        # can be in force; from then on no run brings the records back.
+        append_event(config.audit_log, "subject", **request, person=person.id, outcome="intent")
+        kept = pd.concat([load_rules(config.store), rules], ignore_index=True)
+        save_rules(
+            config.store,
+            kept.drop_duplicates(["action", "table", "key", "party", "column"], keep="last"),
+        )
+        D.rewrite(
             config.store,
             current,
-            new,
+            change.tables,
             run_id=request_id,
-            operation={"subject": action, "reference": reference, "time": now.isoformat()},
-            carry=carry_state,
+            operation={"subject": action, "reference": reference, "request_id": request_id},
+            carry=_carry(change, keys, request_id),
         )
-        remaining = {}
-        if action == "erase":  # the proof: search the new delivery again
-            remaining = {
-                k: int(np.sum(v))
-                for k, v in _masks(delivery.tables(), email, first_name, last_name).items()
-            }
-    report = SubjectReport(
-        request_id=request_id, action=action, found=found, changed=changed, remaining=remaining
-    )
+        informed = _inform(config, request, change)
+        proof = None
+        if action == "erase":
+            needles = _needles(tables, person, change)
+            _drop_outputs(config, needles)
+            proof = _prove(config, needles)
+        report = _with(report, applied=True, proof=proof, informed=informed)
     append_event(
         config.audit_log,
         "subject",
         **request,
         previous_run_id=current.run_id,
-        found=found,
-        changed=changed,
-        fields=sorted(changes or ()),
-        remaining=sum(report.remaining.values()),
+        person=person.id,
+        **counts,
+        left=proof.left if proof else None,
         outcome="delivered",
     )
     return report
 
 
+def _with(report: SubjectReport, **changes: Any) -> SubjectReport:
+    return replace(report, **changes)
+
+
+def _carry(change: Applied, ring: KeyRing, request_id: str) -> Any:
+    """The rewrite's link state, and its quality reports without the removed records."""
+
+    def carry(old: Path, new: Path, tables: dict[str, pd.DataFrame]) -> None:
+        carry_state(old, new, tables)
+        quality = _quality(new)
+        if len(quality):
+            parties = tuple(sorted(p.stem for p in (new / "quality").glob("*.csv")))
+            kept = quality[~records_about(quality, change.removed, ring)]
+            write_quality(new / "quality", kept, parties=parties, run_id=request_id)
+
+    return carry
+
+
+def _inform(config: ExchangeConfig, request: dict[str, str], change: Applied) -> dict[str, str]:
+    """Per sending party, what the request changed in its records (art. 11)."""
+    parts = []
+    for name, frame in change.removed.items():
+        if not len(frame):
+            continue
+        key = OUTPUT_KEYS[name]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "party": frame["party"],
+                    "table": name,
+                    "key": frame[key],
+                    "record_id": frame[CLEAR_ID[name]] if name in CLEAR_ID else pd.NA,
+                    "change": "removed",
+                }
+            )
+        )
+    fields = change.fields
+    if len(fields):
+        verb = fields["action"].map({"blank": "blanked", "set": "set"})
+        parts.append(
+            pd.DataFrame(
+                {
+                    "party": fields["party"],
+                    "table": fields["table"],
+                    "key": fields["key"],
+                    "record_id": pd.NA,
+                    "change": verb + " " + fields["column"],
+                }
+            )
+        )
+    if not parts:
+        return {}
+    report = pd.concat([p.astype("string") for p in parts], ignore_index=True)
+    report.insert(1, "request_id", request["request_id"])
+    report.insert(2, "reference", request["reference"])
+    report.insert(3, "action", request["action"])
+    folder = config.store / SUBJECTS / "requests" / request["request_id"]
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    written = {}
+    for party, part in report.groupby("party", sort=True):
+        path = folder / f"inform-{party}.csv"
+        write_table(part.sort_values(["table", "key", "change"]).reset_index(drop=True), path)
+        path.chmod(0o600)
+        written[str(party)] = str(path)
+    return written
+
+
+def _needles(tables: dict[str, pd.DataFrame], person: Person, change: Applied) -> Needles:
+    """What the proof looks for: the removed records' keys and ids, the person's values,
+    and the keys of everyone else their names or addresses find (namesakes)."""
+    removed: set[str] = set()
+    for name, frame in change.removed.items():
+        if name in ("dossier_staff", "services", "links_enterprises", "links_establishments"):
+            continue  # keys of records that stay (staff, services, VDAB's ids)
+        removed |= set(frame[OUTPUT_KEYS[name]].dropna())
+        if name in CLEAR_ID:
+            removed |= set(frame[CLEAR_ID[name]].dropna())
+    occ = person.occurrences
+    named = occ[["first", "last"]].dropna().drop_duplicates()
+    names = tuple((str(f), str(n)) for f, n in named.itertuples(index=False))
+    emails = tuple(sorted(set(occ["email"].dropna())))
+    own = set(occ["key"].dropna()) | set(change.fields["key"]) | removed
+    others: set[str] = set()
+    asked = [Query(first_name=f, last_name=n) for f, n in names] + [Query(email=e) for e in emails]
+    for q in asked:
+        for other in search(tables, q):
+            if other.id != person.id:
+                o = other.occurrences
+                others |= set(o["key"].dropna()) | set(o["enterprise_key"].dropna())
+    return Needles(
+        removed=frozenset(removed),
+        emails=emails,
+        names=names,
+        own=frozenset(own),
+        others=frozenset(others - own),
+    )
+
+
+def _store_files(config: ExchangeConfig) -> tuple[list[tuple[str, Path]], list[tuple[str, Path]]]:
+    """Every file of the store (and the audit log), and apart those under ``subjects/``."""
+    store = config.store
+    rest: list[tuple[str, Path]] = []
+    subjects: list[tuple[str, Path]] = []
+    for path in sorted(p for p in store.rglob("*") if p.is_file()):
+        rel = path.relative_to(store).as_posix()
+        (subjects if rel.startswith(f"{SUBJECTS}/") else rest).append((rel, path))
+    if config.audit_log.exists():
+        rest.append((config.audit_log.name, config.audit_log))
+    return rest, subjects
+
+
+def _drop_outputs(config: ExchangeConfig, needles: Needles) -> None:
+    """Registered find outputs that hold the person go with the erasure."""
+    entries = _registered(config)
+    left = []
+    for entry in entries:
+        path = Path(entry["path"])
+        if path.exists():
+            found = trace([(entry["path"], path)], needles)
+            if found.left or found.keys:
+                path.unlink()
+                continue
+            left.append(entry)
+    if len(left) != len(entries):
+        _rewrite_registry(config, left)
+
+
+def _rewrite_registry(config: ExchangeConfig, entries: list[dict[str, str]]) -> None:
+    from linkage.io import atomic_path
+
+    with atomic_path(config.store / SUBJECTS / OUTPUTS) as tmp:
+        Path(tmp).write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
+
+
+def _prove(config: ExchangeConfig, needles: Needles) -> Trace:
+    """The independent scan: the store, the audit log and every registered output for
+    everything; the kept rules and the sender's reports (which hold the removed keys
+    by design) for the person's values."""
+    rest, subjects = _store_files(config)
+    outputs = [
+        (e["path"], Path(e["path"])) for e in _registered(config) if Path(e["path"]).exists()
+    ]
+    proof = trace([*rest, *outputs], needles)
+    values_only = trace(subjects, replace(needles, removed=frozenset()))
+    proof.scanned += values_only.scanned
+    proof.values.update(values_only.values)
+    proof.unreadable += values_only.unreadable
+    return proof
+
+
 def erase_subject(
     config: ExchangeConfig,
     *,
-    email: str | None = None,
-    first_name: str | None = None,
-    last_name: str | None = None,
     reference: str = "",
+    apply: bool = False,
+    ring: KeyRing | None = None,
+    today: dt.date | None = None,
+    **query: Any,
 ) -> SubjectReport:
-    """Erase every delivered record about one person; ``remaining`` proves it (all 0)."""
-    return _change(
-        config,
-        "erase",
-        email=email,
-        first_name=first_name,
-        last_name=last_name,
-        reference=reference,
-    )
+    """Erase one person: a dry run by default; with ``apply`` and ``person`` chosen,
+    the erasure, its kept rules, the sender's report and the proof (``report.proof``:
+    ``left == 0``)."""
+    return _change(config, "erase", query, reference=reference, apply=apply, ring=ring, today=today)
 
 
 def rectify_subject(
     config: ExchangeConfig,
     changes: Mapping[str, str],
     *,
-    email: str | None = None,
-    first_name: str | None = None,
-    last_name: str | None = None,
     reference: str = "",
+    apply: bool = False,
+    ring: KeyRing | None = None,
+    today: dt.date | None = None,
+    **query: Any,
 ) -> SubjectReport:
-    """Set ``changes`` (person fields: first_name, last_name, function, service,
-    department, email, phone) on every delivered record about one person."""
+    """Set person ``changes`` (first_name, last_name, function, service, department,
+    email, phone) on one person's records, each in its role's own columns: a dry run by
+    default, applied with ``apply`` and ``person`` chosen."""
     bad = [k for k in changes if k not in PERSON_FIELDS]
     if bad or not changes:
         raise ConfigError(
@@ -317,9 +725,10 @@ def rectify_subject(
     return _change(
         config,
         "rectify",
-        email=email,
-        first_name=first_name,
-        last_name=last_name,
+        query,
         reference=reference,
+        apply=apply,
+        ring=ring,
+        today=today,
         changes=changes,
     )

@@ -1,0 +1,334 @@
+"""What a subject request changes, as rules that the request and every later run apply.
+
+A rule is one row: ``action`` (``remove``, ``blank`` or ``set``), the record it acts
+on (``table``: enterprises, contacts or staff; its ``key`` and sending ``party``),
+the ``column`` and ``value`` of a blank or set, and the request it came from.
+
+* ``remove`` deletes the record and everything that hangs from it: an enterprise
+  takes its establishments, dossiers, their amounts, contacts and staff references,
+  and both link tables' rows with it; a staff member takes their dossier references.
+* ``blank`` empties one field. Its ``value`` is a keyed fingerprint of what was
+  blanked (an HMAC under the exchange's ``subject`` key), never the value itself.
+* ``set`` writes ``value`` into one field (a rectification).
+
+The rules are kept under the store (``subjects/suppressions.parquet`` for removals,
+``subjects/overlays.parquet`` for the rest), as pseudonyms, so that a record erased
+or corrected here does not come back with the next extract. Each run applies them
+until the sender has done the same at the source, and then retires them: a removal
+when the party no longer sends the record, a blank when the field no longer holds
+what was blanked, a set when the field holds the value. Both files carry ``party``:
+a purge of that party removes its rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from linkage.exceptions import KeyringError
+from linkage.exchange._persons import KEY_OF, fold
+from linkage.io import write_table
+from linkage.keys import KeyRing
+from linkage.pseudonymise import pseudonym_versions, pseudonymise
+
+__all__ = [
+    "CLEAR_ID",
+    "RULE_COLUMNS",
+    "SUBJECTS",
+    "Applied",
+    "Kept",
+    "aligned",
+    "apply_kept",
+    "apply_rules",
+    "fingerprint",
+    "live_rules",
+    "load_rules",
+    "records_about",
+    "rekeyed",
+    "save_rules",
+    "without_records",
+]
+
+RULE_COLUMNS = ["action", "table", "key", "party", "column", "value", "request_id", "reference"]
+SUBJECTS = "subjects"
+FILES = {"remove": "suppressions.parquet", "other": "overlays.parquet"}
+#: Key domain of the fingerprints of blanked values.
+DOMAIN = "subject"
+
+
+def fingerprint(values: pd.Series, ring: KeyRing) -> pd.Series:
+    """Keyed fingerprints of values as compared (trimmed, case folded); missing stays."""
+    return pseudonymise(fold(values), ring, domain=DOMAIN)
+
+
+def empty_rules() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in RULE_COLUMNS})
+
+
+def load_rules(store: Path) -> pd.DataFrame:
+    """Every rule kept under the store (none when there are none)."""
+    parts = [
+        pd.read_parquet(path)
+        for path in (store / SUBJECTS / name for name in FILES.values())
+        if path.exists()
+    ]
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True).astype("string") if parts else empty_rules()
+
+
+def save_rules(store: Path, rules: pd.DataFrame) -> None:
+    """Keep ``rules`` (all of them: this replaces what was kept), atomically per file."""
+    folder = store / SUBJECTS
+    folder.mkdir(mode=0o700, exist_ok=True)
+    rules = rules[RULE_COLUMNS].astype("string")
+    removal = (rules["action"] == "remove").to_numpy(dtype=bool)
+    for name, part in ((FILES["remove"], rules[removal]), (FILES["other"], rules[~removal])):
+        path = folder / name
+        if len(part):
+            write_table(part.sort_values(RULE_COLUMNS).reset_index(drop=True), path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _pairs(keys: pd.Series, parties: pd.Series) -> pd.Series:
+    return parties.astype("string") + "\x1f" + keys.astype("string")
+
+
+def _row_at(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> np.ndarray:
+    """Per rule, the row of its record in its table (-1: not delivered)."""
+    at = np.full(len(rules), -1, dtype=np.int64)
+    for table, key in KEY_OF.items():
+        mine = (rules["table"] == table).to_numpy(dtype=bool)
+        if not mine.any():
+            continue
+        frame = tables[table]
+        index = pd.Index(_pairs(frame[key], frame["party"]))
+        wanted = _pairs(rules["key"][mine], rules["party"][mine])
+        at[mine] = index.get_indexer(wanted) if index.is_unique else _first(index, wanted)
+    return at
+
+
+def _first(index: pd.Index, wanted: pd.Series) -> np.ndarray:
+    first = pd.Series(np.arange(len(index)), index=index)
+    first = first[~first.index.duplicated()]
+    return first.reindex(wanted).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def live_rules(
+    tables: dict[str, pd.DataFrame], rules: pd.DataFrame, ring: KeyRing
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rules still to apply to ``tables`` (as received), and those the sender has
+    now carried out (see the module docstring). A blank's fingerprint is compared under
+    the key version it was made with (one the ring no longer holds: kept, to be safe)."""
+    at = _row_at(tables, rules)
+    live = at >= 0
+    for i in np.flatnonzero(live & (rules["action"] != "remove").to_numpy(dtype=bool)):
+        rule = rules.iloc[i]
+        current = tables[rule["table"]][rule["column"]].iloc[[at[i]]]
+        if rule["action"] == "blank":
+            version = pseudonym_versions(pd.Series([rule["value"]])).iloc[0]
+            try:
+                same = pseudonymise(fold(current), ring, domain=DOMAIN, version=version).iloc[0]
+            except KeyringError:
+                continue
+            live[i] = not pd.isna(same) and same == rule["value"]
+        else:
+            live[i] = pd.isna(current.iloc[0]) or current.iloc[0] != rule["value"]
+    return rules[live].reset_index(drop=True), rules[~live].reset_index(drop=True)
+
+
+def rekeyed(rules: pd.DataFrame, walks: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Rules with their keys mapped old -> new through a key rotation's crosswalks."""
+    out = rules.copy()
+    for table, key in KEY_OF.items():
+        walk = walks.get(key.removesuffix("_key"))
+        mine = (out["table"] == table).to_numpy(dtype=bool)
+        if walk is None or not mine.any():
+            continue
+        at = pd.Index(walk["old"]).get_indexer(out.loc[mine, "key"])
+        old = out.loc[mine, "key"].to_numpy(object)
+        out.loc[mine, "key"] = np.where(at >= 0, walk["new"].to_numpy(object)[at], old)
+    return out
+
+
+@dataclass(frozen=True)
+class Applied:
+    """Tables after the rules, the rows each table lost, and each field changed
+    (table, key, party, column, action)."""
+
+    tables: dict[str, pd.DataFrame]
+    removed: dict[str, pd.DataFrame]
+    fields: pd.DataFrame
+
+
+def _isin(frame: pd.DataFrame, key: str, pairs: pd.Series) -> np.ndarray:
+    return _pairs(frame[key], frame["party"]).isin(pairs).to_numpy(dtype=bool)
+
+
+def apply_rules(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> Applied:
+    """Apply removals (with what hangs from them), blanks and sets to delivered tables."""
+    out = dict(tables)
+    gone: dict[str, np.ndarray] = {name: np.zeros(len(f), dtype=bool) for name, f in tables.items()}
+    fields = []
+    for action in ("blank", "set"):
+        mine = rules[rules["action"] == action]
+        for (table, column), part in mine.groupby(["table", "column"]):
+            frame = out[table].copy()
+            hit = _isin(frame, KEY_OF[table], _pairs(part["key"], part["party"]))
+            if action == "blank":
+                new = pd.Series(pd.NA, index=frame.index[hit], dtype=frame[column].dtype)
+            else:
+                at = pd.Series(
+                    part["value"].to_numpy(object), index=_pairs(part["key"], part["party"])
+                )
+                new = pd.Series(
+                    at.reindex(_pairs(frame[KEY_OF[table]], frame["party"])[hit]).to_numpy(object),
+                    index=frame.index[hit],
+                )
+            before = frame.loc[hit, column]
+            changed = ~(
+                before.astype("string").fillna("\x00") == new.astype("string").fillna("\x00")
+            )
+            frame.loc[hit, column] = new.astype(frame[column].dtype)
+            out[table] = frame
+            rows = frame.loc[hit][changed.to_numpy(dtype=bool)]
+            fields.append(
+                pd.DataFrame(
+                    {
+                        "table": table,
+                        "key": rows[KEY_OF[table]].to_numpy(object),
+                        "party": rows["party"].to_numpy(object),
+                        "column": column,
+                        "action": action,
+                    }
+                )
+            )
+    removal = rules[rules["action"] == "remove"]
+    for table in ("enterprises", "contacts", "staff"):
+        part = removal[removal["table"] == table]
+        gone[table] |= _isin(tables[table], KEY_OF[table], _pairs(part["key"], part["party"]))
+
+    def cascade(names: tuple[str, ...], column: str, parent: str) -> None:
+        rows = tables[parent][gone[parent]]
+        pairs = _pairs(rows[column], rows["party"])
+        for name in names:
+            if name in tables:  # a run's tables have no links yet
+                gone[name] |= _isin(tables[name], column, pairs)
+
+    cascade(
+        ("establishments", "dossiers", "links_enterprises", "contacts"),
+        "enterprise_key",
+        "enterprises",
+    )
+    cascade(("amounts", "dossier_staff", "contacts"), "dossier_key", "dossiers")
+    cascade(("links_establishments",), "establishment_key", "establishments")
+    if "dossier_staff" in tables:  # a staff member's references, whichever party's dossier
+        staff = tables["staff"][gone["staff"]]
+        gone["dossier_staff"] |= (
+            tables["dossier_staff"]["staff_key"].isin(staff["staff_key"]).to_numpy(dtype=bool)
+        )
+    removed = {}
+    for name, mask in gone.items():
+        removed[name] = out[name][mask].reset_index(drop=True)
+        out[name] = out[name][~mask].reset_index(drop=True)
+    columns = ["table", "key", "party", "column", "action"]
+    return Applied(
+        tables=out,
+        removed=removed,
+        fields=pd.concat([f for f in fields if len(f)], ignore_index=True)[columns]
+        if any(len(f) for f in fields)
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in columns}),
+    )
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What a run made of the kept rules: applied, still live, retired."""
+
+    applied: Applied
+    live: pd.DataFrame
+    retired: pd.DataFrame
+
+    def summary(self) -> dict[str, object]:
+        removed = {k: len(v) for k, v in self.applied.removed.items() if len(v)}
+        return {
+            "rules": len(self.live),
+            "retired": len(self.retired),
+            "removed": removed,
+            "fields": len(self.applied.fields),
+        }
+
+
+def apply_kept(
+    store: Path, tables: dict[str, pd.DataFrame], ring: KeyRing, walks: dict[str, pd.DataFrame]
+) -> Kept | None:
+    """Apply the kept rules to a run's tables; keep only those still live (a rule the
+    sender has carried out is retired: keeping it is harmless, so it is saved at once)."""
+    rules = load_rules(store)
+    if not len(rules):
+        return None
+    if walks:
+        rules = rekeyed(rules, walks)
+    live, retired = live_rules(tables, rules, ring)
+    if len(retired) or walks:
+        save_rules(store, live)
+    return Kept(applied=apply_rules(tables, live), live=live, retired=retired)
+
+
+def aligned(
+    extract: pd.DataFrame, delivered: pd.DataFrame, number: str, fields: pd.DataFrame
+) -> pd.DataFrame:
+    """A clear extract as the rules left its delivered table (for linking): the rows
+    removed left out, the fields blanked or set copied, matched by number and party."""
+    wanted = _pairs(delivered[number], delivered["party"])
+    sent = _pairs(extract[number], extract["party"])
+    out = extract[
+        sent.isin(wanted).to_numpy(dtype=bool) | extract[number].isna().to_numpy(dtype=bool)
+    ]
+    if not len(fields):
+        return out
+    out = out.copy()
+    at = pd.Index(wanted).get_indexer(_pairs(out[number], out["party"]))
+    for column in fields["column"].unique():
+        hit = at >= 0
+        out.loc[hit, column] = delivered[column].to_numpy(object)[at[hit]]
+    return out
+
+
+#: The sender's record id of each table (``record_id`` in a quality report), as delivered.
+CLEAR_ID = {
+    "enterprises": "enterprise_number",
+    "establishments": "establishment_number",
+    "dossiers": "dossier_id",
+}
+
+
+def records_about(
+    defects: pd.DataFrame, records: dict[str, pd.DataFrame], ring: KeyRing
+) -> np.ndarray:
+    """Which rows of a quality report are about one of ``records`` (per table): by the
+    sender's id where the delivery holds it, else by its pseudonym (contacts, staff)."""
+    about = np.zeros(len(defects), dtype=bool)
+    for table, frame in records.items():
+        if table not in (*CLEAR_ID, "contacts", "staff") or not len(frame):
+            continue
+        mine = (defects["table"] == table).to_numpy(dtype=bool)
+        ids = defects["record_id"][mine].astype("string")
+        if table in CLEAR_ID:
+            ours = frame[CLEAR_ID[table]]
+        else:
+            ids = pseudonymise(ids, ring, domain=KEY_OF[table].removesuffix("_key"))
+            ours = frame[KEY_OF[table]]
+        pairs = _pairs(ids, defects["party"][mine])
+        about[mine] = pairs.isin(_pairs(ours, frame["party"])).to_numpy(dtype=bool)
+    return about
+
+
+def without_records(
+    defects: pd.DataFrame, removed: dict[str, pd.DataFrame], ring: KeyRing
+) -> pd.DataFrame:
+    """A quality report without its rows about records that were removed."""
+    return defects[~records_about(defects, removed, ring)].reset_index(drop=True)
