@@ -112,7 +112,9 @@ def test_validity_window_refuses_with_dates(tmp_path: Path, ring: KeyRing) -> No
         run(dataclasses.replace(config, validity=signed), ring=ring, today=TODAY)
     assert str(error.value) == (
         "the protocol's validity window is 2025-11-15 to 2026-05-15; today is 2026-11-28: "
-        "record a renewal in [validity] before running"
+        "the protocol has ended; record its renewal in [validity] if it was renewed; if not, "
+        "everything received must be deleted: linkage exchange purge --config "
+        f"{config.source} --all"
     )
     with pytest.raises(ConfigError, match="not in force yet"):
         run(config, ring=ring, today=dt.date(2025, 11, 14))

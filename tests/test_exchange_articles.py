@@ -160,7 +160,11 @@ def test_cli_refuses_run_outside_the_signed_window(delivered, capsys) -> None:
     assert err.startswith(
         "linkage: error: the protocol's validity window is 2025-11-15 to 2026-05-15; today is "
     )
-    assert err.rstrip().endswith("record a renewal in [validity] before running")
+    assert "the protocol has ended; record its renewal in [validity] if it was renewed" in err
+    assert (
+        err.rstrip().endswith(f"linkage exchange purge --config {delivered.source} --all")
+        and len(err.splitlines()) == 1
+    )
 
 
 def test_cli_demo(tmp_path: Path, capsys) -> None:

@@ -183,6 +183,7 @@ PURGE_POINTS = [
     "renamed",
     "switched",
     "purged",
+    "copies removed",
     "scanned",
     "withdrawal settled",
 ]

@@ -15,6 +15,13 @@ delivered (:func:`check_writable` refuses it before any work). A run also writes
 ``"outcome": "started"`` before its work, so that a run killed early leaves a line
 too. A start or intent left without an outcome by a kill is settled by the next
 operation (:func:`dangling`), with the outcome the store shows.
+
+A refused or failed operation logs why (``"reason"``, :func:`reason`): the one-line
+message of the library's own errors, which by design carry no value of a record and
+no key material (file, column and row name where); any other error only by its type,
+since a message it did not write may quote a value. ``exchange show`` logs what it
+showed (``"event": "read"``, :func:`record_read`): who read which delivery, its
+tables and row counts.
 """
 
 from __future__ import annotations
@@ -27,9 +34,17 @@ import os
 from pathlib import Path
 from typing import Any
 
-from linkage.exceptions import ConfigError
+from linkage.exceptions import ConfigError, LinkageError
+from linkage.national import contains_national_number
 
-__all__ = ["append_event", "check_writable", "dangling", "read_events"]
+__all__ = [
+    "append_event",
+    "check_writable",
+    "dangling",
+    "read_events",
+    "reason",
+    "record_read",
+]
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +121,53 @@ def append_event(path: Path, event: str, **fields: Any) -> dict[str, Any]:
     finally:
         os.close(fd)
     return record
+
+
+def reason(exc: BaseException) -> str:
+    """Why an operation was refused or failed, for its audit line.
+
+    The message of the library's own errors (:class:`linkage.exceptions.LinkageError`),
+    which carry no record's value nor key material by design; an ``OSError``'s
+    system message and file; any other error by its type alone (its message, not
+    ours, may quote a value). As a last guard, a text that holds a national
+    register number (:mod:`linkage.national`) is not logged.
+
+    >>> reason(ConfigError("[output] group: no group 'bi' on this system"))
+    "[output] group: no group 'bi' on this system"
+    >>> reason(ValueError("could not convert 'Jan Peeters'"))
+    'ValueError (its message is not logged: it may quote a value)'
+    """
+    if isinstance(exc, LinkageError):
+        text = str(exc)
+    elif isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        text = f"{type(exc).__name__}: {exc.strerror or 'failed'}{where}"
+    elif isinstance(exc, KeyboardInterrupt):
+        text = "interrupted (KeyboardInterrupt)"
+    else:
+        text = f"{type(exc).__name__} (its message is not logged: it may quote a value)"
+    if contains_national_number(text):
+        return f"{type(exc).__name__} (its message is not logged: it holds a national number)"
+    return text
+
+
+def record_read(path: Path, *, run_id: str | None, tables: dict[str, int], **fields: Any) -> None:
+    """Log a read of the delivery in force (``"event": "read"``): its run id, the
+    tables and row counts shown, and the user; before anything is shown.
+
+    Raises
+    ------
+    ConfigError
+        The log cannot be written: nothing may be shown unlogged (art. 6).
+    """
+    try:
+        append_event(path, "read", run_id=run_id, tables=tables, **fields, outcome="shown")
+    except OSError as exc:
+        raise ConfigError(
+            f"the audit log cannot be written ({exc.strerror or type(exc).__name__}); nothing "
+            "was shown: make it writable and run again",
+            source=str(path),
+        ) from None
 
 
 def _last_byte(path: Path) -> bytes:

@@ -31,6 +31,7 @@
     [output]
     store = "delivery"                           # the delivery store
     audit_log = "audit.jsonl"
+    # group = "bi-readers"                       # optional: who may read the store
 
     [checks]                                     # optional
     national_numbers = "withhold"                # or "refuse" (see below)
@@ -51,6 +52,18 @@ its sender in the data-quality report (defect ``national register number``, by
 file, row and column as the sender wrote it, never the value); ``"refuse"`` refuses
 the run at the first hit (a ``SchemaError`` naming file, column and row). A column
 whose header names a national register number is refused either way.
+
+Validity (art. 14): a run is refused outside the window; after its end (the last
+renewal's), ``exchange show`` and the subject requests are refused too
+(:meth:`ExchangeConfig.refuse_expired`), and every message names what the protocol
+asks then, ``linkage exchange purge --config <file> --all``. Each renewal names the
+reference of its signed addendum: a renewal without one is refused when loading.
+
+Access to the store: every file the exchange writes in the store is ``0600`` and
+every folder ``0700``, whatever the umask; with ``[output] group``, ``0640`` and
+``0750``, owned by that group (the BI readers). A group that does not exist, or
+that the user running the exchange is not in (so cannot give files to), is refused
+when loading.
 
 Relative paths are read from the directory of the TOML file. Each table comes from
 exactly one place per party: a party's own file, or the rows of a ``mixed`` file
@@ -82,6 +95,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import grp
 import os
 import re
 import tomllib
@@ -101,23 +115,39 @@ MIXED = "mixed"
 #: The sub-table of ``[extracts.<party>]`` that holds its column mappings.
 COLUMNS = "columns"
 _PARTY = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
+RENEWAL_REFERENCE = "a renewal needs the reference of its signed addendum"
+
+
+def purge_all_command(config_file: str | os.PathLike[str] | None) -> str:
+    """The command the end of the protocol asks for, for messages."""
+    return f"linkage exchange purge --config {config_file or 'EXCHANGE.toml'} --all"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Renewal:
-    """An extension of the protocol to a new end date (art. 14: renewable)."""
+    """An extension of the protocol to a new end date (art. 14: renewable), and the
+    reference of the signed addendum that renews it."""
 
     end: dt.date
-    reference: str = ""
+    reference: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reference, str) or not self.reference.strip():
+            raise ConfigError(f"[validity] renewals: {RENEWAL_REFERENCE}")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Validity:
-    """The protocol's validity window and its renewals."""
+    """The protocol's validity window and its renewals.
+
+    ``source``: the exchange's TOML file, which the messages name in the command
+    they give (set by :class:`ExchangeConfig`).
+    """
 
     start: dt.date
     end: dt.date
     renewals: tuple[Renewal, ...] = ()
+    source: Path | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -135,8 +165,28 @@ class Validity:
         """The end date after every renewal."""
         return self.renewals[-1].end if self.renewals else self.end
 
+    def describe(self) -> str:
+        """The window in words, with each renewal and its reference."""
+        text = f"{self.start} to {self.end}"
+        for renewal in self.renewals:
+            text += f", renewed to {renewal.end} ({renewal.reference})"
+        return text
+
+    def _window(self) -> str:
+        window = f"{self.start} to {self.end}"
+        if self.renewals:
+            window += f", renewed to {self.effective_end}"
+        return window
+
+    def _ended(self) -> str:
+        return (
+            "record its renewal in [validity] if it was renewed; if not, everything "
+            f"received must be deleted: {purge_all_command(self.source)}"
+        )
+
     def check(self, today: dt.date) -> None:
-        """Refuse a run outside the window, naming the dates.
+        """Refuse a run outside the window, naming the dates; after its end, naming
+        the purge the end of the protocol asks for (art. 3).
 
         Raises
         ------
@@ -144,17 +194,27 @@ class Validity:
         """
         if self.start <= today <= self.effective_end:
             return
-        window = f"{self.start} to {self.end}"
-        if self.renewals:
-            window += f", renewed to {self.effective_end}"
+        window = f"the protocol's validity window is {self._window()}; today is {today}"
         if today < self.start:
-            raise ConfigError(
-                f"the protocol's validity window is {window}; today is {today}: "
-                "the protocol is not in force yet"
-            )
+            raise ConfigError(f"{window}: the protocol is not in force yet")
+        raise ConfigError(f"{window}: the protocol has ended; {self._ended()}")
+
+    def refuse_expired(self, today: dt.date | None = None) -> None:
+        """Refuse any use of what was received once the protocol has ended (after
+        :attr:`effective_end`); before its start nothing was received, so nothing
+        is refused.
+
+        Raises
+        ------
+        ConfigError
+            One line naming the end and ``linkage exchange purge --config F --all``.
+        """
+        today = today or dt.date.today()
+        if today <= self.effective_end:
+            return
         raise ConfigError(
-            f"the protocol's validity window is {window}; today is {today}: "
-            "record a renewal in [validity] before running"
+            f"the protocol ended on {self.effective_end} (validity window {self._window()}); "
+            f"today is {today}: what was received may no longer be used; {self._ended()}"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -291,6 +351,9 @@ class ExchangeConfig:
         protocol to the header the file carries it under (module docstring).
     checks : Checks
         ``[checks]``: what a national register number in an extract does.
+    group : str or None
+        ``[output] group``: the group that may read the store (files 0640, folders
+        0750); None: the user running the exchange alone (0600, 0700).
     """
 
     exchange: str
@@ -311,9 +374,16 @@ class ExchangeConfig:
     )
     columns: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict, repr=False)
     checks: Checks = field(default_factory=Checks)
+    group: str | None = None
     source: Path | None = None
 
     def __post_init__(self) -> None:
+        if self.validity.source != self.source:  # so that its messages name this file
+            object.__setattr__(
+                self, "validity", dataclasses.replace(self.validity, source=self.source)
+            )
+        if self.group is not None:
+            _check_group(self.group)
         if not self.parties:
             raise ConfigError("parties: name at least one sending party")
         for party in self.parties:
@@ -344,10 +414,39 @@ class ExchangeConfig:
             for table, mapping in mappings.items():
                 _check_mapping(party, table, mapping)
 
+    def refuse_expired(self, today: dt.date | None = None) -> None:
+        """Refuse the use of what was received after the protocol's end (every
+        renewal's): for ``exchange show`` and the subject requests. A run is
+        refused outside the whole window by ``validity.check``.
+
+        Raises
+        ------
+        ConfigError
+            One line naming the end and the purge it asks for,
+            ``linkage exchange purge --config <this file> --all``.
+        """
+        self.validity.refuse_expired(today)
+
     def mapping(self, party: str, table: str) -> dict[str, str]:
         """The column mapping of ``party``'s file of ``table``: column to header
         (empty: every column under its own name)."""
         return self.columns.get(party, {}).get(table, {})
+
+
+def _check_group(group: str) -> None:
+    """Refuse a group the store's files cannot be given to: none of that name, or
+    one the user running the exchange is not in (only its members may chown to it)."""
+    if not isinstance(group, str) or not group:
+        raise ConfigError(f"[output] group: expected a group name, got {group!r}")
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise ConfigError(f"[output] group: no group {group!r} on this system") from None
+    if os.geteuid() != 0 and gid != os.getegid() and gid not in os.getgroups():
+        raise ConfigError(
+            f"[output] group: the user running the exchange is not in group {group!r}, "
+            "so cannot give the store's files to it"
+        )
 
 
 def _date(value: object, where: str) -> dt.date:
@@ -417,12 +516,11 @@ def _config(doc: dict[str, Any], path: Path) -> ExchangeConfig:
     renewals = []
     for i, item in enumerate(_as(validity_doc.get("renewals", []), list, "[validity] renewals")):
         renewal = _as(item, dict, f"[validity] renewals[{i}]")
-        renewals.append(
-            Renewal(
-                end=_date(renewal.get("end"), f"[validity] renewals[{i}] end"),
-                reference=str(renewal.get("reference", "")),
-            )
-        )
+        end = _date(renewal.get("end"), f"[validity] renewals[{i}] end")
+        reference = renewal.get("reference")
+        if not isinstance(reference, str) or not reference.strip():
+            raise ConfigError(f"[validity] renewals[{i}] reference: {RENEWAL_REFERENCE}")
+        renewals.append(Renewal(end=end, reference=reference.strip()))
     validity = Validity(
         start=_date(validity_doc.get("start"), "[validity] start"),
         end=_date(validity_doc.get("end"), "[validity] end"),
@@ -460,6 +558,7 @@ def _config(doc: dict[str, Any], path: Path) -> ExchangeConfig:
         links=_link_settings(doc, base),
         columns=columns,
         checks=_checks(doc),
+        group=_as(output["group"], str, "[output] group") if "group" in output else None,
         source=path.resolve(),
     )
 

@@ -27,6 +27,13 @@ that is not one, ``current`` naming a missing folder) is not used: the delivery
 kept as fallback is, if it verifies, and a run then builds on it; otherwise the
 error names the repair, ``linkage exchange verify --config F --repair``.
 
+Access: every file the exchange writes in the store is ``0600`` and every folder
+``0700`` (whatever the umask), or ``0640`` and ``0750`` owned by ``[output] group``
+(:func:`protect`). The store's own folder carries its access: a run, purge or repair
+gives it, and everything under it, the configuration's (``_verify.settle``,
+``_purge``); what is written later follows the folder it is written in
+(:func:`follow`), so that a delivery is protected before it is switched in.
+
 What is kept, and why: a run keeps the delivery it replaced as the fallback
 (``previous``: one generation, never in force, removed by the run after), so that a
 store damaged after a run still opens. A purge or a subject request keeps none: the
@@ -38,11 +45,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import grp
 import json
 import logging
 import os
 import re
 import shutil
+import stat
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -66,6 +75,7 @@ __all__ = [
     "diff",
     "diff_deliveries",
     "open_delivery",
+    "protect",
     "publish",
     "read_delivery",
     "repair_command",
@@ -81,6 +91,90 @@ PREVIOUS = "previous"
 DAMAGED = "damaged"
 WITHDRAWN = "withdrawn.json"
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+#: File and folder modes: the user alone, or with ``[output] group`` its members.
+PRIVATE = (0o600, 0o700)
+SHARED = (0o640, 0o750)
+
+
+def _gid(group: str | int | None) -> int | None:
+    if group is None or isinstance(group, int):
+        return group
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise ConfigError(f"[output] group: no group {group!r} on this system") from None
+
+
+def _apply(path: Path, gid: int | None) -> None:
+    """One file or folder (not what it holds): its mode, and its group if shared.
+    A symbolic link is left alone (its target is not the exchange's to change)."""
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        return
+    file_mode, dir_mode = PRIVATE if gid is None else SHARED
+    if gid is not None and info.st_gid != gid:
+        os.chown(path, -1, gid)
+    mode = dir_mode if stat.S_ISDIR(info.st_mode) else file_mode
+    if stat.S_IMODE(info.st_mode) != mode:
+        os.chmod(path, mode)
+
+
+def protect(path: str | os.PathLike[str], group: str | int | None = None) -> None:
+    """Give a file, or a folder and everything under it, the store's access.
+
+    Without ``group``, files ``0600`` and folders ``0700``: the user running the
+    exchange alone, whatever the umask. With ``group`` (``[output] group``: a name,
+    or a gid), files ``0640`` and folders ``0750``, owned by that group. Symbolic
+    links are left alone. For every file the exchange writes, in the store or
+    outside it (a subject's records written with ``--out``).
+
+    Raises
+    ------
+    ConfigError
+        No group of that name.
+    OSError
+        A file that cannot be changed (another user's).
+    """
+    path = Path(path)
+    gid = _gid(group)
+    _apply(path, gid)
+    if path.is_dir() and not path.is_symlink():
+        for folder, dirs, files in os.walk(path):
+            for name in (*dirs, *files):
+                _apply(Path(folder) / name, gid)
+
+
+def unprotected(store: Path, group: str | int | None = None) -> list[str]:
+    """The files and folders of ``store`` (relative; ``.`` for itself) whose mode or
+    group is not what :func:`protect` gives them."""
+    gid = _gid(group)
+    file_mode, dir_mode = PRIVATE if gid is None else SHARED
+    wrong = []
+    for path in (store, *sorted(store.rglob("*"))):
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            continue
+        want = dir_mode if stat.S_ISDIR(info.st_mode) else file_mode
+        if stat.S_IMODE(info.st_mode) != want or (gid is not None and info.st_gid != gid):
+            wrong.append(path.relative_to(store).as_posix())
+    return wrong
+
+
+def shared_group(folder: Path) -> int | None:
+    """The gid a store folder is shared with (mode ``0750``), or None (private)."""
+    try:
+        info = folder.stat()
+    except FileNotFoundError:
+        return None
+    return info.st_gid if stat.S_IMODE(info.st_mode) == SHARED[1] else None
+
+
+def follow(path: Path) -> None:
+    """Give ``path`` (a file, or a folder and what it holds) the access of the
+    folder it is in: shared with that folder's group if the folder is, else private."""
+    protect(path, shared_group(path.parent))
 
 
 def checkpoint(stage: str) -> None:
@@ -144,10 +238,14 @@ class Delivery:
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
-    """Write JSON to ``path`` atomically (:func:`linkage.io.atomic_path`)."""
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, sort_keys=True, default=str)
-        handle.write("\n")
+    """Write JSON to ``path`` atomically (:func:`linkage.io.atomic_path`), with the
+    access of its folder (:func:`follow`) before it takes its name."""
+    mode = PRIVATE[0] if shared_group(path.parent) is None else SHARED[0]
+    with atomic_path(path, mode=mode) as tmp:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2, sort_keys=True, default=str)
+            handle.write("\n")
+        follow(tmp)
 
 
 def pointer(store: Path, name: str = CURRENT) -> str | None:
@@ -167,8 +265,10 @@ def _set_pointer(store: Path, name: str, run_id: str | None) -> None:
             (store / name).unlink()
             fsync_dir(store)
         return
-    with atomic_path(store / name) as tmp:
+    mode = PRIVATE[0] if shared_group(store) is None else SHARED[0]
+    with atomic_path(store / name, mode=mode) as tmp:
         tmp.write_text(run_id + "\n", encoding="utf-8")
+        follow(tmp)
 
 
 def describe_files(folder: Path, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -310,10 +410,16 @@ def read_delivery(
 
 
 @contextlib.contextmanager
-def store_lock(store: Path) -> Iterator[None]:
-    """Hold the store's lock; refuse if another process holds it. Clear leftovers."""
-    store.mkdir(parents=True, exist_ok=True)
-    with open(store / ".lock", "a+") as handle:
+def store_lock(store: Path) -> Iterator[list[str]]:
+    """Hold the store's lock; refuse if another process holds it. Clear leftovers,
+    and yield what was cleared (:func:`clear_leftovers`). A store made here is
+    private (``0700``) until a run, purge or repair gives it the configuration's
+    access."""
+    if not store.exists():
+        store.mkdir(parents=True, exist_ok=True)
+        protect(store)
+    fd = os.open(store / ".lock", os.O_RDWR | os.O_CREAT, PRIVATE[0])
+    with open(fd, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -322,8 +428,7 @@ def store_lock(store: Path) -> Iterator[None]:
                 "store; try again when it has finished"
             ) from None
         try:
-            clear_leftovers(store)
-            yield
+            yield clear_leftovers(store)
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -410,10 +515,13 @@ def publish(store: Path, staging: Path, run_id: str, *, fallback: str | None = N
     (or removed: a purge's old delivery must not outlive its switch); the pointer
     ``current`` is replaced; the rest is removed.
     """
+    deliveries = store / "deliveries"
+    if not deliveries.exists():
+        deliveries.mkdir()
+        follow(deliveries)
+    protect(staging, shared_group(deliveries))  # before it is in force, or readable
     fsync_tree(staging)
     checkpoint("staged")
-    deliveries = store / "deliveries"
-    deliveries.mkdir(exist_ok=True)
     os.rename(staging, deliveries / run_id)
     fsync_dir(deliveries)
     checkpoint("renamed")
@@ -457,7 +565,9 @@ def set_aside(store: Path, run_id: str) -> str | None:
     path = store / "deliveries" / run_id
     if not run_id or not path.is_dir():
         return None
-    (store / DAMAGED).mkdir(exist_ok=True)
+    if not (store / DAMAGED).exists():
+        (store / DAMAGED).mkdir()
+        follow(store / DAMAGED)
     target = store / DAMAGED / run_id
     n = 1
     while target.exists():

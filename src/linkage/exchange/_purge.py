@@ -4,8 +4,13 @@
 gegevens van deze uittredende partij"; at the end of the protocol, everything. A
 purge makes a new delivery without the party's records (every record carries its
 sending party) and its quality report, swaps it in atomically and removes every
-other delivery; ``--all`` removes every delivery. The report proves it: rows per
-table and party before and after, and a scan of every file left in the store.
+other delivery; ``--all`` removes every delivery. It removes every other copy the
+tool made too (:mod:`._copies`): the party's extract files (a ``mixed`` file
+rewritten without its rows), its subject requests' data in the store and the
+outputs they wrote outside it, and what interrupted operations left (staging
+folders). The report proves it: rows per table and party before and after, each
+file removed or rewritten, and a scan (:mod:`._scan`) of every file of the store,
+of the extract paths and of the registered outputs, each with what it found.
 
 Crash-consistent, in this order:
 
@@ -13,19 +18,23 @@ Crash-consistent, in this order:
    ``pending``): from then on no run delivers the party, whatever happens next;
 2. the audit intent (:mod:`._audit`): a log that cannot be written stops here,
    the withdrawal recorded and its purge pending;
-3. the purge itself. A delivery in force that is damaged gives way to the last
-   good one (the purge builds on that one and says so); if none can be read whole,
-   or the new delivery cannot be written (a full disk), every delivery is removed:
-   a withdrawal puts erasure before availability, and the report says to run again;
-4. the scan of every file in the store, of any extension (Parquet and CSV are
-   read by their content; a file it cannot read, or that has no ``party`` column,
-   cannot be proved clean and leaves the purge incomplete);
-5. the withdrawal's status (``complete`` or ``incomplete``), the report, the audit
+3. the purge of the deliveries. A delivery in force that is damaged gives way to
+   the last good one (the purge builds on that one and says so); if none can be
+   read whole, or the new delivery cannot be written (a full disk), every delivery
+   is removed: a withdrawal puts erasure before availability, and the report says
+   to run again;
+4. the other copies: extracts, subject data, registered outputs (each step can be
+   run again);
+5. the scan (a file it cannot read, or that has no ``party`` column, cannot be
+   proved clean and leaves the purge incomplete);
+6. the withdrawal's status (``complete`` or ``incomplete``), the report, the audit
    outcome.
 
 A purge killed or failed after step 1 is finished by the next run, purge or
 ``exchange verify --repair`` (:func:`finish_pending`), under the same purge id. A
-run refuses while a purge is incomplete, naming what is left and the command.
+run refuses while a purge is incomplete, naming what is left and the command. A
+purge refused before step 1 (an unknown party, the store busy) and one that fails
+after it log why (``"reason"``).
 """
 
 from __future__ import annotations
@@ -40,10 +49,11 @@ from typing import Any
 
 from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
-from linkage.exchange._audit import append_event
+from linkage.exchange._audit import append_event, reason
 from linkage.exchange._config import ExchangeConfig
+from linkage.exchange._copies import remove_copies
 from linkage.exchange._links import carry_state
-from linkage.exchange._scan import scan_store
+from linkage.exchange._scan import scan, scan_store
 
 __all__ = [
     "PurgeReport",
@@ -95,14 +105,17 @@ def _command(config: ExchangeConfig, parties: tuple[str, ...], everything: bool)
 
 @dataclass(frozen=True, kw_only=True)
 class PurgeReport:
-    """Counts before and after, the scan of the store after the purge, and notes on
-    what the purge had to do beyond the usual (a damaged store, a full disk)."""
+    """Counts before and after, every file removed or rewritten beyond the
+    deliveries (``files``: ``file``, ``what``, ``action``), the scan after the purge
+    (``scan["files"]``: every file it read, with what it found), and notes on what
+    the purge had to do beyond the usual (a damaged store, a full disk)."""
 
     purge_id: str
     parties: tuple[str, ...]
     everything: bool
     before: dict[str, dict[str, int]]
     after: dict[str, dict[str, int]]
+    files: tuple[dict[str, str], ...] = ()
     scan: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     resumed: bool = False
@@ -121,6 +134,7 @@ class PurgeReport:
             "everything": self.everything,
             "before": self.before,
             "after": self.after,
+            "files": list(self.files),
             "scan": self.scan,
             "notes": list(self.notes),
             "resumed": self.resumed,
@@ -135,6 +149,7 @@ class PurgeReport:
             gone = sum(counts.get(p, 0) for p in self.parties)
             left = sum(self.after.get(table, {}).get(p, 0) for p in self.parties)
             lines.append(f"  {table}: {gone:,} rows of {what} before, {left:,} after")
+        lines.extend(f"{f['action']}: {f['file']} ({f['what']})" for f in self.files)
         lines.extend(f"note: {note}" for note in self.notes)
         s = self.scan
         lines.append(
@@ -143,6 +158,7 @@ class PurgeReport:
             f"files of {what}, {len(s['unproven'])} files it cannot prove clean: "
             f"{'nothing left' if self.complete else 'NOT COMPLETE'}"
         )
+        lines.extend(f"  {f['where']} {f['file']}: {f['found']}" for f in s.get("files", ()))
         for name in (*s["files_of_purged"], *s["unproven"])[:10]:
             lines.append(f"  left: {name}")
         return "\n".join(lines)
@@ -187,14 +203,48 @@ def purge(
         audit log that cannot be written (the withdrawal is recorded, its purge
         pending: the message names the command that finishes it).
     """
-    parties = _parties(config, party, everything)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     purge_id = f"purge-{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-    with D.store_lock(config.store):
-        for report in finish_pending(config):
-            if set(parties) <= set(report.parties) and (report.everything or not everything):
-                return report
-        return _purge(config, parties, everything=everything, purge_id=purge_id, now=now)
+    begun = False  # from the first withdrawal recorded on, every attempt logs itself
+    try:
+        parties = _parties(config, party, everything)
+        with D.store_lock(config.store) as cleared:
+            D.protect(config.store, config.group)
+            withdrawn_parties(config.store)  # damaged: refused before anything is done
+            begun = True
+            for report in finish_pending(config):
+                if set(parties) <= set(report.parties) and (report.everything or not everything):
+                    return report
+            return _purge(
+                config,
+                parties,
+                everything=everything,
+                purge_id=purge_id,
+                now=now,
+                cleared=tuple(cleared),
+            )
+    except Exception as exc:
+        if not begun:
+            _refused(config, exc, party=party, everything=everything)
+        raise
+
+
+def _refused(
+    config: ExchangeConfig, exc: BaseException, *, party: str | None, everything: bool
+) -> None:
+    """The audit line of a purge refused before anything was done, with why."""
+    try:
+        append_event(
+            config.audit_log,
+            "purge",
+            parties=[party] if party is not None else list(config.parties),
+            everything=everything,
+            outcome="refused",
+            error=type(exc).__name__,
+            reason=reason(exc),
+        )
+    except OSError as audit_error:
+        exc.add_note(f"and the audit log could not record it: {audit_error}")
 
 
 def _purge(
@@ -205,8 +255,10 @@ def _purge(
     purge_id: str,
     now: dt.datetime,
     resumed: bool = False,
+    cleared: tuple[str, ...] = (),
 ) -> PurgeReport:
-    """The purge, under the store's lock (module docstring, steps 1-5)."""
+    """The purge, under the store's lock (module docstring, steps 1-6); ``cleared``:
+    what the lock cleared that an interrupted operation left."""
     store = config.store
     withdrawal = {"time": now.isoformat(), "purge_id": purge_id, "everything": everything}
     _record(store, parties, **withdrawal, status="pending")
@@ -230,8 +282,14 @@ def _purge(
     try:
         before, notes = _remove(config, parties, everything=everything, purge_id=purge_id, now=now)
         D.checkpoint("purged")
+        files = [
+            {"file": name, "what": "left by an interrupted operation", "action": "removed"}
+            for name in cleared
+        ]
+        files.extend(remove_copies(config, parties, everything))
+        D.checkpoint("copies removed")
         after = _counts(D.read_delivery(store))
-        scan = scan_store(store, None if everything else parties)
+        found = scan(config, parties, everything)
         D.checkpoint("scanned")
         report = PurgeReport(
             purge_id=purge_id,
@@ -239,15 +297,18 @@ def _purge(
             everything=everything,
             before=before,
             after=after,
-            scan=scan,
+            files=tuple(files),
+            scan=found,
             notes=tuple(notes),
             resumed=resumed,
         )
         reports = store / "reports"
-        reports.mkdir(exist_ok=True)
+        if not reports.exists():
+            reports.mkdir()
+            D.follow(reports)
         D.write_json(reports / f"{purge_id}.json", report.as_dict())
         status = "complete" if report.complete else "incomplete"
-        left = [*scan["files_of_purged"], *scan["unproven"]][:3]
+        left = [*found["files_of_purged"], *found["unproven"]][:3]
         _record(store, parties, **withdrawal, status=status, **({"left": left} if left else {}))
         D.checkpoint("withdrawal settled")
     except Exception as exc:
@@ -258,6 +319,7 @@ def _purge(
                 **audit,
                 outcome="failed",
                 error=type(exc).__name__,
+                reason=reason(exc),
                 withdrawal="pending",
             )
         except OSError as audit_error:
@@ -281,6 +343,7 @@ def _outcome(config: ExchangeConfig, report: PurgeReport) -> None:
             rows_removed={t: sum(c.get(p, 0) for p in parties) for t, c in report.before.items()},
             rows_left_of_parties=report.scan["rows_of_purged_parties"],
             files_scanned=report.scan["files_scanned"],
+            files_removed=len(report.files),
             files_left=len(report.scan["files_of_purged"]) + len(report.scan["unproven"]),
             notes=list(report.notes),
         )
@@ -390,8 +453,8 @@ def refuse_withdrawn(config: ExchangeConfig) -> None:
         if record.get("status") in ("pending", "incomplete"):
             left = "; ".join(record.get("left", [])) or "see its report"
             raise ConfigError(
-                f"the purge of {party} ({record['purge_id']}) is not complete: the store "
-                f"still holds what it could not remove or prove clean ({left}); remove "
+                f"the purge of {party} ({record['purge_id']}) is not complete: what it "
+                f"could not remove or prove clean is still there ({left}); remove "
                 "that, then run "
                 f"{_command(config, (party,), bool(record.get('everything')))}",
                 source=str(config.store),

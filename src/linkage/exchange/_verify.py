@@ -11,9 +11,13 @@ lock:
   to look at, then delete; a purge or subject request removes it) and the
   fallback, if it verifies, is put in force; if none does, nothing is in force and
   the next run delivers anew (fitting new link models, as a first delivery does);
-* a damaged fallback is set aside.
+* a damaged fallback is set aside;
+* files and folders whose access is not the configuration's (``0600``/``0700``,
+  or ``0640``/``0750`` and ``[output] group``) are given it.
 
 A repair that changes the delivery in force is audited write-ahead, as a run is.
+Every check is logged (``"event": "verify"``, what was found and repaired; a
+check refused or failed with its ``"reason"``).
 What it cannot repair (an incomplete purge: files it cannot prove clean; a damaged
 ``withdrawn.json``) is said with the command or step that does.
 """
@@ -21,17 +25,20 @@ What it cannot repair (an incomplete purge: files it cannot prove clean; a damag
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
-from linkage.exchange._audit import append_event, check_writable, dangling, read_events
+from linkage.exchange._audit import append_event, check_writable, dangling, read_events, reason
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._purge import PurgeReport, finish_pending, withdrawn_parties
 
 __all__ = ["StoreCheck", "settle", "verify_store"]
+
+log = logging.getLogger(__name__)
 
 
 def settle(config: ExchangeConfig) -> list[PurgeReport]:
@@ -40,7 +47,10 @@ def settle(config: ExchangeConfig) -> list[PurgeReport]:
     the audit log holds without an outcome the outcome the store shows. A delivery
     (a run's, a subject request's) in force, or built on by the one in force, was
     delivered; any other was not. A purge is what its withdrawal record says; a
-    repair, whether the delivery it meant to put in force is. The purges finished."""
+    repair, whether the delivery it meant to put in force is. The store is given
+    the configuration's access first (:func:`._delivery.protect`). The purges
+    finished."""
+    D.protect(config.store, config.group)
     reports = finish_pending(config)
     in_force = D.pointer(config.store)
     built_on = None
@@ -101,12 +111,46 @@ def _files(delivery: D.Delivery) -> int:
 
 def verify_store(config: ExchangeConfig, *, repair: bool = False) -> StoreCheck:
     """Check the store of ``config``; with ``repair``, repair it (module docstring).
+    Logged in the audit log (``"event": "verify"``), refused or failed with why.
 
     Raises
     ------
     ConfigError
         Another process holds the store; a repair whose audit line cannot be written.
     """
+    try:
+        check = _verify(config, repair=repair)
+    except Exception as exc:
+        try:
+            append_event(
+                config.audit_log,
+                "verify",
+                repair=repair,
+                outcome="failed",
+                error=type(exc).__name__,
+                reason=reason(exc),
+            )
+        except OSError as audit_error:
+            exc.add_note(f"and the audit log could not record it: {audit_error}")
+        raise
+    outcome = "sound" if check.ok and not check.problems else "repaired" if check.ok else "left"
+    try:
+        append_event(
+            config.audit_log,
+            "verify",
+            repair=repair,
+            outcome=outcome,
+            in_force=check.in_force,
+            problems=len(check.problems),
+            repaired=len(check.repaired),
+            left=len(check.left),
+        )
+    except OSError as exc:  # a check that changed nothing stands without its line
+        log.warning("%s: the check could not be logged (%s)", config.audit_log, exc)
+    return check
+
+
+def _verify(config: ExchangeConfig, *, repair: bool) -> StoreCheck:
     store, source = config.store, config.source or "EXCHANGE.toml"
     again = f"repair: {D.repair_command(config.source)}"
     checked: list[str] = []
@@ -116,6 +160,18 @@ def verify_store(config: ExchangeConfig, *, repair: bool = False) -> StoreCheck:
     with D.store_lock(store):
         if repair:
             check_writable(config.audit_log)
+        wrong = D.unprotected(store, config.group)
+        if wrong:
+            access = f"0640/0750, group {config.group}" if config.group else "0600/0700"
+            problems.append(
+                f"{len(wrong):,} files or folders of the store are not {access}: "
+                + ", ".join(wrong[:3])
+                + (", ..." if len(wrong) > 3 else "")
+            )
+            if repair:  # settle gives them the configuration's access
+                repaired.append(f"gave {len(wrong):,} files or folders the store's access")
+            else:
+                left.append(again)
         try:
             if repair:
                 for report in settle(config):
