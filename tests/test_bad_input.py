@@ -270,9 +270,16 @@ def one_line(
     return lines[0].removeprefix("linkage: error: ")
 
 
+#: Files a strict reader refuses that ``link`` and ``evaluate``, which find a CSV's
+#: separator and encoding, read as they are (tests/test_cli_files.py).
+SNIFFED = {"latin1-semicolons.csv", "latin1.csv", "utf16.csv", "semicolons.csv"}
+
+
 def _cases(table: dict[str, Callable[[], bytes | None]]) -> Iterator[object]:
     for command in TABLE_COMMANDS:
         for name in table:
+            if name in SNIFFED and command.startswith(("link", "evaluate")):
+                continue
             yield pytest.param(command, name, id=f"{command}-{name}")
 
 

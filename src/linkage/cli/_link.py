@@ -43,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", type=Path, help="reuse a fitted model (JSON) instead of fitting")
     parser.add_argument("--save-model", type=Path, help="write the fitted model (JSON)")
     parser.add_argument("--pairs-out", type=Path, help="also write every scored candidate pair")
+    _dialect_options(parser)
     parser.set_defaults(handler=_link)
 
     evaluate = subparsers.add_parser(
@@ -57,7 +58,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--truth-on", help="left,right id columns of TRUTH")
     evaluate.add_argument("--sweep", action="store_true", help="also a threshold sweep")
     evaluate.add_argument("--json", action="store_true", help="print JSON for scripts")
+    _dialect_options(evaluate)
     evaluate.set_defaults(handler=_evaluate)
+
+
+def _dialect_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sep",
+        help="separator of the CSV inputs: ',', ';', tab as '\\t' (default: found from "
+        "the header and first rows)",
+    )
+    parser.add_argument(
+        "--encoding",
+        help="encoding of the CSV inputs, e.g. utf-8, cp1252 (default: found: UTF-8 "
+        "with or without a byte-order mark, UTF-16 with one, else Windows-1252)",
+    )
+
+
+def _read(path: Path, args: argparse.Namespace) -> pd.DataFrame:
+    """A table as ``--sep`` and ``--encoding`` say, or as found."""
+    return read_table(path, sep=args.sep, encoding=args.encoding)
 
 
 def _link(args: argparse.Namespace) -> int:
@@ -70,10 +90,10 @@ def _link(args: argparse.Namespace) -> int:
     spec = _read_spec(args.spec) if args.spec else presets.get(args.preset)
     if args.threshold is not None:
         spec = replace(spec, threshold=args.threshold)
-    left, right = read_table(args.left), read_table(args.right)
+    left, right = _read(args.left, args), _read(args.right, args)
     parents = None
     if args.parents:
-        parent_links = read_table(args.parents)
+        parent_links = _read(args.parents, args)
         lcol, rcol = _id_columns(parent_links, None, source=args.parents.name, what="--parents")
         parents = ParentLinks(links=parent_links[[lcol, rcol]], left_parent=lcol, right_parent=rcol)
     model = FellegiSunter.load(args.model) if args.model else None
@@ -113,7 +133,7 @@ def _id_columns(
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    links, truth = read_table(args.links), read_table(args.truth)
+    links, truth = _read(args.links, args), _read(args.truth, args)
     on = _id_columns(links, args.on, source=args.links.name, what="--on")
     truth_on = _id_columns(truth, args.truth_on, source=args.truth.name, what="--truth-on")
     sweep = None

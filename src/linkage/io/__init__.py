@@ -1,8 +1,11 @@
 """Reading and writing tables: CSV or Parquet, checked on the way in, atomic on the way out.
 
 CSV is read as text, so that identifiers keep their leading zeros; an empty cell is
-missing. Every writer goes through :func:`atomic_path`: the output appears whole,
-under its final name, or not at all.
+missing. Its dialect is UTF-8 (with or without a byte-order mark) and commas unless
+the caller says otherwise, or asks for it to be sniffed (``sep=None``,
+``encoding=None``, see :func:`sniff_csv`): what a spreadsheet saves, semicolons and
+Windows-1252 included. Every writer goes through :func:`atomic_path`: the output
+appears whole, under its final name, or not at all.
 """
 
 from __future__ import annotations
@@ -18,14 +21,23 @@ import tempfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
 
 import pandas as pd
 import pyarrow as pa
 
 from linkage.exceptions import ConfigError, SchemaError
+from linkage.io._dialect import (
+    SEPARATORS,
+    CsvDialect,
+    check_encoding,
+    check_sep,
+    open_text,
+    sniff_csv,
+)
 
 __all__ = [
+    "SEPARATORS",
+    "CsvDialect",
     "atomic_path",
     "check_output",
     "check_unique",
@@ -33,6 +45,7 @@ __all__ = [
     "fsync_tree",
     "read_table",
     "require_columns",
+    "sniff_csv",
     "write_table",
 ]
 
@@ -97,13 +110,15 @@ def read_table(
     required: Sequence[str] = (),
     unique: str | None = None,
     arrow_strings: bool = False,
+    sep: str | None = ",",
+    encoding: str | None = "utf-8",
 ) -> pd.DataFrame:
-    """Read a CSV or Parquet table and check its shape.
+    r"""Read a CSV or Parquet table and check its shape.
 
     Parameters
     ----------
     path : path-like
-        ``.csv``, ``.csv.gz`` or ``.parquet``.
+        ``.csv``, ``.csv.gz``, ``.txt`` or ``.parquet``.
     required : sequence of str
         Columns that must be present.
     unique : str, optional
@@ -112,24 +127,43 @@ def read_table(
         Text columns as ``string[pyarrow]`` instead of Python objects: read by
         Arrow's multi-threaded CSV reader, no copy into Python strings. Same
         values, same errors (a file Arrow does not read is read as before).
+    sep : str or None
+        A CSV file's separator; None finds it (``,``, ``;``, tab or ``|``, or the
+        one an Excel ``sep=;`` line names): see :func:`sniff_csv`.
+    encoding : str or None
+        A CSV file's encoding (UTF-8 reads a byte-order mark too); None finds it:
+        UTF-8, UTF-16 with its byte-order mark, or Windows-1252.
 
     Raises
     ------
     FileNotFoundError
         The file does not exist.
     ConfigError
-        The name ends in neither a CSV nor a Parquet suffix.
+        The name ends in neither a CSV nor a Parquet suffix; ``sep`` or
+        ``encoding`` is not one.
     SchemaError
-        The file is empty, not UTF-8, not a well-formed CSV or Parquet file, a
-        required column is missing, or the id is missing or repeats; ``source`` is
-        the file's name, ``column`` and ``row`` where they apply.
+        The file is empty, not in its encoding, not a well-formed CSV or Parquet
+        file, a required column is missing, or the id is missing or repeats;
+        ``source`` is the file's name, ``column`` and ``row`` where they apply.
+
+    Examples
+    --------
+    A Belgian spreadsheet's CSV: semicolons, Windows-1252.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "firms.csv"
+    >>> _ = path.write_bytes("kbo;gemeente\n0403170701;Lëuven\n".encode("cp1252"))
+    >>> read_table(path, sep=None, encoding=None).to_dict("records")
+    [{'kbo': '0403170701', 'gemeente': 'Lëuven'}]
     """
     path = Path(path)
     kind = _format(path)
-    if arrow_strings:
-        table = _read_csv_arrow(path) if kind == "csv" else _read_parquet(path, arrow_strings=True)
+    if kind == "csv":
+        dialect = _dialect(path, sep=sep, encoding=encoding)
+        read = _read_csv_arrow if arrow_strings else _read_csv
+        table = read(path, dialect)
     else:
-        table = _read_csv(path) if kind == "csv" else _read_parquet(path)
+        table = _read_parquet(path, arrow_strings=arrow_strings)
     if table.empty:
         raise SchemaError("no rows", source=path.name)
     require_columns(table, (*required, *([unique] if unique else [])), source=path.name)
@@ -138,17 +172,67 @@ def read_table(
     return table
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _dialect(path: Path, *, sep: str | None, encoding: str | None) -> CsvDialect:
+    """The dialect given, or sniffed where a part is None (and then logged)."""
+    if sep is not None and encoding is not None:
+        return CsvDialect(sep=check_sep(sep), encoding=check_encoding(encoding))
+    dialect = sniff_csv(path, sep=sep, encoding=encoding)
+    if dialect != CsvDialect():
+        log.info("%s: %s", path.name, dialect.describe())
+    return dialect
+
+
+def _read_csv(path: Path, dialect: CsvDialect) -> pd.DataFrame:
+    table = _parse_csv(path, dialect)
+    if not isinstance(table.index, pd.RangeIndex):
+        # pandas takes the first column for an index when the rows hold one field more
+        # than the header: every value would sit under the wrong name.
+        raise SchemaError(
+            f"not a well-formed CSV: {_longer_row(path, dialect, len(table.columns))}",
+            source=path.name,
+        )
+    return table
+
+
+def _longer_row(path: Path, dialect: CsvDialect, width: int) -> str:
+    """Where the first row longer than the header is, in the parser's words."""
+    with open_text(path, dialect.encoding, errors="replace") as handle:
+        for _ in range(dialect.skip):
+            handle.readline()
+        rows = csv.reader(handle, delimiter=dialect.sep)
+        next(rows, None)
+        for row in rows:
+            if len(row) > width:
+                line = rows.line_num + dialect.skip
+                return f"expected {width} fields in line {line:,}, saw {len(row)}"
+    return f"rows hold more fields than the header's {width}"
+
+
+def _parse_csv(path: Path, dialect: CsvDialect) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        return pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            sep=dialect.sep,
+            encoding=dialect.encoding,
+            skiprows=dialect.skip or None,
+        )
     except pd.errors.EmptyDataError:
         raise SchemaError("empty file", source=path.name) from None
-    except UnicodeDecodeError as exc:
-        line = _first_undecodable_line(path)
-        raise SchemaError(
-            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}{line}); save it as UTF-8 CSV",
-            source=path.name,
-        ) from None
+    except UnicodeError as exc:
+        line = _first_undecodable_line(path, dialect.encoding)
+        byte = (
+            f"byte 0x{exc.object[exc.start]:02x}{line}"
+            if isinstance(exc, UnicodeDecodeError)
+            else "a character it cannot hold"
+        )
+        if dialect.encoding == "utf-8":
+            detail = f"not UTF-8 text ({byte}); save it as UTF-8 CSV"
+        else:
+            detail = f"not {dialect.encoding} text ({byte})"
+        raise SchemaError(detail, source=path.name) from None
     except pd.errors.ParserError as exc:
         # The parser's own words say which line and how many fields; it names no value.
         reason = " ".join(str(exc).split())
@@ -167,26 +251,32 @@ def _arrow_strings(table: pa.Table) -> pd.DataFrame:
     )
 
 
-def _read_csv_arrow(path: Path) -> pd.DataFrame:
+def _read_csv_arrow(path: Path, dialect: CsvDialect) -> pd.DataFrame:
     """:func:`_read_csv` by Arrow: every column text, an empty cell missing.
 
     Anything Arrow reads otherwise than pandas would, or refuses (a header with a
-    blank or repeated name, a short row, bytes that are not UTF-8, a damaged file),
+    blank or repeated name, a short row, bytes not in the encoding, a damaged file),
     is read by :func:`_read_csv`, which also makes the error messages.
     """
     import pyarrow.csv as pv
 
     try:
-        with _open_text(path) as handle:
-            header = next(csv.reader(handle), None)
-    except (UnicodeDecodeError, OSError, csv.Error, *_GZIP_ERRORS):
+        with open_text(path, dialect.encoding) as handle:
+            for _ in range(dialect.skip):
+                handle.readline()
+            header = next(csv.reader(handle, delimiter=dialect.sep), None)
+    except (UnicodeError, OSError, csv.Error, *_GZIP_ERRORS):
         header = None
     if not header or len(set(header)) != len(header) or "" in header:
-        return _read_csv(path)
+        return _read_csv(path, dialect)
     try:
         table = pv.read_csv(
             path,
-            parse_options=pv.ParseOptions(newlines_in_values=True),
+            read_options=pv.ReadOptions(
+                encoding="utf8" if dialect.encoding == "utf-8" else dialect.encoding,
+                skip_rows=dialect.skip,
+            ),
+            parse_options=pv.ParseOptions(delimiter=dialect.sep, newlines_in_values=True),
             convert_options=pv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.string()),
                 null_values=[""],
@@ -194,32 +284,29 @@ def _read_csv_arrow(path: Path) -> pd.DataFrame:
                 quoted_strings_can_be_null=True,
             ),
         )
-    except (pa.ArrowInvalid, OSError, *_GZIP_ERRORS):
-        return _read_csv(path)
+    except (pa.ArrowInvalid, OSError, UnicodeError, *_GZIP_ERRORS):
+        return _read_csv(path, dialect)
     if table.column_names != header:
-        return _read_csv(path)
+        return _read_csv(path, dialect)
     return _arrow_strings(table)
 
 
-def _open_text(path: Path) -> IO[str]:
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
-
-
-def _first_undecodable_line(path: Path) -> str:
-    """`` on line N`` for the first line that is not UTF-8 (the decoder's own offset
-    counts from the start of a chunk, not of the file); ``""`` if it cannot tell."""
+def _first_undecodable_line(path: Path, encoding: str = "utf-8") -> str:
+    """`` on line N`` for the first line that is not ``encoding`` (the decoder's own
+    offset counts from the start of a chunk, not of the file); ``""`` if it cannot
+    tell (a damaged .gz, or an encoding whose line ends are not the byte 0x0a)."""
+    if encoding.startswith(("utf-16", "utf-32")):
+        return ""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rb") as lines:
             for number, line in enumerate(lines, start=1):
                 try:
-                    line.decode("utf-8")
+                    line.decode(encoding)
                 except UnicodeDecodeError:
                     return f" on line {number:,}"
     except (OSError, *_GZIP_ERRORS):
-        pass  # a damaged .gz whose readable part is not UTF-8: no line to name
+        pass  # a damaged .gz whose readable part is not decodable: no line to name
     return ""
 
 
