@@ -98,45 +98,53 @@ def test_quality_report_finds_planted_defects(tmp_path: Path, small) -> None:
     assert "<script>" not in page and "Data quality report for VLAIO" in page
 
 
-def test_subject_find_erase_rectify(delivered) -> None:
+def test_subject_find_erase_rectify(tmp_path: Path, small) -> None:
+    ring = KeyRing.generate(exchange="vlaio-vdab-2025")
+    delivered = load_config(write_exchange(small, tmp_path))
+    run(delivered, ring=ring, today=TODAY)
     tables = read_delivery(delivered.store).tables()
-    contact = tables["contacts"].dropna(subset=["email"]).iloc[0]
-    found = find_subject(delivered, email=contact["email"].upper())
-    assert found.found["contacts"] >= 1
-    report = erase_subject(delivered, email=contact["email"], reference="REQ-1")
-    assert sum(report.remaining.values()) == 0 and report.changed["contacts"] >= 1
+    contacts = tables["contacts"].dropna(subset=["email"])
+    contact = contacts[~contacts["email"].duplicated(keep=False)].iloc[0]
+    found = find_subject(delivered, ring=ring, email=contact["email"].upper())
+    (person,) = found.people
+    assert "contact person" in person.roles and found.counts()["contacts"] >= 1
+    report = erase_subject(
+        delivered,
+        ring=ring,
+        email=contact["email"],
+        person=person.id,
+        apply=True,
+        reference="REQ-1",
+    )
+    assert report.proof.left == 0 and report.counts()["contacts"] >= 1
     assert contact["contact_key"] not in set(
         read_delivery(delivered.store).table("contacts")["contact_key"]
     )
     staff = tables["staff"].iloc[0]
-    report = rectify_subject(
+    who = {"first_name": staff["first_name"], "last_name": staff["last_name"]}
+    (person,) = find_subject(delivered, ring=ring, **who).people
+    rectify_subject(
         delivered,
         {"phone": "+3292657211"},
-        first_name=staff["first_name"],
-        last_name=staff["last_name"],
+        ring=ring,
+        person=person.id,
+        apply=True,
+        reference="R2",
+        **who,
     )
     row = (
         read_delivery(delivered.store).table("staff").set_index("staff_key").loc[staff["staff_key"]]
     )
     assert row["phone"] == "+3292657211"
-    ent = tables["enterprises"]
-    own_name = ent["name"] == ent["manager_first_name"] + " " + ent["manager_last_name"]
-    sole = ent[(ent["entity_type"] == "natural_person") & own_name.fillna(False)].iloc[0]
-    first, last = sole["manager_first_name"], sole["manager_last_name"]
-    report = erase_subject(delivered, first_name=first, last_name=last, reference="REQ-2")
-    assert sum(report.remaining.values()) == 0
-    after = read_delivery(delivered.store).tables()
-    for name in ("enterprises", "establishments", "links_enterprises", "dossiers", "contacts"):
-        assert sole["enterprise_key"] not in set(after[name]["enterprise_key"])
     with pytest.raises(ConfigError, match="first and last name together"):
-        find_subject(delivered, last_name=last)
+        find_subject(delivered, ring=ring, last_name=staff["last_name"])
     # the audit log holds what was done, never about whom
     log = delivered.audit_log.read_text()
-    for value in (contact["email"], staff["last_name"], last, "+3292657211"):
+    for value in (contact["email"], staff["last_name"], "+3292657211"):
         assert value not in log
-    # find, and three changes each with its write-ahead intent
-    assert log.count('"event": "subject"') == 4 + 3 and "REQ-2" in log
-    assert log.count('"event": "subject", "outcome": "intent"') == 3
+    # two finds, and two changes each with its write-ahead intent
+    assert log.count('"event": "subject"') == 2 + 2 * 2 and "REQ-1" in log
+    assert log.count('"event": "subject", "outcome": "intent"') == 2
 
 
 def test_cli_run_show_purge(delivered, capsys, monkeypatch) -> None:

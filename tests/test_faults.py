@@ -37,6 +37,7 @@ from linkage.exceptions import ConfigError
 from linkage.exchange import (
     ExchangeConfig,
     erase_subject,
+    find_subject,
     load_config,
     purge,
     read_delivery,
@@ -617,11 +618,15 @@ def test_a_subject_request_killed_after_its_switch_has_its_audit_line(
     worlds, tmp_path: Path
 ) -> None:
     config = _copy(worlds, "two", tmp_path)
-    contact = read_delivery(config.store).table("contacts").dropna(subset=["email"]).iloc[0]
+    contacts = read_delivery(config.store).table("contacts").dropna(subset=["email"])
+    contact = contacts[~contacts["email"].duplicated(keep=False)].iloc[0]
+    (person,) = find_subject(config, email=contact["email"]).people
     _kill_at(
         config,
         "switched",
-        lambda: erase_subject(config, email=contact["email"], reference="REQ-KILLED"),
+        lambda: erase_subject(
+            config, email=contact["email"], person=person.id, apply=True, reference="REQ-KILLED"
+        ),
     )
     request_id = D.pointer(config.store)
     assert request_id is not None and request_id.startswith("erase-")  # in force ...

@@ -25,7 +25,7 @@ from stdnum.be import bis, nn
 
 from linkage.cli import EXIT_INPUT, main
 from linkage.exceptions import ConfigError, InvalidIdentifier, SchemaError
-from linkage.exchange import load_config, read_delivery, rectify_subject, run
+from linkage.exchange import find_subject, load_config, read_delivery, rectify_subject, run
 from linkage.exchange._config import Checks
 from linkage.exchange._demo import write_exchange
 from linkage.exchange._extract import read_extracts
@@ -645,8 +645,11 @@ def test_rectify_refuses_a_national_number(
     assert "national register or BIS number" in err and "85" not in err
     assert err.count("\n") == 1
     assert read_delivery(config.store).run_id == before
+    (person,) = find_subject(config, ring=ring, **who).people
     for phone in (MOBILE, "+32 470 00 00 31"):  # mobiles are phones
-        rectify_subject(config, {"phone": phone}, **who)
+        rectify_subject(
+            config, {"phone": phone}, apply=True, person=person.id, reference="R", **who
+        )
     assert read_delivery(config.store).table("staff")["phone"].eq(phone).any()
     assert _leaks(config) == []
 

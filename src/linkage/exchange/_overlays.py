@@ -36,6 +36,7 @@ from linkage.pseudonymise import pseudonym_versions, pseudonymise
 
 __all__ = [
     "CLEAR_ID",
+    "HOLDING",
     "RULE_COLUMNS",
     "SUBJECTS",
     "Applied",
@@ -111,6 +112,25 @@ def _row_at(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> np.ndarray:
     return at
 
 
+def _sent(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> np.ndarray:
+    """Per rule, whether its party still sends the record: for an enterprise, any row
+    that hangs from it (a dossier of an enterprise sent by the other party)."""
+    pairs = _pairs(rules["key"], rules["party"])
+    sent = np.zeros(len(rules), dtype=bool)
+    for table, key in KEY_OF.items():
+        mine = (rules["table"] == table).to_numpy(dtype=bool)
+        holding = HOLDING.get(table, (table,))
+        found = pd.concat(
+            [_pairs(tables[t][key], tables[t]["party"]) for t in holding if t in tables]
+        )
+        sent[mine] = pairs[mine].isin(found).to_numpy(dtype=bool)
+    return sent
+
+
+#: The tables whose rows hang from an enterprise (and name it by its key).
+HOLDING = {"enterprises": ("enterprises", "establishments", "dossiers", "contacts")}
+
+
 def _first(index: pd.Index, wanted: pd.Series) -> np.ndarray:
     first = pd.Series(np.arange(len(index)), index=index)
     first = first[~first.index.duplicated()]
@@ -124,8 +144,9 @@ def live_rules(
     now carried out (see the module docstring). A blank's fingerprint is compared under
     the key version it was made with (one the ring no longer holds: kept, to be safe)."""
     at = _row_at(tables, rules)
-    live = at >= 0
-    for i in np.flatnonzero(live & (rules["action"] != "remove").to_numpy(dtype=bool)):
+    removal = (rules["action"] == "remove").to_numpy(dtype=bool)
+    live = np.where(removal, _sent(tables, rules), at >= 0)
+    for i in np.flatnonzero(live & ~removal):
         rule = rules.iloc[i]
         current = tables[rule["table"]][rule["column"]].iloc[[at[i]]]
         if rule["action"] == "blank":
@@ -207,13 +228,19 @@ def apply_rules(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> Applied
                 )
             )
     removal = rules[rules["action"] == "remove"]
-    for table in ("enterprises", "contacts", "staff"):
-        part = removal[removal["table"] == table]
-        gone[table] |= _isin(tables[table], KEY_OF[table], _pairs(part["key"], part["party"]))
+    named = {
+        table: _pairs(part["key"], part["party"])
+        for table, part in ((t, removal[removal["table"] == t]) for t in KEY_OF)
+    }
+    for table, pairs in named.items():
+        gone[table] |= _isin(tables[table], KEY_OF[table], pairs)
 
     def cascade(names: tuple[str, ...], column: str, parent: str) -> None:
+        # an enterprise by its rules (a party may send its dossiers, not the enterprise)
         rows = tables[parent][gone[parent]]
-        pairs = _pairs(rows[column], rows["party"])
+        pairs = (
+            named["enterprises"] if parent == "enterprises" else _pairs(rows[column], rows["party"])
+        )
         for name in names:
             if name in tables:  # a run's tables have no links yet
                 gone[name] |= _isin(tables[name], column, pairs)
@@ -307,7 +334,7 @@ CLEAR_ID = {
 
 
 def records_about(
-    defects: pd.DataFrame, records: dict[str, pd.DataFrame], ring: KeyRing
+    defects: pd.DataFrame, records: dict[str, pd.DataFrame], ring: KeyRing | None
 ) -> np.ndarray:
     """Which rows of a quality report are about one of ``records`` (per table): by the
     sender's id where the delivery holds it, else by its pseudonym (contacts, staff)."""
@@ -320,6 +347,7 @@ def records_about(
         if table in CLEAR_ID:
             ours = frame[CLEAR_ID[table]]
         else:
+            assert ring is not None, "contacts and staff are found in a report by the ring"
             ids = pseudonymise(ids, ring, domain=KEY_OF[table].removesuffix("_key"))
             ours = frame[KEY_OF[table]]
         pairs = _pairs(ids, defects["party"][mine])

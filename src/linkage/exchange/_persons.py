@@ -204,6 +204,7 @@ def _occurrences(tables: dict[str, pd.DataFrame], q: Query, primary: bool) -> pd
     for role, (evidence, within) in roles.items():
         take = ((evidence != "") & within).to_numpy(dtype=bool)
         sub = ent[take]
+        none = np.full(len(sub), None, dtype=object)
         parts.append(
             pd.DataFrame(
                 {
@@ -213,11 +214,14 @@ def _occurrences(tables: dict[str, pd.DataFrame], q: Query, primary: bool) -> pd
                     "key": sub["enterprise_key"].to_numpy(object),
                     "party": sub["party"].to_numpy(object),
                     "enterprise_key": sub["enterprise_key"].to_numpy(object),
-                    "first": fold(sub["manager_first_name"]).to_numpy(object),
-                    "last": fold(sub["manager_last_name"]).to_numpy(object),
-                    "email": fold(sub["email"]).to_numpy(object)
-                    if role != MANAGER
-                    else np.full(len(sub), None, dtype=object),
+                    # an enterprise's address is not its manager's name
+                    "first": fold(sub["manager_first_name"]).to_numpy(object)
+                    if role != ENTERPRISE_EMAIL
+                    else none,
+                    "last": fold(sub["manager_last_name"]).to_numpy(object)
+                    if role != ENTERPRISE_EMAIL
+                    else none,
+                    "email": fold(sub["email"]).to_numpy(object) if role != MANAGER else none,
                     "evidence": evidence[take].to_numpy(object),
                 }
             )

@@ -48,6 +48,7 @@ from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._links import carry_state
 from linkage.exchange._overlays import (
     CLEAR_ID,
+    HOLDING,
     SUBJECTS,
     Applied,
     apply_rules,
@@ -207,8 +208,14 @@ def _removals(tables: dict[str, pd.DataFrame], person: Person) -> pd.DataFrame:
     whole = occ[occ["role"].isin([SOLE, CONTACT, STAFF])]
     rules = []
     for table, key in KEY_OF.items():
-        frame = tables[table]
-        rows = frame[frame[key].isin(whole.loc[whole["table"] == table, "key"])]
+        keys = whole.loc[whole["table"] == table, "key"]
+        # every party's copy; for an enterprise, every party that sends a row of it
+        rows = pd.concat(
+            [
+                tables[t].loc[tables[t][key].isin(keys), [key, "party"]]
+                for t in HOLDING.get(table, (table,))
+            ]
+        )
         rules.append(
             pd.DataFrame(
                 {"action": "remove", "table": table, "key": rows[key], "party": rows["party"]}
@@ -328,6 +335,8 @@ def find_subject(
     """
     config.refuse_expired(today)
     q = Query(**query)
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise ConfigError("exists and is not a folder; --out takes a folder", source=str(out))
     request_id = _request_id("find")
     current, tables, people = _search(config, q)
     records: dict[str, pd.DataFrame] = {}
@@ -386,10 +395,17 @@ def _records(
         ]
     quality = _quality(current)
     if len(quality):
-        about = records_about(quality, records, _ring(config, ring))
+        # contacts and staff are named in the report by the sender's id: the ring tells
+        by_key = quality["table"].isin([t for t in ("contacts", "staff") if t in records])
+        keys = _ring(config, ring) if by_key.any() else None
+        about = records_about(quality, records if keys else _clear_only(records), keys)
         if about.any():
             records["quality"] = quality[about].reset_index(drop=True)
     return {k: v.reset_index(drop=True) for k, v in records.items() if len(v)}
+
+
+def _clear_only(records: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    return {k: v for k, v in records.items() if k not in ("contacts", "staff")}
 
 
 def _write_access(
@@ -400,8 +416,6 @@ def _write_access(
     person: str,
 ) -> tuple[str, ...]:
     """The access export, a file per party and table, each registered for purge."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError("exists and is not a folder; --out takes a folder", source=str(out))
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     written = []
     for table, frame in records.items():
@@ -484,8 +498,10 @@ def _change(
                 config.audit_log, "subject", **request, people=len(people), outcome="preview"
             )
             return report
-        person, keys = report.person, _ring(config, ring)
+        person = report.person
+        keys = _ring(config, ring) if action == "erase" else ring  # fingerprints of blanks
         if action == "erase":
+            assert keys is not None
             rules, skipped = _erase_rules(tables, person, keys), tuple[str, ...]()
         else:
             rules, skipped = _rectify_rules(tables, person, changes or {})
@@ -516,7 +532,7 @@ def _change(
         proof = None
         if action == "erase":
             needles = _needles(tables, person, change)
-            _drop_outputs(config, needles)
+            _drop_outputs(config, person, needles)
             proof = _prove(config, needles)
         report = _with(report, applied=True, proof=proof, informed=informed)
     append_event(
@@ -536,7 +552,7 @@ def _with(report: SubjectReport, **changes: Any) -> SubjectReport:
     return replace(report, **changes)
 
 
-def _carry(change: Applied, ring: KeyRing, request_id: str) -> Any:
+def _carry(change: Applied, ring: KeyRing | None, request_id: str) -> Any:
     """The rewrite's link state, and its quality reports without the removed records."""
 
     def carry(old: Path, new: Path, tables: dict[str, pd.DataFrame]) -> None:
@@ -643,20 +659,22 @@ def _store_files(config: ExchangeConfig) -> tuple[list[tuple[str, Path]], list[t
     return rest, subjects
 
 
-def _drop_outputs(config: ExchangeConfig, needles: Needles) -> None:
-    """Registered find outputs that hold the person go with the erasure."""
+def _drop_outputs(config: ExchangeConfig, person: Person, needles: Needles) -> None:
+    """Access exports made for the person, or holding any of their records, go with the
+    erasure: every file of such an export."""
     entries = _registered(config)
-    left = []
+    theirs = {e["request_id"] for e in entries if e.get("person") == person.id}
     for entry in entries:
         path = Path(entry["path"])
-        if path.exists():
+        if entry["request_id"] not in theirs and path.exists():
             found = trace([(entry["path"], path)], needles)
             if found.left or found.keys:
-                path.unlink()
-                continue
-            left.append(entry)
-    if len(left) != len(entries):
-        _rewrite_registry(config, left)
+                theirs.add(entry["request_id"])
+    for entry in entries:
+        if entry["request_id"] in theirs:
+            Path(entry["path"]).unlink(missing_ok=True)
+    if theirs:
+        _rewrite_registry(config, [e for e in entries if e["request_id"] not in theirs])
 
 
 def _rewrite_registry(config: ExchangeConfig, entries: list[dict[str, str]]) -> None:
