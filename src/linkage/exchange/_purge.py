@@ -53,7 +53,7 @@ from linkage.exchange._audit import append_event, reason
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._copies import remove_copies
 from linkage.exchange._links import carry_state
-from linkage.exchange._scan import scan, scan_store
+from linkage.exchange._scan import read_outputs, scan, scan_store
 
 __all__ = [
     "PurgeReport",
@@ -286,10 +286,11 @@ def _purge(
             {"file": name, "what": "left by an interrupted operation", "action": "removed"}
             for name in cleared
         ]
+        registered, _ = read_outputs(store)  # before the removed ones leave the registry
         files.extend(remove_copies(config, parties, everything))
         D.checkpoint("copies removed")
         after = _counts(D.read_delivery(store))
-        found = scan(config, parties, everything)
+        found = scan(config, parties, everything, registered=registered)
         D.checkpoint("scanned")
         report = PurgeReport(
             purge_id=purge_id,

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -287,9 +287,17 @@ def _scan_path(found: _Scan, path: Path, party: str, column: str) -> None:
             found.doubt(str(file), "extract", f"no {column!r} column")
 
 
-def scan(config: ExchangeConfig, parties: tuple[str, ...], everything: bool) -> dict[str, Any]:
+def scan(
+    config: ExchangeConfig,
+    parties: tuple[str, ...],
+    everything: bool,
+    *,
+    registered: Iterable[dict[str, Any]] = (),
+) -> dict[str, Any]:
     """The proof of a purge of ``parties`` (or of everything): the store, the
-    extracts and the registered outputs (module docstring)."""
+    extracts and the registered outputs (module docstring): those the registry
+    lists now, and ``registered``, what it listed before the purge took the
+    removed ones out of it."""
     found = _Scan(None if everything else parties)
     _scan_store(found, config.store)
     seen = set()
@@ -297,8 +305,8 @@ def scan(config: ExchangeConfig, parties: tuple[str, ...], everything: bool) -> 
         if path not in seen:
             seen.add(path)
             _scan_path(found, path, party, column)
-    entries, _ = read_outputs(config.store)
-    for entry in entries:
+    entries = {e["path"]: e for e in (*registered, *read_outputs(config.store)[0])}
+    for entry in entries.values():
         path = Path(entry["path"])
         if not path.exists():
             found.note(str(path), "output", "gone")
