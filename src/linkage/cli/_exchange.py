@@ -5,7 +5,8 @@
 * ``subject find|erase|rectify --config F (--email E | --first-name A --last-name B |
   --key K | --enterprise-number N) [--person ID] [--apply --reference R]`` — data-subject
   rights (art. 11): erase and rectify are dry runs until ``--person ID --apply``;
-* ``show --config F`` — the delivery in force;
+* ``show --config F`` — the delivery in force and the validity window (audited as a
+  read; refused after the protocol's end, which asks for ``purge --all``);
 * ``verify --config F [--repair]`` — check the store against its manifests; repair it;
 * ``demo [--enterprises N] [--out DIR]`` — the whole job on synthetic data.
 

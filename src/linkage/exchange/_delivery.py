@@ -10,6 +10,8 @@ Layout::
       damaged/<run id>/        a damaged delivery set aside by ``exchange verify --repair``
       withdrawn.json           the parties that withdrew, and whether their purge finished
       reports/                 purge and subject-request reports (counts only)
+      subjects/                the subject requests' rules, per-request reports and the
+                               registry of outputs written outside the store
       .lock                    held while a run, purge or request changes the store
 
 A new delivery is built whole in ``.staging-<run id>``, its files fsync'd, renamed
