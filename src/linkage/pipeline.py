@@ -344,6 +344,8 @@ def link(
         raise ConfigError(
             "an incremental link needs the model its earlier links were made with (model=)"
         )
+    if model is not None:
+        model.check_spec(spec)  # before any work, not as a gamma of the wrong shape
     timings: dict[str, float] = {}
     left_ids = _ids(left, spec.left_id, names[0])
     right_ids = _ids(right, spec.right_id, names[1])

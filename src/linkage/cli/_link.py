@@ -90,13 +90,16 @@ def _link(args: argparse.Namespace) -> int:
     spec = _read_spec(args.spec) if args.spec else presets.get(args.preset)
     if args.threshold is not None:
         spec = replace(spec, threshold=args.threshold)
+    model = None
+    if args.model:  # refused now if it cannot score this spec's pairs, not after compare
+        model = FellegiSunter.load(args.model)
+        model.check_spec(spec, source=args.model.name)
     left, right = _read(args.left, args), _read(args.right, args)
     parents = None
     if args.parents:
         parent_links = _read(args.parents, args)
         lcol, rcol = _id_columns(parent_links, None, source=args.parents.name, what="--parents")
         parents = ParentLinks(links=parent_links[[lcol, rcol]], left_parent=lcol, right_parent=rcol)
-    model = FellegiSunter.load(args.model) if args.model else None
     result = link(
         left, right, spec, model=model, parents=parents, names=(args.left.name, args.right.name)
     )

@@ -20,6 +20,7 @@ from linkage.model import _explain, _persist, _score
 from linkage.model._fit import fit_params
 from linkage.model._params import FittedParams
 from linkage.model._patterns import Layout, weight_table
+from linkage.model._spec import SpecDigest, check_spec
 
 if TYPE_CHECKING:
     from linkage.config import LinkSpec
@@ -57,11 +58,18 @@ class FellegiSunter:
 
     Attributes
     ----------
+    spec_digest : SpecDigest or None
+        The spec the model was made for (:meth:`from_spec`): its sha256 and how each
+        compared column is prepared; saved with the model, and checked by
+        :meth:`check_spec`. None for a model built from comparisons alone, or loaded
+        from a file saved before it was kept.
     params_ : FittedParams
         Everything ``fit`` learnt; ``m_``, ``u_``, ``u_random_``, ``lambda_``,
         ``n_iter_``, ``converged_``, ``n_anchors_``, ``n_patterns_`` and
         ``tf_reference_`` read from it.
     """
+
+    spec_digest: SpecDigest | None = None
 
     def __init__(
         self,
@@ -87,7 +95,20 @@ class FellegiSunter:
     @classmethod
     def from_spec(cls, spec: LinkSpec) -> FellegiSunter:
         """The unfitted model a spec asks for: its comparisons and ``spec.model``."""
-        return cls(spec.comparisons, **asdict(spec.model))
+        model = cls(spec.comparisons, **asdict(spec.model))
+        model.spec_digest = SpecDigest.of(spec)
+        return model
+
+    def check_spec(self, spec: LinkSpec, *, source: str = "model") -> None:
+        """Refuse ``spec`` unless this model can score its pairs: the same comparisons,
+        their columns prepared the same way (see :mod:`linkage.model._spec`).
+
+        Raises
+        ------
+        ConfigError
+            Naming each difference; ``source`` names the model (its file).
+        """
+        check_spec(self.comparisons, self.spec_digest, spec, source=source)
 
     # --------------------------------------------------------------- parameters
 
@@ -110,11 +131,15 @@ class FellegiSunter:
         for name, value in params.items():
             setattr(self, name, tuple(value) if name == "comparisons" else value)
         self.__dict__.pop("params_", None)
+        if "comparisons" in params:  # no longer the spec's
+            self.__dict__.pop("spec_digest", None)
         return self
 
     def clone(self) -> FellegiSunter:
-        """An unfitted model with the same parameters."""
-        return type(self)(**self.get_params())
+        """An unfitted model with the same parameters (made for the same spec)."""
+        model = type(self)(**self.get_params())
+        model.spec_digest = self.spec_digest
+        return model
 
     def __repr__(self) -> str:
         names = ", ".join(c.name for c in self.comparisons)
@@ -228,14 +253,17 @@ class FellegiSunter:
     def to_dict(self) -> dict[str, Any]:
         """Settings, comparisons and fitted parameters as plain data."""
         settings = {k: v for k, v in self.get_params().items() if k != "comparisons"}
-        return _persist.params_to_dict(self.comparisons, settings, self.params)
+        return _persist.params_to_dict(
+            self.comparisons, settings, self.params, spec=self.spec_digest
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FellegiSunter:
         """A fitted model from :meth:`to_dict`'s output."""
-        comparisons, settings, params = _persist.params_from_dict(data)
+        comparisons, settings, params, digest = _persist.params_from_dict(data)
         model = cls(comparisons, **settings)
         model.params_ = params
+        model.spec_digest = digest
         return model
 
     def save(self, path: str | Path) -> None:

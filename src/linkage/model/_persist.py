@@ -1,8 +1,10 @@
 """Persistence: a fitted model as plain data (JSON), and back.
 
 Format 3 holds the estimator's parameters (``settings``), its comparisons (each
-with its ``kind``) and the :class:`FittedParams`. Formats 1 and 2 still load and
-score as they did when saved (format 1 had no sub-models).
+with its ``kind``) and the :class:`FittedParams`; a model made for a spec also its
+``spec`` (:class:`~linkage.model._spec.SpecDigest`: the spec's sha256 and how each
+compared column is prepared), which files saved before it was kept lack. Formats 1
+and 2 still load and score as they did when saved (format 1 had no sub-models).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 from linkage.comparisons import Comparison, comparison_from_dict
 from linkage.exceptions import SchemaError
 from linkage.model._params import FittedParams, JointModel, SettledModel
+from linkage.model._spec import SpecDigest
 
 FORMAT = "linkage.FellegiSunter/3"
 _READS = ("linkage.FellegiSunter/1", "linkage.FellegiSunter/2", FORMAT)
@@ -35,13 +38,19 @@ def _current(comparison: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def params_to_dict(
-    comparisons: tuple[Comparison, ...], settings: Mapping[str, Any], params: FittedParams
+    comparisons: tuple[Comparison, ...],
+    settings: Mapping[str, Any],
+    params: FittedParams,
+    *,
+    spec: SpecDigest | None = None,
 ) -> dict[str, Any]:
-    """Settings, comparisons and fitted parameters as plain data."""
+    """Settings, comparisons, the spec's digest (if known) and fitted parameters as
+    plain data."""
     settled, joint = params.settled, params.joint
     return {
         "format": FORMAT,
         "comparisons": [c.to_dict() for c in comparisons],
+        **({} if spec is None else {"spec": spec.to_dict()}),
         "settings": dict(settings),
         "lambda": params.share,
         "m": _lists(params.m),
@@ -65,8 +74,9 @@ def params_to_dict(
 
 def params_from_dict(
     data: Mapping[str, Any],
-) -> tuple[tuple[Comparison, ...], dict[str, Any], FittedParams]:
-    """Comparisons, settings and fitted parameters from :func:`params_to_dict`'s output."""
+) -> tuple[tuple[Comparison, ...], dict[str, Any], FittedParams, SpecDigest | None]:
+    """Comparisons, settings, fitted parameters and the spec's digest (None if the
+    file has none) from :func:`params_to_dict`'s output."""
     if data.get("format") not in _READS:
         raise SchemaError(f"not a saved FellegiSunter model (format {data.get('format')!r})")
     comparisons = tuple(
@@ -94,4 +104,10 @@ def params_from_dict(
             share=float(joint["lambda"]),
         ),
     )
-    return comparisons, dict(data["settings"]), params
+    spec = data.get("spec")
+    return (
+        comparisons,
+        dict(data["settings"]),
+        params,
+        None if spec is None else SpecDigest.from_dict(spec),
+    )
