@@ -32,7 +32,6 @@ from linkage.exceptions import ConfigError
 from linkage.exchange import (
     ExchangeConfig,
     Validity,
-    _delivery,
     load_config,
     purge,
     read_delivery,
@@ -42,6 +41,7 @@ from linkage.exchange import (
 )
 from linkage.exchange._audit import reason
 from linkage.exchange._copies import drop_rows
+from linkage.exchange._delivery import protect
 from linkage.exchange._demo import write_exchange
 from linkage.keys import KeyRing
 from linkage.synthetic import generate
@@ -515,10 +515,10 @@ def test_a_group_that_does_not_exist_is_refused_at_load(plain) -> None:
 def test_protect_gives_a_tree_the_access_whatever_the_umask(tmp_path: Path, umask) -> None:
     (tmp_path / "out" / "sub").mkdir(parents=True)
     (tmp_path / "out" / "sub" / "a.csv").write_text("x\n")
-    _delivery.protect(tmp_path / "out")
+    protect(tmp_path / "out")
     assert _modes(tmp_path / "out") == {"files": {0o600}, "folders": {0o700}}
     group = _a_group()
-    _delivery.protect(tmp_path / "out", group.gr_name)
+    protect(tmp_path / "out", group.gr_name)
     assert _modes(tmp_path / "out") == {"files": {0o640}, "folders": {0o750}}
     assert (tmp_path / "out" / "sub" / "a.csv").stat().st_gid == group.gr_gid
 

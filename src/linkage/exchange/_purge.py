@@ -49,6 +49,7 @@ from typing import Any
 
 from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
+from linkage.exchange._access import follow, protect
 from linkage.exchange._audit import append_event, reason
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._copies import remove_copies
@@ -209,7 +210,7 @@ def purge(
     try:
         parties = _parties(config, party, everything)
         with D.store_lock(config.store) as cleared:
-            D.protect(config.store, config.group)
+            protect(config.store, config.group)
             withdrawn_parties(config.store)  # damaged: refused before anything is done
             begun = True
             for report in finish_pending(config):
@@ -306,7 +307,7 @@ def _purge(
         reports = store / "reports"
         if not reports.exists():
             reports.mkdir()
-            D.follow(reports)
+            follow(reports)
         D.write_json(reports / f"{purge_id}.json", report.as_dict())
         status = "complete" if report.complete else "incomplete"
         left = [*found["files_of_purged"], *found["unproven"]][:3]

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
+from linkage.exchange._access import protect, unprotected
 from linkage.exchange._audit import append_event, check_writable, dangling, read_events, reason
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._purge import PurgeReport, finish_pending, withdrawn_parties
@@ -50,7 +51,7 @@ def settle(config: ExchangeConfig) -> list[PurgeReport]:
     repair, whether the delivery it meant to put in force is. The store is given
     the configuration's access first (:func:`._delivery.protect`). The purges
     finished."""
-    D.protect(config.store, config.group)
+    protect(config.store, config.group)
     reports = finish_pending(config)
     in_force = D.pointer(config.store)
     built_on = None
@@ -160,7 +161,7 @@ def _verify(config: ExchangeConfig, *, repair: bool) -> StoreCheck:
     with D.store_lock(store):
         if repair:
             check_writable(config.audit_log)
-        wrong = D.unprotected(store, config.group)
+        wrong = unprotected(store, config.group)
         if wrong:
             access = f"0640/0750, group {config.group}" if config.group else "0600/0700"
             problems.append(
