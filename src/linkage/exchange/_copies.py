@@ -257,5 +257,5 @@ def remove_copies(config: ExchangeConfig, parties: tuple[str, ...], everything: 
     _outputs(config.store, parties, everything, done)
     _subjects(config.store, parties, everything, done)
     for entry in done:
-        log.info("purge: %s %s: %s", entry["what"], entry["file"], entry["action"])
+        log.debug("purge: %s %s: %s", entry["what"], entry["file"], entry["action"])
     return done
