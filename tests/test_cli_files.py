@@ -235,3 +235,107 @@ def test_fuzzed_gzip_inputs_never_end_in_a_traceback(
     good = gzip.compress(small["csv"])  # type: ignore[arg-type]
     content = data.draw(st.one_of(damaged(good), dialect_tables().map(gzip.compress)))
     _run_file_commands(content, "fuzzed.csv.gz", small)
+
+
+# ------------------------------------------------------------------ a new user's tables
+
+DUTCH = {
+    "enterprise_number": "ondernemingsnummer",
+    "name": "naam",
+    "street": "straat",
+    "house_number": "huisnummer",
+    "box": "bus",
+    "postcode": "postcode_nr",
+    "municipality": "gemeente",
+    "phone": "telefoon",
+    "email": "e-mail",
+}
+
+
+def test_dutch_headers_in_a_belgian_csv_link_with_a_column_mapping(
+    sample: Path, parquet_links: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    enterprises = pd.read_parquet(sample / "enterprises.parquet").rename(columns=DUTCH)
+    path = tmp_path / "ondernemingen.csv"
+    _write(enterprises, path, ";", "cp1252", False)
+    mapping = ",".join(f"{k}={v}" for k, v in DUTCH.items() if k != "municipality")
+    out = tmp_path / "links.csv"
+    argv = [
+        *("link", str(path), str(sample / "employers.parquet"), "--preset", "enterprises"),
+        *("--left-columns", mapping, "--out", str(out), "--json"),
+    ]
+    capsys.readouterr()
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    links = pd.read_csv(out, dtype={"ondernemingsnummer": str})
+    assert list(links.columns[:2]) == ["ondernemingsnummer", "employer_id"]
+    assert set(zip(links["ondernemingsnummer"], links["employer_id"], strict=True)) == set(
+        zip(parquet_links["enterprise_number"], parquet_links["employer_id"], strict=True)
+    )
+    assert summary["links"] == len(links) == len(parquet_links)
+    assert summary["left"] == {"file": str(path), "rows": len(enterprises)}
+    assert summary["right"]["rows"] == len(pd.read_parquet(sample / "employers.parquet"))
+    # The union of the rules' pairs: no more than their sum.
+    assert summary["candidate_pairs"] <= sum(summary["pairs_by_rule"].values())
+    assert summary["candidate_pairs"] >= summary["links"] > 1_000
+    assert summary["model"]["fitted"] is True and summary["out"] == str(out)
+    assert set(summary["seconds"]) == {"prepare", "block", "compare", "fit", "score", "resolve"}
+
+
+@pytest.mark.parametrize(
+    ("mapping", "says"),
+    [
+        ("naam", "--left-columns takes NAME=YOURS pairs separated by commas"),
+        ("name=naam,name=naam2", "--left-columns names 'name' twice"),
+        ("nam=naam", "left column mapping names ['nam'], which the spec does not read"),
+    ],
+)
+def test_a_wrong_column_mapping_is_one_line(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], mapping: str, says: str
+) -> None:
+    def no_read(*args: object, **kwargs: object) -> None:
+        raise AssertionError("read a table before the mapping was checked")
+
+    argv = [
+        *("link", str(sample / "enterprises.parquet"), str(sample / "employers.parquet")),
+        *("--preset", "enterprises", "--left-columns", mapping, "--out", str(tmp_path / "l.csv")),
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("linkage.cli._link.read_table", no_read)
+        assert main(argv) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("linkage: error: ") and says in err and err.count("\n") == 1
+
+
+def test_a_mapped_column_that_is_absent_is_named_as_the_user_calls_it(
+    sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        *("link", str(sample / "enterprises.parquet"), str(sample / "employers.parquet")),
+        *("--preset", "enterprises", "--left-columns", "name=naam"),
+        *("--out", str(tmp_path / "l.csv")),
+    ]
+    assert main(argv) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "enterprises.parquet, column 'naam': missing column(s) 'naam'" in err
+
+
+def test_parent_links_with_their_columns_the_other_way_round(
+    sample: Path, parquet_links: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    units = []
+    for name, frame in (
+        ("in-order.csv", parquet_links),
+        ("reversed.csv", parquet_links[["employer_id", "enterprise_number"]]),
+    ):
+        parents = tmp_path / name
+        frame.to_csv(parents, index=False)
+        out = tmp_path / f"units-{name}"
+        argv = [
+            *("link", str(sample / "establishments.parquet"), str(sample / "sites.parquet")),
+            *("--preset", "establishments", "--parents", str(parents), "--out", str(out)),
+        ]
+        assert main(["-q", *argv]) == 0
+        units.append(pd.read_csv(out, dtype=str))
+    pd.testing.assert_frame_equal(units[0], units[1])
+    assert len(units[0]) > 1_000

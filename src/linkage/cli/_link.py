@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -17,7 +18,7 @@ from linkage.evaluate import check_pairs, link_quality, threshold_sweep
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.io import check_output, read_table, require_columns, write_table
 from linkage.model import FellegiSunter
-from linkage.pipeline import ParentLinks, link
+from linkage.pipeline import LinkResult, ParentLinks, link
 from linkage.presets import load_spec
 
 
@@ -43,6 +44,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", type=Path, help="reuse a fitted model (JSON) instead of fitting")
     parser.add_argument("--save-model", type=Path, help="write the fitted model (JSON)")
     parser.add_argument("--pairs-out", type=Path, help="also write every scored candidate pair")
+    for side in ("left", "right"):
+        parser.add_argument(
+            f"--{side}-columns",
+            metavar="NAME=YOURS,...",
+            help=f"the {side} table's own column names for the spec's, e.g. "
+            "name=naam,postcode=postcode_nr (the spec's names: its id and its fields' "
+            "sources)",
+        )
+    parser.add_argument(
+        "--json", action="store_true", help="print a summary as JSON on stdout, for scripts"
+    )
     _dialect_options(parser)
     parser.set_defaults(handler=_link)
 
@@ -90,6 +102,10 @@ def _link(args: argparse.Namespace) -> int:
     spec = _read_spec(args.spec) if args.spec else presets.get(args.preset)
     if args.threshold is not None:
         spec = replace(spec, threshold=args.threshold)
+    spec = spec.with_columns(
+        left=_columns(args.left_columns, "--left-columns"),
+        right=_columns(args.right_columns, "--right-columns"),
+    )
     model = None
     if args.model:  # refused now if it cannot score this spec's pairs, not after compare
         model = FellegiSunter.load(args.model)
@@ -99,6 +115,8 @@ def _link(args: argparse.Namespace) -> int:
     if args.parents:
         parent_links = _read(args.parents, args)
         lcol, rcol = _id_columns(parent_links, None, source=args.parents.name, what="--parents")
+        if lcol not in left.columns and rcol in left.columns and lcol in right.columns:
+            lcol, rcol = rcol, lcol  # the file's two columns the other way round
         parents = ParentLinks(links=parent_links[[lcol, rcol]], left_parent=lcol, right_parent=rcol)
     result = link(
         left, right, spec, model=model, parents=parents, names=(args.left.name, args.right.name)
@@ -108,9 +126,55 @@ def _link(args: argparse.Namespace) -> int:
         result.model.save(args.save_model)
     if args.pairs_out:
         write_table(result.scored_pairs(), args.pairs_out)
-    print(result.summary())
-    print(f"wrote {len(result.links):,} links to {args.out}")
+    if args.json:
+        print(json.dumps(_summary(result, args, fitted=model is None), indent=2))
+    else:
+        print(result.summary())
+        print(f"wrote {len(result.links):,} links to {args.out}")
     return 0
+
+
+def _columns(option: str | None, flag: str) -> dict[str, str]:
+    """``name=naam,postcode=postcode_nr`` as ``{"name": "naam", ...}``."""
+    if option is None:
+        return {}
+    mapping: dict[str, str] = {}
+    for part in option.split(","):
+        name, sep, yours = (p.strip() for p in part.partition("="))
+        if not (sep and name and yours):
+            raise ConfigError(
+                f"{flag} takes NAME=YOURS pairs separated by commas "
+                f"(e.g. name=naam,postcode=postcode_nr), got {part.strip()!r}"
+            )
+        if name in mapping:
+            raise ConfigError(f"{flag} names {name!r} twice")
+        mapping[name] = yours
+    return mapping
+
+
+def _summary(result: LinkResult, args: argparse.Namespace, *, fitted: bool) -> dict[str, Any]:
+    """What ``link --json`` prints: the inputs, the pairs, the links, the model."""
+    model = result.model
+    return {
+        "left": {"file": str(args.left), "rows": len(result.left_ids)},
+        "right": {"file": str(args.right), "rows": len(result.right_ids)},
+        "candidate_pairs": len(result.pairs),
+        "pairs_by_rule": result.pairs.by_rule,
+        "skipped_by_rule": result.pairs.skipped,
+        "threshold": result.spec.threshold,
+        "links": len(result.links),
+        "out": str(args.out),
+        "model": {
+            "fitted": fitted,
+            "from": None if args.model is None else str(args.model),
+            "saved": None if args.save_model is None else str(args.save_model),
+            "converged": bool(model.converged_),
+            "iterations": int(model.n_iter_),
+            "match_share": float(model.lambda_),
+        },
+        "pairs_out": None if args.pairs_out is None else str(args.pairs_out),
+        "seconds": {stage: round(t, 3) for stage, t in result.timings.items()},
+    }
 
 
 def _read_spec(path: Path) -> LinkSpec:
