@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -376,3 +377,53 @@ def test_subject_requests_are_refused_after_the_protocol_ends(exchange, ring) ->
         find_subject(exchange, ring=ring, email="a@b.be", today=end + dt.timedelta(days=1))
     with pytest.raises(ConfigError, match="purge"):
         erase_subject(exchange, ring=ring, email="a@b.be", today=end + dt.timedelta(days=1))
+
+
+def test_an_erasure_holds_through_a_key_rotation(exchange, ring) -> None:
+    tables = _tables(exchange)
+    sole = _trade_name_sole_proprietor(tables)
+    who = {"first_name": sole["manager_first_name"], "last_name": sole["manager_last_name"]}
+    (person,) = find_subject(exchange, ring=ring, **who).people
+    erase_subject(exchange, ring=ring, reference="R", apply=True, person=person.id, **who)
+    ring.rotate()
+    result = run(exchange, ring=ring, today=TODAY)
+    assert result.manifest["key"]["rekeyed_from"] == 1
+    after = _tables(exchange)["enterprises"]
+    assert sole["enterprise_number"] not in set(after["enterprise_number"])
+    kept = pd.read_parquet(exchange.store / "subjects" / "suppressions.parquet")
+    assert kept["key"].str.startswith("v2.").all()  # the suppression was re-keyed
+
+
+def test_a_staff_member_is_erased_with_their_dossier_references(exchange, ring) -> None:
+    tables = _tables(exchange)
+    staff = tables["staff"]
+    refs = tables["dossier_staff"]["staff_key"].value_counts()
+    member = staff[staff["staff_key"].map(refs).fillna(0) > 0].iloc[0]
+    who = {"first_name": member["first_name"], "last_name": member["last_name"]}
+    people = find_subject(exchange, ring=ring, **who).people
+    (person,) = [p for p in people if "staff member" in p.roles]
+    report = erase_subject(exchange, ring=ring, reference="R", apply=True, person=person.id, **who)
+    assert report.proof.left == 0
+    assert report.counts()["dossier_staff"] == refs[member["staff_key"]]
+    after = _tables(exchange)
+    assert member["staff_key"] not in set(after["staff"]["staff_key"])
+    assert member["staff_key"] not in set(after["dossier_staff"]["staff_key"])
+    assert len(after["dossiers"]) == len(tables["dossiers"])  # their dossiers stay
+
+
+def test_what_a_request_keeps_is_private_whatever_the_umask(tmp_path: Path, world, ring) -> None:
+    old = os.umask(0o022)
+    try:
+        config = load_config(write_exchange(world, tmp_path))
+        run(config, ring=ring, today=TODAY)
+        company = _tables(config)["enterprises"].dropna(subset=["email"]).iloc[0]
+        (person,) = find_subject(config, ring=ring, email=company["email"]).people
+        erase_subject(
+            config, ring=ring, email=company["email"], reference="R", apply=True, person=person.id
+        )
+    finally:
+        os.umask(old)
+    kept = list((config.store / "subjects").rglob("*"))
+    assert any(p.suffix == ".parquet" for p in kept) and any(p.suffix == ".csv" for p in kept)
+    for path in [config.store / "subjects", *kept]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from linkage.exceptions import KeyringError
+from linkage.exchange._access import follow
 from linkage.exchange._persons import KEY_OF, fold
 from linkage.io import write_table
 from linkage.keys import KeyRing
@@ -92,10 +93,37 @@ def save_rules(store: Path, rules: pd.DataFrame) -> None:
             write_table(part.sort_values(RULE_COLUMNS).reset_index(drop=True), path)
         else:
             path.unlink(missing_ok=True)
+    follow(folder)
 
 
 def _pairs(keys: pd.Series, parties: pd.Series) -> pd.Series:
     return parties.astype("string") + "\x1f" + keys.astype("string")
+
+
+def _wanted(keys: pd.Series, parties: pd.Series) -> pd.DataFrame:
+    """A few (key, party) pairs to look for."""
+    return pd.DataFrame(
+        {"key": keys.astype("string").to_numpy(), "party": parties.astype("string").to_numpy()}
+    )
+
+
+def _match(keys: pd.Series, parties: pd.Series, wanted: pd.DataFrame) -> np.ndarray:
+    """Per row, whether its (key, party) is wanted: every row is hashed once by its key,
+    and pairs are made only of the few rows that share a key."""
+    hit = keys.isin(wanted["key"]).to_numpy(dtype=bool)
+    if hit.any():
+        pairs = _pairs(keys[hit], parties[hit])
+        hit[hit] = pairs.isin(_pairs(wanted["key"], wanted["party"])).to_numpy(dtype=bool)
+    return hit
+
+
+def _first_rows(keys: pd.Series, parties: pd.Series, wanted: pd.DataFrame) -> np.ndarray:
+    """Per wanted pair, the first row that holds it (-1: none)."""
+    rows = np.flatnonzero(keys.isin(wanted["key"]).to_numpy(dtype=bool))
+    first = pd.Series(rows, index=_pairs(keys.iloc[rows], parties.iloc[rows]).to_numpy())
+    first = first[~first.index.duplicated()]
+    at = first.reindex(_pairs(wanted["key"], wanted["party"]).to_numpy())
+    return at.fillna(-1).to_numpy(dtype=np.int64)
 
 
 def _row_at(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> np.ndarray:
@@ -103,38 +131,26 @@ def _row_at(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> np.ndarray:
     at = np.full(len(rules), -1, dtype=np.int64)
     for table, key in KEY_OF.items():
         mine = (rules["table"] == table).to_numpy(dtype=bool)
-        if not mine.any():
-            continue
-        frame = tables[table]
-        index = pd.Index(_pairs(frame[key], frame["party"]))
-        wanted = _pairs(rules["key"][mine], rules["party"][mine])
-        at[mine] = index.get_indexer(wanted) if index.is_unique else _first(index, wanted)
+        if mine.any():
+            frame = tables[table]
+            at[mine] = _first_rows(frame[key], frame["party"], rules[mine])
     return at
 
 
 def _sent(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> np.ndarray:
     """Per rule, whether its party still sends the record: for an enterprise, any row
     that hangs from it (a dossier of an enterprise sent by the other party)."""
-    pairs = _pairs(rules["key"], rules["party"])
     sent = np.zeros(len(rules), dtype=bool)
     for table, key in KEY_OF.items():
         mine = (rules["table"] == table).to_numpy(dtype=bool)
-        holding = HOLDING.get(table, (table,))
-        found = pd.concat(
-            [_pairs(tables[t][key], tables[t]["party"]) for t in holding if t in tables]
-        )
-        sent[mine] = pairs[mine].isin(found).to_numpy(dtype=bool)
+        for t in HOLDING.get(table, (table,)):
+            if mine.any() and t in tables:
+                sent[mine] |= _first_rows(tables[t][key], tables[t]["party"], rules[mine]) >= 0
     return sent
 
 
 #: The tables whose rows hang from an enterprise (and name it by its key).
 HOLDING = {"enterprises": ("enterprises", "establishments", "dossiers", "contacts")}
-
-
-def _first(index: pd.Index, wanted: pd.Series) -> np.ndarray:
-    first = pd.Series(np.arange(len(index)), index=index)
-    first = first[~first.index.duplicated()]
-    return first.reindex(wanted).fillna(-1).to_numpy(dtype=np.int64)
 
 
 def live_rules(
@@ -185,8 +201,8 @@ class Applied:
     fields: pd.DataFrame
 
 
-def _isin(frame: pd.DataFrame, key: str, pairs: pd.Series) -> np.ndarray:
-    return _pairs(frame[key], frame["party"]).isin(pairs).to_numpy(dtype=bool)
+def _isin(frame: pd.DataFrame, key: str, wanted: pd.DataFrame) -> np.ndarray:
+    return _match(frame[key], frame["party"], wanted)
 
 
 def apply_rules(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> Applied:
@@ -198,7 +214,7 @@ def apply_rules(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> Applied
         mine = rules[rules["action"] == action]
         for (table, column), part in mine.groupby(["table", "column"]):
             frame = out[table].copy()
-            hit = _isin(frame, KEY_OF[table], _pairs(part["key"], part["party"]))
+            hit = _isin(frame, KEY_OF[table], part)
             if action == "blank":
                 new = pd.Series(pd.NA, index=frame.index[hit], dtype=frame[column].dtype)
             else:
@@ -206,7 +222,9 @@ def apply_rules(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> Applied
                     part["value"].to_numpy(object), index=_pairs(part["key"], part["party"])
                 )
                 new = pd.Series(
-                    at.reindex(_pairs(frame[KEY_OF[table]], frame["party"])[hit]).to_numpy(object),
+                    at.reindex(_pairs(frame[KEY_OF[table]][hit], frame["party"][hit])).to_numpy(
+                        object
+                    ),
                     index=frame.index[hit],
                 )
             before = frame.loc[hit, column]
@@ -228,22 +246,21 @@ def apply_rules(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> Applied
                 )
             )
     removal = rules[rules["action"] == "remove"]
-    named = {
-        table: _pairs(part["key"], part["party"])
-        for table, part in ((t, removal[removal["table"] == t]) for t in KEY_OF)
-    }
+    named = {table: removal[removal["table"] == table] for table in KEY_OF}
     for table, pairs in named.items():
         gone[table] |= _isin(tables[table], KEY_OF[table], pairs)
 
     def cascade(names: tuple[str, ...], column: str, parent: str) -> None:
         # an enterprise by its rules (a party may send its dossiers, not the enterprise)
         rows = tables[parent][gone[parent]]
-        pairs = (
-            named["enterprises"] if parent == "enterprises" else _pairs(rows[column], rows["party"])
+        wanted = (
+            named["enterprises"]
+            if parent == "enterprises"
+            else _wanted(rows[column], rows["party"])
         )
         for name in names:
             if name in tables:  # a run's tables have no links yet
-                gone[name] |= _isin(tables[name], column, pairs)
+                gone[name] |= _isin(tables[name], column, wanted)
 
     cascade(
         ("establishments", "dossiers", "links_enterprises", "contacts"),
@@ -260,7 +277,8 @@ def apply_rules(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> Applied
     removed = {}
     for name, mask in gone.items():
         removed[name] = out[name][mask].reset_index(drop=True)
-        out[name] = out[name][~mask].reset_index(drop=True)
+        if mask.any():  # a table that loses nothing is not copied
+            out[name] = out[name][~mask].reset_index(drop=True)
     columns = ["table", "key", "party", "column", "action"]
     return Applied(
         tables=out,
@@ -305,23 +323,25 @@ def apply_kept(
     return Kept(applied=apply_rules(tables, live), live=live, retired=retired)
 
 
-def aligned(
-    extract: pd.DataFrame, delivered: pd.DataFrame, number: str, fields: pd.DataFrame
-) -> pd.DataFrame:
+def aligned(extract: pd.DataFrame, applied: Applied, table: str, number: str) -> pd.DataFrame:
     """A clear extract as the rules left its delivered table (for linking): the rows
     removed left out, the fields blanked or set copied, matched by number and party."""
-    wanted = _pairs(delivered[number], delivered["party"])
-    sent = _pairs(extract[number], extract["party"])
+    removed = applied.removed[table]
     out = extract[
-        sent.isin(wanted).to_numpy(dtype=bool) | extract[number].isna().to_numpy(dtype=bool)
+        ~_match(extract[number], extract["party"], _wanted(removed[number], removed["party"]))
     ]
+    fields = applied.fields[applied.fields["table"] == table]
     if not len(fields):
         return out
+    delivered = applied.tables[table]
+    rows = _first_rows(delivered[KEY_OF[table]], delivered["party"], fields)
+    changed = delivered.iloc[np.unique(rows[rows >= 0])]
+    at = _first_rows(out[number], out["party"], _wanted(changed[number], changed["party"]))
     out = out.copy()
-    at = pd.Index(wanted).get_indexer(_pairs(out[number], out["party"]))
     for column in fields["column"].unique():
-        hit = at >= 0
-        out.loc[hit, column] = delivered[column].to_numpy(object)[at[hit]]
+        out.iloc[at[at >= 0], out.columns.get_loc(column)] = changed[column].to_numpy(object)[
+            at >= 0
+        ]
     return out
 
 
@@ -350,8 +370,7 @@ def records_about(
             assert ring is not None, "contacts and staff are found in a report by the ring"
             ids = pseudonymise(ids, ring, domain=KEY_OF[table].removesuffix("_key"))
             ours = frame[KEY_OF[table]]
-        pairs = _pairs(ids, defects["party"][mine])
-        about[mine] = pairs.isin(_pairs(ours, frame["party"])).to_numpy(dtype=bool)
+        about[mine] = _match(ids, defects["party"][mine], _wanted(ours, frame["party"]))
     return about
 
 

@@ -437,9 +437,8 @@ def _deliver(
     del tables
     linked = {name: extracts.tables[name] for name in ("enterprises", "establishments")}
     if kept is not None:
-        fields = kept.applied.fields
         linked = {
-            name: aligned(frame, keys[name], f"{name[:-1]}_number", fields[fields["table"] == name])
+            name: aligned(frame, kept.applied, name, f"{name[:-1]}_number")
             for name, frame in linked.items()
         }
     inputs, dropped = extracts.inputs, extracts.dropped

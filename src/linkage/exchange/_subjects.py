@@ -43,6 +43,7 @@ import pandas as pd
 
 from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
+from linkage.exchange._access import follow, protect
 from linkage.exchange._audit import append_event
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._links import carry_state
@@ -431,8 +432,8 @@ def _write_access(
                 },
             )
             write_table(part.reset_index(drop=True), path)
-            path.chmod(0o600)
             written.append(str(path))
+    protect(out, config.group)
     return tuple(written)
 
 
@@ -442,6 +443,7 @@ def _register(config: ExchangeConfig, entry: dict[str, str]) -> None:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     with (folder / OUTPUTS).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(entry, sort_keys=True) + "\n")
+    follow(folder)
 
 
 def _registered(config: ExchangeConfig) -> list[dict[str, str]]:
@@ -610,8 +612,8 @@ def _inform(config: ExchangeConfig, request: dict[str, str], change: Applied) ->
     for party, part in report.groupby("party", sort=True):
         path = folder / f"inform-{party}.csv"
         write_table(part.sort_values(["table", "key", "change"]).reset_index(drop=True), path)
-        path.chmod(0o600)
         written[str(party)] = str(path)
+    follow(config.store / SUBJECTS)
     return written
 
 
@@ -682,6 +684,7 @@ def _rewrite_registry(config: ExchangeConfig, entries: list[dict[str, str]]) -> 
 
     with atomic_path(config.store / SUBJECTS / OUTPUTS) as tmp:
         Path(tmp).write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
+    follow(config.store / SUBJECTS)
 
 
 def _prove(config: ExchangeConfig, needles: Needles) -> Trace:
