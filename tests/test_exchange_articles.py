@@ -142,8 +142,9 @@ def test_subject_find_erase_rectify(tmp_path: Path, small) -> None:
     log = delivered.audit_log.read_text()
     for value in (contact["email"], staff["last_name"], "+3292657211"):
         assert value not in log
-    # two finds, and two changes each with its write-ahead intent
-    assert log.count('"event": "subject"') == 2 + 2 * 2 and "REQ-1" in log
+    # two finds, two changes each with its write-ahead intent, one refusal
+    assert log.count('"event": "subject"') == 2 + 2 * 2 + 1 and "REQ-1" in log
+    assert log.count('"outcome": "refused"') == 1
     assert log.count('"event": "subject", "outcome": "intent"') == 2
 
 

@@ -113,7 +113,7 @@ def _unique_person(tables, rows: pd.DataFrame) -> pd.Series:
             _fold(tables["staff"]["first_name"]) + " " + _fold(tables["staff"]["last_name"]),
         ]
     )
-    for _, row in rows.iterrows():
+    for _, row in rows.sort_values("enterprise_number").iterrows():  # not by random keys
         name = f"{row['manager_first_name']} {row['manager_last_name']}".casefold()
         ent = tables["enterprises"]
         same = ent["enterprise_key"] == row["enterprise_key"]
@@ -353,7 +353,8 @@ def test_access_export_is_whole_private_registered_and_erased_with_them(
     base = ["exchange", "subject", "find", "--config", str(exchange.source), *who]
     assert main([*base, "--reference", "SAR-7", "--out", str(out)]) == 0
     written = sorted(p.name for p in out.iterdir())
-    assert {"VLAIO-amounts.csv", "VLAIO-dossiers.csv", "VLAIO-establishments.csv"} <= set(written)
+    tables_written = {name.split("-", 1)[1] for name in written}
+    assert {"amounts.csv", "dossiers.csv", "establishments.csv"} <= tables_written
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in out.iterdir())
     registry = (exchange.store / "subjects" / "outputs.jsonl").read_text().splitlines()
     assert sorted(Path(json.loads(line)["path"]).name for line in registry) == written
@@ -427,3 +428,11 @@ def test_what_a_request_keeps_is_private_whatever_the_umask(tmp_path: Path, worl
     assert any(p.suffix == ".parquet" for p in kept) and any(p.suffix == ".csv" for p in kept)
     for path in [config.store / "subjects", *kept]:
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_a_refused_request_is_audited_with_its_reason(exchange, ring) -> None:
+    with pytest.raises(ConfigError, match="--person ID"):
+        erase_subject(exchange, ring=ring, email="a@b.be", reference="R9", apply=True)
+    last = read_events(exchange.audit_log)[-1]
+    assert last["outcome"] == "refused" and last["reference"] == "R9"
+    assert "--person ID" in last["reason"] and "a@b.be" not in exchange.audit_log.read_text()

@@ -509,6 +509,15 @@ def switch_to(store: Path, run_id: str | None) -> None:
     _set_pointer(store, PREVIOUS, None)
 
 
+def _quality_counts(folder: Path) -> dict[str, dict[str, int]]:
+    """Defects per party and kind, as the quality reports in ``folder`` now hold them."""
+    counts = {}
+    for path in sorted(folder.glob("*.csv")):
+        kinds = pd.read_csv(path, usecols=["defect"], dtype="string")["defect"]
+        counts[path.stem] = {str(k): int(v) for k, v in kinds.value_counts().sort_index().items()}
+    return counts
+
+
 def rewrite(
     store: Path,
     current: Delivery,
@@ -557,7 +566,7 @@ def rewrite(
                 "minimisation": {
                     "dropped": [d for d in manifest["minimisation"]["dropped"] if keep(d["party"])]
                 },
-                "quality": {p: c for p, c in manifest["quality"].items() if p not in drop_quality},
+                "quality": _quality_counts(quality),
                 "operations": [*manifest.get("operations", []), operation],
             }
         )

@@ -31,6 +31,7 @@ audit log records each request with its reference and counts, never a value.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import secrets
@@ -44,7 +45,7 @@ import pandas as pd
 from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
 from linkage.exchange._access import follow, protect
-from linkage.exchange._audit import append_event
+from linkage.exchange._audit import append_event, reason
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._links import carry_state
 from linkage.exchange._overlays import (
@@ -334,11 +335,23 @@ def find_subject(
     ``enterprise_number``, ``person`` (see :class:`._persons.Query`). ``out``: a folder
     to write the one person's records to, per party and table (registered for purge).
     """
+    request = {"request_id": _request_id("find"), "action": "find", "reference": reference}
+    return _audited(config, request, lambda stage: _find(config, request, query, out, ring, today))
+
+
+def _find(
+    config: ExchangeConfig,
+    request: dict[str, str],
+    query: dict[str, Any],
+    out: str | Path | None,
+    ring: KeyRing | None,
+    today: dt.date | None,
+) -> SubjectReport:
     config.refuse_expired(today)
     q = Query(**query)
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise ConfigError("exists and is not a folder; --out takes a folder", source=str(out))
-    request_id = _request_id("find")
+    request_id, reference = request["request_id"], request["reference"]
     current, tables, people = _search(config, q)
     records: dict[str, pd.DataFrame] = {}
     outputs: tuple[str, ...] = ()
@@ -467,6 +480,26 @@ def _choose(people: list[Person], q: Query, action: str) -> Person:
     return people[0]
 
 
+def _audited(config: ExchangeConfig, request: dict[str, str], call: Any) -> SubjectReport:
+    """Run a request; a refusal or failure is audited with its reason: ``refused``
+    before the request's intent is on record, ``failed`` after it (the delivery it was
+    to make not in force), ``delivered`` with the error once it is."""
+    stage: list[str] = []
+    try:
+        return call(stage)
+    except BaseException as exc:
+        outcome = {"": "refused", "intent": "failed", "switched": "delivered"}
+        with contextlib.suppress(OSError):
+            append_event(
+                config.audit_log,
+                "subject",
+                **request,
+                outcome=outcome[stage[-1] if stage else ""],
+                reason=reason(exc),
+            )
+        raise
+
+
 def _change(
     config: ExchangeConfig,
     action: str,
@@ -478,12 +511,29 @@ def _change(
     today: dt.date | None,
     changes: Mapping[str, str] | None = None,
 ) -> SubjectReport:
+    request = {"request_id": _request_id(action), "action": action, "reference": reference}
+    return _audited(
+        config,
+        request,
+        lambda stage: _do(config, request, query, stage, apply, ring, today, changes or {}),
+    )
+
+
+def _do(
+    config: ExchangeConfig,
+    request: dict[str, str],
+    query: dict[str, Any],
+    stage: list[str],
+    apply: bool,
+    ring: KeyRing | None,
+    today: dt.date | None,
+    changes: Mapping[str, str],
+) -> SubjectReport:
+    action, reference, request_id = request["action"], request["reference"], request["request_id"]
     config.refuse_expired(today)
     q = Query(**query)
-    request_id = _request_id(action)
     if apply and not reference.strip():
         raise ConfigError(f"{action}: --reference is required to apply a request (it is audited)")
-    request = {"request_id": request_id, "action": action, "reference": reference}
     with D.store_lock(config.store):
         current, tables, people = _search(config, q)
         if apply:
@@ -506,7 +556,7 @@ def _change(
             assert keys is not None
             rules, skipped = _erase_rules(tables, person, keys), tuple[str, ...]()
         else:
-            rules, skipped = _rectify_rules(tables, person, changes or {})
+            rules, skipped = _rectify_rules(tables, person, changes)
         rules = rules.assign(request_id=request_id, reference=reference).astype("string")
         change = apply_rules(tables, rules)
         report = _with(report, change=change, skipped=skipped)
@@ -517,6 +567,7 @@ def _change(
         # Write-ahead: the request is on record, and its rules kept, before its delivery
         # can be in force; from then on no run brings the records back.
         append_event(config.audit_log, "subject", **request, person=person.id, outcome="intent")
+        stage.append("intent")
         kept = pd.concat([load_rules(config.store), rules], ignore_index=True)
         save_rules(
             config.store,
@@ -530,6 +581,7 @@ def _change(
             operation={"subject": action, "reference": reference, "request_id": request_id},
             carry=_carry(change, keys, request_id),
         )
+        stage.append("switched")
         informed = _inform(config, request, change)
         proof = None
         if action == "erase":
