@@ -146,6 +146,7 @@ def _audit_fields(manifest: dict[str, Any], folder: Path) -> dict[str, Any]:
         "inputs": [i["sha256"] for i in manifest["inputs"]],
         "manifest_sha256": sha256_file(folder / D.MANIFEST),
         **({"fallback_from": manifest["fallback_from"]} if "fallback_from" in manifest else {}),
+        **({"subjects": manifest["subjects"]} if "subjects" in manifest else {}),
     }
 
 
