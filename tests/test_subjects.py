@@ -436,3 +436,47 @@ def test_a_refused_request_is_audited_with_its_reason(exchange, ring) -> None:
     last = read_events(exchange.audit_log)[-1]
     assert last["outcome"] == "refused" and last["reference"] == "R9"
     assert "--person ID" in last["reason"] and "a@b.be" not in exchange.audit_log.read_text()
+
+
+def test_two_sole_proprietorships_are_two_people_whatever_they_share() -> None:
+    """A hand-worked search: a natural person has one enterprise number, so two sole
+    proprietorships under one name and one address are two people; a contact with that
+    name at one of them is that one; a managing person elsewhere is a third."""
+    from linkage.exchange._persons import Query, search
+
+    s = lambda *values: pd.array(values, dtype="string")  # noqa: E731
+    ent = pd.DataFrame(
+        {
+            "enterprise_key": s("eA", "eB", "eC"),
+            "enterprise_number": s("0200000043", "0200000142", "0200000241"),
+            "party": s("VLAIO", "TBT", "VLAIO"),
+            "name": s("Bakkerij Wim", "Wim Jacobs", "Jacobs BV"),
+            "entity_type": s("natural_person", "natural_person", "legal_person"),
+            "manager_first_name": s("Wim", "Wim", "Wim"),
+            "manager_last_name": s("Jacobs", "Jacobs", "Jacobs"),
+            "email": s("wim.jacobs@gmail.com", "wim.jacobs@gmail.com", "info@jacobs.be"),
+        }
+    )
+    contacts = pd.DataFrame(
+        {
+            "contact_key": s("c1"),
+            "enterprise_key": s("eA"),
+            "party": s("VLAIO"),
+            "first_name": s(" wim"),
+            "last_name": s("JACOBS"),
+            "email": s("w@bakkerij.be"),
+        }
+    )
+    staff = pd.DataFrame(
+        {c: s() for c in ("staff_key", "party", "first_name", "last_name", "email")}
+    )
+    tables = {"enterprises": ent, "contacts": contacts, "staff": staff}
+    people = search(tables, Query(first_name="Wim", last_name="Jacobs"))
+    found = sorted(sorted(p.occurrences["key"]) for p in people)
+    assert found == [["c1", "eA"], ["eB"], ["eC"]]
+    by_mail = search(tables, Query(email="WIM.JACOBS@gmail.com"))
+    assert sorted(sorted(p.occurrences["key"]) for p in by_mail) == [["c1", "eA"], ["eB"]]
+    chosen = search(
+        tables, Query(first_name="Wim", last_name="Jacobs", enterprise_number="0200.000.241")
+    )
+    assert [p.roles for p in chosen] == [("managing person",)]

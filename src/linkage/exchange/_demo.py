@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import time
 from collections.abc import Mapping
@@ -64,8 +65,9 @@ end = 2026-05-15
 renewals = [{{ end = {renewal}, reference = "synthetic demo only: not a signed renewal" }}]
 
 [keys]
-# The demo's ring was made in memory for one run; to run this config again, put a
-# master secret in this variable (openssl rand -base64 32): other keys, same shape.
+# The demo's ring is the master secret in this variable if it was set (openssl rand
+# -base64 32), else one made in memory for one run: then a run or subject request on
+# this config needs a secret here, and makes other keys.
 env = "LINKAGE_MASTER_KEY"
 
 {extracts}
@@ -199,8 +201,15 @@ def demo(out_dir: str | Path, *, n_enterprises: int = 20_000, seed: int = 7) -> 
     config_path = write_exchange(exchange, out)
     timings["write extracts"] = time.perf_counter() - started
     started = time.perf_counter()
-    ring = KeyRing.generate(exchange=EXCHANGE)
-    result = run(load_config(config_path), ring=ring)
+    # The master secret in LINKAGE_MASTER_KEY if one is set (so that the requests and
+    # runs that follow use the same keys), else one made for this run only.
+    config = load_config(config_path)
+    ring = (
+        KeyRing.from_env(exchange=EXCHANGE)
+        if os.environ.get("LINKAGE_MASTER_KEY", "").strip()
+        else KeyRing.generate(exchange=EXCHANGE)
+    )
+    result = run(config, ring=ring)
     timings["run"] = time.perf_counter() - started
     delivered = result.path
     import pandas as pd

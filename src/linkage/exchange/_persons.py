@@ -20,8 +20,9 @@ staff member       staff          the staff record
 A request names the person by e-mail, by first and last name together, by a key
 (``enterprise_key``, ``contact_key``, ``staff_key``) or by an enterprise number. Every
 record that matches is an **occurrence**; occurrences are grouped into candidate
-people when they share an e-mail address, or the same name and the same enterprise,
-or are the same record (an enterprise sent by both parties). Two people
+people when they are the same record (an enterprise sent by both parties), carry the
+same name at the same enterprise, or share an e-mail address; but never two sole
+proprietorships, since a natural person has one enterprise number. Two people
 named alike, with nothing else in common, are two candidates: the request must then
 choose one (by its id, a key or a number). A person's id (``p-`` and 8 hex digits) is
 made from the keys of their records, so it names the same person until their records
@@ -254,10 +255,13 @@ def _occurrences(tables: dict[str, pd.DataFrame], q: Query, primary: bool) -> pd
 
 
 def _groups(occ: pd.DataFrame) -> np.ndarray:
-    """A group number per occurrence: connected by shared e-mail, by the same name at
-    the same enterprise, or by being the same record."""
+    """A group number per occurrence: joined by being the same record, by the same name
+    at the same enterprise, then by a shared e-mail address; never two sole
+    proprietorships (a natural person has one enterprise number: two are two people,
+    whatever else they share)."""
     n = len(occ)
     parent = np.arange(n)
+    sole_of = np.where(occ["role"] == SOLE, occ["key"], None)  # per root
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -265,17 +269,26 @@ def _groups(occ: pd.DataFrame) -> np.ndarray:
             i = int(parent[i])
         return i
 
-    named = occ["first"].notna() & occ["last"].notna()
+    def join(i: int, j: int) -> None:
+        a, b = root(i), root(j)
+        if a == b or (
+            sole_of[a] is not None and sole_of[b] is not None and sole_of[a] != sole_of[b]
+        ):
+            return
+        parent[b] = a
+        sole_of[a] = sole_of[a] if sole_of[a] is not None else sole_of[b]
+
+    named = np.flatnonzero((occ["first"].notna() & occ["last"].notna()).to_numpy())
+    mailed = np.flatnonzero(occ["email"].notna().to_numpy())
     links = [
-        occ.groupby("email").indices if occ["email"].notna().any() else {},
-        occ[named].groupby(["first", "last", "enterprise_key"]).indices,
-        occ.groupby(["table", "key"]).indices,
+        (np.arange(n), occ.groupby(["table", "key"]).indices),
+        (named, occ.iloc[named].groupby(["first", "last", "enterprise_key"]).indices),
+        (mailed, occ.iloc[mailed].groupby("email").indices),
     ]
-    for groups in links:
+    for rows, groups in links:  # strongest evidence first
         for members in groups.values():
-            first = root(int(members[0]))
-            for other in members[1:]:
-                parent[root(int(other))] = first
+            for other in rows[members[1:]]:
+                join(int(rows[members[0]]), int(other))
     return np.array([root(i) for i in range(n)])
 
 

@@ -163,7 +163,7 @@ class SubjectReport:
             if not self.applied:
                 lines.append(
                     f"  dry run: nothing was changed; to {self.action}, run again with "
-                    f"--person {self.person.id} --apply"
+                    f"--person {self.person.id} --apply --reference REF"
                 )
         if self.proof is not None:
             lines.append("  " + self.proof.summary().replace("\n", "\n  "))
