@@ -90,8 +90,8 @@ def test_quality_report_finds_planted_defects(tmp_path: Path, small) -> None:
     assert ("enterprises", 2, "email", "invalid e-mail") in found
     assert ("enterprises", 3, "website", "invalid website") in found
     assert ("enterprises", 5, "name", "missing required field") in found
-    assert ("dossiers", 1, "status", "contradiction") in found
-    assert ("dossiers", 2, "paid_amount", "contradiction") in found
+    assert ("dossiers", 1, "status", "open dossier of a stopped enterprise") in found
+    assert ("dossiers", 2, "paid_amount", "paid more than granted") in found
     assert q["defect"].isin(["outdated assessment"]).any()
     assert "not an address" not in q.to_csv()  # the report never repeats values
     page = (result.path / "quality" / "VLAIO.html").read_text()

@@ -1,23 +1,45 @@
-"""Data quality (art. 8): the defects found in each party's extracts, as CSV and HTML.
+"""Data quality (art. 8): the defects found in each party's extracts, and their kinds.
 
-One row per defect: ``party, table, record_id, column, defect, detail, file, row``.
-``record_id`` is the sender's own id of the record (it goes back to the sender);
-``detail`` says what is wrong, never the offending value. Defects:
+Art. 8 asks VDAB to report data it finds *wrong, inaccurate, incomplete, missing,
+outdated or superfluous* to the sender. Every defect is one row: ``party, table,
+record_id, column, defect, kind, severity, detail, file, row``. ``record_id`` is the
+sender's own id of the record (it goes back to the sender), ``column`` the field as
+the sender's file names it, ``defect`` the rule that found it, ``kind`` its art. 8
+kind and ``severity`` (high, medium, low) how much it matters to the exchange;
+``detail`` says what is wrong, never the offending value. The rules
+(:data:`RULES`, the catalogue; the cross-field ones are in :mod:`._checks`):
 
-* ``national register number`` — a value, in any column of the file as sent, holds a
-  national register or BIS number (protocol art. 3): the record is withheld from the
-  delivery (with ``[checks] national_numbers = "refuse"`` the run is refused
-  instead); ``record_id`` is left empty where the id itself holds the number;
-* ``invalid number`` — an enterprise or establishment-unit number fails its checks;
-* ``invalid phone`` / ``invalid e-mail`` / ``invalid website`` — not usable as written;
-* ``missing required field`` — a field art. 3 lists as essential is empty;
-* ``outdated assessment`` — size class or in-difficulty assessment missing its date
-  or older than the allowed age;
-* ``duplicate`` — the same contact person twice in a dossier, the same staff e-mail
-  twice, or two enterprise numbers with one name and address within a party;
-* ``contradiction`` — an open dossier of a stopped enterprise, more paid than granted;
-* ``unknown reference`` — a dossier's enterprise, a contact's dossier or a dossier's
-  staff member that no extract holds.
+=================================  ===========  ========  ==================================
+rule (``defect``)                  kind         severity  found where
+=================================  ===========  ========  ==================================
+national register number           superfluous  high      any column (art. 3): withheld
+invalid number                     wrong        high      an enterprise or unit number
+invalid phone / e-mail / website   wrong        medium    not usable as written
+invalid postcode                   wrong        medium    not a Belgian postcode
+postcode not of the municipality   wrong        medium    see :mod:`._checks`
+not in code list                   wrong        medium    legal form, entity type, status,
+                                                          legal situation, size class,
+                                                          dossier status
+date in the future                 wrong        high      any date after the run's day
+paid more than granted             wrong        high      a dossier's amounts
+dates out of order                 inaccurate   medium    decided before the first contact
+open dossier of a stopped          inaccurate   medium    the dossier or the enterprise
+enterprise
+legal form of a natural person     inaccurate   medium    a sole proprietorship has none
+differs between parties            inaccurate   medium    one enterprise, two parties
+differs from VDAB's employer       inaccurate   low       the linked employer (after linking)
+unknown reference                  incomplete   high      an enterprise, dossier or staff
+                                                          member no extract holds
+contact cannot be reached          incomplete   medium    no e-mail and no phone
+legal person without legal form    incomplete   low
+missing required field             missing      high      a field art. 3 lists as essential
+outdated assessment                outdated     low       size class or in-difficulty:
+                                                          undated or older than allowed
+duplicate                          superfluous  medium    a contact twice in a dossier, a
+                                                          staff e-mail twice, two numbers
+                                                          with one name and address
+personal e-mail address            superfluous  high      staff at a public mail provider
+=================================  ===========  ========  ==================================
 """
 
 from __future__ import annotations
@@ -25,6 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,11 +56,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv
 
-from linkage.exchange._extract import DEFECT_COLUMNS, FILE, ROW, Extracts, staff_references
+from linkage.exchange import _checks as C
+from linkage.exchange._checks import found as _defects
+from linkage.exchange._checks import isin as _isin
+from linkage.exchange._extract import Extracts, staff_references
 from linkage.exchange._schema import EXTRACTS
 from linkage.normalise import normalise_emails, normalise_phones, normalise_websites
 
-__all__ = ["CLOSED_DOSSIER", "STOPPED", "quality_defects", "write_quality"]
+__all__ = [
+    "CLOSED_DOSSIER",
+    "KINDS",
+    "REPORT_COLUMNS",
+    "RULES",
+    "SEVERITIES",
+    "STOPPED",
+    "Rule",
+    "quality_defects",
+    "write_quality",
+]
 
 #: Enterprise status or legal situation that means the enterprise has stopped.
 STOPPED = ("Stopgezet", "Faillissement", "Stopzetting", "Vereffening", "Ontbinding")
@@ -45,46 +81,59 @@ STOPPED = ("Stopgezet", "Faillissement", "Stopzetting", "Vereffening", "Ontbindi
 CLOSED_DOSSIER = ("Afgesloten", "Afgewezen", "Geannuleerd", "Stopgezet")
 
 
-def _defects(
-    frame: pd.DataFrame,
-    mask: pd.Series | np.ndarray,
-    *,
-    table: str,
-    column: str,
-    defect: str,
-    detail: str | pd.Series,
-) -> pd.DataFrame:
-    mask = np.asarray(mask, dtype=bool)
-    rows = frame.loc[mask, ["party", EXTRACTS[table].id, FILE, ROW]]
-    detail_values = detail[mask].to_numpy() if isinstance(detail, pd.Series) else detail
-    return pd.DataFrame(
-        {
-            "party": rows["party"].to_numpy(),
-            "table": table,
-            "record_id": rows[EXTRACTS[table].id].to_numpy(),
-            "column": column,
-            "defect": defect,
-            "detail": detail_values,
-            "file": rows[FILE].to_numpy(),
-            "row": rows[ROW].to_numpy() + 1,
-        }
-    )
+@dataclass(frozen=True)
+class Rule:
+    """What a rule's defects are under art. 8, and how much they matter."""
+
+    kind: str
+    severity: str
 
 
-def _isin(values: pd.Series, other: pd.Series | tuple[str, ...]) -> pd.Series:
-    """``values.isin(other)`` (missing is in ``other`` if ``other`` holds one), by Arrow:
-    pandas asks each Arrow string for a Python object first."""
-    if not isinstance(values.dtype, pd.StringDtype):
-        return values.isin(list(other))
-    array = pa.array(values.array)
-    if isinstance(other, pd.Series) and isinstance(other.dtype, pd.StringDtype):
-        wanted = pa.array(other.array).cast(array.type)
-    else:
-        wanted = pa.array(pd.Series(list(other), dtype=object), type=array.type, from_pandas=True)
-    found = pc.is_in(array, value_set=pc.unique(wanted), skip_nulls=False)
-    return pd.Series(
-        pc.fill_null(found, False).to_numpy(zero_copy_only=False), index=values.index, dtype=bool
-    )
+#: Art. 8's six kinds, in the order the report lists them.
+KINDS = ("wrong", "inaccurate", "incomplete", "missing", "outdated", "superfluous")
+#: Severities, most urgent first.
+SEVERITIES = ("high", "medium", "low")
+
+#: Every rule of the report (``defect``), its art. 8 kind and severity.
+RULES: dict[str, Rule] = {
+    "national register number": Rule("superfluous", "high"),
+    "invalid number": Rule("wrong", "high"),
+    "invalid phone": Rule("wrong", "medium"),
+    "invalid e-mail": Rule("wrong", "medium"),
+    "invalid website": Rule("wrong", "medium"),
+    "invalid postcode": Rule("wrong", "medium"),
+    "postcode not of the municipality": Rule("wrong", "medium"),
+    "not in code list": Rule("wrong", "medium"),
+    "date in the future": Rule("wrong", "high"),
+    "paid more than granted": Rule("wrong", "high"),
+    "dates out of order": Rule("inaccurate", "medium"),
+    "open dossier of a stopped enterprise": Rule("inaccurate", "medium"),
+    "legal form of a natural person": Rule("inaccurate", "medium"),
+    "differs between parties": Rule("inaccurate", "medium"),
+    "differs from VDAB's employer": Rule("inaccurate", "low"),
+    "unknown reference": Rule("incomplete", "high"),
+    "contact cannot be reached": Rule("incomplete", "medium"),
+    "legal person without legal form": Rule("incomplete", "low"),
+    "missing required field": Rule("missing", "high"),
+    "outdated assessment": Rule("outdated", "low"),
+    "duplicate": Rule("superfluous", "medium"),
+    "personal e-mail address": Rule("superfluous", "high"),
+}
+assert all(r.kind in KINDS and r.severity in SEVERITIES for r in RULES.values())
+
+#: The columns of a quality report, in order.
+REPORT_COLUMNS = (
+    "party",
+    "table",
+    "record_id",
+    "column",
+    "defect",
+    "kind",
+    "severity",
+    "detail",
+    "file",
+    "row",
+)
 
 
 def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
@@ -234,8 +283,8 @@ def _contradictions(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
             open_ & _isin(dos["enterprise_number"], stopped),
             table="dossiers",
             column="status",
-            defect="contradiction",
-            detail="an open dossier of a stopped enterprise",
+            defect="open dossier of a stopped enterprise",
+            detail="the dossier is open, the enterprise stopped",
         )
     ]
     over = (dos["paid_amount"] > dos["granted_amount"]).fillna(False)
@@ -245,8 +294,8 @@ def _contradictions(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
             over,
             table="dossiers",
             column="paid_amount",
-            defect="contradiction",
-            detail="more paid than granted",
+            defect="paid more than granted",
+            detail="the amount paid is larger than the amount granted",
         )
     )
     return found
@@ -292,8 +341,30 @@ def _references(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     return found
 
 
-def quality_defects(extracts: Extracts, *, today: dt.date, max_age_days: int = 730) -> pd.DataFrame:
-    """Every defect found in the extracts (see the module docstring), sorted."""
+def quality_defects(
+    extracts: Extracts,
+    *,
+    today: dt.date,
+    max_age_days: int = 730,
+    vdab: tuple[pd.DataFrame, ...] = (),
+) -> pd.DataFrame:
+    """Every defect found in the extracts (see the module docstring), sorted.
+
+    Parameters
+    ----------
+    extracts : Extracts
+    today : date
+        The day of the report: later dates are in the future.
+    max_age_days : int
+        Size-class and in-difficulty assessments older than this are outdated.
+    vdab : tuple of DataFrame
+        VDAB's employers and sites: their postcodes and municipalities are part of
+        the reference the places are checked against (:func:`._checks.places`).
+
+    Returns
+    -------
+    DataFrame with the columns :data:`REPORT_COLUMNS`
+    """
     tables = extracts.tables
     parts = [
         extracts.defects,
@@ -303,13 +374,31 @@ def quality_defects(extracts: Extracts, *, today: dt.date, max_age_days: int = 7
         *_duplicates(tables),
         *_contradictions(tables),
         *_references(tables),
+        *C.code_lists(tables),
+        *C.dates(tables, today),
+        *C.places(tables, vdab),
+        *C.reach(tables),
+        *C.staff_mail(tables),
+        *C.entity(tables),
+        *C.cross_party(tables),
     ]
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return pd.DataFrame(columns=list(DEFECT_COLUMNS))
-    found = pd.concat(parts, ignore_index=True)[list(DEFECT_COLUMNS)]
-    found["row"] = found["row"].astype("int64")
+    found = classified([p for p in parts if len(p)])
     found["column"] = extracts.as_sent(found)  # as the sender's file names it (a mapping)
+    return found
+
+
+def classified(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Defects as the checks found them, with each rule's kind and severity, sorted."""
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in REPORT_COLUMNS})
+    found = pd.concat(parts, ignore_index=True)
+    codes, rules = pd.factorize(found["defect"])
+    unknown = [r for r in rules if r not in RULES]
+    assert not unknown, f"rules without a kind: {unknown}"
+    found["kind"] = np.array([RULES[r].kind for r in rules], dtype=object)[codes]
+    found["severity"] = np.array([RULES[r].severity for r in rules], dtype=object)[codes]
+    found = found[list(REPORT_COLUMNS)]
+    found["row"] = found["row"].astype("int64")
     return found.sort_values(["party", "table", "row", "column"], kind="stable", ignore_index=True)
 
 

@@ -38,12 +38,13 @@ from linkage._version import __version__
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.exchange import _delivery as D
 from linkage.exchange._audit import append_event, check_writable
+from linkage.exchange._checks import vdab_disagreements
 from linkage.exchange._config import ExchangeConfig
-from linkage.exchange._extract import InvalidNumbers, read_extracts, sha256_file
+from linkage.exchange._extract import Extracts, InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
 from linkage.exchange._overlays import aligned, apply_kept, without_records
 from linkage.exchange._purge import refuse_withdrawn
-from linkage.exchange._quality import quality_defects, write_quality
+from linkage.exchange._quality import classified, quality_defects, write_quality
 from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
 from linkage.exchange._shape import shape
 from linkage.exchange._verify import settle
@@ -371,6 +372,31 @@ def _link(
     )
 
 
+#: Where a run keeps its defects while it links (removed before its manifest).
+PENDING = ".defects.parquet"
+
+
+def _quality(
+    staging: Path,
+    headers: dict[tuple[str, str], dict[str, str]],
+    enterprises: pd.DataFrame,
+    delivered: pd.DataFrame,
+    feed: FeedLinks,
+    employers: pd.DataFrame,
+) -> pd.DataFrame:
+    """The defects found before linking, and those the links show (art. 8, inaccurate:
+    VDAB's linked employer disagrees with the sender)."""
+    first = pd.read_parquet(staging / PENDING)
+    (staging / PENDING).unlink()
+    linked = classified(
+        vdab_disagreements(enterprises, delivered, feed.tables["links_enterprises"], employers)
+    )
+    names = Extracts(tables={}, inputs=[], dropped=[], defects=linked, headers=headers)
+    linked["column"] = names.as_sent(linked)
+    both = pd.concat([p for p in (first, linked) if len(p)] or [first], ignore_index=True)
+    return both.sort_values(["party", "table", "row", "column"], kind="stable", ignore_index=True)
+
+
 def _deliver(
     config: ExchangeConfig,
     ring: KeyRing,
@@ -405,7 +431,7 @@ def _deliver(
     timings["read_validate"] = time.perf_counter() - mark
     _give_back()
     mark = time.perf_counter()
-    defects = quality_defects(extracts, today=today, max_age_days=max_age)
+    defects = quality_defects(extracts, today=today, max_age_days=max_age, vdab=(employers, sites))
     timings["quality"] = time.perf_counter() - mark
     mark = time.perf_counter()
     tables = shape(extracts.tables, ring)
@@ -430,8 +456,11 @@ def _deliver(
     mark = time.perf_counter()
     staging = config.store / f".staging-{run_id}"
     staging.mkdir()
-    quality = write_quality(staging / "quality", defects, parties=config.parties, run_id=run_id)
+    # The defects wait on disk while the links are made (the run's peak is the link's);
+    # the linkage adds its own pass to them after.
+    defects.to_parquet(staging / PENDING, index=False)
     del defects
+    headers = extracts.headers
     rekeyed = write_crosswalks(staging, walks) if walks else None
     outputs = D.write_tables(staging, tables)
     keys = {name: tables[name] for name in ("enterprises", "establishments")}
@@ -449,6 +478,11 @@ def _deliver(
     feed = _link(linked, employers, sites, keys, previous, config, refit)
     timings.update(feed.timings)
     D.checkpoint("linked")
+    mark = time.perf_counter()
+    found = _quality(staging, headers, linked["enterprises"], keys["enterprises"], feed, employers)
+    quality = write_quality(staging / "quality", found, parties=config.parties, run_id=run_id)
+    del found
+    timings["quality"] += time.perf_counter() - mark
     mark = time.perf_counter()
     outputs.update(D.write_tables(staging, feed.tables))
     write_state(staging, feed)

@@ -1,0 +1,454 @@
+"""The art. 8 checks that read more than one field: code lists, dates, places, reach.
+
+Each check is a function of the extract frames (all parties together, see
+:class:`._extract.Extracts`) that returns frames of defects, one row per record and
+field, made by :func:`found`. What a rule means (its art. 8 kind and severity) is the
+catalogue in :mod:`._quality`; these functions only find. Every check is a whole-column
+operation: masks, joins and Arrow kernels, no Python code per record.
+
+The rules hold on any data, not on thresholds fitted to one extract:
+
+* **code lists** — the values KBO and the senders' CRM use (module constants below),
+  compared folded (case, dots, spaces and hyphens ignored): ``N.V.`` is ``NV``;
+* **dates** — a date after the day of the run; a dossier decided before its first
+  contact (the earlier of its start and contact dates);
+* **places** — a postcode that is not a Belgian one (four digits, 1000-9999); a
+  postcode and municipality that no other record of the exchange (any party's
+  enterprises and establishment units, VDAB's employers and sites) carries together,
+  while each is carried with another one elsewhere: the data are their own
+  reference, so a municipality seen once is never reported;
+* **reach** — a contact person with neither e-mail address nor phone number;
+* **staff** — a staff member's e-mail at a public mail provider, where art. 3 asks
+  for a professional address;
+* **entity** — a natural person with a legal form (a sole proprietorship has none),
+  a legal person without one;
+* **parties** — the same enterprise sent by both parties with different values of
+  a field both filled in (compared folded).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from linkage.exchange._extract import FILE, ROW
+from linkage.exchange._schema import EXTRACTS
+from linkage.normalise import normalise_emails, normalise_postcodes
+
+__all__ = [
+    "CODE_LISTS",
+    "PUBLIC_MAIL",
+    "cross_party",
+    "dates",
+    "entity",
+    "fold",
+    "found",
+    "isin",
+    "places",
+    "reach",
+    "staff_mail",
+    "vdab_disagreements",
+]
+
+#: The columns of a defect as the checks make them (the report adds the rest).
+FOUND = ("party", "table", "record_id", "column", "defect", "detail", "file", "row")
+
+NATURAL = ("natural_person", "natuurlijk persoon", "natuurlijkpersoon", "personne physique")
+LEGAL = ("legal_person", "rechtspersoon", "personne morale")
+
+#: Code lists, folded (see :func:`fold`): the values KBO and the senders use, Dutch,
+#: French and the legacy forms still in KBO (BVBA, CVBA, ...).
+CODE_LISTS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("enterprises", "entity_type"): NATURAL + LEGAL,
+    ("enterprises", "legal_form"): (
+        "bv", "bvba", "nv", "vzw", "ivzw", "cv", "cvba", "cvoa", "commv", "commva", "vof",
+        "maatschap", "stichting", "privatestichting", "lv", "landbouwvennootschap", "eesv",
+        "esv", "se", "sce", "ev", "vme", "besloten vennootschap", "naamloze vennootschap",
+        "vereniging zonder winstoogmerk", "cooperatieve vennootschap",
+        "coöperatieve vennootschap", "commanditaire vennootschap",
+        "vennootschap onder firma", "mts", "stg", "srl", "sprl", "sa", "asbl", "aisbl",
+        "sc", "scrl", "scomm", "scs", "snc", "sociétésimple", "fondation", "gie", "geie",
+        "publiekrechtelijke rechtspersoon", "ov", "vvzrl",
+    ),
+    ("enterprises", "legal_situation"): (
+        "normale toestand", "gerechtelijke reorganisatie", "faillissement", "vereffening",
+        "stopzetting", "ontbinding", "gerechtelijk akkoord", "sluiting van vereffening",
+        "sluiting van faillissement", "fusie", "splitsing", "opslorping",
+        "gerechtelijke ontbinding", "situation normale", "faillite", "liquidation",
+    ),
+    ("enterprises", "status"): ("actief", "stopgezet", "active", "stopped", "actif", "arrêté"),
+    ("enterprises", "size_class"): (
+        "micro", "small", "medium", "large", "klein", "middelgroot", "groot", "kmo",
+        "grote onderneming", "kleine onderneming", "middelgrote onderneming",
+        "micro-onderneming",
+    ),
+    ("dossiers", "status"): (
+        "ingediend", "in behandeling", "goedgekeurd", "afgewezen", "afgesloten",
+        "geannuleerd", "stopgezet", "lopend", "onvolledig",
+    ),
+}  # fmt: skip
+
+#: Public mail providers: an address there is a person's own, not a professional one.
+PUBLIC_MAIL = (
+    "gmail.com", "googlemail.com", "hotmail.com", "hotmail.be", "outlook.com", "outlook.be",
+    "live.com", "live.be", "msn.com", "yahoo.com", "yahoo.fr", "yahoo.be", "icloud.com",
+    "me.com", "telenet.be", "skynet.be", "proximus.be", "scarlet.be", "pandora.be",
+    "gmx.com", "gmx.net", "protonmail.com", "proton.me", "aol.com", "orange.be", "mail.com",
+)  # fmt: skip
+
+#: The fields of an enterprise compared between the two parties' records of it.
+COMPARED = (
+    "name",
+    "entity_type",
+    "legal_form",
+    "status",
+    "start_date",
+    "street",
+    "house_number",
+    "postcode",
+    "municipality",
+)
+
+
+def found(
+    frame: pd.DataFrame,
+    mask: pd.Series | np.ndarray,
+    *,
+    table: str,
+    column: str,
+    defect: str,
+    detail: str | pd.Series | np.ndarray,
+) -> pd.DataFrame:
+    """The defects of the rows of ``frame`` where ``mask`` holds: who sent the record,
+    its id, where it came from (file, 1-based row), never a value."""
+    mask = np.asarray(mask, dtype=bool)
+    rows = frame.loc[mask, ["party", EXTRACTS[table].id, FILE, ROW]]
+    if isinstance(detail, pd.Series):
+        detail = detail[mask].to_numpy()
+    elif isinstance(detail, np.ndarray):
+        detail = detail[mask]
+    return pd.DataFrame(
+        {
+            "party": rows["party"].to_numpy(),
+            "table": table,
+            "record_id": rows[EXTRACTS[table].id].to_numpy(),
+            "column": column,
+            "defect": defect,
+            "detail": detail,
+            "file": rows[FILE].to_numpy(),
+            "row": rows[ROW].to_numpy() + 1,
+        }
+    )
+
+
+def isin(values: pd.Series, other: pd.Series | tuple[str, ...]) -> pd.Series:
+    """``values.isin(other)`` (missing is in ``other`` if ``other`` holds one), by Arrow:
+    pandas asks each Arrow string for a Python object first."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        return values.isin(list(other))
+    array = pa.array(values.array)
+    if isinstance(other, pd.Series) and isinstance(other.dtype, pd.StringDtype):
+        wanted = pa.array(other.array).cast(array.type)
+    else:
+        wanted = pa.array(pd.Series(list(other), dtype=object), type=array.type, from_pandas=True)
+    hit = pc.is_in(array, value_set=pc.unique(wanted), skip_nulls=False)
+    return pd.Series(
+        pc.fill_null(hit, False).to_numpy(zero_copy_only=False), index=values.index, dtype=bool
+    )
+
+
+def fold(values: pd.Series) -> pd.Series:
+    """Text compared as people read it: lower case, without dots, hyphens and runs of
+    white space (``"N.V."`` and ``"nv"``, ``"In  behandeling"`` and ``"in behandeling"``).
+    Returns ``string[pyarrow]``; missing stays missing."""
+    text = pa.array(values.astype("string[pyarrow]").array)
+    text = pc.utf8_lower(text)
+    text = pc.replace_substring_regex(text, r"[.\-]+", "")
+    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\s+", " "))
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=values.index, name=values.name)
+
+
+def _folded_list(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(fold(pd.Series(list(words), dtype="string[pyarrow]")).dropna().unique())
+
+
+def code_lists(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    """A value outside its code list (:data:`CODE_LISTS`)."""
+    out = []
+    for (table, column), allowed in CODE_LISTS.items():
+        frame = tables[table]
+        values = fold(frame[column])
+        # Compared without the spaces too: "In behandeling" and "Inbehandeling".
+        tight = values.str.replace(" ", "", regex=False)
+        words = _folded_list(allowed)
+        known = isin(values, words) | isin(tight, tuple(w.replace(" ", "") for w in words))
+        bad = values.notna() & ~known
+        out.append(
+            found(
+                frame,
+                bad,
+                table=table,
+                column=column,
+                defect="not in code list",
+                detail=f"not a value of the {column.replace('_', ' ')} code list",
+            )
+        )
+    return out
+
+
+def dates(tables: dict[str, pd.DataFrame], today: dt.date) -> list[pd.DataFrame]:
+    """A date after the run's day; a decision before the dossier's first contact."""
+    out = []
+    now = pd.Timestamp(today)
+    for table, extract in EXTRACTS.items():
+        frame = tables[table]
+        for column, spec in extract.columns.items():
+            if spec.kind == "date":
+                out.append(
+                    found(
+                        frame,
+                        (frame[column] > now).fillna(False),
+                        table=table,
+                        column=column,
+                        defect="date in the future",
+                        detail="after the day of this report",
+                    )
+                )
+    dos = tables["dossiers"]
+    first = dos[["start_date", "contact_date"]].min(axis=1)
+    early = (dos["decision_date"] < first).fillna(False).to_numpy(dtype=bool)
+    days = (first - dos["decision_date"]).dt.days.astype("Int64").astype("string")
+    detail = "decided " + days + " days before the first contact"
+    out.append(
+        found(
+            dos,
+            early,
+            table="dossiers",
+            column="decision_date",
+            defect="dates out of order",
+            detail=detail,
+        )
+    )
+    return out
+
+
+def _places(frame: pd.DataFrame) -> pd.DataFrame:
+    """Normalised postcode and folded municipality of a frame (when it has both)."""
+    if "postcode" not in frame.columns or "municipality" not in frame.columns:
+        return pd.DataFrame({"p": pd.Series(dtype="string"), "m": pd.Series(dtype="string")})
+    return pd.DataFrame(
+        {
+            "p": normalise_postcodes(frame["postcode"].reset_index(drop=True)).astype("string"),
+            "m": fold(frame["municipality"].reset_index(drop=True)).astype("string"),
+        }
+    )
+
+
+def places(
+    tables: dict[str, pd.DataFrame], vdab: tuple[pd.DataFrame, ...] = ()
+) -> list[pd.DataFrame]:
+    """A postcode that is not Belgian; a postcode and municipality not seen together
+    in any other record while each is seen with another (see the module docstring)."""
+    own = {t: _places(tables[t]) for t in ("enterprises", "establishments")}
+    every = pd.concat([*own.values(), *(_places(f) for f in vdab)], ignore_index=True)
+    every = every.dropna()
+    pairs = every.value_counts(["p", "m"])
+    codes = every.drop_duplicates().value_counts("p")  # names per postcode
+    names = every.drop_duplicates().value_counts("m")  # postcodes per name
+    out = []
+    for table, place in own.items():
+        frame = tables[table]
+        reasons = normalise_postcodes(
+            frame["postcode"].reset_index(drop=True), return_reasons=True
+        )["reason"]
+        bad = (reasons.notna() & frame["postcode"].reset_index(drop=True).notna()).to_numpy(bool)
+        out.append(
+            found(
+                frame,
+                bad,
+                table=table,
+                column="postcode",
+                defect="invalid postcode",
+                detail=reasons.astype("string").to_numpy(dtype=object),
+            )
+        )
+        index = pd.MultiIndex.from_frame(place[["p", "m"]].fillna(""))
+        seen = pairs.reindex(index).fillna(0).to_numpy()
+        other_names = codes.reindex(place["p"].fillna("")).fillna(0).to_numpy()
+        other_codes = names.reindex(place["m"].fillna("")).fillna(0).to_numpy()
+        lonely = (
+            place[["p", "m"]].notna().all(axis=1).to_numpy()
+            & (seen <= 1)
+            & (other_names >= 2)
+            & (other_codes >= 2)
+        )
+        out.append(
+            found(
+                frame,
+                lonely,
+                table=table,
+                column="postcode",
+                defect="postcode not of the municipality",
+                detail="no other record carries this postcode with this municipality; "
+                "both are carried with others",
+            )
+        )
+    return out
+
+
+def reach(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    """A contact person with no e-mail address and no phone number."""
+    con = tables["contacts"]
+    return [
+        found(
+            con,
+            con["email"].isna() & con["phone"].isna(),
+            table="contacts",
+            column="email",
+            defect="contact cannot be reached",
+            detail="neither an e-mail address nor a phone number",
+        )
+    ]
+
+
+def staff_mail(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    """A staff member's e-mail address at a public mail provider."""
+    staff = tables["staff"]
+    domain = normalise_emails(staff["email"].reset_index(drop=True))["domain"]
+    personal = isin(domain.astype("string[pyarrow]"), PUBLIC_MAIL).to_numpy(dtype=bool)
+    return [
+        found(
+            staff,
+            personal,
+            table="staff",
+            column="email",
+            defect="personal e-mail address",
+            detail="a public mail provider: art. 3 asks for the professional address",
+        )
+    ]
+
+
+def entity(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    """A natural person with a legal form; a legal person without one."""
+    ent = tables["enterprises"]
+    kind = fold(ent["entity_type"])
+    natural = isin(kind, _folded_list(NATURAL))
+    legal = isin(kind, _folded_list(LEGAL))
+    form = ent["legal_form"].notna()
+    return [
+        found(
+            ent,
+            natural & form,
+            table="enterprises",
+            column="legal_form",
+            defect="legal form of a natural person",
+            detail="a natural person (sole proprietorship) has no legal form",
+        ),
+        found(
+            ent,
+            legal & ~form,
+            table="enterprises",
+            column="legal_form",
+            defect="legal person without legal form",
+            detail="a legal person has a legal form",
+        ),
+    ]
+
+
+def cross_party(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    """The same enterprise sent by both parties with different values: each party's
+    record is reported, naming the field (never either value)."""
+    ent = tables["enterprises"]
+    number = ent["enterprise_number"]
+    twice = (number.notna() & number.duplicated(keep=False)).to_numpy(dtype=bool)
+    if not twice.any():
+        return []
+    both = ent[twice]
+    out = []
+    for column in COMPARED:
+        value = both[column]
+        text = value.dt.strftime("%Y-%m-%d") if value.dtype.kind == "M" else fold(value)
+        per = pd.DataFrame({"n": both["enterprise_number"], "v": text.astype("string")}).dropna()
+        distinct = per.drop_duplicates().groupby("n")["v"].size()
+        differ = distinct[distinct > 1].index
+        mask = isin(both["enterprise_number"], pd.Series(differ, dtype="string[pyarrow]"))
+        mask &= text.notna()
+        other = ", ".join(sorted(set(both["party"].dropna())))
+        out.append(
+            found(
+                both,
+                mask,
+                table="enterprises",
+                column=column,
+                defect="differs between parties",
+                detail=f"the parties ({other}) send this enterprise with different values",
+            )
+        )
+    return out
+
+
+def vdab_disagreements(
+    enterprises: pd.DataFrame,
+    delivered: pd.DataFrame,
+    links: pd.DataFrame,
+    employers: pd.DataFrame,
+    *,
+    columns: tuple[str, ...] = ("postcode",),
+) -> list[pd.DataFrame]:
+    """Where VDAB's linked employer record disagrees with the sender on a field
+    (``inaccurate``, found through the linkage): both filled in, different once
+    normalised. A field VDAB's file does not have is not compared.
+
+    Parameters
+    ----------
+    enterprises : DataFrame
+        The clear extract as linked (``enterprise_number``, ``party``, ``_file``,
+        ``_row`` and the compared columns).
+    delivered : DataFrame
+        The delivered enterprises (``enterprise_key``, ``enterprise_number``, ``party``).
+    links : DataFrame
+        ``links_enterprises``: ``enterprise_key``, ``party``, ``employer_id``.
+    employers : DataFrame
+        VDAB's employers (``employer_id`` and the compared columns).
+    """
+    columns = tuple(c for c in columns if c in employers.columns)
+    if not columns or not len(links):
+        return []
+    keyed = links[["enterprise_key", "party", "employer_id"]].merge(
+        delivered[["enterprise_key", "party", "enterprise_number"]].drop_duplicates(
+            ["enterprise_key", "party"]
+        ),
+        on=["enterprise_key", "party"],
+    )
+    sent = enterprises.reset_index(drop=True)
+    sent = sent.assign(_at=np.arange(len(sent)))
+    pairs = keyed.merge(
+        sent[["enterprise_number", "party", "_at"]], on=["enterprise_number", "party"]
+    )
+    right = employers.drop_duplicates("employer_id").set_index("employer_id")
+    out = []
+    for column in columns:
+        ours = sent[column].iloc[pairs["_at"].to_numpy()].reset_index(drop=True)
+        theirs = right[column].reindex(pairs["employer_id"].to_numpy()).reset_index(drop=True)
+        if column == "postcode":
+            a, b = normalise_postcodes(ours), normalise_postcodes(theirs)
+        else:
+            a, b = fold(ours), fold(theirs)
+        differ = (a.notna() & b.notna() & (a.astype("string") != b.astype("string"))).fillna(False)
+        rows = np.zeros(len(sent), dtype=bool)
+        rows[pairs["_at"].to_numpy()[differ.to_numpy(dtype=bool)]] = True
+        out.append(
+            found(
+                sent,
+                rows,
+                table="enterprises",
+                column=column,
+                defect="differs from VDAB's employer",
+                detail="VDAB's employer record linked to this enterprise has another value",
+            )
+        )
+    return out

@@ -1,0 +1,205 @@
+"""Art. 8 data quality: every planted defect is found, with its art. 8 kind, and the
+report never repeats a value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from linkage.exchange import load_config, run
+from linkage.exchange._checks import fold
+from linkage.exchange._demo import write_exchange
+from linkage.exchange._quality import KINDS, RULES
+from linkage.keys import KeyRing
+from linkage.synthetic import generate
+
+TODAY = dt.date(2026, 11, 28)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return generate(n_enterprises=400, seed=11)
+
+
+def _kbo(first8: int) -> str:
+    """A valid enterprise number (mod-97 check digits) from its first 8 digits."""
+    return f"{first8:08d}{97 - first8 % 97:02d}"
+
+
+def _plant(config, small) -> dict[str, tuple[str, str, str, str]]:
+    """Plant one defect of each kind the report used to miss; name -> (table,
+    record id, column, rule)."""
+    planted: dict[str, tuple[str, str, str, str]] = {}
+    ent_path = config.extracts["VLAIO"]["enterprises"]
+    ent = pd.read_csv(ent_path, dtype=str, keep_default_na=False)
+    ids = ent["enterprise_number"]
+    legal = ent.index[ent["entity_type"] == "legal_person"]
+    natural = ent.index[ent["entity_type"] == "natural_person"]
+
+    ent.loc[legal[0], "start_date"] = "2031-02-01"
+    planted["future"] = ("enterprises", ids[legal[0]], "start_date", "date in the future")
+    ent.loc[legal[1], "legal_form"] = "Vennootschap X"
+    planted["code legal form"] = ("enterprises", ids[legal[1]], "legal_form", "not in code list")
+    ent.loc[legal[2], "size_class"] = "reusachtig"
+    planted["code size"] = ("enterprises", ids[legal[2]], "size_class", "not in code list")
+    ent.loc[legal[3], "status"] = "Slapend"
+    planted["code status"] = ("enterprises", ids[legal[3]], "status", "not in code list")
+    ent.loc[legal[4], "entity_type"] = "vennootschap"
+    planted["code entity"] = ("enterprises", ids[legal[4]], "entity_type", "not in code list")
+    ent.loc[natural[0], "legal_form"] = "BV"
+    planted["natural form"] = (
+        "enterprises",
+        ids[natural[0]],
+        "legal_form",
+        "legal form of a natural person",
+    )
+    # A postcode of another municipality, on a record of a municipality seen elsewhere.
+    town = fold(ent["municipality"])
+    common = town.value_counts().index[0]
+    at = ent.index[(town == common).to_numpy()][0]
+    other = ent.index[(town != common).to_numpy() & (ent["postcode"] != ent.loc[at, "postcode"])]
+    ent.loc[at, "postcode"] = ent.loc[other[0], "postcode"]
+    planted["postcode"] = ("enterprises", ids[at], "postcode", "postcode not of the municipality")
+
+    # VDAB's linked employer knows another postcode (the sender's is a valid one).
+    truth = set(small.truth_enterprises["enterprise_number"])
+    linked = [i for i in legal[10:] if ids[i] in truth and i != at]
+    ent.loc[linked[0], "postcode"] = "9992" if ent.loc[linked[0], "postcode"] != "9992" else "9991"
+    planted["vdab"] = ("enterprises", ids[linked[0]], "postcode", "differs from VDAB's employer")
+    ent.to_csv(ent_path, index=False)
+
+    # The same enterprise sent by TBT too, under another name.
+    tbt_path = config.extracts["TBT"]["enterprises"]
+    tbt = pd.read_parquet(tbt_path)
+    mapping = config.mapping("TBT", "enterprises")
+    copy = ent.loc[[legal[20]]].rename(columns=mapping)[tbt.columns.drop("party", errors="ignore")]
+    copy["name"] = "Heel Andere Naam"
+    for column in tbt.columns:
+        if column in copy.columns:
+            copy[column] = copy[column].astype(tbt[column].dtype, errors="ignore")
+    pd.concat([tbt, copy], ignore_index=True).to_parquet(tbt_path, index=False)
+    planted["cross party"] = ("enterprises", ids[legal[20]], "name", "differs between parties")
+
+    dos_path = config.extracts["VLAIO"]["dossiers"]
+    dos = pd.read_csv(dos_path, dtype=str, keep_default_na=False)
+    dated = dos.index[(dos["contact_date"] != "") & (dos["start_date"] != "")]
+    first = pd.to_datetime(dos.loc[dated[0], ["start_date", "contact_date"]]).min()
+    dos.loc[dated[0], "decision_date"] = (first - pd.DateOffset(years=19)).strftime("%Y-%m-%d")
+    did = dos["dossier_id"]
+    planted["order"] = ("dossiers", did[dated[0]], "decision_date", "dates out of order")
+    dos.loc[dated[1], "status"] = "Vergeten"
+    planted["code dossier"] = ("dossiers", did[dated[1]], "status", "not in code list")
+    dos.loc[dated[2], "granted_amount"], dos.loc[dated[2], "paid_amount"] = "100", "250"
+    planted["paid"] = ("dossiers", did[dated[2]], "paid_amount", "paid more than granted")
+    dos.loc[dated[3], "enterprise_number"] = _kbo(9_999_999)
+    planted["reference"] = ("dossiers", did[dated[3]], "enterprise_number", "unknown reference")
+    dos.to_csv(dos_path, index=False)
+
+    con_path = config.extracts["VLAIO"]["contacts"]
+    con = pd.read_csv(con_path, dtype=str, keep_default_na=False)
+    reachable = con.index[(con["email"] != "") | (con["phone"] != "")]
+    con.loc[reachable[0], ["email", "phone"]] = ""
+    cid = con.loc[reachable[0], "contact_id"]
+    planted["reach"] = ("contacts", cid, "email", "contact cannot be reached")
+    con.to_csv(con_path, index=False)
+
+    staff_path = config.extracts["VLAIO"]["staff"]
+    staff = pd.read_csv(staff_path, dtype=str, keep_default_na=False)
+    staff.loc[0, "email"] = "rudi.privé.adres@gmail.com"
+    planted["personal"] = ("staff", staff.loc[0, "staff_id"], "email", "personal e-mail address")
+    staff.to_csv(staff_path, index=False)
+    return planted
+
+
+@pytest.fixture(scope="module")
+def report(small, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("art8")
+    config = load_config(write_exchange(small, tmp))
+    planted = _plant(config, small)
+    result = run(config, ring=KeyRing.generate(exchange="vlaio-vdab-2025"), today=TODAY)
+    return result, planted
+
+
+def _read(result, party: str) -> pd.DataFrame:
+    return pd.read_csv(
+        result.path / "quality" / f"{party}.csv", dtype=str, keep_default_na=False
+    ).assign(party=party)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "future",
+        "code legal form",
+        "code size",
+        "code status",
+        "code entity",
+        "natural form",
+        "postcode",
+        "vdab",
+        "cross party",
+        "order",
+        "code dossier",
+        "paid",
+        "reference",
+        "reach",
+        "personal",
+    ],
+)
+def test_each_planted_defect_is_found_with_its_kind(report, name: str) -> None:
+    result, planted = report
+    table, record, column, rule = planted[name]
+    q = _read(result, "VLAIO")
+    hit = q[(q["table"] == table) & (q["record_id"] == record) & (q["defect"] == rule)]
+    assert len(hit) >= 1, f"{name}: {rule} not found on {table} {record}"
+    assert set(hit["column"]) == {column}
+    assert set(hit["kind"]) == {RULES[rule].kind}
+    assert set(hit["severity"]) == {RULES[rule].severity}
+    assert (hit["row"].astype(int) >= 1).all() and (hit["file"] != "").all()
+
+
+def test_cross_party_difference_is_reported_to_both(report) -> None:
+    result, planted = report
+    _, record, _, rule = planted["cross party"]
+    tbt = _read(result, "TBT")
+    assert ((tbt["record_id"] == record) & (tbt["defect"] == rule)).any()
+
+
+def test_every_kind_is_a_kind_of_art_8_and_values_are_not_repeated(report) -> None:
+    result, _ = report
+    q = pd.concat([_read(result, p) for p in ("VLAIO", "TBT")])
+    assert set(q["kind"]) <= set(KINDS)
+    assert {"wrong", "inaccurate", "incomplete", "outdated", "superfluous"} <= set(q["kind"])
+    text = (result.path / "quality" / "VLAIO.csv").read_text() + (
+        result.path / "quality" / "VLAIO.html"
+    ).read_text()
+    for value in ("gmail", "Vennootschap X", "reusachtig", "Heel Andere Naam", "2031-02-01"):
+        assert value not in text
+
+
+def test_outdated_assessments_are_low_severity(report) -> None:
+    result, _ = report
+    q = _read(result, "VLAIO")
+    outdated = q[q["defect"] == "outdated assessment"]
+    assert len(outdated) and set(outdated["severity"]) == {"low"}
+
+
+def test_clean_synthetic_data_has_no_false_alarms(tmp_path: Path, small) -> None:
+    """The new rules find nothing on the generator's clean extracts."""
+    config = load_config(write_exchange(small, tmp_path))
+    result = run(config, ring=KeyRing.generate(exchange="vlaio-vdab-2025"), today=TODAY)
+    q = pd.concat([_read(result, p) for p in ("VLAIO", "TBT")])
+    quiet = {
+        "date in the future",
+        "dates out of order",
+        "not in code list",
+        "postcode not of the municipality",
+        "invalid postcode",
+        "personal e-mail address",
+        "legal form of a natural person",
+        "differs between parties",
+    }
+    assert not (set(q["defect"]) & quiet), q[q["defect"].isin(quiet)]
