@@ -276,7 +276,9 @@ def _rectify_rules(
         mine = occ[occ["role"] == role]
         table = str(mine["table"].iloc[0])
         frame = tables[table]
-        rows = frame[frame[KEY_OF[table]].isin(mine["key"])]
+        # a sole proprietorship as every party sends it; any other role, the rows found
+        whole = frame[KEY_OF[table]].isin(mine["key"])
+        rows = frame[whole] if role == SOLE else frame.iloc[mine["row"].to_numpy()]
         held = _COLUMNS[role]
         skipped += [f"{role}: {f}" for f in changes if f not in held]
         for name, value in changes.items():
