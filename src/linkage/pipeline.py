@@ -28,6 +28,7 @@ from linkage.io import check_unique, require_columns
 from linkage.model import FellegiSunter, weight_to_probability
 from linkage.prepare import prepare
 from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
+from linkage.trace import first_rule, level_names, partners, status
 
 __all__ = ["Increment", "LinkResult", "ParentLinks", "fit_model", "link", "random_pairs"]
 
@@ -114,6 +115,12 @@ class LinkResult:
     rows : pair of ndarray of shape (n_links,), dtype intp
         Each link's row in ``left`` and in ``right`` (positions), in the order of
         ``links``.
+    linked : ndarray of shape (n_pairs,), dtype bool
+        Which candidate pairs became links.
+    pair_rule : ndarray of shape (n_pairs,), dtype int8, optional
+        Linked with ``trace=True``: the first rule of ``rule_names`` that proposed
+        each pair (-1: none).
+    rule_names : tuple of str
     """
 
     spec: LinkSpec
@@ -126,19 +133,42 @@ class LinkResult:
     right_ids: pd.Index
     timings: dict[str, float] = field(default_factory=dict)
     rows: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None
+    linked: NDArray[np.bool_] | None = None
+    pair_rule: NDArray[np.int8] | None = None
+    rule_names: tuple[str, ...] = ()
 
     def scored_pairs(self) -> pd.DataFrame:
-        """Every candidate pair with its levels, weight and probability (for analysis)."""
-        frame = pd.DataFrame(
-            {
-                "left_id": self.left_ids[self.pairs.left],
-                "right_id": self.right_ids[self.pairs.right],
-            }
-        )
+        """Every candidate pair, for analysis and review.
+
+        Columns: ``left_id``, ``right_id``; per comparison ``gamma_<name>`` (the
+        level) and ``level_<name>`` (its label); ``match_weight``,
+        ``match_probability``; ``status`` (``link``, ``lost`` in the one-to-one
+        step, ``below`` the threshold) and ``threshold_weight`` (the spec's, in
+        bits); ``left_linked_to`` / ``right_linked_to`` (where a pair's records
+        are linked instead, by id); and, linked with
+        ``trace=True``, ``rule`` (the first blocking rule that proposed the pair).
+        """
+        left, right = self.pairs.left, self.pairs.right
+        frame = pd.DataFrame({"left_id": self.left_ids[left], "right_id": self.right_ids[right]})
         for k, c in enumerate(self.spec.comparisons):
             frame[f"gamma_{c.name}"] = self.gamma[:, k]
+        for k, c in enumerate(self.spec.comparisons):
+            frame[f"level_{c.name}"] = level_names(c, self.gamma[:, k])
         frame["match_weight"] = self.weights
         frame["match_probability"] = weight_to_probability(self.weights)
+        if self.linked is not None:
+            min_weight = probability_to_weight(self.spec.threshold)
+            frame["status"] = status(self.linked, self.weights, min_weight)
+            frame["threshold_weight"] = np.float64(min_weight)
+            to_left, to_right = partners(
+                left, right, self.linked, len(self.left_ids), len(self.right_ids)
+            )
+            frame["left_linked_to"] = _ids_or_none(self.right_ids, to_left)
+            frame["right_linked_to"] = _ids_or_none(self.left_ids, to_right)
+        if self.pair_rule is not None:
+            frame["rule"] = pd.Categorical.from_codes(
+                self.pair_rule.astype(np.int64) + 1, categories=("", *self.rule_names)
+            )
         return frame
 
     def summary(self) -> str:
@@ -154,6 +184,13 @@ class LinkResult:
             f"{len(self.links):,} links at probability >= {self.spec.threshold:g}\n"
             f"stages: {stages}; total {sum(self.timings.values()):.2f}s"
         )
+
+
+def _ids_or_none(ids: pd.Index, positions: NDArray[np.int64]) -> pd.Series:
+    """The ids at ``positions``, None where a position is -1."""
+    out = pd.Series(ids[np.maximum(positions, 0)], dtype=object)
+    out[positions < 0] = None
+    return out
 
 
 @contextmanager
@@ -317,6 +354,7 @@ def link(
     parents: ParentLinks | None = None,
     increment: Increment | None = None,
     names: tuple[str, str] = ("left", "right"),
+    trace: bool = False,
 ) -> LinkResult:
     """Link ``left`` to ``right`` as ``spec`` says.
 
@@ -335,6 +373,9 @@ def link(
         record are linked anew (needs ``model``).
     names : pair of str
         Names of the tables in messages.
+    trace : bool
+        Also find the first blocking rule that proposed each pair (for review, in
+        :meth:`LinkResult.scored_pairs`); it costs a second blocking.
 
     Returns
     -------
@@ -377,6 +418,9 @@ def link(
         if increment is not None:
             kept, kept_rows, anew = _increment(increment, spec, left_ids, right_ids, pairs)
             pairs = replace(pairs, left=pairs.left[anew], right=pairs.right[anew])
+        pair_rule = (
+            first_rule(lp, rp, rules, pairs.left, pairs.right, codes=codes) if trace else None
+        )
     with _timed(timings, "compare"):
         gamma = compare(
             lp,
@@ -437,6 +481,9 @@ def link(
         right_ids=right_ids,
         timings=timings,
         rows=rows,
+        linked=chosen,
+        pair_rule=pair_rule,
+        rule_names=tuple(r.name for r in rules),
     )
     log.debug("%s", result.summary())
     return result

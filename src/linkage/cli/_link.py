@@ -119,7 +119,13 @@ def _link(args: argparse.Namespace) -> int:
             lcol, rcol = rcol, lcol  # the file's two columns the other way round
         parents = ParentLinks(links=parent_links[[lcol, rcol]], left_parent=lcol, right_parent=rcol)
     result = link(
-        left, right, spec, model=model, parents=parents, names=(args.left.name, args.right.name)
+        left,
+        right,
+        spec,
+        model=model,
+        parents=parents,
+        names=(args.left.name, args.right.name),
+        trace=args.pairs_out is not None,
     )
     write_table(result.links, args.out)
     if args.save_model:
