@@ -7,9 +7,10 @@ missed matches the matches of the strata lost in the one-to-one step and under t
 threshold. (Matches that blocking never proposed are out of sight.)
 
 The intervals come from the posterior of each stratum's matches: a Beta prior per
-stratum centred on the model's mean probability there, worth at least half a match
-and half a non-match (Jeffreys' prior where the model is unsure, and for the lost
-pairs, of which it knows nothing), updated by the labels; the unlabelled pairs'
+stratum centred on the model's mean probability there, worth half a pair on its
+rarer side (Jeffreys' prior where the model is unsure, and for the lost pairs, of
+which it knows nothing) but never more pairs than the stratum has labels, updated
+by the labels; the unlabelled pairs'
 matches drawn as binomials. So a stratum's labels decide as soon as they say
 anything, and where they cannot (no match among 50 labels of 80,000 pairs far under
 the threshold), the model says how rare matches are. "Unsure" labels are left out.
@@ -136,10 +137,15 @@ def _normalise_labels(labels: pd.Series) -> pd.Series:
     return text
 
 
-def _beta_prior(mean: NDArray[np.float64], lost: NDArray[np.bool_]) -> tuple[NDArray, NDArray]:
-    """A Beta centred on the model's mean, at least half a match and a non-match."""
+def _beta_prior(
+    mean: NDArray[np.float64], lost: NDArray[np.bool_], labelled: NDArray[np.int64]
+) -> tuple[NDArray, NDArray]:
+    """A Beta centred on the model's mean, worth half a pair on its rarer side (so
+    a model sure of a band far under the threshold keeps its rare matches rare), but
+    never more pairs than the stratum has labels, where it has some."""
     mu = np.clip(np.where(lost, 0.5, mean), 1e-9, 1 - 1e-9)
-    strength = np.maximum(1.0, 0.5 / np.minimum(mu, 1 - mu))
+    strength = 0.5 / np.minimum(mu, 1 - mu)
+    strength = np.maximum(1.0, np.where(labelled > 0, np.minimum(strength, labelled), strength))
     return strength * mu, strength * (1 - mu)
 
 
@@ -209,7 +215,7 @@ def score(labels: pd.DataFrame, *, seed: int = 0) -> ReviewScore:
     big_n = strata["pairs"].to_numpy(np.int64)
     lost = (strata["status"] == LOST).to_numpy()
     is_link = (strata["status"] == LINK).to_numpy()
-    a, b = _beta_prior(strata["model_mean"].to_numpy(np.float64), lost)
+    a, b = _beta_prior(strata["model_mean"].to_numpy(np.float64), lost, n_h)
     rng = np.random.default_rng(seed)
     p = rng.beta(a + x_h, b + n_h - x_h, size=(_DRAWS, len(strata)))
     matches = x_h + rng.binomial(np.maximum(big_n - n_h, 0), p)
