@@ -203,3 +203,70 @@ def test_clean_synthetic_data_has_no_false_alarms(tmp_path: Path, small) -> None
         "differs between parties",
     }
     assert not (set(q["defect"]) & quiet), q[q["defect"].isin(quiet)]
+
+
+def test_page_ranks_rules_with_examples_not_every_row(report) -> None:
+    result, planted = report
+    page = (result.path / "quality" / "VLAIO.html").read_text()
+    q = _read(result, "VLAIO")
+    assert "Rules, most urgent first" in page and "by art. 8 kind" in page
+    # the swamping rule is low severity: after every high and medium rule
+    rules = page.split("Rules, most urgent first")[1]
+    assert rules.index("outdated assessment") > rules.index("paid more than granted")
+    assert rules.index("outdated assessment") > rules.index("not in code list")
+    # examples, not every row: a rule lists at most five record ids
+    outdated = q[q["defect"] == "outdated assessment"]["record_id"]
+    assert len(outdated) > 5
+    row = next(r for r in rules.split("<tr>") if "outdated assessment" in r)
+    assert 1 <= sum(rid in row for rid in set(outdated)) <= 5
+    assert page.count("<tr>") < 60
+
+
+def _rerun(config, ring, **changes):
+    """Change VLAIO's extracts (file -> function on the frame) and run again."""
+    for table, change in changes.items():
+        path = config.extracts["VLAIO"][table]
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        change(frame).to_csv(path, index=False)
+    return run(config, ring=ring, today=TODAY)
+
+
+def test_defect_ids_are_stable_and_statuses_follow_the_sender(small, tmp_path: Path) -> None:
+    ring = KeyRing.generate(exchange="vlaio-vdab-2025")
+    config = load_config(write_exchange(small, tmp_path))
+    planted = _plant(config, small)
+    first = run(config, ring=ring, today=TODAY)
+    second = run(config, ring=ring, today=TODAY)
+    a, b = _read(first, "VLAIO"), _read(second, "VLAIO")
+    assert set(a["status"]) == {"new"} and set(b["status"]) == {"open"}
+    assert sorted(a["defect_id"]) == sorted(b["defect_id"])
+    assert (b["first_seen"] == first.run_id).all()
+    assert a["defect_id"].str.match(r"^d1\.[a-z2-7]{26}$").all()
+    # the sender fixes the future date and stops sending the unreachable contact
+    _, future, _, _ = planted["future"]
+    _, contact, _, _ = planted["reach"]
+
+    def fix(frame):
+        frame.loc[frame["enterprise_number"] == future, "start_date"] = "2001-01-01"
+        return frame
+
+    third = _rerun(
+        config,
+        ring,
+        enterprises=fix,
+        contacts=lambda f: f[f["contact_id"] != contact],
+    )
+    c = _read(third, "VLAIO")
+    ledger = pd.read_parquet(third.path / "quality" / "VLAIO.parquet")
+    assert "record_id" not in ledger.columns
+    was = b.set_index("defect_id")
+    gone = ledger.set_index("defect_id")["status"]
+    fixed_id = was.index[(was["record_id"] == future) & (was["defect"] == "date in the future")][0]
+    drop_id = was.index[(was["record_id"] == contact)][0]
+    assert gone[fixed_id] == "fixed" and gone[drop_id] == "withdrawn"
+    assert fixed_id not in set(c["defect_id"])
+    summary = third.manifest["quality_status"]["VLAIO"]
+    assert summary["fixed"] >= 1 and summary["withdrawn"] >= 1 and summary["new"] == 0
+    assert summary["by_rule"]["date in the future"] == {"fixed": 1}
+    page = (third.path / "quality" / "VLAIO.html").read_text()
+    assert "Since the last report" in page

@@ -45,7 +45,6 @@ personal e-mail address            superfluous  high      staff at a public mail
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +53,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyarrow import csv
 
 from linkage.exchange import _checks as C
 from linkage.exchange._checks import found as _defects
@@ -402,64 +400,15 @@ def classified(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return found.sort_values(["party", "table", "row", "column"], kind="stable", ignore_index=True)
 
 
-def _html(party: str, defects: pd.DataFrame, run_id: str, limit: int = 5_000) -> str:
-    summary = (
-        defects.groupby(["table", "defect"]).size().rename("count").reset_index()
-        if len(defects)
-        else pd.DataFrame(columns=["table", "defect", "count"])
-    )
-    shown = defects.head(limit)
-    more = (
-        f"<p>The first {limit:,} of {len(defects):,} defects are listed; the CSV holds "
-        "them all.</p>"
-        if len(defects) > limit
-        else ""
-    )
-    title = _escape(f"Data quality report for {party} (run {run_id})")
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}"
-        "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:2px 6px}"
-        "th{background:#eee}</style></head><body>"
-        f"<h1>{title}</h1><p>Defects found by VDAB in the data received from "
-        f"{_escape(party)} under the protocol (art. 8), to be corrected at the source. "
-        "Records are named by the sender's own ids and the row of the extract; values are "
-        f"not repeated.</p><h2>Summary: {len(defects):,} defects</h2>"
-        + _table_html(summary)
-        + f"<h2>Defects</h2>{more}"
-        + _table_html(shown)
-        + "</body></html>\n"
-    )
-
-
-def _escape(text: object) -> str:
-    return "" if text is None or text is pd.NA or text != text else html.escape(str(text))
-
-
-def _table_html(frame: pd.DataFrame) -> str:
-    """An HTML table of a small frame (a report's first rows), every cell escaped."""
-    head = "".join(f"<th>{_escape(c)}</th>" for c in frame.columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{_escape(v)}</td>" for v in row) + "</tr>"
-        for row in frame.itertuples(index=False, name=None)
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-
 def write_quality(
-    folder: Path, defects: pd.DataFrame, *, parties: tuple[str, ...], run_id: str
+    folder: Path,
+    defects: pd.DataFrame,
+    *,
+    parties: tuple[str, ...],
+    run_id: str,
+    closed: pd.DataFrame | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Write ``<party>.csv`` and ``<party>.html`` per party; return counts by defect."""
-    folder.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    for party in parties:
-        own = defects[defects["party"] == party].drop(columns="party")
-        csv.write_csv(
-            pa.Table.from_pandas(own, preserve_index=False),
-            folder / f"{party}.csv",
-            csv.WriteOptions(quoting_style="needed"),
-        )
-        (folder / f"{party}.html").write_text(_html(party, own, run_id), encoding="utf-8")
-        by_defect = own["defect"].value_counts().sort_index()
-        counts[party] = {str(k): int(v) for k, v in by_defect.items()}
-    return counts
+    """Write each party's report (:func:`._report.write_quality`); counts by rule."""
+    from linkage.exchange._report import write_quality as write
+
+    return write(folder, defects, parties=parties, run_id=run_id, closed=closed)

@@ -40,9 +40,10 @@ from linkage.exchange import _delivery as D
 from linkage.exchange._audit import append_event, check_writable
 from linkage.exchange._checks import vdab_disagreements
 from linkage.exchange._config import ExchangeConfig
+from linkage.exchange._defects import earlier_defects, status_summary, with_status
 from linkage.exchange._extract import Extracts, InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
-from linkage.exchange._overlays import aligned, apply_kept, without_records
+from linkage.exchange._overlays import aligned, apply_kept, records_about, without_records
 from linkage.exchange._purge import refuse_withdrawn
 from linkage.exchange._quality import classified, quality_defects, write_quality
 from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
@@ -372,8 +373,16 @@ def _link(
     )
 
 
-#: Where a run keeps its defects while it links (removed before its manifest).
-PENDING = ".defects.parquet"
+#: Where a run keeps its defects, and the previous report's, while it links
+#: (removed before its manifest).
+PENDING, EARLIER = ".defects.parquet", ".earlier.parquet"
+
+
+def _taken(path: Path) -> pd.DataFrame:
+    """A frame a run kept on disk while it linked; the file goes."""
+    frame = pd.read_parquet(path)
+    path.unlink()
+    return frame
 
 
 def _quality(
@@ -386,8 +395,7 @@ def _quality(
 ) -> pd.DataFrame:
     """The defects found before linking, and those the links show (art. 8, inaccurate:
     VDAB's linked employer disagrees with the sender)."""
-    first = pd.read_parquet(staging / PENDING)
-    (staging / PENDING).unlink()
+    first = _taken(staging / PENDING)
     linked = classified(
         vdab_disagreements(enterprises, delivered, feed.tables["links_enterprises"], employers)
     )
@@ -461,6 +469,17 @@ def _deliver(
     defects.to_parquet(staging / PENDING, index=False)
     del defects
     headers = extracts.headers
+    earlier = earlier_defects(
+        previous.path / "quality" if previous else None,
+        config.parties,
+        ring,
+        extracts.tables,
+        previous.run_id if previous else None,
+    )
+    if kept is not None:  # erased: its defects are withdrawn
+        earlier.loc[records_about(earlier, kept.applied.removed, ring), "sent"] = False
+    earlier.to_parquet(staging / EARLIER, index=False)
+    del earlier
     rekeyed = write_crosswalks(staging, walks) if walks else None
     outputs = D.write_tables(staging, tables)
     keys = {name: tables[name] for name in ("enterprises", "establishments")}
@@ -480,8 +499,12 @@ def _deliver(
     D.checkpoint("linked")
     mark = time.perf_counter()
     found = _quality(staging, headers, linked["enterprises"], keys["enterprises"], feed, employers)
-    quality = write_quality(staging / "quality", found, parties=config.parties, run_id=run_id)
-    del found
+    found, closed = with_status(found, _taken(staging / EARLIER), ring, run_id)
+    quality = write_quality(
+        staging / "quality", found, parties=config.parties, run_id=run_id, closed=closed
+    )
+    quality_status = status_summary(found, closed, config.parties)
+    del found, closed
     timings["quality"] += time.perf_counter() - mark
     mark = time.perf_counter()
     outputs.update(D.write_tables(staging, feed.tables))
@@ -530,6 +553,7 @@ def _deliver(
             **feed.summary(),
         },
         "quality": quality,
+        "quality_status": quality_status,
         **({"subjects": kept.summary()} if kept is not None else {}),
         "previous_run_id": previous.run_id if previous else None,
         "changes": changes,

@@ -1,0 +1,183 @@
+"""Defect ids that stay the same from one run to the next, and each defect's status.
+
+A defect's id is a keyed hash (HMAC-SHA256 under the exchange's ``defect`` key,
+128 bits, lower-case base32, ``d<key version>.`` in front) of what names it: the
+sending party, the table, the sender's record id (where the record id is withheld,
+the file and row), the field as the sender's file names it and the rule. Never of a
+value: a defect keeps its id while the wrong value changes, and the id says nothing
+of the record to whoever lacks the key. A run recomputes the previous report's ids
+under its own key version, so a key rotation does not reopen every defect.
+
+Each run compares its defects with the open ones of the delivery it builds on:
+
+* ``new`` — not in the previous report;
+* ``open`` — in it, and found again (``first_seen`` is kept);
+* ``fixed`` — in it, not found again, and its record is still sent (the sender
+  corrected it), or a correction (``exchange correct``) answered it;
+* ``withdrawn`` — in it, not found again, and its record is no longer delivered
+  (the sender stopped sending it, or a subject request erased it).
+
+The open ones are the report (``<PARTY>.csv``); the closed ones go in the ledger
+(``<PARTY>.parquet``) and the counts of all four, per rule, in the manifest
+(``quality_status``) and on the page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from linkage.exchange._quality import RULES
+from linkage.exchange._report import LEDGER_COLUMNS, STATUSES
+from linkage.exchange._schema import EXTRACTS
+from linkage.keys import KeyRing
+from linkage.pseudonymise import base32_lower, hmac_sha256_many
+
+__all__ = ["DOMAIN", "defect_ids", "earlier_defects", "status_summary", "with_status"]
+
+#: The key domain of defect ids.
+DOMAIN = "defect"
+_SEP = "\x1f"
+
+
+def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
+    """The id of each defect (see the module docstring), as ``string``.
+
+    Parameters
+    ----------
+    defects : DataFrame
+        With ``party, table, record_id, column, defect, file, row``.
+    ring : KeyRing
+    """
+    if not len(defects):
+        return pd.Series([], index=defects.index, dtype="string", name="defect_id")
+    part = {c: defects[c].astype("string").fillna("") for c in ("party", "table", "column")}
+    record = defects["record_id"].astype("string")
+    where = (
+        "@" + defects["file"].astype("string").fillna("") + ":" + defects["row"].astype("string")
+    )
+    record = record.where(record.notna() & (record != ""), where)
+    names = (
+        part["party"] + _SEP + part["table"] + _SEP + record + _SEP + part["column"] + _SEP
+        + defects["defect"].astype("string")
+    )  # fmt: skip
+    codes, distinct = pd.factorize(names)
+    key = ring.key(DOMAIN).reveal()
+    # The one loop per value is the HMAC, over distinct names.
+    digests = hmac_sha256_many(key, (n.encode("utf-8") for n in distinct))
+    raw = np.frombuffer(b"".join(d[:16] for d in digests), dtype=np.uint8).reshape(-1, 16)
+    prefix = np.frombuffer(f"d{ring.current}.".encode("ascii"), dtype=np.uint8)
+    text = np.empty((raw.shape[0], prefix.size + 26), dtype=np.uint8)
+    text[:, : prefix.size] = prefix
+    text[:, prefix.size :] = base32_lower(raw)
+    words = text.view(f"S{text.shape[1]}").ravel().astype(str)
+    return pd.Series(words[codes], index=defects.index, dtype="string", name="defect_id")
+
+
+def _still_sent(earlier: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> np.ndarray:
+    """Per earlier defect, whether its party still sends its record (a defect without
+    a record id: whether the party still sends the table)."""
+    sent = np.zeros(len(earlier), dtype=bool)
+    for table, extract in EXTRACTS.items():
+        mine = (earlier["table"] == table).to_numpy(dtype=bool)
+        if not mine.any():
+            continue
+        frame = tables[table]
+        ours = frame["party"].astype("string") + _SEP + frame[extract.id].astype("string")
+        theirs = earlier["party"].astype("string") + _SEP + earlier["record_id"].astype("string")
+        hit = theirs[mine].isin(ours.dropna()).fillna(False).to_numpy(dtype=bool)
+        no_id = earlier["record_id"][mine].isna().to_numpy(dtype=bool)
+        parties = set(frame["party"].dropna())
+        sent[mine] = hit | (no_id & earlier["party"][mine].isin(parties).to_numpy(dtype=bool))
+    return sent
+
+
+def earlier_defects(
+    folder: Path | None,
+    parties: tuple[str, ...],
+    ring: KeyRing,
+    tables: dict[str, pd.DataFrame],
+    run_id: str | None,
+) -> pd.DataFrame:
+    """The open defects of a delivery's reports (``folder``: its ``quality/``), their
+    ids recomputed under ``ring``'s current key, with ``first_seen`` (a report from
+    before ids: the run that wrote it) and ``sent`` (:func:`_still_sent`)."""
+    columns = [*LEDGER_COLUMNS[:-1], "record_id", "sent"]
+    parts = []
+    for party in parties:
+        path = None if folder is None else folder / f"{party}.csv"
+        if path is not None and path.exists():
+            parts.append(
+                pd.read_csv(path, dtype="string", keep_default_na=False).assign(party=party)
+            )
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
+    earlier = pd.concat(parts, ignore_index=True)
+    earlier = earlier.replace({"": pd.NA})
+    earlier["defect_id"] = defect_ids(earlier, ring)
+    if "first_seen" not in earlier.columns:
+        earlier["first_seen"] = run_id
+    earlier["first_seen"] = earlier["first_seen"].fillna(run_id or "")
+    earlier["sent"] = _still_sent(earlier, tables)
+    earlier["status"] = "open"
+    for column in ("kind", "severity"):
+        if column not in earlier.columns:
+            known = earlier["defect"].map({r: getattr(v, column) for r, v in RULES.items()})
+            earlier[column] = known
+    return earlier.drop_duplicates("defect_id")[columns].reset_index(drop=True)
+
+
+def with_status(
+    defects: pd.DataFrame,
+    earlier: pd.DataFrame,
+    ring: KeyRing,
+    run_id: str,
+    *,
+    answered: pd.Series | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """This run's defects with ``defect_id``, ``status`` and ``first_seen``, and the
+    earlier ones it closes (the ledger's rows, see the module docstring).
+
+    ``answered``: ids of earlier defects a correction answered (closed as fixed
+    whatever became of their record).
+    """
+    out = defects.copy()
+    out["defect_id"] = defect_ids(out, ring)
+    before = pd.Series(earlier["first_seen"].to_numpy(object), index=pd.Index(earlier["defect_id"]))
+    seen = before.reindex(out["defect_id"].to_numpy())
+    again = seen.notna().to_numpy(dtype=bool)
+    out["status"] = np.where(again, "open", "new")
+    out["first_seen"] = np.where(again, seen.to_numpy(object), run_id)
+    gone = earlier[~earlier["defect_id"].isin(out["defect_id"]).to_numpy(dtype=bool)].copy()
+    fixed = gone["sent"].astype(bool).to_numpy()
+    if answered is not None:
+        fixed |= gone["defect_id"].isin(answered).to_numpy(dtype=bool)
+    gone["status"] = np.where(fixed, "fixed", "withdrawn")
+    gone["closed_in"] = run_id
+    return out, gone[list(LEDGER_COLUMNS)].reset_index(drop=True)
+
+
+def status_summary(
+    defects: pd.DataFrame, closed: pd.DataFrame, parties: tuple[str, ...]
+) -> dict[str, dict[str, object]]:
+    """Per party: how many defects are new, open, fixed, withdrawn, and per rule."""
+    both = pd.concat(
+        [defects[["party", "defect", "status"]], closed[["party", "defect", "status"]]],
+        ignore_index=True,
+    )
+    summary: dict[str, dict[str, object]] = {}
+    for party in parties:
+        mine = both[(both["party"] == party).to_numpy(dtype=bool)]
+        totals = mine["status"].value_counts()
+        rules = mine.groupby(["defect", "status"]).size()
+        summary[party] = {
+            **{s: int(totals.get(s, 0)) for s in STATUSES},
+            "by_rule": {
+                str(rule): {str(s): int(n) for s, n in per.droplevel(0).items()}
+                for rule, per in rules.groupby(level=0)
+            },
+        }
+    return summary
