@@ -206,7 +206,7 @@ def test_clean_synthetic_data_has_no_false_alarms(tmp_path: Path, small) -> None
 
 
 def test_page_ranks_rules_with_examples_not_every_row(report) -> None:
-    result, planted = report
+    result, _ = report
     page = (result.path / "quality" / "VLAIO.html").read_text()
     q = _read(result, "VLAIO")
     assert "Rules, most urgent first" in page and "by art. 8 kind" in page

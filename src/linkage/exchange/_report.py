@@ -12,8 +12,8 @@ party's):
   most urgent first (severity, then count), each with its count, the fields it
   found and a few example record ids; never the whole list, never a value.
 * ``<PARTY>.parquet`` — the ledger of the defects closed by this delivery (fixed or
-  withdrawn; no file when none was): ``party, defect_id, status, defect, kind, severity, table, column,
-  first_seen, closed_in``. No record id: a defect id is a keyed hash
+  withdrawn; no file when none was): ``party, defect_id, status, defect, kind,
+  severity, table, column, first_seen, closed_in``. No record id: a defect id is a keyed hash
   (:mod:`._defects`), so nothing of a record erased since can be read from it.
 """
 
