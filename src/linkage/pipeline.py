@@ -26,6 +26,7 @@ from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError
 from linkage.io import check_unique, require_columns
 from linkage.model import FellegiSunter, weight_to_probability
+from linkage.overrides import Overrides, merge, override_names
 from linkage.prepare import prepare
 from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
 from linkage.trace import first_rule, level_names, partners, status
@@ -121,6 +122,8 @@ class LinkResult:
         Linked with ``trace=True``: the first rule of ``rule_names`` that proposed
         each pair (-1: none).
     rule_names : tuple of str
+    override : ndarray of shape (n_pairs,), dtype int8, optional
+        Linked with overrides: 1 for a must-link pair, 2 for a cannot-link, else 0.
     """
 
     spec: LinkSpec
@@ -136,6 +139,7 @@ class LinkResult:
     linked: NDArray[np.bool_] | None = None
     pair_rule: NDArray[np.int8] | None = None
     rule_names: tuple[str, ...] = ()
+    override: NDArray[np.int8] | None = None
 
     def scored_pairs(self) -> pd.DataFrame:
         """Every candidate pair, for analysis and review.
@@ -165,6 +169,8 @@ class LinkResult:
             )
             frame["left_linked_to"] = _ids_or_none(self.right_ids, to_left)
             frame["right_linked_to"] = _ids_or_none(self.left_ids, to_right)
+        if self.override is not None:
+            frame["override"] = override_names(self.override)
         if self.pair_rule is not None:
             frame["rule"] = pd.Categorical.from_codes(
                 self.pair_rule.astype(np.int64) + 1, categories=("", *self.rule_names)
@@ -355,6 +361,7 @@ def link(
     increment: Increment | None = None,
     names: tuple[str, str] = ("left", "right"),
     trace: bool = False,
+    overrides: Overrides | None = None,
 ) -> LinkResult:
     """Link ``left`` to ``right`` as ``spec`` says.
 
@@ -376,6 +383,11 @@ def link(
     trace : bool
         Also find the first blocking rule that proposed each pair (for review, in
         :meth:`LinkResult.scored_pairs`); it costs a second blocking.
+    overrides : Overrides, optional
+        Must-link and cannot-link decisions (:mod:`linkage.overrides`), applied
+        before the one-to-one step; the links get a column ``override``. With an
+        increment, the records they name count as changed, so that they are linked
+        anew under them.
 
     Returns
     -------
@@ -415,9 +427,29 @@ def link(
                 left_parent[pairs.left], right_parent[pairs.right], parent_link
             )
             pairs = replace(pairs, left=pairs.left[keep], right=pairs.right[keep])
+        decided = None
+        if overrides is not None:
+            decided = overrides.positions(left_ids, right_ids, one_to_one=spec.one_to_one)
+            if increment is not None:
+                increment = replace(
+                    increment,
+                    left_changed=[*increment.left_changed, *left_ids[decided[0]]],
+                    right_changed=[*increment.right_changed, *right_ids[decided[1]]],
+                )
         if increment is not None:
             kept, kept_rows, anew = _increment(increment, spec, left_ids, right_ids, pairs)
             pairs = replace(pairs, left=pairs.left[anew], right=pairs.right[anew])
+        override = None
+        if decided is not None:
+            # (With an increment their records changed, so none of them is kept.)
+            left_pos, right_pos, override = merge(pairs.left, pairs.right, pairs.n_right, *decided)
+            added = len(left_pos) - len(pairs)
+            pairs = replace(
+                pairs,
+                left=left_pos,
+                right=right_pos,
+                by_rule={**pairs.by_rule, "must-link": added} if added else pairs.by_rule,
+            )
         pair_rule = (
             first_rule(lp, rp, rules, pairs.left, pairs.right, codes=codes) if trace else None
         )
@@ -443,17 +475,23 @@ def link(
         weights = model.match_weight(gamma, tf=tf)
     with _timed(timings, "resolve"):
         min_weight = probability_to_weight(spec.threshold)
+        # A must-link first, whatever its weight; a cannot-link never.
+        decided_weights = weights
+        if override is not None:
+            decided_weights = np.where(
+                override == 1, np.inf, np.where(override == 2, -np.inf, weights)
+            )
         if spec.one_to_one:
             chosen = one_to_one(
                 pairs.left,
                 pairs.right,
-                weights,
+                decided_weights,
                 min_weight=min_weight,
                 left_key=keys[0],
                 right_key=keys[1],
             )
         else:
-            chosen = weights >= min_weight
+            chosen = decided_weights >= min_weight
         left_col, right_col = _id_columns(spec)
         links = pd.DataFrame(
             {
@@ -463,6 +501,8 @@ def link(
                 "match_probability": weight_to_probability(weights[chosen]),
             }
         )
+        if override is not None:
+            links["override"] = override_names(override[chosen])
         rows = (pairs.left[chosen].astype(np.intp), pairs.right[chosen].astype(np.intp))
         if increment is not None:
             links = pd.concat([kept, links.assign(kept=False)], ignore_index=True)
@@ -484,6 +524,7 @@ def link(
         linked=chosen,
         pair_rule=pair_rule,
         rule_names=tuple(r.name for r in rules),
+        override=override,
     )
     log.debug("%s", result.summary())
     return result

@@ -18,6 +18,7 @@ from linkage.evaluate import check_pairs, link_quality, threshold_sweep
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.io import check_output, read_table, require_columns, write_table
 from linkage.model import FellegiSunter
+from linkage.overrides import read_overrides
 from linkage.pipeline import LinkResult, ParentLinks, link
 from linkage.presets import load_spec
 
@@ -44,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", type=Path, help="reuse a fitted model (JSON) instead of fitting")
     parser.add_argument("--save-model", type=Path, help="write the fitted model (JSON)")
     parser.add_argument("--pairs-out", type=Path, help="also write every scored candidate pair")
+    parser.add_argument(
+        "--overrides",
+        type=Path,
+        help="must-link / cannot-link decisions to apply (CSV or Parquet: left_id, "
+        "right_id, decision, who, when, why)",
+    )
     for side in ("left", "right"):
         parser.add_argument(
             f"--{side}-columns",
@@ -106,6 +113,7 @@ def _link(args: argparse.Namespace) -> int:
         left=_columns(args.left_columns, "--left-columns"),
         right=_columns(args.right_columns, "--right-columns"),
     )
+    overrides = read_overrides(args.overrides) if args.overrides else None
     model = None
     if args.model:  # refused now if it cannot score this spec's pairs, not after compare
         model = FellegiSunter.load(args.model)
@@ -126,6 +134,7 @@ def _link(args: argparse.Namespace) -> int:
         parents=parents,
         names=(args.left.name, args.right.name),
         trace=args.pairs_out is not None,
+        overrides=overrides,
     )
     write_table(result.links, args.out)
     if args.save_model:
