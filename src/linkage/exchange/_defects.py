@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from linkage.exchange._quality import RULES
+from linkage.exchange._art8 import RULES
 from linkage.exchange._report import LEDGER_COLUMNS, STATUSES
 from linkage.exchange._schema import EXTRACTS
 from linkage.keys import KeyRing

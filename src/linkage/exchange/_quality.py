@@ -46,8 +46,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -55,9 +53,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkage.exchange import _checks as C
+from linkage.exchange._art8 import KINDS, REPORT_COLUMNS, RULES, SEVERITIES, Rule
 from linkage.exchange._checks import found as _defects
 from linkage.exchange._checks import isin as _isin
 from linkage.exchange._extract import Extracts, staff_references
+from linkage.exchange._report import write_quality
 from linkage.exchange._schema import EXTRACTS
 from linkage.normalise import normalise_emails, normalise_phones, normalise_websites
 
@@ -77,61 +77,6 @@ __all__ = [
 STOPPED = ("Stopgezet", "Faillissement", "Stopzetting", "Vereffening", "Ontbinding")
 #: Dossier statuses of a closed dossier; any other status is open.
 CLOSED_DOSSIER = ("Afgesloten", "Afgewezen", "Geannuleerd", "Stopgezet")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """What a rule's defects are under art. 8, and how much they matter."""
-
-    kind: str
-    severity: str
-
-
-#: Art. 8's six kinds, in the order the report lists them.
-KINDS = ("wrong", "inaccurate", "incomplete", "missing", "outdated", "superfluous")
-#: Severities, most urgent first.
-SEVERITIES = ("high", "medium", "low")
-
-#: Every rule of the report (``defect``), its art. 8 kind and severity.
-RULES: dict[str, Rule] = {
-    "national register number": Rule("superfluous", "high"),
-    "invalid number": Rule("wrong", "high"),
-    "invalid phone": Rule("wrong", "medium"),
-    "invalid e-mail": Rule("wrong", "medium"),
-    "invalid website": Rule("wrong", "medium"),
-    "invalid postcode": Rule("wrong", "medium"),
-    "postcode not of the municipality": Rule("wrong", "medium"),
-    "not in code list": Rule("wrong", "medium"),
-    "date in the future": Rule("wrong", "high"),
-    "paid more than granted": Rule("wrong", "high"),
-    "dates out of order": Rule("inaccurate", "medium"),
-    "open dossier of a stopped enterprise": Rule("inaccurate", "medium"),
-    "legal form of a natural person": Rule("inaccurate", "medium"),
-    "differs between parties": Rule("inaccurate", "medium"),
-    "differs from VDAB's employer": Rule("inaccurate", "low"),
-    "unknown reference": Rule("incomplete", "high"),
-    "contact cannot be reached": Rule("incomplete", "medium"),
-    "legal person without legal form": Rule("incomplete", "low"),
-    "missing required field": Rule("missing", "high"),
-    "outdated assessment": Rule("outdated", "low"),
-    "duplicate": Rule("superfluous", "medium"),
-    "personal e-mail address": Rule("superfluous", "high"),
-}
-assert all(r.kind in KINDS and r.severity in SEVERITIES for r in RULES.values())
-
-#: The columns of a quality report, in order.
-REPORT_COLUMNS = (
-    "party",
-    "table",
-    "record_id",
-    "column",
-    "defect",
-    "kind",
-    "severity",
-    "detail",
-    "file",
-    "row",
-)
 
 
 def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
@@ -398,17 +343,3 @@ def classified(parts: list[pd.DataFrame]) -> pd.DataFrame:
     found = found[list(REPORT_COLUMNS)]
     found["row"] = found["row"].astype("int64")
     return found.sort_values(["party", "table", "row", "column"], kind="stable", ignore_index=True)
-
-
-def write_quality(
-    folder: Path,
-    defects: pd.DataFrame,
-    *,
-    parties: tuple[str, ...],
-    run_id: str,
-    closed: pd.DataFrame | None = None,
-) -> dict[str, dict[str, int]]:
-    """Write each party's report (:func:`._report.write_quality`); counts by rule."""
-    from linkage.exchange._report import write_quality as write
-
-    return write(folder, defects, parties=parties, run_id=run_id, closed=closed)

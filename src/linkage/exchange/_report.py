@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 from pyarrow import csv
 
-from linkage.exchange._quality import KINDS, REPORT_COLUMNS, SEVERITIES
+from linkage.exchange._art8 import KINDS, REPORT_COLUMNS, SEVERITIES
 from linkage.io import write_table
 
 __all__ = ["LEDGER_COLUMNS", "STATUSES", "ranked", "write_quality"]
