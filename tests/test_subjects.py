@@ -480,3 +480,38 @@ def test_two_sole_proprietorships_are_two_people_whatever_they_share() -> None:
         tables, Query(first_name="Wim", last_name="Jacobs", enterprise_number="0200.000.241")
     )
     assert [p.roles for p in chosen] == [("managing person",)]
+
+
+def test_the_proof_reads_files_itself(tmp_path: Path) -> None:
+    """A hand-worked scan: removed keys anywhere, the person's values by whose row."""
+    import pyarrow as pa
+
+    from linkage.exchange._trace import Needles, trace
+
+    table = pa.table(
+        {
+            "key": ["k-gone", "k-other", "k-own", "k-new", None],
+            "first": ["x", "Wim ", "wim", "WIM", None],
+            "last": ["y", "Jacobs", "jacobs", "Jacobs", None],
+            "n": pa.array([None] * 5, pa.null()),  # a column of no type at all
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet")
+    pq.write_table(table.slice(0, 0), tmp_path / "empty.parquet")
+    (tmp_path / "r.html").write_text("<td>k-gone</td> <td>wim.jacobs@x.be</td>")
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    needles = Needles(
+        removed=frozenset({"k-gone"}),
+        emails=("wim.jacobs@x.be",),
+        names=(("wim", "jacobs"),),
+        own=frozenset({"k-own"}),
+        others=frozenset({"k-other"}),
+    )
+    found = trace([(p.name, p) for p in sorted(tmp_path.iterdir())], needles)
+    assert found.keys == {"r.html": 1, "t.parquet": 1}
+    assert found.values == {
+        "t.parquet": {"person": 1, "other candidate": 1, "unknown": 1},
+        "r.html": {"unknown": 1},
+    }
+    assert found.unreadable == ["bad.parquet"]
+    assert found.left == 2 + 1 + 1 + 1 + 1  # keys, person, unknown (twice), unreadable

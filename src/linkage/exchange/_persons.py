@@ -261,7 +261,10 @@ def _groups(occ: pd.DataFrame) -> np.ndarray:
     whatever else they share)."""
     n = len(occ)
     parent = np.arange(n)
-    sole_of = np.where(occ["role"] == SOLE, occ["key"], None)  # per root
+    # per root, the sole proprietorship its group holds (None: none)
+    sole_of: list[object] = [
+        k if r == SOLE else None for r, k in zip(occ["role"], occ["key"], strict=True)
+    ]
 
     def root(i: int) -> int:
         while parent[i] != i:

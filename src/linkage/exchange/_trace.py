@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -88,7 +89,7 @@ def _text_columns(table: pa.Table) -> list[pa.ChunkedArray]:
 
 
 def _any(masks: Iterable[pa.ChunkedArray | pa.Array], n: int) -> pa.Array:
-    out = pa.array([False] * n)
+    out = pa.array(np.zeros(n, dtype=bool))  # typed even when empty
     for mask in masks:
         out = pc.or_(out, pc.fill_null(mask, False))
     return out
