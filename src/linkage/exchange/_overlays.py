@@ -1,15 +1,19 @@
 """What a subject request changes, as rules that the request and every later run apply.
 
 A rule is one row: ``action`` (``remove``, ``blank`` or ``set``), the record it acts
-on (``table``: enterprises, contacts or staff; its ``key`` and sending ``party``),
-the ``column`` and ``value`` of a blank or set, and the request it came from.
+on (``table``: enterprises, contacts or staff for a subject request, and also
+establishments, dossiers and amounts for a sender's correction, :data:`RULE_KEYS`;
+its ``key`` and sending ``party``), the ``column`` and ``value`` of a blank or set,
+and the request it came from (a correction's ``request_id`` starts ``correct-``).
 
 * ``remove`` deletes the record and everything that hangs from it: an enterprise
   takes its establishments, dossiers, their amounts, contacts and staff references,
   and both link tables' rows with it; a staff member takes their dossier references.
 * ``blank`` empties one field. Its ``value`` is a keyed fingerprint of what was
   blanked (an HMAC under the exchange's ``subject`` key), never the value itself.
-* ``set`` writes ``value`` into one field (a rectification).
+* ``set`` writes ``value`` into one field (a rectification, a correction). A date,
+  amount or flag is kept as text (``YYYY-MM-DD``, a number, ``true``/``false``) and
+  written and compared as its column's type.
 
 The rules are kept under the store (``subjects/suppressions.parquet`` for removals,
 ``subjects/overlays.parquet`` for the rest), as pseudonyms, so that a record erased
@@ -22,8 +26,10 @@ a purge of that party removes its rules.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,18 +37,22 @@ import pandas as pd
 from linkage.exceptions import KeyringError
 from linkage.exchange._access import follow
 from linkage.exchange._persons import KEY_OF, fold
+from linkage.exchange._schema import EXTRACTS
 from linkage.io import write_table
 from linkage.keys import KeyRing
 from linkage.pseudonymise import pseudonym_versions, pseudonymise
 
 __all__ = [
     "CLEAR_ID",
+    "CORRECTION",
     "HOLDING",
     "RULE_COLUMNS",
+    "RULE_KEYS",
     "SUBJECTS",
     "Applied",
     "Kept",
     "aligned",
+    "answered_fields",
     "apply_kept",
     "apply_rules",
     "fingerprint",
@@ -59,6 +69,24 @@ SUBJECTS = "subjects"
 FILES = {"remove": "suppressions.parquet", "other": "overlays.parquet"}
 #: Key domain of the fingerprints of blanked values.
 DOMAIN = "subject"
+#: The key of each table a rule may name: the tables that hold a person
+#: (:data:`._persons.KEY_OF`, what a subject request acts on) and those a sender's
+#: correction may name besides (an amount for its dossier's amounts).
+RULE_KEYS = {
+    **KEY_OF,
+    "establishments": "establishment_key",
+    "dossiers": "dossier_key",
+    "amounts": "amount_key",
+}
+#: How a correction's rules are told from a subject request's: their request id.
+CORRECTION = "correct-"
+#: A delivered column's kind, where it is not text (the protocol's, by column name).
+_KINDS = {
+    name: column.kind
+    for extract in EXTRACTS.values()
+    for name, column in extract.columns.items()
+    if column.kind in ("date", "amount", "flag")
+}
 
 
 def fingerprint(values: pd.Series, ring: KeyRing) -> pd.Series:
@@ -129,7 +157,7 @@ def _first_rows(keys: pd.Series, parties: pd.Series, wanted: pd.DataFrame) -> np
 def _row_at(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> np.ndarray:
     """Per rule, the row of its record in its table (-1: not delivered)."""
     at = np.full(len(rules), -1, dtype=np.int64)
-    for table, key in KEY_OF.items():
+    for table, key in RULE_KEYS.items():
         mine = (rules["table"] == table).to_numpy(dtype=bool)
         if mine.any():
             frame = tables[table]
@@ -141,7 +169,7 @@ def _sent(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> np.ndarray:
     """Per rule, whether its party still sends the record: for an enterprise, any row
     that hangs from it (a dossier of an enterprise sent by the other party)."""
     sent = np.zeros(len(rules), dtype=bool)
-    for table, key in KEY_OF.items():
+    for table, key in RULE_KEYS.items():
         mine = (rules["table"] == table).to_numpy(dtype=bool)
         for t in HOLDING.get(table, (table,)):
             if mine.any() and t in tables:
@@ -172,6 +200,9 @@ def live_rules(
             except KeyringError:
                 continue
             live[i] = not pd.isna(same) and same == rule["value"]
+        elif rule["column"] in _KINDS:
+            value = typed(pd.Series([rule["value"]]), current, rule["column"]).iloc[0]
+            live[i] = pd.isna(current.iloc[0]) or pd.isna(value) or _differ(current.iloc[0], value)
         else:
             live[i] = pd.isna(current.iloc[0]) or current.iloc[0] != rule["value"]
     return rules[live].reset_index(drop=True), rules[~live].reset_index(drop=True)
@@ -180,7 +211,7 @@ def live_rules(
 def rekeyed(rules: pd.DataFrame, walks: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Rules with their keys mapped old -> new through a key rotation's crosswalks."""
     out = rules.copy()
-    for table, key in KEY_OF.items():
+    for table, key in RULE_KEYS.items():
         walk = walks.get(key.removesuffix("_key"))
         mine = (out["table"] == table).to_numpy(dtype=bool)
         if walk is None or not mine.any():
@@ -189,6 +220,35 @@ def rekeyed(rules: pd.DataFrame, walks: dict[str, pd.DataFrame]) -> pd.DataFrame
         old = out.loc[mine, "key"].to_numpy(object)
         out.loc[mine, "key"] = np.where(at >= 0, walk["new"].to_numpy(object)[at], old)
     return out
+
+
+def typed(values: pd.Series, like: pd.Series, column: str) -> pd.Series:
+    """Rule values (text) as the type of ``like``, the column they go into: a date
+    as the column holds dates (``datetime64`` in a run, ``date`` read back from a
+    delivery), an amount as a number, a flag as a boolean; text as it is."""
+    kind = _KINDS.get(column)
+    index = values.index
+    if kind == "date":
+        when = pd.to_datetime(values.astype("string"), format="ISO8601", errors="coerce")
+        if pd.api.types.is_datetime64_any_dtype(like.dtype):
+            return pd.Series(when.to_numpy(), index=index).astype(like.dtype)
+        days = [None if pd.isna(d) else d.date() for d in when]  # rules: a few
+        return pd.Series(days, index=index, dtype=object)
+    if kind == "amount":
+        return pd.to_numeric(values.astype("string"), errors="coerce").astype("float64")
+    if kind == "flag":
+        text = values.astype("string").str.lower()
+        flags = text.map({"true": True, "false": False}).astype("boolean")
+        if pd.api.types.is_bool_dtype(like.dtype) and not flags.isna().any():
+            return flags.astype(like.dtype)
+        return flags
+    return values.astype(like.dtype)
+
+
+def _differ(current: Any, value: Any) -> bool:
+    if isinstance(value, dt.date | pd.Timestamp):
+        return bool(pd.Timestamp(current) != pd.Timestamp(value))
+    return bool(current != value)
 
 
 @dataclass(frozen=True)
@@ -214,7 +274,8 @@ def apply_rules(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> Applied
         mine = rules[rules["action"] == action]
         for (table, column), part in mine.groupby(["table", "column"]):
             frame = out[table].copy()
-            hit = _isin(frame, KEY_OF[table], part)
+            key = RULE_KEYS[table]
+            hit = _isin(frame, key, part)
             if action == "blank":
                 new = pd.Series(pd.NA, index=frame.index[hit], dtype=frame[column].dtype)
             else:
@@ -222,15 +283,16 @@ def apply_rules(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> Applied
                     part["value"].to_numpy(object), index=_pairs(part["key"], part["party"])
                 )
                 new = pd.Series(
-                    at.reindex(_pairs(frame[KEY_OF[table]][hit], frame["party"][hit])).to_numpy(
-                        object
-                    ),
+                    at.reindex(_pairs(frame[key][hit], frame["party"][hit])).to_numpy(object),
                     index=frame.index[hit],
                 )
+                new = typed(new, frame[column], column)
             before = frame.loc[hit, column]
             changed = ~(
                 before.astype("string").fillna("\x00") == new.astype("string").fillna("\x00")
             )
+            if new.dtype != frame[column].dtype and column in _KINDS:
+                frame[column] = frame[column].astype(new.dtype)  # a flag blanked or unknown
             frame.loc[hit, column] = new.astype(frame[column].dtype)
             out[table] = frame
             rows = frame.loc[hit][changed.to_numpy(dtype=bool)]
@@ -238,7 +300,7 @@ def apply_rules(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> Applied
                 pd.DataFrame(
                     {
                         "table": table,
-                        "key": rows[KEY_OF[table]].to_numpy(object),
+                        "key": rows[key].to_numpy(object),
                         "party": rows["party"].to_numpy(object),
                         "column": column,
                         "action": action,
@@ -246,9 +308,10 @@ def apply_rules(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> Applied
                 )
             )
     removal = rules[rules["action"] == "remove"]
-    named = {table: removal[removal["table"] == table] for table in KEY_OF}
+    named = {table: removal[removal["table"] == table] for table in RULE_KEYS}
     for table, pairs in named.items():
-        gone[table] |= _isin(tables[table], KEY_OF[table], pairs)
+        if len(pairs) or table in KEY_OF:
+            gone[table] |= _isin(tables[table], RULE_KEYS[table], pairs)
 
     def cascade(names: tuple[str, ...], column: str, parent: str) -> None:
         # an enterprise by its rules (a party may send its dossiers, not the enterprise)
@@ -334,7 +397,7 @@ def aligned(extract: pd.DataFrame, applied: Applied, table: str, number: str) ->
     if not len(fields):
         return out
     delivered = applied.tables[table]
-    rows = _first_rows(delivered[KEY_OF[table]], delivered["party"], fields)
+    rows = _first_rows(delivered[RULE_KEYS[table]], delivered["party"], fields)
     changed = delivered.iloc[np.unique(rows[rows >= 0])]
     at = _first_rows(out[number], out["party"], _wanted(changed[number], changed["party"]))
     out = out.copy()
@@ -379,3 +442,27 @@ def without_records(
 ) -> pd.DataFrame:
     """A quality report without its rows about records that were removed."""
     return defects[~records_about(defects, removed, ring)].reset_index(drop=True)
+
+
+def answered_fields(rules: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """What the corrections among ``rules`` answer: per rule, the record as the
+    sender's extract names it, ``party, table, key, column`` (an amount is its
+    dossier's; a removal has no column: it answers every field of its record).
+
+    ``tables``: the delivered tables the rules apply to (for an amount's dossier).
+    """
+    request = rules["request_id"].astype("string").str.startswith(CORRECTION)
+    mine = rules[request.fillna(False).to_numpy(dtype=bool)]
+    out = mine[["party", "table", "key", "column"]].astype("string").reset_index(drop=True)
+    out.loc[(mine["action"] == "remove").to_numpy(dtype=bool), "column"] = pd.NA
+    amounts = (out["table"] == "amounts").to_numpy(dtype=bool)
+    if amounts.any():
+        frame = tables["amounts"]
+        at = _first_rows(
+            frame["amount_key"], frame["party"], _wanted(out["key"][amounts], out["party"][amounts])
+        )
+        dossier = np.full(len(at), None, dtype=object)
+        dossier[at >= 0] = frame["dossier_key"].to_numpy(object)[at[at >= 0]]
+        out.loc[amounts, "key"] = dossier
+        out.loc[amounts, "table"] = "dossiers"
+    return out.dropna(subset=["key"]).reset_index(drop=True)
