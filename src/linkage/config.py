@@ -13,7 +13,7 @@ It builds on the three libraries (comparisons, rules, preparers) and imports no 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -32,7 +32,14 @@ class Field:
 
     ``left_source`` / ``right_source`` override ``source`` for one side, which is how
     a preset reads a user's own column names. Only ``address`` takes several
-    columns (street, house number, box); every other preparer takes one.
+    columns (street, house number, box; or one address line); every other preparer
+    takes one.
+
+    An ``optional`` field may be missing from a table: :meth:`LinkSpec.for_columns`
+    then leaves it out, with the blocking rules and comparisons that use it, or, for
+    several sources, makes it from the leading ones present (an address without its
+    box). A column the user named (a source that is not the spec's own name) is
+    never optional: it must be there.
     """
 
     name: str
@@ -40,6 +47,9 @@ class Field:
     prepare: str = "text"
     left_source: str | tuple[str, ...] | None = None
     right_source: str | tuple[str, ...] | None = None
+    # Out of the repr, hence out of the spec's hash (spec_sha256, the exchange's frozen
+    # spec): on tables that have the columns, an optional field links the same.
+    optional: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         for attr in ("source", "left_source", "right_source"):
@@ -123,34 +133,148 @@ class LinkSpec:
     def with_columns(
         self, *, left: Mapping[str, str] | None = None, right: Mapping[str, str] | None = None
     ) -> LinkSpec:
-        """The same spec reading other input column names (logical name -> actual name)."""
+        """The same spec reading other input column names (logical name -> actual name).
+
+        A name may also be a field's that is made from several columns: it is then
+        made from the one column given. So ``address = "adres"``
+        reads a one-line address ("Kerkstraat 12 bus 3"), which the ``address``
+        preparer splits into street, number and box.
+        """
         left, right = dict(left or {}), dict(right or {})
         for mapping, side in ((left, "left"), (right, "right")):
             logical = {c for f in self.fields for c in f.source} | {getattr(self, f"{side}_id")}
-            unknown = sorted(set(mapping) - logical)
+            whole = {f.name for f in self.fields if len(f.source) > 1} - logical
+            unknown = sorted(set(mapping) - logical - whole)
             if unknown:
                 raise ConfigError(
                     f"{side} column mapping names {unknown}, which the spec does not read; "
                     f"it reads {sorted(logical)}"
+                    + (f", or a field made from one column: {sorted(whole)}" if whole else "")
                 )
-        new_fields = tuple(
-            replace(
-                f,
-                left_source=tuple(
-                    left.get(c, o) for c, o in zip(f.source, f.source_for("left"), strict=True)
-                ),
-                right_source=tuple(
-                    right.get(c, o) for c, o in zip(f.source, f.source_for("right"), strict=True)
-                ),
-            )
-            for f in self.fields
-        )
         return replace(
             self,
-            fields=new_fields,
+            fields=tuple(
+                replace(
+                    f,
+                    left_source=_mapped(f, "left", left),
+                    right_source=_mapped(f, "right", right),
+                )
+                for f in self.fields
+            ),
             left_id=left.get(self.left_id, self.left_id),
             right_id=right.get(self.right_id, self.right_id),
         )
+
+    def without(self, names: Iterable[str]) -> LinkSpec:
+        """The spec without the fields ``names``, and the blocking rules and
+        comparisons that use them."""
+        gone = set(names)
+        return replace(
+            self,
+            fields=tuple(f for f in self.fields if f.name not in gone),
+            blocking=tuple(r for r in self.blocking if gone.isdisjoint(r.reads)),
+            comparisons=tuple(c for c in self.comparisons if c.column not in gone),
+        )
+
+    def for_columns(
+        self,
+        left: Collection[str],
+        right: Collection[str],
+        *,
+        names: tuple[str, str] = ("left", "right"),
+    ) -> tuple[LinkSpec, tuple[str, ...]]:
+        """The spec as it runs on tables with these columns, and a note per change.
+
+        An optional field (:class:`Field`) whose first source is absent from either
+        table is left out, with its blocking rules and comparisons; one with several
+        sources is made from the leading ones present. A column a required field
+        reads, or one the user named, is left for the missing-column check. A spec
+        that changes nothing is returned as it is.
+
+        Parameters
+        ----------
+        left, right : collection of str
+            The tables' columns.
+        names : pair of str
+            The tables' names, for the notes.
+
+        Returns
+        -------
+        spec : LinkSpec
+        notes : tuple of str
+            One line per field left out or made from fewer columns.
+
+        Examples
+        --------
+        >>> from linkage.presets import enterprises
+        >>> spec = enterprises()
+        >>> columns = [c for f in spec.fields for c in f.source if c != "website"]
+        >>> narrowed, notes = spec.for_columns(columns, columns)
+        >>> print(notes[0][:53])
+        field 'website' left out (no column 'website' in left
+        >>> [c.name for c in narrowed.comparisons][-1]
+        'email'
+        """
+        columns = {"left": set(left), "right": set(right)}
+        where = {"left": names[0], "right": names[1]}
+        fields: list[Field] = []
+        dropped: dict[str, dict[str, list[str]]] = {}  # field -> absent column -> tables
+        notes: list[str] = []
+        for f in self.fields:
+            kept: dict[str, tuple[str, ...]] = {}
+            absent: dict[str, list[str]] = {}
+            for side in ("left", "right"):
+                sources = f.source_for(side)
+                missing = [c for c in sources if c not in columns[side]]
+                # A required field's column, or one the user named, is not let go.
+                if not missing or not f.optional or not set(missing) <= set(f.source):
+                    kept[side] = sources
+                    continue
+                lead = sources.index(missing[0])
+                kept[side] = sources[:lead]
+                absent.setdefault(sources[lead], []).append(where[side])
+            gone = ", ".join(f"{c!r} in {', '.join(t)}" for c, t in absent.items())
+            if not (kept["left"] and kept["right"]):
+                dropped[f.name] = absent
+                rules = [r.name for r in self.blocking if f.name in r.reads]
+                compared = [c.name for c in self.comparisons if c.column == f.name]
+                notes.append(
+                    f"field {f.name!r} left out (no column {gone})"
+                    + (f", with comparison {_quoted(compared)}" if compared else "")
+                    + (f" and blocking rule {_quoted(rules)}" if rules else "")
+                )
+                continue
+            if absent:
+                made = "; ".join(f"{', '.join(kept[s])} in {where[s]}" for s in ("left", "right"))
+                notes.append(f"field {f.name!r} made from {made} (no column {gone})")
+                f = replace(f, left_source=kept["left"], right_source=kept["right"])
+            fields.append(f)
+        if not notes:
+            return self, ()
+        if all(c.column in dropped for c in self.comparisons) or all(
+            not set(dropped).isdisjoint(r.reads) for r in self.blocking
+        ):
+            raise ConfigError(
+                f"too few columns to link ({'; '.join(notes)}); map your columns to the "
+                "spec's names, e.g. --left-columns name=naam"
+            )
+        return replace(self.without(dropped), fields=tuple(fields)), tuple(notes)
+
+
+def _mapped(
+    f: Field, side: Literal["left", "right"], mapping: Mapping[str, str]
+) -> tuple[str, ...]:
+    """A field's sources on one side, after a column mapping (see ``with_columns``)."""
+    if f.name in mapping and len(f.source) > 1 and f.name not in f.source:
+        return (mapping[f.name],)
+    current = f.source_for(side)
+    if len(current) != len(f.source):  # already one column, by an earlier mapping
+        return current
+    return tuple(mapping.get(c, o) for c, o in zip(f.source, current, strict=True))
+
+
+def _quoted(items: Iterable[str]) -> str:
+    return ", ".join(repr(i) for i in items)
 
 
 def model_settings_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> ModelSettings:

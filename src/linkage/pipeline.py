@@ -124,6 +124,10 @@ class LinkResult:
     rule_names : tuple of str
     override : ndarray of shape (n_pairs,), dtype int8, optional
         Linked with overrides: 1 for a must-link pair, 2 for a cannot-link, else 0.
+    notes : tuple of str
+        What the spec lost to the tables' columns: one line per optional field left
+        out or made from fewer columns (:meth:`LinkSpec.for_columns`); ``spec`` is
+        the spec as it ran.
     """
 
     spec: LinkSpec
@@ -140,6 +144,7 @@ class LinkResult:
     pair_rule: NDArray[np.int8] | None = None
     rule_names: tuple[str, ...] = ()
     override: NDArray[np.int8] | None = None
+    notes: tuple[str, ...] = ()
 
     def scored_pairs(self) -> pd.DataFrame:
         """Every candidate pair, for analysis and review.
@@ -368,7 +373,9 @@ def link(
     Parameters
     ----------
     left, right : DataFrame
-        Input records with the columns the spec's fields read and unique ids.
+        Input records with the columns the spec's fields read and unique ids. An
+        optional field whose columns a table lacks is left out, with a warning
+        (:meth:`LinkSpec.for_columns`; the result's ``notes``).
     spec : LinkSpec
     model : FellegiSunter, optional
         A fitted model to reuse; by default one is fitted on this data.
@@ -397,6 +404,9 @@ def link(
         raise ConfigError(
             "an incremental link needs the model its earlier links were made with (model=)"
         )
+    spec, notes = spec.for_columns(left.columns, right.columns, names=names)
+    for note in notes:
+        log.warning("%s", note)
     if model is not None:
         model.check_spec(spec)  # before any work, not as a gamma of the wrong shape
     timings: dict[str, float] = {}
@@ -525,6 +535,7 @@ def link(
         pair_rule=pair_rule,
         rule_names=tuple(r.name for r in rules),
         override=override,
+        notes=notes,
     )
     log.debug("%s", result.summary())
     return result

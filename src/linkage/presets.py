@@ -5,7 +5,10 @@
   enterprise links as parents (see :func:`linkage.pipeline.link`).
 
 Both read the column names of :mod:`linkage.synthetic`; pass ``left_columns`` /
-``right_columns`` (logical name -> your name) to read your own tables as they are.
+``right_columns`` (logical name -> your name) to read your own tables as they are,
+``address`` -> your column for a one-line address ("Kerkstraat 12 bus 3"). Every
+field but the name is optional: a table without its columns (no ``website``, no
+``box``) links on the others, with a note (:meth:`linkage.config.LinkSpec.for_columns`).
 :func:`load_spec` reads a spec from TOML: a preset by name, or a whole spec.
 """
 
@@ -39,14 +42,16 @@ def enterprises(
         left_id="enterprise_number",
         right_id="employer_id",
         fields=(
-            Field(name="number", source="enterprise_number", prepare="number_digits"),
+            Field(
+                name="number", source="enterprise_number", prepare="number_digits", optional=True
+            ),
             Field(name="name", source="name", prepare="company_name"),
             Field(name="name_sorted", source="name", prepare="name_sorted"),
-            Field(name="postcode", source="postcode", prepare="postcode"),
-            Field(name="address", source=ADDRESS, prepare="address"),
-            Field(name="phone", source="phone", prepare="phone"),
-            Field(name="email", source="email", prepare="email"),
-            Field(name="website", source="website", prepare="website"),
+            Field(name="postcode", source="postcode", prepare="postcode", optional=True),
+            Field(name="address", source=ADDRESS, prepare="address", optional=True),
+            Field(name="phone", source="phone", prepare="phone", optional=True),
+            Field(name="email", source="email", prepare="email", optional=True),
+            Field(name="website", source="website", prepare="website", optional=True),
         ),
         blocking=(
             block_on("number"),
@@ -95,10 +100,12 @@ def establishments(
         left_id="establishment_number",
         right_id="site_id",
         fields=(
-            Field(name="number", source="establishment_number", prepare="number_digits"),
+            Field(
+                name="number", source="establishment_number", prepare="number_digits", optional=True
+            ),
             Field(name="name", source="name", prepare="name_sorted"),
-            Field(name="postcode", source="postcode", prepare="postcode"),
-            Field(name="address", source=ADDRESS, prepare="address"),
+            Field(name="postcode", source="postcode", prepare="postcode", optional=True),
+            Field(name="address", source=ADDRESS, prepare="address", optional=True),
         ),
         blocking=(
             block_on("number"),

@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             metavar="NAME=YOURS,...",
             help=f"the {side} table's own column names for the spec's, e.g. "
             "name=naam,postcode=postcode_nr (the spec's names: its id and its fields' "
-            "sources)",
+            "sources; address=adres for a one-line address). A preset's columns other "
+            "than the name may be absent: their fields are left out, with a note",
         )
     parser.add_argument(
         "--json", action="store_true", help="print a summary as JSON on stdout, for scripts"
@@ -117,7 +118,7 @@ def _link(args: argparse.Namespace) -> int:
     model = None
     if args.model:  # refused now if it cannot score this spec's pairs, not after compare
         model = FellegiSunter.load(args.model)
-        model.check_spec(spec, source=args.model.name)
+        model.check_spec(_as_fitted(spec, model), source=args.model.name)
     left, right = _read(args.left, args), _read(args.right, args)
     parents = None
     if args.parents:
@@ -149,6 +150,16 @@ def _link(args: argparse.Namespace) -> int:
     return 0
 
 
+def _as_fitted(spec: LinkSpec, model: FellegiSunter) -> LinkSpec:
+    """The spec without the optional fields the model does not compare: a model
+    fitted where a table lacked them (link() checks it again on the tables)."""
+    compared = {c.column for c in model.comparisons}
+    try:
+        return spec.without(f.name for f in spec.fields if f.optional and f.name not in compared)
+    except ConfigError:  # nothing left to link with: the model is for another spec
+        return spec
+
+
 def _columns(option: str | None, flag: str) -> dict[str, str]:
     """``name=naam,postcode=postcode_nr`` as ``{"name": "naam", ...}``."""
     if option is None:
@@ -178,6 +189,7 @@ def _summary(result: LinkResult, args: argparse.Namespace, *, fitted: bool) -> d
         "skipped_by_rule": result.pairs.skipped,
         "threshold": result.spec.threshold,
         "links": len(result.links),
+        "notes": list(result.notes),
         "out": str(args.out),
         "model": {
             "fitted": fitted,
