@@ -273,22 +273,40 @@ def test_threshold_curves(run) -> None:
     assert ax.get_xlabel() == "match weight threshold (bits)"
 
 
-def test_parameters_draw_every_level(run) -> None:
+def test_parameters_draw_every_level_of_each_sub_model(run) -> None:
     _, spec, result, _ = run
     model = result.model
     fig = charts.parameters(model)
-    tables = model.weight_tables()
+    tables = model.sub_model_weight_tables()
+    assert set(tables) == {"other pairs", "pairs with equal numbers"}
     for k, c in enumerate(spec.comparisons):
         weights = _axes_by_gid(fig, f"weight:{c.name}")
-        assert len(weights.patches) == c.n_levels
-        assert np.allclose([p.get_width() for p in weights.patches], tables[k][1:])
+        # The main model's bars, then the settled sub-model's (none for the number,
+        # which adds nothing to the pairs it settles).
+        drawn = [p.get_width() for p in weights.patches]
+        expected = [tables["other pairs"][k][1:]]
+        if not c.decisive:
+            expected.append(tables["pairs with equal numbers"][k][1:])
+        assert np.allclose(drawn, np.concatenate(expected))
         mu = _axes_by_gid(fig, f"mu:{c.name}")
         assert len(mu.patches) == 2 * c.n_levels
         assert np.allclose([p.get_width() for p in mu.patches[: c.n_levels]], model.m_[k])
         assert [t.get_text() for t in mu.get_yticklabels()] == list(c.level_labels)
-    assert _legend_texts(fig) == ["m (among matches)", "u (among non-matches)"]
+    assert _legend_texts(fig) == [
+        "m (among matches)",
+        "u (among non-matches)",
+        "weight: other pairs and pairs without a number",
+        "weight: pairs with equal numbers",
+    ]
+    # The patterns of pairs without a number, largest dependence first (drawn last).
+    dependence = _axes_by_gid(fig, "dependence")
+    top = model.dependence_table().head(8)
+    assert np.allclose([p.get_width() for p in dependence.patches][::-1], top["dependence"])
+    title = fig.get_suptitle()
+    for name in ("other pairs", "pairs with equal numbers", "pairs without a number"):
+        assert name in title
     one = charts.parameters(model, comparisons=["name"])
-    assert len(one.axes) == 2
+    assert len(one.axes) == 3
 
 
 def test_waterfall_ends_at_the_total(run) -> None:
@@ -307,8 +325,12 @@ def test_waterfall_ends_at_the_total(run) -> None:
     # Each step ends where the running total is.
     tops = [b.get_y() + b.get_height() for b in bars[:-1]]
     assert np.allclose(tops, table["cumulative"].iloc[:-1])
-    labels = [t.get_text().split("\n")[0] for t in ax.get_xticklabels()]
-    assert labels == ["prior", *(c.name for c in spec.comparisons), *joint, "total"]
+    ticks = [t.get_text().split("\n") for t in ax.get_xticklabels()]
+    assert [t[0] for t in ticks] == ["prior", *(c.name for c in spec.comparisons), *joint, "total"]
+    # Both records' values under each comparison that has them.
+    for lines, lv, rv in zip(ticks, table["left"], table["right"], strict=True):
+        if lv or rv:
+            assert lines[-2].startswith("L: ") and lines[-1].startswith("R: ")
     with pytest.raises(ValueError, match="explain"):
         charts.waterfall(table.drop(columns="cumulative"))
 

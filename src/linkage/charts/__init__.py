@@ -13,7 +13,7 @@ chart                          data (helpers in :mod:`linkage.charts.data`)
 :func:`weight_distribution`    ``result.weights`` with ``truth_labels`` or ``linked_mask``
 :func:`threshold_curves`       ``sweep(result, truth)`` or ``evaluate.threshold_sweep``
 :func:`parameters`             ``result.model``
-:func:`waterfall`              ``result.model.explain(gamma_row, tf=...)``
+:func:`waterfall`              ``explain_pair(result, position, left, right)``
 :func:`blocking`               ``result.pairs`` or ``blocking_report(left, right, spec, truth)``
 :func:`term_frequency`         ``result.model`` and ``value_frequencies(left, right, spec)``
 :func:`data_quality`           ``field_quality(table, fields, by="party")``

@@ -54,6 +54,17 @@ Three refinements over the textbook model:
 from __future__ import annotations
 
 from linkage.model._estimator import FellegiSunter, weight_to_probability
+from linkage.model._explain import DEPENDENCE, EQUAL_NUMBERS, NO_NUMBER, OTHER_PAIRS
 from linkage.model._params import FittedParams, JointModel, SettledModel
 
-__all__ = ["FellegiSunter", "FittedParams", "JointModel", "SettledModel", "weight_to_probability"]
+__all__ = [
+    "DEPENDENCE",
+    "EQUAL_NUMBERS",
+    "NO_NUMBER",
+    "OTHER_PAIRS",
+    "FellegiSunter",
+    "FittedParams",
+    "JointModel",
+    "SettledModel",
+    "weight_to_probability",
+]

@@ -211,6 +211,20 @@ class FellegiSunter:
         params = self.params
         return [weight_table(m, u) for m, u in zip(params.m, params.u, strict=True)]
 
+    def sub_model_weight_tables(self) -> dict[str, list[NDArray[np.float64]]]:
+        """Per sub-model that weighs levels one by one (``other pairs``, ``pairs with
+        equal numbers``), per comparison the weight of each level; null first."""
+        return _explain.level_weights(self.params, self._layout)
+
+    def sub_model_priors(self) -> dict[str, float]:
+        """The prior weight (bits) of each sub-model that scores pairs, by name."""
+        return _explain.prior_weights(self.params, self._layout)
+
+    def dependence_table(self) -> pd.DataFrame:
+        """The patterns of ``pairs without a number`` and their dependence (bits)
+        (see :func:`linkage.model._explain.dependence_table`)."""
+        return _explain.dependence_table(self.params, self._layout)
+
     @property
     def prior_weight(self) -> float:
         """``log2(lambda / (1 - lambda))``: the weight of a pair before any comparison."""
@@ -245,8 +259,22 @@ class FellegiSunter:
     def explain(
         self, gamma_row: Sequence[int], *, tf: Mapping[str, float] | None = None
     ) -> pd.DataFrame:
-        """One pair's match weight, term by term (see :func:`linkage.model._explain.explain`)."""
+        """One pair's match weight, term by term (see :func:`linkage.model._explain.explain`).
+
+        ``tf`` is the pair's value frequency per comparison with term frequencies, as
+        the pipeline scored it (:func:`linkage.charts.data.explain_pair` finds it); a
+        model fitted with them refuses an exact match on such a comparison without.
+        """
         return _explain.explain(self._layout, self.params, gamma_row, tf)
+
+    def explain_pairs(
+        self, gamma: NDArray[np.int8], *, tf: Mapping[str, NDArray[np.float64]] | None = None
+    ) -> pd.DataFrame:
+        """Every pair's match weight by term, one row a pair: ``scored_by`` (the
+        sub-model), ``prior``, one column per comparison, ``dependence`` and
+        ``total`` (equal to :meth:`match_weight`; see
+        :func:`linkage.model._explain.explain_pairs`)."""
+        return _explain.explain_pairs(self._layout, self.params, gamma, tf)
 
     # -------------------------------------------------------------- persistence
 

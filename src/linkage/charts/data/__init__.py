@@ -23,6 +23,7 @@ from linkage.charts.data._rules import blocking_report
 from linkage.charts.data._runs import RUN_COLUMNS, load_benchmark_runs, runs_frame, time_linkage
 from linkage.charts.data._terms import (
     explain_pair,
+    explain_pairs,
     pair_term_frequencies,
     prepared_column,
     value_frequencies,
@@ -35,6 +36,7 @@ __all__ = [
     "blocking_report",
     "classify_pairs",
     "explain_pair",
+    "explain_pairs",
     "field_quality",
     "level_labels",
     "linked_mask",

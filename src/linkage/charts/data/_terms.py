@@ -19,7 +19,13 @@ from linkage.prepare import prepare
 if TYPE_CHECKING:
     from linkage.pipeline import LinkResult
 
-__all__ = ["explain_pair", "pair_term_frequencies", "prepared_column", "value_frequencies"]
+__all__ = [
+    "explain_pair",
+    "explain_pairs",
+    "pair_term_frequencies",
+    "prepared_column",
+    "value_frequencies",
+]
 
 
 def _comparison(spec: LinkSpec, comparison: str | None) -> tuple[int, Comparison]:
@@ -83,11 +89,35 @@ def pair_term_frequencies(
     return out
 
 
+def explain_pairs(result: LinkResult, left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """Every candidate pair's weight by term, with the term frequencies the pipeline
+    scored it with: :meth:`~linkage.model.FellegiSunter.explain_pairs`, whose
+    ``total`` is ``result.weights``.
+
+    Returns
+    -------
+    DataFrame of shape (n_pairs, n_comparisons + 4)
+    """
+    tf = pair_term_frequencies(result, left, right)
+    return result.model.explain_pairs(result.gamma, tf=tf)
+
+
+def _source_values(spec: LinkSpec, table: pd.DataFrame, row: int, column: str, side: str) -> str:
+    """The input values a compared column is prepared from, of one record, as text."""
+    fields = [f for f in spec.fields if f.name == column]
+    if not fields:
+        return ""
+    field = fields[0]
+    sources = (field.left_source if side == "left" else field.right_source) or field.source
+    values = table.iloc[row][[c for c in sources if c in table.columns]]
+    return " ".join(str(v) for v in values if not pd.isna(v) and str(v) != "")
+
+
 def explain_pair(
     result: LinkResult, position: int, left: pd.DataFrame, right: pd.DataFrame
 ) -> pd.DataFrame:
     """:meth:`~linkage.model.FellegiSunter.explain` for one candidate pair, with the
-    term frequencies the pipeline scored it with.
+    term frequencies the pipeline scored it with and both records' values.
 
     Parameters
     ----------
@@ -95,7 +125,24 @@ def explain_pair(
         The pair's position among ``result.pairs`` (a row of ``classify_pairs``).
     left, right : DataFrame
         The tables that were linked.
+
+    Returns
+    -------
+    DataFrame
+        The explanation, plus ``left`` and ``right``: each comparison's input values
+        of the two records (the columns its field is prepared from), '' on the
+        other rows. Its ``total`` is ``result.weights[position]``.
     """
     tf = pair_term_frequencies(result, left, right)
     at = {name: float(freq[position]) for name, freq in tf.items()}
-    return result.model.explain(result.gamma[position], tf=at)
+    table = result.model.explain(result.gamma[position], tf=at)
+    rows = {"left": int(result.pairs.left[position]), "right": int(result.pairs.right[position])}
+    columns = {c.name: c.column for c in result.spec.comparisons}
+    for side, frame in (("left", left), ("right", right)):
+        table[side] = [
+            _source_values(result.spec, frame, rows[side], columns[name], side)
+            if name in columns
+            else ""
+            for name in table["comparison"]
+        ]
+    return table
