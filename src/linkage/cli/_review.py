@@ -8,6 +8,7 @@ from pathlib import Path
 
 from linkage import review
 from linkage.io import read_table
+from linkage.model import FellegiSunter
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,6 +56,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.add_argument("--seed", type=int, default=0)
     score.add_argument("--json", action="store_true", help="print JSON for scripts")
     score.set_defaults(handler=_score)
+    _register_fit(actions)
+
+
+def _register_fit(actions: argparse._SubParsersAction) -> None:
+    learn = actions.add_parser(
+        "fit",
+        help="learn the model's m (and u) from labels",
+        description="Re-estimate a saved model's m probabilities (and u where a "
+        "comparison has at least 50 labelled non-matches) from a labelled sample, each "
+        "pair weighted by its stratum, the fitted values counting as 10 labels; write "
+        "the new model, which linkage link --model uses.",
+    )
+    learn.add_argument("labels", type=Path, help="labels.csv (a labelled review sample)")
+    learn.add_argument("--model", type=Path, required=True, help="the model that scored the pairs")
+    learn.add_argument("--out", type=Path, required=True, help="where to write the new model")
+    learn.set_defaults(handler=_fit)
+
+
+def _fit(args: argparse.Namespace) -> int:
+    model = FellegiSunter.load(args.model)
+    learnt = review.fit(review.read_labels(args.labels), model)
+    learnt.save(args.out)
+    summary = learnt.label_fit_
+    for c in model.comparisons:
+        u = "m and u" if c.name in summary.u_updated else "m"
+        print(
+            f"  {c.name:<12} {u:<8} from {summary.matches[c.name]:>5,} matches, "
+            f"{summary.non_matches[c.name]:>5,} non-matches"
+        )
+    print(f"wrote {args.out}")
+    return 0
 
 
 def _columns(option: str | None) -> tuple[list[str] | None, list[str] | None]:

@@ -18,6 +18,7 @@ from linkage.exceptions import ConfigError, LinkageError, NotFittedError, Schema
 from linkage.io import atomic_path
 from linkage.model import _explain, _persist, _score
 from linkage.model._fit import fit_params
+from linkage.model._labels import LabelFit, fit_labels
 from linkage.model._params import FittedParams
 from linkage.model._patterns import Layout, weight_table
 from linkage.model._spec import SpecDigest, check_spec
@@ -70,6 +71,7 @@ class FellegiSunter:
     """
 
     spec_digest: SpecDigest | None = None
+    label_fit_: LabelFit
 
     def __init__(
         self,
@@ -193,6 +195,35 @@ class FellegiSunter:
             raise NotFittedError(
                 "this FellegiSunter is not fitted yet; call fit(gamma, gamma_random=...) first"
             ) from None
+
+    def with_labels(
+        self,
+        gamma: NDArray[np.int8],
+        is_match: NDArray[np.bool_],
+        *,
+        weights: NDArray[np.float64] | None = None,
+    ) -> FellegiSunter:
+        """A copy of this fitted model with ``m`` (and ``u`` where enough) re-estimated
+        from labelled pairs, as Splink's ``estimate_m_from_pairwise_labels`` (see
+        :mod:`linkage.model._labels`); this model is left as it is.
+
+        Parameters
+        ----------
+        gamma : ndarray of shape (n_labelled, n_comparisons), dtype int8
+        is_match : ndarray of shape (n_labelled,), dtype bool
+        weights : ndarray of shape (n_labelled,), optional
+            Sampling weights (a stratified review sample's); equal by default.
+
+        Returns
+        -------
+        FellegiSunter
+            Fitted; its ``label_fit_`` says how many labels informed each comparison.
+        """
+        fitted = fit_labels(self._layout, self.params, gamma, is_match, weights)
+        model = self.clone()
+        model.params_ = fitted.params
+        model.label_fit_ = fitted
+        return model
 
     m_ = property(lambda self: self.params.m, doc="Level probabilities among matches.")
     u_ = property(lambda self: self.params.u, doc="Level probabilities among non-matches.")

@@ -5,11 +5,13 @@ the accuracy of the links estimated from the labels.
     >>> drawn = review.sample(result.scored_pairs(), left=a, right=b, n=400)
     >>> review.write(drawn, "review/")      # sample.csv, sample.parquet, review.html
     >>> print(review.score(review.read_labels("labels.csv")))
+    >>> better = review.fit(review.read_labels("labels.csv"), result.model)
 
 The sample (:func:`sample`) is drawn over match-weight bands around the threshold
 (:mod:`linkage.review._strata`), with the pairs lost in the one-to-one step as a
 stratum of their own; every row carries its stratum's size and sampling weight, so
-the labels file alone is enough to score (:func:`score`).
+the labels file alone is enough to score (:func:`score`) and to learn the model's
+``m`` and ``u`` from (:func:`fit`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from linkage.io import read_table, write_table
+from linkage.review._fit import fit
 from linkage.review._page import render, write_page
 from linkage.review._sample import LABELS, sample
 from linkage.review._score import Estimate, ReviewScore, score
@@ -27,6 +30,7 @@ __all__ = [
     "LABELS",
     "Estimate",
     "ReviewScore",
+    "fit",
     "read_labels",
     "render",
     "sample",
