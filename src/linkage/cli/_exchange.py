@@ -5,6 +5,9 @@
 * ``subject find|erase|rectify --config F (--email E | --first-name A --last-name B |
   --key K | --enterprise-number N) [--person ID] [--apply --reference R]`` — data-subject
   rights (art. 11): erase and rectify are dry runs until ``--person ID --apply``;
+* ``correct --config F --party P FILE`` — a sender's corrections (art. 8): delete,
+  complete or adjust records by the sender's own ids, as a new delivery; exit 3 and
+  nothing written for a bad file;
 * ``show --config F`` — the delivery in force and the validity window (audited as a
   read; refused after the protocol's end, which asks for ``purge --all``);
 * ``verify --config F [--repair]`` — check the store against its manifests; repair it;
@@ -139,6 +142,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     rectify.set_defaults(handler=_rectify)
 
+    correct = actions.add_parser(
+        "correct",
+        help="apply a sending party's corrections file (art. 8)",
+        description="Apply a sender's answer to the quality report: one row per correction "
+        "(record_id, table, action: delete / complete / adjust, field, value), checked whole "
+        "against the protocol and the delivery in force, then delivered atomically as a new "
+        "delivery and kept as rules until the sender's extract carries them. The defects it "
+        "answers are fixed in the report. A bad file is one line naming its row and column "
+        "(exit 3), and nothing is written.",
+    )
+    _config_option(correct)
+    correct.add_argument("--party", required=True, help="the sending party, e.g. VLAIO")
+    correct.add_argument("--reference", default="", help="the sender's reference, for the audit")
+    correct.add_argument("file", type=Path, help="the corrections file (.csv or .parquet)")
+    correct.set_defaults(handler=_correct)
+
     show = actions.add_parser(
         "show",
         help="show the delivery in force",
@@ -257,6 +276,14 @@ def _rectify(args: argparse.Namespace) -> int:
     report = rectify_subject(
         config, changes, reference=args.reference, apply=args.apply, **_person(args)
     )
+    print(report.summary())
+    return 0
+
+
+def _correct(args: argparse.Namespace) -> int:
+    from linkage.exchange import correct, load_config
+
+    report = correct(load_config(args.config), args.party, args.file, reference=args.reference)
     print(report.summary())
     return 0
 

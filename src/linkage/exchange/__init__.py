@@ -12,17 +12,18 @@ refuses national register numbers anywhere), pseudonymises every key with the
 exchange's key ring, links enterprises and establishment units to VDAB's employers
 and sites, and delivers Parquet tables for the BI workspace with a manifest,
 atomically. The other articles: :func:`purge` (art. 3, withdrawal and end),
-:func:`quality_defects` (art. 8), :func:`find_subject` / :func:`erase_subject` /
-:func:`rectify_subject` (art. 11), the audit log (:func:`read_events`), the
-validity window (art. 14) in :class:`ExchangeConfig`, and the store's own check and
-repair (:func:`verify_store`). :func:`demo` runs it all on
-synthetic data with a key made on the spot.
+:func:`quality_defects` and a sender's :func:`correct` (art. 8),
+:func:`find_subject` / :func:`erase_subject` / :func:`rectify_subject` (art. 11),
+the audit log (:func:`read_events`), the validity window (art. 14) in
+:class:`ExchangeConfig`, and the store's own check and repair (:func:`verify_store`).
+:func:`demo` runs it all on synthetic data with a key made on the spot.
 """
 
 from __future__ import annotations
 
 from linkage.exchange._audit import read_events
 from linkage.exchange._config import ExchangeConfig, Renewal, Validity, load_config
+from linkage.exchange._corrections import CorrectionReport, correct
 from linkage.exchange._delivery import Delivery, read_delivery
 from linkage.exchange._demo import DemoResult, demo
 from linkage.exchange._extract import read_extracts
@@ -38,6 +39,7 @@ from linkage.exchange._subjects import (
 from linkage.exchange._verify import StoreCheck, verify_store
 
 __all__ = [
+    "CorrectionReport",
     "Delivery",
     "DemoResult",
     "ExchangeConfig",
@@ -47,6 +49,7 @@ __all__ = [
     "StoreCheck",
     "SubjectReport",
     "Validity",
+    "correct",
     "demo",
     "erase_subject",
     "find_subject",

@@ -25,17 +25,29 @@ The open ones are the report (``<PARTY>.csv``); the closed ones go in the ledger
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from linkage.exchange._art8 import RULES
 from linkage.exchange._report import LEDGER_COLUMNS, STATUSES
-from linkage.exchange._schema import EXTRACTS
+from linkage.exchange._schema import DOMAINS, EXTRACTS
 from linkage.keys import KeyRing
-from linkage.pseudonymise import base32_lower, hmac_sha256_many
+from linkage.pseudonymise import base32_lower, hmac_sha256_many, pseudonymise
 
-__all__ = ["DOMAIN", "defect_ids", "earlier_defects", "status_summary", "with_status"]
+if TYPE_CHECKING:
+    from linkage.exchange._config import ExchangeConfig
+
+__all__ = [
+    "DOMAIN",
+    "corrected",
+    "defect_ids",
+    "earlier_defects",
+    "protocol_names",
+    "status_summary",
+    "with_status",
+]
 
 #: The key domain of defect ids.
 DOMAIN = "defect"
@@ -181,3 +193,69 @@ def status_summary(
             },
         }
     return summary
+
+
+def protocol_names(config: ExchangeConfig) -> dict[tuple[str, str], dict[str, str]]:
+    """Per party and table, each header a column mapping reads as the protocol's
+    column (a report names a field as the sender's file does)."""
+    return {
+        (party, table): {header: column for column, header in config.mapping(party, table).items()}
+        for party in config.parties
+        for table in EXTRACTS
+        if config.mapping(party, table)
+    }
+
+
+def corrected(
+    defects: pd.DataFrame,
+    answered: pd.DataFrame,
+    ring: KeyRing,
+    names: dict[tuple[str, str], dict[str, str]],
+    *,
+    version: int | None = None,
+) -> np.ndarray:
+    """Which defects a sender's correction answered: the same party, table and
+    record, and the same field (every field of a record it deleted).
+
+    Parameters
+    ----------
+    defects : DataFrame
+        With ``party, table, record_id, column`` (as the sender's file names it).
+    answered : DataFrame
+        ``party, table, key, column`` (:func:`._overlays.answered_fields`).
+    ring : KeyRing
+        A record id is matched by its pseudonym (under ``version``, the current one
+        by default): the key the delivery and the rules hold.
+    names : dict
+        :func:`protocol_names`.
+
+    Returns
+    -------
+    ndarray of shape (n_defects,), dtype bool
+    """
+    hit = np.zeros(len(defects), dtype=bool)
+    if not len(answered) or not len(defects):
+        return hit
+    for table in answered["table"].dropna().unique():
+        mine = (defects["table"] == table).to_numpy(dtype=bool)
+        if table not in EXTRACTS or not mine.any():
+            continue
+        part = defects[mine]
+        domain = DOMAINS[EXTRACTS[table].id]
+        keys = pseudonymise(
+            part["record_id"].astype("string"), ring, domain=domain, version=version
+        )
+        column = part["column"].astype("string")
+        for (party, name), mapping in names.items():
+            if name == table:
+                theirs = (part["party"] == party).to_numpy(dtype=bool)
+                column[theirs] = column[theirs].replace(mapping)
+        record = part["party"].astype("string") + _SEP + keys.astype("string")
+        ours = answered[(answered["table"] == table).to_numpy(dtype=bool)]
+        whole = ours[ours["column"].isna().to_numpy(dtype=bool)]
+        fields = ours[ours["column"].notna().to_numpy(dtype=bool)]
+        found = record.isin(whole["party"] + _SEP + whole["key"]) | (record + _SEP + column).isin(
+            fields["party"] + _SEP + fields["key"] + _SEP + fields["column"]
+        )
+        hit[mine] = found.fillna(False).to_numpy(dtype=bool)
+    return hit

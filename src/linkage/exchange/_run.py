@@ -40,10 +40,22 @@ from linkage.exchange import _delivery as D
 from linkage.exchange._audit import append_event, check_writable
 from linkage.exchange._checks import vdab_disagreements
 from linkage.exchange._config import ExchangeConfig
-from linkage.exchange._defects import earlier_defects, status_summary, with_status
+from linkage.exchange._defects import (
+    corrected,
+    earlier_defects,
+    protocol_names,
+    status_summary,
+    with_status,
+)
 from linkage.exchange._extract import Extracts, InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
-from linkage.exchange._overlays import aligned, apply_kept, records_about, without_records
+from linkage.exchange._overlays import (
+    aligned,
+    answered_fields,
+    apply_kept,
+    records_about,
+    without_records,
+)
 from linkage.exchange._purge import refuse_withdrawn
 from linkage.exchange._quality import classified, quality_defects, write_quality
 from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
@@ -457,9 +469,13 @@ def _deliver(
     )
     # Erasures and rectifications of subject requests, until the sender has made them.
     kept = apply_kept(config.store, tables, ring, walks)
+    answered = None
     if kept is not None:
         tables = kept.applied.tables
         defects = without_records(defects, kept.applied.removed, ring)
+        # A sender's correction (exchange correct) answers its field's defects until
+        # the extract carries it: found on the extract again, they are not reopened.
+        answered = answered_fields(kept.live, tables)
     # What is written now is let go before the links are made: the run's peak.
     mark = time.perf_counter()
     staging = config.store / f".staging-{run_id}"
@@ -499,6 +515,9 @@ def _deliver(
     D.checkpoint("linked")
     mark = time.perf_counter()
     found = _quality(staging, headers, linked["enterprises"], keys["enterprises"], feed, employers)
+    if answered is not None and len(answered):
+        found = found[~corrected(found, answered, ring, protocol_names(config))]
+        found = found.reset_index(drop=True)
     found, closed = with_status(found, _taken(staging / EARLIER), ring, run_id)
     quality = write_quality(
         staging / "quality", found, parties=config.parties, run_id=run_id, closed=closed
