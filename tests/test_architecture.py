@@ -39,7 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "overrides",
     ),
     ("pipeline", "review"),
-    ("exchange", "charts"),
+    ("exchange", "charts", "dedupe"),
     ("cli",),
     ("__main__",),
 )

@@ -21,6 +21,7 @@ from linkage.comparisons import (
     similarity,
 )
 from linkage.config import Field, LinkSpec, ModelSettings
+from linkage.dedupe import DedupeResult, dedupe, dedupe_quality
 from linkage.evaluate import link_quality, threshold_sweep
 from linkage.exceptions import (
     ConfigError,
@@ -52,6 +53,7 @@ __all__ = [
     "Comparison",
     "ConfigError",
     "ConvergenceWarning",
+    "DedupeResult",
     "Distance",
     "ExactMatch",
     "FellegiSunter",
@@ -75,6 +77,8 @@ __all__ = [
     "block_on",
     "block_on_tokens",
     "crosswalk",
+    "dedupe",
+    "dedupe_quality",
     "distance",
     "exact_match",
     "exchange",

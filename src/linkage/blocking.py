@@ -31,6 +31,7 @@ __all__ = [
     "PARENT_BLOCK_PAIRS",
     "Pairs",
     "candidate_pairs",
+    "one_table",
     "pair_completeness",
     "within_linked_parent",
 ]
@@ -135,6 +136,28 @@ def candidate_pairs(
         n_right=n_right,
         by_rule=by_rule,
         skipped=skipped,
+    )
+
+
+def one_table(pairs: Pairs) -> Pairs:
+    """The pairs of a table blocked against itself: each pair of two records once.
+
+    Self-pairs go and ``(j, i)`` is folded onto ``(i, j)``: every pair has ``left <
+    right``, sorted and unique. ``by_rule`` and ``skipped`` stay as the rules counted
+    them, ordered pairs and self-pairs included.
+    """
+    low = np.minimum(pairs.left, pairs.right).astype(np.int64)
+    high = np.maximum(pairs.left, pairs.right).astype(np.int64)
+    keep = low < high
+    n = max(pairs.n_right, 1)
+    unique = np.unique(low[keep] * n + high[keep])
+    return Pairs(
+        left=(unique // n).astype(np.int32),
+        right=(unique % n).astype(np.int32),
+        n_left=pairs.n_left,
+        n_right=pairs.n_right,
+        by_rule=pairs.by_rule,
+        skipped=pairs.skipped,
     )
 
 

@@ -232,7 +232,9 @@ class LinkSpec:
                     continue
                 lead = sources.index(missing[0])
                 kept[side] = sources[:lead]
-                absent.setdefault(sources[lead], []).append(where[side])
+                tables = absent.setdefault(sources[lead], [])
+                if where[side] not in tables:  # one table on both sides (dedupe)
+                    tables.append(where[side])
             gone = ", ".join(f"{c!r} in {', '.join(t)}" for c, t in absent.items())
             if not (kept["left"] and kept["right"]):
                 dropped[f.name] = absent

@@ -12,6 +12,11 @@ rounds); an order by position made such a block take one round per record.
 Child records (establishment units, sites) are linked consistently with their
 parents: :func:`consistent_with_parents` drops the candidate pairs whose parents
 are linked elsewhere, before the one-to-one step.
+
+Records of one table (deduplication) are resolved into clusters instead:
+:func:`connected_components` of the pairs over the threshold, by
+``scipy.sparse.csgraph`` where SciPy is installed, else by a vectorised union-find
+(minimum-label hooking and pointer jumping), held equal by a test.
 """
 
 from __future__ import annotations
@@ -20,7 +25,13 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["consistent_with_parents", "one_to_one", "probability_to_weight", "tie_hash"]
+__all__ = [
+    "connected_components",
+    "consistent_with_parents",
+    "one_to_one",
+    "probability_to_weight",
+    "tie_hash",
+]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -183,3 +194,64 @@ def consistent_with_parents(
     partner_of_right[linked_right] = linked_left
     lp, rp = partner_of_left[left_parent], partner_of_right[right_parent]
     return ((lp < 0) | (lp == right_parent)) & ((rp < 0) | (rp == left_parent))
+
+
+def connected_components(
+    n: int, left: NDArray[np.integer], right: NDArray[np.integer], *, scipy: bool | None = None
+) -> NDArray[np.int64]:
+    """Each record's component, by the pairs that join records.
+
+    Parameters
+    ----------
+    n : int
+        Records (positions ``0 .. n - 1``).
+    left, right : ndarray of shape (n_pairs,), dtype integer
+        The pairs' two positions.
+    scipy : bool, optional
+        Use ``scipy.sparse.csgraph`` (True), the union-find here (False), or SciPy
+        if it is installed (None).
+
+    Returns
+    -------
+    ndarray of shape (n,), dtype int64
+        The smallest position of each record's component: equal for two records
+        exactly when a chain of pairs joins them.
+
+    Examples
+    --------
+    >>> connected_components(5, np.array([3, 1]), np.array([4, 3])).tolist()
+    [0, 1, 2, 1, 1]
+    """
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    if scipy is not False:
+        try:
+            from scipy.sparse import coo_matrix  # type: ignore[import-untyped]
+            from scipy.sparse.csgraph import (  # type: ignore[import-untyped]
+                connected_components as scipy_components,
+            )
+        except ImportError:
+            if scipy:
+                raise
+        else:
+            graph = coo_matrix((np.ones(left.size, np.int8), (left, right)), shape=(n, n))
+            _, labels = scipy_components(graph, directed=False)
+            # SciPy numbers components in no stated order: name each by its smallest record.
+            smallest = np.full(labels.max(initial=-1) + 1, n, dtype=np.int64)
+            np.minimum.at(smallest, labels, np.arange(n, dtype=np.int64))
+            return smallest[labels]
+    labels = np.arange(n, dtype=np.int64)
+    while True:  # a loop over rounds (about log of the longest chain), not records
+        low = np.minimum(labels[left], labels[right])
+        hooked = labels.copy()
+        # Hook each pair's two roots under the smaller label, then jump pointers.
+        np.minimum.at(hooked, labels[left], low)
+        np.minimum.at(hooked, labels[right], low)
+        while True:
+            jumped = hooked[hooked]
+            if np.array_equal(jumped, hooked):
+                break
+            hooked = jumped
+        if np.array_equal(hooked, labels):
+            return labels
+        labels = hooked

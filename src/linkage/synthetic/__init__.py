@@ -14,7 +14,9 @@ few chains hundreds), ``dossiers`` and their ``contacts`` (Gegeven 1) and ``staf
 (Gegeven 3, 450). VDAB's side holds ``employers`` and ``sites`` with VDAB's own ids:
 noisy copies of about 70% of the enterprises and most of their units, plus records
 VLAIO does not know, made by the :class:`NoiseModel`. ``truth_enterprises`` and
-``truth_establishments`` give the true pairs.
+``truth_establishments`` give the true pairs. With ``duplicate_employers`` (a
+share, off by default), VDAB holds some employers twice (``truth_duplicates``; see
+:mod:`linkage.synthetic._duplicates`), for measuring :func:`linkage.dedupe`.
 
 Reproducibility: one seed, one stream per table (and per part of a table) derived
 from it by name, so the same seed gives the same tables on any machine, and a change
@@ -35,7 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-from linkage.synthetic import _dossiers, _enterprises, _io, _sites, _vdab
+from linkage.synthetic import _dossiers, _duplicates, _enterprises, _io, _sites, _vdab
 from linkage.synthetic._noise import NoiseModel
 
 __all__ = [
@@ -63,7 +65,10 @@ class SyntheticExchange:
 
     Every table is a DataFrame with a RangeIndex; identifiers are strings (canonical
     10 digits on VLAIO's side, as written on VDAB's), missing values are None/NaT/NaN.
-    Columns are listed in ``linkage.synthetic._io.SCHEMA``.
+    Columns are listed in ``linkage.synthetic._io.SCHEMA``. ``truth_duplicates``
+    (``employer_id``, ``duplicate_id``: the employers VDAB holds twice) is empty
+    unless generated with ``duplicate_employers``; it is not one of :data:`TABLES`
+    (``write`` leaves it out).
     """
 
     enterprises: pd.DataFrame = field(repr=False)
@@ -78,6 +83,13 @@ class SyntheticExchange:
     seed: int
     n_enterprises: int
     noise: NoiseModel = field(repr=False)
+    duplicate_employers: float = 0.0
+    truth_duplicates: pd.DataFrame = field(
+        repr=False,
+        default_factory=lambda: pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in _duplicates.DUPLICATE_COLUMNS}
+        ),
+    )
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by name, in the order of :data:`TABLES`."""
@@ -88,13 +100,16 @@ class SyntheticExchange:
 
     def manifest(self) -> dict[str, Any]:
         """What produced these tables: generator, seed, size and noise parameters."""
-        return {
+        manifest = {
             "generator": "linkage.synthetic",
             "seed": self.seed,
             "n_enterprises": self.n_enterprises,
             "noise": self.noise.as_dict(),
             "counts": self.counts(),
         }
+        if self.duplicate_employers:  # absent when off: the manifests made before it
+            manifest["duplicate_employers"] = self.duplicate_employers
+        return manifest
 
     def write(self, out: str | os.PathLike[str], *, format: _io.Format = "parquet") -> Path:
         """Write every table (``<name>.parquet`` or ``.csv``) and ``manifest.json``
@@ -108,6 +123,7 @@ def generate(
     seed: int = 0,
     noise: NoiseModel | None = None,
     n_staff: int = 450,
+    duplicate_employers: float = 0.0,
 ) -> SyntheticExchange:
     """Generate a synthetic exchange.
 
@@ -122,6 +138,10 @@ def generate(
         for exact copies.
     n_staff : int
         VLAIO/TBT staff members.
+    duplicate_employers : float
+        Share of the employers that copy an enterprise which VDAB holds twice (a
+        second, independent noisy copy; ``truth_duplicates``). 0 (the default)
+        leaves every table as it is without it.
     """
     from linkage.exceptions import ConfigError
 
@@ -131,6 +151,8 @@ def generate(
         raise ConfigError(f"n_enterprises: at most 5,000,000, got {n_enterprises:,}")
     if not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed: expected a non-negative integer, got {seed!r}")
+    if not 0 <= duplicate_employers < 1:
+        raise ConfigError(f"duplicate_employers: a share in [0, 1), got {duplicate_employers!r}")
     noise = NoiseModel() if noise is None else noise
     started = time.perf_counter()
     enterprises = _enterprises.enterprises(seed, n_enterprises)
@@ -141,6 +163,9 @@ def generate(
     employers, truth_ent, linked, employer_row = _vdab.employers(seed, enterprises, units, noise)
     sites, truth_units = _sites.sites(
         seed, enterprises, units, employers, linked, employer_row, noise
+    )
+    employers, truth_duplicates = _duplicates.duplicate_employers(
+        seed, enterprises, employers, duplicate_employers, noise
     )
     exchange = SyntheticExchange(
         enterprises=_public(enterprises, "enterprises"),
@@ -155,6 +180,8 @@ def generate(
         seed=seed,
         n_enterprises=n_enterprises,
         noise=noise,
+        duplicate_employers=duplicate_employers,
+        truth_duplicates=truth_duplicates,
     )
     log.debug("generated %s in %.1f s", exchange.counts(), time.perf_counter() - started)
     return exchange
