@@ -446,3 +446,24 @@ def test_benchmark_runs_from_the_side_by_side_script(tmp_path) -> None:
     assert runs["tool"].tolist() == ["splink", "splink + 1:1"]
     assert runs["seconds"].tolist() == [12.0, 12.5]
     assert runs["f1"].tolist() == [0.99, 0.995]
+
+
+def test_review_sample_and_errors_with_columns_named_otherwise() -> None:
+    exchange = linkage.synthetic.generate(n_enterprises=1_500, seed=5)
+    right = exchange.employers.rename(columns={"name": "bedrijfsnaam"})
+    spec = linkage.presets.enterprises(right_columns={"name": "bedrijfsnaam"})
+    result = linkage.link(exchange.enterprises, right, spec)
+    left = exchange.enterprises
+    # The same name in both tables: one line saying what to pass, not a raw KeyError.
+    with pytest.raises(linkage.SchemaError, match=r"bedrijfsnaam.*mapping"):
+        cd.review_sample(result, left=left, right=right, columns=("name",))
+    shown = cd.record_columns(spec, ["name", "postcode"])
+    assert shown == {"name": "bedrijfsnaam", "postcode": "postcode"}
+    sample = cd.review_sample(result, n=10, left=left, right=right, columns=shown)
+    assert {"name_l", "bedrijfsnaam_r", "postcode_l", "postcode_r"} <= set(sample.columns)
+    first = sample.iloc[0]
+    lrow = left.set_index("enterprise_number").loc[first["left_id"]]
+    assert first["name_l"] == lrow["name"]
+    truth = exchange.truth_enterprises
+    errors = cd.misclassified(result, truth, left=left, right=right, columns=shown)
+    assert {"name_l", "bedrijfsnaam_r"} <= set(errors.columns)

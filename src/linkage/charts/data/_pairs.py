@@ -8,7 +8,7 @@ pair by pair.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +22,7 @@ from linkage.model import weight_to_probability
 from linkage.resolve import one_to_one, probability_to_weight
 
 if TYPE_CHECKING:
+    from linkage.config import LinkSpec
     from linkage.pipeline import LinkResult
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "level_labels",
     "linked_mask",
     "misclassified",
+    "record_columns",
     "review_sample",
     "sweep",
     "threshold_weight",
@@ -138,6 +140,34 @@ def level_labels(gamma: NDArray[np.int8], comparisons: Sequence[Comparison]) -> 
     return pd.DataFrame(columns)
 
 
+def _sides(
+    columns: Sequence[str] | Mapping[str, str],
+    left: pd.DataFrame | None,
+    right: pd.DataFrame | None,
+) -> tuple[list[str], list[str]]:
+    """The columns to show of each table: the same names, or a mapping of the left
+    table's to the right's (``{"name": "bedrijfsnaam"}``); each checked against its
+    table."""
+    if isinstance(columns, Mapping):
+        lcols, rcols = [str(c) for c in columns], [str(c) for c in columns.values()]
+    else:
+        lcols = rcols = [str(c) for c in columns]
+    hint = (
+        "; columns named differently in the two tables: pass a mapping, e.g. "
+        "columns={'name': 'bedrijfsnaam'}, or cd.record_columns(spec)"
+    )
+    for table, cols, side in ((left, lcols, "left"), (right, rcols, "right")):
+        if table is None:
+            continue
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise SchemaError(
+                f"no column(s) {missing} in the {side} table (it has {list(table.columns)})" + hint,
+                source=side,
+            )
+    return lcols, rcols
+
+
 def _records(
     frame: pd.DataFrame,
     table: pd.DataFrame | None,
@@ -152,6 +182,26 @@ def _records(
     part = table.reset_index(drop=True).loc[:, list(columns)]
     part = part.reindex(np.where(positions < 0, len(part), positions)).reset_index(drop=True)
     return frame.join(part.add_suffix(suffix))
+
+
+def record_columns(spec: LinkSpec, fields: Sequence[str] | None = None) -> dict[str, str]:
+    """The input columns the spec's fields read, left name to right name: what
+    ``columns=`` of :func:`review_sample` and :func:`misclassified` takes when the
+    two tables name them differently.
+
+    Parameters
+    ----------
+    fields : sequence of str, optional
+        Names of the spec's fields (``name``, ``address``, ...); all by default.
+    """
+    out: dict[str, str] = {}
+    for f in spec.fields:
+        if fields is not None and f.name not in fields:
+            continue
+        lsrc = f.left_source or f.source
+        rsrc = f.right_source or f.source
+        out.update(zip(lsrc, rsrc, strict=False))
+    return out
 
 
 def classify_pairs(
@@ -192,19 +242,22 @@ def misclassified(
     on: Sequence[str] | None = None,
     left: pd.DataFrame | None = None,
     right: pd.DataFrame | None = None,
-    columns: Sequence[str] = (),
+    columns: Sequence[str] | Mapping[str, str] = (),
 ) -> pd.DataFrame:
     """False links and missed true pairs, with their comparison levels.
 
     Missed pairs that blocking never proposed have no weight and the level
     ``not a candidate``. Give ``left``, ``right`` and ``columns`` to see those
-    columns of both records beside each pair (suffixes ``_l`` and ``_r``).
+    columns of both records beside each pair (suffixes ``_l`` and ``_r``);
+    ``columns`` maps the left table's names to the right's where they differ
+    (``{"name": "bedrijfsnaam"}``, or :func:`record_columns` of the spec).
 
     Returns
     -------
     DataFrame
         False links first, then missed pairs, each by descending weight.
     """
+    lcols, rcols = _sides(columns, left, right)
     frame = classify_pairs(result, truth, on=on)
     frame["left_pos"], frame["right_pos"] = result.pairs.left, result.pairs.right
     wrong = frame[frame["outcome"].isin(["false link", "missed"])]
@@ -232,8 +285,8 @@ def misclassified(
     out = out.sort_values(
         ["outcome", "match_weight"], ascending=[True, False], na_position="last", kind="stable"
     ).reset_index(drop=True)
-    out = _records(out, left, out["left_pos"].to_numpy(), columns, "_l")
-    out = _records(out, right, out["right_pos"].to_numpy(), columns, "_r")
+    out = _records(out, left, out["left_pos"].to_numpy(), lcols, "_l")
+    out = _records(out, right, out["right_pos"].to_numpy(), rcols, "_r")
     return out.drop(columns=["left_pos", "right_pos", "is_match"])
 
 
@@ -247,14 +300,21 @@ def review_sample(
     on: Sequence[str] | None = None,
     left: pd.DataFrame | None = None,
     right: pd.DataFrame | None = None,
-    columns: Sequence[str] = (),
+    columns: Sequence[str] | Mapping[str, str] = (),
 ) -> pd.DataFrame:
     """A clerical review sample: candidate pairs within ``width`` bits of the threshold.
 
     Pairs on both sides of the threshold, so that a reviewer sees links that nearly
     were not and pairs that nearly were; ``linked`` tells which. Sorted by weight,
-    highest first; fewer than ``n`` rows if fewer pairs are that close.
+    highest first; fewer than ``n`` rows if fewer pairs are that close. ``columns``
+    of both records are shown beside each pair (suffixes ``_l`` and ``_r``): the same
+    names in both tables, or a mapping of the left table's names to the right's
+    (``{"name": "bedrijfsnaam"}``, or :func:`record_columns` of the spec).
+
+    For a stratified sample to label, with accuracy estimated from the labels, see
+    :func:`linkage.review.sample`.
     """
+    lcols, rcols = _sides(columns, left, right)
     frame = classify_pairs(result, truth, on=on)
     frame["left_pos"], frame["right_pos"] = result.pairs.left, result.pairs.right
     cut = threshold_weight(result)
@@ -262,8 +322,8 @@ def review_sample(
     if len(near) > n:
         near = near.sample(n=n, random_state=seed)
     near = near.sort_values("match_weight", ascending=False, kind="stable").reset_index(drop=True)
-    near = _records(near, left, near["left_pos"].to_numpy(), columns, "_l")
-    near = _records(near, right, near["right_pos"].to_numpy(), columns, "_r")
+    near = _records(near, left, near["left_pos"].to_numpy(), lcols, "_l")
+    near = _records(near, right, near["right_pos"].to_numpy(), rcols, "_r")
     return near.drop(columns=["left_pos", "right_pos"])
 
 
