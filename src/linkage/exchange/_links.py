@@ -161,6 +161,12 @@ def write_state(folder: Path, feed: FeedLinks) -> None:
         write_table(frame, state / f"link_changes_{name}.parquet")
 
 
+def _pair_keys(ids: Any, parties: Any) -> pa.ChunkedArray | pa.Array:
+    """One text per (id, party), to match pairs with Arrow's hash set."""
+    text = pa.string()
+    return pc.binary_join_element_wise(pc.cast(parties, text), pc.cast(ids, text), "\x1f")
+
+
 def carry_state(old: Path, new: Path, tables: dict[str, pd.DataFrame]) -> None:
     """Bring a delivery's link state into its rewrite (a purge, an erasure): the frozen
     models and VDAB's fingerprints as they were, the senders' fingerprints only of the
@@ -173,12 +179,14 @@ def carry_state(old: Path, new: Path, tables: dict[str, pd.DataFrame]) -> None:
         shutil.copy2(path, state / path.name)
     for name in LINKS:
         number = _DELIVERED[name][2]
-        left = pd.read_parquet(old / STATE / f"fingerprints_{name}_left.parquet")
-        delivered = tables[name][[number, "party"]].astype("string")
-        still = pd.MultiIndex.from_frame(left[["id", "party"]]).isin(
-            pd.MultiIndex.from_frame(delivered)
+        left = pq.read_table(old / STATE / f"fingerprints_{name}_left.parquet")
+        delivered = tables[name]
+        sent = _pair_keys(
+            pa.array(delivered[number].astype("string").array, type=pa.string()),
+            pa.array(delivered["party"].astype("string").array, type=pa.string()),
         )
-        write_table(left[still], state / f"fingerprints_{name}_left.parquet")
+        still = pc.is_in(_pair_keys(left["id"], left["party"]), value_set=sent)
+        pq.write_table(left.filter(still), state / f"fingerprints_{name}_left.parquet")
         shutil.copy2(
             old / STATE / f"fingerprints_{name}_right.parquet",
             state / f"fingerprints_{name}_right.parquet",

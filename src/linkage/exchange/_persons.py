@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from linkage.exceptions import ConfigError
 from linkage.identifiers import parse_enterprise_numbers
@@ -56,6 +58,21 @@ _OCCURRENCE = ["table", "role", "row", "key", "party", "enterprise_key", "first"
 def fold(values: pd.Series) -> pd.Series:
     """Names and addresses as compared: trimmed, inner spaces collapsed, case folded."""
     return collapse_whitespace(values.astype("string")).str.casefold()
+
+
+def folded_in(values: pd.Series, wanted: list[str]) -> pd.Series:
+    """Whether each value, folded, is one of ``wanted`` (folded already). Only the rows
+    that hold the longest word of the first wanted value (Arrow's case-blind substring
+    search) are folded: a few of a million names."""
+    token = max(wanted[0].split(), key=len)
+    if token.lower() != token or "ss" in token:  # case folding that lower() does not do
+        return fold(values).isin(wanted).fillna(False)
+    text = pa.array(values.array, type=pa.string(), from_pandas=True)
+    near = pc.fill_null(pc.match_substring(text, token, ignore_case=True), False)
+    rows = np.flatnonzero(near.to_numpy(zero_copy_only=False))
+    out = np.zeros(len(values), dtype=bool)
+    out[rows] = fold(values.iloc[rows]).isin(wanted).fillna(False).to_numpy(dtype=bool)
+    return pd.Series(out, index=values.index)
 
 
 def _fold_one(value: str | None) -> str | None:
@@ -176,9 +193,9 @@ def _occurrences(tables: dict[str, pd.DataFrame], q: Query, primary: bool) -> pd
         if primary:
             by_name = none
             if first is not None and last is not None:
-                by_name = (fold(frame[fc]) == first) & (fold(frame[lc]) == last)
+                by_name = folded_in(frame[lc], [last]) & folded_in(frame[fc], [first])
             return {
-                "e-mail": (fold(frame["email"]) == email) if email else none,
+                "e-mail": folded_in(frame["email"], [email]) if email else none,
                 "name": by_name,
             }
         return {"key": (frame[key] == q.key) if q.key else none}
@@ -188,7 +205,7 @@ def _occurrences(tables: dict[str, pd.DataFrame], q: Query, primary: bool) -> pd
     natural = (ent["entity_type"] == "natural_person").fillna(False)
     found = checks(ent, "manager_first_name", "manager_last_name", "enterprise_key")
     if primary and first is not None and last is not None:
-        own = fold(ent["name"]).isin([f"{first} {last}", f"{last} {first}"]) & natural
+        own = folded_in(ent["name"], [f"{first} {last}", f"{last} {first}"]) & natural
         found["name"] = found["name"].fillna(False) | own.fillna(False)
     if not primary and number is not None:
         found["enterprise number"] = ent["enterprise_number"] == number

@@ -318,7 +318,7 @@ def _search(
     config: ExchangeConfig, query: Query
 ) -> tuple[D.Delivery, dict[str, pd.DataFrame], list[Person]]:
     current = _open(config)
-    tables = current.tables()
+    tables = current.tables(text="pyarrow")
     return current, tables, search(tables, query)
 
 
