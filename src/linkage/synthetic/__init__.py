@@ -135,7 +135,8 @@ def generate(
         Everything follows from it.
     noise : NoiseModel, optional
         Errors in VDAB's copies; ``NoiseModel()`` by default, ``NoiseModel.none()``
-        for exact copies.
+        for exact copies, ``NoiseModel.harder()`` for copies noisy enough that a
+        linkage makes errors to look at.
     n_staff : int
         VLAIO/TBT staff members.
     duplicate_employers : float
