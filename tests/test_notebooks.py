@@ -1,4 +1,5 @@
-"""Every notebook executes on the committed sample, and is stored without outputs.
+"""Every notebook executes (on the committed sample, or on data it generates where it
+needs errors to show: match_quality, review), and is stored without outputs.
 
 The notebooks run in a kernel of this very Python (a kernelspec made for the test),
 so they see the installed ``linkage`` whatever kernels the machine has. Skipped

@@ -42,6 +42,8 @@
     threshold = 0.6                              # the link cut-off
     # model = "model.json"                       # freeze this saved model instead of
                                                  #   fitting one on the first delivery
+    # overrides = "overrides.csv"                # must-link / cannot-link decisions
+                                                 #   (linkage.overrides) every run applies
 
 National register numbers (art. 3): every value of every column of every extract
 is searched (``linkage.national``: any dtype, any written form, inside free text; a
@@ -273,6 +275,7 @@ class LinkSettings:
 
     spec: LinkSpec
     model: Path | None = None
+    overrides: Path | None = None
 
 
 def _link_settings(doc: dict[str, Any], base: Path) -> dict[str, LinkSettings]:
@@ -284,7 +287,7 @@ def _link_settings(doc: dict[str, Any], base: Path) -> dict[str, LinkSettings]:
     for name, ids in LINKS.items():
         where = f"[link.{name}]"
         table = _as(links.get(name, {}), dict, where)
-        extra = sorted(set(table) - {"preset", "spec", "threshold", "model"})
+        extra = sorted(set(table) - {"preset", "spec", "threshold", "model", "overrides"})
         if extra:
             raise ConfigError(f"{where}: unknown key(s) {extra}")
         if "preset" in table and "spec" in table:
@@ -301,7 +304,10 @@ def _link_settings(doc: dict[str, Any], base: Path) -> dict[str, LinkSettings]:
                 f"needs {ids[0]} to {ids[1]}"
             )
         model = _path(base, table["model"], f"{where} model") if "model" in table else None
-        out[name] = LinkSettings(spec=spec, model=model)
+        overrides = (
+            _path(base, table["overrides"], f"{where} overrides") if "overrides" in table else None
+        )
+        out[name] = LinkSettings(spec=spec, model=model, overrides=overrides)
     return out
 
 

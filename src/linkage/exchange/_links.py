@@ -54,6 +54,7 @@ from linkage.exchange._fingerprints import (
 )
 from linkage.io import write_table
 from linkage.model import FellegiSunter
+from linkage.overrides import read_overrides
 from linkage.pipeline import Increment, LinkResult, ParentLinks, link
 
 __all__ = ["FeedLinks", "carry_state", "link_to_vdab", "write_state"]
@@ -388,10 +389,17 @@ def _reasons(
         moved["reason"] = whole
         return moved.reset_index(drop=True)
     changed, new, gone, parent = (sets[k] for k in ("changed", "new", "gone", "parent"))
+    none = {"left": pd.Index([]), "right": pd.Index([])}
+    decided = sets.get("override", none)  # the records an analyst's override names
     ids = moved[number]
     partner = moved[f"{right}_before"].fillna(moved[f"{right}_after"])
     reason = np.select(
         [
+            ids.isin(decided["left"])
+            & (
+                moved[f"{right}_after"].isin(decided["right"])
+                | moved[f"{right}_before"].isin(decided["right"])
+            ),
             ids.isin(new["left"]),
             ids.isin(gone["left"]),
             ids.isin(changed["left"]),
@@ -401,6 +409,7 @@ def _reasons(
             ids.isin(parent["left"]) | partner.isin(parent["right"]),
         ],
         [
+            "override",
             "left new",
             "left gone",
             "left changed",
@@ -512,7 +521,12 @@ def link_to_vdab(
         )
         parents = _parents(results, coded, linked) if name == "establishments" else None
         increment = None
-        sets: dict[str, dict[str, pd.Index]] = {"changed": {}, "new": {}, "gone": {}, "parent": {}}
+        sets: dict[str, dict[str, pd.Index]] = {
+            "changed": {},
+            "new": {},
+            "gone": {},
+            "parent": {},
+        }
         if earlier is not None:
             for k, side in enumerate(("left", "right")):
                 for kind, ids in sides[k].sets(now[k]).items():
@@ -530,6 +544,13 @@ def link_to_vdab(
                 right_changed=sets["changed"]["right"].union(sets["parent"]["right"]),
                 rows=(sides[0].row_of(before[0]), sides[1].row_of(before[1])),
             )
+        decisions = settings[name].overrides
+        overrides = read_overrides(decisions) if decisions is not None else None
+        if overrides is not None:
+            sets["override"] = {
+                "left": pd.Index(overrides.table["left_id"].astype("string")),
+                "right": pd.Index(overrides.table["right_id"].astype("string")),
+            }
         result = link(
             lframe.astype({number: "string"}),
             rframe.astype({right: "string"}),
@@ -537,6 +558,7 @@ def link_to_vdab(
             model=earlier.models[name] if earlier is not None else _given(settings[name]),
             parents=parents,
             increment=increment,
+            overrides=overrides,
             names=(name, "employers" if name == "enterprises" else "sites"),
         )
         results[name] = result
@@ -651,18 +673,23 @@ def _delivered_links(
     assert est.rows is not None
     employer = sites["employer_id"].iloc[est.rows[1][est_at]].reset_index(drop=True)
     links_ent = pd.concat(
-        [ent_keys, _take(ent.links, ["employer_id", PROBABILITY], ent_at)], axis=1
+        [ent_keys, _take(ent.links, ["employer_id", PROBABILITY, *_marked(ent)], ent_at)], axis=1
     )
     links_est = pd.concat(
         [
             est_keys,
             _take(est.links, ["site_id"], est_at),
             employer,
-            _take(est.links, [PROBABILITY], est_at),
+            _take(est.links, [PROBABILITY, *_marked(est)], est_at),
         ],
         axis=1,
     )
     return {"links_enterprises": links_ent, "links_establishments": links_est}
+
+
+def _marked(result: LinkResult) -> list[str]:
+    """The column that marks what an override decided, where overrides were given."""
+    return ["override"] if "override" in result.links else []
 
 
 def _merged_links(
@@ -674,7 +701,7 @@ def _merged_links(
     ent_keys = delivered["enterprises"][["enterprise_key", "enterprise_number", "party"]]
     links_ent = ent_keys.astype({"enterprise_number": "string"}).merge(
         ent.links, on="enterprise_number"
-    )[["enterprise_key", "party", "employer_id", "match_probability"]]
+    )[["enterprise_key", "party", "employer_id", "match_probability", *_marked(ent)]]
     est_keys = delivered["establishments"][["establishment_key", "establishment_number", "party"]]
     site_employer = sites[["site_id", "employer_id"]].drop_duplicates("site_id")
     site_employer = site_employer.astype({"site_id": "string"})
@@ -682,5 +709,14 @@ def _merged_links(
         est_keys.astype({"establishment_number": "string"})
         .merge(est.links, on="establishment_number")
         .merge(site_employer, on="site_id", how="left")
-    )[["establishment_key", "party", "site_id", "employer_id", "match_probability"]]
+    )[
+        [
+            "establishment_key",
+            "party",
+            "site_id",
+            "employer_id",
+            "match_probability",
+            *_marked(est),
+        ]
+    ]
     return {"links_enterprises": links_ent, "links_establishments": links_est}
