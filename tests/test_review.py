@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,13 @@ def test_cli_link_sample_label_score(tmp_path: Path, capsys) -> None:
     pairs = pd.read_csv(tmp_path / "pairs.csv", dtype=str)
     assert {"status", "rule", "level_name", "left_linked_to", "threshold_weight"} <= set(pairs)
     assert set(pairs["status"]) <= {"link", "lost", "below"}
+    # both records' values beside each pair, as the tables hold them
+    ent = x.enterprises.set_index("enterprise_number")
+    emp = x.employers.set_index("employer_id")
+    sample = pairs.sample(50, random_state=1)
+    assert sample["left_name"].tolist() == ent.loc[sample["left_id"], "name"].tolist()
+    assert sample["right_name"].tolist() == emp.loc[sample["right_id"], "name"].tolist()
+    assert "left_postcode" in pairs and "right_phone" in pairs
     code = main(
         [
             "review",
@@ -184,7 +192,8 @@ def test_cli_link_sample_label_score(tmp_path: Path, capsys) -> None:
     assert code == 0
     assert "wrote 120 pairs" in capsys.readouterr().out
     page = (tmp_path / "review" / "review.html").read_text(encoding="utf-8")
-    assert "http://" not in page and "https://" not in page and "<script src" not in page
+    # offline: nothing fetched (a website among the records' values is data, not a link)
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page) and "<script src" not in page
     drawn = pd.read_csv(tmp_path / "review" / "sample.csv", dtype=str, keep_default_na=False)
     drawn["label"] = _truth_labels(drawn, x.truth_enterprises)
     drawn.to_csv(tmp_path / "labels.csv", index=False)

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -146,8 +147,12 @@ class LinkResult:
     override: NDArray[np.int8] | None = None
     notes: tuple[str, ...] = ()
 
-    def scored_pairs(self) -> pd.DataFrame:
-        """Every candidate pair, for analysis and review.
+    def scored_pairs(
+        self, left: pd.DataFrame | None = None, right: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        """Every candidate pair, for analysis and review; given the two tables, with
+        both records' values of the columns the spec compares (``left_<column>``,
+        ``right_<column>``) after the ids.
 
         Columns: ``left_id``, ``right_id``; per comparison ``gamma_<name>`` (the
         level) and ``level_<name>`` (its label); ``match_weight``,
@@ -157,8 +162,8 @@ class LinkResult:
         are linked instead, by id); and, linked with
         ``trace=True``, ``rule`` (the first blocking rule that proposed the pair).
         """
-        left, right = self.pairs.left, self.pairs.right
-        frame = pd.DataFrame({"left_id": self.left_ids[left], "right_id": self.right_ids[right]})
+        left_ids, right_ids = self.left_ids[self.pairs.left], self.right_ids[self.pairs.right]
+        frame = pd.DataFrame({"left_id": left_ids, "right_id": right_ids})
         for k, c in enumerate(self.spec.comparisons):
             frame[f"gamma_{c.name}"] = self.gamma[:, k]
         for k, c in enumerate(self.spec.comparisons):
@@ -170,7 +175,11 @@ class LinkResult:
             frame["status"] = status(self.linked, self.weights, min_weight)
             frame["threshold_weight"] = np.float64(min_weight)
             to_left, to_right = partners(
-                left, right, self.linked, len(self.left_ids), len(self.right_ids)
+                self.pairs.left,
+                self.pairs.right,
+                self.linked,
+                len(self.left_ids),
+                len(self.right_ids),
             )
             frame["left_linked_to"] = _ids_or_none(self.right_ids, to_left)
             frame["right_linked_to"] = _ids_or_none(self.left_ids, to_right)
@@ -180,6 +189,12 @@ class LinkResult:
             frame["rule"] = pd.Categorical.from_codes(
                 self.pair_rule.astype(np.int64) + 1, categories=("", *self.rule_names)
             )
+        if left is not None and right is not None:
+            values = [
+                _values(table, side, ids, getattr(self.spec, f"{side}_id"), self.spec)
+                for side, table, ids in (("left", left, left_ids), ("right", right, right_ids))
+            ]
+            frame = pd.concat([frame.iloc[:, :2], *values, frame.iloc[:, 2:]], axis=1)
         return frame
 
     def summary(self) -> str:
@@ -354,6 +369,16 @@ def random_pairs(
         left = np.argsort(keys[0], kind="stable")[left]
         right = np.argsort(keys[1], kind="stable")[right]
     return left.astype(np.int32), right.astype(np.int32)
+
+
+def _values(
+    table: pd.DataFrame, side: str, ids: NDArray[Any], id_column: str, spec: LinkSpec
+) -> pd.DataFrame:
+    """One side's compared input columns for each pair's record, found by id."""
+    read = (c for f in spec.fields for c in f.source_for("left" if side == "left" else "right"))
+    columns = list(dict.fromkeys(c for c in read if c in table))
+    at = pd.Index(table[id_column].astype(str)).get_indexer(pd.Index(ids).astype(str))
+    return pd.DataFrame({f"{side}_{c}": table[c].to_numpy()[at] for c in columns if c != id_column})
 
 
 def link(

@@ -141,7 +141,7 @@ def _link(args: argparse.Namespace) -> int:
     if args.save_model:
         result.model.save(args.save_model)
     if args.pairs_out:
-        write_table(result.scored_pairs(), args.pairs_out)
+        write_table(result.scored_pairs(left, right), args.pairs_out)
     if args.json:
         print(json.dumps(_summary(result, args, fitted=model is None), indent=2))
     else:
