@@ -2,10 +2,10 @@
 the accuracy of the links estimated from the labels.
 
     >>> from linkage import review                                  # doctest: +SKIP
-    >>> drawn = review.sample(result.scored_pairs(), left=a, right=b, n=400)
-    >>> review.write(drawn, "review/")      # sample.csv, sample.parquet, review.html
-    >>> print(review.score(review.read_labels("labels.csv")))
-    >>> better = review.fit(review.read_labels("labels.csv"), result.model)
+    >>> drawn = review.sample(result.scored_pairs(), left=a, right=b, n=400)  # doctest: +SKIP
+    >>> review.write(drawn, "review/")  # sample.csv, sample.parquet, review.html  # doctest: +SKIP
+    >>> print(review.score(review.read_labels("labels.csv")))      # doctest: +SKIP
+    >>> better = review.fit(review.read_labels("labels.csv"), result.model)  # doctest: +SKIP
 
 The sample (:func:`sample`) is drawn over match-weight bands around the threshold
 (:mod:`linkage.review._strata`), with the pairs lost in the one-to-one step as a
