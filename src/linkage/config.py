@@ -14,7 +14,7 @@ It builds on the three libraries (comparisons, rules, preparers) and imports no 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from linkage._kinds import build
@@ -23,7 +23,7 @@ from linkage.exceptions import ConfigError
 from linkage.preparers import PREPARERS
 from linkage.rules import BlockingRule, rule_from_dict
 
-__all__ = ["Field", "LinkSpec", "ModelSettings"]
+__all__ = ["Field", "LinkSpec", "ModelSettings", "spec_from_dict", "spec_to_dict"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -308,3 +308,46 @@ def spec_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> LinkSpec:
         "model": model_settings_from_dict(raw.get("model", {}), source=source),
     }
     return build(LinkSpec, {**raw, **parts}, where=source)
+
+
+def spec_to_dict(spec: LinkSpec) -> dict[str, Any]:
+    """A :class:`LinkSpec` as plain data that :func:`spec_from_dict` reads back to an
+    equal spec (what ``linkage spec show`` writes as TOML).
+
+    A value equal to its default is left out, as is a name the rule or comparison
+    would be given anyway, and so is None (no ``left_source``, no
+    ``max_block_size``), as TOML has no null; either reads back as the default. A
+    one-column source is a string.
+    """
+    settings = {
+        f.name: getattr(spec, f.name)
+        for f in fields(spec)
+        if f.name not in ("fields", "blocking", "comparisons", "model")
+    }
+    return {
+        **settings,
+        "model": asdict(spec.model),
+        "fields": [_plain(f, {a.name: getattr(f, a.name) for a in fields(f)}) for f in spec.fields],
+        "blocking": [_plain(r, r.to_dict()) for r in spec.blocking],
+        "comparisons": [_plain(c, c.to_dict()) for c in spec.comparisons],
+    }
+
+
+def _plain(obj: object, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values as TOML holds them: tuples as lists (one string as itself), None left
+    out where it is the default, and refused where it is not."""
+    defaults = {f.name: f.default for f in fields(obj)}  # type: ignore[arg-type]
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key != "kind" and defaults.get(key, MISSING) == value:
+            continue
+        if key == "name" and replace(obj, name="").name == value:  # type: ignore[type-var,attr-defined]
+            continue  # the name it is given anyway: kept in step when the user edits
+        if value is None:
+            if defaults.get(key, MISSING) is not None:
+                raise ConfigError(f"{type(obj).__name__}.{key} = None cannot be written as TOML")
+            continue
+        if isinstance(value, tuple):
+            value = value[0] if len(value) == 1 and isinstance(value[0], str) else list(value)
+        out[key] = value
+    return out

@@ -9,24 +9,37 @@ Both read the column names of :mod:`linkage.synthetic`; pass ``left_columns`` /
 ``address`` -> your column for a one-line address ("Kerkstraat 12 bus 3"). Every
 field but the name is optional: a table without its columns (no ``website``, no
 ``box``) links on the others, with a note (:meth:`linkage.config.LinkSpec.for_columns`).
-:func:`load_spec` reads a spec from TOML: a preset by name, or a whole spec.
+:func:`load_spec` reads a spec from TOML: a preset by name, or a whole spec;
+:func:`spec_to_toml` writes a whole spec as commented TOML that reads back to an
+equal spec (``linkage spec show --preset enterprises``).
 """
 
 from __future__ import annotations
 
+import json
+import math
+import textwrap
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from linkage.comparisons import distance, exact_match, similarity
-from linkage.config import Field, LinkSpec, model_settings_from_dict
+from linkage.comparisons import Comparison, distance, exact_match, similarity
+from linkage.config import Field, LinkSpec, model_settings_from_dict, spec_to_dict
 from linkage.config import spec_from_dict as whole_spec_from_dict
 from linkage.exceptions import ConfigError
-from linkage.rules import block_on, sorted_neighbourhood
+from linkage.preparers import PREPARERS
+from linkage.rules import BlockingRule, block_on, sorted_neighbourhood
 
-__all__ = ["enterprises", "establishments", "get", "load_spec", "spec_from_dict"]
+__all__ = [
+    "enterprises",
+    "establishments",
+    "get",
+    "load_spec",
+    "spec_from_dict",
+    "spec_to_toml",
+]
 
 ADDRESS = ("street", "house_number", "box")
 
@@ -174,3 +187,66 @@ def load_spec(path: str | Path) -> LinkSpec:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
     return spec_from_dict(raw, source=path.name)
+
+
+def spec_to_toml(spec: LinkSpec, *, title: str = "") -> str:
+    """A whole spec as commented TOML, for a user to edit and load again.
+
+    :func:`load_spec` reads it back to a spec equal to ``spec``. Each section starts
+    with a comment saying what its keys mean and which values they take.
+
+    Examples
+    --------
+    >>> text = spec_to_toml(enterprises())
+    >>> spec_from_dict(tomllib.loads(text)) == enterprises()
+    True
+    """
+    data = spec_to_dict(spec)
+    kinds = ", ".join(BlockingRule.kinds)
+    lines = [
+        f"# {title or 'A linkage spec'}: edit it, then `linkage link --spec FILE ...`.",
+        "# Every key is a field of a class in linkage.config; a key left out takes its",
+        "# default. left_id / right_id: the column naming a record on each side.",
+    ]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict | list)]
+    lines += ["", "# Fitting the Fellegi-Sunter model (linkage.config.ModelSettings).", "[model]"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in data["model"].items()]
+    sections = {
+        "fields": (
+            "A derived column: `prepare` applied to `source`, read on each side from",
+            "left_source / right_source: your column names go there. prepare is one of",
+            *textwrap.wrap(", ".join(PREPARERS), 76),
+            "optional = true: left out, with a note, when a table lacks its column.",
+        ),
+        "blocking": (
+            "Which pairs are compared at all: records agreeing on `columns` (fields).",
+            f"kind: {kinds};",
+            "blocks over max_block_size are skipped, and counted.",
+        ),
+        "comparisons": (
+            "Agreement levels of one field, scored by the model.",
+            f"kind: {', '.join(Comparison.kinds)};",
+            "`thresholds` bin a similarity (highest first) or a distance (lowest first).",
+        ),
+    }
+    for section, comment in sections.items():
+        lines += ["", *(f"# {line}" for line in comment)]
+        for n, table in enumerate(data[section]):
+            lines += [*([""] if n else []), f"[[{section}]]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    """One TOML value: a string, a boolean, a number or a list of them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise ConfigError(f"cannot write {type(value).__name__} {value!r} as TOML")

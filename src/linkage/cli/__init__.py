@@ -44,7 +44,7 @@ EXIT_INPUT = 3
 EXIT_IO = 4
 EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE
 
-_GROUPS = ("_identifiers", "_keys", "_synth", "_link", "_dedupe", "_review", "_exchange")
+_GROUPS = ("_identifiers", "_keys", "_synth", "_spec", "_link", "_dedupe", "_review", "_exchange")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,15 +79,32 @@ def _logging_flags_after(parser: argparse.ArgumentParser) -> None:
 
 
 def _configure_logging(*, quiet: bool, verbose: bool) -> None:
+    """Progress (INFO) on stderr, only warnings with ``-q``, debug with ``-v``.
+
+    The level is also set on the ``linkage`` logger, so that ``-q`` and ``-v`` hold
+    where logging was configured before (``main`` called from a notebook or a test);
+    :func:`main` gives the logger its level back when it returns.
+    """
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("linkage").setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    package_log = logging.getLogger("linkage")
+    previous = package_log.level
     _configure_logging(quiet=args.quiet, verbose=args.verbose)
+    try:
+        return _run(args)
+    finally:
+        package_log.setLevel(previous)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command's handler, its failures mapped to exit codes."""
     try:
         return int(args.handler(args) or 0)
     except LinkageError as exc:

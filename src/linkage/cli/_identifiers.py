@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 
 from linkage.identifiers import parse_enterprise_numbers, parse_establishment_numbers
@@ -30,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", help="write the table with columns '<column>_canonical' and '<column>_reason'"
     )
+    parser.add_argument(
+        "--json", action="store_true", help="print the counts as JSON on stdout, for scripts"
+    )
     parser.set_defaults(handler=_check_numbers)
 
 
@@ -44,9 +48,23 @@ def _check_numbers(args: argparse.Namespace) -> int:
     # All three counts from the parser, which also counts a blank cell as missing.
     valid, invalid = int(checked["number"].notna().sum()), int(reasons.sum())
     missing = len(table) - valid - invalid
-    print(f"{len(table):,} rows: {valid:,} valid, {missing:,} missing, {invalid:,} invalid")
-    for reason, count in reasons.items():
-        print(f"  {count:>10,}  {reason}")
+    if args.json:
+        summary = {
+            "file": str(args.table),
+            "column": args.column,
+            "kind": args.kind,
+            "rows": len(table),
+            "valid": valid,
+            "missing": missing,
+            "invalid": invalid,
+            "reasons": {str(reason): int(count) for reason, count in reasons.items()},
+            "out": args.out,
+        }
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{len(table):,} rows: {valid:,} valid, {missing:,} missing, {invalid:,} invalid")
+        for reason, count in reasons.items():
+            print(f"  {count:>10,}  {reason}")
     if args.out:
         table[f"{args.column}_canonical"] = checked["number"]
         table[f"{args.column}_reason"] = checked["reason"].astype("string")

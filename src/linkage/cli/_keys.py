@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -75,6 +76,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _key_option(show)
     _passphrase_option(show)
+    show.add_argument(
+        "--json",
+        action="store_true",
+        help="print the exchange id and versions as JSON on stdout (never key bytes)",
+    )
     show.set_defaults(handler=_show)
 
     walk = actions.add_parser(
@@ -206,6 +212,17 @@ def _retire(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     ring = KeyRing.load(args.key, passphrase=_passphrase(args))
+    if args.json:  # built from named fields only: no path from the ring to a secret
+        summary = {
+            "exchange": ring.exchange,
+            "current": ring.current,
+            "versions": [
+                {"version": n, "created": ring.created(n).isoformat()} for n in ring.versions
+            ],
+            "retired": list(ring.retired),
+        }
+        print(json.dumps(summary, indent=2))
+        return 0
     print(f"exchange  {ring.exchange}")
     print(f"current   v{ring.current}")
     for number in ring.versions:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,8 @@ from linkage.overrides import read_overrides
 from linkage.pipeline import LinkResult, ParentLinks, link
 from linkage.presets import load_spec
 
+log = logging.getLogger(__name__)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -34,7 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("right", type=Path, help="right table, e.g. employers.parquet")
     how = parser.add_mutually_exclusive_group(required=True)
     how.add_argument("--preset", choices=("enterprises", "establishments"), help="a ready spec")
-    how.add_argument("--spec", type=Path, help="a TOML link spec (see linkage.config)")
+    how.add_argument(
+        "--spec",
+        type=Path,
+        help="a TOML link spec (start from `linkage spec show --preset enterprises` or examples/)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="links file to write")
     parser.add_argument("--threshold", type=float, help="match probability cut-off")
     parser.add_argument(
@@ -97,6 +104,7 @@ def _dialect_options(parser: argparse.ArgumentParser) -> None:
 
 def _read(path: Path, args: argparse.Namespace) -> pd.DataFrame:
     """A table as ``--sep`` and ``--encoding`` say, or as found."""
+    log.info("reading %s...", path)
     return read_table(path, sep=args.sep, encoding=args.encoding)
 
 

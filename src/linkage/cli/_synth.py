@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 
@@ -40,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="parquet",
         help="file format (default: parquet)",
     )
+    parser.add_argument(
+        "--json", action="store_true", help="print a summary as JSON on stdout, for scripts"
+    )
     parser.set_defaults(handler=_synth)
 
 
@@ -52,10 +56,26 @@ def _synth(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ConfigError(f"--seed: expected a non-negative number, got {args.seed}")
     check_target(args.out)
+    # Progress on stderr: at full scale generation takes half a minute.
+    log.info("generating %s enterprises (seed %d)...", f"{args.enterprises:,}", args.seed)
     started = time.perf_counter()
     exchange = generate(n_enterprises=args.enterprises, seed=args.seed)
-    log.info("generated in %.1f s; writing %s", time.perf_counter() - started, args.out)
+    generated = time.perf_counter() - started
+    log.info("generated in %.1f s; writing %s...", generated, args.out)
     out = exchange.write(args.out, format=args.format)
+    written = time.perf_counter() - started - generated
+    log.info("written in %.1f s", written)
+    if args.json:
+        summary = {
+            "out": str(out),
+            "format": args.format,
+            "enterprises": args.enterprises,
+            "seed": args.seed,
+            "rows": dict(exchange.counts()),
+            "seconds": {"generate": round(generated, 3), "write": round(written, 3)},
+        }
+        print(json.dumps(summary, indent=2))
+        return 0
     counts = ", ".join(f"{name} {rows:,}" for name, rows in exchange.counts().items())
     print(f"wrote {out}: {counts}")
     return 0
