@@ -45,6 +45,14 @@
     # overrides = "overrides.csv"                # must-link / cannot-link decisions
                                                  #   (linkage.overrides) every run applies
 
+    [purposes]                                   # optional (art. 12)
+    use = ["protocol"]                           # what the delivery is used for: the
+                                                 #   protocol's own purpose, "ai",
+                                                 #   "direct_marketing"
+    [purposes.approvals.VLAIO]                   # a sending party's answers, for "ai"
+    ai = { approved = true, reference = "VLAIO letter 2026/014", date = 2026-01-10 }
+    direct_marketing = { approved = false }      #   and "direct_marketing"
+
 National register numbers (art. 3): every value of every column of every extract
 is searched (``linkage.national``: any dtype, any written form, inside free text; a
 mobile written as ``+32 4..`` or in a phone column is a phone). ``[checks]
@@ -66,6 +74,20 @@ every folder ``0700``, whatever the umask; with ``[output] group``, ``0640`` and
 ``0750``, owned by that group (the BI readers). A group that does not exist, or
 that the user running the exchange is not in (so cannot give files to), is refused
 when loading.
+
+Purposes (art. 12, :mod:`._purposes`): use in an AI system or in direct marketing
+needs the prior approval of the party that sent the data. A run whose ``use``
+names ``"ai"`` or ``"direct_marketing"`` is refused before any work (and audited)
+unless every sending party approved it (``approved = true``, with the reference of
+its decision and its date, on or before the day of the run); the message names
+the party and the purpose. The manifest records ``purposes`` (use and every
+approval), and every delivered table carries the same in its Parquet schema
+metadata (``linkage.purposes``, JSON). Refused when loading: an unknown purpose or
+key, a party that is not one of ``parties``, an approval of the protocol's own
+purpose, ``approved`` that is not true or false, and an approval without its
+reference or date. The linkage model is itself a statistical model fitted on these
+data (the first delivery, each refit): whether that is an AI system under art. 12
+is for the parties to decide, and an approval of ``"ai"`` can record it.
 
 Relative paths are read from the directory of the TOML file. Each table comes from
 exactly one place per party: a party's own file, or the rows of a ``mixed`` file
@@ -107,6 +129,7 @@ from typing import Any, Literal, get_args
 
 from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError
+from linkage.exchange._purposes import Approval, Purposes
 from linkage.exchange._schema import EXTRACTS, NATIONAL_NUMBER_NAMES
 from linkage.presets import get as preset
 from linkage.presets import load_spec
@@ -360,6 +383,9 @@ class ExchangeConfig:
     group : str or None
         ``[output] group``: the group that may read the store (files 0640, folders
         0750); None: the user running the exchange alone (0600, 0700).
+    purposes : Purposes
+        ``[purposes]``: what the delivery is used for, and the parties' approvals
+        (art. 12); a run checks them (``purposes.check``).
     """
 
     exchange: str
@@ -381,6 +407,7 @@ class ExchangeConfig:
     columns: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict, repr=False)
     checks: Checks = field(default_factory=Checks)
     group: str | None = None
+    purposes: Purposes = field(default_factory=Purposes)
     source: Path | None = None
 
     def __post_init__(self) -> None:
@@ -565,8 +592,46 @@ def _config(doc: dict[str, Any], path: Path) -> ExchangeConfig:
         columns=columns,
         checks=_checks(doc),
         group=_as(output["group"], str, "[output] group") if "group" in output else None,
+        purposes=_purposes(doc, parties),
         source=path.resolve(),
     )
+
+
+_APPROVAL_KEYS = ("approved", "reference", "date")
+
+
+def _purposes(doc: dict[str, Any], parties: list[str]) -> Purposes:
+    """``[purposes]``: its TOML shape; the values are checked by :class:`Purposes`."""
+    table = _as(doc.get("purposes", {}), dict, "[purposes]")
+    unknown = sorted(set(table) - {"use", "approvals"})
+    if unknown:
+        raise ConfigError(f"[purposes]: unknown key(s) {unknown}; expected use, approvals")
+    use = _as(table.get("use", ["protocol"]), list, "[purposes] use")
+    for i, purpose in enumerate(use):
+        _as(purpose, str, f"[purposes] use[{i}]")
+    approvals: dict[str, dict[str, Approval]] = {}
+    for party, answers in _as(table.get("approvals", {}), dict, "[purposes.approvals]").items():
+        where = f"[purposes.approvals.{party}]"
+        if party not in parties:
+            raise ConfigError(f"{where}: not one of the parties {', '.join(parties)}")
+        approvals[party] = {}
+        for purpose, answer in _as(answers, dict, where).items():
+            at = f"{where} {purpose}"
+            _as(answer, dict, at)
+            extra = sorted(set(answer) - set(_APPROVAL_KEYS))
+            if extra:
+                raise ConfigError(
+                    f"{at}: unknown key(s) {extra}; expected approved, reference, date"
+                )
+            if "approved" not in answer:
+                raise ConfigError(f"{at}: missing 'approved' (true or false)")
+            reference = answer.get("reference")
+            approvals[party][purpose] = Approval(
+                approved=answer["approved"],
+                reference=reference.strip() if isinstance(reference, str) else reference,
+                date=_date(answer["date"], f"{at} date") if "date" in answer else None,
+            )
+    return Purposes(use=tuple(use), approvals=approvals)
 
 
 def _mappings(doc: object, party: str, files: dict[str, Any]) -> dict[str, dict[str, str]]:

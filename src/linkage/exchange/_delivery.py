@@ -67,6 +67,7 @@ from linkage.exceptions import ConfigError
 from linkage.exchange._access import PRIVATE, SHARED, follow, protect, shared_group
 from linkage.exchange._diff import diff, diff_deliveries
 from linkage.exchange._extract import sha256_file
+from linkage.exchange._purposes import file_metadata
 from linkage.exchange._schema import OUTPUTS
 from linkage.io import atomic_path, fsync_dir, fsync_tree
 
@@ -385,9 +386,13 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
     return table.cast(pa.schema(fields)).replace_schema_metadata(None)
 
 
-def _write_table(folder: Path, name: str, frame: pd.DataFrame) -> dict[str, Any]:
+def _write_table(
+    folder: Path, name: str, frame: pd.DataFrame, metadata: Mapping[bytes, bytes] | None = None
+) -> dict[str, Any]:
     key = [c for c in OUTPUTS[name].key if c in frame.columns] if name in OUTPUTS else []
     table = _arrow(frame)
+    if metadata:
+        table = table.replace_schema_metadata(dict(metadata))
     if key:
         table = table.take(pc.sort_indices(table, sort_keys=[(k, "ascending") for k in key]))
     path = folder / f"{name}.parquet"
@@ -405,8 +410,16 @@ def _write_table(folder: Path, name: str, frame: pd.DataFrame) -> dict[str, Any]
     }
 
 
-def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
+def write_tables(
+    folder: Path,
+    tables: dict[str, pd.DataFrame],
+    *,
+    metadata: Mapping[bytes, bytes] | None = None,
+) -> dict[str, dict[str, Any]]:
     """Write each table as ``<name>.parquet`` (rows sorted by key); describe what was written.
+
+    ``metadata``: the files' schema metadata (the purposes of art. 12, see
+    :func:`._purposes.file_metadata`); none by default.
 
     Sorted by Arrow (stable, missing last: the order of a stable ``sort_values``).
     Two tables are written at a time (Arrow's sort, take and Parquet writer let go
@@ -416,7 +429,9 @@ def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> dict[str, dic
     outputs = {}
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="write-tables")
     try:
-        futures = {name: pool.submit(_write_table, folder, name, f) for name, f in tables.items()}
+        futures = {
+            name: pool.submit(_write_table, folder, name, f, metadata) for name, f in tables.items()
+        }
         for name, future in futures.items():
             outputs[name] = future.result()
             checkpoint(f"wrote {name}")
@@ -544,7 +559,10 @@ def rewrite(
     staging = store / f".staging-{run_id}"
     staging.mkdir()
     try:
-        outputs = write_tables(staging, tables)
+        # The purposes recorded by the manifest carried over (art. 12), in its files too.
+        outputs = write_tables(
+            staging, tables, metadata=file_metadata(current.manifest.get("purposes"))
+        )
         quality = staging / "quality"
         quality.mkdir()
         for path in (current.path / "quality").glob("*"):

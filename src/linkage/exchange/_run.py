@@ -57,6 +57,7 @@ from linkage.exchange._overlays import (
     without_records,
 )
 from linkage.exchange._purge import refuse_withdrawn
+from linkage.exchange._purposes import file_metadata
 from linkage.exchange._quality import classified, quality_defects, write_quality
 from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
 from linkage.exchange._shape import shape
@@ -135,8 +136,10 @@ def load_ring(config: ExchangeConfig) -> KeyRing:
 
 
 def _checked_ring(config: ExchangeConfig, ring: KeyRing | None, today: dt.date) -> KeyRing:
-    """Refuse outside the validity window; the key ring, which must be this exchange's."""
+    """Refuse outside the validity window, or for a purpose a sending party has not
+    approved (art. 12); the key ring, which must be this exchange's."""
     config.validity.check(today)
+    config.purposes.check(config.parties, today)
     ring = ring if ring is not None else load_ring(config)
     if ring.exchange != config.exchange:
         raise ConfigError(
@@ -497,7 +500,8 @@ def _deliver(
     earlier.to_parquet(staging / EARLIER, index=False)
     del earlier
     rekeyed = write_crosswalks(staging, walks) if walks else None
-    outputs = D.write_tables(staging, tables)
+    purposes = config.purposes.as_dict()  # art. 12: in the manifest and in every table
+    outputs = D.write_tables(staging, tables, metadata=file_metadata(purposes))
     keys = {name: tables[name] for name in ("enterprises", "establishments")}
     del tables
     linked = {name: extracts.tables[name] for name in ("enterprises", "establishments")}
@@ -526,7 +530,7 @@ def _deliver(
     del found, closed
     timings["quality"] += time.perf_counter() - mark
     mark = time.perf_counter()
-    outputs.update(D.write_tables(staging, feed.tables))
+    outputs.update(D.write_tables(staging, feed.tables, metadata=file_metadata(purposes)))
     write_state(staging, feed)
     written = D.Delivery(run_id=run_id, path=staging, manifest={"outputs": outputs})
     changes = D.diff_deliveries(
@@ -554,6 +558,7 @@ def _deliver(
         "protocol": config.protocol,
         "validity": config.validity.as_dict(),
         "parties": list(config.parties),
+        "purposes": purposes,
         "key": {
             "exchange": ring.exchange,
             "version": ring.current,
