@@ -8,6 +8,8 @@
 * ``correct --config F --party P FILE`` — a sender's corrections (art. 8): delete,
   complete or adjust records by the sender's own ids, as a new delivery; exit 3 and
   nothing written for a bad file;
+* ``employer-view --config F --employer-id W --out DIR [--reference R]`` — one
+  employer's own data (art. 4), audited;
 * ``show --config F`` — the delivery in force and the validity window (audited as a
   read; refused after the protocol's end, which asks for ``purge --all``);
 * ``verify --config F [--repair]`` — check the store against its manifests; repair it;
@@ -158,6 +160,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     correct.add_argument("file", type=Path, help="the corrections file (.csv or .parquet)")
     correct.set_defaults(handler=_correct)
 
+    employer = actions.add_parser(
+        "employer-view",
+        help="write one employer's own data (art. 4)",
+        description="Write exactly one VDAB employer's own data from the delivery in force: "
+        "its links, the enterprises and establishments they reach, their dossiers, contacts, "
+        "amounts and services (a CSV per party and table, 0600, to a new or empty folder; "
+        "a purge removes it). Audited with the reference and counts, never the employer id. "
+        "Refused after the protocol's end.",
+    )
+    _config_option(employer)
+    employer.add_argument("--employer-id", required=True, help="VDAB's employer id")
+    employer.add_argument("--out", required=True, type=Path, help="a new or empty folder")
+    employer.add_argument("--reference", default="", help="the request's reference, for the audit")
+    employer.set_defaults(handler=_employer_view)
+
     show = actions.add_parser(
         "show",
         help="show the delivery in force",
@@ -285,6 +302,16 @@ def _correct(args: argparse.Namespace) -> int:
 
     report = correct(load_config(args.config), args.party, args.file, reference=args.reference)
     print(report.summary())
+    return 0
+
+
+def _employer_view(args: argparse.Namespace) -> int:
+    from linkage.exchange import employer_view, load_config
+
+    view = employer_view(
+        load_config(args.config), args.employer_id, out=args.out, reference=args.reference
+    )
+    print(view.summary())
     return 0
 
 

@@ -14,6 +14,7 @@ and sites, and delivers Parquet tables for the BI workspace with a manifest,
 atomically. The other articles: :func:`purge` (art. 3, withdrawal and end),
 :func:`quality_defects` and a sender's :func:`correct` (art. 8),
 :func:`find_subject` / :func:`erase_subject` / :func:`rectify_subject` (art. 11),
+the roles' security definitions and an employer's own view (:func:`employer_view`, art. 4),
 the audit log (:func:`read_events`), the validity window (art. 14) in
 :class:`ExchangeConfig`, and the store's own check and repair (:func:`verify_store`).
 :func:`demo` runs it all on synthetic data with a key made on the spot.
@@ -29,6 +30,7 @@ from linkage.exchange._demo import DemoResult, demo
 from linkage.exchange._extract import read_extracts
 from linkage.exchange._purge import PurgeReport, purge, scan_store
 from linkage.exchange._quality import quality_defects
+from linkage.exchange._roles import EmployerView, Role, employer_view, load_roles
 from linkage.exchange._run import RunResult, load_ring, preview_refit, run
 from linkage.exchange._subjects import (
     SubjectReport,
@@ -42,19 +44,23 @@ __all__ = [
     "CorrectionReport",
     "Delivery",
     "DemoResult",
+    "EmployerView",
     "ExchangeConfig",
     "PurgeReport",
     "Renewal",
+    "Role",
     "RunResult",
     "StoreCheck",
     "SubjectReport",
     "Validity",
     "correct",
     "demo",
+    "employer_view",
     "erase_subject",
     "find_subject",
     "load_config",
     "load_ring",
+    "load_roles",
     "preview_refit",
     "purge",
     "quality_defects",

@@ -32,6 +32,8 @@
     store = "delivery"                           # the delivery store
     audit_log = "audit.jsonl"
     # group = "bi-readers"                       # optional: who may read the store
+    # roles = "roles.toml"                       # optional: who sees which tables and
+                                                 #   columns (art. 4, exchange/_roles.py)
 
     [checks]                                     # optional
     national_numbers = "withhold"                # or "refuse" (see below)
@@ -383,6 +385,9 @@ class ExchangeConfig:
     group : str or None
         ``[output] group``: the group that may read the store (files 0640, folders
         0750); None: the user running the exchange alone (0600, 0700).
+    roles : Path or None
+        ``[output] roles``: the roles file (art. 4, :mod:`._roles`); a run writes its
+        security definitions into ``access/`` and the manifest's ``roles``.
     purposes : Purposes
         ``[purposes]``: what the delivery is used for, and the parties' approvals
         (art. 12); a run checks them (``purposes.check``).
@@ -407,6 +412,7 @@ class ExchangeConfig:
     columns: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict, repr=False)
     checks: Checks = field(default_factory=Checks)
     group: str | None = None
+    roles: Path | None = None
     purposes: Purposes = field(default_factory=Purposes)
     source: Path | None = None
 
@@ -592,6 +598,7 @@ def _config(doc: dict[str, Any], path: Path) -> ExchangeConfig:
         columns=columns,
         checks=_checks(doc),
         group=_as(output["group"], str, "[output] group") if "group" in output else None,
+        roles=_path(base, output["roles"], "[output] roles") if "roles" in output else None,
         purposes=_purposes(doc, parties),
         source=path.resolve(),
     )

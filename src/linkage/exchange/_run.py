@@ -60,6 +60,7 @@ from linkage.exchange._purge import refuse_withdrawn
 from linkage.exchange._purposes import file_metadata
 from linkage.exchange._quality import classified, quality_defects, write_quality
 from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
+from linkage.exchange._roles import load_roles, write_access
 from linkage.exchange._shape import shape
 from linkage.exchange._verify import settle
 from linkage.io import read_table
@@ -439,6 +440,7 @@ def _deliver(
     timings: dict[str, float] = {}
     # Before any work: the delivery this run builds on, its hashes checked.
     previous = D.read_delivery(config.store, hashes=True, config_file=config.source)
+    roles = load_roles(config.roles) if config.roles is not None else None  # art. 4
     mark = time.perf_counter()
     extracts = read_extracts(config, invalid_numbers=invalid_numbers)
     D.checkpoint("read")
@@ -532,6 +534,7 @@ def _deliver(
     mark = time.perf_counter()
     outputs.update(D.write_tables(staging, feed.tables, metadata=file_metadata(purposes)))
     write_state(staging, feed)
+    granted = write_access(staging, roles) if roles is not None else None
     written = D.Delivery(run_id=run_id, path=staging, manifest={"outputs": outputs})
     changes = D.diff_deliveries(
         previous, written, through=(lambda old: rekey(old, walks)) if walks else None
@@ -579,6 +582,7 @@ def _deliver(
         "quality": quality,
         "quality_status": quality_status,
         **({"subjects": kept.summary()} if kept is not None else {}),
+        **({"roles": granted} if granted is not None else {}),
         "previous_run_id": previous.run_id if previous else None,
         "changes": changes,
         "timings": {},
