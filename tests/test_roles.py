@@ -14,7 +14,15 @@ import pytest
 
 from linkage.cli import main
 from linkage.exceptions import ConfigError
-from linkage.exchange import employer_view, load_config, load_roles, read_delivery, read_events, run
+from linkage.exchange import (
+    employer_view,
+    load_config,
+    load_roles,
+    purge,
+    read_delivery,
+    read_events,
+    run,
+)
 from linkage.exchange._demo import write_exchange
 from linkage.exchange._roles import COLUMNS, REACH
 from linkage.keys import KeyRing
@@ -246,3 +254,15 @@ def test_the_config_reads_the_roles_file_path(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     assert load_config(path).roles == (tmp_path / "r.toml").resolve()
     assert set(REACH) == set(COLUMNS) - {"staff"}
+
+
+def test_a_purge_keeps_the_roles_definitions_and_proves_itself(tmp_path: Path) -> None:
+    config = load_config(write_exchange(generate(n_enterprises=200, seed=4), tmp_path))
+    (tmp_path / "roles.toml").write_text(ROLES, encoding="utf-8")
+    config = dataclasses.replace(config, roles=tmp_path / "roles.toml")
+    run(config, ring=KeyRing.generate(exchange=config.exchange), today=TODAY)
+    report = purge(config, party="TBT")
+    assert report.complete  # the definitions hold no records: not "unproven"
+    current = read_delivery(config.store)
+    assert (current.path / "access" / "roles.json").exists()
+    assert current.manifest["roles"]

@@ -568,6 +568,8 @@ def rewrite(
         for path in (current.path / "quality").glob("*"):
             if path.stem not in drop_quality:
                 shutil.copy2(path, quality / path.name)
+        if (current.path / "access").is_dir():  # the roles' definitions hold no data
+            shutil.copytree(current.path / "access", staging / "access")
         if carry is not None:
             carry(current.path, staging, tables)
         manifest = dict(current.manifest)

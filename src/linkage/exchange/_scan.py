@@ -51,8 +51,8 @@ OUTPUTS = f"{SUBJECTS}/outputs.jsonl"
 
 def _own(rel: str) -> bool:
     """A file of the store's own that holds no records: pointers, the lock, the
-    withdrawal records, purge reports (counts), and a delivery's manifest, models
-    and spec hashes."""
+    withdrawal records, purge reports (counts), and a delivery's manifest, models,
+    spec hashes and roles' definitions."""
     parts = rel.split("/")
     if rel in ("current", "previous", ".lock", D.WITHDRAWN):
         return True
@@ -60,6 +60,8 @@ def _own(rel: str) -> bool:
         return parts[1].startswith("purge-") and parts[1].endswith(".json")
     if parts[0] == "deliveries" and len(parts) == 3:
         return parts[2] == D.MANIFEST
+    if parts[0] == "deliveries" and len(parts) == 4 and parts[2] == "access":
+        return parts[3] in ("roles.json", "roles.tmsl.json")  # the roles' grants, no records
     if parts[0] == "deliveries" and len(parts) == 4 and parts[2] == "state":
         return parts[3].startswith(("model_", "spec_")) and parts[3].endswith((".json", ".sha256"))
     return False
