@@ -26,16 +26,20 @@ tables and row counts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from linkage.exceptions import ConfigError, LinkageError
 from linkage.national import contains_national_number
+
+T = TypeVar("T")
 
 __all__ = [
     "append_event",
@@ -149,6 +153,28 @@ def reason(exc: BaseException) -> str:
     if contains_national_number(text):
         return f"{type(exc).__name__} (its message is not logged: it holds a national number)"
     return text
+
+
+def audited(path: Path, event: str, request: dict[str, Any], call: Callable[[list[str]], T]) -> T:
+    """Run a request that records its own intent: ``call(stage)`` appends ``"intent"``
+    to ``stage`` once its intent line is written, ``"switched"`` once its delivery is in
+    force. A refusal or failure is logged with its reason: ``refused`` before the
+    intent, ``failed`` after it (the delivery it was to make not in force),
+    ``delivered`` with the error once it is."""
+    stage: list[str] = []
+    try:
+        return call(stage)
+    except BaseException as exc:
+        outcome = {"": "refused", "intent": "failed", "switched": "delivered"}
+        with contextlib.suppress(OSError):
+            append_event(
+                path,
+                event,
+                **request,
+                outcome=outcome[stage[-1] if stage else ""],
+                reason=reason(exc),
+            )
+        raise
 
 
 def record_read(path: Path, *, run_id: str | None, tables: dict[str, int], **fields: Any) -> None:

@@ -45,7 +45,6 @@ with its reason (:func:`._audit.reason`). It holds counts, never a value or an i
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import secrets
 from dataclasses import dataclass, field, replace
@@ -57,7 +56,7 @@ import pandas as pd
 
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.exchange import _delivery as D
-from linkage.exchange._audit import append_event, reason
+from linkage.exchange._audit import append_event, audited
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._defects import corrected, protocol_names, status_summary
 from linkage.exchange._extract import _typed, sha256_file
@@ -187,20 +186,12 @@ def correct(
         "reference": reference,
         "file": str(path),
     }
-    stage: list[str] = []
-    try:
-        return _do(config, request, Path(path), stage, ring, today)
-    except BaseException as exc:
-        outcome = {"": "refused", "intent": "failed", "switched": "delivered"}
-        with contextlib.suppress(OSError):
-            append_event(
-                config.audit_log,
-                "correction",
-                **request,
-                outcome=outcome[stage[-1] if stage else ""],
-                reason=reason(exc),
-            )
-        raise
+    return audited(
+        config.audit_log,
+        "correction",
+        request,
+        lambda stage: _do(config, request, Path(path), stage, ring, today),
+    )
 
 
 def _refuse_party(config: ExchangeConfig, party: str) -> None:

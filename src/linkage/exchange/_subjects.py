@@ -31,7 +31,6 @@ audit log records each request with its reference and counts, never a value.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import secrets
@@ -45,7 +44,7 @@ import pandas as pd
 from linkage.exceptions import ConfigError
 from linkage.exchange import _delivery as D
 from linkage.exchange._access import follow, protect
-from linkage.exchange._audit import append_event, reason
+from linkage.exchange._audit import append_event, audited
 from linkage.exchange._config import ExchangeConfig
 from linkage.exchange._links import carry_state
 from linkage.exchange._overlays import (
@@ -338,7 +337,12 @@ def find_subject(
     to write the one person's records to, per party and table (registered for purge).
     """
     request = {"request_id": _request_id("find"), "action": "find", "reference": reference}
-    return _audited(config, request, lambda stage: _find(config, request, query, out, ring, today))
+    return audited(
+        config.audit_log,
+        "subject",
+        request,
+        lambda stage: _find(config, request, query, out, ring, today),
+    )
 
 
 def _find(
@@ -482,26 +486,6 @@ def _choose(people: list[Person], q: Query, action: str) -> Person:
     return people[0]
 
 
-def _audited(config: ExchangeConfig, request: dict[str, str], call: Any) -> SubjectReport:
-    """Run a request; a refusal or failure is audited with its reason: ``refused``
-    before the request's intent is on record, ``failed`` after it (the delivery it was
-    to make not in force), ``delivered`` with the error once it is."""
-    stage: list[str] = []
-    try:
-        return call(stage)
-    except BaseException as exc:
-        outcome = {"": "refused", "intent": "failed", "switched": "delivered"}
-        with contextlib.suppress(OSError):
-            append_event(
-                config.audit_log,
-                "subject",
-                **request,
-                outcome=outcome[stage[-1] if stage else ""],
-                reason=reason(exc),
-            )
-        raise
-
-
 def _change(
     config: ExchangeConfig,
     action: str,
@@ -514,8 +498,9 @@ def _change(
     changes: Mapping[str, str] | None = None,
 ) -> SubjectReport:
     request = {"request_id": _request_id(action), "action": action, "reference": reference}
-    return _audited(
-        config,
+    return audited(
+        config.audit_log,
+        "subject",
         request,
         lambda stage: _do(config, request, query, stage, apply, ring, today, changes or {}),
     )
