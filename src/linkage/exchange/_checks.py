@@ -237,12 +237,16 @@ def dates(tables: dict[str, pd.DataFrame], today: dt.date) -> list[pd.DataFrame]
 
 
 def _places(frame: pd.DataFrame) -> pd.DataFrame:
-    """Normalised postcode and folded municipality of a frame (when it has both)."""
+    """Normalised postcode (``p``), why it is not one (``reason``) and folded
+    municipality (``m``) of a frame (when it has both)."""
     if "postcode" not in frame.columns or "municipality" not in frame.columns:
-        return pd.DataFrame({"p": pd.Series(dtype="string"), "m": pd.Series(dtype="string")})
+        empty = pd.Series(dtype="string")
+        return pd.DataFrame({"p": empty, "reason": empty, "m": empty})
+    postcodes = normalise_postcodes(frame["postcode"].reset_index(drop=True), return_reasons=True)
     return pd.DataFrame(
         {
-            "p": normalise_postcodes(frame["postcode"].reset_index(drop=True)).astype("string"),
+            "p": postcodes["postcode"].astype("string"),
+            "reason": postcodes["reason"],
             "m": fold(frame["municipality"].reset_index(drop=True)).astype("string"),
         }
     )
@@ -255,16 +259,14 @@ def places(
     in any other record while each is seen with another (see the module docstring)."""
     own = {t: _places(tables[t]) for t in ("enterprises", "establishments")}
     every = pd.concat([*own.values(), *(_places(f) for f in vdab)], ignore_index=True)
-    every = every.dropna()
+    every = every[["p", "m"]].dropna()
     pairs = every.value_counts(["p", "m"])
     codes = every.drop_duplicates().value_counts("p")  # names per postcode
     names = every.drop_duplicates().value_counts("m")  # postcodes per name
     out = []
     for table, place in own.items():
         frame = tables[table]
-        reasons = normalise_postcodes(
-            frame["postcode"].reset_index(drop=True), return_reasons=True
-        )["reason"]
+        reasons = place["reason"]
         bad = (reasons.notna() & frame["postcode"].reset_index(drop=True).notna()).to_numpy(bool)
         out.append(
             found(
