@@ -17,9 +17,7 @@ so that it can be reviewed or the threshold raised.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -29,12 +27,12 @@ from numpy.typing import NDArray
 
 from linkage._codes import encode
 from linkage.blocking import Pairs, candidate_pairs, one_table
-from linkage.compare import compare, record_keys, term_frequencies
+from linkage.compare import record_keys
 from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError
 from linkage.io import check_unique, require_columns
 from linkage.model import FellegiSunter, weight_to_probability
-from linkage.pipeline import fit_model
+from linkage.pipeline import score_pairs, timed
 from linkage.prepare import prepare
 from linkage.resolve import connected_components, probability_to_weight
 
@@ -105,14 +103,6 @@ class DedupeResult:
         )
 
 
-@contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    start = time.perf_counter()
-    yield
-    timings[stage] = time.perf_counter() - start
-    log.info("  %-8s %6.2f s", stage, timings[stage])
-
-
 def one_sided(spec: LinkSpec, side: Side) -> LinkSpec:
     """The spec with both sides reading ``side``'s columns and id: one table's."""
     fields = tuple(
@@ -168,36 +158,19 @@ def dedupe(
     check_unique(table[spec.left_id].reset_index(drop=True), source=name)
     ids = pd.Index(table[spec.left_id].to_numpy())
     timings: dict[str, float] = {}
-    with _timed(timings, "prepare"):
+    with timed(timings, "prepare"):
         prepared = prepare(table, spec.fields, side="left", source=name)
-    with _timed(timings, "block"):
+    with timed(timings, "block"):
         encoded = {
             c.column: encode(prepared[c.column], prepared[c.column]) for c in spec.comparisons
         }
         codes = {column: (e.left, e.right) for column, e in encoded.items()}
         keys = record_keys(prepared, prepared, spec.comparisons, encoded=encoded)
         pairs = one_table(candidate_pairs(prepared, prepared, spec.blocking, codes=codes))
-    with _timed(timings, "compare"):
-        gamma = compare(
-            prepared,
-            prepared,
-            pairs.left,
-            pairs.right,
-            spec.comparisons,
-            chunk_size=spec.chunk_size,
-            encoded=encoded,
-        )
-        tf = {
-            c.name: term_frequencies(encoded[c.column], None, pairs.left, pairs.right)
-            for c in spec.comparisons
-            if c.term_frequency
-        }
-    if model is None:
-        with _timed(timings, "fit"):
-            model = fit_model(prepared, prepared, gamma, spec, tf=tf, encoded=encoded, keys=keys)
-    with _timed(timings, "score"):
-        weights = model.match_weight(gamma, tf=tf)
-    with _timed(timings, "cluster"):
+    gamma, _, model, weights = score_pairs(
+        prepared, prepared, pairs, spec, encoded=encoded, keys=keys, model=model, timings=timings
+    )
+    with timed(timings, "cluster"):
         joined = weights >= probability_to_weight(spec.threshold)
         clusters, oversized = _clusters(
             ids, pairs.left[joined], pairs.right[joined], max_cluster_size

@@ -32,7 +32,16 @@ from linkage.prepare import prepare
 from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
 from linkage.trace import first_rule, level_names, partners, status
 
-__all__ = ["Increment", "LinkResult", "ParentLinks", "fit_model", "link", "random_pairs"]
+__all__ = [
+    "Increment",
+    "LinkResult",
+    "ParentLinks",
+    "fit_model",
+    "link",
+    "random_pairs",
+    "score_pairs",
+    "timed",
+]
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +229,8 @@ def _ids_or_none(ids: pd.Index, positions: NDArray[np.int64]) -> pd.Series:
 
 
 @contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Time a stage into ``timings`` (added up when it runs twice) and log it."""
     start = time.perf_counter()
     yield
     timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
@@ -304,6 +314,42 @@ def _parent_codes(
     n_left, n_right = len(left), len(right)
     parent_link = pd.Series(right_codes[n_right:], index=left_codes[n_left:])
     return left_codes[:n_left], right_codes[:n_right], parent_link
+
+
+def score_pairs(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    pairs: Pairs,
+    spec: LinkSpec,
+    *,
+    encoded: dict[str, Encoded],
+    keys: Any,
+    model: FellegiSunter | None,
+    timings: dict[str, float],
+) -> tuple[NDArray[np.int8], dict[str, Any], FellegiSunter, NDArray[np.float64]]:
+    """The stages after blocking, timed: compare (``gamma``, term frequencies), fit
+    (unless ``model`` is given) and score. Returns ``gamma, tf, model, weights``."""
+    with timed(timings, "compare"):
+        gamma = compare(
+            left,
+            right,
+            pairs.left,
+            pairs.right,
+            spec.comparisons,
+            chunk_size=spec.chunk_size,
+            encoded=encoded,
+        )
+        tf = {
+            c.name: term_frequencies(encoded[c.column], None, pairs.left, pairs.right)
+            for c in spec.comparisons
+            if c.term_frequency
+        }
+    if model is None:
+        with timed(timings, "fit"):
+            model = fit_model(left, right, gamma, spec, tf=tf, encoded=encoded, keys=keys)
+    with timed(timings, "score"):
+        weights = model.match_weight(gamma, tf=tf)
+    return gamma, tf, model, weights
 
 
 def fit_model(
@@ -439,7 +485,7 @@ def link(
     right_ids = _ids(right, spec.right_id, names[1])
     # The two sides in two threads: the normalisers spend most of their time in Arrow
     # kernels, which release the GIL (3.3 s -> 2.0 s at full scale).
-    with _timed(timings, "prepare"), ThreadPoolExecutor(max_workers=2) as pool:
+    with timed(timings, "prepare"), ThreadPoolExecutor(max_workers=2) as pool:
         left_job = pool.submit(prepare, left, spec.fields, side="left", source=names[0])
         right_job = pool.submit(prepare, right, spec.fields, side="right", source=names[1])
         lp, rp = left_job.result(), right_job.result()
@@ -450,7 +496,7 @@ def link(
         lp[PARENT] = pd.Series(left_parent).map(parent_link)
         rp[PARENT] = pd.Series(np.where(right_parent < 0, np.nan, right_parent))
         rules = (*rules, within_linked_parent(PARENT, spec.comparisons))
-    with _timed(timings, "block"):
+    with timed(timings, "block"):
         # Each compared column coded once, for blocking, comparison, term frequencies
         # and the random pairs of the fit.
         encoded = {c.column: encode(lp[c.column], rp[c.column]) for c in spec.comparisons}
@@ -488,27 +534,10 @@ def link(
         pair_rule = (
             first_rule(lp, rp, rules, pairs.left, pairs.right, codes=codes) if trace else None
         )
-    with _timed(timings, "compare"):
-        gamma = compare(
-            lp,
-            rp,
-            pairs.left,
-            pairs.right,
-            spec.comparisons,
-            chunk_size=spec.chunk_size,
-            encoded=encoded,
-        )
-        tf = {
-            c.name: term_frequencies(encoded[c.column], None, pairs.left, pairs.right)
-            for c in spec.comparisons
-            if c.term_frequency
-        }
-    if model is None:
-        with _timed(timings, "fit"):
-            model = fit_model(lp, rp, gamma, spec, tf=tf, encoded=encoded, keys=keys)
-    with _timed(timings, "score"):
-        weights = model.match_weight(gamma, tf=tf)
-    with _timed(timings, "resolve"):
+    gamma, _, model, weights = score_pairs(
+        lp, rp, pairs, spec, encoded=encoded, keys=keys, model=model, timings=timings
+    )
+    with timed(timings, "resolve"):
         min_weight = probability_to_weight(spec.threshold)
         # A must-link first, whatever its weight; a cannot-link never.
         decided_weights = weights
