@@ -49,6 +49,9 @@ __all__ = [
 class LinkageError(Exception):
     """Base class of every error that linkage raises on purpose.
 
+    ``str(error)`` composes the one line ``"{source}, column '{column}', row {row:,}:
+    {detail}"``, leaving out each part that is missing.
+
     Parameters
     ----------
     detail : str
@@ -59,9 +62,6 @@ class LinkageError(Exception):
         The column at fault.
     row : int, optional
         The 1-based data row, as a person counts it (the header is not a row).
-
-    ``str(error)`` composes the one line ``"{source}, column '{column}', row {row:,}:
-    {detail}"``, leaving out each part that is missing.
     """
 
     def __init__(

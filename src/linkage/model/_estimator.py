@@ -32,6 +32,9 @@ __all__ = ["FellegiSunter", "weight_to_probability"]
 class FellegiSunter:
     """Fellegi-Sunter record-linkage model (see :mod:`linkage.model`).
 
+    The keyword parameters are those of :class:`linkage.config.ModelSettings`, with
+    the same defaults (a test holds them equal): ``FellegiSunter.from_spec(spec)``.
+
     Parameters
     ----------
     comparisons : sequence of Comparison
@@ -53,9 +56,6 @@ class FellegiSunter:
         Score pairs at a decisive comparison's exact level by their own two-class
         model, ``u`` from random pairs, instead of only clipping the other
         comparisons' weights at zero.
-
-    The keyword parameters are those of :class:`linkage.config.ModelSettings`, with
-    the same defaults (a test holds them equal): ``FellegiSunter.from_spec(spec)``.
 
     Attributes
     ----------
