@@ -3,7 +3,7 @@
 Build it strictly, as CI does (``.ci/run``)::
 
     pip install -e '.[docs]'
-    python -m sphinx -W --keep-going -b html docs /tmp/linkage-docs
+    python -m sphinx -W --keep-going -b html docs build/docs
 
 Pages are Markdown (MyST). The API reference is read from the docstrings (autodoc,
 numpydoc sections by napoleon); the spec schema, the presets' columns and the CLI
@@ -43,9 +43,12 @@ myst_heading_anchors = 3
 # The docstrings are numpydoc, with Sphinx roles (:func:, :class:, ``code``).
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
-napoleon_use_rtype = False
+napoleon_use_rtype = True  # one "Return type", not autodoc's beside napoleon's
 autodoc_member_order = "bysource"
-autodoc_typehints = "signature"
+# Signatures without types (a dataclass's would spell out every NDArray); the types are
+# in the numpydoc sections, and autodoc adds those of documented parameters without one.
+autodoc_typehints = "description"
+autodoc_typehints_description_target = "documented_params"
 autodoc_default_options = {"members": False}
 add_module_names = False
 

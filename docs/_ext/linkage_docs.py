@@ -27,6 +27,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from linkage import presets
@@ -76,12 +77,10 @@ MEANINGS: dict[str, str] = {
 PREPARER_MEANINGS: dict[str, str] = {
     "text": "lower case, white space collapsed",
     "company_name": "a company name: legal form and punctuation off, lower case",
-    "name_sorted": "the normalised name's words in order (`Bakkerij Peeters` = "
-    "`Peeters Bakkerij`)",
+    "name_sorted": "the normalised name's words in order (`Bakkerij Peeters` = `Peeters Bakkerij`)",
     "name_tokens": "the normalised name's words, as a list (for a `tokens` rule)",
     "name_prefix": "the first four letters of the normalised name",
-    "address": "street and house number, from one address line or from (street, "
-    "number[, box])",
+    "address": "street and house number, from one address line or from (street, number[, box])",
     "email": "an e-mail address, checked and lower case",
     "email_domain": "the domain of an e-mail address",
     "legal_form": "the legal form found in a company name (BV, NV, VZW, ...)",
@@ -244,7 +243,7 @@ def _kinds(base: type, section: str, inherited: tuple[str, ...]) -> list[str]:
     ]
     for kind in base.kinds:
         cls = base.kinds[kind]
-        out += ["", f"### `kind = \"{kind}\"`", "", f"`{cls.__name__}`: {_first_line(cls)}", ""]
+        out += ["", f'### `kind = "{kind}"`', "", f"`{cls.__name__}`: {_first_line(cls)}", ""]
         own = [row for row in keys(cls) if row[0] not in inherited]
         changed = [
             (name, kind_, f"{default} for this kind", text)
@@ -416,8 +415,8 @@ def _outdated(app: Any, env: Any, added: set[str], changed: set[str], removed: s
     """Pages with a marker are read again on every build: the code may have changed."""
     found = []
     for docname in env.found_docs:
-        path = env.doc2path(docname)
-        if MARKER.search(open(path, encoding="utf-8").read()):
+        path = Path(env.doc2path(docname))
+        if MARKER.search(path.read_text(encoding="utf-8")):
             found.append(docname)
     return found
 
