@@ -29,8 +29,8 @@ from linkage.normalise import (
     split_address,
 )
 from linkage.normalise._addresses import _strip_box_word
-from linkage.normalise._contacts import _belgian_fast_path, _reference_phone_kernel
-from linkage.normalise._core import MAX_CHARS, pad, run, until_stable
+from linkage.normalise._contacts import _belgian_fast_path, _phones, _reference_phone_kernel
+from linkage.normalise._core import MAX_CHARS, pad, until_stable
 from linkage.normalise._names import _MULTI_START_RE, _strip_once
 
 NA = pd.NA
@@ -176,6 +176,66 @@ def test_normalise_street_known_answers(raw: str, street: str) -> None:
     assert values(normalise_street(pd.Series([raw]))) == [street]
 
 
+@pytest.mark.parametrize(
+    ("raw", "street"),
+    [
+        # a type cut short, with a dot or without (consonants only), glued or apart
+        ("Gabriëlst.", "gabrielstraat"),
+        ("Gabriëlstr", "gabrielstraat"),
+        ("Kasteelst.", "kasteelstraat"),
+        ("Dorpsstr", "dorpsstraat"),
+        ("Dorpsstrt", "dorpsstraat"),
+        ("Stationssteenw.", "stationssteenweg"),
+        ("Gentse stwg.", "gentse steenweg"),
+        ("Gentse Stnwg", "gentse steenweg"),
+        ("Stwg. op Gent", "steenweg op gent"),
+        ("Kon. Astridln.", "kon astridlaan"),
+        ("Kerkdk", "kerkdijk"),
+        ("Oude mrkt", "oude markt"),
+        ("Gr. Markt", "grote markt"),
+        ("Gr Markt", "grote markt"),
+        ("Chss. de Louvain", "chaussee de louvain"),
+        ("Chss de Louvain", "chaussee de louvain"),
+        ("Imp. du Moulin", "impasse du moulin"),
+        ("Aven. Louise", "avenue louise"),
+        ("Boul. Anspach", "boulevard anspach"),
+        ("Sq. Ambiorix", "square ambiorix"),
+        # words, not types: a vowel, or "-st", or a reading _LEADING has already
+        ("Oost", "oost"),
+        ("Herfst", "herfst"),
+        ("Van Hulst", "van hulst"),
+        ("Ravensteen", "ravensteen"),
+        ("De Pintelaan", "de pintelaan"),
+        ("An de Beek", "an de beek"),
+        ("Is Hoek", "is hoek"),
+        ("Hof ter Lo", "hof ter lo"),
+        ("Dr. Van de Perrestraat", "dokter van de perrestraat"),
+        ("St. Pietersplein", "sint pietersplein"),
+        ("Pl. Flagey", "place flagey"),
+    ],
+)
+def test_normalise_street_contracted_types(raw: str, street: str) -> None:
+    assert values(normalise_street(pd.Series([raw]))) == [street]
+    # and the same in a one-line address
+    assert values(split_address(pd.Series([raw + " 12"]))["street"]) == [street]
+
+
+def test_street_type_contractions_follow_the_rule() -> None:
+    from linkage.normalise import _addresses as A
+
+    for table, vowels in ((A._DOTTED, True), (A._BARE, False), (A._FIRST_DOTTED, True)):
+        seen: set[str] = set()
+        for word, abbreviations in table.items():
+            for a in abbreviations:
+                assert a not in seen  # each contraction is read as one type
+                seen.add(a)
+                rest = iter(word[1:])
+                assert a[0] == word[0] and all(c in rest for c in a[1:]), (a, word)
+                assert vowels or not set(a[1:]) & set("aeiouy")
+    assert "st" not in {a for t in A._BARE.values() for a in t}
+    assert A._DOTTED["straat"][:3] == ["sa", "saa", "saat"] and "st" in A._DOTTED["straat"]
+
+
 def test_normalise_address_separate_fields() -> None:
     out = normalise_address(
         pd.Series(["Kerkstr.", "Dieweg", "Kerkstraat", "Kerkstraat"], index=[3, 2, 1, 0]),
@@ -250,14 +310,49 @@ def test_phones_belgian(raw: str, phone: object, reason: object) -> None:
     assert values(out["reason"]) == [reason]
 
 
+@pytest.mark.parametrize(
+    ("raw", "phone", "valid", "reason"),
+    [
+        ("03 907 37 57", "+3239073757", False, NA),  # well formed, not a range phonenumbers knows
+        ("+32 3 907 37 57", "+3239073757", False, NA),
+        ("0032 (0)3 907.37.57", "+3239073757", False, NA),
+        ("09 123 45 67", "+3291234567", False, NA),
+        ("0445 12 34 56", "+32445123456", False, NA),  # 9 digits: a possible length
+        ("09 265 72 11", "+3292657211", True, NA),
+        ("0475 12 34 56", "+32475123456", True, NA),
+        ("+31 20 123 4567", "+31201234567", True, NA),
+        ("0475 12 34 567", NA, False, "wrong length"),  # 10 digits
+        ("+32 0 12", NA, False, "wrong length"),
+        ("123", NA, False, "wrong length"),
+        ("0" + "2" * 17, NA, False, "wrong length"),
+        ("0" + "2" * 18, NA, NA, "not a phone number"),
+        ("geen", NA, NA, "not a phone number"),
+    ],
+)
+def test_phones_possible(raw: str, phone: object, valid: object, reason: object) -> None:
+    out = normalise_phones(pd.Series([raw]), keep="possible", return_reasons=True)
+    assert list(out.columns) == ["phone", "valid", "reason"]
+    assert values(out["phone"]) == [phone]
+    assert values(out["valid"]) == [valid]
+    assert values(out["reason"]) == [reason]
+    # What a quality check asks is unchanged: only valid numbers are kept.
+    assert values(normalise_phones(pd.Series([raw]))) == [phone if valid is True else NA]
+
+
+def test_phones_keep_must_be_known() -> None:
+    with pytest.raises(ConfigError, match="keep must be one of 'valid', 'possible'"):
+        normalise_phones(pd.Series(["1"]), keep="assigned")  # type: ignore[arg-type]
+
+
 def test_phones_fast_path_decides_belgian_numbers() -> None:
     # Guards against a ``phonenumbers`` upgrade silently switching the fast path off.
     cleaned = pa.array(["+3292657211", "0475123456", "+31201234567", "+321", "٠٩٢٦٥٧٢١١"])
-    phone, reason, decided = _belgian_fast_path(cleaned, national=True)
+    phone, valid, reason, decided = _belgian_fast_path(cleaned, national=True)
     assert decided.to_pylist() == [True, True, False, False, False]
     assert phone.to_pylist()[:2] == ["+3292657211", "+32475123456"]
+    assert valid.to_pylist()[:2] == [True, True]
     assert reason.to_pylist()[:2] == [None, None]
-    _, _, decided = _belgian_fast_path(cleaned, national=False)
+    _, _, _, decided = _belgian_fast_path(cleaned, national=False)
     assert decided.to_pylist() == [True, False, False, False, False]
 
 
@@ -412,9 +507,9 @@ def test_emails_idempotent(raw: pd.Series) -> None:
     pd.testing.assert_series_equal(normalise_emails(once["email"])["email"], once["email"])
 
 
-def _reference_phones(raw: pd.Series, region: str = "BE") -> pd.DataFrame:
-    kernel = partial(_reference_phone_kernel, region=region)
-    return run(raw, kernel, return_reasons=True, as_series=True)
+def _reference_phones(raw: pd.Series, region: str = "BE", keep: str = "valid") -> pd.DataFrame:
+    kernel = partial(_reference_phone_kernel, region=region, keep=keep)
+    return _phones(raw, kernel, keep=keep, return_reasons=True)
 
 
 _digits = st.text("0123456789", min_size=0, max_size=12)
@@ -449,10 +544,28 @@ _phone_columns = st.lists(
 
 
 @_prop_settings
-@given(raw=_phone_columns, region=st.sampled_from(["BE", "NL"]))
-def test_phones_fast_path_equals_phonenumbers(raw: pd.Series, region: str) -> None:
-    fast = normalise_phones(raw, region=region, return_reasons=True)
-    pd.testing.assert_frame_equal(fast, _reference_phones(raw, region))
+@given(
+    raw=_phone_columns,
+    region=st.sampled_from(["BE", "NL"]),
+    keep=st.sampled_from(["valid", "possible"]),
+)
+def test_phones_fast_path_equals_phonenumbers(raw: pd.Series, region: str, keep: str) -> None:
+    fast = normalise_phones(raw, region=region, keep=keep, return_reasons=True)
+    pd.testing.assert_frame_equal(fast, _reference_phones(raw, region, keep))
+
+
+@_prop_settings
+@given(raw=_phone_columns)
+def test_phones_possible_keeps_every_valid_number_and_is_idempotent(raw: pd.Series) -> None:
+    valid = normalise_phones(raw)
+    possible = normalise_phones(raw, keep="possible", return_reasons=True)
+    # Everything "valid" keeps, "possible" keeps too, as the same E.164 number.
+    assert (possible["phone"][valid.notna()] == valid[valid.notna()]).all()
+    # "valid" is true exactly where the valid-only normaliser kept the number.
+    kept = possible["phone"].notna()
+    assert (possible["valid"][kept].astype(bool) == valid.notna()[kept]).all()
+    again = normalise_phones(possible["phone"], keep="possible")
+    assert values(again) == values(possible["phone"])
 
 
 def test_phones_without_the_fast_path_go_to_phonenumbers(monkeypatch) -> None:
@@ -475,10 +588,13 @@ def test_phones_fast_path_equals_phonenumbers_on_every_prefix() -> None:
         prefixes = [f"{p:03d}"[:length] for p in range(1000)]
         suffixes = rng.integers(0, 10, (1000, max(length - 3, 0))).astype(str)
         nsns += [p + "".join(s) for p, s in zip(prefixes, suffixes, strict=True)]
-    raw = pd.Series([form + nsn for nsn in set(nsns) for form in ("+32", "0", "+320")])
+    raw = pd.Series([form + nsn for nsn in sorted(set(nsns)) for form in ("+32", "0", "+320")])
     fast = normalise_phones(raw, return_reasons=True)
     pd.testing.assert_frame_equal(fast, _reference_phones(raw))
     assert fast["phone"].notna().sum() > 1000
+    possible = normalise_phones(raw, keep="possible", return_reasons=True)
+    pd.testing.assert_frame_equal(possible, _reference_phones(raw, keep="possible"))
+    assert possible["phone"].notna().sum() > fast["phone"].notna().sum()
 
 
 # ---------------------------------------------------------------- garbage at scale

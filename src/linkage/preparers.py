@@ -120,5 +120,19 @@ preparer("establishment_number")(parse_establishment_numbers)
 preparer("number_digits")(number_digits)
 preparer("street")(normalise_street)
 preparer("postcode")(normalise_postcodes)
-preparer("phone")(normalise_phones)
+
+
+@preparer("phone")
+def _phone(values: pd.Series) -> pd.Series:
+    """E.164 of every *possible* number, valid or not (``keep="possible"``): a number in
+    a range that ``phonenumbers`` does not know as assigned ("03 907 37 57") is still
+    the same number on both sides. Validity is the quality report's to flag
+    (:func:`linkage.normalise.normalise_phones` with its default ``keep="valid"``).
+
+    >>> _phone(pd.Series(["03 907 37 57", "+32 3 907 37 57", "123"])).tolist()
+    ['+3239073757', '+3239073757', <NA>]
+    """
+    return normalise_phones(values, keep="possible")
+
+
 preparer("website")(normalise_websites)

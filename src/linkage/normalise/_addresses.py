@@ -15,7 +15,8 @@ Conventions (the same in ``split_address`` and ``normalise_address``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import product
 from typing import Any
 
 import pandas as pd
@@ -42,16 +43,32 @@ from linkage.normalise._core import (
 
 __all__ = ["normalise_address", "normalise_postcodes", "normalise_street", "split_address"]
 
-# Abbreviations glued to the end of a word: "Kerkstr." -> "kerkstraat". The word
-# must keep a few letters, so "str" alone is left to the token rules below.
-_GLUED = (
-    (r"(\pL\pL)str( |$)", r"\1straat\2"),
-    (r"(\pL\pL)stwg( |$)", r"\1steenweg\2"),
-    (r"(\pL\pL)stw( |$)", r"\1steenweg\2"),
-    (r"(\pL\pL\pL)ln( |$)", r"\1laan\2"),
-    (r"(\pL\pL\pL)pl( |$)", r"\1plein\2"),
-    (r"(\pL\pL\pL)dr( |$)", r"\1dreef\2"),
-)
+# Street types, and how people cut them short. A type is one token, written out
+# here; an abbreviation of it is a *contraction*: its first letter, then some of its
+# other letters in order ("straat": "str", "st", "strt"; "steenweg": "stwg", "stw",
+# "steenw"; "boulevard": "bd", "bld", "blvd", "boul"). Which contractions are read
+# as a type depends on where they stand and whether a dot marks them:
+#
+# - glued to the end of a word (Dutch types): any contraction followed by a dot
+#   ("Gabriëlst.", "Beukendr.", "Stationssteenw."), or, without a dot, one of only
+#   consonants ("Kerkstr", "Brusselsestwg", "Albertln"): words end in vowels or
+#   in "-st" far more often than in "-str" or "-stwg", so bare "st" is never a type;
+# - a later word (Dutch types): the same ("Gentse stwg", "Gentse Steenw.", "Grote pl");
+# - the first word (French types, the adjectives of a Dutch name, Dutch types): the same
+#   ("Av. Louise", "Blvd Anspach", "Ch. de Wavre", "Gr. Markt"; bare, three letters at
+#   least: "Chss", "Imp"), but never a contraction that :data:`_LEADING` reads
+#   otherwise ("St." is "sint", "Dr." is "dokter").
+#
+# A contraction that fits several types is read as the first of them in this order
+# ("st." glued is "straat", not "steenweg"). Every rule is generated from the type,
+# so a new type is one word here, not a list of its spellings.
+_DUTCH_TYPES = ("straat", "steenweg", "laan", "plein", "dreef", "weg", "baan", "lei",
+                "kaai", "dijk", "markt", "vest", "singel", "park")  # fmt: skip
+_FRENCH_TYPES = ("rue", "avenue", "chaussee", "boulevard", "place", "square", "chemin",
+                 "quai", "allee", "impasse", "dreve")  # fmt: skip
+# Words before a Dutch street's own name, cut short as types are ("Gr. Markt").
+_FIRST_WORDS = ("grote", "kleine", "nieuwe", "oude", "lange", "korte", "hoge")
+_VOWELS = frozenset("aeiouy")
 
 # Abbreviations as separate words, anywhere in the street name.
 _ANYWHERE: dict[str, tuple[str, ...]] = {
@@ -75,8 +92,116 @@ _LEADING: dict[str, tuple[str, ...]] = {
     "generaal": ("gen",),
     "rue": ("r",),
     "place": ("pl",),
+    "grote": ("gr",),
 }
 _TRAILING: dict[str, tuple[str, ...]] = {"plein": ("pl",), "dreef": ("dr",)}
+
+
+def _contractions(word: str, *, consonants: bool) -> list[str]:
+    """Every contraction of ``word`` shorter than it: its first letter and at least
+    one of its later letters, in order (with ``consonants``, only consonants)."""
+    later = [c for c in word[1:] if not consonants or c not in _VOWELS]
+    found = {
+        word[0] + "".join(c for c, bit in zip(later, bits, strict=True) if bit)
+        for bits in product((0, 1), repeat=len(later))
+        if any(bits)
+    }
+    return sorted(c for c in found if c != word)
+
+
+def _claim(
+    types: Sequence[str], *, consonants: bool, exclude: Sequence[str] = ()
+) -> dict[str, list[str]]:
+    """Per type, the contractions read as it: each goes to the first type it fits."""
+    taken: set[str] = set(types) | set(exclude)
+    out: dict[str, list[str]] = {}
+    for word in types:
+        mine = [c for c in _contractions(word, consonants=consonants) if c not in taken]
+        taken.update(mine)
+        out[word] = mine
+    return {word: mine for word, mine in out.items() if mine}
+
+
+_LED = tuple(a for abbreviations in _LEADING.values() for a in abbreviations)
+_DOTTED = _claim(_DUTCH_TYPES, consonants=False)
+_BARE = _claim(_DUTCH_TYPES, consonants=True, exclude=("st",))
+_FIRST = (*_FRENCH_TYPES, *_FIRST_WORDS, *_DUTCH_TYPES)
+_FIRST_DOTTED = _claim(_FIRST, consonants=False, exclude=_LED)
+# Bare, a first word of two letters is as often a word ("An", "Is") as a type; the
+# common ones ("Bd", "Av", "Ch") are in the lists below.
+_FIRST_BARE = {
+    word: long
+    for word, mine in _claim(_FIRST, consonants=True, exclude=_LED).items()
+    if (long := [a for a in mine if len(a) > 2])
+}
+
+
+def _alternation(abbreviations: Iterable[str]) -> str:
+    return "|".join(sorted(abbreviations, key=lambda a: (-len(a), a)))
+
+
+def _on_matches(arr: pa.Array, pattern: str, step: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """Apply ``step`` to the values that match ``pattern`` only (few streets hold a
+    contraction, and ``step`` is one regex per type)."""
+    hit = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
+    if not pc.any(hit).as_py():
+        return arr
+    return pc.replace_with_mask(arr, hit, step(pc.filter(arr, hit)))
+
+
+def _replace_each(
+    arr: pa.Array, table: Mapping[str, list[str]], pattern: str, repl: str
+) -> pa.Array:
+    """One regex per type: ``pattern`` with ``{alt}`` its contractions, ``repl`` with
+    ``{word}`` the type."""
+    for word, abbreviations in table.items():
+        if not abbreviations:
+            continue
+        alt = _alternation(abbreviations)
+        arr = pc.replace_substring_regex(arr, pattern.format(alt=alt), repl.format(word=word))
+    return arr
+
+
+def _dotted_types(folded: pa.Array) -> pa.Array:
+    """Contractions marked by a dot, before punctuation goes: glued to a word's end
+    or a later word (Dutch types), or the first word (French types, adjectives).
+
+    Stems are ``[a-z]``: the text is folded, and RE2 compiles ``\\pL`` into an
+    automaton that costs milliseconds per pattern, per call.
+    """
+    glued = r"([a-z]{{2,}}?)(?:{alt})\."
+    later = r"( )(?:{alt})\."
+    first = r"^(?:{alt})\."
+    every = _alternation({a for t in _DOTTED.values() for a in t})
+    firsts = _alternation({a for t in _FIRST_DOTTED.values() for a in t})
+
+    def step(arr: pa.Array) -> pa.Array:
+        # A whole word first: "Gentse stwg." is "steenweg", not "st" + "weg".
+        arr = _replace_each(arr, _FIRST_DOTTED, first, "{word} ")
+        arr = _replace_each(arr, _DOTTED, later, r"\1{word} ")
+        return _replace_each(arr, _DOTTED, glued, r"\1{word} ")
+
+    return _on_matches(folded, rf"(?:[a-z](?:{every})|^(?:{firsts}))\.", step)
+
+
+def _bare_types(padded: pa.Array) -> pa.Array:
+    """Contractions of only consonants, on a padded value of plain words: glued to a
+    word's end, a later word (Dutch types), or the first word (French types)."""
+    three = {w: [a for a in t if len(a) > 2] for w, t in _BARE.items()}
+    two = {w: [a for a in t if len(a) == 2] for w, t in _BARE.items()}
+    every = _alternation({a for t in _BARE.values() for a in t})
+    firsts = _alternation({a for t in _FIRST_BARE.values() for a in t})
+
+    def step(arr: pa.Array) -> pa.Array:
+        # A whole word first, then a glued contraction, which needs a word before
+        # it: two letters, three before a two-letter one ("Albertln", not "Ooln").
+        arr = _replace_each(arr, _FIRST_BARE, r"^ (?:{alt}) ", r" {word} ")
+        arr = _replace_each(arr, _BARE, r"  (?:{alt}) ", r"  {word} ")
+        arr = _replace_each(arr, three, r"([a-z]{{2}})(?:{alt}) ", r"\1{word} ")
+        return _replace_each(arr, two, r"([a-z]{{3}})(?:{alt}) ", r"\1{word} ")
+
+    return _on_matches(padded, rf"(?:{every}) |^ (?:{firsts}) ", step)
+
 
 _BOX_WORDS = r"(?:bus|bte|boite|box|bo|b)"
 _NUMBER = (
@@ -103,10 +228,8 @@ def _street_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
 
 
 def _street(values: pa.Array) -> pa.Array:
-    arr = plain_words(fold(values))
-    for pattern, replacement in _GLUED:
-        arr = pc.replace_substring_regex(arr, pattern, replacement)
-    padded = pad(arr)
+    arr = plain_words(_dotted_types(fold(values)))
+    padded = _bare_types(pad(arr))
     for word, abbreviations in _LEADING.items():
         alternation = "|".join(abbreviations)
         padded = pc.replace_substring_regex(padded, f"^ (?:{alternation}) ", f" {word} ")

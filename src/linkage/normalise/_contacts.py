@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial, reduce
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import phonenumbers
@@ -15,16 +15,28 @@ from linkage.exceptions import ConfigError
 from linkage.normalise._core import (
     WHITESPACE,
     WHITESPACE_CHARS,
+    Kernel,
     collapse_whitespace,
+    finish,
     keep_reason,
     no_reasons,
     null_where,
+    on_uniques,
     run,
+    to_arrow,
 )
 
-__all__ = ["normalise_emails", "normalise_phones", "normalise_websites"]
+__all__ = ["Keep", "normalise_emails", "normalise_phones", "normalise_websites"]
 
 _E164 = phonenumbers.PhoneNumberFormat.E164
+
+#: Which numbers :func:`normalise_phones` keeps: those ``phonenumbers`` knows as
+#: assigned (``is_valid_number``), or every number of a possible length
+#: (``is_possible_number``), valid or not.
+Keep = Literal["valid", "possible"]
+_KEEP: tuple[Keep, ...] = ("valid", "possible")
+#: The reason of a number that parses but is not of a possible length (keep="possible").
+WRONG_LENGTH = "wrong length"
 
 
 def _clean_phones(values: pa.Array) -> pa.Array:
@@ -39,65 +51,75 @@ def _clean_phones(values: pa.Array) -> pa.Array:
 
 
 def _reference_phone_kernel(
-    values: pa.Array, *, region: str
+    values: pa.Array, *, region: str, keep: Keep = "valid"
 ) -> tuple[dict[str, pa.Array], pa.Array]:
     """``phonenumbers`` on every distinct cleaned value: the slow path, and the
     reference that the fast path is tested against."""
     encoded = _clean_phones(values).dictionary_encode()
-    phone, why = _parse_phones(encoded.dictionary, region)
+    phone, valid, why = _parse_phones(encoded.dictionary, region, keep)
     indices = encoded.indices
     why = keep_reason(pc.take(why, indices), pc.is_null(indices), "not a phone number")
-    return {"phone": pc.take(phone, indices)}, why
+    return {"phone": pc.take(phone, indices), "valid": pc.take(valid, indices)}, why
 
 
-def _phone_kernel(values: pa.Array, *, region: str) -> tuple[dict[str, pa.Array], pa.Array]:
+def _phone_kernel(
+    values: pa.Array, *, region: str, keep: Keep = "valid"
+) -> tuple[dict[str, pa.Array], pa.Array]:
     # Separators are gone, so "09 123 45 67" and "09/123.45.67" share one parse.
     encoded = _clean_phones(values).dictionary_encode()
     distinct = encoded.dictionary
-    phone, why, decided = _belgian_fast_path(distinct, national=region == "BE")
+    phone, valid, why, decided = _belgian_fast_path(distinct, national=region == "BE", keep=keep)
     if not pc.all(decided).as_py():
         # Foreign numbers, odd characters: the one per-value loop, over what is left.
         left = pc.invert(decided)
-        slow_phone, slow_why = _parse_phones(pc.filter(distinct, left), region)
+        slow_phone, slow_valid, slow_why = _parse_phones(pc.filter(distinct, left), region, keep)
         phone = pc.replace_with_mask(phone, left, slow_phone)
+        valid = pc.replace_with_mask(valid, left, slow_valid)
         why = pc.replace_with_mask(why, left, slow_why)
     indices = encoded.indices
     why = keep_reason(pc.take(why, indices), pc.is_null(indices), "not a phone number")
-    return {"phone": pc.take(phone, indices)}, why
+    return {"phone": pc.take(phone, indices), "valid": pc.take(valid, indices)}, why
 
 
-def _parse_phones(distinct: pa.Array, region: str) -> tuple[pa.Array, pa.Array]:
-    numbers: list[str | None] = []
-    reasons: list[str | None] = []
-    for raw in distinct.to_pylist():
-        number, reason = _parse_phone(raw, region)
-        numbers.append(number)
-        reasons.append(reason)
-    return pa.array(numbers, pa.string()), pa.array(reasons, pa.string())
+def _parse_phones(distinct: pa.Array, region: str, keep: Keep) -> tuple[pa.Array, ...]:
+    """E.164 numbers, validity and reasons of distinct cleaned values, one parse each."""
+    parsed = [_parse_phone(raw, region, keep) for raw in distinct.to_pylist()]
+    numbers, valid, reasons = zip(*parsed, strict=True) if parsed else ((), (), ())
+    return (
+        pa.array(numbers, pa.string()),
+        pa.array(valid, pa.bool_()),
+        pa.array(reasons, pa.string()),
+    )
 
 
-def _parse_phone(raw: str, region: str) -> tuple[str | None, str | None]:
+def _parse_phone(raw: str, region: str, keep: Keep) -> tuple[str | None, bool | None, str | None]:
+    """One value's E.164 form (or None), whether it is valid (None if unparsed), and
+    why it is None."""
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        return None, "not a phone number"
-    if not phonenumbers.is_valid_number(number):
-        return None, "invalid number"
-    return phonenumbers.format_number(number, _E164), None
+        return None, None, "not a phone number"
+    valid = phonenumbers.is_valid_number(number)
+    if keep == "valid" and not valid:
+        return None, False, "invalid number"
+    if not valid and not phonenumbers.is_possible_number(number):
+        return None, False, WRONG_LENGTH
+    return phonenumbers.format_number(number, _E164), valid, None
 
 
-# The fast path repeats, in Arrow kernels, what ``phonenumbers.parse`` and
-# ``is_valid_number`` do to a cleaned "+32<digits>" (any default region) or, with
-# default region BE, "0<digits>" (a leading "00" is already "+"):
+# The fast path repeats, in Arrow kernels, what ``phonenumbers.parse``,
+# ``is_valid_number`` and ``is_possible_number`` do to a cleaned "+32<digits>" (any
+# default region) or, with default region BE, "0<digits>" (a leading "00" is
+# already "+"):
 #
 # - "+32": country code 32 goes; a trunk "0" after it goes too, but only when at
 #   least the shortest Belgian length is left ("+32 09 ..." is "+32 9 ...");
 # - "0": the trunk "0" goes when at least the shortest length is left, otherwise
-#   it stays and the number is invalid;
-# - a national significant number (NSN) of more than 17 digits fails to parse,
-#   any other is valid if it matches the general pattern and the pattern of one
-#   number type, each with its possible lengths: the same regexes, from the same
-#   metadata, here run by RE2.
+#   it stays, part of the national significant number (NSN);
+# - an NSN of more than 17 digits fails to parse; any other is valid if it matches
+#   the general pattern and the pattern of one number type, each with its possible
+#   lengths: the same regexes, from the same metadata, here run by RE2; and it is
+#   possible if its length is one of the general possible lengths (none local-only).
 #
 # "+32" with fewer than two digits after it, other country codes, other regions'
 # national numbers and anything not plain ASCII digits go to ``phonenumbers``.
@@ -139,6 +161,7 @@ def _fast_path_holds() -> bool:
 
 _FAST = _fast_path_holds()
 _SHORTEST = _BE.general_desc.possible_length[0] if _FAST and _BE.general_desc is not None else 0
+_POSSIBLE = tuple(_BE.general_desc.possible_length) if _BE.general_desc is not None else ()
 
 
 def _valid_nsn(nsn: pa.Array) -> pa.Array:
@@ -157,9 +180,9 @@ def _valid_nsn(nsn: pa.Array) -> pa.Array:
 
 
 def _belgian_fast_path(
-    distinct: pa.Array, *, national: bool
-) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """E.164 numbers and reasons for the cleaned values the fast path can decide.
+    distinct: pa.Array, *, national: bool, keep: Keep = "valid"
+) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+    """E.164 numbers, validity and reasons for the cleaned values the fast path can decide.
 
     Parameters
     ----------
@@ -167,51 +190,73 @@ def _belgian_fast_path(
         Cleaned phone numbers, distinct.
     national : bool
         Whether "0<digits>" is a Belgian national number (default region BE).
+    keep : {"valid", "possible"}
+        Which numbers keep their E.164 form (see :func:`normalise_phones`).
 
     Returns
     -------
-    phone, reason : Array of string, of the same length as ``distinct``
-        Null where not decided.
+    phone : Array of string
+    valid : Array of bool
+    reason : Array of string
+        Of the same length as ``distinct``; null where not decided.
     decided : Array of bool
         Where the fast path decided; elsewhere ``phonenumbers`` must.
     """
     n = len(distinct)
     nothing = pa.nulls(n, pa.string())
+    unknown = pa.nulls(n, pa.bool_())
     if not _FAST:
-        return nothing, nothing, pc.is_valid(nothing)  # nothing decided
+        return nothing, unknown, nothing, pc.is_valid(nothing)  # nothing decided
     shape = r"^(?:\+32[0-9]{2,}|0[1-9][0-9]*)$" if national else r"^\+32[0-9]{2,}$"
     decided = pc.fill_null(pc.match_substring_regex(distinct, shape), False)
     if not pc.any(decided).as_py():
-        return nothing, nothing, decided
+        return nothing, unknown, nothing, decided
     values = pc.filter(distinct, decided).cast(pa.string())
     # A trunk "0" goes only when at least the shortest length is left; the "0?" is
-    # greedy, so "+32 0" followed by a short number keeps its "0" (and is invalid).
+    # greedy, so "+32 0" followed by a short number keeps its "0" in the NSN.
     full = rf"^(?:\+320?|0)([0-9]{{{_SHORTEST},}})$"
     long = pc.match_substring_regex(values, full)
-    nsn = pc.replace_substring_regex(values, full, r"\1")
-    valid = pc.and_(long, _valid_nsn(nsn))
+    nsn = pc.if_else(
+        long,
+        pc.replace_substring_regex(values, full, r"\1"),
+        pc.replace_substring_regex(values, r"^\+32", ""),
+    )
+    valid = _valid_nsn(nsn)
+    length = pc.utf8_length(nsn)
+    too_long = pc.greater(length, _MAX_NSN)
+    if keep == "valid":
+        kept = valid
+        why = pc.if_else(too_long, "not a phone number", pa.scalar("invalid number"))
+    else:
+        possible = pc.is_in(length, value_set=pa.array(_POSSIBLE, length.type))
+        kept = pc.or_(valid, possible)
+        why = pc.if_else(too_long, "not a phone number", pa.scalar(WRONG_LENGTH))
     plus = pa.scalar("+32", pa.string())
-    phone = null_where(pc.binary_join_element_wise(plus, nsn, pa.scalar("")), pc.invert(valid))
-    too_long = pc.and_(long, pc.greater(pc.utf8_length(nsn), _MAX_NSN))
-    why = pc.if_else(too_long, "not a phone number", pa.scalar("invalid number"))
-    why = null_where(why, valid)
+    phone = null_where(pc.binary_join_element_wise(plus, nsn, pa.scalar("")), pc.invert(kept))
+    why = null_where(why, kept)
     return (
         pc.replace_with_mask(nothing, decided, phone),
+        pc.replace_with_mask(unknown, decided, null_where(valid, too_long)),
         pc.replace_with_mask(nothing, decided, why),
         decided,
     )
 
 
 def normalise_phones(
-    phones: pd.Series | Iterable[Any], *, region: str = "BE", return_reasons: bool = False
+    phones: pd.Series | Iterable[Any],
+    *,
+    region: str = "BE",
+    keep: Keep = "valid",
+    return_reasons: bool = False,
 ) -> pd.Series | pd.DataFrame:
     """Return phone numbers in E.164 form ("+3292657211"), as ``phonenumbers`` does.
 
     Separators, "(0)" and a leading "00" are handled in bulk. Belgian numbers
-    ("+32..." and, with region "BE", "0...") are then parsed and validated in bulk
+    ("+32..." and, with region "BE", "0...") are then parsed and checked in bulk
     against the ``phonenumbers`` metadata, with the same result as
-    ``phonenumbers.parse`` and ``is_valid_number``; ``phonenumbers`` itself parses
-    each distinct remaining value (foreign numbers, odd characters) once.
+    ``phonenumbers.parse``, ``is_valid_number`` and ``is_possible_number``;
+    ``phonenumbers`` itself parses each distinct remaining value (foreign numbers,
+    odd characters) once.
 
     Parameters
     ----------
@@ -219,9 +264,18 @@ def normalise_phones(
         Numbers in any written form; national numbers are read in ``region``.
     region : str, default "BE"
         ISO 3166-1 alpha-2 code for numbers without a country code.
+    keep : {"valid", "possible"}, default "valid"
+        ``"valid"`` keeps the numbers in the ranges ``phonenumbers`` knows as
+        assigned, what a quality check asks. ``"possible"`` keeps every number of
+        a possible length for its country, valid or not, what linkage asks: a
+        number in a range assigned after the metadata was written ("03 907 37 57")
+        is still the same number on both sides.
     return_reasons : bool, default False
-        Return a DataFrame with columns ``phone`` and ``reason`` instead
-        ("not a phone number", "invalid number").
+        Return a DataFrame instead, with columns ``phone``, ``reason`` (why a
+        present value is missing: "not a phone number", and "invalid number" or,
+        with ``keep="possible"``, "wrong length") and, with ``keep="possible"``,
+        ``valid`` (boolean: whether the number is valid; missing where it did not
+        parse), so that validity is reported apart from what is kept.
 
     Returns
     -------
@@ -230,21 +284,43 @@ def normalise_phones(
     Raises
     ------
     ConfigError
-        If ``region`` is not a region that ``phonenumbers`` knows.
+        If ``region`` is not a region that ``phonenumbers`` knows, or ``keep``
+        is not "valid" or "possible".
 
     Examples
     --------
     >>> import pandas as pd
     >>> normalise_phones(pd.Series(["09 265 72 11", "+32 (0)475 12 34 56"])).tolist()
     ['+3292657211', '+32475123456']
+    >>> normalise_phones(pd.Series(["03 907 37 57"])).tolist()  # not an assigned range
+    [<NA>]
+    >>> normalise_phones(pd.Series(["03 907 37 57"]), keep="possible").tolist()
+    ['+3239073757']
     """
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(
             f"normalise_phones: region {region!r} is unknown; "
             "expected an ISO 3166 code such as 'BE'"
         )
-    kernel = partial(_phone_kernel, region=region)
-    return run(phones, kernel, return_reasons=return_reasons, as_series=True)
+    if keep not in _KEEP:
+        raise ConfigError(
+            f"normalise_phones: keep must be one of {', '.join(map(repr, _KEEP))}, not {keep!r}"
+        )
+    kernel = partial(_phone_kernel, region=region, keep=keep)
+    return _phones(phones, kernel, keep=keep, return_reasons=return_reasons)
+
+
+def _phones(
+    phones: pd.Series | Iterable[Any], kernel: Kernel, *, keep: Keep, return_reasons: bool
+) -> pd.Series | pd.DataFrame:
+    """Run a phone kernel (fast or reference) and build the result of ``normalise_phones``."""
+    arr, index, name = to_arrow(phones)
+    columns, reasons = on_uniques(arr, kernel, name=name)
+    valid = columns.pop("valid")
+    out = finish(columns, reasons, index, name, return_reasons=return_reasons, as_series=True)
+    if return_reasons and keep == "possible":
+        out.insert(1, "valid", pd.array(valid.to_pandas(), dtype="boolean"))
+    return out
 
 
 _EMAIL_VALID = f"^[^@{WHITESPACE_CHARS}]+@[^@{WHITESPACE_CHARS}.]+(?:\\.[^@{WHITESPACE_CHARS}.]+)+$"
