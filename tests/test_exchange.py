@@ -76,6 +76,7 @@ def test_end_to_end_on_committed_sample(tmp_path: Path, ring: KeyRing) -> None:
         "establishments",
         "dossiers",
         "dossier_staff",
+        "dossier_services",
         "services",
         "amounts",
         "contacts",
@@ -500,10 +501,10 @@ def test_diff_equals_the_reference_on_random_tables_read_back(tmp_path: Path, se
 _SPACES = ["", " ", "\u00a0", "\u2003", "\t", "\x1c"]
 
 
-def test_staff_references_by_arrow_equal_the_pandas_split() -> None:
+def test_list_items_by_arrow_equal_the_pandas_split() -> None:
     import numpy as np
 
-    from linkage.exchange._extract import staff_references
+    from linkage.exchange._extract import list_items
 
     rng = np.random.default_rng(11)
     ids = ["S1", "S22", "TBT-00017", ""]
@@ -521,8 +522,8 @@ def test_staff_references_by_arrow_equal_the_pandas_split() -> None:
         values.append("".join(p + str(rng.choice(seps)) for p in parts[:-1]) + parts[-1])
     index = pd.Index(rng.permutation(len(values)) * 7)
     plain = pd.Series(values, index=index, dtype=object, name="staff_ids")
-    expected = staff_references(plain)  # the pandas split, for object columns
-    found = staff_references(plain.astype("string[pyarrow]"))
+    expected = list_items(plain)  # the pandas split, for object columns
+    found = list_items(plain.astype("string[pyarrow]"))
     assert list(found.index) == list(expected.index)
     assert list(found.astype(object)) == list(expected.astype(object))
 

@@ -151,12 +151,18 @@ def test_an_employer_view_holds_only_that_employers_data(delivered, tmp_path: Pa
         own_dossiers, ("dossier_key", "party")
     )
     dossier_pairs = _pairs(own_dossiers, ("dossier_key", "party"))
-    for table in ("contacts", "amounts", "dossier_staff"):
+    for table in ("contacts", "amounts", "dossier_staff", "dossier_services"):
         if table in view:
             assert _pairs(view[table], ("dossier_key", "party")) <= dossier_pairs, table
     if "services" in view:
+        bridge = tables["dossier_services"]
+        own_bridge = bridge[
+            pd.Series(list(zip(bridge["dossier_key"], bridge["party"], strict=True)))
+            .isin(dossier_pairs)
+            .to_numpy()
+        ]
         assert _pairs(view["services"], ("service_key", "party")) <= _pairs(
-            own_dossiers, ("service_key", "party")
+            own_bridge, ("service_key", "party")
         )
     # nothing of another employer: no key of its links turns up
     others = links[links["employer_id"] != employer]

@@ -39,6 +39,7 @@ RULES: dict[str, Rule] = {
     "open dossier of a stopped enterprise": Rule("inaccurate", "medium"),
     "legal form of a natural person": Rule("inaccurate", "medium"),
     "differs between parties": Rule("inaccurate", "medium"),
+    "differs between rows": Rule("inaccurate", "medium"),
     "differs from VDAB's employer": Rule("inaccurate", "low"),
     "unknown reference": Rule("incomplete", "high"),
     "contact cannot be reached": Rule("incomplete", "medium"),

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
+
 from linkage.evaluate import LinkQuality, link_quality
 from linkage.exceptions import ConfigError
 from linkage.exchange._config import load_config
@@ -114,12 +117,41 @@ def _prepare_out(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+#: Shares of the art. 3 plurals a sender's export holds: enterprises with a second
+#: e-mail address in the cell (``info@`` their own domain), dossiers with a second
+#: service (a row more, with its own amounts).
+SECOND_EMAIL, SECOND_SERVICE = 0.05, 0.05
+
+
+def _plurals(name: str, own: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A party's extract with the plurals of :data:`SECOND_EMAIL` / ``SECOND_SERVICE``."""
+    rng = np.random.default_rng([seed, 3])
+    if name == "enterprises":
+        email = own["email"].astype("string")
+        domain = email.str.extract(r"@(.+)$", expand=False)
+        second = (rng.random(len(own)) < SECOND_EMAIL) & domain.notna().to_numpy(dtype=bool)
+        second &= ~email.str.startswith("info@").fillna(True).to_numpy(dtype=bool)
+        return own.assign(email=email.where(~second, email + "; info@" + domain))
+    if name == "dossiers":
+        rows = np.flatnonzero(rng.random(len(own)) < SECOND_SERVICE)
+        other = own.iloc[rng.permutation(rows)] if rows.size else own.iloc[rows]
+        more = own.iloc[rows].copy()
+        for column in ("service_id", "service_name", "service_description"):
+            more[column] = other[column].to_numpy()
+        more = more[(more["service_id"] != own["service_id"].iloc[rows]).to_numpy(dtype=bool)]
+        more["granted_amount"] = more["granted_amount"] / 2
+        more["paid_amount"] = more["paid_amount"] / 2
+        return pd.concat([own, more]).sort_index(kind="stable")
+    return own
+
+
 def write_exchange(
     exchange: SyntheticExchange,
     out: Path,
     *,
     today: dt.date | None = None,
     columns: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
+    plurals: bool = False,
 ) -> Path:
     """Write a synthetic exchange as per-party extracts, VDAB's files and a config.
 
@@ -127,7 +159,8 @@ def write_exchange(
     date it is written by default) if that is later: the demo never expires.
     ``columns`` (party -> table -> column -> header) writes those columns under the
     sender's own headers and maps them in the config; by default
-    :data:`DEMO_COLUMNS`, ``{}`` for the protocol's names everywhere.
+    :data:`DEMO_COLUMNS`, ``{}`` for the protocol's names everywhere. ``plurals``
+    writes art. 3's plurals as a sender's export holds them (:data:`SECOND_EMAIL`).
     Returns the path of the configuration (``out/exchange.toml``).
     """
     renewal = max(_DEMO_RENEWAL, (today or dt.date.today()) + dt.timedelta(days=365))
@@ -141,6 +174,8 @@ def write_exchange(
         for name in EXTRACTS:
             frame = getattr(exchange, name)
             own = frame[frame["party"] == party].drop(columns="party")
+            if plurals:
+                own = _plurals(name, own, exchange.seed)
             if name == "enterprises":
                 # What a CRM export carries beyond art. 3: the run drops and reports it.
                 own = own.assign(crm_segment="KMO", internal_notes=None)
@@ -198,7 +233,7 @@ def demo(out_dir: str | Path, *, n_enterprises: int = 20_000, seed: int = 7) -> 
     exchange = generate(n_enterprises=n_enterprises, seed=seed)
     timings["generate"] = time.perf_counter() - started
     started = time.perf_counter()
-    config_path = write_exchange(exchange, out)
+    config_path = write_exchange(exchange, out, plurals=True)
     timings["write extracts"] = time.perf_counter() - started
     started = time.perf_counter()
     # The master secret in LINKAGE_MASTER_KEY if one is set (so that the requests and
@@ -212,8 +247,6 @@ def demo(out_dir: str | Path, *, n_enterprises: int = 20_000, seed: int = 7) -> 
     result = run(config, ring=ring)
     timings["run"] = time.perf_counter() - started
     delivered = result.path
-    import pandas as pd
-
     ent = pd.read_parquet(
         delivered / "enterprises.parquet", columns=["enterprise_key", "enterprise_number"]
     ).drop_duplicates()

@@ -26,13 +26,19 @@ import pyarrow.compute as pc
 
 from linkage.exceptions import LinkageError, SchemaError
 from linkage.exchange._config import MIXED, ExchangeConfig, NationalNumbers
-from linkage.exchange._schema import EXTRACTS, NATIONAL_NUMBER_NAMES, Extract
+from linkage.exchange._schema import (
+    EXTRACTS,
+    LIST_SEPARATOR,
+    LIST_SPLIT,
+    NATIONAL_NUMBER_NAMES,
+    Extract,
+)
 from linkage.identifiers import parse_enterprise_numbers, parse_establishment_numbers
 from linkage.io import read_table, require_columns
 from linkage.national import national_number_mask
 from linkage.normalise import WHITESPACE_CHARS
 
-__all__ = ["Extracts", "read_extracts", "sha256_file", "staff_references"]
+__all__ = ["Extracts", "list_items", "listed", "read_extracts", "sha256_file"]
 
 log = logging.getLogger(__name__)
 
@@ -89,23 +95,45 @@ class Extracts:
         return pd.Series(names, index=defects.index, name="column")
 
 
-def staff_references(staff_ids: pd.Series) -> pd.Series:
-    """The staff ids a dossier names, one row each (the dossier's index kept):
-    ``staff_ids`` lists them separated by ``;``, ``,`` or ``|``."""
-    if not (isinstance(staff_ids.dtype, pd.StringDtype) and staff_ids.dtype.storage == "pyarrow"):
-        refs = staff_ids.str.split(r"\s*[;,|]\s*", regex=True).explode().str.strip()
-        return refs[refs.notna() & (refs != "")]
+def list_items(values: pd.Series) -> pd.Series:
+    """The values of list cells, one row each (the cell's index kept), trimmed, empty
+    ones left out: a cell lists them separated by ``;``, ``,``, ``|`` or a line break
+    (a dossier's staff ids, a plural column's values)."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        items = values.str.split(LIST_SPLIT, regex=True).explode().str.strip()
+        return items[items.notna() & (items != "")]
     # Arrow's split and trim; the white space trimmed after the split is str.strip's,
     # so it does not matter that RE2's \s is narrower than Python's.
-    lists = pc.split_pattern_regex(pa.array(staff_ids.array), r"\s*[;,|]\s*")
+    lists = pc.split_pattern_regex(pa.array(values.array), LIST_SPLIT)
     parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
-    refs = pc.utf8_trim(pc.list_flatten(lists), characters=WHITESPACE_CHARS)
-    keep = pc.fill_null(pc.not_equal(refs, ""), False)
+    items = pc.utf8_trim(pc.list_flatten(lists), characters=WHITESPACE_CHARS)
+    keep = pc.fill_null(pc.not_equal(items, ""), False)
     return pd.Series(
-        pd.arrays.ArrowStringArray(refs.filter(keep)),
-        index=staff_ids.index[parents[keep.to_numpy(zero_copy_only=False)]],
-        name=staff_ids.name,
+        pd.arrays.ArrowStringArray(items.filter(keep)),
+        index=values.index[parents[keep.to_numpy(zero_copy_only=False)]],
+        name=values.name,
     )
+
+
+def listed(values: pd.Series) -> pd.Series:
+    """Plural cells as read: their values in the order sent, without repeats, joined
+    by :data:`LIST_SEPARATOR`; a cell of one value is that value. ``string[pyarrow]``."""
+    text = pa.array(values.astype(_TEXT).array)
+    several = np.flatnonzero(
+        pc.fill_null(pc.match_substring_regex(text, r"[;,|\n]"), False).to_numpy(
+            zero_copy_only=False
+        )
+    )
+    out = values.astype(_TEXT).copy()
+    if not several.size:
+        return out
+    items = list_items(out.iloc[several].reset_index(drop=True))
+    frame = pd.DataFrame({"cell": items.index, "value": items.to_numpy(dtype=object)})
+    joined = frame.drop_duplicates().groupby("cell", sort=True)["value"].agg(LIST_SEPARATOR.join)
+    cells = pd.Series(pd.NA, index=range(several.size), dtype=object)
+    cells[joined.index] = joined.to_numpy(dtype=object)
+    out.iloc[several] = cells.astype(_TEXT).to_numpy()
+    return out
 
 
 def sha256_file(path: Path) -> str:
@@ -469,6 +497,8 @@ def _checked(
         values = raw[column] if column in raw.columns else pd.Series(pd.NA, index=raw.index)
         kind = "text" if spec.kind in ("enterprise", "establishment") else spec.kind
         frame[column] = _typed(values, kind, file, column, rows)
+        if spec.plural:
+            frame[column] = listed(frame[column])
     frame["party"] = sender.astype(_TEXT)
     frame[FILE] = file
     frame[ROW] = rows
@@ -499,21 +529,65 @@ def _checked(
     return frame, report, defects
 
 
-def _check_unique(frame: pd.DataFrame, extract: Extract) -> None:
+def _check_unique(frame: pd.DataFrame, extract: Extract) -> pd.DataFrame | None:
+    """Each record once; a record of one-to-many parts (:attr:`Extract.repeats`) once
+    per part. The defects of a record whose rows do not repeat its own fields (its
+    first row's are delivered), if any."""
     subset = [extract.id] if extract.exchange_wide else [extract.id, "party"]
     valid = frame[frame[extract.id].notna()]
+    defects = None
+    if extract.repeats:
+        defects = _repeats_differ(valid, extract, subset)
+        subset = [*subset, *(c for c in extract.repeats if c != "staff_ids")]
     repeated = valid.duplicated(subset=subset, keep="first").to_numpy()
     if repeated.any():
         at = valid.iloc[int(repeated.argmax())]
-        same = (valid[subset] == at[subset]).all(axis=1).to_numpy()
+        same = (valid[subset].fillna("") == at[subset].fillna("")).all(axis=1).to_numpy()
         first = valid.iloc[int(same.argmax())]
         scope = "" if extract.exchange_wide else f" of party {at['party']}"
+        what = " and part" if extract.repeats else ""
         raise SchemaError(
-            f"duplicate id{scope} (first at {first[FILE]}, row {int(first[ROW]) + 1:,})",
+            f"duplicate id{what}{scope} (first at {first[FILE]}, row {int(first[ROW]) + 1:,})",
             source=str(at[FILE]),
             column=extract.id,
             row=int(at[ROW]) + 1,
         )
+    return defects
+
+
+def _repeats_differ(valid: pd.DataFrame, extract: Extract, subset: list[str]) -> pd.DataFrame:
+    """A defect per later row of a record and column of its own (not its parts') where
+    it differs from the record's first row."""
+    codes = valid.groupby(subset, sort=False, dropna=False).ngroup().to_numpy()
+    first = np.full(codes.max() + 1 if codes.size else 0, len(codes), dtype=np.intp)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    again = np.flatnonzero(first[codes] != np.arange(len(codes)))
+    rows, firsts = valid.iloc[again], valid.iloc[first[codes[again]]]
+    found = []
+    for column in (c for c in extract.columns if c not in extract.repeats):
+        a, b = (
+            f[column].astype("string").fillna("\x00").to_numpy(dtype=object) for f in (rows, firsts)
+        )
+        differ = a != b
+        if differ.any():
+            at = rows[differ]
+            found.append(
+                pd.DataFrame(
+                    {
+                        "party": at["party"].to_numpy(),
+                        "table": extract.name,
+                        "record_id": at[extract.id].to_numpy(),
+                        "column": column,
+                        "defect": "differs between rows",
+                        "detail": "the record's rows (one per "
+                        + extract.repeats[0].removesuffix("_id")
+                        + ") do not repeat this field: its first row's value is delivered",
+                        "file": at[FILE].to_numpy(),
+                        "row": at[ROW].to_numpy() + 1,
+                    }
+                )
+            )
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=DEFECT_COLUMNS)
 
 
 def read_extracts(
@@ -555,7 +629,8 @@ def read_extracts(
                     headers[(name, str(report["file"]))] = mapping
         table = pd.concat(frames, ignore_index=True)
         try:
-            _check_unique(table, extract)
+            if (differ := _check_unique(table, extract)) is not None and len(differ):
+                defects.append(differ)
         except SchemaError as exc:
             raise _as_sent(exc, headers.get((name, str(exc.source)), {})) from None
         tables[name] = table

@@ -43,6 +43,7 @@ from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError
 from linkage.exchange._config import LinkSettings
 from linkage.exchange._delivery import Delivery
+from linkage.exchange._extract import list_items
 from linkage.exchange._fingerprints import (
     Coded,
     Prints,
@@ -52,10 +53,12 @@ from linkage.exchange._fingerprints import (
     first_rows,
     text,
 )
+from linkage.exchange._schema import EXTRACTS, LIST_SEPARATOR
 from linkage.io import write_table
 from linkage.model import FellegiSunter
 from linkage.overrides import read_overrides
 from linkage.pipeline import Increment, LinkResult, ParentLinks, link
+from linkage.prepare import prepare
 
 __all__ = ["FeedLinks", "carry_state", "link_to_vdab", "write_state"]
 
@@ -324,6 +327,36 @@ def _reads(spec: LinkSpec, side: str, *more: str) -> list[str]:
     return list(dict.fromkeys([ident, *sources, *more]))
 
 
+def one_value(left: pd.DataFrame, right: pd.DataFrame, spec: LinkSpec) -> pd.DataFrame:
+    """``left`` with each plural cell (``"a; b"``, see :data:`._schema.LIST_SEPARATOR`)
+    reduced to the one value the link reads: the first whose prepared value a record
+    of ``right`` has, else the first. Blocking and an exact comparison on the field
+    then agree wherever any of the values does: an enterprise is linked on any of its
+    e-mail addresses, phone numbers and web addresses."""
+    plural = [c for c, col in EXTRACTS["enterprises"].columns.items() if col.plural]
+    for f in spec.fields:
+        (column,) = f.source_for("left")[:1]
+        if len(f.source_for("left")) > 1 or column not in plural or column not in left:
+            continue
+        text = pa.array(left[column].astype("string[pyarrow]").array)
+        several = pc.fill_null(pc.match_substring(text, LIST_SEPARATOR.strip()), False)
+        rows = np.flatnonzero(several.to_numpy(zero_copy_only=False))
+        if not rows.size:
+            continue
+        items = list_items(left[column].iloc[rows].reset_index(drop=True))
+        mine = prepare(items.to_frame(column).reset_index(drop=True), [f], side="left")[f.name]
+        theirs = prepare(right, [f], side="right")[f.name].dropna()
+        shared = mine.isin(pd.Index(theirs.unique())).to_numpy(dtype=bool)
+        cell = items.index.to_numpy()
+        # per cell, its first shared value, else its first value
+        order = np.lexsort((np.arange(cell.size), ~shared, cell))
+        first = order[np.r_[True, cell[order][1:] != cell[order][:-1]]]
+        chosen = left[column].copy()
+        chosen.iloc[rows[cell[first]]] = items.to_numpy(dtype=object)[first]
+        left = left.assign(**{column: chosen})
+    return left
+
+
 def _subframe(frame: pd.DataFrame, rows: NDArray[np.intp], columns: list[str]) -> pd.DataFrame:
     """``frame``'s ``rows`` in those of ``columns`` it has, in one copy."""
     at = [frame.columns.get_loc(c) for c in columns if c in frame]
@@ -519,6 +552,7 @@ def link_to_vdab(
         lframe = _subframe(
             frames[name][0], sent[name][sides[0].rows], _reads(spec, "left", *parent[:1])
         )
+        lframe = one_value(lframe, rframe, spec)
         parents = _parents(results, coded, linked) if name == "establishments" else None
         increment = None
         sets: dict[str, dict[str, pd.Index]] = {

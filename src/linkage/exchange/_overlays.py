@@ -330,7 +330,7 @@ def apply_rules(tables: dict[str, pd.DataFrame], rules: pd.DataFrame) -> Applied
         "enterprise_key",
         "enterprises",
     )
-    cascade(("amounts", "dossier_staff", "contacts"), "dossier_key", "dossiers")
+    cascade(("amounts", "dossier_staff", "dossier_services", "contacts"), "dossier_key", "dossiers")
     cascade(("links_establishments",), "establishment_key", "establishments")
     if "dossier_staff" in tables:  # a staff member's references, whichever party's dossier
         staff = tables["staff"][gone["staff"]]

@@ -11,8 +11,9 @@ sole proprietor    enterprises    the whole enterprise of entity type
                                   its e-mail and phone are theirs
 managing person    enterprises    ``manager_first_name``, ``manager_last_name``,
                                   ``manager_function`` of a legal person
-enterprise e-mail  enterprises    the ``email`` of a legal person, where it is the
-                                  address asked for
+enterprise e-mail  enterprises    an address of a legal person's ``email`` list
+                                  (art. 3: e-mail addresses, several to a cell),
+                                  where it is the address asked for
 contact person     contacts       the contact record
 staff member       staff          the staff record
 ================== ============== ==================================================
@@ -40,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkage.exceptions import ConfigError
+from linkage.exchange._extract import list_items
 from linkage.identifiers import parse_enterprise_numbers
 from linkage.normalise import collapse_whitespace
 
@@ -73,6 +75,30 @@ def folded_in(values: pd.Series, wanted: list[str]) -> pd.Series:
     out = np.zeros(len(values), dtype=bool)
     out[rows] = fold(values.iloc[rows]).isin(wanted).fillna(False).to_numpy(dtype=bool)
     return pd.Series(out, index=values.index)
+
+
+def items_in(values: pd.Series, wanted: str) -> pd.Series:
+    """Whether any value of each list cell (``"a; b"``), folded, is ``wanted`` (folded
+    already). Only the cells that hold it, case-blind, are split and folded."""
+    text = pa.array(values.array, type=pa.string(), from_pandas=True)
+    near = pc.fill_null(pc.match_substring(text, wanted, ignore_case=True), False)
+    rows = np.flatnonzero(near.to_numpy(zero_copy_only=False))
+    items = list_items(values.iloc[rows].reset_index(drop=True))
+    hit = items.index[fold(items).isin([wanted]).fillna(False).to_numpy(dtype=bool)]
+    out = np.zeros(len(values), dtype=bool)
+    out[rows[np.unique(hit)]] = True
+    return pd.Series(out, index=values.index)
+
+
+def one_item(values: pd.Series, wanted: str | None) -> pd.Series:
+    """Of each list cell, folded: ``wanted`` where the cell holds it, else its first value."""
+    items = fold(list_items(values))
+    first = items[~items.index.duplicated()]
+    if wanted is not None:
+        hit = items[items == wanted]
+        first = pd.concat([hit[~hit.index.duplicated()], first])
+        first = first[~first.index.duplicated()]
+    return first.reindex(values.index)
 
 
 def _fold_one(value: str | None) -> str | None:
@@ -188,14 +214,23 @@ def _occurrences(tables: dict[str, pd.DataFrame], q: Query, primary: bool) -> pd
     first, last = _fold_one(q.first_name), _fold_one(q.last_name)
     number = q.number
 
-    def checks(frame: pd.DataFrame, fc: str, lc: str, key: str) -> dict[str, pd.Series]:
+    def checks(
+        frame: pd.DataFrame, fc: str, lc: str, key: str, *, plural: bool = False
+    ) -> dict[str, pd.Series]:
         none = pd.Series(False, index=frame.index)
         if primary:
             by_name = none
             if first is not None and last is not None:
                 by_name = folded_in(frame[lc], [last]) & folded_in(frame[fc], [first])
+            by_email = none
+            if email:
+                by_email = (
+                    items_in(frame["email"], email)
+                    if plural
+                    else folded_in(frame["email"], [email])
+                )
             return {
-                "e-mail": folded_in(frame["email"], [email]) if email else none,
+                "e-mail": by_email,
                 "name": by_name,
             }
         return {"key": (frame[key] == q.key) if q.key else none}
@@ -203,7 +238,7 @@ def _occurrences(tables: dict[str, pd.DataFrame], q: Query, primary: bool) -> pd
     parts = []
     ent = tables["enterprises"]
     natural = (ent["entity_type"] == "natural_person").fillna(False)
-    found = checks(ent, "manager_first_name", "manager_last_name", "enterprise_key")
+    found = checks(ent, "manager_first_name", "manager_last_name", "enterprise_key", plural=True)
     if primary and first is not None and last is not None:
         own = folded_in(ent["name"], [f"{first} {last}", f"{last} {first}"]) & natural
         found["name"] = found["name"].fillna(False) | own.fillna(False)
@@ -239,7 +274,9 @@ def _occurrences(tables: dict[str, pd.DataFrame], q: Query, primary: bool) -> pd
                     "last": fold(sub["manager_last_name"]).to_numpy(object)
                     if role != ENTERPRISE_EMAIL
                     else none,
-                    "email": fold(sub["email"]).to_numpy(object) if role != MANAGER else none,
+                    "email": one_item(sub["email"], email).to_numpy(object)
+                    if role != MANAGER
+                    else none,
                     "evidence": evidence[take].to_numpy(object),
                 }
             )

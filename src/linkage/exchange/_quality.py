@@ -27,6 +27,9 @@ open dossier of a stopped          inaccurate   medium    the dossier or the ent
 enterprise
 legal form of a natural person     inaccurate   medium    a sole proprietorship has none
 differs between parties            inaccurate   medium    one enterprise, two parties
+differs between rows               inaccurate   medium    a dossier's rows (one per service)
+                                                          that do not repeat its own fields:
+                                                          its first row's are delivered
 differs from VDAB's employer       inaccurate   low       the linked employer (after linking)
 unknown reference                  incomplete   high      an enterprise, dossier or staff
                                                           member no extract holds
@@ -56,7 +59,7 @@ from linkage.exchange import _checks as C
 from linkage.exchange._art8 import KINDS, REPORT_COLUMNS, RULES, SEVERITIES, Rule
 from linkage.exchange._checks import found as _defects
 from linkage.exchange._checks import isin as _isin
-from linkage.exchange._extract import Extracts, staff_references
+from linkage.exchange._extract import Extracts, list_items
 from linkage.exchange._report import write_quality
 from linkage.exchange._schema import EXTRACTS
 from linkage.normalise import normalise_emails, normalise_phones, normalise_websites
@@ -80,6 +83,8 @@ CLOSED_DOSSIER = ("Afgesloten", "Afgewezen", "Geannuleerd", "Stopgezet")
 
 
 def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+    """A phone, e-mail or web address not usable as written; a plural cell is checked
+    value by value (its first bad value's reason, and which value it is)."""
     checks: dict[str, tuple[str, Callable[..., pd.DataFrame]]] = {
         "phone": ("invalid phone", normalise_phones),
         "email": ("invalid e-mail", normalise_emails),
@@ -91,12 +96,23 @@ def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
         for column, (defect, check) in checks.items():
             if column not in frame.columns:
                 continue
-            values = frame[column].reset_index(drop=True)
-            reasons = check(values, return_reasons=True)["reason"].astype("string")
-            reasons.index = frame.index
-            bad = (reasons.notna() & frame[column].notna()).to_numpy(dtype=bool)
+            plural = EXTRACTS[table].columns[column].plural
+            values = list_items(frame[column]) if plural else frame[column].dropna()
+            reasons = check(values.reset_index(drop=True), return_reasons=True)["reason"]
+            reasons = reasons.astype("string").set_axis(values.index)
+            if plural:
+                nth = values.groupby(level=0).cumcount().to_numpy() + 1
+                several = values.index.duplicated(keep=False)
+                reasons = reasons.where(
+                    ~several,
+                    "value " + pd.Series(nth, index=values.index).astype("string") + ": " + reasons,
+                )
+                reasons = reasons.dropna()
+                reasons = reasons[~reasons.index.duplicated()]
+            detail = reasons.reindex(frame.index)
+            bad = detail.notna().to_numpy(dtype=bool)
             found.append(
-                _defects(frame, bad, table=table, column=column, defect=defect, detail=reasons)
+                _defects(frame, bad, table=table, column=column, defect=defect, detail=detail)
             )
     return found
 
@@ -267,7 +283,7 @@ def _references(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
             detail="no dossiers extract holds this dossier",
         )
     )
-    refs = staff_references(dos["staff_ids"])
+    refs = list_items(dos["staff_ids"])
     unknown = ~_isin(refs, tables["staff"]["staff_id"])
     bad = np.zeros(len(dos), dtype=bool)
     bad[dos.index.get_indexer(refs.index[unknown.to_numpy(dtype=bool)].unique())] = True
@@ -335,6 +351,9 @@ def classified(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in REPORT_COLUMNS})
     found = pd.concat(parts, ignore_index=True)
+    # One defect per record, field and rule: a dossier's rules fire on each of its rows.
+    again = found.duplicated(["party", "table", "record_id", "column", "defect"])
+    found = found[~(again & found["record_id"].notna()).to_numpy(dtype=bool)]
     codes, rules = pd.factorize(found["defect"])
     unknown = [r for r in rules if r not in RULES]
     assert not unknown, f"rules without a kind: {unknown}"

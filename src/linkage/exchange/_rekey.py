@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from linkage.exchange._extract import staff_references
+from linkage.exchange._extract import list_items
+from linkage.exchange._shape import amount_ids
 from linkage.io import write_table
 from linkage.keys import KeyRing
 from linkage.pseudonymise import crosswalk
@@ -41,9 +42,9 @@ def _values(tables: dict[str, pd.DataFrame]) -> dict[str, pd.Series]:
         ),
         "establishment": est["establishment_number"],
         "dossier": pd.concat([dos["dossier_id"], con["dossier_id"]]),
-        "staff": pd.concat([staff["staff_id"], staff_references(dos["staff_ids"])]),
+        "staff": pd.concat([staff["staff_id"], list_items(dos["staff_ids"])]),
         "service": dos["service_id"],
-        "amount": amounts["amount_id"].fillna(amounts["dossier_id"]),
+        "amount": amount_ids(amounts),
         "contact": con["contact_id"],
     }
 

@@ -47,8 +47,8 @@ exactly one employer's own data from the delivery in force, as the employer filt
 defines it: its rows of ``links_enterprises`` and ``links_establishments``, the
 enterprises and establishments those links reach (by key and sending party), the
 dossiers of those enterprises, and their contacts, amounts, staff references and
-services. Staff members' own records are VLAIO/TBT's staff's data, not the
-employer's, and are left out. The files (``<PARTY>-<table>.csv``) are ``0600``
+services (through ``dossier_services``). Staff members' own records are VLAIO/TBT's
+staff's data, not the employer's, and are left out. The files (``<PARTY>-<table>.csv``) are ``0600``
 (:func:`._access.protect`), registered for purge (``subjects/outputs.jsonl``), and
 the request is audited with its reference and counts, never the employer id nor a
 value. Refused after the protocol's end (:meth:`ExchangeConfig.refuse_expired`).
@@ -120,7 +120,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "dossier_id",
         "enterprise_key",
         "party",
-        "service_key",
         "title",
         "status",
         "themes",
@@ -130,8 +129,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "crm_reference",
     ),
     "dossier_staff": ("dossier_key", "staff_key", "party"),
+    "dossier_services": ("dossier_key", "service_key", "party"),
     "services": ("service_key", "party", "service_name", "service_description"),
-    "amounts": ("amount_key", "dossier_key", "party", "granted_amount", "paid_amount"),
+    "amounts": (
+        "amount_key",
+        "dossier_key",
+        "service_key",
+        "party",
+        "granted_amount",
+        "paid_amount",
+    ),
     "contacts": (
         "contact_key",
         "dossier_key",
@@ -162,7 +169,8 @@ REACH: dict[str, tuple[str, tuple[str, ...]] | None] = {
     "contacts": ("dossiers", ("dossier_key", "party")),
     "amounts": ("dossiers", ("dossier_key", "party")),
     "dossier_staff": ("dossiers", ("dossier_key", "party")),
-    "services": ("dossiers", ("service_key", "party")),
+    "dossier_services": ("dossiers", ("dossier_key", "party")),
+    "services": ("dossier_services", ("service_key", "party")),
 }
 
 

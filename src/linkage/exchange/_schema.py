@@ -11,10 +11,20 @@ extract         art. 3       one row per
 =============== ============ =================================================
 enterprises     Gegeven 2    enterprise (KBO number) the party has a dossier for
 establishments  Gegeven 2    establishment unit of such an enterprise
-dossiers        Gegeven 1    dossier or request track, with its service and amounts
+dossiers        Gegeven 1    service (support measure) of a dossier, with its amounts: a
+                             dossier with three services is three rows, which repeat
+                             the dossier's own fields (:attr:`Extract.repeats`)
 contacts        Gegeven 1    contact person of the enterprise for one dossier
 staff           Gegeven 3    VLAIO/TBT staff member
 =============== ============ =================================================
+
+Plurals (art. 3 lists web addresses, e-mail addresses and phone numbers of an
+enterprise, and themes of a dossier): a :attr:`Column.plural` cell holds a list, its
+values separated by ``;``, ``,``, ``|`` or a line break; it is read as its values in
+the order sent, without repeats, joined by ``"; "`` (:data:`LIST_SEPARATOR`), checked
+value by value, and linked on any of its values. A dossier's services and amounts are
+rows of the dossiers extract, delivered as the ``dossier_services`` bridge and the
+``amounts`` table (each amount with its service).
 
 Keys: every entity gets an exchange key (a pseudonym, one key domain per entity)
 made from its own id. Ids of dossiers, contacts, staff and services are exchange-wide
@@ -28,7 +38,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["EXTRACTS", "OUTPUTS", "Column", "Extract", "Output"]
+__all__ = ["EXTRACTS", "LIST_SEPARATOR", "OUTPUTS", "Column", "Extract", "Output"]
+
+#: How a plural cell's values are joined once read (see the module docstring).
+LIST_SEPARATOR = "; "
+#: What separates the values of a plural cell as sent.
+LIST_SPLIT = r"\s*[;,|\n]\s*"
 
 Kind = Literal["text", "date", "amount", "flag", "enterprise", "establishment"]
 
@@ -40,6 +55,8 @@ class Column:
     kind: Kind = "text"
     required: bool = False
     item: str = ""
+    #: a list of values in one cell (art. 3's plurals)
+    plural: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,10 +69,13 @@ class Extract:
     columns: dict[str, Column]
     #: ids unique across all parties (True) or only within one party's extract (False)
     exchange_wide: bool = True
+    #: the columns of a one-to-many part: a record is then one row per part (its
+    #: id repeated, every other column the same); none: one row per record
+    repeats: tuple[str, ...] = ()
 
 
-def _c(item: str, kind: Kind = "text", *, required: bool = False) -> Column:
-    return Column(kind=kind, required=required, item=item)
+def _c(item: str, kind: Kind = "text", *, required: bool = False, plural: bool = False) -> Column:
+    return Column(kind=kind, required=required, item=item, plural=plural)
 
 
 _ADDRESS = "adressen van de maatschappelijke zetel en de vestigingseenheden"
@@ -77,9 +97,9 @@ EXTRACTS: dict[str, Extract] = {
             "manager_first_name": _c("voornaam van de bedrijfsleider"),
             "manager_last_name": _c("naam van de bedrijfsleider"),
             "manager_function": _c("functie van de bedrijfsleider"),
-            "website": _c("webadressen"),
-            "email": _c("e-mailadressen"),
-            "phone": _c("telefoonnummers"),
+            "website": _c("webadressen", plural=True),
+            "email": _c("e-mailadressen", plural=True),
+            "phone": _c("telefoonnummers", plural=True),
             "street": _c(_ADDRESS),
             "house_number": _c(_ADDRESS),
             "box": _c(_ADDRESS),
@@ -115,12 +135,21 @@ EXTRACTS: dict[str, Extract] = {
         name="dossiers",
         gegeven=1,
         id="dossier_id",
+        repeats=(
+            "service_id",
+            "service_name",
+            "service_description",
+            "amount_id",
+            "granted_amount",
+            "paid_amount",
+            "staff_ids",
+        ),
         columns={
             "dossier_id": _c("identificatienummer", required=True),
             "enterprise_number": _c("de onderneming van het dossier", "enterprise", required=True),
             "title": _c("titel", required=True),
             "status": _c("status", required=True),
-            "themes": _c("thema's of domeinen"),
+            "themes": _c("thema's of domeinen", plural=True),
             "service_id": _c("sleutel van de dienstverlening of steunmaatregel"),
             "service_name": _c("naam van de dienstverlening of steunmaatregel"),
             "service_description": _c("generieke beschrijving van de dienstverlening"),
@@ -198,6 +227,7 @@ OUTPUTS: dict[str, Output] = {
         Output(name="establishments", key=("establishment_key", "party")),
         Output(name="dossiers", key=("dossier_key", "party")),
         Output(name="dossier_staff", key=("dossier_key", "staff_key", "party")),
+        Output(name="dossier_services", key=("dossier_key", "service_key", "party")),
         Output(name="contacts", key=("contact_key", "party")),
         Output(name="services", key=("service_key", "party")),
         Output(name="amounts", key=("amount_key", "party")),

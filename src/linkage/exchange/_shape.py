@@ -2,8 +2,9 @@
 
 The delivered tables are shaped for a BI workspace: one table per entity, keys as
 pseudonyms (one key domain per entity), every row with its sending ``party``,
-services and amounts split out of the dossiers, the dossier-staff references as a
-bridge table. Clear identifiers that art. 3 lists as fields stay: the enterprise
+services and amounts split out of the dossiers (a dossier's rows, one per service:
+see :data:`._schema.EXTRACTS`), the dossier-staff and dossier-service references as
+bridge tables. Clear identifiers that art. 3 lists as fields stay: the enterprise
 number and establishment-unit numbers (public KBO data, "het ondernemingsnummer en
 de nummers van de vestigingseenheden") and the dossier's identification number.
 Contact, staff, service and amount ids are internal keys of the senders' systems
@@ -20,12 +21,12 @@ import logging
 import numpy as np
 import pandas as pd
 
-from linkage.exchange._extract import staff_references
+from linkage.exchange._extract import list_items
 from linkage.exchange._schema import EXTRACTS
 from linkage.keys import KeyRing
 from linkage.pseudonymise import pseudonymise
 
-__all__ = ["shape"]
+__all__ = ["amount_ids", "shape"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,15 @@ def _keys(ring: KeyRing, domain: str, *columns: pd.Series) -> list[pd.Series]:
         keys.iloc[start : start + len(c)].set_axis(c.index).rename(c.name)
         for start, c in zip(starts, columns, strict=False)
     ]
+
+
+def amount_ids(amounts: pd.DataFrame) -> pd.Series:
+    """What an amount's key is made from: its own id, else its dossier's and service's
+    ids (in the amount domain: another key, so it cannot be joined by value)."""
+    own = amounts["dossier_id"].where(
+        amounts["service_id"].isna(), amounts["dossier_id"] + "\x1f" + amounts["service_id"]
+    )
+    return amounts["amount_id"].fillna(own).rename("amount_id")
 
 
 def _columns(table: str, *skip: str) -> list[str]:
@@ -55,8 +65,10 @@ def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFr
     ent = ent[ent["enterprise_number"].notna()]
     est = tables["establishments"]
     est = est[est["establishment_number"].notna()]
-    dos, con, staff = tables["dossiers"], tables["contacts"], tables["staff"]
-    refs = staff_references(dos["staff_ids"])
+    parts, con, staff = tables["dossiers"], tables["contacts"], tables["staff"]
+    # A dossier is one row per service: its own fields from its first row.
+    dos = parts[~parts["dossier_id"].duplicated().to_numpy()]
+    refs = list_items(parts["staff_ids"])
     ent_key, est_ent_key, dos_ent_key, con_ent_key = _keys(
         ring,
         "enterprise",
@@ -65,9 +77,11 @@ def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFr
         dos["enterprise_number"],
         con["enterprise_number"],
     )
-    dossier_key, con_dossier_key = _keys(ring, "dossier", dos["dossier_id"], con["dossier_id"])
+    dossier_key, part_dossier_key, con_dossier_key = _keys(
+        ring, "dossier", dos["dossier_id"], parts["dossier_id"], con["dossier_id"]
+    )
     staff_key, ref_staff_key = _keys(ring, "staff", staff["staff_id"], refs)
-    (service_key,) = _keys(ring, "service", dos["service_id"])
+    (service_key,) = _keys(ring, "service", parts["service_id"])
     out["enterprises"] = pd.DataFrame(
         {
             "enterprise_key": ent_key,
@@ -94,7 +108,6 @@ def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFr
             "dossier_id": dos["dossier_id"],
             "enterprise_key": dos_ent_key,
             "party": dos["party"],
-            "service_key": service_key,
             **{
                 c: dos[c]
                 for c in (
@@ -111,30 +124,34 @@ def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFr
     )
     out["dossier_staff"] = pd.DataFrame(
         {
-            "dossier_key": dossier_key.loc[refs.index],
+            "dossier_key": part_dossier_key.loc[refs.index],
             "staff_key": ref_staff_key,
-            "party": dos["party"].loc[refs.index],
+            "party": parts["party"].loc[refs.index],
         }
     ).drop_duplicates()
-    has_service = dos["service_id"].notna()
+    has_service = parts["service_id"].notna()
+    out["dossier_services"] = pd.DataFrame(
+        {
+            "dossier_key": part_dossier_key[has_service],
+            "service_key": service_key[has_service],
+            "party": parts["party"][has_service],
+        }
+    ).drop_duplicates()
     out["services"] = pd.DataFrame(
         {
             "service_key": service_key[has_service],
-            "party": dos["party"][has_service],
-            "service_name": dos["service_name"][has_service],
-            "service_description": dos["service_description"][has_service],
+            "party": parts["party"][has_service],
+            "service_name": parts["service_name"][has_service],
+            "service_description": parts["service_description"][has_service],
         }
     ).drop_duplicates(subset=["service_key", "party"])
-    has_amount = dos["granted_amount"].notna() | dos["paid_amount"].notna()
-    amounts = dos[has_amount]
+    has_amount = (parts["granted_amount"].notna() | parts["paid_amount"].notna()).to_numpy()
+    amounts = parts[has_amount]
     out["amounts"] = pd.DataFrame(
         {
-            # Without an amount id of its own, a dossier's amounts are keyed by the dossier
-            # id in the amount domain: another key, so it cannot be joined by value.
-            "amount_key": _keys(ring, "amount", amounts["amount_id"].fillna(amounts["dossier_id"]))[
-                0
-            ],
-            "dossier_key": dossier_key[has_amount],
+            "amount_key": _keys(ring, "amount", amount_ids(amounts))[0],
+            "dossier_key": part_dossier_key[has_amount],
+            "service_key": service_key[has_amount],
             "party": amounts["party"],
             "granted_amount": amounts["granted_amount"],
             "paid_amount": amounts["paid_amount"],

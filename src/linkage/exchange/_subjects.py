@@ -46,6 +46,7 @@ from linkage.exchange import _delivery as D
 from linkage.exchange._access import follow, protect
 from linkage.exchange._audit import append_event, audited
 from linkage.exchange._config import ExchangeConfig
+from linkage.exchange._extract import list_items
 from linkage.exchange._links import carry_state
 from linkage.exchange._overlays import (
     CLEAR_ID,
@@ -72,6 +73,7 @@ from linkage.exchange._persons import (
     search,
 )
 from linkage.exchange._quality import write_quality
+from linkage.exchange._schema import LIST_SEPARATOR
 from linkage.exchange._schema import OUTPUTS as DELIVERED
 from linkage.exchange._trace import Needles, Trace, trace
 from linkage.io import write_table
@@ -235,12 +237,28 @@ def _erase_rules(tables: dict[str, pd.DataFrame], person: Person, ring: KeyRing)
     managed = ent.iloc[occ.loc[occ["role"] == MANAGER, "row"].to_numpy()]
     for column in _COLUMNS[MANAGER].values():
         rules.append(_blank(managed, column, ring))
-    theirs = fold(managed["email"]).isin(emails).fillna(False).to_numpy(dtype=bool)
-    rules.append(_blank(managed[theirs], "email", ring))
-    rules.append(
-        _blank(ent.iloc[occ.loc[occ["role"] == ENTERPRISE_EMAIL, "row"].to_numpy()], "email", ring)
-    )
+    addressed = ent.iloc[occ.loc[occ["role"] == ENTERPRISE_EMAIL, "row"].to_numpy()]
+    for rows in (managed, addressed):
+        left = _replaced(rows["email"], emails, None)
+        rules.append(_blank(rows.loc[left.index[left.isna()]], "email", ring))
+        rules.append(
+            _set(rows.loc[left.index[left.notna()]], "enterprises", "email", left.dropna())
+        )
     return _finish(rules)
+
+
+def _replaced(cells: pd.Series, emails: set[str], value: str | None) -> pd.Series:
+    """The list cells (``"a; b"``) that hold any of ``emails`` (folded), with those
+    addresses replaced by ``value`` (None: left out); missing where nothing is left."""
+    items = list_items(cells)
+    theirs = fold(items).isin(emails).fillna(False).to_numpy(dtype=bool)
+    touched = items.index[theirs].unique()
+    items = items[items.index.isin(touched)]
+    mine = fold(items).isin(emails).fillna(False).to_numpy(dtype=bool)
+    new = items.astype(object).where(~mine, value).dropna()
+    new = new[~pd.DataFrame({"i": new.index, "v": new.to_numpy()}).duplicated().to_numpy()]
+    joined = new.groupby(level=0, sort=False).agg(LIST_SEPARATOR.join)
+    return joined.reindex(touched).astype("string")
 
 
 def _blank(rows: pd.DataFrame, column: str, ring: KeyRing) -> pd.DataFrame:
@@ -281,7 +299,10 @@ def _rectify_rules(
         held = _COLUMNS[role]
         skipped += [f"{role}: {f}" for f in changes if f not in held]
         for name, value in changes.items():
-            if name in held:
+            if name == "email" and role == ENTERPRISE_EMAIL:  # theirs of the list, only
+                new = _replaced(rows["email"], set(mine["email"].dropna()), value)
+                rules.append(_set(rows.loc[new.index], table, "email", new))
+            elif name in held:
                 rules.append(_set(rows, table, held[name], value))
         if role == SOLE and ({"first_name", "last_name"} & set(changes)):
             # An enterprise named after its owner is renamed with them.
@@ -406,13 +427,11 @@ def _records(
     held = ent.iloc[occ.loc[occ["role"].isin([MANAGER, ENTERPRISE_EMAIL]), "row"].to_numpy()]
     if len(held):
         records["enterprises"] = pd.concat([records.get("enterprises", ent.iloc[:0]), held])
-    dossiers = records.get("dossiers")
-    if dossiers is not None:
+    bridge = records.get("dossier_services")
+    if bridge is not None:
         services = tables["services"]
         used = services["party"] + "\x1f" + services["service_key"]
-        records["services"] = services[
-            used.isin(dossiers["party"] + "\x1f" + dossiers["service_key"])
-        ]
+        records["services"] = services[used.isin(bridge["party"] + "\x1f" + bridge["service_key"])]
     quality = _quality(current)
     if len(quality):
         # contacts and staff are named in the report by the sender's id: the ring tells
@@ -661,7 +680,13 @@ def _needles(tables: dict[str, pd.DataFrame], person: Person, change: Applied) -
     and the keys of everyone else their names or addresses find (namesakes)."""
     removed: set[str] = set()
     for name, frame in change.removed.items():
-        if name in ("dossier_staff", "services", "links_enterprises", "links_establishments"):
+        if name in (
+            "dossier_staff",
+            "dossier_services",
+            "services",
+            "links_enterprises",
+            "links_establishments",
+        ):
             continue  # keys of records that stay (staff, services, VDAB's ids)
         removed |= set(frame[OUTPUT_KEYS[name]].dropna())
         if name in CLEAR_ID:
