@@ -176,6 +176,7 @@ def test_spec_schema_has_every_key_described() -> None:
         assert f'### `kind = "{kind}"`' in page, kind
     for name in PREPARERS:
         assert f"| `{name}` |" in page, name
+        assert linkage_docs.preparer_meaning(name), f"preparer {name!r}: give it a docstring"
 
 
 def test_spec_schema_types_and_defaults_read_from_the_code() -> None:
@@ -223,3 +224,21 @@ def test_markers_name_generators(tmp_path: Path) -> None:
         for name in linkage_docs.MARKER.findall(text):
             assert name in linkage_docs.GENERATORS, (page.name, name)
         assert not linkage_docs.MARKER.search(linkage_docs.expand(text))
+
+
+def test_every_page_is_in_the_navigation() -> None:
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    listed = linkage_docs.expand(index)
+    for page in DOCS.glob("*.md"):
+        if page.stem != "index":
+            assert re.search(rf"^{re.escape(page.stem)}$", listed, re.MULTILINE), page.name
+
+
+def test_the_readme_parts_the_pages_include_are_there() -> None:
+    """The pages include parts of the README rather than copy them: the headings they
+    start and end at must stay (else the strict build fails, later and less clearly)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for page in DOCS.glob("*.md"):
+        text = page.read_text(encoding="utf-8")
+        for marker in re.findall(r'^:(?:start-after|end-before): "(.*)"$', text, re.MULTILINE):
+            assert marker in readme, f"docs/{page.name} includes README.md from {marker!r}"

@@ -10,7 +10,8 @@ event replaces with the Markdown of ``GENERATORS[NAME]``:
   docstrings (numpydoc ``Parameters`` / ``Attributes``) or, for the few keys no
   docstring describes, from ``MEANINGS`` below;
 * ``presets`` — each preset's ids, fields and the logical columns they read;
-* ``cli`` — ``--help`` of the ``linkage`` command and every subcommand.
+* ``cli`` — ``--help`` of the ``linkage`` command and every subcommand;
+* ``other-pages`` — in the home page's last toctree, every page no toctree lists.
 
 ``tests/test_docs.py`` holds these complete (every key described, every kind and
 command present). The functions return plain Markdown and import nothing from
@@ -66,8 +67,9 @@ MEANINGS: dict[str, str] = {
     "numbers); the model is anchored on it",
     "Comparison.name": "how the comparison is named in output and charts (default: its column)",
     "scorer": "the rapidfuzz scorer",
-    "thresholds": "one level per threshold: a similarity in (0, 1], highest first, or a "
-    "whole number of edits, smallest first",
+    "Similarity.thresholds": "one level per threshold: similarities in (0, 1], highest first",
+    "Distance.thresholds": "one level per threshold: whole numbers of edits, smallest first",
+    "thresholds": "one level per threshold",
     "SplitBlockOn.split_by": "fields that split a block over `max_block_size`, in turn, "
     "instead of skipping it",
     "SortedNeighbourhood.window": "how many neighbours of the other side each record "
@@ -90,7 +92,8 @@ PREPARER_MEANINGS: dict[str, str] = {
     "compares)",
     "street": "a street name, abbreviations written out",
     "postcode": "a Belgian postcode",
-    "phone": "a phone number in E.164",
+    "phone": "a phone number in E.164, every possible number, valid or not (validity is "
+    "the quality report's)",
     "website": "a web host, without scheme and `www.`",
 }
 
@@ -303,7 +306,7 @@ def spec_schema() -> str:
                     name,
                     str(p.max_sources),
                     "yes" if p.from_names else "",
-                    PREPARER_MEANINGS.get(name) or _first_line(p.make),
+                    preparer_meaning(name),
                 )
                 for name, p in PREPARERS.items()
             ],
@@ -311,6 +314,11 @@ def spec_schema() -> str:
         ),
     ]
     return "\n".join(out) + "\n"
+
+
+def preparer_meaning(name: str) -> str:
+    """What a preparer makes: ``PREPARER_MEANINGS``, else its function's docstring."""
+    return PREPARER_MEANINGS.get(name) or _first_line(PREPARERS[name].make)
 
 
 def presets_page() -> str:
@@ -348,7 +356,7 @@ def presets_page() -> str:
         out += [
             _table(
                 rows,
-                ("field", "logical columns", "prepare", "", "blocking rules", "comparisons"),
+                ("field", "logical columns", "prepare", "needed", "blocking rules", "comparisons"),
             ),
             "",
         ]
@@ -392,10 +400,29 @@ def cli_commands() -> list[str]:
     return [" ".join(("linkage", *path)) for path, _ in _commands(build_parser())]
 
 
+DOCS = Path(__file__).resolve().parents[1]
+_TOCTREE = re.compile(r"^```\{toctree\}\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def other_pages() -> str:
+    """The pages of ``docs/`` that no toctree of the home page lists, one a line: a page
+    added later (``encodings.md``) is in the navigation without an edit of the index."""
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    listed = {
+        line.strip()
+        for block in _TOCTREE.findall(index)
+        for line in block.splitlines()
+        if line.strip() and not line.startswith(":")
+    }
+    pages = sorted(p.stem for p in DOCS.glob("*.md"))
+    return "\n".join(p for p in pages if p not in listed and p != "index")
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "spec-schema": spec_schema,
     "presets": presets_page,
     "cli": cli_page,
+    "other-pages": other_pages,
 }
 
 
