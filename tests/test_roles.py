@@ -44,6 +44,12 @@ tables = { enterprises = "*", establishments = "*", contacts = "*", links_enterp
 [roles.employer]
 rows = "employer"
 tables = { links_enterprises = "*", enterprises = "*", dossiers = "*" }
+
+[roles.employer_brief]
+rows = "employer"
+[roles.employer_brief.tables]
+links_enterprises = ["enterprise_key", "party", "employer_id"]
+enterprises = ["enterprise_key", "party", "name", "status"]
 """
 
 
@@ -91,8 +97,8 @@ def test_a_role_hides_contact_data_and_the_manifest_records_the_grants(delivered
     assert "'links_enterprises'[employer_id] = me" in employer["dossiers"]["filterExpression"]
 
 
-def _view_of(config, employer: str, out: Path) -> dict[str, pd.DataFrame]:
-    view = employer_view(config, employer, out=out, reference="ticket 42", today=TODAY)
+def _view_of(config, employer: str, out: Path, role: str | None = None) -> dict[str, pd.DataFrame]:
+    view = employer_view(config, employer, out=out, reference="ticket 42", role=role, today=TODAY)
     frames: dict[str, list[pd.DataFrame]] = {}
     for path in sorted(out.iterdir()):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -272,3 +278,18 @@ def test_a_purge_keeps_the_roles_definitions_and_proves_itself(tmp_path: Path) -
     current = read_delivery(config.store)
     assert (current.path / "access" / "roles.json").exists()
     assert current.manifest["roles"]
+
+
+def test_an_employer_view_as_a_role_holds_only_its_tables_and_columns(
+    delivered, tmp_path: Path
+) -> None:
+    config, _ = delivered
+    links = read_delivery(config.store).tables()["links_enterprises"]
+    employer = str(links["employer_id"].iloc[0])
+    whole = _view_of(config, employer, tmp_path / "whole")
+    brief = _view_of(config, employer, tmp_path / "brief", role="employer_brief")
+    assert set(brief) == {"links_enterprises", "enterprises"}
+    assert list(brief["enterprises"].columns) == ["enterprise_key", "party", "name", "status"]
+    assert len(brief["enterprises"]) == len(whole["enterprises"]) > 0
+    with pytest.raises(ConfigError, match="not an employer role"):
+        employer_view(config, employer, out=tmp_path / "x", role="study_service", today=TODAY)

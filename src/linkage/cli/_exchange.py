@@ -8,8 +8,8 @@
 * ``correct --config F --party P FILE`` — a sender's corrections (art. 8): delete,
   complete or adjust records by the sender's own ids, as a new delivery; exit 3 and
   nothing written for a bad file;
-* ``employer-view --config F --employer-id W --out DIR [--reference R]`` — one
-  employer's own data (art. 4), audited;
+* ``employer-view --config F --employer-id W --out DIR [--reference R] [--role R]`` —
+  one employer's own data (art. 4), as an employer role sees it, audited;
 * ``show --config F`` — the delivery in force and the validity window (audited as a
   read; refused after the protocol's end, which asks for ``purge --all``);
 * ``verify --config F [--repair]`` — check the store against its manifests; repair it;
@@ -173,6 +173,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     employer.add_argument("--employer-id", required=True, help="VDAB's employer id")
     employer.add_argument("--out", required=True, type=Path, help="a new or empty folder")
     employer.add_argument("--reference", default="", help="the request's reference, for the audit")
+    employer.add_argument(
+        "--role",
+        help="an employer role of [output] roles: only the tables and columns it sees",
+    )
     employer.set_defaults(handler=_employer_view)
 
     show = actions.add_parser(
@@ -309,7 +313,11 @@ def _employer_view(args: argparse.Namespace) -> int:
     from linkage.exchange import employer_view, load_config
 
     view = employer_view(
-        load_config(args.config), args.employer_id, out=args.out, reference=args.reference
+        load_config(args.config),
+        args.employer_id,
+        out=args.out,
+        reference=args.reference,
+        role=args.role,
     )
     print(view.summary())
     return 0

@@ -419,28 +419,47 @@ def _register(config: ExchangeConfig, path: Path, party: str, request_id: str) -
     follow(config.store / SUBJECTS)
 
 
+def _employer_role(config: ExchangeConfig, name: str) -> Role:
+    roles = load_roles(config.roles) if config.roles is not None else {}
+    if name not in roles or roles[name].rows != "employer":
+        employers = [r for r, role in roles.items() if role.rows == "employer"]
+        raise ConfigError(
+            f"role {name!r}: not an employer role of [output] roles; employer roles are "
+            f"{', '.join(employers) or 'none'}",
+            source=str(config.roles or config.source),
+        )
+    return roles[name]
+
+
 def employer_view(
     config: ExchangeConfig,
     employer_id: str,
     *,
     out: str | Path,
     reference: str = "",
+    role: str | None = None,
     today: dt.date | None = None,
 ) -> EmployerView:
     """Write exactly one employer's own data from the delivery in force (module
     docstring) to ``out``, a new or empty folder: ``<PARTY>-<table>.csv``, 0600.
+    With ``role`` (an employer role of ``[output] roles``), only the tables and
+    columns that role sees.
 
     Raises
     ------
     ConfigError
         After the protocol's end; ``out`` is not an empty folder; no delivery is in
-        force. Every refusal is audited too.
+        force; ``role`` is not an employer role of the roles file. Every refusal is
+        audited too.
     """
     request_id = f"employer-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     request = {"request_id": request_id, "reference": reference}
+    if role is not None:
+        request["role"] = role
     check_writable(config.audit_log)  # nothing is written that the log cannot record
     try:
         config.refuse_expired(today)
+        sees = _employer_role(config, role) if role is not None else None
         out = Path(out)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise ConfigError(
@@ -454,12 +473,17 @@ def employer_view(
             )
         tables = {name: current.table(name, text="pyarrow") for name in REACH}
         records = employer_rows(tables, str(employer_id))
+        if sees is not None:  # the role's tables, and of each its columns
+            records = {t: records[t][list(c)] for t, c in sees.tables.items() if t in records}
         written = []
         out.mkdir(mode=0o700, parents=True, exist_ok=True)
         for table, frame in records.items():
-            for party, part in frame.groupby("party", sort=True):
+            # a role that does not see the party: one file, registered to each party
+            parties = frame.groupby("party", sort=True) if "party" in frame else [("all", frame)]
+            for party, part in parties:
                 path = (out / f"{party}-{table}.csv").resolve()
-                _register(config, path, str(party), request_id)
+                for sender in config.parties if party == "all" else [party]:
+                    _register(config, path, str(sender), request_id)
                 write_table(part.reset_index(drop=True), path)
                 written.append(str(path))
         protect(out, config.group)
