@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "trace",
         "overrides",
     ),
-    ("pipeline", "review"),
+    ("pipeline", "review", "encoding"),
     ("exchange", "charts", "dedupe"),
     ("cli",),
     ("__main__",),

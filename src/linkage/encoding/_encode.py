@@ -1,0 +1,239 @@
+"""Encode one party's table: prepared fields to tokens and hardened Bloom filters.
+
+The party prepares its fields with the spec's preparers (:func:`linkage.prepare.prepare`),
+then turns each into what :mod:`linkage.encoding._plan` says, under keys derived
+from its key ring (:mod:`linkage.encoding._keys`). Only the record ids, the
+encodings and a public description (spec, parameters, a check value of the key)
+leave: no value in any form.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from linkage.config import LinkSpec, spec_to_dict
+from linkage.encoding._bloom import bloom_filters, flip_bits, xor_fold
+from linkage.encoding._keys import EncodingKeys
+from linkage.encoding._lsh import minhash_bands
+from linkage.encoding._params import FORMAT, METADATA_KEY, EncodingParams
+from linkage.encoding._plan import Plan, plan
+from linkage.encoding._tokens import TOKEN_BYTES, joined, tokens
+from linkage.exceptions import ConfigError
+from linkage.io import atomic_path, check_unique, require_columns
+from linkage.keys import KeyRing, SecretKey
+from linkage.prepare import prepare
+
+__all__ = ["Encoded", "encode", "write_encoded"]
+
+log = logging.getLogger(__name__)
+
+Side = Literal["left", "right"]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One party's encodings: an Arrow table and what it was made with.
+
+    ``table`` holds the id column as given, ``token:<field>`` and ``block:<rule>``
+    (16-byte fixed-size binary), ``bloom:<field>`` (``bits / 8`` bytes, packed
+    little-endian uint64 words); its schema metadata describes the encoding.
+    """
+
+    table: pa.Table
+    description: dict[str, object] = field(repr=False)
+    timings: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def write(self, path: str | Path) -> Path:
+        """Write as Parquet, atomically (see :func:`write_encoded`)."""
+        return write_encoded(self, path)
+
+
+def _side(table: pd.DataFrame, spec: LinkSpec, side: Side | None) -> Side:
+    if side is not None:
+        if side not in ("left", "right"):
+            raise ConfigError(f"side must be 'left' or 'right', got {side!r}")
+        return side
+    found = [s for s, c in (("left", spec.left_id), ("right", spec.right_id)) if c in table]
+    if len(found) == 2:
+        # An id of one side that is a field of the other (employers hold enterprise
+        # numbers) says which side the table is.
+        found = [
+            s
+            for s, other in (("left", "right"), ("right", "left"))
+            if getattr(spec, f"{s}_id") not in {c for f in spec.fields for c in f.source_for(other)}  # type: ignore[arg-type]
+        ]
+    if len(found) == 1:
+        return found[0]  # type: ignore[return-value]
+    raise ConfigError(
+        f"cannot tell which side of the spec the table is (ids {spec.left_id!r}, "
+        f"{spec.right_id!r}); pass side='left' or 'right' (--side)"
+    )
+
+
+def _fixed(data: NDArray[np.uint8] | NDArray[np.uint64], present: NDArray[np.bool_]) -> pa.Array:
+    """Rows of bytes as an Arrow fixed-size binary array, null where not present."""
+    raw = np.ascontiguousarray(data).view(np.uint8).reshape(len(present), -1)
+    validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(raw.shape[1]),
+        len(present),
+        [validity, pa.py_buffer(raw.tobytes())],
+        null_count=int((~present).sum()),
+    )
+
+
+def _seeds(ids: pd.Series, key: bytes) -> NDArray[np.uint64]:
+    """A keyed 64-bit seed per record id (SipHash-2-4 under 96 bits of ``key``)."""
+    text_key = base64.b64encode(key[:12]).decode("ascii")
+    return pd.util.hash_array(ids.astype(str).to_numpy(object), hash_key=text_key, categorize=False)
+
+
+def encode(
+    table: pd.DataFrame,
+    spec: LinkSpec,
+    key: KeyRing | SecretKey,
+    *,
+    side: Side | None = None,
+    params: EncodingParams | None = None,
+    version: int | None = None,
+    name: str = "",
+) -> Encoded:
+    """Encode ``table`` for a link on encodings (see :mod:`linkage.encoding`).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One party's records, with the spec's columns for its side.
+    spec : LinkSpec
+        The spec both parties and the linking party use.
+    key : KeyRing or SecretKey
+        The exchange's key ring (current version unless ``version``), or the
+        encoding domain key itself.
+    side : {"left", "right"}, optional
+        Which side of the spec the table is; found from the id columns if not given.
+    params : EncodingParams, optional
+    name : str
+        The table's name, for messages.
+
+    Returns
+    -------
+    Encoded
+    """
+    params = params or EncodingParams()
+    side = _side(table, spec, side)
+    source = name or f"{side} table"
+    id_column = spec.left_id if side == "left" else spec.right_id
+    require_columns(table, (id_column,), source=source)
+    check_unique(table[id_column].reset_index(drop=True), source=source)
+    columns = table.columns
+    base_sha256 = spec_sha256(spec)
+    spec, notes = spec.for_columns(columns, columns, names=(source, source))
+    for note in notes:
+        log.warning("%s", note)
+    keys = EncodingKeys(key, version=version)
+    what = plan(spec)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    fields = [f for f in spec.fields if f.name in {*what.bloom, *what.token, *_joined(what)}]
+    prepared = prepare(table, fields, side=side, source=source)
+    timings["prepare"] = time.perf_counter() - start
+    start = time.perf_counter()
+    ids = table[id_column].reset_index(drop=True)
+    arrays: dict[str, pa.Array] = {id_column: pa.array(ids.to_numpy(object), from_pandas=True)}
+    for f in what.token:
+        data, present = tokens(prepared[f], keys.derive(f"token/{f}"))
+        arrays[f"token:{f}"] = _fixed(data, present)
+    for rule, fs, _ in what.block:
+        data, present = tokens(
+            joined([prepared[f] for f in fs]), keys.derive(f"block/{'+'.join(fs)}")
+        )
+        arrays[f"block:{rule}"] = _fixed(data, present)
+    for f in what.lsh:
+        values = prepared[f]
+        present = values.notna().to_numpy()
+        keys_of = np.zeros((len(values), params.lsh_bands), np.uint64)
+        keys_of[present] = minhash_bands(
+            values[present].to_numpy(object),
+            keys.derive(f"lsh/{f}"),
+            q=params.q,
+            bands=params.lsh_bands,
+            rows=params.lsh_rows,
+        )
+        for band in range(params.lsh_bands):
+            arrays[f"lsh:{f}:{band}"] = _fixed(keys_of[:, band].copy(), present)
+    for f in what.bloom:
+        values = prepared[f]
+        present = values.notna().to_numpy()
+        filters = np.zeros((len(values), params.bits // 64), np.uint64)
+        filters[present] = bloom_filters(
+            values[present].to_numpy(object),
+            keys.derive(f"bloom/{f}"),
+            q=params.q,
+            hashes=params.hashes,
+            bits=params.bits,
+        )
+        if params.fold:
+            filters = np.ascontiguousarray(xor_fold(filters))
+        flip_bits(filters, _seeds(ids, keys.derive(f"flip/{f}/{params.seed}")), params.flip)
+        filters[~present] = 0
+        arrays[f"bloom:{f}"] = _fixed(filters, present)
+    timings["encode"] = time.perf_counter() - start
+    description: dict[str, object] = {
+        "format": FORMAT,
+        "side": side,
+        "id": id_column,
+        "rows": len(table),
+        "spec": spec_to_dict(spec),
+        "spec_sha256": spec_sha256(spec),
+        "base_spec_sha256": base_sha256,
+        "params": params.to_dict(),
+        "exchange": keys.exchange,
+        "key_version": keys.version,
+        "key_id": keys.key_id,
+        "token_bytes": TOKEN_BYTES,
+        "notes": list(notes),
+    }
+    out = pa.table(arrays).replace_schema_metadata(
+        {METADATA_KEY: json.dumps(description, sort_keys=True).encode("utf-8")}
+    )
+    return Encoded(out, description, timings)
+
+
+def _joined(what: Plan) -> set[str]:
+    """The fields joined into block tokens."""
+    return {f for _, fs, _ in what.block for f in fs}
+
+
+def spec_sha256(spec: LinkSpec) -> str:
+    """The sha256 of a spec's repr: both files of a link must name the same."""
+    return hashlib.sha256(repr(spec).encode("utf-8")).hexdigest()
+
+
+def write_encoded(encoded: Encoded, path: str | Path) -> Path:
+    """Write encodings as Parquet, atomically (:func:`linkage.io.atomic_path`).
+
+    Without dictionaries or statistics: nothing but the encodings themselves.
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(
+            encoded.table,
+            tmp,
+            compression="zstd",
+            use_dictionary=False,
+            write_statistics=False,
+        )
+    return path

@@ -1,0 +1,325 @@
+"""Link two parties' encodings: no key, no clear value.
+
+The stages of :func:`linkage.pipeline.link`, on encodings: blocking on equal
+tokens (:mod:`linkage.rules`' ``BlockOn`` over their joint codes) and on LSH bands
+of the Bloom filters (:mod:`linkage.encoding._lsh`); comparison levels from equal
+tokens and binned Dice similarities (:mod:`linkage.encoding._dice`); the same
+Fellegi-Sunter model (:mod:`linkage.model`), fitted with random pairs as the clear
+link fits it; greedy one-to-one (:func:`linkage.resolve.one_to_one`). Term
+frequencies are those of the tokens; a Bloom filter, hardened, has none.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from linkage.blocking import Pairs, candidate_pairs
+from linkage.comparisons import Comparison, Similarity
+from linkage.config import LinkSpec, spec_from_dict
+from linkage.encoding._dice import dice, popcount
+from linkage.encoding._encode import Encoded
+from linkage.encoding._params import EncodingParams
+from linkage.encoding._plan import plan
+from linkage.encoding._read import as_words, read_encoded
+from linkage.exceptions import ConfigError
+from linkage.model import FellegiSunter, weight_to_probability
+from linkage.resolve import one_to_one, probability_to_weight
+from linkage.rules import BlockingRule, block_on
+
+__all__ = ["EncodedLinkResult", "link_encoded"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EncodedLinkResult:
+    """Links made on encodings, and what made them (as :class:`linkage.pipeline.LinkResult`).
+
+    ``links`` has the two id columns (the right one suffixed ``_right`` if they
+    share a name), ``match_weight`` and ``match_probability``: a plain table that
+    names records only by the ids the parties passed through.
+    """
+
+    spec: LinkSpec
+    params: EncodingParams
+    links: pd.DataFrame
+    pairs: Pairs
+    gamma: NDArray[np.int8]
+    weights: NDArray[np.float64]
+    model: FellegiSunter
+    left_ids: pd.Index
+    right_ids: pd.Index
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """A few lines: pairs per rule, links, seconds per stage."""
+        rules = ", ".join(f"{k} {v:,}" for k, v in self.pairs.by_rule.items())
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())
+        return (
+            f"{len(self.pairs):,} candidate pairs ({rules}); {len(self.links):,} links at "
+            f"probability >= {self.spec.threshold:g}\n"
+            f"stages: {stages}; total {sum(self.timings.values()):.2f}s"
+        )
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+    log.info("  %-8s %6.2f s", stage, timings[stage])
+
+
+@dataclass
+class _Bloom:
+    left: NDArray[np.uint64]
+    right: NDArray[np.uint64]
+    left_present: NDArray[np.bool_]
+    right_present: NDArray[np.bool_]
+    left_counts: NDArray[np.int32]
+    right_counts: NDArray[np.int32]
+
+
+def _token_codes(left: Encoded, right: Encoded, column: str) -> tuple[NDArray[np.int64], ...]:
+    """Joint integer codes of a token column on both sides (-1 missing)."""
+    lw, lp = as_words(left.table[column])
+    rw, rp = as_words(right.table[column])
+    # 64 of the 128 bits code a token: a collision among a million values is 1 in 10**7.
+    keys = np.concatenate([lw[:, 0], rw[:, 0]])
+    codes, _ = pd.factorize(keys)
+    codes = codes.astype(np.int64)
+    codes[~np.concatenate([lp, rp])] = -1
+    return codes[: len(lw)], codes[len(lw) :]
+
+
+def _bloom(left: Encoded, right: Encoded, column: str) -> _Bloom:
+    lw, lp = as_words(left.table[column])
+    rw, rp = as_words(right.table[column])
+    return _Bloom(lw, rw, lp, rp, popcount(lw), popcount(rw))  # type: ignore[arg-type]
+
+
+def _check(left: Encoded, right: Encoded) -> None:
+    """Refuse two files that cannot be linked, in one line."""
+    a, b = left.description, right.description
+    if {a.get("side"), b.get("side")} != {"left", "right"}:
+        raise ConfigError(
+            f"an encoded link needs one left and one right file; got {a.get('side')} "
+            f"and {b.get('side')}"
+        )
+    for item, what in (
+        ("base_spec_sha256", "specs"),
+        ("params", "encoding parameters"),
+        ("key_version", "key versions"),
+    ):
+        if a.get(item) != b.get(item):
+            raise ConfigError(f"the two files were encoded with different {what}")
+    if a.get("key_id") != b.get("key_id"):
+        raise ConfigError(
+            "the two files were encoded under different keys (their key ids differ): "
+            "encodings of two exchanges cannot be linked"
+        )
+
+
+def _common_spec(left: Encoded, right: Encoded) -> LinkSpec:
+    """The spec both files were encoded with, without the fields either lacks."""
+    lspec = spec_from_dict(left.description["spec"])  # type: ignore[arg-type]
+    rspec = spec_from_dict(right.description["spec"])  # type: ignore[arg-type]
+    missing = {f.name for f in lspec.fields} ^ {f.name for f in rspec.fields}
+    return lspec.without(missing) if missing else lspec
+
+
+def _levels(
+    comparison: Comparison,
+    lcode: NDArray[np.int64] | None,
+    rcode: NDArray[np.int64] | None,
+    bloom: _Bloom | None,
+    thresholds: tuple[float, ...],
+    flip: float,
+    lpos: NDArray[np.integer],
+    rpos: NDArray[np.integer],
+    chunk_size: int,
+) -> NDArray[np.int8]:
+    """One comparison's levels: equal tokens, or Dice binned by ``thresholds``."""
+    if bloom is None:
+        assert lcode is not None and rcode is not None
+        lc, rc = lcode[lpos], rcode[rpos]
+        null = (lc < 0) | (rc < 0)
+        top = comparison.n_levels - 1
+        return np.where(null, -1, np.where(lc == rc, top, 0)).astype(np.int8)
+    scores = dice(
+        bloom.left,
+        bloom.right,
+        lpos,
+        rpos,
+        chunk_size=chunk_size,
+        left_counts=bloom.left_counts,
+        right_counts=bloom.right_counts,
+        flip=flip,
+    )
+    met = scores[:, None] >= np.asarray(thresholds, np.float32)[None, :]
+    levels = met.sum(axis=1).astype(np.int8)
+    levels[~(bloom.left_present[lpos] & bloom.right_present[rpos])] = -1
+    return levels
+
+
+def link_encoded(
+    left: Encoded | str | Path,
+    right: Encoded | str | Path,
+    *,
+    threshold: float | None = None,
+    model: FellegiSunter | None = None,
+) -> EncodedLinkResult:
+    """Link two parties' encodings (see the module docstring).
+
+    Parameters
+    ----------
+    left, right : Encoded or path
+        The two files of :func:`linkage.encoding.encode` (one per side of the spec),
+        in either order; made with one spec, one set of parameters, one key.
+    threshold : float, optional
+        Match probability cut-off; the spec's by default.
+    model : FellegiSunter, optional
+        A model fitted before on encodings of this spec, to reuse.
+
+    Returns
+    -------
+    EncodedLinkResult
+    """
+    left = left if isinstance(left, Encoded) else read_encoded(left)
+    right = right if isinstance(right, Encoded) else read_encoded(right)
+    if left.description.get("side") == "right":
+        left, right = right, left
+    _check(left, right)
+    spec = _common_spec(left, right)
+    if threshold is not None:
+        spec = replace(spec, threshold=threshold)
+    params = EncodingParams.from_dict(left.description["params"])  # type: ignore[arg-type]
+    what = plan(spec)
+    timings: dict[str, float] = {}
+    lid, rid = str(left.description["id"]), str(right.description["id"])
+    left_ids = pd.Index(left.table[lid].to_numpy(zero_copy_only=False))
+    right_ids = pd.Index(right.table[rid].to_numpy(zero_copy_only=False))
+    with _timed(timings, "block"):
+        codes: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
+        for f in what.token:
+            codes[f"token:{f}"] = _token_codes(left, right, f"token:{f}")  # type: ignore[assignment]
+        blooms = {f: _bloom(left, right, f"bloom:{f}") for f in what.bloom}
+        rules: list[BlockingRule] = [
+            block_on(f"token:{f}", max_block_size=cap) for f, cap in what.token_rules
+        ]
+        for name, _, cap in what.block:
+            codes[f"block:{name}"] = _token_codes(left, right, f"block:{name}")  # type: ignore[assignment]
+            rules.append(block_on(f"block:{name}", max_block_size=cap))
+        for f in what.lsh:
+            for band in range(params.lsh_bands):
+                column = f"lsh:{f}:{band}"
+                codes[column] = _token_codes(left, right, column)  # type: ignore[assignment]
+                rules.append(block_on(column, max_block_size=params.lsh_max_block))
+        lframe = pd.DataFrame({c: v[0] for c, v in codes.items()})
+        rframe = pd.DataFrame({c: v[1] for c, v in codes.items()})
+        pairs = candidate_pairs(lframe, rframe, rules, codes=codes)
+        del lframe, rframe
+    comparisons = spec.comparisons
+    thresholds = {
+        c.name: params.thresholds(c.name, c.n_levels - 1)
+        for c in comparisons
+        if isinstance(c, Similarity)
+    }
+
+    def gamma_of(lpos: NDArray[np.integer], rpos: NDArray[np.integer]) -> NDArray[np.int8]:
+        gamma = np.empty((len(lpos), len(comparisons)), np.int8)
+        for k, c in enumerate(comparisons):
+            token = codes.get(f"token:{c.column}")
+            gamma[:, k] = _levels(
+                c,
+                None if token is None else token[0],
+                None if token is None else token[1],
+                blooms.get(c.column) if isinstance(c, Similarity) else None,
+                thresholds.get(c.name, ()),
+                params.flip,
+                lpos,
+                rpos,
+                spec.chunk_size,
+            )
+        return gamma
+
+    with _timed(timings, "compare"):
+        gamma = gamma_of(pairs.left, pairs.right)
+        tf = {
+            c.name: _term_frequencies(*codes[f"token:{c.column}"], pairs.left, pairs.right)
+            for c in comparisons
+            if c.term_frequency and not isinstance(c, Similarity)
+        }
+    # A Bloom filter has no term frequency: the model's spec says so.
+    model_spec = replace(
+        spec,
+        comparisons=tuple(
+            replace(c, term_frequency=False) if isinstance(c, Similarity) else c
+            for c in comparisons
+        ),
+    )
+    if model is None:
+        with _timed(timings, "fit"):
+            model = FellegiSunter.from_spec(model_spec)
+            rng = np.random.default_rng(model.seed)
+            random_left = rng.integers(0, len(left_ids), model.u_sample_size)
+            random_right = rng.integers(0, len(right_ids), model.u_sample_size)
+            model.fit(gamma, gamma_random=gamma_of(random_left, random_right), tf=tf)
+    else:
+        model.check_spec(model_spec)
+    with _timed(timings, "score"):
+        weights = model.match_weight(gamma, tf=tf)
+    with _timed(timings, "resolve"):
+        min_weight = probability_to_weight(spec.threshold)
+        if spec.one_to_one:
+            chosen = one_to_one(pairs.left, pairs.right, weights, min_weight=min_weight)
+        else:
+            chosen = weights >= min_weight
+        right_col = rid if rid != lid else f"{rid}_right"
+        links = pd.DataFrame(
+            {
+                lid: left_ids[pairs.left[chosen]],
+                right_col: right_ids[pairs.right[chosen]],
+                "match_weight": weights[chosen],
+                "match_probability": weight_to_probability(weights[chosen]),
+            }
+        )
+    result = EncodedLinkResult(
+        spec=model_spec,
+        params=params,
+        links=links,
+        pairs=pairs,
+        gamma=gamma,
+        weights=weights,
+        model=model,
+        left_ids=left_ids,
+        right_ids=right_ids,
+        timings=timings,
+    )
+    log.debug("%s", result.summary())
+    return result
+
+
+def _term_frequencies(
+    lcode: NDArray[np.int64],
+    rcode: NDArray[np.int64],
+    lpos: NDArray[np.integer],
+    rpos: NDArray[np.integer],
+) -> NDArray[np.float64]:
+    """Per pair, the share of all present tokens equal to the pair's (NaN unless equal)."""
+    both = np.concatenate([lcode, rcode])
+    counts = np.bincount(both[both >= 0])
+    lc, rc = lcode[lpos], rcode[rpos]
+    same = (lc == rc) & (lc >= 0)
+    tf = np.full(len(lc), np.nan)
+    tf[same] = counts[lc[same]] / max(int(counts.sum()), 1)
+    return tf

@@ -1,0 +1,61 @@
+"""Blocking keys of fuzzy fields without a clear value: keyed MinHash bands.
+
+The encoding party computes them from the q-gram set of each value, before any
+hardening: each distinct q-gram gets ``bands * rows`` keyed 32-bit hashes (from its
+HMAC-SHA256 under the field's LSH key, spread by SplitMix64); a value's MinHash is
+the least hash over its q-grams, per slot; a band is ``rows`` MinHashes mixed into
+one 64-bit key. Two values meet in a band with probability ``J ** rows`` (J: the
+Jaccard similarity of their q-gram sets), so equal values always meet, and similar
+ones across a few bands. Only the band keys leave: keyed, they say which records
+share a band, not what it holds. The work is numpy over chunks of records.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from linkage.encoding._bloom import decode_gram, mix64, qgrams
+from linkage.pseudonymise import hmac_sha256_many
+
+__all__ = ["minhash_bands"]
+
+_CHUNK = 8_192
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def minhash_bands(
+    values: NDArray[np.object_], key: bytes, *, q: int, bands: int, rows: int
+) -> NDArray[np.uint64]:
+    """The band keys of each value: shape (n, bands), dtype uint64 (0: no q-gram)."""
+    out = np.zeros((len(values), bands), np.uint64)
+    grams, owner = qgrams(values, q=q)
+    if not grams.size:
+        return out
+    codes, distinct = pd.factorize(grams)
+    digests = hmac_sha256_many(
+        key, (decode_gram(g, q).encode("utf-8", "surrogatepass") for g in distinct)
+    )
+    seeds = np.frombuffer(b"".join(digests), dtype="<u8").reshape(-1, 4)[:, 0]
+    slots = np.arange(bands * rows, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        spread = mix64(seeds[:, None] + slots[None, :] * _GOLDEN)
+    hashes = (spread >> np.uint64(32)).astype(np.uint32)
+    starts = np.searchsorted(owner, np.arange(0, len(values) + _CHUNK, _CHUNK))
+    for a, b in itertools.pairwise(starts):
+        if a == b:
+            continue
+        mine = owner[a:b]
+        firsts = np.r_[0, np.flatnonzero(mine[1:] != mine[:-1]) + 1]
+        mins = np.minimum.reduceat(hashes[codes[a:b]], firsts, axis=0).astype(np.uint64)
+        mins = mins.reshape(len(firsts), bands, rows)
+        key_of = np.zeros((len(firsts), bands), np.uint64)
+        with np.errstate(over="ignore"):
+            for r in range(rows):
+                key_of = mix64(key_of * _GOLDEN + mins[:, :, r] + np.uint64(1))
+        key_of[key_of == 0] = 1
+        out[mine[firsts]] = key_of
+    return out

@@ -1,0 +1,61 @@
+"""What a spec's fields become when encoded, and how the encodings are blocked.
+
+* a field compared by similarity (name, address) -> a Bloom filter (``bloom:<field>``);
+* a field compared exactly or by edit distance (numbers, postcode, phone, e-mail,
+  web host) -> an HMAC token (``token:<field>``);
+* a blocking rule on equal values over several fields (postcode and address) -> one
+  token of the joined values (``block:<rule>``), on one token field -> that token;
+* any other rule (equal names, a sorted neighbourhood) needs a clear value: it is
+  replaced by LSH bands of the Bloom filters of the fields it reads, or, where it
+  reads none, of the first similarity comparison's field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from linkage.comparisons import Similarity
+from linkage.config import LinkSpec
+from linkage.rules import BlockOn
+
+__all__ = ["Plan", "plan"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The encoded columns of a spec."""
+
+    bloom: tuple[str, ...]
+    token: tuple[str, ...]
+    #: rule name -> (the fields it joins, its max block size)
+    block: tuple[tuple[str, tuple[str, ...], int | None], ...]
+    #: token fields blocked on alone: (field, max block size)
+    token_rules: tuple[tuple[str, int | None], ...]
+    lsh: tuple[str, ...]
+
+
+def plan(spec: LinkSpec) -> Plan:
+    """The columns ``spec``'s fields and rules become (see the module docstring)."""
+    bloom = tuple(dict.fromkeys(c.column for c in spec.comparisons if isinstance(c, Similarity)))
+    token = tuple(
+        dict.fromkeys(c.column for c in spec.comparisons if not isinstance(c, Similarity))
+    )
+    block: list[tuple[str, tuple[str, ...], int | None]] = []
+    token_rules: list[tuple[str, int | None]] = []
+    lsh: list[str] = []
+    for rule in spec.blocking:
+        columns = tuple(rule.columns)
+        if type(rule) is BlockOn and len(columns) == 1 and columns[0] in token:
+            token_rules.append((columns[0], rule.max_block_size))
+        elif type(rule) is BlockOn and len(columns) > 1:
+            block.append((rule.name, columns, rule.max_block_size))
+        else:
+            fuzzy = [c for c in columns if c in bloom] or list(bloom[:1])
+            lsh += fuzzy
+    return Plan(
+        bloom=bloom,
+        token=token,
+        block=tuple(block),
+        token_rules=tuple(token_rules),
+        lsh=tuple(dict.fromkeys(lsh)),
+    )
