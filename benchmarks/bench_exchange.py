@@ -111,7 +111,7 @@ def perturb(config_path: Path, *, seed: int = 1) -> dict[str, int]:
 @pytest.fixture
 def exchange_folder(tmp_path: Path, synthetic_factory, request) -> Path:
     size = request.node.callspec.params["size"]
-    path = write_exchange(synthetic_factory(size), tmp_path / "exchange")
+    path = write_exchange(synthetic_factory(size), tmp_path / "exchange", plurals=True)
     yield path
     shutil.rmtree(tmp_path / "exchange", ignore_errors=True)
 
