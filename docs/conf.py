@@ -5,6 +5,13 @@ Build it strictly, as CI does (``.ci/run``)::
     pip install -e '.[docs]'
     python -m sphinx -W --keep-going -b html docs build/docs
 
+Why Sphinx rather than MkDocs: the docstrings are numpydoc with reST inside
+(``:func:`x```, ``:class:``, double-backquoted literals, ``::`` blocks such as the
+exchange configuration in ``linkage.exchange._config``), which Sphinx's autodoc and
+napoleon render as written; mkdocstrings reads docstrings as Markdown and would show
+the roles raw. MyST lets the pages themselves be Markdown, as ``docs/architecture.md``
+and the README are.
+
 Pages are Markdown (MyST). The API reference is read from the docstrings (autodoc,
 numpydoc sections by napoleon); the spec schema, the presets' columns and the CLI
 reference are generated from the code at build time by ``docs/_ext/linkage_docs.py``,
