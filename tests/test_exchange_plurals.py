@@ -11,7 +11,15 @@ import pandas as pd
 import pytest
 
 from linkage.exceptions import SchemaError
-from linkage.exchange import erase_subject, find_subject, load_config, read_delivery, run
+from linkage.exchange import (
+    correct,
+    erase_subject,
+    find_subject,
+    load_config,
+    read_delivery,
+    rectify_subject,
+    run,
+)
 from linkage.exchange._demo import write_exchange
 from linkage.exchange._extract import listed
 from linkage.exchange._links import one_value
@@ -105,6 +113,15 @@ def test_a_dossier_with_three_services_and_an_enterprise_with_two_emails(
     linked = links.loc[links["enterprise_key"] == row["enterprise_key"]]
     assert list(linked["employer_id"]) == [truth[number]]
 
+    # A dossier's amount, between extracts, is one of several: which one is not said.
+    fix = tmp_path / "corrections.csv"
+    fix.write_text(
+        f"record_id,table,action,field,value\n{dossier},dossiers,adjust,granted_amount,5\n"
+    )
+    with pytest.raises(SchemaError, match="amounts for several services") as caught:
+        correct(config, "VLAIO", fix, ring=ring, today=TODAY)
+    assert "row 1" in str(caught.value) and dossier not in str(caught.value)
+
     # The same enterprise whose second address is not the employer's: the link
     # rests on less evidence (or none), so the shared second address counted.
     config2, *_ = _planted(tmp_path / "one", small, second_email=False)
@@ -177,8 +194,9 @@ def test_a_repeated_dossier_that_differs_is_reported_and_a_repeated_service_refu
     assert f"row {len(dos) + 1}" in str(caught.value) and "\n" not in str(caught.value)
 
 
-def test_an_erasure_takes_one_address_of_a_list_and_leaves_the_other(
-    tmp_path: Path, small
+@pytest.mark.parametrize("request_", ["erase", "rectify"])
+def test_a_request_takes_one_address_of_a_list_and_leaves_the_other(
+    tmp_path: Path, small, request_: str
 ) -> None:
     config = load_config(write_exchange(small, tmp_path, columns={}))
     ent_path = config.extracts["VLAIO"]["enterprises"]
@@ -190,21 +208,26 @@ def test_an_erasure_takes_one_address_of_a_list_and_leaves_the_other(
     _run(config, ring)
     found = find_subject(config, ring=ring, email="Jan.Peeters@bedrijf.example")
     assert found.person is not None and "e-mail address of" in found.described[0]
-    erased = erase_subject(
-        config,
-        ring=ring,
-        email="jan.peeters@bedrijf.example",
-        person=found.person.id,
-        apply=True,
-        reference="REQ-1",
-        today=TODAY,
-    )
-    assert erased.applied
+    asked = {
+        "ring": ring,
+        "email": "jan.peeters@bedrijf.example",
+        "person": found.person.id,
+        "apply": True,
+        "reference": "REQ-1",
+        "today": TODAY,
+    }
+    if request_ == "erase":
+        done = erase_subject(config, **asked)
+        expected = ["info@bedrijf.example"]
+    else:
+        done = rectify_subject(config, {"email": "jan.p@bedrijf.example"}, **asked)
+        expected = ["info@bedrijf.example; jan.p@bedrijf.example"]
+    assert done.applied
     tables = read_delivery(config.store).tables()
     number = ent.loc[legal, "enterprise_number"]
     digits = tables["enterprises"]["enterprise_number"].str.replace(r"\D", "", regex=True)
     cell = tables["enterprises"].loc[digits == number.replace(".", "").replace(" ", ""), "email"]
-    assert cell.tolist() == ["info@bedrijf.example"]
+    assert cell.tolist() == expected
     # nothing of the address is left in any delivered table
     for name, frame in tables.items():
         text = frame.astype(str).apply(lambda c: c.str.contains("jan.peeters", case=False))

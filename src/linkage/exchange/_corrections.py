@@ -21,7 +21,7 @@ delivery in force before anything is written. The first bad row is a one-line er
 naming the file, its row and column, and never the value or the record id: an
 empty file, a missing or unknown column, a table or field the protocol does not
 hold (or one this cannot correct: an id, a reference to another record, a service
-shared by many dossiers), an action not in the list, a national register number in
+shared by many dossiers, an amount of a dossier of several services), an action not in the list, a national register number in
 a value, a value not of its field's kind, a record id the party did not send, a
 second correction of the same field or record, a ``complete`` of a field that holds
 another value. Refused too after the protocol's end and for a party that withdrew.
@@ -498,16 +498,19 @@ def _table_rules(
         amounts = tables["amounts"]
         held = amounts[(amounts["party"] == party).to_numpy(dtype=bool)]
         first = pd.Series(held["amount_key"].to_numpy(object), index=held["dossier_key"])
+        several = first.index[first.index.duplicated()]
         first = first[~first.index.duplicated()]
-        found = first.reindex(out.loc[amount, "key"].to_numpy(object))
-        at = _first(found.isna().to_numpy(dtype=bool), out[amount])
-        if at is not None:
-            raise SchemaError(
-                "no amounts of this dossier were delivered: send them in the next extract",
-                source=name,
-                column="field",
-                row=at,
-            )
+        wanted = out.loc[amount, "key"].to_numpy(object)
+        found = first.reindex(wanted)
+        for bad, why in (
+            (found.isna().to_numpy(dtype=bool), "no amounts of this dossier were delivered"),
+            (pd.Index(wanted).isin(several), "this dossier has amounts for several services"),
+        ):
+            at = _first(bad, out[amount])
+            if at is not None:
+                raise SchemaError(
+                    f"{why}: send them in the next extract", source=name, column="field", row=at
+                )
         out.loc[amount, "key"] = found.to_numpy(object)
         out.loc[amount, "target"] = "amounts"
     rules = []
