@@ -56,7 +56,6 @@ autodoc_member_order = "bysource"
 # in the numpydoc sections, and autodoc adds those of documented parameters without one.
 autodoc_typehints = "description"
 autodoc_typehints_description_target = "documented_params"
-autodoc_default_options = {"members": False}
 add_module_names = False
 
 html_theme = "furo"

@@ -242,3 +242,21 @@ def test_the_readme_parts_the_pages_include_are_there() -> None:
         text = page.read_text(encoding="utf-8")
         for marker in re.findall(r'^:(?:start-after|end-before): "(.*)"$', text, re.MULTILINE):
             assert marker in readme, f"docs/{page.name} includes README.md from {marker!r}"
+
+
+def test_api_reference_has_the_public_surface() -> None:
+    """Every name ``import linkage`` exports is on the API page (the modules among them
+    by their own sections); ``linkage.exchange`` is documented whole, by its ``__all__``."""
+    import types
+
+    import linkage
+
+    page = (DOCS / "api.md").read_text(encoding="utf-8")
+    for name in linkage.__all__:
+        if name == "__version__":
+            continue
+        if isinstance(getattr(linkage, name), types.ModuleType):
+            assert f"linkage.{name}" in page, name
+        else:
+            assert re.search(rf":: linkage\.{name}$", page, re.MULTILINE), name
+    assert ".. automodule:: linkage.exchange\n   :members:" in page
