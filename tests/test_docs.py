@@ -260,3 +260,24 @@ def test_api_reference_has_the_public_surface() -> None:
         else:
             assert re.search(rf":: linkage\.{name}$", page, re.MULTILINE), name
     assert ".. automodule:: linkage.exchange\n   :members:" in page
+
+
+def test_spec_page_examples_load() -> None:
+    """The TOML examples of the spec reference are specs that load, and what it says of
+    the preset form holds: only those keys beside ``preset``, an unknown one refused."""
+    import tomllib
+
+    from linkage.exceptions import ConfigError
+
+    blocks = [text for language, text in FENCE.findall(_read("spec.md")) if language == "toml"]
+    assert len(blocks) == 2
+    for text in blocks:
+        assert isinstance(presets.spec_from_dict(tomllib.loads(text)), LinkSpec)
+    allowed = {"threshold": 0.7, "one_to_one": False, "chunk_size": 1000, "model": {"seed": 1}}
+    assert presets.spec_from_dict({"preset": "enterprises", **allowed}).threshold == 0.7
+    with pytest.raises(ConfigError, match="unknown key"):
+        presets.spec_from_dict({"preset": "enterprises", "blocking": []})
+
+
+def _read(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
