@@ -44,7 +44,17 @@ EXIT_INPUT = 3
 EXIT_IO = 4
 EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE
 
-_GROUPS = ("_identifiers", "_keys", "_synth", "_spec", "_link", "_dedupe", "_review", "_exchange")
+_GROUPS = (
+    "_identifiers",
+    "_keys",
+    "_synth",
+    "_spec",
+    "_link",
+    "_encode",
+    "_dedupe",
+    "_review",
+    "_exchange",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

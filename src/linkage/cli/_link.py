@@ -42,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="a TOML link spec (start from `linkage spec show --preset enterprises` or examples/)",
     )
+    how.add_argument(
+        "--encoded",
+        action="store_true",
+        help="LEFT and RIGHT are encodings (`linkage encode`): link them without a key, "
+        "with the spec they were encoded with",
+    )
     parser.add_argument("--out", type=Path, required=True, help="links file to write")
     parser.add_argument("--threshold", type=float, help="match probability cut-off")
     parser.add_argument(
@@ -109,6 +115,10 @@ def _read(path: Path, args: argparse.Namespace) -> pd.DataFrame:
 
 
 def _link(args: argparse.Namespace) -> int:
+    if args.encoded:
+        from linkage.cli._encode import link_files
+
+        return link_files(args)
     # Every output refused now, not after the link: a name no writer takes, a folder.
     check_output(args.out)
     if args.pairs_out:

@@ -194,7 +194,7 @@ def encode(
     description: dict[str, object] = {
         "format": FORMAT,
         "side": side,
-        "id": id_column,
+        "id_column": id_column,
         "rows": len(table),
         "spec": spec_to_dict(spec),
         "spec_sha256": spec_sha256(spec),

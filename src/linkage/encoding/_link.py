@@ -205,7 +205,7 @@ def link_encoded(
     params = EncodingParams.from_dict(left.description["params"])  # type: ignore[arg-type]
     what = plan(spec)
     timings: dict[str, float] = {}
-    lid, rid = str(left.description["id"]), str(right.description["id"])
+    lid, rid = str(left.description["id_column"]), str(right.description["id_column"])
     left_ids = pd.Index(left.table[lid].to_numpy(zero_copy_only=False))
     right_ids = pd.Index(right.table[rid].to_numpy(zero_copy_only=False))
     with _timed(timings, "block"):

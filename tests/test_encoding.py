@@ -1,0 +1,270 @@
+"""Linkage on encodings (linkage.encoding): known answers, properties, a whole link,
+another exchange's key, determinism, and that nothing clear leaves a party."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from linkage.encoding import EncodingParams, encode, link_encoded, read_encoded
+from linkage.encoding._bloom import bloom_filters, decode_gram, dice_reference, flip_bits, qgrams
+from linkage.encoding._dice import dice, popcount
+from linkage.encoding._params import METADATA_KEY
+from linkage.evaluate import link_quality
+from linkage.exceptions import ConfigError
+from linkage.keys import KeyRing, SecretKey
+from linkage.prepare import prepare
+from linkage.presets import enterprises
+from linkage.synthetic import load_sample
+
+ON = ("enterprise_number", "employer_id")
+KEY = SecretKey(bytes(range(32)))
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_sample()
+
+
+@pytest.fixture(scope="module")
+def ring() -> KeyRing:
+    return KeyRing.generate(exchange="vlaio-vdab-2025")
+
+
+@pytest.fixture(scope="module")
+def encoded(sample, ring):
+    spec = enterprises()
+    return encode(sample.enterprises, spec, ring), encode(sample.employers, spec, ring)
+
+
+def _bits(words: np.ndarray) -> set[int]:
+    """Set bit positions of one packed filter."""
+    flat = np.unpackbits(words.view(np.uint8), bitorder="little")
+    return set(np.flatnonzero(flat).tolist())
+
+
+def _reference_filter(value: str, key: bytes, *, q: int, hashes: int, bits: int) -> set[int]:
+    """A Bloom filter in plain Python: stdlib HMAC per q-gram, double hashing."""
+    padded = f" {value} "
+    out = set()
+    for gram in {padded[i : i + q] for i in range(len(padded) - q + 1)}:
+        digest = hmac.new(key, gram.encode("utf-8"), hashlib.sha256).digest()
+        h1 = int.from_bytes(digest[:8], "little")
+        h2 = int.from_bytes(digest[8:16], "little") | 1
+        out |= {(h1 + i * h2) % 2**64 % bits for i in range(hashes)}
+    return out
+
+
+# ----------------------------------------------------------------- known answers
+
+
+def test_qgrams_of_a_value() -> None:
+    grams, rows = qgrams(np.array(["abc", "é"], dtype=object), q=2)
+    assert [decode_gram(g, 2) for g in grams] == [" a", "ab", "bc", "c ", " é", "é "]
+    assert rows.tolist() == [0, 0, 0, 0, 1, 1]
+
+
+def test_a_hand_worked_bloom_filter() -> None:
+    key = b"k" * 32
+    # " a", "ab", "b ": three q-grams, two positions each, in 64 bits.
+    words = bloom_filters(np.array(["ab"], dtype=object), key, q=2, hashes=2, bits=64)
+    assert _bits(words[0]) == _reference_filter("ab", key, q=2, hashes=2, bits=64)
+    assert 1 <= len(_bits(words[0])) <= 6
+
+
+def test_a_hand_worked_dice() -> None:
+    a = np.array([[0b1011, 0]], dtype=np.uint64)  # bits 0, 1, 3
+    b = np.array([[0b0110, 1 << 63]], dtype=np.uint64)  # bits 1, 2, 127
+    # 2 * |{1}| / (3 + 3)
+    assert dice(a, b, np.array([0]), np.array([0]))[0] == pytest.approx(1 / 3)
+    assert popcount(a).tolist() == [3]
+
+
+# ------------------------------------------------------------------- properties
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=8))
+def test_bloom_filters_equal_their_reference(values: list[str]) -> None:
+    key = b"\x01" * 32
+    # Lone surrogates are not text a table holds.
+    values = [v.encode("utf-8", "replace").decode("utf-8") for v in values]
+    words = bloom_filters(np.array(values, dtype=object), key, q=2, hashes=5, bits=256)
+    for value, row in zip(values, words, strict=True):
+        assert _bits(row) == _reference_filter(value, key, q=2, hashes=5, bits=256)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sets(st.integers(0, 127), max_size=60), min_size=2, max_size=2),
+)
+def test_dice_equals_its_reference(sets: list[set[int]]) -> None:
+    packed = []
+    for bits in sets:
+        flat = np.zeros(128, np.uint8)
+        flat[list(bits)] = 1
+        packed.append(np.packbits(flat, bitorder="little").view("<u8"))
+    got = dice(packed[0][None, :], packed[1][None, :], np.array([0]), np.array([0]))[0]
+    assert got == pytest.approx(dice_reference(*sets), abs=1e-6)
+
+
+def test_denoised_dice_is_unbiased() -> None:
+    rng = np.random.default_rng(0)
+    n, words, p = 4000, 16, 4 / 64
+    a = np.zeros((n, words * 64), bool)
+    a[:, :200] = True  # 200 set bits
+    b = a.copy()
+    b[:, 150:200] = False  # 150 shared: true Dice 300 / 350
+    pa_, pb = (np.packbits(x, axis=1, bitorder="little").view("<u8") for x in (a, b))
+    seeds = rng.integers(0, 2**63, (2, n)).astype(np.uint64)
+    flip_bits(pa_, seeds[0], p)
+    flip_bits(pb, seeds[1], p)
+    idx = np.arange(n)
+    assert dice(pa_, pb, idx, idx).mean() < 0.75  # the noise drags the raw Dice down
+    assert dice(pa_, pb, idx, idx, flip=p).mean() == pytest.approx(300 / 350, abs=0.01)
+
+
+def test_flips_follow_the_record_and_the_rate() -> None:
+    zeros = np.zeros((20_000, 16), np.uint64)
+    seeds = np.arange(20_000, dtype=np.uint64)
+    once = flip_bits(zeros.copy(), seeds, 5 / 64)
+    assert np.array_equal(once, flip_bits(zeros.copy(), seeds, 5 / 64))
+    assert popcount(once).mean() / 1024 == pytest.approx(5 / 64, rel=0.01)
+    assert not np.array_equal(once[0], once[1])  # two records, two streams
+
+
+# ------------------------------------------------------------------ whole links
+
+
+def test_encoded_link_is_close_to_the_clear_one(sample, encoded) -> None:
+    import linkage
+
+    left, right = encoded
+    result = link_encoded(left, right)
+    clear = linkage.link(sample.enterprises, sample.employers, enterprises())
+    got = link_quality(result.links, sample.truth_enterprises, on=ON)
+    want = link_quality(clear.links, sample.truth_enterprises, on=ON)
+    assert got.f1 >= want.f1 - 0.006, (got, want)
+    assert list(result.links.columns) == [*ON, "match_weight", "match_probability"]
+    # either order of the files
+    again = link_encoded(right, left)
+    pd.testing.assert_frame_equal(again.links, result.links)
+
+
+def test_the_same_input_and_key_give_the_same_bytes(sample, ring, tmp_path: Path) -> None:
+    spec = enterprises()
+    paths = []
+    for k in range(2):
+        paths.append(encode(sample.employers, spec, ring).write(tmp_path / f"e{k}.parquet"))
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert read_encoded(paths[0]).description["side"] == "right"
+
+
+def test_another_exchanges_key_gives_unlinkable_encodings(sample, encoded) -> None:
+    left, right = encoded
+    other = encode(sample.employers, enterprises(), KeyRing.generate(exchange="another-one"))
+    with pytest.raises(ConfigError, match="different keys"):
+        link_encoded(left, other)
+    # And had the check been lifted: no token shared, true pairs' filters unrelated.
+    truth = sample.truth_enterprises
+    lpos = pd.Index(left.table["enterprise_number"].to_pylist()).get_indexer(truth[ON[0]])
+    rpos = pd.Index(other.table["employer_id"].to_pylist()).get_indexer(truth[ON[1]])
+    for column in ("token:phone", "token:postcode", "lsh:name_sorted:0"):
+        mine = set(left.table[column].drop_null().to_pylist())
+        assert mine.isdisjoint(other.table[column].drop_null().to_pylist())
+    from linkage.encoding._read import as_words
+
+    lw, _ = as_words(left.table["bloom:name_sorted"])
+    same, _ = as_words(right.table["bloom:name_sorted"])
+    rw, _ = as_words(other.table["bloom:name_sorted"])
+    flip = EncodingParams().flip
+    assert dice(lw, same, lpos, rpos, flip=flip).mean() > 0.8  # same key: alike
+    assert dice(lw, rw, lpos, rpos, flip=flip).mean() < 0.3  # another key: chance
+
+
+def test_refusals_are_one_line(sample, ring, encoded) -> None:
+    left, _ = encoded
+    with pytest.raises(ConfigError, match="one left and one right"):
+        link_encoded(left, left)
+    with pytest.raises(ConfigError, match="which side"):
+        encode(sample.employers.drop(columns=list(ON)), enterprises(), ring)
+    with pytest.raises(ConfigError, match="bits"):
+        EncodingParams(bits=100)
+    assert "SecretKey(<redacted>)" in repr(KEY)
+
+
+def test_no_key_byte_in_a_file_or_a_log(sample, ring, tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.DEBUG, logger="linkage")
+    path = encode(sample.employers, enterprises(), ring).write(tmp_path / "e.parquet")
+    data = path.read_bytes()
+    from linkage.encoding._keys import EncodingKeys
+
+    keys = EncodingKeys(ring)
+    secrets = [ring.key("pprl").reveal()] + [
+        keys.derive(f"{use}/{f}") for use in ("token", "bloom", "lsh") for f in ("name_sorted",)
+    ]
+    for secret in secrets:
+        assert secret not in data and secret.hex() not in caplog.text
+    assert "<redacted>" not in repr(keys) and "pprl" not in repr(keys)
+
+
+# ------------------------------------------------- nothing clear leaves a party
+
+
+def _forms(value: str) -> set[str]:
+    return {value, value.lower(), value.upper(), value.strip()}
+
+
+def test_nothing_clear_leaves_a_party(sample, ring, tmp_path: Path) -> None:
+    spec = enterprises()
+    table = sample.employers
+    path = encode(table, spec, ring).write(tmp_path / "employers.enc.parquet")
+    data = path.read_bytes()
+    prepared = prepare(table, spec.fields, side="right")
+    values: set[str] = set()
+    for column in table.columns.drop("employer_id"):  # the id passes through
+        values |= {f for v in table[column].dropna().astype(str) for f in _forms(v)}
+    for column in prepared.columns:
+        values |= {f for v in prepared[column].dropna().astype(str) for f in _forms(v)}
+    # Short values (a house number, a 4-digit postcode) turn up in random bytes by
+    # chance; five characters and more do not (2**-40 a place).
+    searched = [v for v in values if len(v.encode("utf-8")) >= 5]
+    assert len(searched) > 5_000
+    found = [v for v in searched if v.encode("utf-8") in data or v.encode("utf-16-le") in data]
+    assert found == []
+    # The only text is the ids and the description; no value, normalised value or
+    # q-gram is a string of the description.
+    parquet = pq.read_table(path)
+    strings = [f.name for f in parquet.schema if str(f.type) == "string"]
+    assert strings == ["employer_id"]
+    description = json.loads(parquet.schema.metadata[METADATA_KEY])
+    texts: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, str):
+            texts.add(node)
+        elif isinstance(node, dict):
+            texts.update(node)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(description)
+    grams = set()
+    for column in ("name_sorted", "address"):
+        for v in prepared[column].dropna():
+            padded = f" {v} "
+            grams |= {padded[i : i + 2] for i in range(len(padded) - 1)}
+    assert texts & (values | grams) == set()
