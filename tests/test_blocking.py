@@ -183,6 +183,18 @@ def test_split_rule_equals_its_reference(left_rows, right_rows, cap) -> None:
     # Skipped: every pair of an oversized block that is not proposed.
     oversized = sum(n for n in by_x if n > cap)
     assert pairs.skipped.get("r", 0) == oversized - len(split_kept)
+    # Of those, the pairs of parts still over the cap, and the rest across parts.
+    over_cap = sum(n for (x, _), n in by_xy.items() if by_x[x] > cap and n > cap)
+    if oversized:
+        count = pairs.split["r"]
+        assert (count.oversized, count.proposed, count.over_cap) == (
+            oversized,
+            len(split_kept),
+            over_cap,
+        )
+        assert count.across == oversized - len(split_kept) - over_cap >= 0
+    else:
+        assert "r" not in pairs.split
 
 
 def test_a_parent_block_over_the_cap_is_split_and_the_rest_reported(caplog) -> None:
@@ -200,8 +212,11 @@ def test_a_parent_block_over_the_cap_is_split_and_the_rest_reported(caplog) -> N
     assert pairs.skipped == {"within parent": 800}
     assert (
         "blocking rule within parent: skipped 800 pairs in blocks over 500 pairs "
-        "(after splitting them by postcode)" in caplog.text
+        "(after splitting them by postcode): of 1,600 pairs in those blocks, 800 proposed "
+        "from their parts, 800 across parts, 0 in parts still over the cap" in caplog.text
     )
+    count = pairs.split["within parent"]
+    assert (count.oversized, count.proposed, count.across, count.over_cap) == (1600, 800, 800, 0)
     # Under the cap nothing changes: the same pairs as the plain rule.
     small = candidate_pairs(
         left, right, [block_on("parent", max_block_size=1_600, split_by="postcode")]
@@ -242,3 +257,32 @@ def test_sorted_neighbourhood_pairs_the_same_records_in_any_row_order(
     shuffled_left = left.iloc[rnd.sample(range(len(left)), len(left))].reset_index(drop=True)
     shuffled_right = right.iloc[rnd.sample(range(len(right)), len(right))].reset_index(drop=True)
     assert pairs_of_values(left, right) == pairs_of_values(shuffled_left, shuffled_right)
+
+
+def test_a_split_column_the_tables_lack_is_passed_over() -> None:
+    # A spec whose optional field was left out (no postcode column) keeps the rule:
+    # the block is split by the columns there are, here none, so skipped whole.
+    left = pd.DataFrame({"name": ["peeters"] * 30, "address": ["a"] * 15 + ["b"] * 15})
+    right = pd.DataFrame({"name": ["peeters"] * 30, "address": ["a"] * 15 + ["b"] * 15})
+    rule = block_on("name", max_block_size=300, split_by=("postcode", "address"))
+    assert rule.reads == ("name",)
+    pairs = candidate_pairs(left, right, [rule])
+    assert len(pairs) == 2 * 15 * 15 and pairs.skipped == {"name": 900 - 450}
+    assert pairs.split["name"].across == 450
+    only = candidate_pairs(left[["name"]], right[["name"]], [rule])
+    assert len(only) == 0 and only.skipped == {"name": 900}
+
+
+def test_the_preset_splits_oversized_blocks_and_keeps_them_without_a_postcode() -> None:
+    from linkage.presets import enterprises
+    from linkage.rules import SplitBlockOn
+
+    spec = enterprises()
+    capped = [r for r in spec.blocking if r.max_block_size is not None]
+    assert capped and all(isinstance(r, SplitBlockOn) and r.split_by for r in capped)
+    columns = [c for f in spec.fields for c in f.source if c not in ("postcode", "phone")]
+    columns += ["enterprise_number", "employer_id"]
+    without, notes = spec.for_columns(columns, columns)
+    names = [r.name for r in without.blocking]
+    assert "name" in names and "email" in names and "phone" not in names
+    assert any("'postcode' left out" in note for note in notes)

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from linkage.comparisons import Comparison, ExactMatch
 from linkage.exceptions import ConfigError
 from linkage.io import require_columns
-from linkage.rules import BlockingRule, Codes, SplitBlockOn
+from linkage.rules import BlockingRule, Codes, SplitBlockOn, SplitCount
 
 __all__ = [
     "PARENT_BLOCK_PAIRS",
@@ -56,7 +56,12 @@ class Pairs:
     by_rule : dict of str to int
         Pairs each rule found (before the union).
     skipped : dict of str to int
-        Per rule, the pairs left out because their block was over ``max_block_size``.
+        Per rule, the pairs left out because their block was over ``max_block_size``
+        (for a rule that splits such blocks, those it still does not propose).
+    split : dict of str to SplitCount
+        Per rule that split oversized blocks (:class:`~linkage.rules.SplitBlockOn`),
+        the pairs of those blocks, those proposed from their parts, those left in
+        parts still over the cap, and those across parts.
     """
 
     left: NDArray[np.int32]
@@ -65,6 +70,7 @@ class Pairs:
     n_right: int
     by_rule: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    split: dict[str, SplitCount] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.left.size)
@@ -112,19 +118,19 @@ def candidate_pairs(
     packed: list[NDArray[np.int64]] = []
     by_rule: dict[str, int] = {}
     skipped: dict[str, int] = {}
+    split: dict[str, SplitCount] = {}
     for rule in rules:
-        lefts, rights, lost = rule.pairs(left, right, codes or {})
+        if isinstance(rule, SplitBlockOn):
+            lefts, rights, count = rule.split_pairs(left, right, codes or {})
+            lost = count.skipped
+            if count.oversized:
+                split[rule.name] = count
+        else:
+            lefts, rights, lost = rule.pairs(left, right, codes or {})
         by_rule[rule.name] = int(lefts.size)
         if lost:
             skipped[rule.name] = lost
-            split = getattr(rule, "split_by", ())
-            log.warning(
-                "blocking rule %s: skipped %s pairs in blocks over %s pairs%s",
-                rule.name,
-                f"{lost:,}",
-                f"{rule.max_block_size:,}",
-                f" (after splitting them by {', '.join(split)})" if split else "",
-            )
+            _log_skipped(rule, lost, split.get(rule.name))
         packed.append(lefts.astype(np.int64) * n_right + rights)
     # Sort and drop repeats: far faster than np.unique's hash path on millions of int64.
     unique = np.sort(np.concatenate(packed))
@@ -136,6 +142,26 @@ def candidate_pairs(
         n_right=n_right,
         by_rule=by_rule,
         skipped=skipped,
+        split=split,
+    )
+
+
+def _log_skipped(rule: BlockingRule, lost: int, count: SplitCount | None) -> None:
+    split = getattr(rule, "split_by", ())
+    detail = ""
+    if count is not None and split:
+        detail = (
+            f": of {count.oversized:,} pairs in those blocks, {count.proposed:,} proposed "
+            f"from their parts, {count.across:,} across parts, {count.over_cap:,} in parts "
+            "still over the cap"
+        )
+    log.warning(
+        "blocking rule %s: skipped %s pairs in blocks over %s pairs%s%s",
+        rule.name,
+        f"{lost:,}",
+        f"{rule.max_block_size:,}",
+        f" (after splitting them by {', '.join(split)})" if split else "",
+        detail,
     )
 
 
@@ -158,6 +184,7 @@ def one_table(pairs: Pairs) -> Pairs:
         n_right=pairs.n_right,
         by_rule=pairs.by_rule,
         skipped=pairs.skipped,
+        split=pairs.split,
     )
 
 

@@ -66,13 +66,17 @@ def enterprises(
             Field(name="email", source="email", prepare="email", optional=True),
             Field(name="website", source="website", prepare="website", optional=True),
         ),
+        # A block over its cap is split by a second key, not skipped: the name's by
+        # the postcode (a chain, or a name as common as "Bakkerij Peeters", within one
+        # municipality), a contact's by postcode and then address, an address's by
+        # name. The name is blocked on with its words sorted, as it is compared.
         blocking=(
             block_on("number"),
-            block_on("phone", max_block_size=1_000),
-            block_on("email", max_block_size=1_000),
-            block_on("website", max_block_size=1_000),
-            block_on("postcode", "address", max_block_size=2_000),
-            block_on("name", max_block_size=500),
+            block_on("phone", max_block_size=1_000, split_by=("postcode", "address")),
+            block_on("email", max_block_size=1_000, split_by=("postcode", "address")),
+            block_on("website", max_block_size=1_000, split_by=("postcode", "address")),
+            block_on("postcode", "address", max_block_size=2_000, split_by=("name_sorted",)),
+            block_on("name_sorted", max_block_size=500, split_by=("postcode",), name="name"),
             sorted_neighbourhood("name_sorted", window=3),
         ),
         comparisons=(

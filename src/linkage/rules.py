@@ -18,10 +18,13 @@ unions the rules of a spec. Kinds (the ``kind`` key of a TOML spec):
 
 A block whose pairs would exceed ``max_block_size`` is skipped and counted, so a
 chain of hundreds of units or a very common name never blows up memory; other rules
-still reach those records. Where a rule has to order records of equal key (the
-window of :class:`SortedNeighbourhood`), it orders them by their values, never by
-their rows, so that the same records give the same pairs in any row order. A new
-kind is one subclass here, registered by its ``kind`` class keyword.
+still reach those records. With ``split_by`` (:class:`SplitBlockOn`) such a block is
+split by more columns instead, and only what is still over the cap, or across its
+parts, is left out (and counted, :class:`SplitCount`). Where a rule has to order
+records of equal key (the window of :class:`SortedNeighbourhood`), it orders them by
+their values, never by their rows, so that the same records give the same pairs in
+any row order. A new kind is one subclass here, registered by its ``kind`` class
+keyword.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ __all__ = [
     "SharedToken",
     "SortedNeighbourhood",
     "SplitBlockOn",
+    "SplitCount",
     "block_on",
     "block_on_tokens",
     "rule_from_dict",
@@ -251,9 +255,13 @@ class SplitBlockOn(BlockOn, kind="equal_split"):
     column of ``split_by``; a part still over the cap is split by the next column
     too, and so on. What is over the cap after the last is skipped. The count of
     skipped pairs is every pair of the oversized blocks that the rule does not
-    propose: those of parts left over, and those across the parts. Blocks under the
+    propose: those of parts left over, and those across the parts
+    (:meth:`split_pairs` counts each apart, :class:`SplitCount`). Blocks under the
     cap pair as :class:`BlockOn` pairs them; with ``split_by`` empty (a spec that
-    compares no column exactly), an oversized block is skipped whole, as there.
+    compares no column exactly), an oversized block is skipped whole, as there. A
+    ``split_by`` column the frames do not hold is passed over (an optional field
+    left out of a spec for a table without its column), so the rule still runs.
+    Every step is a join of integer codes: no loop over blocks or records.
     """
 
     split_by: tuple[str, ...]
@@ -270,14 +278,26 @@ class SplitBlockOn(BlockOn, kind="equal_split"):
 
     @property
     def reads(self) -> tuple[str, ...]:
-        return (*self.columns, *self.split_by)
+        # The split columns are not required: a spec whose optional field was left
+        # out for a table without its column (``LinkSpec.for_columns``) keeps the
+        # rule and splits by the columns it has.
+        return self.columns
 
     def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
+        lefts, rights, count = self.split_pairs(left, right, codes)
+        return lefts, rights, count.skipped
+
+    def split_pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], SplitCount]:
+        """The pairs, as :meth:`pairs`, and what became of the oversized blocks."""
         lcode, rcode = self._codes(left, right, codes)
-        lefts, rights, skipped = join_codes(lcode, rcode, max_block_size=self.max_block_size)
+        lefts, rights, oversized = join_codes(lcode, rcode, max_block_size=self.max_block_size)
         found_l, found_r = [lefts], [rights]
-        for column in self.split_by:
-            if not skipped:
+        proposed, still = 0, oversized
+        split_by = [c for c in self.split_by if c in codes or (c in left and c in right)]
+        for column in split_by:
+            if not still:
                 break
             # Only the records of the blocks over the cap go on, split by one more column.
             left_counts, right_counts = _counts(lcode, rcode)
@@ -288,10 +308,39 @@ class SplitBlockOn(BlockOn, kind="equal_split"):
             lefts, rights, still = join_codes(lcode, rcode, max_block_size=self.max_block_size)
             found_l.append(lefts)
             found_r.append(rights)
-            skipped -= lefts.size
-            if not still:
-                break
-        return np.concatenate(found_l), np.concatenate(found_r), skipped
+            proposed += lefts.size
+        count = SplitCount(oversized=oversized, proposed=proposed, over_cap=still)
+        return np.concatenate(found_l), np.concatenate(found_r), count
+
+
+@dataclass(frozen=True)
+class SplitCount:
+    """What became of the pairs of a :class:`SplitBlockOn` rule's blocks over the cap.
+
+    Attributes
+    ----------
+    oversized : int
+        Pairs in the blocks over the cap, before splitting.
+    proposed : int
+        Of those, the pairs of the parts under the cap, which the rule proposes.
+    over_cap : int
+        Pairs of the parts still over the cap after the last ``split_by`` column:
+        left out although their records agree on every column.
+    """
+
+    oversized: int
+    proposed: int
+    over_cap: int
+
+    @property
+    def across(self) -> int:
+        """Pairs across parts: they disagree (or one is missing) on a ``split_by`` column."""
+        return self.oversized - self.proposed - self.over_cap
+
+    @property
+    def skipped(self) -> int:
+        """Every pair of the oversized blocks the rule does not propose."""
+        return self.oversized - self.proposed
 
 
 @dataclass(frozen=True, kw_only=True)
