@@ -2,11 +2,12 @@
 
 A page's examples run in a fresh folder, in the order the page shows them:
 
-* a ```` ```python ```` block is executed;
 * a ```` ```pycon ```` block is a doctest (``>>>`` and the output it must print);
-* each ``$ command`` of a ```` ```console ```` block runs in bash and must exit 0;
-  the lines shown under it must all be in what it printed, except ``...``, which
-  stands for lines left out. The environment a command exports is kept for the next.
+* on the pages of ``RUN_WHOLE`` (the tutorial, the exchange), a ```` ```python ````
+  block is executed too, and each ``$ command`` of a ```` ```console ```` block runs
+  in bash and must exit 0; the lines shown under it must all be in what it printed,
+  except ``...``, which stands for lines left out. The environment a command exports
+  is kept for the next.
 
 The reference pages (spec schema, presets, CLI) are generated from the code when the
 site is built, by ``docs/_ext/linkage_docs.py``; the tests here hold them complete:
@@ -40,17 +41,21 @@ sys.path.insert(0, str(DOCS / "_ext"))
 import linkage_docs  # noqa: E402
 
 FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-# Pages whose examples run; a page with none runs nothing.
 PAGES = sorted(p.name for p in DOCS.glob("*.md"))
+# Pages written to be run whole, commands and Python blocks in order, in one folder.
+# Every other page's ``>>>`` examples (pycon blocks) run as doctests; its commands and
+# Python blocks may be illustrations (a key file, a passphrase prompt), and do not.
+RUN_WHOLE = ("tutorial.md", "exchange.md")
 
 
 def steps(page: Path) -> list[tuple[str, str, int]]:
     """The page's runnable blocks in order: (language, text, line number)."""
     text = page.read_text(encoding="utf-8")
+    run = ("python", "pycon", "console") if page.name in RUN_WHOLE else ("pycon",)
     return [
         (m.group(1), m.group(2), text.count("\n", 0, m.start()) + 2)
         for m in FENCE.finditer(text)
-        if m.group(1) in ("python", "pycon", "console")
+        if m.group(1) in run
     ]
 
 
@@ -131,6 +136,11 @@ def run_page(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 @pytest.mark.parametrize("name", [p for p in PAGES if steps(DOCS / p)])
 def test_page_runs_as_written(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run_page(name, tmp_path, monkeypatch)
+
+
+def test_the_pages_run_whole_are_there() -> None:
+    for name in RUN_WHOLE:
+        assert {language for language, _, _ in steps(DOCS / name)} >= {"console", "python"}
 
 
 def test_the_tutorial_shows_the_new_user_path() -> None:
