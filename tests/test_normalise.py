@@ -236,6 +236,25 @@ def test_street_type_contractions_follow_the_rule() -> None:
     assert A._DOTTED["straat"][:3] == ["sa", "saa", "saat"] and "st" in A._DOTTED["straat"]
 
 
+def test_normalise_address_reads_a_whole_line_typed_in_the_street() -> None:
+    # No house number, and the street holds one: the line is read as split_address
+    # reads it. A street whose name holds a number stays as it is.
+    out = normalise_address(
+        pd.Series(["Bergstraat 20 bus 19", "Rue du 11 Novembre", "Kerkstr. 5A", "Kerkstraat 3"]),
+        pd.Series([None, None, None, "7"]),
+        return_reasons=True,
+    )
+    assert values(out["street"]) == [
+        "bergstraat",
+        "rue du 11 novembre",
+        "kerkstraat",
+        "kerkstraat 3",
+    ]
+    assert values(out["house_number"]) == ["20", NA, "5a", "7"]
+    assert values(out["box"]) == ["19", NA, NA, NA]
+    assert values(out["reason"]) == [NA, "no house number", NA, NA]
+
+
 def test_normalise_address_separate_fields() -> None:
     out = normalise_address(
         pd.Series(["Kerkstr.", "Dieweg", "Kerkstraat", "Kerkstraat"], index=[3, 2, 1, 0]),

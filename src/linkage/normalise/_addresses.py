@@ -256,7 +256,35 @@ def _parts(found: pa.Array) -> dict[str, pa.Array]:
 
 
 def _line_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
-    line = collapse_whitespace(fold(values))
+    columns = _read_lines(collapse_whitespace(fold(values)))
+    # A line read as all street, that holds a digit, is read once more as its street
+    # came out ("Kerkstraat 12 !" -> "kerkstraat 12" -> "kerkstraat", "12"), so that
+    # reading a line's street again gives it back (normalise_address).
+    street = columns["street"]
+    again = pc.and_(pc.is_null(columns["house_number"]), pc.match_substring_regex(street, r"\d"))
+    again = pc.fill_null(again, False)
+    if pc.any(again).as_py():
+        second = _read_lines(pc.filter(street, again))
+        found = pc.is_valid(second["house_number"])
+        where = pc.replace_with_mask(again, again, found)
+        columns = {
+            key: pc.replace_with_mask(col, where, pc.filter(second[key], found))
+            for key, col in columns.items()
+        }
+    street = columns["street"]
+    reasons = no_reasons(len(values))
+    reasons = keep_reason(
+        reasons,
+        pc.and_(pc.is_null(street), pc.is_null(columns["house_number"])),
+        "no letters or digits",
+    )
+    reasons = keep_reason(reasons, pc.is_null(street), "no street")
+    reasons = keep_reason(reasons, pc.is_null(columns["house_number"]), "no house number")
+    return columns, reasons
+
+
+def _read_lines(line: pa.Array) -> dict[str, pa.Array]:
+    """Street, house number and box of folded, collapsed address lines."""
     found = pc.extract_regex(line, _LINE)
     first = pc.extract_regex(line, _LINE_NUMBER_FIRST)
     fields = [field.name for field in found.type]
@@ -267,15 +295,7 @@ def _line_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     parts = _parts(found)
     street_raw = pc.if_else(pc.is_null(found), line, pc.struct_field(found, "street"))
     street = map_distinct(street_raw, _street)  # far fewer streets than lines
-    reasons = no_reasons(len(values))
-    reasons = keep_reason(
-        reasons,
-        pc.and_(pc.is_null(street), pc.is_null(parts["house_number"])),
-        "no letters or digits",
-    )
-    reasons = keep_reason(reasons, pc.is_null(street), "no street")
-    reasons = keep_reason(reasons, pc.is_null(parts["house_number"]), "no house number")
-    return {"street": street, **parts}, reasons
+    return {"street": street, **parts}
 
 
 def _number_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
@@ -397,9 +417,10 @@ def normalise_address(
         numbers, number_reasons = on_uniques(
             _as_arrow(house_number, len(arr))[0], _number_kernel, name=_name(house_number)
         )
-        reasons = keep_reason(reasons, pc.is_null(numbers["house_number"]), "no house number")
-        reasons = pc.coalesce(reasons, number_reasons)
         columns = {**streets, **numbers}
+        columns, reasons = _line_in_street(arr, columns, reasons)
+        reasons = keep_reason(reasons, pc.is_null(columns["house_number"]), "no house number")
+        reasons = pc.coalesce(reasons, number_reasons)
     if box is not None:
         boxes, box_reasons = on_uniques(
             _as_arrow(box, len(columns["street"]))[0], _box_kernel, name=_name(box)
@@ -410,6 +431,28 @@ def normalise_address(
     if return_reasons:
         columns["reason"] = reasons
     return to_frame(columns, index)
+
+
+def _line_in_street(
+    raw: pa.Array, columns: dict[str, pa.Array], reasons: pa.Array
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    """Where there is no house number, but the street reads as a whole address line
+    ("Kerkstraat 12 bus 3" typed in the street field), take street, number and box
+    from the line, as :func:`split_address` reads it."""
+    todo = pc.and_(pc.is_null(columns["house_number"]), pc.match_substring_regex(raw, r"\d"))
+    todo = pc.fill_null(todo, False)
+    if not pc.any(todo).as_py():
+        return columns, reasons
+    line, _ = on_uniques(pc.filter(raw, todo), _line_kernel)
+    found = pc.is_valid(line["house_number"])
+    if not pc.any(found).as_py():
+        return columns, reasons
+    where = pc.replace_with_mask(todo, todo, found)  # rows whose line held a number
+    out = {
+        key: pc.replace_with_mask(col, where, pc.filter(line[key], found))
+        for key, col in columns.items()
+    }
+    return out, null_where(reasons, where)
 
 
 def _name(values: object) -> object:
