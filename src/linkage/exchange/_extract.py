@@ -117,23 +117,23 @@ def list_items(values: pd.Series) -> pd.Series:
 
 def listed(values: pd.Series) -> pd.Series:
     """Plural cells as read: their values in the order sent, without repeats, joined
-    by :data:`LIST_SEPARATOR`; a cell of one value is that value. ``string[pyarrow]``."""
-    text = pa.array(values.astype(_TEXT).array)
-    several = np.flatnonzero(
-        pc.fill_null(pc.match_substring_regex(text, r"[;,|\n]"), False).to_numpy(
-            zero_copy_only=False
-        )
+    by :data:`LIST_SEPARATOR`; a cell of one value is that value. ``string[pyarrow]``,
+    made by Arrow's split and join, no Python string per value."""
+    text = pa.array(values.astype(_TEXT).array).cast(pa.string())
+    lists = pc.split_pattern_regex(text, LIST_SPLIT)
+    parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+    items = pc.utf8_trim(pc.list_flatten(lists), characters=WHITESPACE_CHARS)
+    codes = pc.dictionary_encode(items).indices.to_numpy(zero_copy_only=False)
+    again = pd.Series(parents.astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes)
+    keep = pc.fill_null(pc.not_equal(items, ""), False).to_numpy(zero_copy_only=False)
+    keep &= ~again.duplicated().to_numpy()
+    offsets = np.zeros(len(text) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(parents[keep], minlength=len(text)), out=offsets[1:])
+    joined = pc.binary_join(
+        pa.ListArray.from_arrays(pa.array(offsets), items.filter(pa.array(keep))), LIST_SEPARATOR
     )
-    out = values.astype(_TEXT).copy()
-    if not several.size:
-        return out
-    items = list_items(out.iloc[several].reset_index(drop=True))
-    frame = pd.DataFrame({"cell": items.index, "value": items.to_numpy(dtype=object)})
-    joined = frame.drop_duplicates().groupby("cell", sort=True)["value"].agg(LIST_SEPARATOR.join)
-    cells = pd.Series(pd.NA, index=range(several.size), dtype=object)
-    cells[joined.index] = joined.to_numpy(dtype=object)
-    out.iloc[several] = cells.astype(_TEXT).to_numpy()
-    return out
+    joined = pc.if_else(pc.equal(joined, ""), pa.scalar(None, joined.type), joined)
+    return pd.Series(pd.arrays.ArrowStringArray(joined), index=values.index, name=values.name)
 
 
 def sha256_file(path: Path) -> str:
