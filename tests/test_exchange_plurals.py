@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from linkage.exceptions import SchemaError
@@ -147,6 +148,8 @@ def test_one_value_of_a_plural_cell_is_the_one_the_other_side_shares() -> None:
 def test_plural_cells_are_read_as_lists_and_checked_value_by_value(tmp_path: Path, small) -> None:
     cells = pd.Series(["a@x.be,b@y.be;a@x.be", " c@z.be | ", "d@w.be\ne@w.be", None])
     assert listed(cells).tolist() == ["a@x.be; b@y.be", "c@z.be", "d@w.be; e@w.be", pd.NA]
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([["a;a"], ["b, c", None]])))
+    assert listed(chunked).tolist() == ["a", "b; c", pd.NA]  # as a file read in parts
 
     config = load_config(write_exchange(small, tmp_path, columns={}))
     ent_path = config.extracts["VLAIO"]["enterprises"]

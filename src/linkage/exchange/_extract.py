@@ -119,7 +119,8 @@ def listed(values: pd.Series) -> pd.Series:
     """Plural cells as read: their values in the order sent, without repeats, joined
     by :data:`LIST_SEPARATOR`; a cell of one value is that value. ``string[pyarrow]``,
     made by Arrow's split and join, no Python string per value."""
-    text = pa.array(values.astype(_TEXT).array).cast(pa.string())
+    text = pa.array(values.astype(_TEXT).array)
+    text = (text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text).cast(pa.string())
     lists = pc.split_pattern_regex(text, LIST_SPLIT)
     parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
     items = pc.utf8_trim(pc.list_flatten(lists), characters=WHITESPACE_CHARS)
