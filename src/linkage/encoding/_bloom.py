@@ -41,6 +41,7 @@ __all__ = [
     "gram_positions",
     "mix64",
     "qgrams",
+    "salt_permutations",
     "xor_fold",
 ]
 
@@ -110,19 +111,44 @@ def gram_positions(
     return (positions % np.uint64(bits)).astype(np.int64)
 
 
+def salt_permutations(salts: NDArray[np.object_], key: bytes, *, bits: int) -> NDArray[np.int32]:
+    """A keyed permutation of the bit positions per salt value: shape (n_salts, bits).
+
+    Salting (Christen, Ranbaduge, Vatsalan and Schnell): a q-gram sets other bits
+    for another salt, so that bits mined in one group of records mean nothing in
+    another.
+    """
+    digests = hmac_sha256_many(key, (str(s).encode("utf-8") for s in salts))
+    out = np.empty((len(salts), bits), np.int32)
+    for k, digest in enumerate(digests):  # once per salt value (a postcode), not per record
+        out[k] = np.random.default_rng(np.frombuffer(digest, "<u8")).permutation(bits)
+    return out
+
+
 def bloom_filters(
-    values: NDArray[np.object_], key: bytes, *, q: int, hashes: int, bits: int
+    values: NDArray[np.object_],
+    key: bytes,
+    *,
+    q: int,
+    hashes: int,
+    bits: int,
+    salts: NDArray[np.integer] | None = None,
+    permutations: NDArray[np.int32] | None = None,
+    grams: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
 ) -> NDArray[np.uint64]:
     """The Bloom filter of each value, packed: shape (n, bits // 64), dtype uint64.
 
     Bit ``j`` of a filter is bit ``j % 64`` of word ``j // 64`` (little-endian).
+    With ``salts`` (per value, a row of ``permutations``; see
+    :func:`salt_permutations`) each position is permuted by the value's salt.
+    ``grams``: the values' :func:`qgrams`, when already made.
     """
     words = bits // 64
     out = np.zeros((len(values), words), np.uint64)
-    grams, rows = qgrams(values, q=q)
-    if not grams.size:
+    all_grams, rows = qgrams(values, q=q) if grams is None else grams
+    if not all_grams.size:
         return out
-    codes, distinct = pd.factorize(grams)
+    codes, distinct = pd.factorize(all_grams)
     positions = gram_positions(np.asarray(distinct), key, q=q, hashes=hashes, bits=bits)
     positions = positions.astype(np.int32)
     starts = np.searchsorted(rows, np.arange(0, len(values) + _CHUNK, _CHUNK))
@@ -133,7 +159,11 @@ def bloom_filters(
         n = min(_CHUNK, len(values) - first)
         hot = np.zeros(n * bits, np.bool_)
         # Flat indices: a 1-D scatter is about twice as fast as a 2-D one.
-        flat = ((rows[a:b] - first) * bits).astype(np.int32)[:, None] + positions[codes[a:b]]
+        at = positions[codes[a:b]]
+        if salts is not None and permutations is not None:
+            salt_rows = (salts[rows[a:b]] * bits).astype(np.int32)
+            at = permutations.ravel()[salt_rows[:, None] + at]
+        flat = ((rows[a:b] - first) * bits).astype(np.int32)[:, None] + at
         hot[flat.ravel()] = True
         packed = np.packbits(hot.reshape(n, bits), axis=1, bitorder="little")
         out[first : first + n] = packed.view("<u8")

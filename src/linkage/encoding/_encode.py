@@ -25,7 +25,13 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from linkage.config import LinkSpec, spec_to_dict
-from linkage.encoding._bloom import bloom_filters, flip_bits, xor_fold
+from linkage.encoding._bloom import (
+    bloom_filters,
+    flip_bits,
+    qgrams,
+    salt_permutations,
+    xor_fold,
+)
 from linkage.encoding._keys import EncodingKeys
 from linkage.encoding._lsh import minhash_bands
 from linkage.encoding._params import FORMAT, METADATA_KEY, EncodingParams
@@ -154,13 +160,22 @@ def encode(
     ids = table[id_column].reset_index(drop=True)
     arrays: dict[str, pa.Array] = {id_column: pa.array(ids.to_numpy(object), from_pandas=True)}
     for f in what.token:
-        data, present = tokens(prepared[f], keys.derive(f"token/{f}"))
+        data, present = tokens(prepared[f], keys.derive(f"token/{f}"), prf=params.token_prf)
         arrays[f"token:{f}"] = _fixed(data, present)
-    for rule, fs, _ in what.block:
+    for rule, fs, _, _ in what.block:
         data, present = tokens(
-            joined([prepared[f] for f in fs]), keys.derive(f"block/{'+'.join(fs)}")
+            joined([prepared[f] for f in fs]),
+            keys.derive(f"block/{'+'.join(fs)}"),
+            prf=params.token_prf,
         )
         arrays[f"block:{rule}"] = _fixed(data, present)
+    timings["tokens"] = time.perf_counter() - start
+    salt_codes, salt_values, salt_hashes = _salts(prepared, params, keys)
+    # Each fuzzy field's q-grams once, for its blocking bands and its filter.
+    grams = {
+        f: qgrams(prepared[f].dropna().to_numpy(object), q=params.q)
+        for f in dict.fromkeys((*what.lsh, *what.bloom))
+    }
     for f in what.lsh:
         values = prepared[f]
         present = values.notna().to_numpy()
@@ -171,19 +186,29 @@ def encode(
             q=params.q,
             bands=params.lsh_bands,
             rows=params.lsh_rows,
+            salts=None if salt_hashes is None else salt_hashes[present],
+            grams=grams[f],
         )
         for band in range(params.lsh_bands):
             arrays[f"lsh:{f}:{band}"] = _fixed(keys_of[:, band].copy(), present)
+    timings["bands"] = time.perf_counter() - start - timings["tokens"]
     for f in what.bloom:
         values = prepared[f]
         present = values.notna().to_numpy()
         filters = np.zeros((len(values), params.bits // 64), np.uint64)
+        field_key = keys.derive(f"bloom/{f}")
+        permutations = None
+        if salt_codes is not None:
+            permutations = salt_permutations(salt_values, field_key, bits=params.bits)
         filters[present] = bloom_filters(
             values[present].to_numpy(object),
-            keys.derive(f"bloom/{f}"),
+            field_key,
             q=params.q,
             hashes=params.hashes,
             bits=params.bits,
+            salts=None if salt_codes is None else salt_codes[present],
+            permutations=permutations,
+            grams=grams.pop(f),
         )
         if params.fold:
             filters = np.ascontiguousarray(xor_fold(filters))
@@ -191,6 +216,7 @@ def encode(
         filters[~present] = 0
         arrays[f"bloom:{f}"] = _fixed(filters, present)
     timings["encode"] = time.perf_counter() - start
+    timings["filters"] = timings["encode"] - timings["tokens"] - timings["bands"]
     description: dict[str, object] = {
         "format": FORMAT,
         "side": side,
@@ -212,9 +238,27 @@ def encode(
     return Encoded(out, description, timings)
 
 
+def _salts(
+    prepared: pd.DataFrame, params: EncodingParams, keys: EncodingKeys
+) -> tuple[NDArray[np.int64] | None, NDArray[np.object_], NDArray[np.uint64] | None]:
+    """Per record, its salt's code and keyed hash; the distinct salt values."""
+    if params.salt is None:
+        return None, np.empty(0, object), None
+    if params.salt not in prepared:
+        raise ConfigError(
+            f"encoding salt {params.salt!r} is not a field the spec compares exactly; "
+            "choose one (e.g. postcode) or salt=None"
+        )
+    # A missing salt is a salt of its own (the empty string).
+    codes, values = pd.factorize(prepared[params.salt].fillna("").astype(str))
+    text_key = base64.b64encode(keys.derive("salt")[:12]).decode("ascii")
+    hashes = pd.util.hash_array(np.asarray(values, object), hash_key=text_key, categorize=False)
+    return codes.astype(np.int64), np.asarray(values, object), hashes[codes]
+
+
 def _joined(what: Plan) -> set[str]:
     """The fields joined into block tokens."""
-    return {f for _, fs, _ in what.block for f in fs}
+    return {f for _, fs, _, _ in what.block for f in fs}
 
 
 def spec_sha256(spec: LinkSpec) -> str:

@@ -33,7 +33,7 @@ from linkage.encoding._read import as_words, read_encoded
 from linkage.exceptions import ConfigError
 from linkage.model import FellegiSunter, weight_to_probability
 from linkage.resolve import one_to_one, probability_to_weight
-from linkage.rules import BlockingRule, block_on
+from linkage.rules import BlockingRule, SplitBlockOn, block_on
 
 __all__ = ["EncodedLinkResult", "link_encoded"]
 
@@ -105,6 +105,15 @@ def _bloom(left: Encoded, right: Encoded, column: str) -> _Bloom:
     lw, lp = as_words(left.table[column])
     rw, rp = as_words(right.table[column])
     return _Bloom(lw, rw, lp, rp, popcount(lw), popcount(rw))  # type: ignore[arg-type]
+
+
+def _rule(column: str, cap: int | None, split: tuple[str, ...]) -> BlockingRule:
+    """Equal tokens of ``column``; an oversized block split by ``split``'s tokens."""
+    if split and cap is not None:
+        return SplitBlockOn(
+            columns=(column,), max_block_size=cap, split_by=tuple(f"token:{s}" for s in split)
+        )
+    return block_on(column, max_block_size=cap)
 
 
 def _check(left: Encoded, right: Encoded) -> None:
@@ -214,11 +223,11 @@ def link_encoded(
             codes[f"token:{f}"] = _token_codes(left, right, f"token:{f}")  # type: ignore[assignment]
         blooms = {f: _bloom(left, right, f"bloom:{f}") for f in what.bloom}
         rules: list[BlockingRule] = [
-            block_on(f"token:{f}", max_block_size=cap) for f, cap in what.token_rules
+            _rule(f"token:{f}", cap, split) for f, cap, split in what.token_rules
         ]
-        for name, _, cap in what.block:
+        for name, _, cap, split in what.block:
             codes[f"block:{name}"] = _token_codes(left, right, f"block:{name}")  # type: ignore[assignment]
-            rules.append(block_on(f"block:{name}", max_block_size=cap))
+            rules.append(_rule(f"block:{name}", cap, split))
         for f in what.lsh:
             for band in range(params.lsh_bands):
                 column = f"lsh:{f}:{band}"

@@ -5,6 +5,7 @@
   web host) -> an HMAC token (``token:<field>``);
 * a blocking rule on equal values over several fields (postcode and address) -> one
   token of the joined values (``block:<rule>``), on one token field -> that token;
+  an oversized block is split by the token fields among the rule's ``split_by``;
 * any other rule (equal names, a sorted neighbourhood) needs a clear value: it is
   replaced by LSH bands of the Bloom filters of the fields it reads, or, where it
   reads none, of the first similarity comparison's field.
@@ -27,10 +28,10 @@ class Plan:
 
     bloom: tuple[str, ...]
     token: tuple[str, ...]
-    #: rule name -> (the fields it joins, its max block size)
-    block: tuple[tuple[str, tuple[str, ...], int | None], ...]
-    #: token fields blocked on alone: (field, max block size)
-    token_rules: tuple[tuple[str, int | None], ...]
+    #: rule name -> (the fields it joins, its max block size, token fields to split by)
+    block: tuple[tuple[str, tuple[str, ...], int | None, tuple[str, ...]], ...]
+    #: token fields blocked on alone: (field, max block size, token fields to split by)
+    token_rules: tuple[tuple[str, int | None, tuple[str, ...]], ...]
     lsh: tuple[str, ...]
 
 
@@ -40,15 +41,17 @@ def plan(spec: LinkSpec) -> Plan:
     token = tuple(
         dict.fromkeys(c.column for c in spec.comparisons if not isinstance(c, Similarity))
     )
-    block: list[tuple[str, tuple[str, ...], int | None]] = []
-    token_rules: list[tuple[str, int | None]] = []
+    block: list[tuple[str, tuple[str, ...], int | None, tuple[str, ...]]] = []
+    token_rules: list[tuple[str, int | None, tuple[str, ...]]] = []
     lsh: list[str] = []
     for rule in spec.blocking:
         columns = tuple(rule.columns)
-        if type(rule) is BlockOn and len(columns) == 1 and columns[0] in token:
-            token_rules.append((columns[0], rule.max_block_size))
-        elif type(rule) is BlockOn and len(columns) > 1:
-            block.append((rule.name, columns, rule.max_block_size))
+        # An oversized block is split by the token fields among the rule's split_by.
+        split = tuple(c for c in getattr(rule, "split_by", ()) if c in token)
+        if isinstance(rule, BlockOn) and len(columns) == 1 and columns[0] in token:
+            token_rules.append((columns[0], rule.max_block_size, split))
+        elif isinstance(rule, BlockOn) and len(columns) > 1:
+            block.append((rule.name, columns, rule.max_block_size, split))
         else:
             fuzzy = [c for c in columns if c in bloom] or list(bloom[:1])
             lsh += fuzzy
