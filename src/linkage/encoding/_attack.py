@@ -29,9 +29,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from linkage.config import LinkSpec
 from linkage.encoding._bloom import qgrams
+from linkage.encoding._encode import Encoded
+from linkage.encoding._params import EncodingParams
+from linkage.encoding._read import as_words
+from linkage.prepare import prepare
 
-__all__ = ["AttackResult", "frequency_attack", "pattern_mining_attack"]
+__all__ = ["AttackResult", "attack_encoded", "frequency_attack", "pattern_mining_attack"]
 
 
 @dataclass(frozen=True)
@@ -206,3 +211,69 @@ def frequency_attack(
         guessed=int(guessed.notna().sum()),
         grams_found=0,
     )
+
+
+def attack_encoded(
+    encoded: Encoded,
+    table: pd.DataFrame,
+    spec: LinkSpec,
+    *,
+    field: str | None = None,
+    sample: int = 5_000,
+    mine_on: int = 100_000,
+    seed: int = 0,
+) -> dict[str, AttackResult]:
+    """Both attacks on one party's encoded names, scored against its clear table.
+
+    The public list is the table's own prepared names, with their frequencies: the
+    adversary's best case (the register holds every encoded enterprise).
+
+    Parameters
+    ----------
+    encoded : Encoded
+        The party's encodings (``bloom:<field>`` and, if made, ``lsh:<field>:<band>``).
+    table : DataFrame
+        The clear table it was made from, in the same row order.
+    spec : LinkSpec
+    field : str, optional
+        The fuzzy field attacked; the first Bloom-filter field by default.
+    sample : int
+        Filters matched against the public names.
+    mine_on : int
+        Filters the pattern mining reads (a seeded sample, for memory).
+
+    Returns
+    -------
+    dict
+        ``pattern_mining`` (on the Bloom filters) and ``frequency`` (alignment on the
+        blocking bands, when the file has them).
+    """
+    description = encoded.description
+    params = EncodingParams.from_dict(description["params"])  # type: ignore[arg-type]
+    side = str(description["side"])
+    field = field or next(c[len("bloom:") :] for c in encoded.table.column_names if "bloom:" in c)
+    made = next(f for f in spec.fields if f.name == field)
+    names = prepare(table, [made], side="left" if side == "left" else "right")[field]
+    words, present = as_words(encoded.table[f"bloom:{field}"])
+    rows = np.flatnonzero(present)
+    rng = np.random.default_rng(seed)
+    if len(rows) > mine_on:
+        rows = np.sort(rng.choice(rows, size=mine_on, replace=False))
+    truth = names.to_numpy(object)
+    out = {
+        "pattern_mining": pattern_mining_attack(
+            np.asarray(words, dtype=np.uint64)[rows],
+            truth[rows],
+            names,
+            q=params.q,
+            hashes=params.hashes,
+            flip=params.flip,
+            sample=sample,
+            seed=seed,
+        )
+    }
+    bands = [c for c in encoded.table.column_names if c.startswith(f"lsh:{field}:")]
+    if bands:
+        keys = np.stack([np.asarray(as_words(encoded.table[c])[0])[:, 0] for c in bands], axis=1)
+        out["frequency"] = frequency_attack(keys[present], truth[present], names)
+    return out
