@@ -95,3 +95,25 @@ def test_planted_pairs_link(planted) -> None:
     got = dict(zip(result.links["employer_id"], result.links["enterprise_number"], strict=True))
     wanted = dict(zip(plant_r["employer_id"], plant_l["enterprise_number"], strict=True))
     assert {k: got.get(k) for k in wanted} == wanted
+
+
+def test_the_quality_report_still_flags_an_unassigned_number(tmp_path) -> None:
+    # Linkage keeps "03 907 37 57"; the art. 8 report still calls it an invalid phone.
+    import datetime as dt
+
+    from linkage.exchange import load_config, run
+    from linkage.exchange._demo import write_exchange
+    from linkage.keys import KeyRing
+
+    config = load_config(write_exchange(generate(n_enterprises=300, seed=5), tmp_path))
+    path = config.extracts["VLAIO"]["enterprises"]
+    ent = pd.read_csv(path, dtype=str, keep_default_na=False)
+    ent.loc[0, "phone"] = "03 907 37 57"
+    ent.loc[1, "phone"] = "09 265 72 11"  # valid: not flagged
+    ent.to_csv(path, index=False)
+    ring = KeyRing.generate(exchange="vlaio-vdab-2025")
+    result = run(config, ring=ring, today=dt.date(2026, 11, 28))
+    q = pd.read_csv(result.path / "quality" / "VLAIO.csv", dtype={"record_id": str})
+    flagged = set(zip(q["table"], q["row"], q["column"], q["defect"], strict=True))
+    assert ("enterprises", 1, "phone", "invalid phone") in flagged
+    assert ("enterprises", 2, "phone", "invalid phone") not in flagged
