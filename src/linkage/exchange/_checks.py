@@ -259,12 +259,19 @@ def places(
     in any other record while each is seen with another (see the module docstring)."""
     own = {t: _places(tables[t]) for t in ("enterprises", "establishments")}
     every = pd.concat([*own.values(), *(_places(f) for f in vdab)], ignore_index=True)
-    every = every[["p", "m"]].dropna()
-    pairs = every.value_counts(["p", "m"])
-    codes = every.drop_duplicates().value_counts("p")  # names per postcode
-    names = every.drop_duplicates().value_counts("m")  # postcodes per name
+    # Integer codes: a postcode, a name, a pair of both (-1: missing).
+    p, postcodes = pd.factorize(every["p"])
+    m, names = pd.factorize(every["m"])
+    both = (p >= 0) & (m >= 0)
+    width = max(len(names), 1)
+    pair_code, pairs = pd.factorize(np.where(both, p.astype(np.int64) * width + m, -1))
+    seen = np.bincount(pair_code[both], minlength=len(pairs))  # records per pair
+    distinct = pairs[pairs >= 0]
+    names_per_postcode = np.bincount(distinct // width, minlength=len(postcodes))
+    postcodes_per_name = np.bincount(distinct % width, minlength=len(names))
+    starts = np.cumsum([0, *(len(f) for f in own.values())])
     out = []
-    for table, place in own.items():
+    for i, (table, place) in enumerate(own.items()):
         frame = tables[table]
         reasons = place["reason"]
         bad = (reasons.notna() & frame["postcode"].reset_index(drop=True).notna()).to_numpy(bool)
@@ -278,15 +285,13 @@ def places(
                 detail=reasons.astype("string").to_numpy(dtype=object),
             )
         )
-        index = pd.MultiIndex.from_frame(place[["p", "m"]].fillna(""))
-        seen = pairs.reindex(index).fillna(0).to_numpy()
-        other_names = codes.reindex(place["p"].fillna("")).fillna(0).to_numpy()
-        other_codes = names.reindex(place["m"].fillna("")).fillna(0).to_numpy()
-        lonely = (
-            place[["p", "m"]].notna().all(axis=1).to_numpy()
-            & (seen <= 1)
-            & (other_names >= 2)
-            & (other_codes >= 2)
+        at = slice(starts[i], starts[i + 1])
+        mine = both[at]
+        lonely = np.zeros(len(place), dtype=bool)
+        lonely[mine] = (
+            (seen[pair_code[at][mine]] <= 1)
+            & (names_per_postcode[p[at][mine]] >= 2)
+            & (postcodes_per_name[m[at][mine]] >= 2)
         )
         out.append(
             found(

@@ -146,7 +146,7 @@ def _still_sent(earlier: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> np.nd
         theirs = _pairs(earlier["party"][mine], earlier["record_id"][mine].astype("string"))
         hit = pc.fill_null(pc.is_in(theirs, value_set=ours), False).to_numpy(zero_copy_only=False)
         no_id = earlier["record_id"][mine].isna().to_numpy(dtype=bool)
-        parties = set(frame["party"].dropna())
+        parties = set(frame["party"].dropna().unique())  # not 700,000 Python strings
         sent[mine] = hit | (no_id & earlier["party"][mine].isin(parties).to_numpy(dtype=bool))
     return sent
 
