@@ -36,6 +36,8 @@ from linkage.encoding._params import EncodingParams
 from linkage.encoding._read import as_words
 from linkage.prepare import prepare
 
+_NAMES_AT_A_TIME = 16_384
+
 __all__ = ["AttackResult", "attack_encoded", "frequency_attack", "pattern_mining_attack"]
 
 
@@ -173,11 +175,24 @@ def pattern_mining_attack(
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(n, size=min(sample, n), replace=False))
     observed = as_float[np.ix_(chosen, positions)]
-    # Agreement: bits both set, plus bits both clear (one matrix product each).
-    agree = observed @ expected.T + (1 - observed) @ (1 - expected).T
-    best = np.argmax(agree, axis=1)
-    top2 = np.partition(agree, -2, axis=1)[:, -2:] if agree.shape[1] > 1 else agree
-    confident = (top2[:, -1] - top2[:, 0]) >= margin
+    # Agreement: bits both set, plus bits both clear; names a block at a time, keeping
+    # each filter's best and runner-up.
+    first = np.full(len(chosen), -np.inf, np.float32)
+    second = np.full(len(chosen), -np.inf, np.float32)
+    best = np.zeros(len(chosen), np.int64)
+    clear = 1 - observed
+    for start in range(0, len(distinct), _NAMES_AT_A_TIME):
+        block = expected[start : start + _NAMES_AT_A_TIME]
+        agree = observed @ block.T + clear @ (1 - block).T
+        top = np.argmax(agree, axis=1)
+        top_value = agree[np.arange(len(chosen)), top]
+        agree[np.arange(len(chosen)), top] = -np.inf
+        runner = agree.max(axis=1) if agree.shape[1] > 1 else np.full(len(chosen), -np.inf)
+        better = top_value > first
+        second = np.where(better, np.maximum(first, runner), np.maximum(second, top_value))
+        best = np.where(better, start + top, best)
+        first = np.where(better, top_value, first)
+    confident = (first - second) >= margin
     right = distinct[best] == np.asarray(true_names)[chosen]
     return AttackResult(
         attacked=len(chosen),
