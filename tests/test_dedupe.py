@@ -9,6 +9,7 @@ the clusters are measured: pairwise and cluster precision and recall.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +151,38 @@ def test_dedupe_on_the_command_line(
     argv = ["dedupe", str(table), "--preset", "enterprises", "--out", str(out)]
     assert main([*argv, "--columns", "name=naam"]) == EXIT_INPUT
     assert "say which side the table is" in capsys.readouterr().err
+
+
+def test_dedupe_maps_the_id_of_its_own_side_only(
+    exchange: linkage.synthetic.SyntheticExchange,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--columns employer_id=...`` names the right side's id: the left side's
+    mapping is not asked to hold it (it once was, and refused)."""
+    table = tmp_path / "werkgevers.parquet"
+    mine = exchange.employers.drop(columns=["enterprise_number"]).rename(
+        columns={"employer_id": "werkgever_id", "name": "naam"}
+    )
+    mine.to_parquet(table, index=False)
+    out = tmp_path / "clusters.csv"
+    for side in (["--side", "right"], []):
+        argv = ["dedupe", str(table), "--preset", "enterprises", *side, "--out", str(out)]
+        assert main([*argv, "--columns", "employer_id=werkgever_id,name=naam"]) == 0, side
+        clusters = pd.read_csv(out, dtype=str)
+        assert set(clusters["werkgever_id"]) == set(mine["werkgever_id"])
+    capsys.readouterr()
+
+
+def test_a_warning_on_the_command_line_is_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The committed sample holds no duplicates: EM cannot converge, and the command
+    says so in one line of its log, without a file path."""
+    sample = Path(linkage.__file__).parents[2] / "data" / "synthetic" / "employers.parquet"
+    argv = ["dedupe", str(sample), "--preset", "enterprises", "--side", "right"]
+    with caplog.at_level(logging.WARNING, logger="linkage"):
+        assert main([*argv, "--out", str(tmp_path / "c.csv")]) == 0
+    warned = [r.getMessage() for r in caplog.records if "converg" in r.getMessage()]
+    assert warned and all(w.startswith("warning: ") and ".py" not in w for w in warned)
+    assert all("\n" not in w for w in warned)

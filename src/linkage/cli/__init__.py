@@ -31,10 +31,12 @@ import re
 import sys
 import tomllib
 import traceback
+import warnings
 import zlib
 from collections.abc import Sequence
 from importlib import import_module
 from pathlib import Path
+from typing import TextIO
 
 from linkage._version import __version__
 from linkage.exceptions import LinkageError
@@ -113,10 +115,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         package_log.setLevel(previous)
 
 
+def _warning_line(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A warning as one line of the log (no file path, no source line)."""
+    logging.getLogger("linkage").warning("warning: %s", message)
+
+
 def _run(args: argparse.Namespace) -> int:
-    """The command's handler, its failures mapped to exit codes."""
+    """The command's handler, its failures mapped to exit codes, its warnings to one
+    line each."""
     try:
-        return int(args.handler(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line
+            return int(args.handler(args) or 0)
     except LinkageError as exc:
         _error(f"{exc.where}: {exc.detail}" if exc.where else exc.detail)
         return EXIT_INPUT

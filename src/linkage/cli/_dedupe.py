@@ -54,10 +54,16 @@ def _dedupe(args: argparse.Namespace) -> int:
     if args.threshold is not None:
         spec = replace(spec, threshold=args.threshold)
     mapping = _columns(args.columns, "--columns")
-    spec = spec.with_columns(left=mapping, right=mapping)
     table = _read(args.table, args)
+    side = args.side
+    if side is None and mapping:  # the side whose id the table has (by its own name)
+        ids = {s: getattr(spec, f"{s}_id") for s in ("left", "right")}
+        named = [s for s, i in ids.items() if mapping.get(i, i) in table]
+        side = named[0] if len(named) == 1 else None
+    if mapping:
+        spec = spec.with_columns(**{side or "left": mapping})
     result = dedupe(
-        table, spec, side=args.side, max_cluster_size=args.max_cluster_size, name=args.table.name
+        table, spec, side=side, max_cluster_size=args.max_cluster_size, name=args.table.name
     )
     write_table(result.clusters, args.out)
     if args.pairs_out:
