@@ -268,3 +268,29 @@ def test_nothing_clear_leaves_a_party(sample, ring, tmp_path: Path) -> None:
             padded = f" {v} "
             grams |= {padded[i : i + 2] for i in range(len(padded) - 1)}
     assert texts & (values | grams) == set()
+
+
+def test_units_link_within_their_linked_enterprises(sample, ring, encoded) -> None:
+    import linkage
+    from linkage.pipeline import ParentLinks
+    from linkage.presets import establishments
+
+    enterprise_links = link_encoded(*encoded).links
+    spec = establishments()
+    left = encode(sample.establishments, spec, ring, keep=("enterprise_number",))
+    right = encode(sample.sites, spec, ring, keep=("employer_id",))
+    result = link_encoded(left, right, parents=(enterprise_links, *ON))
+    on = ("establishment_number", "site_id")
+    got = link_quality(result.links, sample.truth_establishments, on=on)
+    clear = linkage.link(
+        sample.establishments,
+        sample.sites,
+        spec,
+        parents=ParentLinks.of(linkage.link(sample.enterprises, sample.employers, enterprises())),
+    )
+    want = link_quality(clear.links, sample.truth_establishments, on=on)
+    assert got.f1 >= want.f1 - 0.01, (got, want)
+    with pytest.raises(ConfigError, match="keep"):
+        link_encoded(
+            encode(sample.establishments, spec, ring), right, parents=(enterprise_links, *ON)
+        )

@@ -55,6 +55,26 @@ def test_encode_encode_link(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     links = pd.read_csv("links.csv", dtype=str)
     assert list(links.columns) == [*ON, "match_weight", "match_probability"]
     assert link_quality(links, x.truth_enterprises, on=ON).f1 > 0.99
+    # Units within their linked enterprises: the parent ids pass through.
+    x.establishments.to_parquet("units.parquet")
+    x.sites.to_parquet("sites.parquet")
+    for table, parent, out in (
+        ("units.parquet", "enterprise_number", "units.enc.parquet"),
+        ("sites.parquet", "employer_id", "sites.enc.parquet"),
+    ):
+        code, _, _ = run(
+            capsys, "encode", table, "--preset", "establishments", "--key", "exchange.key",
+            "--keep", parent, "--out", out,
+        )  # fmt: skip
+        assert code == 0
+    code, _, _ = run(
+        capsys, "link", "--encoded", "units.enc.parquet", "sites.enc.parquet",
+        "--parents", "links.csv", "--out", "unit_links.parquet",
+    )  # fmt: skip
+    assert code == 0
+    units = pd.read_parquet("unit_links.parquet")
+    on = ("establishment_number", "site_id")
+    assert link_quality(units, x.truth_establishments, on=on).f1 > 0.98
     # Another exchange's key: one line, exit 3.
     run(
         capsys, "encode", "employers.csv", "--preset", "enterprises",

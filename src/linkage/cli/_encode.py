@@ -46,6 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="which side of the spec the table is (default: found from its id column)",
     )
     parser.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="an id column to pass through besides the record id: the parent id of a "
+        "unit or site (enterprise_number, employer_id), for `link --encoded --parents`",
+    )
+    parser.add_argument(
         "--params",
         type=Path,
         help="encoding parameters (TOML: bits, hashes, q, flip, ...); both parties "
@@ -74,7 +82,9 @@ def _encode(args: argparse.Namespace) -> int:
     ring = KeyRing.load(args.key, passphrase=_passphrase(args))
     log.info("reading %s...", args.table)
     table = read_table(args.table)
-    encoded = encode(table, spec, ring, side=args.side, params=params, name=args.table.name)
+    encoded = encode(
+        table, spec, ring, side=args.side, params=params, keep=args.keep, name=args.table.name
+    )
     encoded.write(args.out)
     summary = {
         "table": str(args.table),
@@ -99,11 +109,17 @@ def _encode(args: argparse.Namespace) -> int:
 def link_files(args: argparse.Namespace) -> int:
     """``linkage link --encoded LEFT RIGHT --out LINKS``: the spec is the files'."""
     check_output(args.out)
-    for option in ("parents", "model", "save_model", "pairs_out", "overrides"):
+    for option in ("model", "save_model", "pairs_out", "overrides"):
         if getattr(args, option, None):
             flag = "--" + option.replace("_", "-")
             raise ConfigError(f"{flag} is not available with --encoded")
-    result = link_encoded(args.left, args.right, threshold=args.threshold)
+    parents = None
+    if args.parents:
+        links = read_table(args.parents)
+        if len(links.columns) < 2:
+            raise ConfigError("needs two id columns", source=args.parents.name)
+        parents = (links, str(links.columns[0]), str(links.columns[1]))
+    result = link_encoded(args.left, args.right, threshold=args.threshold, parents=parents)
     write_table(result.links, args.out)
     if args.json:
         print(

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -115,6 +116,7 @@ def encode(
     side: Side | None = None,
     params: EncodingParams | None = None,
     version: int | None = None,
+    keep: Sequence[str] = (),
     name: str = "",
 ) -> Encoded:
     """Encode ``table`` for a link on encodings (see :mod:`linkage.encoding`).
@@ -131,6 +133,10 @@ def encode(
     side : {"left", "right"}, optional
         Which side of the spec the table is; found from the id columns if not given.
     params : EncodingParams, optional
+    keep : sequence of str
+        Id columns passed through as given besides the record id: the parent ids
+        (a unit's enterprise pseudonym, a site's employer id) for a link within
+        linked parents. Never a value that is compared.
     name : str
         The table's name, for messages.
 
@@ -142,7 +148,7 @@ def encode(
     side = _side(table, spec, side)
     source = name or f"{side} table"
     id_column = spec.left_id if side == "left" else spec.right_id
-    require_columns(table, (id_column,), source=source)
+    require_columns(table, (id_column, *keep), source=source)
     check_unique(table[id_column].reset_index(drop=True), source=source)
     columns = table.columns
     base_sha256 = spec_sha256(spec)
@@ -159,6 +165,9 @@ def encode(
     start = time.perf_counter()
     ids = table[id_column].reset_index(drop=True)
     arrays: dict[str, pa.Array] = {id_column: pa.array(ids.to_numpy(object), from_pandas=True)}
+    for column in keep:
+        values = table[column].reset_index(drop=True).astype(object)
+        arrays[f"keep:{column}"] = pa.array(values.to_numpy(object), from_pandas=True)
     for f in what.token:
         data, present = tokens(prepared[f], keys.derive(f"token/{f}"), prf=params.token_prf)
         arrays[f"token:{f}"] = _fixed(data, present)
@@ -231,6 +240,7 @@ def encode(
         "key_id": keys.key_id,
         "token_bytes": TOKEN_BYTES,
         "notes": list(notes),
+        "kept": list(keep),
     }
     out = pa.table(arrays).replace_schema_metadata(
         {METADATA_KEY: json.dumps(description, sort_keys=True).encode("utf-8")}

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from linkage.blocking import Pairs, candidate_pairs
-from linkage.comparisons import Comparison, Similarity
+from linkage.blocking import PARENT_BLOCK_PAIRS, Pairs, candidate_pairs
+from linkage.comparisons import Comparison, ExactMatch, Similarity
 from linkage.config import LinkSpec, spec_from_dict
 from linkage.encoding._dice import dice, popcount
 from linkage.encoding._encode import Encoded
@@ -31,8 +31,9 @@ from linkage.encoding._params import EncodingParams
 from linkage.encoding._plan import plan
 from linkage.encoding._read import as_words, read_encoded
 from linkage.exceptions import ConfigError
+from linkage.io import require_columns
 from linkage.model import FellegiSunter, weight_to_probability
-from linkage.resolve import one_to_one, probability_to_weight
+from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
 from linkage.rules import BlockingRule, SplitBlockOn, block_on
 
 __all__ = ["EncodedLinkResult", "link_encoded"]
@@ -105,6 +106,30 @@ def _bloom(left: Encoded, right: Encoded, column: str) -> _Bloom:
     lw, lp = as_words(left.table[column])
     rw, rp = as_words(right.table[column])
     return _Bloom(lw, rw, lp, rp, popcount(lw), popcount(rw))  # type: ignore[arg-type]
+
+
+_PARENT = "parent"
+#: Pairs whose filters are gathered at once: 2 x 32 MiB of 1024-bit filters.
+_DICE_CHUNK = 262_144
+
+
+def _parent_codes(
+    left: Encoded, right: Encoded, links: pd.DataFrame, left_column: str, right_column: str
+) -> tuple[NDArray[np.int64], NDArray[np.int64], pd.Series]:
+    """Each child's parent as a code (-1: none), and the parents' links in codes."""
+    for encoded, column, side in ((left, left_column, "left"), (right, right_column, "right")):
+        if f"keep:{column}" not in encoded.table.column_names:
+            raise ConfigError(
+                f"the {side} encodings do not pass through the parent id {column!r}; "
+                f"encode them with keep=({column!r},) (--keep {column})"
+            )
+    require_columns(links, (left_column, right_column), source="parent links")
+    lpar = pd.Series(left.table[f"keep:{left_column}"].to_pylist(), dtype=object)
+    rpar = pd.Series(right.table[f"keep:{right_column}"].to_pylist(), dtype=object)
+    lc, _ = pd.factorize(pd.concat([lpar, links[left_column].astype(object)]))
+    rc, _ = pd.factorize(pd.concat([rpar, links[right_column].astype(object)]))
+    parent_link = pd.Series(rc[len(rpar) :], index=lc[len(lpar) :])
+    return lc[: len(lpar)].astype(np.int64), rc[: len(rpar)].astype(np.int64), parent_link
 
 
 def _rule(column: str, cap: int | None, split: tuple[str, ...]) -> BlockingRule:
@@ -186,6 +211,7 @@ def link_encoded(
     *,
     threshold: float | None = None,
     model: FellegiSunter | None = None,
+    parents: tuple[pd.DataFrame, str, str] | None = None,
 ) -> EncodedLinkResult:
     """Link two parties' encodings (see the module docstring).
 
@@ -198,6 +224,11 @@ def link_encoded(
         Match probability cut-off; the spec's by default.
     model : FellegiSunter, optional
         A model fitted before on encodings of this spec, to reuse.
+    parents : (links, left column, right column), optional
+        The parents' links (e.g. the enterprise link table) and the parent id
+        columns, which both files passed through (``encode(keep=...)``): children
+        are then also blocked within linked parents, and never linked across
+        parents linked elsewhere (as :func:`linkage.pipeline.link` does).
 
     Returns
     -------
@@ -233,10 +264,34 @@ def link_encoded(
                 column = f"lsh:{f}:{band}"
                 codes[column] = _token_codes(left, right, column)  # type: ignore[assignment]
                 rules.append(block_on(column, max_block_size=params.lsh_max_block))
+        if parents is not None:
+            left_parent, right_parent, parent_link = _parent_codes(left, right, *parents)
+            block_key = pd.Series(left_parent).map(parent_link).fillna(-1).to_numpy(np.int64)
+            codes[_PARENT] = (block_key, right_parent)
+            split = tuple(
+                f"token:{c.column}"
+                for c in spec.comparisons
+                if isinstance(c, ExactMatch) and not c.decisive and f"token:{c.column}" in codes
+            )
+            rules.append(
+                SplitBlockOn(
+                    columns=(_PARENT,),
+                    max_block_size=PARENT_BLOCK_PAIRS,
+                    split_by=split,
+                    name="within linked parent",
+                )
+                if split
+                else block_on(_PARENT, max_block_size=PARENT_BLOCK_PAIRS)
+            )
         lframe = pd.DataFrame({c: v[0] for c, v in codes.items()})
         rframe = pd.DataFrame({c: v[1] for c, v in codes.items()})
         pairs = candidate_pairs(lframe, rframe, rules, codes=codes)
         del lframe, rframe
+        if parents is not None:
+            keep = consistent_with_parents(
+                left_parent[pairs.left], right_parent[pairs.right], parent_link
+            )
+            pairs = replace(pairs, left=pairs.left[keep], right=pairs.right[keep])
     comparisons = spec.comparisons
     thresholds = {
         c.name: params.thresholds(c.name, c.n_levels - 1)
@@ -257,7 +312,7 @@ def link_encoded(
                 params.flip,
                 lpos,
                 rpos,
-                spec.chunk_size,
+                min(spec.chunk_size, _DICE_CHUNK),
             )
         return gamma
 
