@@ -24,7 +24,8 @@ hold (or one this cannot correct: an id, a reference to another record, a servic
 shared by many dossiers, an amount of a dossier of several services), an action not
 in the list, a national register number in a value, a value not of its field's kind,
 a record id the party did not send, a second correction of the same field or record,
-a ``complete`` of a field that holds another value. Refused too after the protocol's end and for a party that withdrew.
+a ``complete`` of a field that holds another value. Refused too after the protocol's
+end and for a party that withdrew.
 
 What is applied, and how it lasts: the corrections become rules (:mod:`._overlays`:
 ``remove``, ``set`` or ``blank`` by record key; an amount on its dossier's amounts),
