@@ -4,6 +4,7 @@ Run::
 
     python benchmarks/robustness.py DIR            # DIR from `linkage synth --out DIR`
     /usr/bin/time -v python benchmarks/robustness.py DIR   # whole-process wall, peak RSS
+    python benchmarks/robustness.py DIR --units    # also units -> sites (issue 17 "Scale")
 
 It links ``enterprises`` to ``employers`` with the ``enterprises`` preset, in this
 process, and prints:
@@ -13,11 +14,14 @@ process, and prints:
   the pairs each rule left out of blocks over its cap;
 * precision, recall and F1 of the links, over all employers and over the employers
   whose ``enterprise_number`` is empty (and those whose number is not valid);
-* seconds per stage.
+* seconds per stage;
+* with ``--units``, the establishment-unit link within the enterprise links, timed
+  apart, and its precision, recall and F1.
 
-It reads only the public API (``linkage.link``, ``read_exchange``, ``link_quality``,
-``pair_completeness``), so that the same script measures an older commit with
-``PYTHONPATH=<its worktree>/src``.
+Only the tables these links read are read (not dossiers, contacts, staff), so that
+the process's peak is the links'. It uses the public API (``linkage.link``,
+``link_quality``, ``pair_completeness``) and the synthetic tables' reader, so that
+the same script measures an older commit with ``PYTHONPATH=<its worktree>/src``.
 """
 
 from __future__ import annotations
@@ -32,13 +36,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 import linkage
 from linkage.blocking import pair_completeness
 from linkage.evaluate import link_quality
 from linkage.identifiers import parse_enterprise_numbers
-from linkage.presets import enterprises
-from linkage.synthetic import read_exchange
+from linkage.pipeline import LinkResult, ParentLinks
+from linkage.presets import enterprises, establishments
+from linkage.synthetic._io import from_arrow
 
 ON = ("enterprise_number", "employer_id")
 
@@ -63,10 +69,18 @@ def _commit() -> str:
     return out.stdout.strip() + (" (src modified)" if dirty.stdout.strip() else "")
 
 
-def measure(directory: str) -> dict[str, object]:
+def _read(directory: str, *names: str) -> list[pd.DataFrame]:
+    """Some tables of a synthetic exchange on disk (Parquet)."""
+    manifest = json.loads((Path(directory) / "manifest.json").read_text())
+    return [
+        from_arrow(name, pq.read_table(Path(directory) / manifest["tables"][name]["file"]))
+        for name in names
+    ]
+
+
+def measure(directory: str, *, units: bool = False) -> dict[str, object]:
     """Link and measure; return the figures as a dict."""
-    x = read_exchange(directory)
-    left, right, truth = x.enterprises, x.employers, x.truth_enterprises
+    left, right, truth = _read(directory, "enterprises", "employers", "truth_enterprises")
     start = time.perf_counter()
     result = linkage.link(left, right, enterprises())
     seconds = time.perf_counter() - start
@@ -96,7 +110,7 @@ def measure(directory: str) -> dict[str, object]:
             q = link_quality(links, truth[truth["employer_id"].isin(ids)], on=ON)
         return {k: round(v, 6) if isinstance(v, float) else v for k, v in q.to_dict().items()}
 
-    return {
+    figures: dict[str, object] = {
         "directory": directory,
         "commit": _commit(),
         "enterprises": len(left),
@@ -116,15 +130,43 @@ def measure(directory: str) -> dict[str, object]:
         "employers_number_not_valid": int(invalid.sum()),
         "link_seconds": round(seconds, 2),
         "stage_seconds": {k: round(v, 2) for k, v in result.timings.items()},
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib_after_enterprises": _peak_mib(),
+    }
+    if units:
+        figures["units"] = _units(directory, result)
+    figures["peak_rss_mib"] = _peak_mib()
+    return figures
+
+
+def _peak_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _units(directory: str, enterprise_links: LinkResult) -> dict[str, object]:
+    """The establishment-unit link within the enterprise links: time and quality."""
+    units, sites, truth = _read(directory, "establishments", "sites", "truth_establishments")
+    start = time.perf_counter()
+    result = linkage.link(units, sites, establishments(), parents=ParentLinks.of(enterprise_links))
+    seconds = time.perf_counter() - start
+    q = link_quality(result.links, truth, on=("establishment_number", "site_id"))
+    return {
+        "units": len(units),
+        "sites": len(sites),
+        "true_pairs": len(truth),
+        "candidate_pairs": len(result.pairs),
+        "pairs_skipped_by_rule": result.pairs.skipped,
+        "quality": {k: round(v, 6) if isinstance(v, float) else v for k, v in q.to_dict().items()},
+        "link_seconds": round(seconds, 2),
+        "stage_seconds": {k: round(v, 2) for k, v in result.timings.items()},
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", help="a synthetic exchange (linkage synth --out DIR)")
+    parser.add_argument("--units", action="store_true", help="also link units to sites")
     args = parser.parse_args(argv)
-    print(json.dumps(measure(args.directory), indent=2))
+    print(json.dumps(measure(args.directory, units=args.units), indent=2))
     return 0
 
 
