@@ -27,6 +27,10 @@
     [vdab]
     employers = "vdab/employers.parquet"
     sites = "vdab/sites.parquet"
+    # or, where the clear files must not meet (linkage on encodings, docs/encodings.md),
+    # the link tables a linkage party returned, in place of employers and sites:
+    # links_enterprises = "linked/enterprises.csv"
+    # links_establishments = "linked/establishments.csv"
 
     [output]
     store = "delivery"                           # the delivery store
@@ -391,6 +395,10 @@ class ExchangeConfig:
     purposes : Purposes
         ``[purposes]``: what the delivery is used for, and the parties' approvals
         (art. 12); a run checks them (``purposes.check``).
+    given : dict of str to Path
+        ``[vdab] links_enterprises`` / ``links_establishments``: link tables a linkage
+        party made on encodings (:mod:`._given`), delivered in place of a link made
+        here; ``employers`` and ``sites`` are then None.
     """
 
     exchange: str
@@ -398,8 +406,8 @@ class ExchangeConfig:
     parties: tuple[str, ...]
     validity: Validity
     extracts: dict[str, dict[str, Path]] = field(repr=False)
-    employers: Path
-    sites: Path
+    employers: Path | None
+    sites: Path | None
     store: Path
     audit_log: Path
     key_file: Path | None = None
@@ -414,9 +422,18 @@ class ExchangeConfig:
     group: str | None = None
     roles: Path | None = None
     purposes: Purposes = field(default_factory=Purposes)
+    given: dict[str, Path] = field(default_factory=dict)
     source: Path | None = None
 
     def __post_init__(self) -> None:
+        clear = self.employers is not None and self.sites is not None
+        if clear == bool(self.given) or (self.given and set(self.given) != set(LINKS)):
+            raise ConfigError(
+                "[vdab]: either employers and sites (VDAB's files, linked here) or "
+                "links_enterprises and links_establishments (link tables a linkage party "
+                "returned), not both and not a part of either",
+                source=str(self.source) if self.source else None,
+            )
         if self.validity.source != self.source:  # so that its messages name this file
             object.__setattr__(
                 self, "validity", dataclasses.replace(self.validity, source=self.source)
@@ -585,8 +602,15 @@ def _config(doc: dict[str, Any], path: Path) -> ExchangeConfig:
         parties=tuple(parties),
         validity=validity,
         extracts=extracts,
-        employers=_path(base, vdab.get("employers"), "[vdab] employers"),
-        sites=_path(base, vdab.get("sites"), "[vdab] sites"),
+        employers=_path(base, vdab["employers"], "[vdab] employers")
+        if "employers" in vdab
+        else None,
+        sites=_path(base, vdab["sites"], "[vdab] sites") if "sites" in vdab else None,
+        given={
+            name: _path(base, vdab[f"links_{name}"], f"[vdab] links_{name}")
+            for name in LINKS
+            if f"links_{name}" in vdab
+        },
         store=_path(base, output.get("store"), "[output] store"),
         audit_log=_path(base, output.get("audit_log", "audit.jsonl"), "[output] audit_log"),
         key_file=_path(base, keys["file"], "[keys] file") if "file" in keys else None,

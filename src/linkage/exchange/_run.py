@@ -48,6 +48,7 @@ from linkage.exchange._defects import (
     with_status,
 )
 from linkage.exchange._extract import Extracts, InvalidNumbers, read_extracts, sha256_file
+from linkage.exchange._given import given_links, read_given
 from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
 from linkage.exchange._overlays import (
     aligned,
@@ -362,6 +363,23 @@ def _without_national_numbers(
     return table[~hit], int(hit.sum())
 
 
+def _vdab(config: ExchangeConfig) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
+    """VDAB's employers and sites, and how many of each were withheld for a national
+    number; empty frames where the links are a linkage party's."""
+    if config.employers is None or config.sites is None:
+        return pd.DataFrame(), pd.DataFrame(), 0, 0
+    employers = read_table(config.employers, required=("employer_id",), unique="employer_id")
+    sites = read_table(config.sites, required=("site_id", "employer_id"), unique="site_id")
+    policy = config.checks.national_numbers
+    employers, held_employers = _without_national_numbers(
+        employers, ("employer_id",), config.employers, policy
+    )
+    sites, held_sites = _without_national_numbers(
+        sites, ("site_id", "employer_id"), config.sites, policy
+    )
+    return employers, sites, held_employers, held_sites
+
+
 def _give_back() -> None:
     """Return the memory Arrow freed (the readers' buffers, tables let go) to the
     system, so that the peak of a run is what it holds, not what it once held."""
@@ -410,10 +428,13 @@ def _quality(
     employers: pd.DataFrame,
 ) -> pd.DataFrame:
     """The defects found before linking, and those the links show (art. 8, inaccurate:
-    VDAB's linked employer disagrees with the sender)."""
+    VDAB's linked employer disagrees with the sender; not where VDAB's records are not
+    here, links given by a linkage party)."""
     first = _taken(staging / PENDING)
     linked = classified(
         vdab_disagreements(enterprises, delivered, feed.tables["links_enterprises"], employers)
+        if len(employers.columns)
+        else []
     )
     names = Extracts(tables={}, inputs=[], dropped=[], defects=linked, headers=headers)
     linked["column"] = names.as_sent(linked)
@@ -444,15 +465,9 @@ def _deliver(
     mark = time.perf_counter()
     extracts = read_extracts(config, invalid_numbers=invalid_numbers)
     D.checkpoint("read")
-    employers = read_table(config.employers, required=("employer_id",), unique="employer_id")
-    sites = read_table(config.sites, required=("site_id", "employer_id"), unique="site_id")
     policy = config.checks.national_numbers
-    employers, held_employers = _without_national_numbers(
-        employers, ("employer_id",), config.employers, policy
-    )
-    sites, held_sites = _without_national_numbers(
-        sites, ("site_id", "employer_id"), config.sites, policy
-    )
+    employers, sites, held_employers, held_sites = _vdab(config)
+    given = {n: read_given(p, n, policy) for n, p in config.given.items()}
     timings["read_validate"] = time.perf_counter() - mark
     _give_back()
     mark = time.perf_counter()
@@ -463,6 +478,10 @@ def _deliver(
     timings["pseudonymise"] = time.perf_counter() - mark
     D.checkpoint("pseudonymised")
     if preview:
+        if given:
+            raise ConfigError(
+                "the links are a linkage party's ([vdab] links_*): there is no model to refit"
+            )
         return _link(extracts.tables, employers, sites, tables, previous, config, refit)
     # A newer key version than the delivery in force: deliver the crosswalks, and
     # compare through them (re-keyed rows are not removed and added).
@@ -516,7 +535,11 @@ def _deliver(
     del extracts
     _give_back()
     timings["deliver"] = time.perf_counter() - mark
-    feed = _link(linked, employers, sites, keys, previous, config, refit)
+    feed = (
+        given_links(given, keys, previous)
+        if given
+        else _link(linked, employers, sites, keys, previous, config, refit)
+    )
     timings.update(feed.timings)
     D.checkpoint("linked")
     mark = time.perf_counter()
@@ -533,12 +556,16 @@ def _deliver(
     timings["quality"] += time.perf_counter() - mark
     mark = time.perf_counter()
     outputs.update(D.write_tables(staging, feed.tables, metadata=file_metadata(purposes)))
-    write_state(staging, feed)
+    if not given:  # a linkage party's links keep no state here
+        write_state(staging, feed)
     granted = write_access(staging, roles) if roles is not None else None
     written = D.Delivery(run_id=run_id, path=staging, manifest={"outputs": outputs})
     changes = D.diff_deliveries(
         previous, written, through=(lambda old: rekey(old, walks)) if walks else None
     )
+    read_from: list[tuple[str, Path | None, int]] = [
+        (f"links_{n}", p, len(given[n])) for n, p in config.given.items()
+    ] or [("employers", config.employers, len(employers)), ("sites", config.sites, len(sites))]
     vdab_inputs = [
         {
             "party": "VDAB",
@@ -547,10 +574,8 @@ def _deliver(
             "sha256": sha256_file(path),
             "rows": rows,
         }
-        for name, path, rows in (
-            ("employers", config.employers, len(employers)),
-            ("sites", config.sites, len(sites)),
-        )
+        for name, path, rows in read_from
+        if path is not None
     ]
     manifest = {
         "format": FORMAT,

@@ -1,0 +1,136 @@
+"""The feed on link tables a linkage party returned (linkage on encodings): ``[vdab]
+links_enterprises`` / ``links_establishments`` in place of VDAB's clear files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from linkage.exceptions import ConfigError, SchemaError
+from linkage.exchange import load_config, preview_refit, read_delivery, run
+from linkage.exchange._demo import write_exchange
+from linkage.exchange._given import REASON, read_given
+from linkage.keys import KeyRing
+from linkage.synthetic import generate
+
+TODAY = dt.date(2026, 11, 28)
+CLEAR = 'employers = "vdab/employers.parquet"\nsites = "vdab/sites.parquet"\n'
+GIVEN = 'links_enterprises = "linked/enterprises.csv"\nlinks_establishments = "linked/units.csv"\n'
+
+
+@pytest.fixture(scope="module")
+def small():
+    return generate(n_enterprises=300, seed=11)
+
+
+def _given_config(path: Path, *, both: bool = False):
+    text = path.read_text(encoding="utf-8")
+    assert CLEAR in text
+    path.write_text(text.replace(CLEAR, (CLEAR if both else "") + GIVEN), encoding="utf-8")
+    return load_config(path)
+
+
+def _returned(tables: dict[str, pd.DataFrame], folder: Path) -> None:
+    """What a linkage party returns, made from a clear run's links: numbers and
+    VDAB's ids, one row per record."""
+    folder.mkdir()
+    ent = tables["links_enterprises"].merge(
+        tables["enterprises"][["enterprise_key", "enterprise_number"]].drop_duplicates()
+    )
+    ent = ent.drop_duplicates("enterprise_key")
+    ent[["enterprise_key", "employer_id", "match_probability"]].to_csv(
+        folder / "enterprises.csv", index=False
+    )
+    units = tables["links_establishments"].merge(
+        tables["establishments"][["establishment_key", "establishment_number"]].drop_duplicates()
+    )
+    units = units.drop_duplicates("establishment_key")
+    units[["establishment_number", "site_id", "employer_id", "match_probability"]].to_csv(
+        folder / "units.csv", index=False
+    )
+
+
+def _links(tables: dict[str, pd.DataFrame], name: str, right: str) -> set[tuple[str, ...]]:
+    frame = tables[f"links_{name}"]
+    return set(frame[[f"{name[:-1]}_key", "party", right]].astype(str).itertuples(index=False))
+
+
+def test_returned_links_are_delivered_for_every_party_of_the_record(tmp_path: Path, small) -> None:
+    ring = KeyRing.generate(exchange="vlaio-vdab-2025")
+    clear = load_config(write_exchange(small, tmp_path / "clear"))
+    run(clear, ring=ring, today=TODAY)
+    made = read_delivery(clear.store).tables()
+
+    folder = tmp_path / "given"
+    config = _given_config(write_exchange(small, folder), both=False)
+    _returned(made, folder / "linked")
+    result = run(config, ring=ring, today=TODAY)
+    got = read_delivery(config.store).tables()
+    assert _links(got, "enterprises", "employer_id") == _links(made, "enterprises", "employer_id")
+    assert _links(got, "establishments", "site_id") == _links(made, "establishments", "site_id")
+    assert list(got["links_establishments"].columns) == list(made["links_establishments"].columns)
+    # every link is new to this store, and says who made it; no model, no state
+    changed = result.manifest["links"]["changed"]["enterprises"]
+    assert changed == {REASON: len(got["links_enterprises"]["enterprise_key"].unique())}
+    assert not (result.path / "state").exists()
+    assert {i["table"] for i in result.manifest["inputs"] if i["party"] == "VDAB"} == {
+        "links_enterprises",
+        "links_establishments",
+    }
+    # nothing of VDAB's clear records was read: no employer to disagree with
+    report = pd.concat(pd.read_csv(p, dtype=str) for p in (result.path / "quality").glob("*.csv"))
+    assert "differs from VDAB's employer" not in set(report["defect"])
+    with pytest.raises(ConfigError, match="no model to refit"):
+        preview_refit(config, ring=ring, today=TODAY)
+
+    # the same links again: nothing changed; one link moved: that one, by its reason
+    again = run(config, ring=ring, today=TODAY)
+    assert again.manifest["links"]["changed"]["enterprises"] == {}
+    ent = pd.read_csv(folder / "linked" / "enterprises.csv", dtype=str)
+    ent.loc[0, "employer_id"] = "E-MOVED"
+    ent.to_csv(folder / "linked" / "enterprises.csv", index=False)
+    moved = run(config, ring=ring, today=TODAY)
+    assert moved.manifest["links"]["changed"]["enterprises"] == {REASON: 1}
+
+
+def test_a_config_names_vdabs_files_or_the_returned_links(tmp_path: Path, small) -> None:
+    with pytest.raises(ConfigError, match="either employers and sites"):
+        _given_config(write_exchange(small, tmp_path), both=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "row", "message"),
+    [
+        ("enterprise_key,employer_id\nv1.x,E1\n", None, None, "missing column"),
+        (
+            "enterprise_key,employer_id,match_probability\nv1.a,E1,0.9\nv1.a,E2,0.8\n",
+            "enterprise_key",
+            2,
+            "linked twice",
+        ),
+        (
+            "enterprise_number,employer_id,match_probability\n0403170701,E1,1.5\n",
+            "match_probability",
+            1,
+            "not a probability",
+        ),
+        (
+            "enterprise_key,employer_id,match_probability\nv1.a,E1,0.9\nv1.b,85073003328,0.9\n",
+            "employer_id",
+            2,
+            "national register",
+        ),
+    ],
+)
+def test_a_bad_link_table_is_one_line_naming_where(
+    tmp_path: Path, text: str, column: str | None, row: int | None, message: str
+) -> None:
+    path = tmp_path / "links.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SchemaError, match=message) as caught:
+        read_given(path, "enterprises", "refuse")
+    assert caught.value.column == column and caught.value.row == row
+    assert "\n" not in str(caught.value)
