@@ -294,3 +294,34 @@ def test_units_link_within_their_linked_enterprises(sample, ring, encoded) -> No
         link_encoded(
             encode(sample.establishments, spec, ring), right, parents=(enterprise_links, *ON)
         )
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.text(alphabet="abcdef ", min_size=0, max_size=12), min_size=1, max_size=6))
+def test_minhash_bands_equal_their_reference(values: list[str]) -> None:
+    from linkage.encoding._bloom import mix64
+    from linkage.encoding._lsh import minhash_bands
+
+    key, bands, rows = b"\x02" * 32, 3, 2
+    got = minhash_bands(np.array(values, dtype=object), key, q=2, bands=bands, rows=rows)
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    for value, row in zip(values, got, strict=True):
+        padded = f" {value} "
+        grams = {padded[i : i + 2] for i in range(len(padded) - 1)}
+        seeds = [
+            np.frombuffer(hmac.new(key, g.encode(), hashlib.sha256).digest()[:8], "<u8")[0]
+            for g in grams
+        ]
+        with np.errstate(over="ignore"):
+            slots = [
+                min(int(mix64(np.array([s + np.uint64(j) * golden]))[0] >> 48) for s in seeds)
+                for j in range(bands * rows)
+            ]
+            want = []
+            for band in range(bands):
+                key_of = np.zeros(1, np.uint64)
+                for r in range(rows):
+                    mixed = key_of * golden + np.uint64(slots[band * rows + r]) + np.uint64(1)
+                    key_of = mix64(mixed)
+                want.append(int(key_of[0]) or 1)
+        assert row.tolist() == want

@@ -12,8 +12,6 @@ share a band, not what it holds. The work is numpy over chunks of records.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -23,7 +21,7 @@ from linkage.pseudonymise import hmac_sha256_many
 
 __all__ = ["minhash_bands"]
 
-_CHUNK = 8_192
+_CHUNK = 4_096
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -57,20 +55,28 @@ def minhash_bands(
     # 16 bits a MinHash: a chance collision (2**-16) is far below a band's J ** rows,
     # and half the memory traffic of the gather below.
     hashes = (spread >> np.uint64(48)).astype(np.uint16)
-    starts = np.searchsorted(owner, np.arange(0, len(values) + _CHUNK, _CHUNK))
-    for a, b in itertools.pairwise(starts):
-        if a == b:
+    # A record's q-grams as one row, padded with a q-gram whose hashes are all the
+    # highest: the MinHashes are then one gather and one min over the row.
+    hashes = np.vstack([hashes, np.full((1, hashes.shape[1]), np.iinfo(np.uint16).max, np.uint16)])
+    counts = np.bincount(owner, minlength=len(values))
+    starts = np.r_[0, np.cumsum(counts)]
+    for a in range(0, len(values), _CHUNK):
+        b = min(len(values), a + _CHUNK)
+        width = int(counts[a:b].max(initial=0))
+        if width == 0:
             continue
-        mine = owner[a:b]
-        firsts = np.r_[0, np.flatnonzero(mine[1:] != mine[:-1]) + 1]
-        mins = np.minimum.reduceat(hashes[codes[a:b]], firsts, axis=0).astype(np.uint64)
-        mins = mins.reshape(len(firsts), bands, rows)
-        key_of = np.zeros((len(firsts), bands), np.uint64)
+        row_of = np.repeat(np.arange(b - a), counts[a:b])
+        column = np.arange(starts[a], starts[b]) - np.repeat(starts[a:b], counts[a:b])
+        padded = np.full((b - a, width), len(distinct), np.int64)
+        padded[row_of, column] = codes[starts[a] : starts[b]]
+        mins = hashes[padded].min(axis=1).astype(np.uint64).reshape(b - a, bands, rows)
+        key_of = np.zeros((b - a, bands), np.uint64)
         if salts is not None:
-            key_of += salts[mine[firsts]][:, None]
+            key_of += salts[a:b][:, None]
         with np.errstate(over="ignore"):
             for r in range(rows):
                 key_of = mix64(key_of * _GOLDEN + mins[:, :, r] + np.uint64(1))
         key_of[key_of == 0] = 1
-        out[mine[firsts]] = key_of
+        key_of[counts[a:b] == 0] = 0
+        out[a:b] = key_of
     return out
