@@ -191,13 +191,15 @@ def flip_bits(
     steps = round(probability * 64)
     if steps == 0 or not filters.size:
         return filters
-    n, words = filters.shape
+    words = filters.shape[1]
     binary = [(steps >> (5 - k)) & 1 for k in range(6)]  # b1 .. b6
     counter = np.arange(words * 6, dtype=np.uint64).reshape(6, words)
     with np.errstate(over="ignore"):
         base = seeds.astype(np.uint64)[:, None] * _GOLDEN
-        mask = np.zeros((n, words), np.uint64)
-        for k in range(5, -1, -1):  # b6 first
+        # From the lowest 1 of the binary probability (ANDs before it leave zeros).
+        lowest = max(k for k in range(6) if binary[k])
+        mask = mix64(base + counter[lowest][None, :] + np.uint64(1))
+        for k in range(lowest - 1, -1, -1):
             draw = mix64(base + counter[k][None, :] + np.uint64(1))
             mask = (mask | draw) if binary[k] else (mask & draw)
     filters ^= mask
