@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from linkage import encoding, exchange, presets, synthetic
+from linkage import exchange, presets, synthetic
 from linkage._version import __version__
 from linkage.comparisons import (
     Comparison,
@@ -29,7 +29,6 @@ from linkage.comparisons import (
 )
 from linkage.config import Field, LinkSpec, ModelSettings
 from linkage.dedupe import DedupeResult, dedupe, dedupe_quality
-from linkage.encoding import encode, link_encoded
 from linkage.evaluate import link_quality, threshold_sweep
 from linkage.exceptions import (
     ConfigError,
@@ -88,12 +87,9 @@ __all__ = [
     "dedupe",
     "dedupe_quality",
     "distance",
-    "encode",
-    "encoding",
     "exact_match",
     "exchange",
     "link",
-    "link_encoded",
     "link_quality",
     "load_spec",
     "log_to_notebook",
