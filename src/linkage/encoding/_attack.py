@@ -268,7 +268,7 @@ def attack_encoded(
     side = str(description["side"])
     field = field or next(c[len("bloom:") :] for c in encoded.table.column_names if "bloom:" in c)
     made = next(f for f in spec.fields if f.name == field)
-    names = prepare(table, [made], side="left" if side == "left" else "right")[field]
+    names = prepare(table, [made], side=side)[field]  # type: ignore[arg-type]
     words, present = as_words(encoded.table[f"bloom:{field}"])
     rows = np.flatnonzero(present)
     rng = np.random.default_rng(seed)
@@ -290,5 +290,13 @@ def attack_encoded(
     bands = [c for c in encoded.table.column_names if c.startswith(f"lsh:{field}:")]
     if bands:
         keys = np.stack([np.asarray(as_words(encoded.table[c])[0])[:, 0] for c in bands], axis=1)
-        out["frequency"] = frequency_attack(keys[present], truth[present], names)
+        public = names
+        if params.lsh_salt is not None:
+            # Bands keyed by a salt (the postcode): the adversary counts names per
+            # postcode in the register, which it also holds.
+            salt = next(f for f in spec.fields if f.name == params.lsh_salt)
+            salts = prepare(table, [salt], side=side)[params.lsh_salt]  # type: ignore[arg-type]
+            public = names + "\x1f" + salts.fillna("").astype(str)
+        keyed = public.to_numpy(object)
+        out["frequency"] = frequency_attack(keys[present], keyed[present], public)
     return out

@@ -179,7 +179,8 @@ def encode(
         )
         arrays[f"block:{rule}"] = _fixed(data, present)
     timings["tokens"] = time.perf_counter() - start
-    salt_codes, salt_values, salt_hashes = _salts(prepared, params, keys)
+    salt_codes, salt_values, _ = _salts(prepared, params.salt, keys)
+    band_salts = _salts(prepared, params.lsh_salt, keys)[2]
     # Each fuzzy field's q-grams once, for its blocking bands and its filter.
     grams = {
         f: qgrams(prepared[f].dropna().to_numpy(object), q=params.q)
@@ -195,7 +196,7 @@ def encode(
             q=params.q,
             bands=params.lsh_bands,
             rows=params.lsh_rows,
-            salts=None if salt_hashes is None else salt_hashes[present],
+            salts=None if band_salts is None else band_salts[present],
             grams=grams[f],
         )
         for band in range(params.lsh_bands):
@@ -249,18 +250,18 @@ def encode(
 
 
 def _salts(
-    prepared: pd.DataFrame, params: EncodingParams, keys: EncodingKeys
+    prepared: pd.DataFrame, salt: str | None, keys: EncodingKeys
 ) -> tuple[NDArray[np.int64] | None, NDArray[np.object_], NDArray[np.uint64] | None]:
     """Per record, its salt's code and keyed hash; the distinct salt values."""
-    if params.salt is None:
+    if salt is None:
         return None, np.empty(0, object), None
-    if params.salt not in prepared:
+    if salt not in prepared:
         raise ConfigError(
-            f"encoding salt {params.salt!r} is not a field the spec compares exactly; "
-            "choose one (e.g. postcode) or salt=None"
+            f"encoding salt {salt!r} is not a field the spec compares exactly; "
+            "choose one (e.g. postcode) or None"
         )
     # A missing salt is a salt of its own (the empty string).
-    codes, values = pd.factorize(prepared[params.salt].fillna("").astype(str))
+    codes, values = pd.factorize(prepared[salt].fillna("").astype(str))
     text_key = base64.b64encode(keys.derive("salt")[:12]).decode("ascii")
     hashes = pd.util.hash_array(np.asarray(values, object), hash_key=text_key, categorize=False)
     return codes.astype(np.int64), np.asarray(values, object), hashes[codes]

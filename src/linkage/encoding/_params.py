@@ -47,6 +47,10 @@ class EncodingParams:
         permutes the bit positions of every filter and keys the blocking bands, so
         that equal names in two postcodes share no pattern. Records whose salts
         differ then compare only on their tokens. None: no salt.
+    lsh_salt : str or None
+        A token field (the postcode) that keys the blocking bands too, so that equal
+        names in two postcodes share no band: group sizes of equal names then no
+        longer show across the file. None: bands across the whole file.
     fold : bool
         XOR-fold each filter once (its two halves XOR-ed: half the length).
     seed : int
@@ -74,6 +78,7 @@ class EncodingParams:
     q: int = 2
     flip: float = 8 / 64
     salt: str | None = None
+    lsh_salt: str | None = "postcode"
     fold: bool = False
     seed: int = 0
     lsh_bands: int = 16
