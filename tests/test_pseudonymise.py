@@ -307,3 +307,23 @@ def test_column_of_several_arrow_chunks(ring: KeyRing, domain: str) -> None:
     pd.testing.assert_series_equal(
         pseudonymise(joined, ring, domain=domain), expected, check_dtype=False
     )
+
+
+def test_known_pseudonyms_are_taken_and_the_result_is_the_same(caplog) -> None:
+    """A previous delivery's pseudonyms, taken instead of hashing: the same Series,
+    byte for byte; known ones that are not this key's are noticed and not taken."""
+    ring = KeyRing.generate(exchange="vlaio-vdab-2025")
+    ids = pd.Series([f"DOS{i:06d}" for i in range(3000)], dtype="string[pyarrow]")
+    made = pseudonymise(ids, ring, domain="dossier")
+    known = pd.Series(made.to_numpy()[:2000], index=ids.to_numpy()[:2000])
+    now = pd.concat(
+        [ids.iloc[500:], pd.Series(["NEW", None, "DOS000007"], dtype="string[pyarrow]")],
+        ignore_index=True,
+    )
+    expected = pseudonymise(now, ring, domain="dossier")
+    assert pseudonymise(now, ring, domain="dossier", known=known).equals(expected)
+    other = KeyRing.generate(exchange="vlaio-vdab-2025")
+    stale = pd.Series(pseudonymise(ids, other, domain="dossier").to_numpy(), index=ids.to_numpy())
+    with caplog.at_level("WARNING", logger="linkage"):
+        assert pseudonymise(now, ring, domain="dossier", known=stale).equals(expected)
+    assert any("made anew" in r.getMessage() for r in caplog.records)

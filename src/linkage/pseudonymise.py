@@ -35,6 +35,7 @@ fetches the algorithm again. Everything else is Arrow or numpy, whole columns.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -60,6 +61,8 @@ __all__ = [
     "pseudonym_versions",
     "pseudonymise",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Bytes of the HMAC kept: 128 bits.
 PSEUDONYM_BYTES = 16
@@ -276,7 +279,12 @@ def _pseudonyms_of(distinct: pa.StringArray, key: SecretKey, version: int) -> pa
 
 
 def pseudonymise(
-    values: pd.Series, ring: KeyRing, *, domain: str, version: int | None = None
+    values: pd.Series,
+    ring: KeyRing,
+    *,
+    domain: str,
+    version: int | None = None,
+    known: pd.Series | None = None,
 ) -> pd.Series:
     """Pseudonyms of a column of identifiers.
 
@@ -291,6 +299,11 @@ def pseudonymise(
         ``service``, ``amount`` or another lower-case name.
     version : int, optional
         Key version; the ring's current version by default.
+    known : Series, optional
+        Pseudonyms made before of values as written (index: the value, as in
+        ``values``), in this domain and version: a previous delivery's. A value found
+        there takes its pseudonym without hashing; a sample of them is hashed
+        again, and if one differs none is taken.
 
     Returns
     -------
@@ -309,10 +322,48 @@ def pseudonymise(
     (True, [False, True, False])
     """
     number = ring.current if version is None else int(version)
+    if known is not None and len(known) and len(values):
+        reused = _reused(values, known, ring, domain=domain, version=number)
+        if reused is not None:
+            return reused
     key = ring.key(domain, number)
     codes, distinct = _canonical_codes(values, domain=domain)
     pseudonyms = _pseudonyms_of(distinct, key, number).take(codes)
     return pd.Series(pd.arrays.ArrowStringArray(pseudonyms), index=values.index, name=values.name)
+
+
+#: How many reused pseudonyms are hashed again to check them.
+_CHECKED = 256
+
+
+def _reused(
+    values: pd.Series, known: pd.Series, ring: KeyRing, *, domain: str, version: int
+) -> pd.Series | None:
+    """:func:`pseudonymise` taking the ``known`` pseudonyms of the values found there
+    (looked up as written, by Arrow's hash table) and hashing the rest; None when a
+    checked sample of the known ones is not what hashing gives."""
+    text = pa.array(values.astype("string").array, type=pa.string())
+    ids = pa.array(known.index.astype("string"), type=pa.string())
+    found = pc.index_in(text, value_set=ids, skip_nulls=True).to_numpy(zero_copy_only=False)
+    hit = ~np.isnan(found) if found.dtype.kind == "f" else found >= 0
+    at = np.flatnonzero(hit)
+    if not at.size:
+        return None
+    sample = at[np.linspace(0, at.size - 1, min(at.size, _CHECKED)).astype(np.intp)]
+    check = pseudonymise(values.iloc[sample], ring, domain=domain, version=version)
+    given = pa.array(known.to_numpy(dtype=object), type=pa.string())
+    rows = np.nan_to_num(found).astype(np.int64)
+    if check.tolist() != given.take(pa.array(rows[sample])).to_pylist():
+        log.warning("%s: the known pseudonyms are not this key's; all are made anew", domain)
+        return None
+    rest = pseudonymise(values.iloc[np.flatnonzero(~hit)], ring, domain=domain, version=version)
+    pool = pa.concat_arrays([given, pa.array(rest.array, type=pa.string())])
+    where = np.where(hit, rows, len(given) + np.cumsum(~hit) - 1)
+    return pd.Series(
+        pd.arrays.ArrowStringArray(pool.take(pa.array(where))),
+        index=values.index,
+        name=values.name,
+    )
 
 
 def crosswalk(values: pd.Series, ring: KeyRing, *, domain: str, old: int, new: int) -> pd.DataFrame:

@@ -62,7 +62,7 @@ from linkage.exchange._purposes import file_metadata
 from linkage.exchange._quality import classified, quality_defects, write_quality
 from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
 from linkage.exchange._roles import load_roles, write_access
-from linkage.exchange._shape import shape
+from linkage.exchange._shape import known_keys, shape
 from linkage.exchange._verify import settle
 from linkage.io import read_table
 from linkage.keys import KeyRing
@@ -474,7 +474,7 @@ def _deliver(
     defects = quality_defects(extracts, today=today, max_age_days=max_age, vdab=(employers, sites))
     timings["quality"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    tables = shape(extracts.tables, ring)
+    tables = shape(extracts.tables, ring, known=known_keys(previous, ring.current))
     timings["pseudonymise"] = time.perf_counter() - mark
     D.checkpoint("pseudonymised")
     if preview:

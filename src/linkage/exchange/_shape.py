@@ -20,21 +20,55 @@ import logging
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from linkage.exchange._delivery import Delivery
 from linkage.exchange._extract import list_items
 from linkage.exchange._schema import EXTRACTS
 from linkage.keys import KeyRing
 from linkage.pseudonymise import pseudonymise
 
-__all__ = ["amount_ids", "shape"]
+__all__ = ["amount_ids", "known_keys", "shape"]
 
 log = logging.getLogger(__name__)
 
 
-def _keys(ring: KeyRing, domain: str, *columns: pd.Series) -> list[pd.Series]:
+#: The key domains whose clear id a delivery holds beside its key: the delivered
+#: table, its id and its key.
+KNOWN = {
+    "enterprise": ("enterprises", "enterprise_number", "enterprise_key"),
+    "establishment": ("establishments", "establishment_number", "establishment_key"),
+    "dossier": ("dossiers", "dossier_id", "dossier_key"),
+}
+
+
+def known_keys(previous: Delivery | None, version: int) -> dict[str, pd.Series]:
+    """The pseudonyms a delivery made under key ``version``, per domain of
+    :data:`KNOWN` (clear id -> key), for a run to take instead of hashing anew."""
+    if previous is None or previous.manifest["key"]["version"] != version:
+        return {}
+    known = {}
+    for domain, (table, ident, key) in KNOWN.items():
+        frame = pq.read_table(previous.path / f"{table}.parquet", columns=[ident, key])
+        pairs = frame.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+        pairs = pairs.dropna().drop_duplicates(ident)
+        known[domain] = pd.Series(pairs[key].to_numpy(), index=pairs[ident].to_numpy())
+    return known
+
+
+def _keys(
+    ring: KeyRing, domain: str, *columns: pd.Series, known: dict[str, pd.Series] | None = None
+) -> list[pd.Series]:
     """Pseudonyms of several columns of one key domain, each distinct value hashed
-    once for all of them (an enterprise's number turns up in four tables)."""
-    keys = pseudonymise(pd.concat(columns, ignore_index=True), ring, domain=domain)
+    once for all of them (an enterprise's number turns up in four tables), or taken
+    from ``known`` (:func:`known_keys`)."""
+    keys = pseudonymise(
+        pd.concat(columns, ignore_index=True),
+        ring,
+        domain=domain,
+        known=(known or {}).get(domain),
+    )
     starts = np.cumsum([0, *(len(c) for c in columns)])
     return [
         keys.iloc[start : start + len(c)].set_axis(c.index).rename(c.name)
@@ -55,10 +89,14 @@ def _columns(table: str, *skip: str) -> list[str]:
     return [c for c in EXTRACTS[table].columns if c not in skip]
 
 
-def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFrame]:
+def shape(
+    tables: dict[str, pd.DataFrame], ring: KeyRing, *, known: dict[str, pd.Series] | None = None
+) -> dict[str, pd.DataFrame]:
     """The delivered tables, from validated extracts (see :func:`read_extracts`).
 
     Records whose own number was withheld (missing after validation) are left out.
+    ``known``: pseudonyms a previous delivery made under the same key
+    (:func:`known_keys`), taken rather than made anew (the same, byte for byte).
     """
     out: dict[str, pd.DataFrame] = {}
     ent = tables["enterprises"]
@@ -76,9 +114,10 @@ def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFr
         est["enterprise_number"],
         dos["enterprise_number"],
         con["enterprise_number"],
+        known=known,
     )
     dossier_key, part_dossier_key, con_dossier_key = _keys(
-        ring, "dossier", dos["dossier_id"], parts["dossier_id"], con["dossier_id"]
+        ring, "dossier", dos["dossier_id"], parts["dossier_id"], con["dossier_id"], known=known
     )
     staff_key, ref_staff_key = _keys(ring, "staff", staff["staff_id"], refs)
     (service_key,) = _keys(ring, "service", parts["service_id"])
@@ -92,7 +131,9 @@ def shape(tables: dict[str, pd.DataFrame], ring: KeyRing) -> dict[str, pd.DataFr
     )
     out["establishments"] = pd.DataFrame(
         {
-            "establishment_key": _keys(ring, "establishment", est["establishment_number"])[0],
+            "establishment_key": _keys(
+                ring, "establishment", est["establishment_number"], known=known
+            )[0],
             "establishment_number": est["establishment_number"],
             "enterprise_key": est_ent_key,
             "party": est["party"],
