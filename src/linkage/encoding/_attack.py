@@ -260,8 +260,9 @@ def attack_encoded(
     Returns
     -------
     dict
-        ``pattern_mining`` (on the Bloom filters) and ``frequency`` (alignment on the
-        blocking bands, when the file has them).
+        ``pattern_mining`` (on the Bloom filters), ``frequency`` (alignment on the
+        blocking bands, when the file has them) and ``frequency_unique`` (on the
+        bands across postcodes of the names held once).
     """
     description = encoded.description
     params = EncodingParams.from_dict(description["params"])  # type: ignore[arg-type]
@@ -299,4 +300,9 @@ def attack_encoded(
             public = names + "\x1f" + salts.fillna("").astype(str)
         keyed = public.to_numpy(object)
         out["frequency"] = frequency_attack(keys[present], keyed[present], public)
+    across = [c for c in encoded.table.column_names if c.startswith(f"lsh_unique:{field}:")]
+    if across:
+        keys = np.stack([np.asarray(as_words(encoded.table[c])[0])[:, 0] for c in across], axis=1)
+        held = np.asarray(encoded.table[across[0]].is_valid().to_numpy(zero_copy_only=False))
+        out["frequency_unique"] = frequency_attack(keys[held], truth[held], names)
     return out

@@ -29,6 +29,7 @@ from linkage.config import LinkSpec, spec_to_dict
 from linkage.encoding._bloom import (
     bloom_filters,
     flip_bits,
+    mix64,
     qgrams,
     salt_permutations,
     xor_fold,
@@ -46,6 +47,8 @@ from linkage.prepare import prepare
 __all__ = ["Encoded", "encode", "write_encoded"]
 
 log = logging.getLogger(__name__)
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 Side = Literal["left", "right"]
 
@@ -196,11 +199,20 @@ def encode(
             q=params.q,
             bands=params.lsh_bands,
             rows=params.lsh_rows,
-            salts=None if band_salts is None else band_salts[present],
             grams=grams[f],
         )
+        salted = keys_of
+        if band_salts is not None:
+            with np.errstate(over="ignore"):
+                salted = mix64(keys_of ^ (band_salts[:, None] * _GOLDEN))
+            salted[salted == 0] = 1
+        # Across salts, only the values this party holds once: a band shared across
+        # postcodes then never groups more than one record a file.
+        alone = present & ~values.duplicated(keep=False).to_numpy()
         for band in range(params.lsh_bands):
-            arrays[f"lsh:{f}:{band}"] = _fixed(keys_of[:, band].copy(), present)
+            arrays[f"lsh:{f}:{band}"] = _fixed(salted[:, band].copy(), present)
+            if band_salts is not None and params.lsh_unique:
+                arrays[f"lsh_unique:{f}:{band}"] = _fixed(keys_of[:, band].copy(), alone)
     timings["bands"] = time.perf_counter() - start - timings["tokens"]
     for f in what.bloom:
         values = prepared[f]

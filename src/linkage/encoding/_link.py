@@ -259,11 +259,15 @@ def link_encoded(
         for name, _, cap, split in what.block:
             codes[f"block:{name}"] = _token_codes(left, right, f"block:{name}")  # type: ignore[assignment]
             rules.append(_rule(f"block:{name}", cap, split))
+        names = set(left.table.column_names) & set(right.table.column_names)
         for f in what.lsh:
             for band in range(params.lsh_bands):
-                column = f"lsh:{f}:{band}"
-                codes[column] = _token_codes(left, right, column)  # type: ignore[assignment]
-                rules.append(block_on(column, max_block_size=params.lsh_max_block))
+                for kind in ("lsh", "lsh_unique"):
+                    column = f"{kind}:{f}:{band}"
+                    if column not in names:
+                        continue
+                    codes[column] = _token_codes(left, right, column)  # type: ignore[assignment]
+                    rules.append(block_on(column, max_block_size=params.lsh_max_block))
         if parents is not None:
             left_parent, right_parent, parent_link = _parent_codes(left, right, *parents)
             block_key = pd.Series(left_parent).map(parent_link).fillna(-1).to_numpy(np.int64)

@@ -32,12 +32,10 @@ def minhash_bands(
     q: int,
     bands: int,
     rows: int,
-    salts: NDArray[np.uint64] | None = None,
     grams: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
 ) -> NDArray[np.uint64]:
     """The band keys of each value: shape (n, bands), dtype uint64 (0: no q-gram).
 
-    With ``salts`` (a keyed 64-bit hash per value), values meet only within one salt.
     ``grams``: the values' q-grams (:func:`linkage.encoding._bloom.qgrams`), if made.
     """
     out = np.zeros((len(values), bands), np.uint64)
@@ -71,8 +69,6 @@ def minhash_bands(
         padded[row_of, column] = codes[starts[a] : starts[b]]
         mins = hashes[padded].min(axis=1).astype(np.uint64).reshape(b - a, bands, rows)
         key_of = np.zeros((b - a, bands), np.uint64)
-        if salts is not None:
-            key_of += salts[a:b][:, None]
         with np.errstate(over="ignore"):
             for r in range(rows):
                 key_of = mix64(key_of * _GOLDEN + mins[:, :, r] + np.uint64(1))

@@ -51,6 +51,10 @@ class EncodingParams:
         A token field (the postcode) that keys the blocking bands too, so that equal
         names in two postcodes share no band: group sizes of equal names then no
         longer show across the file. None: bands across the whole file.
+    lsh_unique : bool
+        With ``lsh_salt``, also bands across salts for the values a party holds
+        once in its file (most names): an enterprise that moved still meets its
+        record, and a band shared across postcodes groups one record a file.
     fold : bool
         XOR-fold each filter once (its two halves XOR-ed: half the length).
     seed : int
@@ -79,6 +83,7 @@ class EncodingParams:
     flip: float = 8 / 64
     salt: str | None = None
     lsh_salt: str | None = "postcode"
+    lsh_unique: bool = True
     fold: bool = False
     seed: int = 0
     lsh_bands: int = 16
