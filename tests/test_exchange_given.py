@@ -134,3 +134,57 @@ def test_a_bad_link_table_is_one_line_naming_where(
         read_given(path, "enterprises", "refuse")
     assert caught.value.column == column and caught.value.row == row
     assert "\n" not in str(caught.value)
+
+
+def test_the_topology_encode_apart_link_without_the_key_deliver_the_returned_links(
+    tmp_path: Path, small
+) -> None:
+    """docs/encodings.md's flow: the senders and VDAB each encode their own records,
+    a party without the key links the encodings, and the run delivers its links."""
+    from linkage.encoding import encode, link_encoded
+    from linkage.evaluate import link_quality
+    from linkage.presets import enterprises, establishments
+
+    ring = KeyRing.generate(exchange="vlaio-vdab-2025")
+    folder = tmp_path / "exchange"
+    config = _given_config(write_exchange(small, folder, columns={}))
+    sent = {
+        name: pd.concat(
+            [small_party(config, party, name) for party in config.parties], ignore_index=True
+        ).drop_duplicates(f"{name[:-1]}_number")
+        for name in ("enterprises", "establishments")
+    }
+    # at each party, with the key
+    ent_spec, unit_spec = enterprises(), establishments()
+    senders = encode(sent["enterprises"], ent_spec, ring, side="left")
+    vdab = encode(small.employers, ent_spec, ring, side="right")
+    units = encode(
+        sent["establishments"], unit_spec, ring, side="left", keep=("enterprise_number",)
+    )
+    sites = encode(small.sites, unit_spec, ring, side="right", keep=("employer_id",))
+    # at the linkage party, without it
+    ent_links = link_encoded(senders, vdab).links
+    unit_links = link_encoded(
+        units, sites, parents=(ent_links, "enterprise_number", "employer_id")
+    ).links
+    site_employer = small.sites.set_index("site_id")["employer_id"]
+    unit_links["employer_id"] = site_employer.reindex(unit_links["site_id"]).to_numpy()
+    (folder / "linked").mkdir()
+    ent_links.to_csv(folder / "linked" / "enterprises.csv", index=False)
+    unit_links.to_csv(folder / "linked" / "units.csv", index=False)
+
+    run(config, ring=ring, today=TODAY)
+    got = read_delivery(config.store).tables()
+    ent = got["links_enterprises"].merge(
+        got["enterprises"][["enterprise_key", "enterprise_number"]].drop_duplicates()
+    )
+    quality = link_quality(ent, small.truth_enterprises, on=("enterprise_number", "employer_id"))
+    assert quality.f1 > 0.95, quality
+    assert ent["enterprise_key"].nunique() == len(ent_links)
+
+
+def small_party(config, party: str, name: str) -> pd.DataFrame:
+    """A party's extract as it holds it (numbers as it writes them)."""
+    path = config.extracts[party][name]
+    frame = pd.read_csv(path, dtype=str) if path.suffix == ".csv" else pd.read_parquet(path)
+    return frame.astype({f"{name[:-1]}_number": "string"})
