@@ -126,6 +126,7 @@ def measure(directory: str, *, units: bool = False) -> dict[str, object]:
         "quality": quality(None),
         "quality_employers_without_number": quality(no_number.to_numpy()),
         "quality_employers_number_not_valid": quality(invalid.to_numpy()),
+        "employers_without_number_missed": _misses(result, truth, tl, tr, no_number.to_numpy()),
         "employers_without_number": int(no_number.sum()),
         "employers_number_not_valid": int(invalid.sum()),
         "link_seconds": round(seconds, 2),
@@ -136,6 +137,41 @@ def measure(directory: str, *, units: bool = False) -> dict[str, object]:
         figures["units"] = _units(directory, result)
     figures["peak_rss_mib"] = _peak_mib()
     return figures
+
+
+def _misses(
+    result: LinkResult,
+    truth: pd.DataFrame,
+    tl: np.ndarray,
+    tr: np.ndarray,
+    no_number: np.ndarray,
+) -> dict[str, object]:
+    """Where the true pairs of employers without a number were lost: not proposed,
+    proposed but below the threshold, or lost in the one-to-one step; and the level
+    patterns (comparisons in the spec's order) of those below the threshold."""
+    pairs = result.pairs
+    key = pairs.left.astype(np.int64) * pairs.n_right + pairs.right
+    wanted = tl.astype(np.int64) * pairs.n_right + tr
+    at = np.clip(np.searchsorted(key, wanted), 0, max(len(key) - 1, 0))
+    proposed = key[at] == wanted if len(key) else np.zeros(len(wanted), bool)
+    links = result.links
+    linked = pd.MultiIndex.from_frame(truth[list(ON)].astype("string")).isin(
+        pd.MultiIndex.from_frame(links[list(ON)].astype("string"))
+    )
+    above = np.zeros(len(wanted), bool)
+    threshold_weight = np.log2(result.spec.threshold / (1 - result.spec.threshold))
+    above[proposed] = result.weights[at[proposed]] >= threshold_weight
+    missed = no_number[tr] & ~linked
+    below = missed & proposed & ~above
+    patterns = pd.Series([str(tuple(int(v) for v in result.gamma[i])) for i in at[below]])
+    return {
+        "missed": int(missed.sum()),
+        "not_proposed": int((missed & ~proposed).sum()),
+        "below_threshold": int(below.sum()),
+        "lost_one_to_one": int((missed & proposed & above).sum()),
+        "comparisons": [c.name for c in result.spec.comparisons],
+        "patterns_below": patterns.value_counts().head(8).to_dict(),
+    }
 
 
 def _peak_mib() -> float:
