@@ -164,12 +164,26 @@ def isin(values: pd.Series, other: pd.Series | tuple[str, ...]) -> pd.Series:
 def fold(values: pd.Series) -> pd.Series:
     """Text compared as people read it: lower case, without dots, hyphens and runs of
     white space (``"N.V."`` and ``"nv"``, ``"In  behandeling"`` and ``"in behandeling"``).
-    Returns ``string[pyarrow]``; missing stays missing."""
+    Returns ``string[pyarrow]``; missing stays missing. Each distinct value is
+    folded once (a column of codes or place names holds few)."""
     text = pa.array(values.astype("string[pyarrow]").array)
-    text = pc.utf8_lower(text)
-    text = pc.replace_substring_regex(text, r"[.\-]+", "")
-    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\s+", " "))
-    return pd.Series(pd.arrays.ArrowStringArray(text), index=values.index, name=values.name)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    encoded = pc.dictionary_encode(text)
+    distinct = pc.utf8_lower(encoded.dictionary)
+    distinct = pc.replace_substring_regex(distinct, r"[.\-]+", "")
+    distinct = pc.utf8_trim_whitespace(pc.replace_substring_regex(distinct, r"\s+", " "))
+    folded = distinct.take(encoded.indices)
+    return pd.Series(pd.arrays.ArrowStringArray(folded), index=values.index, name=values.name)
+
+
+def casefolded(values: pd.Series) -> pd.Series:
+    """``values.str.casefold()``, each distinct value folded once. ``string[pyarrow]``."""
+    text = pa.array(values.astype("string[pyarrow]").array)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    encoded = pc.dictionary_encode(text)
+    distinct = pd.Series(pd.arrays.ArrowStringArray(encoded.dictionary)).str.casefold()
+    folded = pa.array(distinct.astype("string[pyarrow]").array).take(encoded.indices)
+    return pd.Series(pd.arrays.ArrowStringArray(folded), index=values.index, name=values.name)
 
 
 def _folded_list(words: tuple[str, ...]) -> tuple[str, ...]:

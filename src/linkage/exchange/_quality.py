@@ -179,8 +179,8 @@ def _duplicates(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
         {
             "party": con["party"],
             "d": con["dossier_id"],
-            "f": con["first_name"].str.casefold(),
-            "l": con["last_name"].str.casefold(),
+            "f": C.casefolded(con["first_name"]),
+            "l": C.casefolded(con["last_name"]),
         }
     )
     twice = who.duplicated(keep=False) & con["last_name"].notna()
@@ -195,7 +195,7 @@ def _duplicates(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
         )
     )
     staff = tables["staff"]
-    email = staff["email"].str.casefold()
+    email = C.casefolded(staff["email"])
     found.append(
         _defects(
             staff,
@@ -210,9 +210,9 @@ def _duplicates(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     place = pd.DataFrame(
         {
             "party": ent["party"],
-            "n": ent["name"].str.casefold().str.strip(),
+            "n": C.casefolded(ent["name"]).str.strip(),
             "p": ent["postcode"],
-            "s": ent["street"].str.casefold(),
+            "s": C.casefolded(ent["street"]),
             "h": ent["house_number"],
         }
     )
