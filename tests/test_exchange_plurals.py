@@ -190,8 +190,9 @@ def test_a_repeated_dossier_that_differs_is_reported_and_a_repeated_service_refu
     delivered = read_delivery(config.store).tables()["dossiers"]
     title = delivered.loc[delivered["dossier_id"] == dos["dossier_id"].iloc[0], "title"]
     assert title.tolist() == [dos["title"].iloc[0]]  # the first row's
-    # the same service twice is a duplicate, whatever else the rows say
-    pd.concat([dos, dos.iloc[[0]]], ignore_index=True).to_csv(dos_path, index=False)
+    # the same service twice is a duplicate, whatever else the rows say (an amount)
+    twice = dos.iloc[[0]].assign(granted_amount="1", paid_amount="")
+    pd.concat([dos, twice], ignore_index=True).to_csv(dos_path, index=False)
     with pytest.raises(SchemaError, match="duplicate id and part") as caught:
         _run(config, KeyRing.generate(exchange=EXCHANGE))
     assert f"row {len(dos) + 1}" in str(caught.value) and "\n" not in str(caught.value)

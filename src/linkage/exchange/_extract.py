@@ -539,7 +539,7 @@ def _check_unique(frame: pd.DataFrame, extract: Extract) -> pd.DataFrame | None:
     defects = None
     if extract.repeats:
         defects = _repeats_differ(valid, extract, subset)
-        subset = [*subset, *(c for c in extract.repeats if c != "staff_ids")]
+        subset = [*subset, *extract.part]
     repeated = valid.duplicated(subset=subset, keep="first").to_numpy()
     if repeated.any():
         at = valid.iloc[int(repeated.argmax())]
@@ -581,7 +581,7 @@ def _repeats_differ(valid: pd.DataFrame, extract: Extract, subset: list[str]) ->
                         "column": column,
                         "defect": "differs between rows",
                         "detail": "the record's rows (one per "
-                        + extract.repeats[0].removesuffix("_id")
+                        + extract.part[0].removesuffix("_id")
                         + ") do not repeat this field: its first row's value is delivered",
                         "file": at[FILE].to_numpy(),
                         "row": at[ROW].to_numpy() + 1,

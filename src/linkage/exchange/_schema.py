@@ -72,6 +72,8 @@ class Extract:
     #: the columns of a one-to-many part: a record is then one row per part (its
     #: id repeated, every other column the same); none: one row per record
     repeats: tuple[str, ...] = ()
+    #: of those, the ones that tell a record's parts apart (each once per record)
+    part: tuple[str, ...] = ()
 
 
 def _c(item: str, kind: Kind = "text", *, required: bool = False, plural: bool = False) -> Column:
@@ -144,6 +146,7 @@ EXTRACTS: dict[str, Extract] = {
             "paid_amount",
             "staff_ids",
         ),
+        part=("service_id", "amount_id"),
         columns={
             "dossier_id": _c("identificatienummer", required=True),
             "enterprise_number": _c("de onderneming van het dossier", "enterprise", required=True),
