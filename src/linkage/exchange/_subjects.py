@@ -251,11 +251,10 @@ def _replaced(cells: pd.Series, emails: set[str], value: str | None) -> pd.Serie
     """The list cells (``"a; b"``) that hold any of ``emails`` (folded), with those
     addresses replaced by ``value`` (None: left out); missing where nothing is left."""
     items = list_items(cells)
-    theirs = fold(items).isin(emails).fillna(False).to_numpy(dtype=bool)
-    touched = items.index[theirs].unique()
-    items = items[items.index.isin(touched)]
     mine = fold(items).isin(emails).fillna(False).to_numpy(dtype=bool)
-    new = items.astype(object).where(~mine, value).dropna()
+    touched = items.index[mine].unique()
+    kept = items.index.isin(touched)
+    new = items[kept].astype(object).where(~mine[kept], value).dropna()
     new = new[~pd.DataFrame({"i": new.index, "v": new.to_numpy()}).duplicated().to_numpy()]
     joined = new.groupby(level=0, sort=False).agg(LIST_SEPARATOR.join)
     return joined.reindex(touched).astype("string")
