@@ -146,6 +146,7 @@ def test_attack(bench, synthetic_factory, ring, size: int) -> None:
     found = {"none": unhardened, "default": hardened, "f1_unhardened": f1_unhardened}
     none, hard = found["none"]["pattern_mining"], found["default"]["pattern_mining"]
     frequency = found["default"]["frequency"]
+    unique = found["default"].get("frequency_unique", frequency)
     bench.record(
         stage="attack: names (mining)",
         size=size,
@@ -156,8 +157,10 @@ def test_attack(bench, synthetic_factory, ring, size: int) -> None:
         reidentified_unhardened=none.share,
         reidentified_hardened=hard.share,
         reidentified_bands=frequency.share,
+        reidentified_bands_across=unique.share,
         f1_unhardened=found["f1_unhardened"],
         note=f"re-identified: unhardened {100 * none.share:.3f} % ({none}), hardened "
         f"{100 * hard.share:.3f} % ({hard}); frequency alignment on the bands "
-        f"{100 * frequency.share:.3f} %; F1 unhardened {found['f1_unhardened']:.4f}",
+        f"{100 * frequency.share:.3f} % (across postcodes {100 * unique.share:.3f} %); "
+        f"F1 unhardened {found['f1_unhardened']:.4f}",
     )

@@ -54,10 +54,12 @@ def main() -> None:
         r = link_quality(links[links["employer_id"].isin(without)], truth_without, on=ON).recall
         found = attack_encoded(left, x.enterprises, spec)
         mined, bands = found["pattern_mining"], found["frequency"]
+        unique = found.get("frequency_unique")
+        across = "" if unique is None else f", bands across postcodes {100 * unique.share:.3f} %"
         print(
             f"{setting!s:40} F1 {q.f1:.4f} (P {q.precision:.4f}, R {q.recall:.4f}); "
             f"no number R {r:.4f}; re-identified: mining {100 * mined.share:.3f} % "
-            f"({mined.reidentified} of {mined.attacked}), bands {100 * bands.share:.3f} %",
+            f"({mined.reidentified} of {mined.attacked}), bands {100 * bands.share:.3f} %{across}",
             flush=True,
         )
 
