@@ -212,6 +212,8 @@ def test_normalise_street_known_answers(raw: str, street: str) -> None:
         ("Dr. Van de Perrestraat", "dokter van de perrestraat"),
         ("St. Pietersplein", "sint pietersplein"),
         ("Pl. Flagey", "place flagey"),
+        ("Prof. Dr. Van Roosbroeckstraat", "professor dr van roosbroeckstraat"),
+        ("Burg. Dr. Pr. Jansenslaan", "burgemeester dr pr jansenslaan"),
     ],
 )
 def test_normalise_street_contracted_types(raw: str, street: str) -> None:

@@ -37,6 +37,7 @@ from linkage.normalise._core import (
     run,
     to_arrow,
     to_frame,
+    token_alternation,
     unpad,
     until_stable,
 )
@@ -53,7 +54,8 @@ __all__ = ["normalise_address", "normalise_postcodes", "normalise_street", "spli
 #   ("Gabriëlst.", "Beukendr.", "Stationssteenw."), or, without a dot, one of only
 #   consonants ("Kerkstr", "Brusselsestwg", "Albertln"): words end in vowels or
 #   in "-st" far more often than in "-str" or "-stwg", so bare "st" is never a type;
-# - a later word (Dutch types): the same ("Gentse stwg", "Gentse Steenw.", "Grote pl");
+# - the last of several words (Dutch types): the same ("Gentse stwg", "Gentse Steenw.",
+#   "Grote pl"); not a word in the middle ("Prof. Dr. Janssensstraat" has a doctor);
 # - the first word (French types, the adjectives of a Dutch name, Dutch types): the same
 #   ("Av. Louise", "Blvd Anspach", "Ch. de Wavre", "Gr. Markt"; bare, three letters at
 #   least: "Chss", "Imp"), but never a contraction that :data:`_LEADING` reads
@@ -170,7 +172,7 @@ def _dotted_types(folded: pa.Array) -> pa.Array:
     automaton that costs milliseconds per pattern, per call.
     """
     glued = r"([a-z]{{2,}}?)(?:{alt})\."
-    later = r"( )(?:{alt})\."
+    later = r"( )(?:{alt})\.[^a-z0-9]*$"
     first = r"^(?:{alt})\."
     every = _alternation({a for t in _DOTTED.values() for a in t})
     firsts = _alternation({a for t in _FIRST_DOTTED.values() for a in t})
@@ -196,7 +198,7 @@ def _bare_types(padded: pa.Array) -> pa.Array:
         # A whole word first, then a glued contraction, which needs a word before
         # it: two letters, three before a two-letter one ("Albertln", not "Ooln").
         arr = _replace_each(arr, _FIRST_BARE, r"^ (?:{alt}) ", r" {word} ")
-        arr = _replace_each(arr, _BARE, r"  (?:{alt}) ", r"  {word} ")
+        arr = _replace_each(arr, _BARE, r"  (?:{alt}) $", r"  {word} ")
         arr = _replace_each(arr, three, r"([a-z]{{2}})(?:{alt}) ", r"\1{word} ")
         return _replace_each(arr, two, r"([a-z]{{3}})(?:{alt}) ", r"\1{word} ")
 
@@ -237,8 +239,13 @@ def _street(values: pa.Array) -> pa.Array:
     # value only a last token has a single space after it.
     # A match takes the next token's leading space, so "st st x" needs two rounds.
     padded = until_stable(padded, lambda a: pc.replace_substring(a, " st  ", " sint  "))
-    for word, abbreviations in (_ANYWHERE | _TRAILING).items():
+    for word, abbreviations in _ANYWHERE.items():
         padded = replace_tokens(padded, abbreviations, word)
+    # Trailing abbreviations only as the last word: "Prof. Dr. Janssensstraat" has a
+    # doctor in the middle, "Beuken dr" a lane at the end.
+    for word, abbreviations in _TRAILING.items():
+        last = f" (?:{token_alternation(abbreviations)}) $"
+        padded = pc.replace_substring_regex(padded, last, f" {word} ")
     return unpad(padded)
 
 
