@@ -325,3 +325,13 @@ def test_minhash_bands_equal_their_reference(values: list[str]) -> None:
                     key_of = mix64(mixed)
                 want.append(int(key_of[0]) or 1)
         assert row.tolist() == want
+
+
+def test_a_target_of_bits_hides_the_length() -> None:
+    values = np.array(["ab", "a much longer company name bv"], dtype=object)
+    plain = popcount(bloom_filters(values, b"k" * 32, q=2, hashes=10, bits=1024))
+    even = popcount(bloom_filters(values, b"k" * 32, q=2, hashes=10, bits=1024, target=300))
+    assert plain[0] < 40 < 200 < plain[1]
+    # 3 q-grams x 64 positions (the most) against 30 x 10: the gap mostly closed.
+    assert even[0] > 4 * plain[0]
+    assert abs(int(even[0]) - int(even[1])) < abs(int(plain[0]) - int(plain[1])) / 2

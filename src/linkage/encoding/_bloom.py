@@ -47,7 +47,8 @@ __all__ = [
 
 _SHIFT = 21  # bits per code point: all of Unicode
 _CHUNK = 16_384  # distinct values per block of bits
-_MAX_CHARS = 256  # longer values are cut (a company name is far shorter)
+_MAX_CHARS = 256
+_MAX_HASHES = 64  # longer values are cut (a company name is far shorter)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -135,13 +136,17 @@ def bloom_filters(
     salts: NDArray[np.integer] | None = None,
     permutations: NDArray[np.int32] | None = None,
     grams: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
+    target: int = 0,
 ) -> NDArray[np.uint64]:
     """The Bloom filter of each value, packed: shape (n, bits // 64), dtype uint64.
 
     Bit ``j`` of a filter is bit ``j % 64`` of word ``j // 64`` (little-endian).
     With ``salts`` (per value, a row of ``permutations``; see
     :func:`salt_permutations`) each position is permuted by the value's salt.
-    ``grams``: the values' :func:`qgrams`, when already made.
+    ``grams``: the values' :func:`qgrams`, when already made. With ``target``, a
+    value of few q-grams sets more positions per q-gram (``ceil(target / n)``, at
+    most 64): every filter holds about ``target`` bits, so that a short name is
+    compared as surely as a long one and the count of set bits hides the length.
     """
     words = bits // 64
     out = np.zeros((len(values), words), np.uint64)
@@ -149,7 +154,12 @@ def bloom_filters(
     if not all_grams.size:
         return out
     codes, distinct = pd.factorize(all_grams)
-    positions = gram_positions(np.asarray(distinct), key, q=q, hashes=hashes, bits=bits)
+    per_value = np.full(len(values), hashes, np.int64)
+    if target:
+        n_grams = np.bincount(rows, minlength=len(values))
+        per_value = np.clip(-(-target // np.maximum(n_grams, 1)), hashes, _MAX_HASHES)
+    most = int(per_value.max(initial=hashes))
+    positions = gram_positions(np.asarray(distinct), key, q=q, hashes=most, bits=bits)
     positions = positions.astype(np.int32)
     starts = np.searchsorted(rows, np.arange(0, len(values) + _CHUNK, _CHUNK))
     for block, (a, b) in enumerate(itertools.pairwise(starts)):
@@ -160,11 +170,12 @@ def bloom_filters(
         hot = np.zeros(n * bits, np.bool_)
         # Flat indices: a 1-D scatter is about twice as fast as a 2-D one.
         at = positions[codes[a:b]]
+        taken = np.arange(most)[None, :] < per_value[rows[a:b]][:, None]
         if salts is not None and permutations is not None:
             salt_rows = (salts[rows[a:b]] * bits).astype(np.int32)
             at = permutations.ravel()[salt_rows[:, None] + at]
         flat = ((rows[a:b] - first) * bits).astype(np.int32)[:, None] + at
-        hot[flat.ravel()] = True
+        hot[flat[taken]] = True
         packed = np.packbits(hot.reshape(n, bits), axis=1, bitorder="little")
         out[first : first + n] = packed.view("<u8")
     return out

@@ -231,6 +231,7 @@ def encode(
             salts=None if salt_codes is None else salt_codes[present],
             permutations=permutations,
             grams=grams.pop(f),
+            target=params.target_bits,
         )
         if params.fold:
             filters = np.ascontiguousarray(xor_fold(filters))

@@ -35,6 +35,11 @@ class EncodingParams:
         Length of each Bloom filter, a multiple of 64 (packed as uint64 words).
     hashes : int
         Bit positions per q-gram (double hashing of its keyed HMAC-SHA256).
+    target_bits : int
+        Positions a filter sets, about: a value of few q-grams sets more per q-gram
+        (at least ``hashes``), so that short names compare as surely as long ones
+        under BLIP and the count of set bits no longer tells the length; 0: ``hashes``
+        per q-gram for every value.
     q : int
         q-gram length (2: bigrams), of the value padded with a space each side.
     flip : float
@@ -79,6 +84,7 @@ class EncodingParams:
     token_prf: Literal["hmac-sha256", "siphash128"] = "hmac-sha256"
     bits: int = 1024
     hashes: int = 10
+    target_bits: int = 300
     q: int = 2
     flip: float = 8 / 64
     salt: str | None = None
