@@ -332,6 +332,13 @@ def pseudonymise(
     return pd.Series(pd.arrays.ArrowStringArray(pseudonyms), index=values.index, name=values.name)
 
 
+def _text_array(values: pd.Series) -> pa.StringArray:
+    """A column as one Arrow ``string`` array (no copy where it is Arrow text)."""
+    text = pa.array(values.astype("string[pyarrow]").array)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    return text.cast(pa.string())
+
+
 #: How many reused pseudonyms are hashed again to check them.
 _CHECKED = 256
 
@@ -342,8 +349,8 @@ def _reused(
     """:func:`pseudonymise` taking the ``known`` pseudonyms of the values found there
     (looked up as written, by Arrow's hash table) and hashing the rest; None when a
     checked sample of the known ones is not what hashing gives."""
-    text = pa.array(values.astype("string").array, type=pa.string())
-    ids = pa.array(known.index.astype("string"), type=pa.string())
+    text = _text_array(values)
+    ids = _text_array(pd.Series(pd.Index(known.index)))
     found = pc.index_in(text, value_set=ids, skip_nulls=True).to_numpy(zero_copy_only=False)
     hit = ~np.isnan(found) if found.dtype.kind == "f" else found >= 0
     at = np.flatnonzero(hit)
@@ -351,13 +358,13 @@ def _reused(
         return None
     sample = at[np.linspace(0, at.size - 1, min(at.size, _CHECKED)).astype(np.intp)]
     check = pseudonymise(values.iloc[sample], ring, domain=domain, version=version)
-    given = pa.array(known.to_numpy(dtype=object), type=pa.string())
+    given = _text_array(known)
     rows = np.nan_to_num(found).astype(np.int64)
     if check.tolist() != given.take(pa.array(rows[sample])).to_pylist():
         log.warning("%s: the known pseudonyms are not this key's; all are made anew", domain)
         return None
     rest = pseudonymise(values.iloc[np.flatnonzero(~hit)], ring, domain=domain, version=version)
-    pool = pa.concat_arrays([given, pa.array(rest.array, type=pa.string())])
+    pool = pa.concat_arrays([given, _text_array(rest)])
     where = np.where(hit, rows, len(given) + np.cumsum(~hit) - 1)
     return pd.Series(
         pd.arrays.ArrowStringArray(pool.take(pa.array(where))),

@@ -53,7 +53,7 @@ def known_keys(previous: Delivery | None, version: int) -> dict[str, pd.Series]:
         frame = pq.read_table(previous.path / f"{table}.parquet", columns=[ident, key])
         pairs = frame.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
         pairs = pairs.dropna().drop_duplicates(ident)
-        known[domain] = pd.Series(pairs[key].to_numpy(), index=pairs[ident].to_numpy())
+        known[domain] = pd.Series(pairs[key].array, index=pd.Index(pairs[ident].array))
     return known
 
 
