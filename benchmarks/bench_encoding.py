@@ -9,9 +9,10 @@ Run: ``LINKAGE_BENCH_SIZES=20000,100000 pytest benchmarks/bench_encoding.py -q -
 * ``link (encoded)`` and ``link (clear)``: the enterprise link on the encodings and
   on the clear tables, with precision / recall / F1 against the synthetic truth and
   the recall on employers without an enterprise number;
-* ``attack``: the pattern-mining attack on the name filters, unhardened (no BLIP)
-  and hardened (the defaults), the frequency alignment on the blocking bands, and
-  the F1 of the link on unhardened encodings (what the hardening costs).
+* ``attack``: the pattern-mining attack on the name filters, unhardened (no BLIP, a
+  fixed count of positions per q-gram, bands across the file) and hardened (the
+  defaults), the frequency alignment on the blocking bands, and the F1 of the link
+  on unhardened encodings (what the hardening costs).
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ def _encodings(x, ring, size: int, hardening: str = "default"):
     key = (size, hardening)
     if key not in _ENCODED:
         _ENCODED.clear()  # one size's encodings at a time
-        params = EncodingParams() if hardening == "default" else EncodingParams(flip=0.0)
+        # Unhardened: no BLIP, a fixed count of positions per q-gram, bands across the
+        # whole file (a plain keyed CLK-like encoding).
+        plain = EncodingParams(flip=0.0, target_bits=0, lsh_salt=None)
+        params = EncodingParams() if hardening == "default" else plain
         spec = enterprises()
         _ENCODED[key] = (
             encode(x.enterprises, spec, ring, params=params),

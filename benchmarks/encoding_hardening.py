@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/encoding_hardening.py [--enterprises 20000]
 
-For each setting (BLIP flip rate, salting of the filters or of the blocking bands;
-the defaults are BLIP 1/8 and bands keyed by the postcode), both parties encode the synthetic
+For each setting (BLIP flip rate, positions per filter, salting of the filters or
+of the blocking bands; ``{}`` is the defaults: BLIP 1/8, about 300 positions a
+filter, bands keyed by the postcode), both parties encode the synthetic
 exchange (seed 7) under one key, the encodings are linked, and the pattern-mining
 and band-frequency attacks (``linkage.encoding.attack_encoded``) run on VLAIO/TBT's
 name filters. One line per setting: F1, recall on employers without a number, share
@@ -23,15 +24,18 @@ from linkage.synthetic import generate
 
 ON = ("enterprise_number", "employer_id")
 SETTINGS = (
-    {"flip": 0.0, "lsh_salt": None},
+    {"flip": 0.0, "target_bits": 0, "lsh_salt": None},
+    {"flip": 0.0, "target_bits": 0},
     {"flip": 0.0},
+    {"flip": 2 / 64, "target_bits": 0},
+    {"flip": 4 / 64, "target_bits": 0},
+    {"flip": 8 / 64, "target_bits": 0, "lsh_salt": None},
+    {"flip": 8 / 64, "target_bits": 0},
     {"flip": 2 / 64},
     {"flip": 4 / 64},
-    {"flip": 6 / 64},
-    {"flip": 8 / 64, "lsh_salt": None},
-    {"flip": 8 / 64},
+    {},
     {"flip": 10 / 64},
-    {"flip": 0.0, "salt": "postcode"},
+    {"flip": 0.0, "target_bits": 0, "salt": "postcode"},
 )
 
 
