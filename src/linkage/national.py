@@ -471,7 +471,12 @@ def _arrow_text(values: pd.Series) -> pa.StringArray | pa.ChunkedArray:
 def _objects_hit(values: pd.Series, *, phone: bool) -> NDArray[np.bool_]:
     """A column of text or objects; floats among them as a float column."""
     floats = np.zeros(len(values), dtype=bool)
-    if values.dtype == object:
+    # Floats among objects, looked for one by one unless pandas' scan in C finds
+    # nothing but text.
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in (
+        "string",
+        "empty",
+    ):
         floats = np.fromiter(
             (isinstance(v, (float, np.floating)) for v in values.to_numpy()), bool, len(values)
         )

@@ -327,6 +327,11 @@ def _reads(spec: LinkSpec, side: str, *more: str) -> list[str]:
     return list(dict.fromkeys([ident, *sources, *more]))
 
 
+def _arrow_text(values: pd.Series) -> pa.Array:
+    text = pa.array(values.astype("string[pyarrow]").array)
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+
+
 def one_value(left: pd.DataFrame, right: pd.DataFrame, spec: LinkSpec) -> pd.DataFrame:
     """``left`` with each plural cell (``"a; b"``, see :data:`._schema.LIST_SEPARATOR`)
     reduced to the one value the link reads: the first whose prepared value a record
@@ -345,8 +350,10 @@ def one_value(left: pd.DataFrame, right: pd.DataFrame, spec: LinkSpec) -> pd.Dat
             continue
         items = list_items(left[column].iloc[rows].reset_index(drop=True))
         mine = prepare(items.to_frame(column).reset_index(drop=True), [f], side="left")[f.name]
-        theirs = prepare(right, [f], side="right")[f.name].dropna()
-        shared = mine.isin(pd.Index(theirs.unique())).to_numpy(dtype=bool)
+        theirs = prepare(right, [f], side="right")[f.name]
+        shared = pc.fill_null(
+            pc.is_in(_arrow_text(mine), value_set=_arrow_text(theirs), skip_nulls=True), False
+        ).to_numpy(zero_copy_only=False)
         cell = items.index.to_numpy()
         # per cell, its first shared value, else its first value
         order = np.lexsort((np.arange(cell.size), ~shared, cell))
