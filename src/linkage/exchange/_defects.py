@@ -60,7 +60,7 @@ _SEP = "\x1f"
 
 
 def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
-    """The id of each defect (see the module docstring), as ``string``.
+    """The id of each defect (see the module docstring), as ``string[pyarrow]``.
 
     Parameters
     ----------
@@ -72,11 +72,10 @@ def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
         return pd.Series([], index=defects.index, dtype="string", name="defect_id")
 
     def arrow(column: str) -> pa.Array:
-        return pa.array(
-            defects[column].astype(object).to_numpy(), type=pa.string(), from_pandas=True
-        )
+        text = _text(defects[column])
+        return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
-    row = pa.array(defects["row"].astype("Int64").astype(object).to_numpy(), pa.int64())
+    row = pa.array(pd.to_numeric(defects["row"]).astype("Int64").array, pa.int64())
     where = pc.binary_join_element_wise(
         "@", pc.fill_null(arrow("file"), ""), pc.cast(row, pa.string()), ":"
     )
@@ -90,7 +89,6 @@ def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
         _SEP,
     )
     encoded = pc.dictionary_encode(names)
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
     distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
     # Two SipHash-2-4 passes (pandas' keyed hash, one C loop over the values) under two
     # halves of the defect key: 128 bits, as fast as hashing gets without a loop here.
@@ -104,8 +102,12 @@ def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
     text = np.empty((raw.shape[0], prefix.size + 26), dtype=np.uint8)
     text[:, : prefix.size] = prefix
     text[:, prefix.size :] = base32_lower(raw)
-    words = text.view(f"S{text.shape[1]}").ravel().astype(str)
-    return pd.Series(words[codes], index=defects.index, dtype="string", name="defect_id")
+    width = text.shape[1]
+    offsets = np.arange(0, (raw.shape[0] + 1) * width, width, dtype=np.int32)
+    ids = pa.StringArray.from_buffers(
+        raw.shape[0], pa.py_buffer(offsets), pa.py_buffer(text.reshape(-1))
+    ).take(encoded.indices)
+    return pd.Series(pd.arrays.ArrowStringArray(ids), index=defects.index, name="defect_id")
 
 
 def _read_report(path: Path) -> pd.DataFrame:
