@@ -4,6 +4,7 @@ links_enterprises`` / ``links_establishments`` in place of VDAB's clear files.""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -123,6 +124,12 @@ def test_a_config_names_vdabs_files_or_the_returned_links(tmp_path: Path, small)
             2,
             "national register",
         ),
+        (
+            "enterprise_number,employer_id,match_probability\n0403170701,E1,1\n12,E2,1\n",
+            "enterprise_number",
+            2,
+            "neither a valid enterprise number nor an exchange key",
+        ),
     ],
 )
 def test_a_bad_link_table_is_one_line_naming_where(
@@ -144,6 +151,7 @@ def test_the_topology_encode_apart_link_without_the_key_deliver_the_returned_lin
     from linkage.encoding import encode, link_encoded
     from linkage.evaluate import link_quality
     from linkage.presets import enterprises, establishments
+    from linkage.pseudonymise import pseudonymise
 
     ring = KeyRing.generate(exchange="vlaio-vdab-2025")
     folder = tmp_path / "exchange"
@@ -154,18 +162,21 @@ def test_the_topology_encode_apart_link_without_the_key_deliver_the_returned_lin
         ).drop_duplicates(f"{name[:-1]}_number")
         for name in ("enterprises", "establishments")
     }
-    # at each party, with the key
-    ent_spec, unit_spec = enterprises(), establishments()
+    # at each party, with the key; the senders name their records by their keys (the
+    # enterprise number is still a field, compared as a keyed token)
+    for name, frame in sent.items():
+        for column in ("enterprise", name[:-1]):
+            frame[f"{column}_key"] = pseudonymise(frame[f"{column}_number"], ring, domain=column)
+    ent_spec = replace(enterprises(), left_id="enterprise_key")
+    unit_spec = replace(establishments(), left_id="establishment_key")
     senders = encode(sent["enterprises"], ent_spec, ring, side="left")
     vdab = encode(small.employers, ent_spec, ring, side="right")
-    units = encode(
-        sent["establishments"], unit_spec, ring, side="left", keep=("enterprise_number",)
-    )
+    units = encode(sent["establishments"], unit_spec, ring, side="left", keep=("enterprise_key",))
     sites = encode(small.sites, unit_spec, ring, side="right", keep=("employer_id",))
     # at the linkage party, without it
     ent_links = link_encoded(senders, vdab).links
     unit_links = link_encoded(
-        units, sites, parents=(ent_links, "enterprise_number", "employer_id")
+        units, sites, parents=(ent_links, "enterprise_key", "employer_id")
     ).links
     site_employer = small.sites.set_index("site_id")["employer_id"]
     unit_links["employer_id"] = site_employer.reindex(unit_links["site_id"]).to_numpy()
@@ -181,6 +192,7 @@ def test_the_topology_encode_apart_link_without_the_key_deliver_the_returned_lin
     quality = link_quality(ent, small.truth_enterprises, on=("enterprise_number", "employer_id"))
     assert quality.f1 > 0.95, quality
     assert ent["enterprise_key"].nunique() == len(ent_links)
+    assert "enterprise_number" not in ent_links  # no number left the senders' side
 
 
 def small_party(config, party: str, name: str) -> pd.DataFrame:
@@ -188,3 +200,12 @@ def small_party(config, party: str, name: str) -> pd.DataFrame:
     path = config.extracts[party][name]
     frame = pd.read_csv(path, dtype=str) if path.suffix == ".csv" else pd.read_parquet(path)
     return frame.astype({f"{name[:-1]}_number": "string"})
+
+
+def test_a_number_column_of_keys_is_read_as_keys(tmp_path: Path) -> None:
+    """``linkage encode`` names the id column after the spec: keys under a number's name."""
+    key = "v1." + "a" * 26
+    path = tmp_path / "links.csv"
+    path.write_text(f"enterprise_number,employer_id,match_probability\n{key},E1,0.9\n")
+    read = read_given(path, "enterprises", "refuse")
+    assert read[["by", "record"]].values.tolist() == [["enterprise_key", key]]

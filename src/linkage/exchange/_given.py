@@ -15,6 +15,10 @@ links_establishments   ``establishment_key`` (or ``establishment_number``), ``si
                        ``match_probability``, and ``employer_id`` if the table has it
 ====================== ==================================================================
 
+A ``*_number`` column that holds exchange keys (``v1.`` and 26 characters: the
+senders encoded under their keys, as ``linkage encode`` names the id column after the
+spec) is read as keys.
+
 Each record once (the link is one-to-one); VDAB's ids are checked for national
 register numbers as its files are. A link is delivered for every party that sends
 its record; a link whose record this delivery does not hold (withheld, erased, not
@@ -36,6 +40,7 @@ from linkage.exchange._links import PROBABILITY, FeedLinks
 from linkage.identifiers import parse_enterprise_numbers, parse_establishment_numbers
 from linkage.io import read_table
 from linkage.national import national_number_mask
+from linkage.pseudonymise import PSEUDONYM_PATTERN
 
 __all__ = ["REASON", "given_links", "read_given"]
 
@@ -88,9 +93,21 @@ def read_given(path: Path, name: str, policy: str) -> pd.DataFrame:
             column=PROBABILITY,
             row=int(bad.argmax()) + 1,
         )
-    if by == number:
+    keys = out["record"].str.fullmatch(PSEUDONYM_PATTERN.strip("^$")).fillna(True)
+    if by == number and keys.all():  # the senders encoded under their keys: keys
+        out["by"] = key
+    elif by == number:
         parse = parse_enterprise_numbers if name == "enterprises" else parse_establishment_numbers
-        out["record"] = parse(out["record"], errors="coerce").astype("string")
+        parsed = parse(out["record"], errors="coerce").astype("string")
+        bad = (parsed.isna() & out["record"].notna()).to_numpy(dtype=bool)
+        if bad.any():
+            raise SchemaError(
+                f"neither a valid {number.replace('_', ' ')} nor an exchange key",
+                source=str(path),
+                column=by,
+                row=int(bad.argmax()) + 1,
+            )
+        out["record"] = parsed
     twice = out["record"].duplicated().to_numpy()
     if twice.any():
         raise SchemaError(
