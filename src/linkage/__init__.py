@@ -29,6 +29,7 @@ from linkage.comparisons import (
 )
 from linkage.config import Field, LinkSpec, ModelSettings
 from linkage.dedupe import DedupeResult, dedupe, dedupe_quality
+from linkage.encoding import encode, link_encoded
 from linkage.evaluate import link_quality, threshold_sweep
 from linkage.exceptions import (
     ConfigError,
@@ -87,9 +88,11 @@ __all__ = [
     "dedupe",
     "dedupe_quality",
     "distance",
+    "encode",
     "exact_match",
     "exchange",
     "link",
+    "link_encoded",
     "link_quality",
     "load_spec",
     "log_to_notebook",

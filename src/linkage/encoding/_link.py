@@ -224,7 +224,7 @@ def link_encoded(
         Match probability cut-off; the spec's by default.
     model : FellegiSunter, optional
         A model fitted before on encodings of this spec, to reuse.
-    parents : (links, left column, right column), optional
+    parents : tuple of (DataFrame, str, str), optional
         The parents' links (e.g. the enterprise link table) and the parent id
         columns, which both files passed through (``encode(keep=...)``): children
         are then also blocked within linked parents, and never linked across
