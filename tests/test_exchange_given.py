@@ -77,6 +77,7 @@ def test_returned_links_are_delivered_for_every_party_of_the_record(tmp_path: Pa
     changed = result.manifest["links"]["changed"]["enterprises"]
     assert changed == {REASON: len(got["links_enterprises"]["enterprise_key"].unique())}
     assert not (result.path / "state").exists()
+    assert "(a linkage party's links)" in result.summary()
     assert {i["table"] for i in result.manifest["inputs"] if i["party"] == "VDAB"} == {
         "links_enterprises",
         "links_establishments",

@@ -106,14 +106,20 @@ class RunResult:
             f"{name} " + (", ".join(f"{r} {n:,}" for r, n in reasons.items()) or "none")
             for name, reasons in m["links"].get("changed", {}).items()
         )
-        fitted = "frozen" if all(x["frozen"] for x in models.values()) else "fitted on this run"
+        fitted = (
+            "models frozen"
+            if models and all(x["frozen"] for x in models.values())
+            else "models fitted on this run"
+            if models
+            else "a linkage party's links"
+        )
         return "\n".join(
             [
                 f"run {self.run_id}: delivered to {self.path}",
                 f"tables: {counts}",
                 f"changes since {m['previous_run_id'] or 'nothing (first delivery)'}: {changes}",
                 f"columns dropped (not in art. 3): {', '.join(dropped) or 'none'}",
-                f"links changed, by reason: {moved or 'none'} (models {fitted})",
+                f"links changed, by reason: {moved or 'none'} ({fitted})",
                 f"data quality: {quality}",
                 f"key version {m['key']['version']}"
                 + (
