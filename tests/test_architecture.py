@@ -38,8 +38,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "trace",
         "overrides",
     ),
-    ("pipeline", "review", "encoding"),
-    ("exchange", "charts", "dedupe"),
+    ("pipeline", "review"),
+    ("exchange", "charts", "dedupe", "encoding"),
     ("cli",),
     ("__main__",),
 )

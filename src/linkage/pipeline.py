@@ -238,6 +238,27 @@ def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     log.info("  %-8s %6.2f s", stage, timings[stage])
 
 
+def links_table(
+    spec: LinkSpec,
+    left_ids: pd.Index,
+    right_ids: pd.Index,
+    pairs: Pairs,
+    weights: NDArray[np.float64],
+    chosen: NDArray[np.bool_],
+) -> pd.DataFrame:
+    """The chosen pairs as links: both ids (the right one suffixed ``_right`` where
+    the two share a name), ``match_weight`` and ``match_probability``."""
+    left_col, right_col = _id_columns(spec)
+    return pd.DataFrame(
+        {
+            left_col: left_ids[pairs.left[chosen]],
+            right_col: right_ids[pairs.right[chosen]],
+            "match_weight": weights[chosen],
+            "match_probability": weight_to_probability(weights[chosen]),
+        }
+    )
+
+
 def _ids(table: pd.DataFrame, column: str, name: str) -> pd.Index:
     require_columns(table, (column,), source=name)
     check_unique(table[column].reset_index(drop=True), source=name)
@@ -556,15 +577,7 @@ def link(
             )
         else:
             chosen = decided_weights >= min_weight
-        left_col, right_col = _id_columns(spec)
-        links = pd.DataFrame(
-            {
-                left_col: left_ids[pairs.left[chosen]],
-                right_col: right_ids[pairs.right[chosen]],
-                "match_weight": weights[chosen],
-                "match_probability": weight_to_probability(weights[chosen]),
-            }
-        )
+        links = links_table(spec, left_ids, right_ids, pairs, weights, chosen)
         if override is not None:
             links["override"] = override_names(override[chosen])
         rows = (pairs.left[chosen].astype(np.intp), pairs.right[chosen].astype(np.intp))

@@ -12,9 +12,6 @@ frequencies are those of the tokens; a Bloom filter, hardened, has none.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,7 +29,8 @@ from linkage.encoding._plan import plan
 from linkage.encoding._read import as_words, read_encoded
 from linkage.exceptions import ConfigError
 from linkage.io import require_columns
-from linkage.model import FellegiSunter, weight_to_probability
+from linkage.model import FellegiSunter
+from linkage.pipeline import links_table, timed
 from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
 from linkage.rules import BlockingRule, SplitBlockOn, block_on
 
@@ -70,14 +68,6 @@ class EncodedLinkResult:
             f"probability >= {self.spec.threshold:g}\n"
             f"stages: {stages}; total {sum(self.timings.values()):.2f}s"
         )
-
-
-@contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    start = time.perf_counter()
-    yield
-    timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
-    log.info("  %-8s %6.2f s", stage, timings[stage])
 
 
 @dataclass
@@ -248,7 +238,7 @@ def link_encoded(
     lid, rid = str(left.description["id_column"]), str(right.description["id_column"])
     left_ids = pd.Index(left.table[lid].to_numpy(zero_copy_only=False))
     right_ids = pd.Index(right.table[rid].to_numpy(zero_copy_only=False))
-    with _timed(timings, "block"):
+    with timed(timings, "block"):
         codes: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
         for f in what.token:
             codes[f"token:{f}"] = _token_codes(left, right, f"token:{f}")  # type: ignore[assignment]
@@ -320,7 +310,7 @@ def link_encoded(
             )
         return gamma
 
-    with _timed(timings, "compare"):
+    with timed(timings, "compare"):
         gamma = gamma_of(pairs.left, pairs.right)
         tf = {
             c.name: _term_frequencies(*codes[f"token:{c.column}"], pairs.left, pairs.right)
@@ -336,7 +326,7 @@ def link_encoded(
         ),
     )
     if model is None:
-        with _timed(timings, "fit"):
+        with timed(timings, "fit"):
             model = FellegiSunter.from_spec(model_spec)
             rng = np.random.default_rng(model.seed)
             random_left = rng.integers(0, len(left_ids), model.u_sample_size)
@@ -344,23 +334,15 @@ def link_encoded(
             model.fit(gamma, gamma_random=gamma_of(random_left, random_right), tf=tf)
     else:
         model.check_spec(model_spec)
-    with _timed(timings, "score"):
+    with timed(timings, "score"):
         weights = model.match_weight(gamma, tf=tf)
-    with _timed(timings, "resolve"):
+    with timed(timings, "resolve"):
         min_weight = probability_to_weight(spec.threshold)
         if spec.one_to_one:
             chosen = one_to_one(pairs.left, pairs.right, weights, min_weight=min_weight)
         else:
             chosen = weights >= min_weight
-        right_col = rid if rid != lid else f"{rid}_right"
-        links = pd.DataFrame(
-            {
-                lid: left_ids[pairs.left[chosen]],
-                right_col: right_ids[pairs.right[chosen]],
-                "match_weight": weights[chosen],
-                "match_probability": weight_to_probability(weights[chosen]),
-            }
-        )
+        links = links_table(spec, left_ids, right_ids, pairs, weights, chosen)
     result = EncodedLinkResult(
         spec=model_spec,
         params=params,
