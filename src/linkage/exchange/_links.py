@@ -327,11 +327,6 @@ def _reads(spec: LinkSpec, side: str, *more: str) -> list[str]:
     return list(dict.fromkeys([ident, *sources, *more]))
 
 
-def _arrow_text(values: pd.Series) -> pa.Array:
-    text = pa.array(values.astype("string[pyarrow]").array)
-    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-
-
 def one_value(left: pd.DataFrame, right: pd.DataFrame, spec: LinkSpec) -> pd.DataFrame:
     """``left`` with each plural cell (``"a; b"``, see :data:`._schema.LIST_SEPARATOR`)
     reduced to the one value the link reads: the first whose prepared value a record
@@ -340,11 +335,13 @@ def one_value(left: pd.DataFrame, right: pd.DataFrame, spec: LinkSpec) -> pd.Dat
     e-mail addresses, phone numbers and web addresses."""
     plural = [c for c, col in EXTRACTS["enterprises"].columns.items() if col.plural]
     for f in spec.fields:
-        (column,) = f.source_for("left")[:1]
-        if len(f.source_for("left")) > 1 or column not in plural or column not in left:
+        sources = f.source_for("left")
+        column = sources[0]
+        if len(sources) > 1 or column not in plural or column not in left:
             continue
-        text = pa.array(left[column].astype("string[pyarrow]").array)
-        several = pc.fill_null(pc.match_substring(text, LIST_SEPARATOR.strip()), False)
+        several = pc.fill_null(
+            pc.match_substring(text(left[column]), LIST_SEPARATOR.strip()), False
+        )
         rows = np.flatnonzero(several.to_numpy(zero_copy_only=False))
         if not rows.size:
             continue
@@ -352,7 +349,7 @@ def one_value(left: pd.DataFrame, right: pd.DataFrame, spec: LinkSpec) -> pd.Dat
         mine = prepare(items.to_frame(column).reset_index(drop=True), [f], side="left")[f.name]
         theirs = prepare(right, [f], side="right")[f.name]
         shared = pc.fill_null(
-            pc.is_in(_arrow_text(mine), value_set=_arrow_text(theirs), skip_nulls=True), False
+            pc.is_in(text(mine), value_set=text(theirs), skip_nulls=True), False
         ).to_numpy(zero_copy_only=False)
         cell = items.index.to_numpy()
         # per cell, its first shared value, else its first value
