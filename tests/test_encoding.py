@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
@@ -20,6 +21,7 @@ from linkage.encoding import EncodingParams, encode, link_encoded, read_encoded
 from linkage.encoding._bloom import bloom_filters, decode_gram, dice_reference, flip_bits, qgrams
 from linkage.encoding._dice import dice, popcount
 from linkage.encoding._params import METADATA_KEY
+from linkage.encoding._tokens import aes_cmac_many, tokens
 from linkage.evaluate import link_quality
 from linkage.exceptions import ConfigError
 from linkage.keys import KeyRing, SecretKey
@@ -82,6 +84,63 @@ def test_a_hand_worked_bloom_filter() -> None:
     assert 1 <= len(_bits(words[0])) <= 6
 
 
+# RFC 4493 section 4 (AES-128) and NIST SP 800-38B appendix D.3 (AES-256): the
+# empty message, 16, 40 and 64 bytes of the same text.
+_CMAC_TEXT = bytes.fromhex(
+    "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+    "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710"
+)
+_CMAC_VECTORS = {
+    "2b7e151628aed2a6abf7158809cf4f3c": [
+        "bb1d6929e95937287fa37d129b756746",
+        "070a16b46b4d4144f79bdd9dd04a287c",
+        "dfa66747de9ae63030ca32611497c827",
+        "51f0bebf7e3b9d92fc49741779363cfe",
+    ],
+    "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4": [
+        "028962f61b7bf89efc6b551f4667d983",
+        "28a7023f452e8f82bd4bf28d8c37c35c",
+        "aaf3d8f1de5640c232f5b169b9c911e6",
+        "e1992190549f6ed5696a2c056c315410",
+    ],
+}
+
+
+@pytest.mark.parametrize("key", list(_CMAC_VECTORS))
+def test_aes_cmac_known_answers(key: str) -> None:
+    messages = pa.array([_CMAC_TEXT[:n] for n in (0, 16, 40, 64)], pa.binary())
+    got = aes_cmac_many(bytes.fromhex(key), messages)
+    assert [row.tobytes().hex() for row in got] == _CMAC_VECTORS[key]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.binary(max_size=70), min_size=1, max_size=40), st.sampled_from([16, 32]))
+def test_aes_cmac_equals_a_one_message_cmac(messages: list[bytes], key_bytes: int) -> None:
+    from cryptography.hazmat.primitives.ciphers import algorithms
+    from cryptography.hazmat.primitives.cmac import CMAC
+
+    key = bytes(range(key_bytes))
+    got = aes_cmac_many(key, pa.array(messages, pa.binary()))
+    for message, row in zip(messages, got, strict=True):
+        one = CMAC(algorithms.AES(key))
+        one.update(message)
+        assert row.tobytes() == one.finalize()
+
+
+@pytest.mark.parametrize("prf", ["aes-cmac", "hmac-sha256"])
+def test_tokens_are_keyed_per_value(prf: str) -> None:
+    values = pd.Series(["3000", None, "9000", "3000", "é"], dtype="string[pyarrow]")
+    got, present = tokens(values, b"t" * 32, prf=prf)
+    assert present.tolist() == [True, False, True, True, True]
+    assert not got[1].any() and (got[0] == got[3]).all() and (got[0] != got[2]).any()
+    if prf == "hmac-sha256":
+        want = hmac.new(b"t" * 32, "é".encode(), hashlib.sha256).digest()[:16]
+    else:
+        want = aes_cmac_many(b"t" * 32, pa.array(["é"])).tobytes()
+    assert got[4].tobytes() == want
+    assert (tokens(values, b"u" * 32, prf=prf)[0][0] != got[0]).any()  # another key
+
+
 def test_a_hand_worked_dice() -> None:
     a = np.array([[0b1011, 0]], dtype=np.uint64)  # bits 0, 1, 3
     b = np.array([[0b0110, 1 << 63]], dtype=np.uint64)  # bits 1, 2, 127
@@ -127,8 +186,8 @@ def test_denoised_dice_is_unbiased() -> None:
     b[:, 150:200] = False  # 150 shared: true Dice 300 / 350
     pa_, pb = (np.packbits(x, axis=1, bitorder="little").view("<u8") for x in (a, b))
     seeds = rng.integers(0, 2**63, (2, n)).astype(np.uint64)
-    flip_bits(pa_, seeds[0], p)
-    flip_bits(pb, seeds[1], p)
+    flip_bits(pa_, seeds[0], p, b"f" * 32)
+    flip_bits(pb, seeds[1], p, b"f" * 32)
     idx = np.arange(n)
     assert dice(pa_, pb, idx, idx).mean() < 0.75  # the noise drags the raw Dice down
     assert dice(pa_, pb, idx, idx, flip=p).mean() == pytest.approx(300 / 350, abs=0.01)
@@ -137,10 +196,12 @@ def test_denoised_dice_is_unbiased() -> None:
 def test_flips_follow_the_record_and_the_rate() -> None:
     zeros = np.zeros((20_000, 16), np.uint64)
     seeds = np.arange(20_000, dtype=np.uint64)
-    once = flip_bits(zeros.copy(), seeds, 5 / 64)
-    assert np.array_equal(once, flip_bits(zeros.copy(), seeds, 5 / 64))
+    once = flip_bits(zeros.copy(), seeds, 5 / 64, b"f" * 32)
+    assert np.array_equal(once, flip_bits(zeros.copy(), seeds, 5 / 64, b"f" * 32))
     assert popcount(once).mean() / 1024 == pytest.approx(5 / 64, rel=0.01)
     assert not np.array_equal(once[0], once[1])  # two records, two streams
+    other_key = flip_bits(zeros.copy(), seeds, 5 / 64, b"g" * 32)
+    assert (once == other_key).all(axis=1).mean() < 0.001  # another key, other flips
 
 
 # ------------------------------------------------------------------ whole links
@@ -302,7 +363,7 @@ def test_minhash_bands_equal_their_reference(values: list[str]) -> None:
     from linkage.encoding._bloom import mix64
     from linkage.encoding._lsh import minhash_bands
 
-    key, bands, rows = b"\x02" * 32, 3, 2
+    key, bands, rows = b"\x02" * 32, 3, 6
     got = minhash_bands(np.array(values, dtype=object), key, q=2, bands=bands, rows=rows)
     golden = np.uint64(0x9E3779B97F4A7C15)
     for value, row in zip(values, got, strict=True):
@@ -320,9 +381,10 @@ def test_minhash_bands_equal_their_reference(values: list[str]) -> None:
             want = []
             for band in range(bands):
                 key_of = np.zeros(1, np.uint64)
-                for r in range(rows):
-                    mixed = key_of * golden + np.uint64(slots[band * rows + r]) + np.uint64(1)
-                    key_of = mix64(mixed)
+                mins = slots[band * rows : (band + 1) * rows]
+                for w in range(0, rows, 4):  # four 16-bit MinHashes a word, little-endian
+                    word = sum(m << (16 * k) for k, m in enumerate(mins[w : w + 4]))
+                    key_of = mix64(key_of * golden + np.uint64(word) + np.uint64(1))
                 want.append(int(key_of[0]) or 1)
         assert row.tolist() == want
 

@@ -5,19 +5,16 @@ distinct q-gram of a column is hashed once, HMAC-SHA256 under the field's key, a
 its ``hashes`` bit positions follow by double hashing of the digest
 (``h1 + i * h2 mod bits``). A filter sets the positions of every q-gram of its value.
 Everything but that one HMAC per distinct q-gram (a few thousand a column) is numpy
-over whole arrays: q-grams as code points of fixed-width strings, bits set in a
-boolean block and packed to little-endian uint64 words.
+over whole arrays: q-grams as code points of the values' joined text, one packed
+filter per distinct q-gram, and a value's filter the OR of its q-grams' filters.
 
-Hardening (:func:`flip_bits`, :func:`xor_fold`): BLIP inverts each bit with a
-probability ``p`` from a keyed stream seeded by the record, so that equal values
-give different filters (frequencies no longer show) and no bit is certain;
-XOR-folding halves a filter by XOR-ing its two halves.
+Hardening (:func:`flip_bits`, :func:`xor_fold`, :func:`permute_bits`): BLIP inverts
+each bit with a probability ``p`` from a keyed stream seeded by the record, so that
+equal values give different filters (frequencies no longer show) and no bit is
+certain; XOR-folding halves a filter by XOR-ing its two halves; salting moves the
+bits by a keyed permutation per salt value.
 
->>> import itertools
-
-import itertools
-
-import numpy as np
+>>> import numpy as np
 >>> grams, rows = qgrams(np.array(["ab", "b"], dtype=object), q=2)
 >>> [decode_gram(g, 2) for g in grams[rows == 0]]
 [' a', 'ab', 'b ']
@@ -25,22 +22,27 @@ import numpy as np
 
 from __future__ import annotations
 
-import itertools
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from numpy.typing import NDArray
 
 from linkage.pseudonymise import hmac_sha256_many
 
 __all__ = [
+    "Grams",
     "bloom_filters",
     "decode_gram",
     "dice_reference",
     "flip_bits",
     "gram_positions",
     "mix64",
+    "permute_bits",
     "qgrams",
+    "reduce_rows",
     "salt_permutations",
     "xor_fold",
 ]
@@ -55,10 +57,13 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 def qgrams(values: NDArray[np.object_], *, q: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Every q-gram of every value, padded with a space each side.
 
+    The values are joined into one text and read as code points (UTF-32) at once:
+    a q-gram is ``q`` neighbouring code points within one padded value.
+
     Parameters
     ----------
     values : ndarray of shape (n,), dtype object
-        Strings (no missing values).
+        Strings (no missing values); longer than 256 characters, cut there.
     q : int
         1 to 3.
 
@@ -71,18 +76,43 @@ def qgrams(values: NDArray[np.object_], *, q: int) -> tuple[NDArray[np.int64], N
     """
     if not len(values):
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    padded = np.asarray(" " + pd.Series(values, dtype=object).str.slice(0, _MAX_CHARS) + " ")
-    text = padded.astype(str)
-    width = text.dtype.itemsize // 4
-    points = text.view(np.uint32).reshape(len(text), width).astype(np.int64)
-    lengths = np.char.str_len(text)
-    n = width - q + 1
-    grams = np.zeros((len(text), n), np.int64)
-    for k in range(q):
-        grams = (grams << _SHIFT) | points[:, k : k + n]
-    valid = np.arange(n) < (lengths - q + 1)[:, None]
-    rows = np.nonzero(valid)[0]
-    return grams[valid], rows.astype(np.int64)
+    lengths = np.fromiter(map(len, values), np.int64, len(values))
+    if lengths.max() > _MAX_CHARS:
+        values = np.asarray(pd.Series(values, dtype=object).str.slice(0, _MAX_CHARS), object)
+        lengths = np.minimum(lengths, _MAX_CHARS)
+    text = " " + "  ".join(values) + " "
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), "<u4").astype(np.int64)
+    n = len(points) - q + 1
+    packed = points[:n].copy()
+    for k in range(1, q):
+        packed = (packed << _SHIFT) | points[k : k + n]
+    counts = lengths + 3 - q  # q-grams of a value padded to length + 2
+    starts = np.cumsum(lengths + 2) - (lengths + 2)
+    rows = np.repeat(np.arange(len(values)), counts)
+    first = np.cumsum(counts) - counts
+    at = np.arange(len(rows)) + np.repeat(starts - first, counts)
+    return packed[at], rows
+
+
+@dataclass(frozen=True)
+class Grams:
+    """The q-grams of some values, factorised once for their filters and bands."""
+
+    codes: NDArray[np.int64]  #: per q-gram of a value, its row in ``distinct``
+    distinct: NDArray[np.int64]  #: each distinct q-gram, packed (:func:`qgrams`)
+    rows: NDArray[np.int64]  #: per q-gram of a value, the value, ascending
+    q: int
+
+    @classmethod
+    def of(cls, values: NDArray[np.object_], q: int) -> Grams:
+        """The q-grams of ``values`` (:func:`qgrams`)."""
+        grams, rows = qgrams(values, q=q)
+        codes, distinct = pd.factorize(grams)
+        return cls(codes.astype(np.int64), np.asarray(distinct), rows, q)
+
+    def counts(self, n: int) -> NDArray[np.int64]:
+        """How many q-grams each of the ``n`` values has."""
+        return np.bincount(self.rows, minlength=n)
 
 
 def decode_gram(gram: int, q: int) -> str:
@@ -133,51 +163,98 @@ def bloom_filters(
     q: int,
     hashes: int,
     bits: int,
-    salts: NDArray[np.integer] | None = None,
-    permutations: NDArray[np.int32] | None = None,
-    grams: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
+    grams: Grams | None = None,
     target: int = 0,
 ) -> NDArray[np.uint64]:
     """The Bloom filter of each value, packed: shape (n, bits // 64), dtype uint64.
 
     Bit ``j`` of a filter is bit ``j % 64`` of word ``j // 64`` (little-endian).
-    With ``salts`` (per value, a row of ``permutations``; see
-    :func:`salt_permutations`) each position is permuted by the value's salt.
-    ``grams``: the values' :func:`qgrams`, when already made. With ``target``, a
-    value of few q-grams sets more positions per q-gram (``ceil(target / n)``, at
-    most 64): every filter holds about ``target`` bits, so that a short name is
-    compared as surely as a long one and the count of set bits hides the length.
+    ``grams``: the values' q-grams, when already made. With ``target``, a value of
+    few q-grams sets more positions per q-gram (``ceil(target / n)``, at most 64):
+    every filter holds about ``target`` bits, so that a short name is compared as
+    surely as a long one and the count of set bits hides the length.
+
+    Each distinct (q-gram, positions per q-gram) pair is made into a packed filter
+    once; a value's filter is the OR of its q-grams' (:func:`reduce_rows`).
     """
-    words = bits // 64
-    out = np.zeros((len(values), words), np.uint64)
-    all_grams, rows = qgrams(values, q=q) if grams is None else grams
-    if not all_grams.size:
-        return out
-    codes, distinct = pd.factorize(all_grams)
+    grams = Grams.of(values, q) if grams is None else grams
+    if not grams.codes.size:
+        return np.zeros((len(values), bits // 64), np.uint64)
+    n_grams = grams.counts(len(values))
     per_value = np.full(len(values), hashes, np.int64)
     if target:
-        n_grams = np.bincount(rows, minlength=len(values))
         per_value = np.clip(-(-target // np.maximum(n_grams, 1)), hashes, _MAX_HASHES)
     most = int(per_value.max(initial=hashes))
-    positions = gram_positions(np.asarray(distinct), key, q=q, hashes=most, bits=bits)
-    positions = positions.astype(np.int32)
-    starts = np.searchsorted(rows, np.arange(0, len(values) + _CHUNK, _CHUNK))
-    for block, (a, b) in enumerate(itertools.pairwise(starts)):
-        if a == b:
-            continue
-        first = block * _CHUNK
-        n = min(_CHUNK, len(values) - first)
-        hot = np.zeros(n * bits, np.bool_)
-        # Flat indices: a 1-D scatter is about twice as fast as a 2-D one.
-        at = positions[codes[a:b]]
-        taken = np.arange(most)[None, :] < per_value[rows[a:b]][:, None]
-        if salts is not None and permutations is not None:
-            salt_rows = (salts[rows[a:b]] * bits).astype(np.int32)
-            at = permutations.ravel()[salt_rows[:, None] + at]
-        flat = ((rows[a:b] - first) * bits).astype(np.int32)[:, None] + at
-        hot[flat[taken]] = True
-        packed = np.packbits(hot.reshape(n, bits), axis=1, bitorder="little")
-        out[first : first + n] = packed.view("<u8")
+    positions = gram_positions(grams.distinct, key, q=q, hashes=most, bits=bits)
+    # Each (q-gram, count of positions) pair once: a dense code per pair used.
+    pair = grams.codes * most + per_value[grams.rows] - 1
+    used = np.zeros(len(grams.distinct) * most, np.bool_)
+    used[pair] = True
+    pairs = np.flatnonzero(used)
+    dense = np.cumsum(used) - 1
+    table = _filters_of(positions[pairs // most], pairs % most + 1, bits)
+    return reduce_rows(table, dense[pair], n_grams, np.bitwise_or, 0)
+
+
+def reduce_rows(
+    table: NDArray[Any],
+    codes: NDArray[np.int64],
+    counts: NDArray[np.int64],
+    op: np.ufunc,
+    identity: int,
+) -> NDArray[Any]:
+    """Per value, ``op`` over the rows of ``table`` its codes name: shape (n, columns).
+
+    ``codes`` holds each value's codes in turn (``counts[i]`` of them, values in
+    order). A value without codes gets ``identity``. Values are taken in order of
+    their count, so that a block of them is padded little; the reduction is then
+    one gather and one ``op`` per column of the block (faster than ``reduceat``).
+    """
+    out = np.full((len(counts), table.shape[1]), identity, table.dtype)
+    if not len(codes):
+        return out
+    table = np.vstack([table, out[:1]])  # the last row: the identity, for padding
+    starts = np.cumsum(counts) - counts
+    order = np.argsort(counts, kind="stable")
+    for a in range(0, len(order), _CHUNK):
+        chunk = order[a : a + _CHUNK]
+        step = np.arange(int(counts[chunk].max()))[:, None]
+        at = np.minimum(starts[chunk] + step, len(codes) - 1)
+        padded = np.where(step < counts[chunk], codes[at], len(table) - 1)  # (width, chunk)
+        reduced = out[chunk]
+        taken = np.empty_like(reduced)
+        for column in padded:
+            op(reduced, np.take(table, column, axis=0, out=taken), out=reduced)
+        out[chunk] = reduced
+    return out
+
+
+def _filters_of(
+    positions: NDArray[np.int64], counts: NDArray[np.int64], bits: int
+) -> NDArray[np.uint64]:
+    """Packed filters of the first ``counts[i]`` of ``positions[i]``."""
+    out = np.empty((len(positions), bits // 64), np.uint64)
+    for a in range(0, len(positions), _CHUNK):
+        chunk, n = positions[a : a + _CHUNK], counts[a : a + _CHUNK]
+        hot = np.zeros((len(chunk), bits), np.bool_)
+        taken = np.arange(chunk.shape[1])[None, :] < n[:, None]
+        hot[np.nonzero(taken)[0], chunk[taken]] = True
+        out[a : a + len(chunk)] = np.packbits(hot, axis=1, bitorder="little").view("<u8")
+    return out
+
+
+def permute_bits(
+    filters: NDArray[np.uint64], salts: NDArray[np.integer], permutations: NDArray[np.int32]
+) -> NDArray[np.uint64]:
+    """Each filter's bits moved by its salt's permutation: bit ``j`` to ``perm[j]``."""
+    bits = permutations.shape[1]
+    inverse = np.empty_like(permutations)
+    np.put_along_axis(inverse, permutations, np.arange(bits, dtype=np.int32)[None, :], axis=1)
+    out = np.empty_like(filters)
+    for a in range(0, len(filters), _CHUNK):
+        hot = np.unpackbits(filters[a : a + _CHUNK].view(np.uint8), axis=1, bitorder="little")
+        moved = np.take_along_axis(hot, inverse[salts[a : a + _CHUNK]], axis=1)
+        out[a : a + _CHUNK] = np.packbits(moved, axis=1, bitorder="little").view("<u8")
     return out
 
 
@@ -190,30 +267,40 @@ def mix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
 
 
 def flip_bits(
-    filters: NDArray[np.uint64], seeds: NDArray[np.uint64], probability: float
+    filters: NDArray[np.uint64], seeds: NDArray[np.uint64], probability: float, key: bytes
 ) -> NDArray[np.uint64]:
     """Invert each bit with ``probability`` (a multiple of 1/64), in place and returned.
 
-    Each row's stream is SplitMix64 of its seed (a keyed hash of the record) and a
-    counter: the same record gets the same flips, two records independent ones. A
-    probability ``0.b1 b2 ... b6`` in binary is built from six random words, the
-    lowest bit first: OR with a word for a 1, AND for a 0.
+    Each row's stream is AES in counter mode under ``key``, the row's seed (a keyed
+    hash of the record) as its nonce: the same record gets the same flips, two
+    records independent ones. A probability ``0.b1 b2 ... b6`` in binary is built
+    from up to six random words, the lowest bit first: OR with a word for a 1, AND
+    for a 0.
     """
     steps = round(probability * 64)
     if steps == 0 or not filters.size:
         return filters
-    words = filters.shape[1]
+    n_words = filters.shape[1]
     binary = [(steps >> (5 - k)) & 1 for k in range(6)]  # b1 .. b6
-    counter = np.arange(words * 6, dtype=np.uint64).reshape(6, words)
-    with np.errstate(over="ignore"):
-        base = seeds.astype(np.uint64)[:, None] * _GOLDEN
-        # From the lowest 1 of the binary probability (ANDs before it leave zeros).
-        lowest = max(k for k in range(6) if binary[k])
-        mask = mix64(base + counter[lowest][None, :] + np.uint64(1))
+    # From the lowest 1 of the binary probability (ANDs before it leave zeros).
+    lowest = max(k for k in range(6) if binary[k])
+    draws = (lowest + 1) * n_words
+    aes = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    counter = np.arange(-(-draws // 2), dtype=np.uint64)
+    for a in range(0, len(filters), _CHUNK):
+        rows = seeds[a : a + _CHUNK].astype(np.uint64)
+        blocks = np.empty((len(rows), len(counter), 2), "<u8")
+        blocks[:, :, 0] = rows[:, None]
+        blocks[:, :, 1] = counter
+        stream = np.frombuffer(aes.update(blocks.tobytes()), "<u8").reshape(len(rows), -1)
+        words = stream[:, :draws].reshape(len(rows), lowest + 1, n_words)
+        mask = words[:, lowest].copy()
         for k in range(lowest - 1, -1, -1):
-            draw = mix64(base + counter[k][None, :] + np.uint64(1))
-            mask = (mask | draw) if binary[k] else (mask & draw)
-    filters ^= mask
+            if binary[k]:
+                mask |= words[:, k]
+            else:
+                mask &= words[:, k]
+        filters[a : a + _CHUNK] ^= mask
     return filters
 
 

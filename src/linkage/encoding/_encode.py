@@ -14,7 +14,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -27,10 +28,11 @@ from numpy.typing import NDArray
 
 from linkage.config import LinkSpec, spec_to_dict
 from linkage.encoding._bloom import (
+    Grams,
     bloom_filters,
     flip_bits,
     mix64,
-    qgrams,
+    permute_bits,
     salt_permutations,
     xor_fold,
 )
@@ -38,7 +40,7 @@ from linkage.encoding._keys import EncodingKeys
 from linkage.encoding._lsh import minhash_bands
 from linkage.encoding._params import FORMAT, METADATA_KEY, EncodingParams
 from linkage.encoding._plan import Plan, plan
-from linkage.encoding._tokens import TOKEN_BYTES, joined, tokens
+from linkage.encoding._tokens import TOKEN_BYTES, aes_cmac_many, joined, text, tokens
 from linkage.exceptions import ConfigError
 from linkage.io import atomic_path, check_unique, require_columns
 from linkage.keys import KeyRing, SecretKey
@@ -100,15 +102,14 @@ def _fixed(data: NDArray[np.uint8] | NDArray[np.uint64], present: NDArray[np.boo
     return pa.FixedSizeBinaryArray.from_buffers(
         pa.binary(raw.shape[1]),
         len(present),
-        [validity, pa.py_buffer(raw.tobytes())],
+        [validity, pa.py_buffer(raw)],
         null_count=int((~present).sum()),
     )
 
 
 def _seeds(ids: pd.Series, key: bytes) -> NDArray[np.uint64]:
-    """A keyed 64-bit seed per record id (SipHash-2-4 under 96 bits of ``key``)."""
-    text_key = base64.b64encode(key[:12]).decode("ascii")
-    return pd.util.hash_array(ids.astype(str).to_numpy(object), hash_key=text_key, categorize=False)
+    """A keyed 64-bit seed per record id (the first half of its AES-CMAC)."""
+    return aes_cmac_many(key, text(ids.astype("string[pyarrow]"))).view("<u8")[:, 0].copy()
 
 
 def encode(
@@ -161,85 +162,62 @@ def encode(
     keys = EncodingKeys(key, version=version)
     what = plan(spec)
     timings: dict[str, float] = {}
-    start = time.perf_counter()
-    fields = [f for f in spec.fields if f.name in {*what.bloom, *what.token, *_joined(what)}]
-    prepared = prepare(table, fields, side=side, source=source)
-    timings["prepare"] = time.perf_counter() - start
-    start = time.perf_counter()
+    with _stage(timings, "prepare"):
+        fields = [f for f in spec.fields if f.name in {*what.bloom, *what.token, *_joined(what)}]
+        prepared = prepare(table, fields, side=side, source=source)
     ids = table[id_column].reset_index(drop=True)
     arrays: dict[str, pa.Array] = {id_column: pa.array(ids.to_numpy(object), from_pandas=True)}
     for column in keep:
         values = table[column].reset_index(drop=True).astype(object)
         arrays[f"keep:{column}"] = pa.array(values.to_numpy(object), from_pandas=True)
-    for f in what.token:
-        data, present = tokens(prepared[f], keys.derive(f"token/{f}"), prf=params.token_prf)
-        arrays[f"token:{f}"] = _fixed(data, present)
-    for rule, fs, _, _ in what.block:
-        data, present = tokens(
-            joined([prepared[f] for f in fs]),
-            keys.derive(f"block/{'+'.join(fs)}"),
-            prf=params.token_prf,
+    with _stage(timings, "tokens"):
+        for f in what.token:
+            data, present = tokens(prepared[f], keys.derive(f"token/{f}"), prf=params.token_prf)
+            arrays[f"token:{f}"] = _fixed(data, present)
+        for rule, fs, _, _ in what.block:
+            data, present = tokens(
+                joined([prepared[f] for f in fs]),
+                keys.derive(f"block/{'+'.join(fs)}"),
+                prf=params.token_prf,
+            )
+            arrays[f"block:{rule}"] = _fixed(data, present)
+    with _stage(timings, "bands"):
+        # Each fuzzy field's distinct values once, and their q-grams once, for its
+        # blocking bands and its filter; the records then take their value's row.
+        distinct = {f: _distinct(prepared[f]) for f in dict.fromkeys((*what.lsh, *what.bloom))}
+        grams = {f: Grams.of(values, params.q) for f, (_, values) in distinct.items()}
+        band_salts = _salts(prepared, params.lsh_salt, keys)[2]
+        for f in what.lsh:
+            arrays.update(_bands(f, *distinct[f], grams[f], band_salts, keys, params))
+    with _stage(timings, "filters"):
+        salt_codes, salt_values, _ = _salts(prepared, params.salt, keys)
+        seeds = _seeds(ids, keys.derive(f"flip/{params.seed}"))
+        for f in what.bloom:
+            codes, values = distinct[f]
+            present = codes >= 0
+            filters = np.zeros((len(codes), params.bits // 64), np.uint64)
+            field_key = keys.derive(f"bloom/{f}")
+            filters[present] = bloom_filters(
+                values,
+                field_key,
+                q=params.q,
+                hashes=params.hashes,
+                bits=params.bits,
+                grams=grams.pop(f),
+                target=params.target_bits,
+            )[codes[present]]
+            if salt_codes is not None:
+                permutations = salt_permutations(salt_values, field_key, bits=params.bits)
+                filters[present] = permute_bits(filters[present], salt_codes[present], permutations)
+            if params.fold:
+                filters = np.ascontiguousarray(xor_fold(filters))
+            flip_bits(filters, seeds, params.flip, keys.derive(f"flip/{f}/{params.seed}"))
+            filters[~present] = 0
+            arrays[f"bloom:{f}"] = _fixed(filters, present)
+    for suffix in ("", "_cpu"):
+        timings[f"encode{suffix}"] = sum(
+            timings[f"{s}{suffix}"] for s in ("tokens", "bands", "filters")
         )
-        arrays[f"block:{rule}"] = _fixed(data, present)
-    timings["tokens"] = time.perf_counter() - start
-    salt_codes, salt_values, _ = _salts(prepared, params.salt, keys)
-    band_salts = _salts(prepared, params.lsh_salt, keys)[2]
-    # Each fuzzy field's q-grams once, for its blocking bands and its filter.
-    grams = {
-        f: qgrams(prepared[f].dropna().to_numpy(object), q=params.q)
-        for f in dict.fromkeys((*what.lsh, *what.bloom))
-    }
-    for f in what.lsh:
-        values = prepared[f]
-        present = values.notna().to_numpy()
-        keys_of = np.zeros((len(values), params.lsh_bands), np.uint64)
-        keys_of[present] = minhash_bands(
-            values[present].to_numpy(object),
-            keys.derive(f"lsh/{f}"),
-            q=params.q,
-            bands=params.lsh_bands,
-            rows=params.lsh_rows,
-            grams=grams[f],
-        )
-        salted = keys_of
-        if band_salts is not None:
-            with np.errstate(over="ignore"):
-                salted = mix64(keys_of ^ (band_salts[:, None] * _GOLDEN))
-            salted[salted == 0] = 1
-        # Across salts, only the values this party holds once: a band shared across
-        # postcodes then never groups more than one record a file.
-        alone = present & ~values.duplicated(keep=False).to_numpy()
-        for band in range(params.lsh_bands):
-            arrays[f"lsh:{f}:{band}"] = _fixed(salted[:, band].copy(), present)
-            if band_salts is not None and params.lsh_unique:
-                arrays[f"lsh_unique:{f}:{band}"] = _fixed(keys_of[:, band].copy(), alone)
-    timings["bands"] = time.perf_counter() - start - timings["tokens"]
-    for f in what.bloom:
-        values = prepared[f]
-        present = values.notna().to_numpy()
-        filters = np.zeros((len(values), params.bits // 64), np.uint64)
-        field_key = keys.derive(f"bloom/{f}")
-        permutations = None
-        if salt_codes is not None:
-            permutations = salt_permutations(salt_values, field_key, bits=params.bits)
-        filters[present] = bloom_filters(
-            values[present].to_numpy(object),
-            field_key,
-            q=params.q,
-            hashes=params.hashes,
-            bits=params.bits,
-            salts=None if salt_codes is None else salt_codes[present],
-            permutations=permutations,
-            grams=grams.pop(f),
-            target=params.target_bits,
-        )
-        if params.fold:
-            filters = np.ascontiguousarray(xor_fold(filters))
-        flip_bits(filters, _seeds(ids, keys.derive(f"flip/{f}/{params.seed}")), params.flip)
-        filters[~present] = 0
-        arrays[f"bloom:{f}"] = _fixed(filters, present)
-    timings["encode"] = time.perf_counter() - start
-    timings["filters"] = timings["encode"] - timings["tokens"] - timings["bands"]
     description: dict[str, object] = {
         "format": FORMAT,
         "side": side,
@@ -262,6 +240,53 @@ def encode(
     return Encoded(out, description, timings)
 
 
+@contextmanager
+def _stage(timings: dict[str, float], name: str) -> Iterator[None]:
+    """Record a stage's wall seconds (``name``) and this process's CPU seconds (``name_cpu``)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    timings[name] = time.perf_counter() - wall
+    timings[f"{name}_cpu"] = time.process_time() - cpu
+
+
+def _bands(
+    f: str,
+    codes: NDArray[np.int64],
+    values: NDArray[np.object_],
+    grams: Grams,
+    band_salts: NDArray[np.uint64] | None,
+    keys: EncodingKeys,
+    params: EncodingParams,
+) -> dict[str, pa.Array]:
+    """The blocking bands of fuzzy field ``f`` (see :mod:`linkage.encoding._lsh`)."""
+    present = codes >= 0
+    bands = minhash_bands(
+        values,
+        keys.derive(f"lsh/{f}"),
+        q=params.q,
+        bands=params.lsh_bands,
+        rows=params.lsh_rows,
+        grams=grams,
+    )
+    # One row a band (each a column of the output), 0 where the value is missing.
+    by_band = np.ascontiguousarray(np.vstack([bands, np.zeros((1, params.lsh_bands), np.uint64)]).T)
+    keys_of = np.take(by_band, codes, axis=1)
+    salted = keys_of
+    if band_salts is not None:
+        with np.errstate(over="ignore"):
+            salted = mix64(keys_of ^ (band_salts * _GOLDEN))
+        salted[salted == 0] = 1
+    # Across salts, only the values this party holds once: a band shared across
+    # postcodes then never groups more than one record a file.
+    alone = present & (np.bincount(codes[present], minlength=len(values)) == 1)[codes]
+    out = {}
+    for band in range(params.lsh_bands):
+        out[f"lsh:{f}:{band}"] = _fixed(salted[band], present)
+        if band_salts is not None and params.lsh_unique:
+            out[f"lsh_unique:{f}:{band}"] = _fixed(keys_of[band], alone)
+    return out
+
+
 def _salts(
     prepared: pd.DataFrame, salt: str | None, keys: EncodingKeys
 ) -> tuple[NDArray[np.int64] | None, NDArray[np.object_], NDArray[np.uint64] | None]:
@@ -274,10 +299,17 @@ def _salts(
             "choose one (e.g. postcode) or None"
         )
     # A missing salt is a salt of its own (the empty string).
-    codes, values = pd.factorize(prepared[salt].fillna("").astype(str))
+    codes, values = _distinct(prepared[salt].fillna(""))
     text_key = base64.b64encode(keys.derive("salt")[:12]).decode("ascii")
-    hashes = pd.util.hash_array(np.asarray(values, object), hash_key=text_key, categorize=False)
-    return codes.astype(np.int64), np.asarray(values, object), hashes[codes]
+    hashes = pd.util.hash_array(values, hash_key=text_key, categorize=False)
+    return codes, values, hashes[codes]
+
+
+def _distinct(values: pd.Series) -> tuple[NDArray[np.int64], NDArray[np.object_]]:
+    """Each row's code (-1: missing) and the distinct values, in order of appearance."""
+    encoded = text(values).dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
+    return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
 
 
 def _joined(what: Plan) -> set[str]:
