@@ -35,6 +35,7 @@ from linkage.pseudonymise import hmac_sha256_many
 __all__ = [
     "Grams",
     "bloom_filters",
+    "by_count",
     "decode_gram",
     "dice_reference",
     "flip_bits",
@@ -196,6 +197,12 @@ def bloom_filters(
     return reduce_rows(table, dense[pair], n_grams, np.bitwise_or, 0)
 
 
+def by_count(counts: NDArray[np.int64]) -> NDArray[np.intp]:
+    """The order of ascending ``counts``, ties in place (a radix sort where they fit 16 bits)."""
+    small = counts.max(initial=0) < 2**16
+    return np.argsort(counts.astype(np.uint16) if small else counts, kind="stable")
+
+
 def reduce_rows(
     table: NDArray[Any],
     codes: NDArray[np.int64],
@@ -215,7 +222,7 @@ def reduce_rows(
         return out
     table = np.vstack([table, out[:1]])  # the last row: the identity, for padding
     starts = np.cumsum(counts) - counts
-    order = np.argsort(counts, kind="stable")
+    order = by_count(counts)
     for a in range(0, len(order), _CHUNK):
         chunk = order[a : a + _CHUNK]
         step = np.arange(int(counts[chunk].max()))[:, None]

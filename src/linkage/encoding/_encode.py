@@ -195,9 +195,8 @@ def encode(
         for f in what.bloom:
             codes, values = distinct[f]
             present = codes >= 0
-            filters = np.zeros((len(codes), params.bits // 64), np.uint64)
             field_key = keys.derive(f"bloom/{f}")
-            filters[present] = bloom_filters(
+            of_values = bloom_filters(
                 values,
                 field_key,
                 q=params.q,
@@ -205,7 +204,9 @@ def encode(
                 bits=params.bits,
                 grams=grams.pop(f),
                 target=params.target_bits,
-            )[codes[present]]
+            )
+            # A missing value (code -1) takes the last row: an empty filter.
+            filters = np.take(np.vstack([of_values, np.zeros_like(of_values[:1])]), codes, axis=0)
             if salt_codes is not None:
                 permutations = salt_permutations(salt_values, field_key, bits=params.bits)
                 filters[present] = permute_bits(filters[present], salt_codes[present], permutations)

@@ -4,10 +4,11 @@ The encoding party computes them from the q-gram set of each value, before any
 hardening: each distinct q-gram gets ``bands * rows`` keyed 16-bit hashes (from its
 HMAC-SHA256 under the field's LSH key, spread by SplitMix64); a value's MinHash is
 the least hash over its q-grams, per slot; a band is ``rows`` MinHashes, packed four
-to a word, mixed into one 64-bit key. Two values meet in a band with probability ``J ** rows`` (J: the
-Jaccard similarity of their q-gram sets), so equal values always meet, and similar
-ones across a few bands. Only the band keys leave: keyed, they say which records
-share a band, not what it holds. The work is numpy over chunks of distinct values.
+to a word, mixed into one 64-bit key. Two values meet in a band with probability
+``J ** rows`` (J: the Jaccard similarity of their q-gram sets), so equal values
+always meet, and similar ones across a few bands. Only the band keys leave: keyed,
+they say which records share a band, not what it holds. The work is numpy over
+chunks of distinct values.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from numpy.typing import NDArray
 
+from linkage.encoding._bloom import by_count
 from linkage.pseudonymise import hmac_sha256_many
 
 __all__ = ["TOKEN_BYTES", "aes_cmac_many", "joined", "text", "tokens"]
@@ -66,7 +67,7 @@ def aes_cmac_many(key: bytes, messages: pa.Array) -> NDArray[np.uint8]:
     subkeys = np.frombuffer(_double(k1) + k1, "<u8").reshape(2, 2)  # padded, complete
     messages = messages.cast(pa.large_binary())
     lengths = pc.binary_length(messages).to_numpy()
-    order = np.argsort(lengths, kind="stable")
+    order = by_count(lengths)
     by_length = messages.take(pa.array(order))
     data = np.frombuffer(by_length.buffers()[2] or b"", np.uint8)
     out = np.empty((len(messages), 2), "<u8")
