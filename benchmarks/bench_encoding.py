@@ -1,11 +1,14 @@
 """Linkage on encodings beside the clear mode: encode, link, attack.
 
 Run: ``LINKAGE_BENCH_SIZES=20000,100000 pytest benchmarks/bench_encoding.py -q -s``
-(sizes 20k / 100k / 485k enterprises; 485k takes a few GiB).
+(sizes 20k / 100k / 485k enterprises; 485k takes a few GiB). With
+``LINKAGE_BENCH_JSON=benchmarks/results.json LINKAGE_BENCH_KEY=encoding`` the rows go
+to ``results.json`` under ``encoding`` (RESULTS.md and the performance notebook).
 
 * ``encode``: both parties' tables to encodings (``linkage.encoding.encode``, the
   enterprise preset, default hardening): records per second, with the prepare stage
-  and the encoding itself (tokens, blocking bands, filters) apart;
+  and the encoding itself (tokens, blocking bands, filters) apart, and the encoding's
+  records per CPU second (per core: it runs on one);
 * ``link (encoded)`` and ``link (clear)``: the enterprise link on the encodings and
   on the clear tables, with precision / recall / F1 against the synthetic truth and
   the recall on employers without an enterprise number;
@@ -81,8 +84,10 @@ def test_encode(bench, synthetic_factory, ring, size: int) -> None:
         peak_mib=peak,
         timings=steps,
         encode_records_per_s=records / steps["encode"],
-        note=f"encoding alone {records / steps['encode']:,.0f} records/s; "
-        + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()),
+        encode_records_per_cpu_s=records / steps["encode_cpu"],
+        note=f"encoding alone {records / steps['encode']:,.0f} records/s, "
+        f"{records / steps['encode_cpu']:,.0f} per core (CPU seconds); "
+        + ", ".join(f"{k} {v:.2f}" for k, v in steps.items() if not k.endswith("_cpu")),
     )
 
 

@@ -30,7 +30,8 @@ Output
     Every benchmark calls :func:`record`: one printed line, ``benchmark.extra_info``
     (seconds, throughput, ``peak_mib``), and a row of the table printed at the end of
     the session. ``LINKAGE_BENCH_JSON=benchmarks/results.json`` also writes the rows
-    into that file under ``"stages"`` (other keys are kept).
+    into that file under ``"stages"`` (other keys are kept), or under the key
+    ``LINKAGE_BENCH_KEY`` names: ``encoding`` for ``bench_encoding.py`` alone.
 """
 
 from __future__ import annotations
@@ -382,8 +383,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             "peak_mib_measures": "peak RSS growth during the call (VmHWM reset before it)",
             "rows": _ROWS,
         }
-        _provenance.update_json(path, lambda data: data.__setitem__("stages", stages))
-        tr.write_line(f"wrote {len(_ROWS)} rows to {path}")
+        key = os.environ.get("LINKAGE_BENCH_KEY", "stages")
+        _provenance.update_json(path, lambda data: data.__setitem__(key, stages))
+        tr.write_line(f"wrote {len(_ROWS)} rows to {path} under {key!r}")
 
 
 _PACKAGES = (
@@ -395,7 +397,7 @@ _PACKAGES = (
     "phonenumbers",
     "pytest-benchmark",
 )
-_ENV = ("LINKAGE_BENCH_SIZES", "LINKAGE_BENCH_JSON")
+_ENV = ("LINKAGE_BENCH_SIZES", "LINKAGE_BENCH_JSON", "LINKAGE_BENCH_KEY")
 _STARTED: dict[str, Any] = {}
 
 

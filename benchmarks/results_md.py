@@ -11,6 +11,7 @@ differed from it), its date, its machine and the command that reproduces it.
 Where the runs are stored in the JSON:
 
 * ``stages``: ``pytest benchmarks`` with ``LINKAGE_BENCH_JSON`` (``conftest.py``);
+* ``encoding``: ``pytest benchmarks/bench_encoding.py`` with ``LINKAGE_BENCH_KEY=encoding``;
 * ``comparison``: the main side-by-side run of ``compare_tools.py``;
 * ``comparison_runs[label]``: other runs of ``compare_tools.py --label label``; the
   label :data:`SENSITIVITY` (Splink with fewer random pairs for ``u``) also enters
@@ -43,6 +44,10 @@ OUT = HERE / "RESULTS.md"
 SENSITIVITY = "splink_u1e6"
 STAGES_COMMAND = (
     "LINKAGE_BENCH_JSON=benchmarks/results.json pytest benchmarks -q -s -p no:cacheprovider"
+)
+ENCODING_COMMAND = (
+    "LINKAGE_BENCH_SIZES=20000,100000,485000 LINKAGE_BENCH_JSON=benchmarks/results.json \\\n"
+    "    LINKAGE_BENCH_KEY=encoding pytest benchmarks/bench_encoding.py -q -s -p no:cacheprovider"
 )
 # The targets of the issue: how many times faster than each peer linkage should be.
 SPEED_TARGETS = {"splink": 6.0, "recordlinkage": 25.0}
@@ -911,6 +916,78 @@ def sensitivity_section(sens: Run, main: Run | None) -> list[str]:
     return [*out, ""]
 
 
+def encoding_section(run: Run) -> list[str]:
+    """Linkage on encodings beside the clear mode (``bench_encoding.py``)."""
+    rows = run["rows"]
+    scales = sorted({r["scale"] for r in rows})
+    out = ["## Linkage on encodings", "", source_line(run), ""]
+    out += _wrap(
+        "Both parties encode the enterprise preset's fields (keyed tokens, hardened Bloom "
+        "filters, keyed MinHash bands: `docs/encodings.md`); the linking party links the "
+        "encodings. *Per core* is records per CPU second of the encoding (it runs on one "
+        "core); the link rows are whole links with F1 against the synthetic truth and "
+        "the recall on employers without an enterprise number."
+    )
+    body = []
+    for stage in (
+        "encode (both parties)",
+        "link: enterprises (encoded)",
+        "link: enterprises (clear)",
+    ):
+        for scale in scales:
+            r = stage_row(rows, stage, scale)
+            if r is None:
+                continue
+            if stage.startswith("encode"):
+                quality = f"per core {n(r['encode_records_per_cpu_s'])} records/s"
+            else:
+                quality = f"F1 {f4(r['f1'])}, no number: R {f4(r['no_number_recall'])}"
+            body.append(
+                [
+                    stage,
+                    n(scale),
+                    n(r["items"]),
+                    sec(r["seconds"], 2),
+                    n(r["per_s"]),
+                    mib(r["peak_mib"]),
+                    quality,
+                ]
+            )
+    out += [
+        "",
+        *table(
+            ["stage", "enterprises", "records", "seconds", "records/s", "peak MiB", ""],
+            "lrrrrrl",
+            body,
+        ),
+    ]
+    attacks = [r for r in rows if r["stage"].startswith("attack")]
+    if attacks:
+        out += [
+            "",
+            *_wrap(
+                "The pattern-mining attack on the name filters (an adversary with the public "
+                "names and their frequencies, no key): share of filters re-identified."
+            ),
+            "",
+        ]
+        out += table(
+            ["enterprises", "unhardened", "hardened", "bands", "F1 unhardened"],
+            "rrrrr",
+            (
+                [
+                    n(r["scale"]),
+                    f"{100 * r['reidentified_unhardened']:.3f} %",
+                    f"{100 * r['reidentified_hardened']:.3f} %",
+                    f"{100 * r['reidentified_bands']:.3f} %",
+                    f4(r["f1_unhardened"]),
+                ]
+                for r in sorted(attacks, key=lambda r: r["scale"])
+            ),
+        )
+    return [*out, ""]
+
+
 def other_run_section(label: str, run: Run) -> list[str]:
     out = [f"### Run {code(label)}", "", source_line(run)]
     if run.get("note"):
@@ -963,6 +1040,8 @@ def runs_overview(data: Run) -> list[str]:
         entries.append(("1. stages", "`stages`", data["stages"]))
     if "comparison" in data:
         entries.append(("2. side by side", "`comparison`", data["comparison"]))
+    if "encoding" in data:
+        entries.append(("3. encodings", "`encoding`", data["encoding"]))
     for label, run in sorted((data.get("comparison_runs") or {}).items()):
         entries.append((f"2. {label}", f"`comparison_runs.{label}`", run))
     body = []
@@ -1069,6 +1148,8 @@ def render(data: Run) -> str:
             else:
                 took = ""
             out += ["", f"# {label}{took}", run["command"]]
+    if data.get("encoding"):
+        out += ["", "# 3. linkage on encodings beside the clear mode", ENCODING_COMMAND]
     out += [
         "",
         "# this file",
@@ -1107,6 +1188,8 @@ def render(data: Run) -> str:
         out += sensitivity_section(sens, main)
     for label, run in sorted(others.items()):
         out += other_run_section(label, run)
+    if data.get("encoding"):
+        out += encoding_section(data["encoding"])
     out += [
         "## CI",
         "",
