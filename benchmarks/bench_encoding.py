@@ -12,6 +12,9 @@ to ``results.json`` under ``encoding`` (RESULTS.md and the performance notebook)
 * ``link (encoded)`` and ``link (clear)``: the enterprise link on the encodings and
   on the clear tables, with precision / recall / F1 against the synthetic truth and
   the recall on employers without an enterprise number;
+* ``link: units``: establishments to sites within their linked enterprises, on
+  encodings (parents: the encoded enterprise link) and clear (parents: the clear one),
+  F1 against the synthetic truth;
 * ``attack``: the pattern-mining attack on the name filters, unhardened (no BLIP, a
   fixed count of positions per q-gram, bands across the file) and hardened (the
   defaults), the frequency alignment on the blocking bands, and the F1 of the link
@@ -28,12 +31,14 @@ import linkage
 from linkage.encoding import EncodingParams, attack_encoded, encode, link_encoded
 from linkage.evaluate import link_quality
 from linkage.keys import KeyRing
-from linkage.presets import enterprises
+from linkage.pipeline import ParentLinks
+from linkage.presets import enterprises, establishments
 
 pytestmark = pytest.mark.benchmark
 
 SIZES = (20_000, 100_000, 485_000)
 ON = ("enterprise_number", "employer_id")
+UNITS_ON = ("establishment_number", "site_id")
 _ENCODED: dict[tuple[int, str], tuple[object, object]] = {}
 
 
@@ -138,6 +143,39 @@ def test_link_clear(bench, synthetic_factory, size: int) -> None:
         **q.to_dict(),
         note=f"F1 {q.f1:.4f} (P {q.precision:.4f}, R {q.recall:.4f}); no number: R "
         f"{no_number:.4f}; {len(result.pairs):,} pairs",
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda n: f"{n // 1000}k")
+@pytest.mark.parametrize("mode", ["encoded", "clear"])
+def test_link_units(bench, synthetic_factory, ring, size: int, mode: str) -> None:
+    x = synthetic_factory(size)
+    spec = establishments()
+    logging.getLogger("linkage").setLevel(logging.ERROR)
+    if mode == "encoded":
+        parents = link_encoded(*_encodings(x, ring, size)).links
+        left = encode(x.establishments, spec, ring, keep=("enterprise_number",))
+        right = encode(x.sites, spec, ring, keep=("employer_id",))
+        result, seconds, peak = bench.run(
+            link_encoded, left, right, parents=(parents, *ON), size=size
+        )
+    else:
+        clear = ParentLinks.of(linkage.link(x.enterprises, x.employers, enterprises()))
+        result, seconds, peak = bench.run(
+            linkage.link, x.establishments, x.sites, spec, parents=clear, size=size
+        )
+    q = link_quality(result.links, x.truth_establishments, on=UNITS_ON)
+    bench.record(
+        stage=f"link: units ({mode})",
+        size=size,
+        seconds=seconds,
+        items=len(x.establishments) + len(x.sites),
+        unit="records",
+        peak_mib=peak,
+        pairs=len(result.pairs),
+        links=len(result.links),
+        **q.to_dict(),
+        note=f"F1 {q.f1:.4f} (P {q.precision:.4f}, R {q.recall:.4f}); {len(result.pairs):,} pairs",
     )
 
 

@@ -925,15 +925,17 @@ def encoding_section(run: Run) -> list[str]:
         "Both parties encode the enterprise preset's fields (keyed tokens, hardened Bloom "
         "filters, keyed MinHash bands: `docs/encodings.md`); the linking party links the "
         "encodings. *Per core* is records per CPU second of the encoding (it runs on one "
-        "core); the link rows are whole links with F1 against the synthetic truth and "
-        "the recall on employers without an enterprise number."
+        "core); the link rows are whole links with F1 against the synthetic truth and, "
+        "for enterprises, the recall on employers without an enterprise number; units are "
+        "linked within their linked enterprises (encoded: the encoded enterprise links)."
     )
     body = []
-    for stage in (
-        "encode (both parties)",
-        "link: enterprises (encoded)",
-        "link: enterprises (clear)",
-    ):
+    stages = ["encode (both parties)"] + [
+        f"link: {what} ({mode})"
+        for what in ("enterprises", "units")
+        for mode in ("encoded", "clear")
+    ]
+    for stage in stages:
         for scale in scales:
             r = stage_row(rows, stage, scale)
             if r is None:
@@ -941,7 +943,9 @@ def encoding_section(run: Run) -> list[str]:
             if stage.startswith("encode"):
                 quality = f"per core {n(r['encode_records_per_cpu_s'])} records/s"
             else:
-                quality = f"F1 {f4(r['f1'])}, no number: R {f4(r['no_number_recall'])}"
+                quality = f"F1 {f4(r['f1'])}"
+            if "no_number_recall" in r:
+                quality += f", no number: R {f4(r['no_number_recall'])}"
             body.append(
                 [
                     stage,

@@ -448,6 +448,25 @@ def test_benchmark_runs_from_the_side_by_side_script(tmp_path) -> None:
     assert runs["f1"].tolist() == [0.99, 0.995]
 
 
+def test_benchmark_runs_of_one_stage_run(tmp_path) -> None:
+    import json
+
+    from linkage.charts.data import load_benchmark_runs
+
+    rows = [
+        {"stage": "link: enterprises (encoded)", "scale": 20_000, "seconds": 0.5, "f1": 0.998},
+        {"stage": "link: enterprises (clear)", "scale": 20_000, "seconds": 0.7, "f1": 0.999},
+    ]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"stages": {"rows": []}, "encoding": {"rows": rows}}))
+    runs = load_benchmark_runs(path, key="encoding")
+    assert runs["task"].tolist() == ["link: enterprises (clear)", "link: enterprises (encoded)"]
+    assert runs["n_enterprises"].tolist() == [20_000, 20_000]
+    assert runs["seconds"].tolist() == [0.7, 0.5]
+    with pytest.raises(ValueError, match="no run stored under 'nothing'"):
+        load_benchmark_runs(path, key="nothing")
+
+
 def test_review_sample_and_errors_with_columns_named_otherwise() -> None:
     exchange = linkage.synthetic.generate(n_enterprises=1_500, seed=5)
     right = exchange.employers.rename(columns={"name": "bedrijfsnaam"})

@@ -213,26 +213,23 @@ def reduce_rows(
     """Per value, ``op`` over the rows of ``table`` its codes name: shape (n, columns).
 
     ``codes`` holds each value's codes in turn (``counts[i]`` of them, values in
-    order). A value without codes gets ``identity``. Values are taken in order of
-    their count, so that a block of them is padded little; the reduction is then
-    one gather and one ``op`` per column of the block (faster than ``reduceat``).
+    order). A value without codes gets ``identity``. The values of one count are
+    taken together: their reduction is one gather and one ``op`` per code, without
+    padding (faster than ``reduceat``).
     """
     out = np.full((len(counts), table.shape[1]), identity, table.dtype)
-    if not len(codes):
-        return out
-    table = np.vstack([table, out[:1]])  # the last row: the identity, for padding
     starts = np.cumsum(counts) - counts
     order = by_count(counts)
-    for a in range(0, len(order), _CHUNK):
-        chunk = order[a : a + _CHUNK]
-        step = np.arange(int(counts[chunk].max()))[:, None]
-        at = np.minimum(starts[chunk] + step, len(codes) - 1)
-        padded = np.where(step < counts[chunk], codes[at], len(table) - 1)  # (width, chunk)
-        reduced = out[chunk]
-        taken = np.empty_like(reduced)
-        for column in padded:
-            op(reduced, np.take(table, column, axis=0, out=taken), out=reduced)
-        out[chunk] = reduced
+    for group in np.split(order, np.flatnonzero(np.diff(counts[order])) + 1):
+        count = int(counts[group[0]]) if len(group) else 0
+        for a in range(0, len(group) if count else 0, _CHUNK):
+            rows = group[a : a + _CHUNK]
+            at = codes[starts[rows] + np.arange(count)[:, None]]  # (count, rows)
+            reduced = table[at[0]]
+            taken = np.empty_like(reduced)
+            for column in at[1:]:
+                op(reduced, np.take(table, column, axis=0, out=taken), out=reduced)
+            out[rows] = reduced
     return out
 
 

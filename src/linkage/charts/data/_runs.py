@@ -30,7 +30,7 @@ _ALIASES = {
     "seconds": ("seconds", "time_s", "elapsed", "elapsed_s", "wall_seconds", "time", "mean"),
     "peak_mib": ("peak_mib", "peak_rss_mib", "peak_memory_mib", "memory_mib", "max_rss_mib"),
     "tool": ("tool", "library", "implementation", "engine"),
-    "task": ("task", "preset", "table", "group"),
+    "task": ("task", "preset", "table", "group", "stage"),
 }
 
 
@@ -72,14 +72,20 @@ def runs_frame(runs: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return frame[ordered].sort_values(["tool", "task", "n_enterprises"]).reset_index(drop=True)
 
 
-def load_benchmark_runs(path: str | Path) -> pd.DataFrame:
+def load_benchmark_runs(path: str | Path, key: str | None = None) -> pd.DataFrame:
     """Read benchmark runs from a JSON file.
 
     Tolerant of the shape: ``{"runs": [...]}`` (with ``machine`` and other keys
     beside it), ``{"results": [...]}``, pytest-benchmark's ``{"benchmarks": [...]}``,
-    or a bare list of runs. See :func:`runs_frame` for the columns.
+    or a bare list of runs. See :func:`runs_frame` for the columns. ``key``: the rows
+    of one stage run of ``benchmarks/results.json`` (``"stages"``, ``"encoding"``),
+    each stage a task.
     """
     data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if key is not None:
+        if not isinstance(data, Mapping) or not isinstance(data.get(key), Mapping):
+            raise ValueError(f"{path}: no run stored under {key!r}")
+        return runs_frame(data[key].get("rows", []))
     if isinstance(data, Mapping) and isinstance(data.get("comparison"), Mapping):
         return runs_frame(_comparison_runs(data["comparison"].get("rows", [])))
     if isinstance(data, Mapping):
