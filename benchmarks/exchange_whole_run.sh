@@ -2,7 +2,8 @@
 # The nightly feed as a user runs it, whole process: `linkage exchange run` on a
 # synthetic exchange (first delivery), then again after ~1% of every extract was
 # edited, added or removed (benchmarks/bench_exchange.py `perturb`), each under
-# /usr/bin/time -v. Prints wall, peak RSS and the run's stage timings.
+# /usr/bin/time -v. Prints wall, peak RSS, user+sys CPU seconds and the run's stage
+# timings.
 #
 #   benchmarks/exchange_whole_run.sh [ENTERPRISES] [FOLDER]
 #
@@ -24,7 +25,8 @@ from bench_exchange import perturb; print('records touched:', perturb(Path('$dir
     /usr/bin/time -v linkage exchange run --config "$dir/exchange.toml" --json \
         > "$dir/$round.json" 2> "$dir/$round.time"
     echo "$round: $(grep -E 'Elapsed' "$dir/$round.time" | sed 's/.*: //') wall," \
-        "$(grep -E 'Maximum resident' "$dir/$round.time" | sed 's/.*: //') KiB peak RSS"
+        "$(grep -E 'Maximum resident' "$dir/$round.time" | sed 's/.*: //') KiB peak RSS," \
+        "$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.1f", s}' "$dir/$round.time") s user+sys"
     python -c "import json; t = json.load(open('$dir/$round.json'))['timings']; \
 print('  stages (s):', ', '.join(f'{k} {v:.1f}' for k, v in t.items()))"
 done

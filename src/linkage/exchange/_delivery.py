@@ -65,8 +65,9 @@ import pyarrow.parquet as pq
 
 from linkage.exceptions import ConfigError
 from linkage.exchange._access import PRIVATE, SHARED, follow, protect, shared_group
-from linkage.exchange._diff import diff, diff_deliveries
+from linkage.exchange._diff import diff, diff_deliveries, diff_table
 from linkage.exchange._extract import sha256_file
+from linkage.exchange._order import sort_order
 from linkage.exchange._purposes import file_metadata
 from linkage.exchange._schema import OUTPUTS
 from linkage.io import atomic_path, fsync_dir, fsync_tree
@@ -76,6 +77,7 @@ __all__ = [
     "check_delivery",
     "diff",
     "diff_deliveries",
+    "diff_table",
     "open_delivery",
     "protect",
     "publish",
@@ -387,16 +389,22 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
 
 
 def _write_table(
-    folder: Path, name: str, frame: pd.DataFrame, metadata: Mapping[bytes, bytes] | None = None
+    folder: Path,
+    name: str,
+    frame: pd.DataFrame,
+    metadata: Mapping[bytes, bytes] | None = None,
+    then: Callable[[str, pa.Table], None] | None = None,
 ) -> dict[str, Any]:
     key = [c for c in OUTPUTS[name].key if c in frame.columns] if name in OUTPUTS else []
     table = _arrow(frame)
     if metadata:
         table = table.replace_schema_metadata(dict(metadata))
     if key:
-        table = table.take(pc.sort_indices(table, sort_keys=[(k, "ascending") for k in key]))
+        table = table.take(sort_order(table, key))
     path = folder / f"{name}.parquet"
     pq.write_table(table, path, compression="zstd")
+    if then is not None:
+        then(name, table)
     counts = pc.value_counts(table.column("party")).to_pylist()
     return {
         "file": path.name,
@@ -415,11 +423,14 @@ def write_tables(
     tables: dict[str, pd.DataFrame],
     *,
     metadata: Mapping[bytes, bytes] | None = None,
+    then: Callable[[str, pa.Table], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Write each table as ``<name>.parquet`` (rows sorted by key); describe what was written.
 
     ``metadata``: the files' schema metadata (the purposes of art. 12, see
-    :func:`._purposes.file_metadata`); none by default.
+    :func:`._purposes.file_metadata`); none by default. ``then(name, table)`` is
+    called with each table as written, in its writer's thread, before the table is
+    let go (a run diffs it against the delivery in force there: no reading it back).
 
     Sorted by Arrow (stable, missing last: the order of a stable ``sort_values``).
     Two tables are written at a time (Arrow's sort, take and Parquet writer let go
@@ -430,7 +441,8 @@ def write_tables(
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="write-tables")
     try:
         futures = {
-            name: pool.submit(_write_table, folder, name, f, metadata) for name, f in tables.items()
+            name: pool.submit(_write_table, folder, name, f, metadata, then)
+            for name, f in tables.items()
         }
         for name, future in futures.items():
             outputs[name] = future.result()

@@ -528,7 +528,15 @@ def _deliver(
     del earlier
     rekeyed = write_crosswalks(staging, walks) if walks else None
     purposes = config.purposes.as_dict()  # art. 12: in the manifest and in every table
-    outputs = D.write_tables(staging, tables, metadata=file_metadata(purposes))
+    # Each table is diffed against the delivery in force as it is written (through the
+    # crosswalks if re-keyed), not read back after.
+    diffs: dict[str, dict[str, int]] = {}
+    through = (lambda old: rekey(old, walks)) if walks else None
+
+    def compare(name: str, table: pa.Table) -> None:
+        diffs[name] = D.diff_table(previous, name, table, through=through)
+
+    outputs = D.write_tables(staging, tables, metadata=file_metadata(purposes), then=compare)
     keys = {name: tables[name] for name in ("enterprises", "establishments")}
     del tables
     linked = {name: extracts.tables[name] for name in ("enterprises", "establishments")}
@@ -561,14 +569,13 @@ def _deliver(
     del found, closed
     timings["quality"] += time.perf_counter() - mark
     mark = time.perf_counter()
-    outputs.update(D.write_tables(staging, feed.tables, metadata=file_metadata(purposes)))
+    outputs.update(
+        D.write_tables(staging, feed.tables, metadata=file_metadata(purposes), then=compare)
+    )
     if not given:  # a linkage party's links keep no state here
         write_state(staging, feed)
     granted = write_access(staging, roles) if roles is not None else None
-    written = D.Delivery(run_id=run_id, path=staging, manifest={"outputs": outputs})
-    changes = D.diff_deliveries(
-        previous, written, through=(lambda old: rekey(old, walks)) if walks else None
-    )
+    changes = {name: diffs[name] for name in outputs}
     read_from: list[tuple[str, Path | None, int]] = [
         (f"links_{n}", p, len(given[n])) for n, p in config.given.items()
     ] or [("employers", config.employers, len(employers)), ("sites", config.sites, len(sites))]
