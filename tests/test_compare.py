@@ -137,6 +137,16 @@ def test_term_frequencies() -> None:
     # 6 present values: peeters 3 times, vandevelde twice.
     np.testing.assert_allclose(tf[:2], [3 / 6, 2 / 6])
     assert np.isnan(tf[2:]).all()
+    # The reference: over every left-right pair that agrees (peeters 2 x 1 pairs at
+    # 3/6, vandevelde 1 x 1 at 2/6), whichever pairs were asked for.
+    assert tf.reference == pytest.approx((2 * 3 / 6 + 1 * 2 / 6) / 3)
+    other = term_frequencies(left, right, np.array([1]), np.array([2]))
+    assert other.reference == tf.reference and np.isnan(other).all()
+    # In another row order, the same float.
+    again = term_frequencies(left[::-1].reset_index(drop=True), right[::-1], [0], [0])
+    assert again.reference == tf.reference
+    # No value on both sides: no reference.
+    assert term_frequencies(left, pd.Series(["maes"]), [0], [0]).reference is None
 
 
 def test_missing_column() -> None:

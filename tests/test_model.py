@@ -99,6 +99,28 @@ def test_term_frequency_makes_common_names_count_less() -> None:
     assert weights[3] == pytest.approx(np.log2(0.1 / 0.7))
 
 
+def test_the_tf_reference_is_the_candidates_or_the_tables() -> None:
+    from linkage.compare import TermFrequencies
+
+    rng = np.random.default_rng(3)
+    gamma = np.where(rng.random((1_000, 1)) < 0.3, 1, 0).astype(np.int8)
+    gamma_random = np.zeros((1_000, 1), np.int8)
+    freq = np.where(gamma[:, 0] == 1, 0.01, np.nan)
+    tf = freq.view(TermFrequencies)
+    tf.reference = 0.04
+    candidates = FellegiSunter([exact_match("name", term_frequency=True)])
+    candidates.fit(gamma, gamma_random=gamma_random, tf={"name": tf})
+    assert candidates.params_.tf_reference == {"name": pytest.approx(0.01)}
+    tables = FellegiSunter([exact_match("name", term_frequency=True, tf_reference="tables")])
+    tables.fit(gamma, gamma_random=gamma_random, tf={"name": tf})
+    assert tables.params_.tf_reference == {"name": 0.04}
+    # A plain array carries no reference: the candidates' mean, as before.
+    tables.fit(gamma, gamma_random=gamma_random, tf={"name": freq})
+    assert tables.params_.tf_reference == {"name": pytest.approx(0.01)}
+    with pytest.raises(ConfigError, match="tf_reference must be one of pairs, tables"):
+        exact_match("name", tf_reference="rows")  # type: ignore[arg-type]
+
+
 def test_settled_pairs_are_judged_by_their_own_mixture() -> None:
     rng = np.random.default_rng(1)
     gamma, _ = simulate(200_000, LAMBDA, rng)

@@ -26,7 +26,7 @@ from linkage._codes import Encoded, encode
 from linkage.comparisons import Comparison
 from linkage.io import require_columns
 
-__all__ = ["compare", "compare_reference", "record_keys", "term_frequencies"]
+__all__ = ["TermFrequencies", "compare", "compare_reference", "record_keys", "term_frequencies"]
 
 
 def compare(
@@ -90,6 +90,21 @@ def compare_reference(
     return gamma
 
 
+class TermFrequencies(np.ndarray):
+    """Per pair, the share of all present values equal to the pair's value (NaN where
+    the values differ or one is missing); ``reference`` is the share a pair of the
+    whole cross product shares when it agrees (see :func:`term_frequencies`).
+
+    A plain float64 array in every other respect: the model reads ``reference`` off
+    it when fitting, and only the values when scoring.
+    """
+
+    reference: float | None
+
+    def __array_finalize__(self, obj: object) -> None:
+        self.reference = getattr(obj, "reference", None)
+
+
 def term_frequencies(
     left: pd.Series | Encoded,
     right: pd.Series | None,
@@ -101,16 +116,31 @@ def term_frequencies(
     NaN where the two values differ or one is missing; a common name gets a high
     frequency, a rare one a low frequency. ``left`` may be the column already
     coded by :func:`encode` (``right`` then None).
+
+    The result, a :class:`TermFrequencies`, carries ``reference``: the mean
+    frequency over every left-right pair of the two tables that agrees,
+    ``sum(a * b * f) / sum(a * b)`` over the values (``a``, ``b`` their counts per
+    side, ``f`` their share), which a comparison with ``tf_reference="tables"``
+    judges an exact match against. It depends on the tables, not on the pairs
+    blocking proposed: the mean over the candidate pairs instead falls as blocking
+    splits the blocks of common values (a lower cap, a larger table), and with it
+    the weight of every exact match. None when no value is on both sides.
     """
     codes = left if isinstance(left, Encoded) else encode(left, right)
     lcode, rcode = codes.left, codes.right
-    both = np.concatenate([lcode, rcode])
-    counts = np.bincount(both[both >= 0])
+    n_codes = len(codes.values)
+    left_counts = np.bincount(lcode[lcode >= 0], minlength=n_codes)
+    right_counts = np.bincount(rcode[rcode >= 0], minlength=n_codes)
+    counts = left_counts + right_counts
     total = counts.sum()
     lc, rc = lcode[left_pos], rcode[right_pos]
     same = (lc == rc) & (lc >= 0)
-    tf = np.full(len(lc), np.nan)
+    tf = np.full(len(lc), np.nan).view(TermFrequencies)
     tf[same] = counts[lc[same]] / total
+    # Sums of integers, exact: the same tables in any row order give the same float.
+    agreeing = left_counts * right_counts
+    weight = int(agreeing.sum())
+    tf.reference = float(int((agreeing * counts).sum()) / total / weight) if weight else None
     return tf
 
 

@@ -59,6 +59,7 @@ Scorer = Literal[
     "damerau_levenshtein",
 ]
 SCORERS: tuple[str, ...] = get_args(Scorer)
+TfReference = Literal["pairs", "tables"]
 
 # Similarities are scaled to [0, 1]; distances are edit counts.
 _SCORERS: dict[str, tuple[Callable[..., float], float]] = {
@@ -79,17 +80,33 @@ class Comparison(Kind):
     ``term_frequency`` makes an exact match on a common value count for less than one
     on a rare value. ``decisive`` marks a comparison whose exact level settles a pair
     (two equal, valid enterprise numbers; see :mod:`linkage.model`).
+
+    Attributes
+    ----------
+    tf_reference : {"pairs", "tables"}
+        What a value's frequency is judged against, with ``term_frequency``: the
+        mean frequency of the candidate pairs that agree (``pairs``), or of every
+        pair of the two tables that agrees (``tables``), which does not move when
+        blocking splits the blocks of common values or the tables grow; ``tables``
+        where blocking pairs records by equal values, ``pairs`` where it pairs them
+        within something else they share (units within their linked enterprise).
     """
 
     kinds: ClassVar[Kinds[Comparison]] = Kinds(default="exact")
     column: str
     term_frequency: bool = False
+    tf_reference: TfReference = "pairs"
     decisive: bool = False
     name: str = ""
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", self.column)
+        if self.tf_reference not in get_args(TfReference):
+            raise ConfigError(
+                f"comparison {self.name!r}: tf_reference must be one of "
+                f"{', '.join(get_args(TfReference))}, not {self.tf_reference!r}"
+            )
 
     @property
     def n_levels(self) -> int:
@@ -326,14 +343,25 @@ def _one_edit_apart(
 
 
 def exact_match(
-    column: str, *, term_frequency: bool = False, decisive: bool = False, name: str = ""
+    column: str,
+    *,
+    term_frequency: bool = False,
+    tf_reference: TfReference = "pairs",
+    decisive: bool = False,
+    name: str = "",
 ) -> ExactMatch:
     """Two levels: else, exact.
 
     >>> exact_match("postcode").level_labels
     ('else', 'exact')
     """
-    return ExactMatch(column=column, term_frequency=term_frequency, decisive=decisive, name=name)
+    return ExactMatch(
+        column=column,
+        term_frequency=term_frequency,
+        tf_reference=tf_reference,
+        decisive=decisive,
+        name=name,
+    )
 
 
 def similarity(
@@ -342,6 +370,7 @@ def similarity(
     scorer: Scorer = "jaro_winkler",
     thresholds: Sequence[float] = (0.92, 0.8),
     term_frequency: bool = False,
+    tf_reference: TfReference = "pairs",
     name: str = "",
 ) -> Similarity:
     """Levels else, one per similarity threshold (tightest first), exact.
@@ -354,6 +383,7 @@ def similarity(
         scorer=scorer,
         thresholds=tuple(thresholds),
         term_frequency=term_frequency,
+        tf_reference=tf_reference,
         name=name,
     )
 

@@ -99,11 +99,22 @@ def fit_params(
 def _tf_reference(
     layout: Layout, gamma: NDArray[np.int8], tf: Mapping[str, NDArray[np.float64]] | None
 ) -> dict[str, float]:
-    """The frequency an exact match is judged against: the mean over the candidate
-    pairs that agree exactly (common values dominate those, rare ones stand out)."""
+    """The frequency an exact match is judged against, per comparison with term
+    frequencies.
+
+    For a comparison with ``tf_reference="tables"``, the term frequencies' own
+    ``reference`` (:class:`linkage.compare.TermFrequencies`: the mean over every pair
+    of the two tables that agrees, whatever blocking proposed); else the mean over the
+    candidate pairs that agree exactly (common values dominate those, rare ones stand
+    out), which falls as blocking splits the blocks of common values.
+    """
     reference = {}
     for k, c in enumerate(layout.comparisons):
         if c.term_frequency and tf is not None and c.name in tf:
+            given = getattr(tf[c.name], "reference", None)
+            if c.tf_reference == "tables" and given is not None:
+                reference[c.name] = float(given)
+                continue
             at_top = gamma[:, k] == c.n_levels - 1
             freq = np.asarray(tf[c.name], dtype=np.float64)[at_top]
             freq = freq[np.isfinite(freq)]
