@@ -71,6 +71,7 @@ def test_another_spec_is_refused_saying_what_differs(fitted: FellegiSunter) -> N
     )
     assert (
         "comparison 'name': column 'name_sorted' in the model, 'name' in the spec, "
+        "tf_reference 'tables' in the model, 'pairs' in the spec, "
         "thresholds (0.95, 0.88, 0.75) in the model, (0.92,) in the spec" in detail
     )
     # One level's threshold, the order, a column prepared otherwise.

@@ -70,15 +70,32 @@ def enterprises(
         # the postcode (a chain, or a name as common as "Bakkerij Peeters", within one
         # municipality), a contact's by postcode and then address, an address's by
         # name. The name is blocked on with its words sorted, as it is compared.
+        # The caps bound the pairs per record, not per table: a block of a x b
+        # records holds at most min(a, b) matches, so one over 100 pairs (10 x 10)
+        # is at most a tenth matches, and splitting it costs little recall. A value
+        # held by a share of the records makes blocks that grow with the tables;
+        # capped, they are split sooner as the tables grow, and the pairs per record
+        # stay bounded. The name with the address pairs what the name's split by
+        # postcode misses where a postcode is missing.
         blocking=(
             block_on("number"),
             block_on("phone", max_block_size=1_000, split_by=("postcode", "address")),
-            block_on("email", max_block_size=1_000, split_by=("postcode", "address")),
-            block_on("website", max_block_size=1_000, split_by=("postcode", "address")),
-            block_on("postcode", "address", max_block_size=2_000, split_by=("name_sorted",)),
-            block_on("name_sorted", max_block_size=500, split_by=("postcode",), name="name"),
+            block_on("email", max_block_size=100, split_by=("postcode", "address")),
+            block_on("website", max_block_size=100, split_by=("postcode", "address")),
+            block_on("postcode", "address", max_block_size=100, split_by=("name_sorted",)),
+            block_on("name_sorted", max_block_size=100, split_by=("postcode",), name="name"),
+            block_on(
+                "name_sorted",
+                "address",
+                max_block_size=100,
+                split_by=("postcode",),
+                name="name+address",
+            ),
             sorted_neighbourhood("name_sorted", window=3),
         ),
+        # Term frequencies judged against every pair of the two tables that agrees,
+        # not the candidate pairs: what a common name weighs then does not move
+        # with the caps above or with the tables' size.
         comparisons=(
             distance("number", thresholds=(1,), decisive=True),
             similarity(
@@ -86,15 +103,20 @@ def enterprises(
                 scorer="jaro_winkler",
                 thresholds=(0.95, 0.88, 0.75),
                 term_frequency=True,
+                tf_reference="tables",
                 name="name",
             ),
             similarity(
-                "address", scorer="jaro_winkler", thresholds=(0.95, 0.85), term_frequency=True
+                "address",
+                scorer="jaro_winkler",
+                thresholds=(0.95, 0.85),
+                term_frequency=True,
+                tf_reference="tables",
             ),
-            exact_match("postcode", term_frequency=True),
-            exact_match("phone", term_frequency=True),
-            exact_match("email", term_frequency=True),
-            exact_match("website", term_frequency=True),
+            exact_match("postcode", term_frequency=True, tf_reference="tables"),
+            exact_match("phone", term_frequency=True, tf_reference="tables"),
+            exact_match("email", term_frequency=True, tf_reference="tables"),
+            exact_match("website", term_frequency=True, tf_reference="tables"),
         ),
         threshold=threshold,
     )
