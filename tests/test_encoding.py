@@ -21,7 +21,7 @@ from linkage.encoding import EncodingParams, encode, link_encoded, read_encoded
 from linkage.encoding._bloom import bloom_filters, decode_gram, dice_reference, flip_bits, qgrams
 from linkage.encoding._dice import dice, popcount
 from linkage.encoding._params import METADATA_KEY
-from linkage.encoding._tokens import aes_cmac_many, tokens
+from linkage.encoding._tokens import aes_cmac_many, near_tokens, tokens
 from linkage.evaluate import link_quality
 from linkage.exceptions import ConfigError
 from linkage.keys import KeyRing, SecretKey
@@ -139,6 +139,21 @@ def test_tokens_are_keyed_per_value(prf: str) -> None:
         want = aes_cmac_many(b"t" * 32, pa.array(["é"])).tobytes()
     assert got[4].tobytes() == want
     assert (tokens(values, b"u" * 32, prf=prf)[0][0] != got[0]).any()  # another key
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(alphabet="0123456789é", min_size=1, max_size=12), st.data())
+def test_near_tokens_meet_within_one_edit(value: str, data) -> None:
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    other = data.draw(st.text(alphabet="0123456789é", min_size=1, max_size=12))
+    near = near_tokens(pd.Series([value, other], dtype="string[pyarrow]"), b"n" * 32)
+    met = bool(set(near[0][near[0] != 0]) & set(near[1][near[1] != 0]))
+    edits = DamerauLevenshtein.distance(value, other)
+    if edits <= 1:
+        assert met
+    if edits >= 3:
+        assert not met
 
 
 def test_a_hand_worked_dice() -> None:

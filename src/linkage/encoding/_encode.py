@@ -40,7 +40,14 @@ from linkage.encoding._keys import EncodingKeys
 from linkage.encoding._lsh import minhash_bands
 from linkage.encoding._params import FORMAT, METADATA_KEY, EncodingParams
 from linkage.encoding._plan import Plan, plan
-from linkage.encoding._tokens import TOKEN_BYTES, aes_cmac_many, joined, text, tokens
+from linkage.encoding._tokens import (
+    TOKEN_BYTES,
+    aes_cmac_many,
+    joined,
+    near_tokens,
+    text,
+    tokens,
+)
 from linkage.exceptions import ConfigError
 from linkage.io import atomic_path, check_unique, require_columns
 from linkage.keys import KeyRing, SecretKey
@@ -171,6 +178,7 @@ def encode(
         values = table[column].reset_index(drop=True).astype(object)
         arrays[f"keep:{column}"] = pa.array(values.to_numpy(object), from_pandas=True)
     with _stage(timings, "tokens"):
+        band_salts = _salts(prepared, params.lsh_salt, keys)[2]
         for f in what.token:
             data, present = tokens(prepared[f], keys.derive(f"token/{f}"), prf=params.token_prf)
             arrays[f"token:{f}"] = _fixed(data, present)
@@ -181,12 +189,20 @@ def encode(
                 prf=params.token_prf,
             )
             arrays[f"block:{rule}"] = _fixed(data, present)
+        for f in what.near:
+            near = near_tokens(prepared[f], keys.derive(f"near/{f}"))
+            arrays[f"near:{f}"] = _fixed(near, near[:, 0] != 0)
+        for f in what.tf:
+            with_salt = [prepared[params.lsh_salt]] if params.lsh_salt else []
+            data, present = tokens(
+                joined([*with_salt, prepared[f]]), keys.derive(f"tf/{f}"), prf=params.token_prf
+            )
+            arrays[f"tf:{f}"] = _fixed(data, present)
     with _stage(timings, "bands"):
         # Each fuzzy field's distinct values once, and their q-grams once, for its
         # blocking bands and its filter; the records then take their value's row.
         distinct = {f: _distinct(prepared[f]) for f in dict.fromkeys((*what.lsh, *what.bloom))}
         grams = {f: Grams.of(values, params.q) for f, (_, values) in distinct.items()}
-        band_salts = _salts(prepared, params.lsh_salt, keys)[2]
         for f in what.lsh:
             arrays.update(_bands(f, *distinct[f], grams[f], band_salts, keys, params))
     with _stage(timings, "filters"):
@@ -314,8 +330,8 @@ def _distinct(values: pd.Series) -> tuple[NDArray[np.int64], NDArray[np.object_]
 
 
 def _joined(what: Plan) -> set[str]:
-    """The fields joined into block tokens."""
-    return {f for _, fs, _, _ in what.block for f in fs}
+    """The fields joined into block and term-frequency tokens."""
+    return {f for _, fs, _, _ in what.block for f in fs} | set(what.tf)
 
 
 def spec_sha256(spec: LinkSpec) -> str:

@@ -92,6 +92,29 @@ def _token_codes(left: Encoded, right: Encoded, column: str) -> tuple[NDArray[np
     return codes[: len(lw)], codes[len(lw) :]
 
 
+def _near_pairs(left: Encoded, right: Encoded, column: str) -> NDArray[np.int64]:
+    """The pairs (``left * n_right + right``, sorted) whose near tokens meet.
+
+    A token held by more than :data:`_NEAR_BLOCK` pairs (a placeholder number on
+    many records) is left out: such pairs are near on nothing.
+    """
+    lw = as_words(left.table[column])[0]
+    rw = as_words(right.table[column])[0]
+    lrow = np.repeat(np.arange(len(lw)), lw.shape[1])
+    rrow = np.repeat(np.arange(len(rw)), rw.shape[1])
+    lw, rw = lw.ravel(), rw.ravel()
+    lrow, lw, rrow, rw = lrow[lw != 0], lw[lw != 0], rrow[rw != 0], rw[rw != 0]
+    codes, _ = pd.factorize(np.concatenate([lw, rw]))
+    lc, rc = codes[: len(lw)], codes[len(lw) :]
+    sizes = np.bincount(lc, minlength=len(_)) * np.bincount(rc, minlength=len(_))
+    met = pd.DataFrame({"c": lc, "l": lrow}).merge(
+        pd.DataFrame({"c": rc[sizes[rc] <= _NEAR_BLOCK], "r": rrow[sizes[rc] <= _NEAR_BLOCK]}),
+        on="c",
+    )
+    keys = met["l"].to_numpy(np.int64) * len(right.table) + met["r"].to_numpy(np.int64)
+    return np.unique(keys)
+
+
 def _bloom(left: Encoded, right: Encoded, column: str) -> _Bloom:
     lw, lp = as_words(left.table[column])
     rw, rp = as_words(right.table[column])
@@ -99,6 +122,8 @@ def _bloom(left: Encoded, right: Encoded, column: str) -> _Bloom:
 
 
 _PARENT = "parent"
+#: Pairs one near token may join at most (see :func:`_near_pairs`).
+_NEAR_BLOCK = 10_000
 #: Pairs whose filters are gathered at once: 2 x 32 MiB of 1024-bit filters.
 _DICE_CHUNK = 262_144
 
@@ -171,14 +196,23 @@ def _levels(
     lpos: NDArray[np.integer],
     rpos: NDArray[np.integer],
     chunk_size: int,
+    near: tuple[NDArray[np.int64], int] | None = None,
 ) -> NDArray[np.int8]:
-    """One comparison's levels: equal tokens, or Dice binned by ``thresholds``."""
+    """One comparison's levels: equal tokens, near tokens met (``near``: the pairs
+    whose near tokens meet and the right side's size), or Dice binned by ``thresholds``."""
     if bloom is None:
         assert lcode is not None and rcode is not None
         lc, rc = lcode[lpos], rcode[rpos]
         null = (lc < 0) | (rc < 0)
         top = comparison.n_levels - 1
-        return np.where(null, -1, np.where(lc == rc, top, 0)).astype(np.int8)
+        levels = np.where(lc == rc, top, 0).astype(np.int8)
+        if near is not None and top > 1 and len(near[0]):  # within one edit: all thresholds met
+            pairs_met, n_right = near
+            keys = lpos.astype(np.int64) * n_right + rpos
+            at = np.minimum(np.searchsorted(pairs_met, keys), len(pairs_met) - 1)
+            levels[(levels == 0) & (pairs_met[at] == keys)] = top - 1
+        levels[null] = -1
+        return levels
     scores = dice(
         bloom.left,
         bloom.right,
@@ -243,6 +277,11 @@ def link_encoded(
         for f in what.token:
             codes[f"token:{f}"] = _token_codes(left, right, f"token:{f}")  # type: ignore[assignment]
         blooms = {f: _bloom(left, right, f"bloom:{f}") for f in what.bloom}
+        both = set(left.table.column_names) & set(right.table.column_names)
+        for f in what.tf:
+            if f"tf:{f}" in both:
+                codes[f"tf:{f}"] = _token_codes(left, right, f"tf:{f}")  # type: ignore[assignment]
+
         rules: list[BlockingRule] = [
             _rule(f"token:{f}", cap, split) for f, cap, split in what.token_rules
         ]
@@ -307,21 +346,28 @@ def link_encoded(
                 lpos,
                 rpos,
                 min(spec.chunk_size, _DICE_CHUNK),
+                (near[c.column], len(right_ids)) if c.column in near else None,
             )
         return gamma
 
     with timed(timings, "compare"):
+        near = {f: _near_pairs(left, right, f"near:{f}") for f in what.near if f"near:{f}" in both}
         gamma = gamma_of(pairs.left, pairs.right)
-        tf = {
-            c.name: _term_frequencies(*codes[f"token:{c.column}"], pairs.left, pairs.right)
+        # A token's own frequency; a filter's, that of its value in its postcode (tf:).
+        source = {
+            c.name: f"{'tf' if isinstance(c, Similarity) else 'token'}:{c.column}"
             for c in comparisons
-            if c.term_frequency and not isinstance(c, Similarity)
         }
-    # A Bloom filter has no term frequency: the model's spec says so.
+        tf = {
+            c.name: _term_frequencies(*codes[source[c.name]], pairs.left, pairs.right)
+            for c in comparisons
+            if c.term_frequency and source[c.name] in codes
+        }
+    # A filter without its tf: token has no term frequency: the model's spec says so.
     model_spec = replace(
         spec,
         comparisons=tuple(
-            replace(c, term_frequency=False) if isinstance(c, Similarity) else c
+            replace(c, term_frequency=False) if c.term_frequency and c.name not in tf else c
             for c in comparisons
         ),
     )

@@ -1,8 +1,13 @@
 """What a spec's fields become when encoded, and how the encodings are blocked.
 
-* a field compared by similarity (name, address) -> a Bloom filter (``bloom:<field>``);
+* a field compared by similarity (name, address) -> a Bloom filter (``bloom:<field>``),
+  and, where the comparison weighs a value by its frequency, a token of the value
+  joined to the ``lsh_salt`` field (``tf:<field>``): equal only for equal values in
+  one postcode, so that it tells no more than the bands keyed by the postcode do;
 * a field compared exactly or by edit distance (numbers, postcode, phone, e-mail,
-  web host) -> an HMAC token (``token:<field>``);
+  web host) -> a keyed token (``token:<field>``); by edit distance, also keyed tokens
+  of the value and of each string one character shorter (``near:<field>``), which
+  two values within one edit share;
 * a blocking rule on equal values over several fields (postcode and address) -> one
   token of the joined values (``block:<rule>``), on one token field -> that token;
   an oversized block is split by the token fields among the rule's ``split_by``;
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from linkage.comparisons import Similarity
+from linkage.comparisons import Distance, Similarity
 from linkage.config import LinkSpec
 from linkage.rules import BlockOn
 
@@ -33,6 +38,10 @@ class Plan:
     #: token fields blocked on alone: (field, max block size, token fields to split by)
     token_rules: tuple[tuple[str, int | None, tuple[str, ...]], ...]
     lsh: tuple[str, ...]
+    #: similarity fields whose comparison takes a term frequency (``tf:<field>``)
+    tf: tuple[str, ...] = ()
+    #: fields compared by edit distance (``near:<field>``)
+    near: tuple[str, ...] = ()
 
 
 def plan(spec: LinkSpec) -> Plan:
@@ -61,4 +70,10 @@ def plan(spec: LinkSpec) -> Plan:
         block=tuple(block),
         token_rules=tuple(token_rules),
         lsh=tuple(dict.fromkeys(lsh)),
+        near=tuple(dict.fromkeys(c.column for c in spec.comparisons if isinstance(c, Distance))),
+        tf=tuple(
+            dict.fromkeys(
+                c.column for c in spec.comparisons if isinstance(c, Similarity) and c.term_frequency
+            )
+        ),
     )

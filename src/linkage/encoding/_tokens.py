@@ -15,6 +15,8 @@ the unit separator first. Each distinct value is computed once, by one of:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -25,11 +27,12 @@ from numpy.typing import NDArray
 from linkage.encoding._bloom import by_count
 from linkage.pseudonymise import hmac_sha256_many
 
-__all__ = ["TOKEN_BYTES", "aes_cmac_many", "joined", "text", "tokens"]
+__all__ = ["TOKEN_BYTES", "aes_cmac_many", "joined", "near_tokens", "text", "tokens"]
 
 #: Bytes of a token: 128 bits.
 TOKEN_BYTES = 16
 _SEP = "\x1f"
+_NEAR_CHARS = 32  # longer values get no near tokens
 
 
 def text(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -54,40 +57,95 @@ def _double(block: bytes) -> bytes:
     return value.to_bytes(16, "big")
 
 
-def aes_cmac_many(key: bytes, messages: pa.Array) -> NDArray[np.uint8]:
-    """AES-CMAC (RFC 4493; AES-256 for a 32-byte key) of each message: shape (n, 16).
+class _Cmac:
+    """AES-CMAC under one key, of many messages of one length at a time."""
 
-    ``messages``: an Arrow binary or string array without nulls. Messages of one
-    length are taken together (the array sorted by length once, so that their bytes
-    are one block of its data): each step of their CBC-MAC is one AES-ECB call over
-    all of them.
-    """
-    aes = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
-    k1 = _double(aes.update(bytes(16)))
-    subkeys = np.frombuffer(_double(k1) + k1, "<u8").reshape(2, 2)  # padded, complete
-    messages = messages.cast(pa.large_binary())
-    lengths = pc.binary_length(messages).to_numpy()
-    order = by_count(lengths)
-    by_length = messages.take(pa.array(order))
-    data = np.frombuffer(by_length.buffers()[2] or b"", np.uint8)
-    out = np.empty((len(messages), 2), "<u8")
-    start = 0
-    for rows in np.split(order, np.flatnonzero(np.diff(lengths[order])) + 1):
-        length, n = int(lengths[rows[0]]), len(rows)
+    def __init__(self, key: bytes) -> None:
+        self._aes = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+        k1 = _double(self._aes.update(bytes(16)))
+        self._subkeys = np.frombuffer(_double(k1) + k1, "<u8").reshape(2, 2)  # padded, complete
+
+    def __call__(self, messages: NDArray[np.uint8]) -> NDArray[np.uint64]:
+        """The CMAC of each row of ``messages`` (n, length): shape (n, 2), little-endian words.
+
+        Each step of their CBC-MAC is one AES-ECB call over all of them.
+        """
+        n, length = messages.shape
         complete = length > 0 and length % 16 == 0
         padded = np.zeros((n, max(-(-length // 16), 1) * 16), np.uint8)
-        padded[:, :length] = data[start : start + n * length].reshape(n, length)
-        start += n * length
+        padded[:, :length] = messages
         if not complete:
             padded[:, length] = 0x80
         words = padded.view("<u8").reshape(n, -1, 2)
-        words[:, -1] ^= subkeys[int(complete)]
+        words[:, -1] ^= self._subkeys[int(complete)]
         state = np.zeros((n, 2), "<u8")
         for step in range(words.shape[1]):
-            state = np.frombuffer(aes.update((state ^ words[:, step]).tobytes()), "<u8")
+            state = np.frombuffer(self._aes.update((state ^ words[:, step]).tobytes()), "<u8")
             state = state.reshape(n, 2)
-        out[rows] = state
+        return state
+
+
+def _by_length(values: pa.Array) -> Iterator[tuple[NDArray[np.intp], NDArray[np.uint8]]]:
+    """Per length (ascending), the rows of that length and their bytes, one row each.
+
+    The array is sorted by length once, so that the bytes of one length are one block.
+    """
+    values = values.cast(pa.large_binary())
+    lengths = pc.binary_length(values).to_numpy()
+    order = by_count(lengths)
+    data = np.frombuffer(values.take(pa.array(order)).buffers()[2] or b"", np.uint8)
+    start = 0
+    for rows in np.split(order, np.flatnonzero(np.diff(lengths[order])) + 1):
+        if len(rows):
+            length = int(lengths[rows[0]])
+            yield rows, data[start : start + len(rows) * length].reshape(len(rows), length)
+            start += len(rows) * length
+
+
+def aes_cmac_many(key: bytes, messages: pa.Array) -> NDArray[np.uint8]:
+    """AES-CMAC (RFC 4493; AES-256 for a 32-byte key) of each message: shape (n, 16).
+
+    ``messages``: an Arrow binary or string array without nulls, taken one length at
+    a time.
+    """
+    cmac = _Cmac(key)
+    out = np.empty((len(messages), 2), "<u8")
+    for rows, block in _by_length(messages):
+        out[rows] = cmac(block)
     return out.view(np.uint8)
+
+
+def near_tokens(values: pd.Series | pa.Array, key: bytes) -> NDArray[np.uint64]:
+    """Per value, a 64-bit token of it and of each string one character shorter.
+
+    Shape (n, 1 + longest): the first half of the AES-CMAC of the value's code points
+    (UTF-32), then of them without the ``i``-th, for each ``i``; 0 where the value is
+    missing, shorter, or longer than :data:`_NEAR_CHARS`. Two values within one edit
+    (a wrong, missing, extra or swapped character: Damerau-Levenshtein 1) share one,
+    as do a few two edits apart (a character dropped at one end and added at the
+    other).
+    """
+    values = text(values)
+    present = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
+    wide = pa.array(
+        [v.encode("utf-32-le", "surrogatepass") for v in values.drop_null().to_pylist()],
+        pa.large_binary(),
+    )
+    cmac = _Cmac(key)
+    found = []
+    for rows, block in _by_length(wide):
+        chars = block.shape[1] // 4
+        if not 1 <= chars <= _NEAR_CHARS:
+            continue
+        whole = cmac(block)[:, :1]
+        keep = np.array([np.delete(np.arange(chars), i) for i in range(chars)])
+        shorter = block.reshape(len(rows), chars, 4)[:, keep].reshape(len(rows) * chars, -1)
+        tags = np.hstack([whole, cmac(shorter)[:, 0].reshape(len(rows), chars)])
+        found.append((present[rows], tags))
+    out = np.zeros((len(values), max((t.shape[1] for _, t in found), default=1)), np.uint64)
+    for rows, tags in found:
+        out[rows, : tags.shape[1]] = tags
+    return out
 
 
 def tokens(
