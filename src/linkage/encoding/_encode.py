@@ -192,12 +192,6 @@ def encode(
         for f in what.near:
             near = near_tokens(prepared[f], keys.derive(f"near/{f}"))
             arrays[f"near:{f}"] = _fixed(near, near[:, 0] != 0)
-        for f in what.tf:
-            with_salt = [prepared[params.lsh_salt]] if params.lsh_salt else []
-            data, present = tokens(
-                joined([*with_salt, prepared[f]]), keys.derive(f"tf/{f}"), prf=params.token_prf
-            )
-            arrays[f"tf:{f}"] = _fixed(data, present)
     with _stage(timings, "bands"):
         # Each fuzzy field's distinct values once, and their q-grams once, for its
         # blocking bands and its filter; the records then take their value's row.
@@ -330,8 +324,8 @@ def _distinct(values: pd.Series) -> tuple[NDArray[np.int64], NDArray[np.object_]
 
 
 def _joined(what: Plan) -> set[str]:
-    """The fields joined into block and term-frequency tokens."""
-    return {f for _, fs, _, _ in what.block for f in fs} | set(what.tf)
+    """The fields joined into block tokens."""
+    return {f for _, fs, _, _ in what.block for f in fs}
 
 
 def spec_sha256(spec: LinkSpec) -> str:

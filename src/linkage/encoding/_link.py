@@ -278,10 +278,6 @@ def link_encoded(
             codes[f"token:{f}"] = _token_codes(left, right, f"token:{f}")  # type: ignore[assignment]
         blooms = {f: _bloom(left, right, f"bloom:{f}") for f in what.bloom}
         both = set(left.table.column_names) & set(right.table.column_names)
-        for f in what.tf:
-            if f"tf:{f}" in both:
-                codes[f"tf:{f}"] = _token_codes(left, right, f"tf:{f}")  # type: ignore[assignment]
-
         rules: list[BlockingRule] = [
             _rule(f"token:{f}", cap, split) for f, cap, split in what.token_rules
         ]
@@ -353,21 +349,16 @@ def link_encoded(
     with timed(timings, "compare"):
         near = {f: _near_pairs(left, right, f"near:{f}") for f in what.near if f"near:{f}" in both}
         gamma = gamma_of(pairs.left, pairs.right)
-        # A token's own frequency; a filter's, that of its value in its postcode (tf:).
-        source = {
-            c.name: f"{'tf' if isinstance(c, Similarity) else 'token'}:{c.column}"
-            for c in comparisons
-        }
         tf = {
-            c.name: _term_frequencies(*codes[source[c.name]], pairs.left, pairs.right)
+            c.name: _term_frequencies(*codes[f"token:{c.column}"], pairs.left, pairs.right)
             for c in comparisons
-            if c.term_frequency and source[c.name] in codes
+            if c.term_frequency and not isinstance(c, Similarity)
         }
-    # A filter without its tf: token has no term frequency: the model's spec says so.
+    # A Bloom filter has no term frequency: the model's spec says so.
     model_spec = replace(
         spec,
         comparisons=tuple(
-            replace(c, term_frequency=False) if c.term_frequency and c.name not in tf else c
+            replace(c, term_frequency=False) if isinstance(c, Similarity) else c
             for c in comparisons
         ),
     )

@@ -1,9 +1,6 @@
 """What a spec's fields become when encoded, and how the encodings are blocked.
 
-* a field compared by similarity (name, address) -> a Bloom filter (``bloom:<field>``),
-  and, where the comparison weighs a value by its frequency, a token of the value
-  joined to the ``lsh_salt`` field (``tf:<field>``): equal only for equal values in
-  one postcode, so that it tells no more than the bands keyed by the postcode do;
+* a field compared by similarity (name, address) -> a Bloom filter (``bloom:<field>``);
 * a field compared exactly or by edit distance (numbers, postcode, phone, e-mail,
   web host) -> a keyed token (``token:<field>``); by edit distance, also keyed tokens
   of the value and of each string one character shorter (``near:<field>``), which
@@ -38,8 +35,6 @@ class Plan:
     #: token fields blocked on alone: (field, max block size, token fields to split by)
     token_rules: tuple[tuple[str, int | None, tuple[str, ...]], ...]
     lsh: tuple[str, ...]
-    #: similarity fields whose comparison takes a term frequency (``tf:<field>``)
-    tf: tuple[str, ...] = ()
     #: fields compared by edit distance (``near:<field>``)
     near: tuple[str, ...] = ()
 
@@ -71,9 +66,4 @@ def plan(spec: LinkSpec) -> Plan:
         token_rules=tuple(token_rules),
         lsh=tuple(dict.fromkeys(lsh)),
         near=tuple(dict.fromkeys(c.column for c in spec.comparisons if isinstance(c, Distance))),
-        tf=tuple(
-            dict.fromkeys(
-                c.column for c in spec.comparisons if isinstance(c, Similarity) and c.term_frequency
-            )
-        ),
     )

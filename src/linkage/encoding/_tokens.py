@@ -80,8 +80,8 @@ class _Cmac:
         words[:, -1] ^= self._subkeys[int(complete)]
         state = np.zeros((n, 2), "<u8")
         for step in range(words.shape[1]):
-            state = np.frombuffer(self._aes.update((state ^ words[:, step]).tobytes()), "<u8")
-            state = state.reshape(n, 2)
+            block = np.bitwise_xor(state, words[:, step]) if step else words[:, 0]
+            state = np.frombuffer(self._aes.update(block.tobytes()), "<u8").reshape(n, 2)
         return state
 
 
@@ -118,33 +118,51 @@ def aes_cmac_many(key: bytes, messages: pa.Array) -> NDArray[np.uint8]:
 def near_tokens(values: pd.Series | pa.Array, key: bytes) -> NDArray[np.uint64]:
     """Per value, a 64-bit token of it and of each string one character shorter.
 
-    Shape (n, 1 + longest): the first half of the AES-CMAC of the value's code points
-    (UTF-32), then of them without the ``i``-th, for each ``i``; 0 where the value is
+    Shape (n, 1 + longest): the first half of the AES-CMAC of the value (UTF-8), then
+    of the value without its ``i``-th character, for each ``i``; 0 where the value is
     missing, shorter, or longer than :data:`_NEAR_CHARS`. Two values within one edit
     (a wrong, missing, extra or swapped character: Damerau-Levenshtein 1) share one,
     as do a few two edits apart (a character dropped at one end and added at the
-    other).
+    other). ASCII values (numbers) are cut as rows of bytes, one length at a time;
+    others by Arrow's string functions, one position at a time.
     """
     values = text(values)
-    present = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
-    wide = pa.array(
-        [v.encode("utf-32-le", "surrogatepass") for v in values.drop_null().to_pylist()],
-        pa.large_binary(),
+    chars = pc.utf8_length(values).fill_null(0).to_numpy(zero_copy_only=False)
+    usable = (chars >= 1) & (chars <= _NEAR_CHARS)
+    ascii_ = usable & (
+        chars == pc.binary_length(values).fill_null(0).to_numpy(zero_copy_only=False)
     )
+    out = np.zeros((len(values), 1 + int(chars[usable].max(initial=0))), np.uint64)
     cmac = _Cmac(key)
-    found = []
-    for rows, block in _by_length(wide):
-        chars = block.shape[1] // 4
-        if not 1 <= chars <= _NEAR_CHARS:
-            continue
-        whole = cmac(block)[:, :1]
-        keep = np.array([np.delete(np.arange(chars), i) for i in range(chars)])
-        shorter = block.reshape(len(rows), chars, 4)[:, keep].reshape(len(rows) * chars, -1)
-        tags = np.hstack([whole, cmac(shorter)[:, 0].reshape(len(rows), chars)])
-        found.append((present[rows], tags))
-    out = np.zeros((len(values), max((t.shape[1] for _, t in found), default=1)), np.uint64)
-    for rows, tags in found:
-        out[rows, : tags.shape[1]] = tags
+    rows = np.flatnonzero(ascii_)
+    for at, block in _by_length(values.take(pa.array(rows))):
+        n, length = block.shape
+        keep = np.array([np.delete(np.arange(length), i) for i in range(length)])
+        shorter = block[:, keep].reshape(n * length, length - 1)
+        out[rows[at], : 1 + length] = np.hstack(
+            [cmac(block)[:, :1], cmac(shorter)[:, 0].reshape(n, length)]
+        )
+    rows = np.flatnonzero(usable & ~ascii_)
+    out[rows, : out.shape[1]] = _near_by_position(values.take(pa.array(rows)), key, out.shape[1])
+    return out
+
+
+def _near_by_position(strings: pa.Array, key: bytes, width: int) -> NDArray[np.uint64]:
+    """:func:`near_tokens` of any strings, by Arrow's string functions."""
+    chars = pc.utf8_length(strings).to_numpy(zero_copy_only=False)
+    out = np.zeros((len(strings), width), np.uint64)
+    if not len(strings):
+        return out
+    out[:, 0] = aes_cmac_many(key, strings).view("<u8")[:, 0]
+    for i in range(int(chars.max())):
+        has = chars > i
+        some = strings.filter(pa.array(has))
+        shorter = pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(some, 0, i),
+            pc.utf8_slice_codeunits(some, i + 1, _NEAR_CHARS + 1),
+            pa.scalar("", pa.large_string()),
+        )
+        out[has, 1 + i] = aes_cmac_many(key, shorter).view("<u8")[:, 0]
     return out
 
 
