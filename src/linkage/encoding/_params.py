@@ -16,7 +16,7 @@ from linkage.exceptions import ConfigError
 __all__ = ["FORMAT", "METADATA_KEY", "EncodingParams"]
 
 #: What an encoded file says it is, and the version of its layout.
-FORMAT = "linkage-encodings/1"
+FORMAT = "linkage-encodings/2"  # 2: AES-CMAC tokens, near tokens, bands four MinHashes a word
 #: The Parquet schema metadata key holding the encoding's description (JSON).
 METADATA_KEY = b"linkage.encoding"
 
