@@ -203,27 +203,8 @@ def encode(
         salt_codes, salt_values, _ = _salts(prepared, params.salt, keys)
         seeds = _seeds(ids, keys.derive(f"flip/{params.seed}"))
         for f in what.bloom:
-            codes, values = distinct[f]
-            present = codes >= 0
-            field_key = keys.derive(f"bloom/{f}")
-            of_values = bloom_filters(
-                values,
-                field_key,
-                q=params.q,
-                hashes=params.hashes,
-                bits=params.bits,
-                grams=grams.pop(f),
-                target=params.target_bits,
-            )
-            # A missing value (code -1) takes the last row: an empty filter.
-            filters = np.take(np.vstack([of_values, np.zeros_like(of_values[:1])]), codes, axis=0)
-            if salt_codes is not None:
-                permutations = salt_permutations(salt_values, field_key, bits=params.bits)
-                filters[present] = permute_bits(filters[present], salt_codes[present], permutations)
-            if params.fold:
-                filters = np.ascontiguousarray(xor_fold(filters))
-            flip_bits(filters, seeds, params.flip, keys.derive(f"flip/{f}/{params.seed}"))
-            filters[~present] = 0
+            salts = None if salt_codes is None else (salt_codes, salt_values)
+            filters, present = _filters(f, *distinct[f], grams.pop(f), salts, seeds, keys, params)
             arrays[f"bloom:{f}"] = _fixed(filters, present)
     for suffix in ("", "_cpu"):
         timings[f"encode{suffix}"] = sum(
@@ -296,6 +277,40 @@ def _bands(
         if band_salts is not None and params.lsh_unique:
             out[f"lsh_unique:{f}:{band}"] = _fixed(keys_of[band], alone)
     return out
+
+
+def _filters(
+    f: str,
+    codes: NDArray[np.int64],
+    values: NDArray[np.object_],
+    grams: Grams,
+    salts: tuple[NDArray[np.int64], NDArray[np.object_]] | None,
+    seeds: NDArray[np.uint64],
+    keys: EncodingKeys,
+    params: EncodingParams,
+) -> tuple[NDArray[np.uint64], NDArray[np.bool_]]:
+    """The hardened Bloom filters of fuzzy field ``f``, and which records have one."""
+    present = codes >= 0
+    key = keys.derive(f"bloom/{f}")
+    of_values = bloom_filters(
+        values,
+        key,
+        q=params.q,
+        hashes=params.hashes,
+        bits=params.bits,
+        grams=grams,
+        target=params.target_bits,
+    )
+    # A missing value (code -1) takes the last row: an empty filter.
+    filters = np.take(np.vstack([of_values, np.zeros_like(of_values[:1])]), codes, axis=0)
+    if salts is not None:
+        permutations = salt_permutations(salts[1], key, bits=params.bits)
+        filters[present] = permute_bits(filters[present], salts[0][present], permutations)
+    if params.fold:
+        filters = np.ascontiguousarray(xor_fold(filters))
+    flip_bits(filters, seeds, params.flip, keys.derive(f"flip/{f}/{params.seed}"))
+    filters[~present] = 0
+    return filters, present
 
 
 def _salts(
