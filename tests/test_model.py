@@ -348,3 +348,15 @@ def test_weight_to_probability_is_stable() -> None:
         [0.5, 2 / 3, 1.0, 0.0],
         atol=1e-12,
     )
+
+
+def test_scoring_in_chunks_gives_the_same_floats(monkeypatch: pytest.MonkeyPatch) -> None:
+    from linkage.model import _score
+
+    rng = np.random.default_rng(5)
+    gamma, _ = simulate(20_000, LAMBDA, rng)
+    gamma_random, _ = simulate(20_000, 0.0, rng)
+    model = FellegiSunter(COMPARISONS).fit(gamma, gamma_random=gamma_random)
+    whole = model.match_weight(gamma)
+    monkeypatch.setattr(_score, "SCORE_CHUNK", 777)
+    np.testing.assert_array_equal(model.match_weight(gamma), whole)
