@@ -95,24 +95,22 @@ def _token_codes(left: Encoded, right: Encoded, column: str) -> tuple[NDArray[np
 def _near_pairs(left: Encoded, right: Encoded, column: str) -> NDArray[np.int64]:
     """The pairs (``left * n_right + right``, sorted) whose near tokens meet.
 
-    A token held by more than :data:`_NEAR_BLOCK` pairs (a placeholder number on
-    many records) is left out: such pairs are near on nothing.
+    Only the tokens found on both sides are joined. A token held by more than
+    :data:`_NEAR_BLOCK` pairs (a placeholder number on many records) is left out:
+    such pairs are near on nothing.
     """
-    lw = as_words(left.table[column])[0]
-    rw = as_words(right.table[column])[0]
-    lrow = np.repeat(np.arange(len(lw)), lw.shape[1])
-    rrow = np.repeat(np.arange(len(rw)), rw.shape[1])
-    lw, rw = lw.ravel(), rw.ravel()
-    lrow, lw, rrow, rw = lrow[lw != 0], lw[lw != 0], rrow[rw != 0], rw[rw != 0]
-    codes, _ = pd.factorize(np.concatenate([lw, rw]))
-    lc, rc = codes[: len(lw)], codes[len(lw) :]
-    sizes = np.bincount(lc, minlength=len(_)) * np.bincount(rc, minlength=len(_))
-    met = pd.DataFrame({"c": lc, "l": lrow}).merge(
-        pd.DataFrame({"c": rc[sizes[rc] <= _NEAR_BLOCK], "r": rrow[sizes[rc] <= _NEAR_BLOCK]}),
-        on="c",
+    lw, rw = as_words(left.table[column])[0], as_words(right.table[column])[0]
+    tokens = np.concatenate([lw.ravel(), rw.ravel()])
+    codes, distinct = pd.factorize(tokens)
+    lc, rc = codes[: lw.size], codes[lw.size :]
+    pairs = np.bincount(lc, minlength=len(distinct)) * np.bincount(rc, minlength=len(distinct))
+    shared = (pairs > 0) & (pairs <= _NEAR_BLOCK) & (distinct != 0)  # 0: no token
+    lat, rat = np.flatnonzero(shared[lc]), np.flatnonzero(shared[rc])
+    met = pd.DataFrame({"c": lc[lat], "l": lat // lw.shape[1]}).merge(
+        pd.DataFrame({"c": rc[rat], "r": rat // rw.shape[1]}), on="c"
     )
-    keys = met["l"].to_numpy(np.int64) * len(right.table) + met["r"].to_numpy(np.int64)
-    return np.unique(keys)
+    keys = met["l"].to_numpy(np.int64) * len(rw) + met["r"].to_numpy(np.int64)
+    return np.sort(keys)
 
 
 def _bloom(left: Encoded, right: Encoded, column: str) -> _Bloom:
