@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from linkage.exchange._order import dense_ranks, sort_order
+from linkage.exchange._order import codes, dense_ranks, sort_order
 
 
 def _pseudonyms(rng: np.random.Generator, n: int, distinct: int, width: int = 26) -> list[str]:
@@ -64,3 +64,18 @@ def test_dense_ranks_are_codes_of_equal_values() -> None:
         assert count == len(distinct) + 1
     assert dense_ranks(pa.array([1, 2])) is None
     assert dense_ranks(pa.array([], type=pa.string()))[1] == 0  # type: ignore[index]
+
+
+def test_codes_are_equal_for_equal_values() -> None:
+    values = ["v1.b", None, "x", "v1.b", None, "yy", "x"]
+    for array in (pa.array(values), pa.array(["v1.b", "v1.a", "v1.b"])):
+        found = codes(array)
+        assert found is not None
+        got, size = found
+        listed = array.to_pylist()
+        assert size == len(set(listed))
+        for i, a in enumerate(listed):
+            for j, b in enumerate(listed):
+                assert (got[i] == got[j]) == (a == b)
+        assert got.max() < size
+    assert codes(pa.array([1, 2])) is None

@@ -75,7 +75,7 @@ def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
         text = _text(defects[column])
         return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
-    row = pa.array(pd.to_numeric(defects["row"]).astype("Int64").array, pa.int64())
+    row = _row_numbers(defects["row"])
     where = pc.binary_join_element_wise(
         "@", pc.fill_null(arrow("file"), ""), pc.cast(row, pa.string()), ":"
     )
@@ -110,6 +110,19 @@ def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(ids), index=defects.index, name="defect_id")
 
 
+def _row_numbers(rows: pd.Series) -> pa.Array:
+    """``pd.to_numeric(rows)`` as Arrow ``int64``: a report's rows read back as text
+    are cast by Arrow (no Python object per row)."""
+    if isinstance(rows.dtype, pd.StringDtype) and rows.dtype.storage == "pyarrow":
+        try:
+            text = _text(rows)
+            text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+            return pc.cast(text, pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return pa.array(pd.to_numeric(rows).astype("Int64").array, pa.int64())
+
+
 def _read_report(path: Path) -> pd.DataFrame:
     """A report's CSV, every column as Arrow-backed text, an empty cell missing."""
     with path.open(encoding="utf-8", newline="") as handle:
@@ -130,6 +143,14 @@ def _text(values: pd.Series) -> pa.Array | pa.ChunkedArray:
     return pa.array(values.astype("string[pyarrow]").array, type=pa.string())
 
 
+def _as_string(values: pd.Series) -> pd.Series:
+    """``values.astype("string")``'s text; Arrow's text kept as it is (no round trip
+    through a Python string per value)."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return values
+    return values.astype("string")
+
+
 def _pairs(parties: pd.Series, ids: pd.Series) -> pa.Array:
     """One text per (party, id), for Arrow's hash set."""
     return pc.binary_join_element_wise(_text(parties), _text(ids), _SEP)
@@ -144,8 +165,8 @@ def _still_sent(earlier: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> np.nd
         if not mine.any():
             continue
         frame = tables[table]
-        ours = _pairs(frame["party"], frame[extract.id].astype("string"))
-        theirs = _pairs(earlier["party"][mine], earlier["record_id"][mine].astype("string"))
+        ours = _pairs(frame["party"], _as_string(frame[extract.id]))
+        theirs = _pairs(earlier["party"][mine], _as_string(earlier["record_id"][mine]))
         hit = pc.fill_null(pc.is_in(theirs, value_set=ours), False).to_numpy(zero_copy_only=False)
         no_id = earlier["record_id"][mine].isna().to_numpy(dtype=bool)
         parties = set(frame["party"].dropna().unique())  # not 700,000 Python strings
@@ -202,12 +223,15 @@ def with_status(
     """
     out = defects.copy()
     out["defect_id"] = defect_ids(out, ring)
-    before = pd.Series(earlier["first_seen"].to_numpy(object), index=pd.Index(earlier["defect_id"]))
-    seen = before.reindex(out["defect_id"].to_numpy())
-    again = seen.notna().to_numpy(dtype=bool)
+    # Matched by Arrow's hash table on the ids (earlier's are unique: one per id).
+    ids, earlier_ids = _text(out["defect_id"]), _text(earlier["defect_id"])
+    at = pc.index_in(ids, value_set=earlier_ids)
+    seen = _text(earlier["first_seen"]).take(at).to_numpy(zero_copy_only=False)
+    again = pd.notna(seen)
     out["status"] = np.where(again, "open", "new")
-    out["first_seen"] = np.where(again, seen.to_numpy(object), run_id)
-    gone = earlier[~earlier["defect_id"].isin(out["defect_id"]).to_numpy(dtype=bool)].copy()
+    out["first_seen"] = np.where(again, seen, run_id)
+    kept = pc.fill_null(pc.is_in(earlier_ids, value_set=ids), False)
+    gone = earlier[~kept.to_numpy(zero_copy_only=False)].copy()
     fixed = gone["sent"].astype(bool).to_numpy()
     if answered is not None:
         fixed |= gone["defect_id"].isin(answered).to_numpy(dtype=bool)

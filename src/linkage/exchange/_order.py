@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-__all__ = ["dense_ranks", "sort_order"]
+__all__ = ["codes", "dense_ranks", "sort_order"]
 
 
 def _one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -108,6 +108,22 @@ def dense_ranks(values: pa.Array | pa.ChunkedArray) -> tuple[NDArray[np.int64], 
     codes = pc.fill_null(indices, len(place)).to_numpy(zero_copy_only=False).astype(np.int64)
     ranks = np.append(place, len(place))[codes]
     return ranks, len(place) + int(indices.null_count > 0)
+
+
+def codes(values: pa.Array | pa.ChunkedArray) -> tuple[NDArray[np.int64], int] | None:
+    """Per value, a code (equal values, and all missing values, share one), and how
+    many codes: :func:`dense_ranks` of one-width text, else Arrow's dictionary
+    indices (missing: a code of its own); None for a column that is not text."""
+    values = _one_chunk(values)
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return None
+    rows = _fixed_bytes(values)
+    if rows is not None:
+        return _fixed_ranks(rows)
+    encoded = pc.dictionary_encode(values)
+    size = len(encoded.dictionary)
+    found = pc.fill_null(encoded.indices, size).to_numpy(zero_copy_only=False)
+    return found.astype(np.int64), size + int(encoded.indices.null_count > 0)
 
 
 def sort_order(table: pa.Table, keys: list[str]) -> pa.Array:

@@ -99,18 +99,28 @@ def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
             plural = EXTRACTS[table].columns[column].plural
             values = list_items(frame[column]) if plural else frame[column].dropna()
             reasons = check(values.reset_index(drop=True), return_reasons=True)["reason"]
-            reasons = reasons.astype("string").set_axis(values.index)
+            # As Arrow text, each value's row by position: no Python string per value.
+            text = pa.array(reasons.astype("string[pyarrow]").array)
+            text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+            text = text.cast(pa.string())
+            at = frame.index.get_indexer(values.index)
             if plural:
                 nth = values.groupby(level=0).cumcount().to_numpy() + 1
                 several = values.index.duplicated(keep=False)
-                reasons = reasons.where(
-                    ~several,
-                    "value " + pd.Series(nth, index=values.index).astype("string") + ": " + reasons,
+                numbered = pc.binary_join_element_wise(
+                    "value ", pc.cast(pa.array(nth), pa.string()), ": ", text, ""
                 )
-                reasons = reasons.dropna()
-                reasons = reasons[~reasons.index.duplicated()]
-            detail = reasons.reindex(frame.index)
-            bad = detail.notna().to_numpy(dtype=bool)
+                text = pc.if_else(pa.array(several), numbered, text)
+            # Per row, its first value with a reason (a plural cell's first bad value).
+            hit = np.flatnonzero(text.is_valid().to_numpy(zero_copy_only=False))
+            first = hit[np.unique(at[hit], return_index=True)[1]]
+            chosen = np.full(len(frame), -1, dtype=np.int64)
+            chosen[at[first]] = first
+            bad = chosen >= 0
+            detail = pd.Series(
+                pd.arrays.ArrowStringArray(text.take(pa.array(chosen, mask=~bad))),
+                index=frame.index,
+            )
             found.append(
                 _defects(frame, bad, table=table, column=column, defect=defect, detail=detail)
             )

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from linkage._version import __version__
 from linkage.exceptions import ConfigError, SchemaError
@@ -369,13 +370,29 @@ def _without_national_numbers(
     return table[~hit], int(hit.sum())
 
 
+def _is_parquet(path: Path) -> bool:
+    return path.name.lower().endswith((".parquet", ".pq"))
+
+
 def _vdab(config: ExchangeConfig) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
     """VDAB's employers and sites, and how many of each were withheld for a national
     number; empty frames where the links are a linkage party's."""
     if config.employers is None or config.sites is None:
         return pd.DataFrame(), pd.DataFrame(), 0, 0
-    employers = read_table(config.employers, required=("employer_id",), unique="employer_id")
-    sites = read_table(config.sites, required=("site_id", "employer_id"), unique="site_id")
+    # A Parquet file's text as Arrow's (its types are the file's either way): no
+    # Python string per value. A CSV file is read as pandas reads it.
+    employers = read_table(
+        config.employers,
+        required=("employer_id",),
+        unique="employer_id",
+        arrow_strings=_is_parquet(config.employers),
+    )
+    sites = read_table(
+        config.sites,
+        required=("site_id", "employer_id"),
+        unique="site_id",
+        arrow_strings=_is_parquet(config.sites),
+    )
     policy = config.checks.national_numbers
     employers, held_employers = _without_national_numbers(
         employers, ("employer_id",), config.employers, policy
@@ -418,11 +435,29 @@ def _link(
 PENDING, EARLIER = ".defects.parquet", ".earlier.parquet"
 
 
+_TEXT = pd.StringDtype("pyarrow")
+
+
 def _taken(path: Path) -> pd.DataFrame:
-    """A frame a run kept on disk while it linked; the file goes."""
-    frame = pd.read_parquet(path)
+    """A frame a run kept on disk while it linked, its text as Arrow's (the defects'
+    ids, statuses and reports then take no Python string per value); the file goes."""
+    frame = pq.read_table(path).to_pandas(
+        types_mapper={pa.string(): _TEXT, pa.large_string(): _TEXT}.get
+    )
     path.unlink()
     return frame
+
+
+def _as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its columns of Python strings as Arrow's text (as :func:`_taken`
+    reads them)."""
+    text = [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object
+        and pd.api.types.infer_dtype(frame[c], skipna=True) in ("string", "empty")
+    ]
+    return frame.astype(dict.fromkeys(text, _TEXT)) if text else frame
 
 
 def _quality(
@@ -444,6 +479,7 @@ def _quality(
     )
     names = Extracts(tables={}, inputs=[], dropped=[], defects=linked, headers=headers)
     linked["column"] = names.as_sent(linked)
+    linked = _as_arrow_text(linked)
     both = pd.concat([p for p in (first, linked) if len(p)] or [first], ignore_index=True)
     return both.sort_values(["party", "table", "row", "column"], kind="stable", ignore_index=True)
 
