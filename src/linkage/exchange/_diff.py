@@ -4,6 +4,12 @@ Columnar: rows are matched by integer codes of their key columns (as a pandas ou
 merge on the key would match them) and the other columns compared as Arrow arrays,
 one table at a time (:func:`diff_deliveries`), so that a re-run at 485,000
 enterprises holds no more than one table of each delivery at once.
+
+A run diffs each table as it writes it (:func:`diff_table`, called by
+:func:`._delivery.write_tables`): the new table is the one in hand, never read back,
+and the delivery in force is read a column at a time (:class:`ParquetColumns`). The
+key codes of pseudonyms (text of one width) are integer sorts of their bytes
+(:func:`._order.codes`), not a hash of each text.
 """
 
 from __future__ import annotations
