@@ -69,6 +69,29 @@ def _no_number_recall(links, x) -> float:
     return link_quality(links[links["employer_id"].isin(without)], truth, on=ON).recall
 
 
+def _record_link(bench, stage, size, seconds, peak, result, q, items, **extra) -> None:
+    """One link's row: time, memory, pairs, quality (and ``extra`` figures)."""
+    note = f"F1 {q.f1:.4f} (P {q.precision:.4f}, R {q.recall:.4f}); "
+    if "no_number_recall" in extra:
+        note += f"no number: R {extra['no_number_recall']:.4f}; "
+    note += f"{len(result.pairs):,} pairs"
+    if "timings" in extra:
+        note += "; " + ", ".join(f"{k} {v:.2f}" for k, v in extra["timings"].items())
+    bench.record(
+        stage=stage,
+        size=size,
+        seconds=seconds,
+        items=items,
+        unit="records",
+        peak_mib=peak,
+        pairs=len(result.pairs),
+        links=len(result.links),
+        **extra,
+        **q.to_dict(),
+        note=note,
+    )
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda n: f"{n // 1000}k")
 def test_encode(bench, synthetic_factory, ring, size: int) -> None:
     x = synthetic_factory(size)
@@ -103,22 +126,17 @@ def test_link_encoded(bench, synthetic_factory, ring, size: int) -> None:
     logging.getLogger("linkage").setLevel(logging.ERROR)  # one line per oversized band
     result, seconds, peak = bench.run(link_encoded, left, right, size=size)
     q = link_quality(result.links, x.truth_enterprises, on=ON)
-    no_number = _no_number_recall(result.links, x)
-    stages = ", ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
-    bench.record(
-        stage="link: enterprises (encoded)",
-        size=size,
-        seconds=seconds,
-        items=len(x.enterprises) + len(x.employers),
-        unit="records",
-        peak_mib=peak,
-        pairs=len(result.pairs),
-        links=len(result.links),
-        no_number_recall=no_number,
+    _record_link(
+        bench,
+        "link: enterprises (encoded)",
+        size,
+        seconds,
+        peak,
+        result,
+        q,
+        len(x.enterprises) + len(x.employers),
+        no_number_recall=_no_number_recall(result.links, x),
         timings=result.timings,
-        **q.to_dict(),
-        note=f"F1 {q.f1:.4f} (P {q.precision:.4f}, R {q.recall:.4f}); no number: R "
-        f"{no_number:.4f}; {len(result.pairs):,} pairs; {stages}",
     )
 
 
@@ -129,20 +147,16 @@ def test_link_clear(bench, synthetic_factory, size: int) -> None:
         linkage.link, x.enterprises, x.employers, enterprises(), size=size
     )
     q = link_quality(result.links, x.truth_enterprises, on=ON)
-    no_number = _no_number_recall(result.links, x)
-    bench.record(
-        stage="link: enterprises (clear)",
-        size=size,
-        seconds=seconds,
-        items=len(x.enterprises) + len(x.employers),
-        unit="records",
-        peak_mib=peak,
-        pairs=len(result.pairs),
-        links=len(result.links),
-        no_number_recall=no_number,
-        **q.to_dict(),
-        note=f"F1 {q.f1:.4f} (P {q.precision:.4f}, R {q.recall:.4f}); no number: R "
-        f"{no_number:.4f}; {len(result.pairs):,} pairs",
+    _record_link(
+        bench,
+        "link: enterprises (clear)",
+        size,
+        seconds,
+        peak,
+        result,
+        q,
+        len(x.enterprises) + len(x.employers),
+        no_number_recall=_no_number_recall(result.links, x),
     )
 
 
@@ -165,17 +179,15 @@ def test_link_units(bench, synthetic_factory, ring, size: int, mode: str) -> Non
             linkage.link, x.establishments, x.sites, spec, parents=clear, size=size
         )
     q = link_quality(result.links, x.truth_establishments, on=UNITS_ON)
-    bench.record(
-        stage=f"link: units ({mode})",
-        size=size,
-        seconds=seconds,
-        items=len(x.establishments) + len(x.sites),
-        unit="records",
-        peak_mib=peak,
-        pairs=len(result.pairs),
-        links=len(result.links),
-        **q.to_dict(),
-        note=f"F1 {q.f1:.4f} (P {q.precision:.4f}, R {q.recall:.4f}); {len(result.pairs):,} pairs",
+    _record_link(
+        bench,
+        f"link: units ({mode})",
+        size,
+        seconds,
+        peak,
+        result,
+        q,
+        len(x.establishments) + len(x.sites),
     )
 
 
