@@ -412,3 +412,30 @@ def test_a_target_of_bits_hides_the_length() -> None:
     # 3 q-grams x 64 positions (the most) against 30 x 10: the gap mostly closed.
     assert even[0] > 4 * plain[0]
     assert abs(int(even[0]) - int(even[1])) < abs(int(plain[0]) - int(plain[1])) / 2
+
+
+def test_a_cell_listing_several_values_meets_on_any_of_them(sample, ring) -> None:
+    spec = enterprises()
+    right = sample.employers
+    pick = sample.truth_enterprises.merge(
+        right[["employer_id", "email"]].dropna(), on="employer_id"
+    ).head(30)
+    left = sample.enterprises.copy()
+    at = left["enterprise_number"].isin(pick["enterprise_number"])
+    listed = dict(zip(pick["enterprise_number"], "nobody@elsewhere.example; " + pick["email"]))
+    left.loc[at, "email"] = left.loc[at, "enterprise_number"].map(listed)
+    left.loc[left.index[0], "email"] = "not an address | Info@Example.org"
+    left.loc[left.index[1], "email"] = "info@example.org"
+    encoded_left = encode(left, spec, ring)
+    assert "any:email" in encoded_left.table.column_names
+    first = encoded_left.table["token:email"].to_pylist()
+    assert first[0] == first[1]  # the first value that is an address
+    result = link_encoded(encoded_left, encode(right, spec, ring))
+    k = [c.name for c in result.spec.comparisons].index("email")
+    top = result.spec.comparisons[k].n_levels - 1
+    lpos = pd.Index(result.left_ids).get_indexer(pick["enterprise_number"])
+    rpos = pd.Index(result.right_ids).get_indexer(pick["employer_id"])
+    pairs = pd.DataFrame({"l": result.pairs.left, "r": result.pairs.right, "g": result.gamma[:, k]})
+    found = pairs.merge(pd.DataFrame({"l": lpos, "r": rpos}), on=["l", "r"])
+    assert len(found) >= 25
+    assert (found["g"] == top).all()  # met on the second value of the list

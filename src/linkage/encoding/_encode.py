@@ -23,10 +23,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from linkage.config import LinkSpec, spec_to_dict
+from linkage.config import Field, LinkSpec, spec_to_dict
 from linkage.encoding._bloom import (
     Grams,
     bloom_filters,
@@ -58,6 +59,8 @@ __all__ = ["Encoded", "encode", "write_encoded"]
 log = logging.getLogger(__name__)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: What separates the values of a cell that lists several.
+_LIST = r"[;|\n]"
 
 Side = Literal["left", "right"]
 
@@ -177,10 +180,21 @@ def encode(
     for column in keep:
         values = table[column].reset_index(drop=True).astype(object)
         arrays[f"keep:{column}"] = pa.array(values.to_numpy(object), from_pandas=True)
+    fields_by_name = {f.name: f for f in spec.fields}
     with _stage(timings, "tokens"):
         band_salts = _salts(prepared, params.lsh_salt, keys)[2]
         for f in what.token:
-            data, present = tokens(prepared[f], keys.derive(f"token/{f}"), prf=params.token_prf)
+            listed = _listed(table, fields_by_name[f], side, source)
+            if listed is not None:  # cells listing several values: the first valid one's token
+                items, owner = listed
+                data, tokens_present = tokens(
+                    items, keys.derive(f"token/{f}"), prf=params.token_prf
+                )
+                any_of, present = _by_owner(data, tokens_present, owner, len(table))
+                arrays[f"any:{f}"] = _fixed(any_of, present)
+                data = _first(data, tokens_present, owner, len(table))
+            else:
+                data, present = tokens(prepared[f], keys.derive(f"token/{f}"), prf=params.token_prf)
             arrays[f"token:{f}"] = _fixed(data, present)
         for rule, fs, _, _ in what.block:
             data, present = tokens(
@@ -311,6 +325,47 @@ def _filters(
     flip_bits(filters, seeds, params.flip, keys.derive(f"flip/{f}/{params.seed}"))
     filters[~present] = 0
     return filters, present
+
+
+def _listed(
+    table: pd.DataFrame, field: Field, side: Side, source: str
+) -> tuple[pd.Series, NDArray[np.int64]] | None:
+    """A field whose cells list several values (separated by ``;``, ``|`` or a line
+    break, as a CRM export of e-mail addresses or phones gives them): each value
+    prepared, and its row. None when no cell of the field's one column lists several."""
+    columns = field.source_for(side)
+    if len(columns) != 1:
+        return None
+    cells = text(table[columns[0]].reset_index(drop=True).astype("string[pyarrow]"))
+    if not pc.any(pc.match_substring_regex(cells, _LIST)).as_py():
+        return None
+    lists = pc.split_pattern_regex(cells, _LIST)
+    owner = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    items = pd.DataFrame({columns[0]: pd.arrays.ArrowStringArray(pc.list_flatten(lists))})
+    return prepare(items, [field], side=side, source=source)[field.name], owner
+
+
+def _by_owner(
+    data: NDArray[np.uint8], present: NDArray[np.bool_], owner: NDArray[np.int64], n: int
+) -> tuple[NDArray[np.uint64], NDArray[np.bool_]]:
+    """The 64-bit tokens of each row's values side by side (shape (n, most), 0: none),
+    and which rows have one."""
+    owner, words = owner[present], data.view("<u8")[present, 0]
+    slot = np.arange(len(owner)) - np.searchsorted(owner, owner)
+    out = np.zeros((n, int(slot.max(initial=0)) + 1), np.uint64)
+    out[owner, slot] = words
+    return out, out[:, 0] != 0
+
+
+def _first(
+    data: NDArray[np.uint8], present: NDArray[np.bool_], owner: NDArray[np.int64], n: int
+) -> NDArray[np.uint8]:
+    """Per row, the token of its first value that has one (zeros where none has)."""
+    out = np.zeros((n, data.shape[1]), np.uint8)
+    valid = np.flatnonzero(present)
+    rows, first = np.unique(owner[valid], return_index=True)
+    out[rows] = data[valid[first]]
+    return out
 
 
 def _salts(

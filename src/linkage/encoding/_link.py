@@ -92,25 +92,32 @@ def _token_codes(left: Encoded, right: Encoded, column: str) -> tuple[NDArray[np
     return codes[: len(lw)], codes[len(lw) :]
 
 
-def _near_pairs(left: Encoded, right: Encoded, column: str) -> NDArray[np.int64]:
-    """The pairs (``left * n_right + right``, sorted) whose near tokens meet.
+def _meeting(left: NDArray[np.uint64], right: NDArray[np.uint64]) -> NDArray[np.int64]:
+    """The pairs (``left * n_right + right``, sorted) of rows sharing a token.
 
-    Only the tokens found on both sides are joined. A token held by more than
-    :data:`_NEAR_BLOCK` pairs (a placeholder number on many records) is left out:
-    such pairs are near on nothing.
+    ``left``, ``right``: 64-bit tokens, a row's side by side (0: none). Only the tokens
+    found on both sides are joined. A token held by more than :data:`_MEETING_BLOCK`
+    pairs (a placeholder number on many records) is left out: such pairs meet on
+    nothing.
     """
-    lw, rw = as_words(left.table[column])[0], as_words(right.table[column])[0]
-    tokens = np.concatenate([lw.ravel(), rw.ravel()])
-    codes, distinct = pd.factorize(tokens)
-    lc, rc = codes[: lw.size], codes[lw.size :]
+    codes, distinct = pd.factorize(np.concatenate([left.ravel(), right.ravel()]))
+    lc, rc = codes[: left.size], codes[left.size :]
     pairs = np.bincount(lc, minlength=len(distinct)) * np.bincount(rc, minlength=len(distinct))
-    shared = (pairs > 0) & (pairs <= _NEAR_BLOCK) & (distinct != 0)  # 0: no token
+    shared = (pairs > 0) & (pairs <= _MEETING_BLOCK) & (distinct != 0)  # 0: no token
     lat, rat = np.flatnonzero(shared[lc]), np.flatnonzero(shared[rc])
-    met = pd.DataFrame({"c": lc[lat], "l": lat // lw.shape[1]}).merge(
-        pd.DataFrame({"c": rc[rat], "r": rat // rw.shape[1]}), on="c"
+    met = pd.DataFrame({"c": lc[lat], "l": lat // left.shape[1]}).merge(
+        pd.DataFrame({"c": rc[rat], "r": rat // right.shape[1]}), on="c"
     )
-    keys = met["l"].to_numpy(np.int64) * len(rw) + met["r"].to_numpy(np.int64)
+    keys = met["l"].to_numpy(np.int64) * len(right) + met["r"].to_numpy(np.int64)
     return np.sort(keys)
+
+
+def _listed_words(encoded: Encoded, field: str) -> NDArray[np.uint64]:
+    """A token field's values as 64-bit tokens side by side: all a cell listed
+    (``any:``), else its one token."""
+    if f"any:{field}" in encoded.table.column_names:
+        return as_words(encoded.table[f"any:{field}"])[0]  # type: ignore[return-value]
+    return as_words(encoded.table[f"token:{field}"])[0][:, :1]  # type: ignore[return-value]
 
 
 def _bloom(left: Encoded, right: Encoded, column: str) -> _Bloom:
@@ -120,8 +127,8 @@ def _bloom(left: Encoded, right: Encoded, column: str) -> _Bloom:
 
 
 _PARENT = "parent"
-#: Pairs one near token may join at most (see :func:`_near_pairs`).
-_NEAR_BLOCK = 10_000
+#: Pairs one near or listed token may join at most (see :func:`_meeting`).
+_MEETING_BLOCK = 10_000
 #: Pairs whose filters are gathered at once: 2 x 32 MiB of 1024-bit filters.
 _DICE_CHUNK = 262_144
 
@@ -194,22 +201,22 @@ def _levels(
     lpos: NDArray[np.integer],
     rpos: NDArray[np.integer],
     chunk_size: int,
-    near: tuple[NDArray[np.int64], int] | None = None,
+    met: tuple[NDArray[np.int64], int, int] | None = None,
 ) -> NDArray[np.int8]:
-    """One comparison's levels: equal tokens, near tokens met (``near``: the pairs
-    whose near tokens meet and the right side's size), or Dice binned by ``thresholds``."""
+    """One comparison's levels: equal tokens, tokens met elsewhere (``met``: the pairs
+    whose near or listed tokens meet, the right side's size and their level), or Dice
+    binned by ``thresholds``."""
     if bloom is None:
         assert lcode is not None and rcode is not None
         lc, rc = lcode[lpos], rcode[rpos]
-        null = (lc < 0) | (rc < 0)
         top = comparison.n_levels - 1
         levels = np.where(lc == rc, top, 0).astype(np.int8)
-        if near is not None and top > 1 and len(near[0]):  # within one edit: all thresholds met
-            pairs_met, n_right = near
+        levels[(lc < 0) | (rc < 0)] = -1
+        if met is not None and len(met[0]):
+            pairs_met, n_right, level = met
             keys = lpos.astype(np.int64) * n_right + rpos
             at = np.minimum(np.searchsorted(pairs_met, keys), len(pairs_met) - 1)
-            levels[(levels == 0) & (pairs_met[at] == keys)] = top - 1
-        levels[null] = -1
+            levels[(levels < level) & (pairs_met[at] == keys)] = level
         return levels
     scores = dice(
         bloom.left,
@@ -221,8 +228,8 @@ def _levels(
         right_counts=bloom.right_counts,
         flip=flip,
     )
-    met = scores[:, None] >= np.asarray(thresholds, np.float32)[None, :]
-    levels = met.sum(axis=1).astype(np.int8)
+    reached = scores[:, None] >= np.asarray(thresholds, np.float32)[None, :]
+    levels = reached.sum(axis=1).astype(np.int8)
     levels[~(bloom.left_present[lpos] & bloom.right_present[rpos])] = -1
     return levels
 
@@ -340,12 +347,26 @@ def link_encoded(
                 lpos,
                 rpos,
                 min(spec.chunk_size, _DICE_CHUNK),
-                (near[c.column], len(right_ids)) if c.column in near else None,
+                (met[c.column][0], len(right_ids), met[c.column][1]) if c.column in met else None,
             )
         return gamma
 
     with timed(timings, "compare"):
-        near = {f: _near_pairs(left, right, f"near:{f}") for f in what.near if f"near:{f}" in both}
+        # Pairs whose numbers are within one edit (one level below exact), and whose
+        # cells share one of the values they list (exact).
+        met: dict[str, tuple[NDArray[np.int64], int]] = {}
+        for c in comparisons:
+            if f"near:{c.column}" in both and c.n_levels > 2:
+                near = (
+                    as_words(left.table[f"near:{c.column}"])[0],
+                    as_words(right.table[f"near:{c.column}"])[0],
+                )
+                met[c.column] = (_meeting(*near), c.n_levels - 2)  # type: ignore[arg-type]
+            elif not isinstance(c, Similarity) and any(
+                f"any:{c.column}" in e.table.column_names for e in (left, right)
+            ):
+                listed = (_listed_words(left, c.column), _listed_words(right, c.column))
+                met[c.column] = (_meeting(*listed), c.n_levels - 1)
         gamma = gamma_of(pairs.left, pairs.right)
         tf = {
             c.name: _term_frequencies(*codes[f"token:{c.column}"], pairs.left, pairs.right)
