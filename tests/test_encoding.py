@@ -422,7 +422,7 @@ def test_a_cell_listing_several_values_meets_on_any_of_them(sample, ring) -> Non
     ).head(30)
     left = sample.enterprises.copy()
     at = left["enterprise_number"].isin(pick["enterprise_number"])
-    listed = dict(zip(pick["enterprise_number"], "nobody@elsewhere.example; " + pick["email"]))
+    listed = ("nobody@elsewhere.example; " + pick["email"]).set_axis(pick["enterprise_number"])
     left.loc[at, "email"] = left.loc[at, "enterprise_number"].map(listed)
     left.loc[left.index[0], "email"] = "not an address | Info@Example.org"
     left.loc[left.index[1], "email"] = "info@example.org"
