@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 #: What separates the values of a cell that lists several.
+_LIST_MARKS = (";", "|", "\n")
 _LIST = r"[;|\n]"
 
 Side = Literal["left", "right"]
@@ -336,8 +337,11 @@ def _listed(
     columns = field.source_for(side)
     if len(columns) != 1:
         return None
-    cells = text(table[columns[0]].reset_index(drop=True).astype("string[pyarrow]"))
-    if not pc.any(pc.match_substring_regex(cells, _LIST)).as_py():
+    column = table[columns[0]].reset_index(drop=True)
+    if pd.api.types.is_numeric_dtype(column):
+        return None
+    cells = text(column.astype("string[pyarrow]"))
+    if not any(pc.any(pc.match_substring(cells, mark)).as_py() for mark in _LIST_MARKS):
         return None
     lists = pc.split_pattern_regex(cells, _LIST)
     owner = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
