@@ -2,6 +2,11 @@
 
 Run: ``pytest benchmarks/bench_link.py -q -s``.
 
+At scale, on request only (not in the default sizes, nor in CI):
+``LINKAGE_BENCH_SIZES=2000000 pytest benchmarks/bench_link.py -q -s -k scale`` links
+2,000,000 enterprises (issue 17 "Scale": no more per record than at 485k, peak under
+6 GiB, unit precision holding); about 10 minutes and 9 GiB, the generation included.
+
 ``linkage.link`` from the raw synthetic tables to links (prepare, block, compare,
 fit, score, resolve), with the presets. The establishment link runs within the
 enterprise links (``parents=``), computed once per scale outside the timing.
@@ -11,6 +16,8 @@ over the employers without an enterprise number (issue 17: recall >= 0.99).
 """
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -23,6 +30,8 @@ pytestmark = pytest.mark.benchmark
 
 ENT = ("enterprise_number", "employer_id")
 EST = ("establishment_number", "site_id")
+#: Sizes run only when LINKAGE_BENCH_SIZES names them.
+SCALE_SIZES = (2_000_000,)
 
 
 @pytest.fixture(scope="session")
@@ -103,3 +112,25 @@ def test_link_establishments(bench, synthetic_exchange, enterprise_links) -> Non
         EST,
         len(x.establishments) + len(x.sites),
     )
+
+
+@pytest.mark.parametrize("size", SCALE_SIZES, ids=lambda n: f"{n // 1000}k")
+def test_link_at_scale(bench, synthetic_factory, size) -> None:
+    """Both links at a size over the default ones, each timed once."""
+    asked = os.environ.get("LINKAGE_BENCH_SIZES", "").replace("_", "").split(",")
+    if str(size) not in asked:
+        pytest.skip(f"{size:,} enterprises only on request: LINKAGE_BENCH_SIZES={size}")
+    x = synthetic_factory(size)
+    result, seconds, peak = bench.run(
+        linkage.link, x.enterprises, x.employers, enterprises(), size=size
+    )
+    records = len(x.enterprises) + len(x.employers)
+    extra = _without_number(x, result)
+    _record(
+        bench, "enterprises", x, result, seconds, peak, x.truth_enterprises, ENT, records, extra
+    )
+    units = linkage.link(
+        x.establishments, x.sites, establishments(), parents=ParentLinks.of(result)
+    )
+    q = link_quality(units.links, x.truth_establishments, on=EST)
+    print(f"units -> sites at {size:,}: P {q.precision:.6f} R {q.recall:.6f} F1 {q.f1:.6f}")
