@@ -102,7 +102,9 @@ def _parse_phone(raw: str, region: str, keep: Keep) -> tuple[str | None, bool | 
     valid = phonenumbers.is_valid_number(number)
     if keep == "valid" and not valid:
         return None, False, "invalid number"
-    if not valid and not phonenumbers.is_possible_number(number):
+    # Leading zeros in the national number: its E.164 form would read again as a
+    # trunk 0 and a shorter number.
+    if not valid and (number.italian_leading_zero or not phonenumbers.is_possible_number(number)):
         return None, False, WRONG_LENGTH
     return phonenumbers.format_number(number, _E164), valid, None
 
@@ -228,7 +230,12 @@ def _belgian_fast_path(
         kept = valid
         why = pc.if_else(too_long, "not a phone number", pa.scalar("invalid number"))
     else:
-        possible = pc.is_in(length, value_set=pa.array(_POSSIBLE, length.type))
+        # A number starting with 0 after the trunk 0 is dropped: "+32" and it would
+        # read again as a trunk 0 and a shorter number (a normaliser is a fixed point).
+        possible = pc.and_(
+            pc.is_in(length, value_set=pa.array(_POSSIBLE, length.type)),
+            pc.invert(pc.starts_with(nsn, "0")),
+        )
         kept = pc.or_(valid, possible)
         why = pc.if_else(too_long, "not a phone number", pa.scalar(WRONG_LENGTH))
     plus = pa.scalar("+32", pa.string())
