@@ -340,7 +340,10 @@ def _listed(
     column = table[columns[0]].reset_index(drop=True)
     if pd.api.types.is_numeric_dtype(column):
         return None
-    cells = text(column.astype("string[pyarrow]"))
+    try:  # text as it is: a tenth of the cost of a conversion
+        cells = pa.array(column, from_pandas=True, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        cells = text(column.astype("string[pyarrow]"))
     if not any(pc.any(pc.match_substring(cells, mark)).as_py() for mark in _LIST_MARKS):
         return None
     lists = pc.split_pattern_regex(cells, _LIST)
