@@ -4,13 +4,16 @@ A token is a keyed pseudorandom function of the prepared value (UTF-8) under the
 field's key, 128 bits: equal values give equal tokens under one key, and nothing
 else can be learnt from a token without the key but how often it repeats. A value
 made of several fields (a blocking rule on postcode and address) is joined with
-the unit separator first. Each distinct value is computed once, by one of:
+the unit separator first. The function is one of:
 
 * ``aes-cmac`` (the default): AES-CMAC (NIST SP 800-38B, RFC 4493) under the
-  256-bit field key, all values at once: each CBC step is one AES-ECB call over
-  every value still that long (:func:`aes_cmac_many`), about 15 times faster than
-* ``hmac-sha256``: HMAC-SHA256 truncated to 128 bits, a Python call per value
-  (:func:`linkage.pseudonymise.hmac_sha256_many`).
+  256-bit field key, every value at once: each CBC step is one AES-ECB call over
+  every value of one length (:func:`aes_cmac_many`), about 6 times faster than
+* ``hmac-sha256``: HMAC-SHA256 truncated to 128 bits, a Python call per distinct
+  value (:func:`linkage.pseudonymise.hmac_sha256_many`).
+
+:func:`near_tokens` gives a field compared by edit distance 64-bit tokens of the value
+and of each string one character shorter, which two values within one edit share.
 """
 
 from __future__ import annotations
