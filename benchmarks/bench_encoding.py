@@ -120,15 +120,21 @@ def test_encode(bench, synthetic_factory, ring, size: int) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda n: f"{n // 1000}k")
-def test_link_encoded(bench, synthetic_factory, ring, size: int) -> None:
+@pytest.mark.parametrize("mode", ["encoded", "clear"])
+def test_link_enterprises(bench, synthetic_factory, ring, size: int, mode: str) -> None:
     x = synthetic_factory(size)
-    left, right = _encodings(x, ring, size)
     logging.getLogger("linkage").setLevel(logging.ERROR)  # one line per oversized band
-    result, seconds, peak = bench.run(link_encoded, left, right, size=size)
+    if mode == "encoded":
+        left, right = _encodings(x, ring, size)
+        result, seconds, peak = bench.run(link_encoded, left, right, size=size)
+    else:
+        result, seconds, peak = bench.run(
+            linkage.link, x.enterprises, x.employers, enterprises(), size=size
+        )
     q = link_quality(result.links, x.truth_enterprises, on=ON)
     _record_link(
         bench,
-        "link: enterprises (encoded)",
+        f"link: enterprises ({mode})",
         size,
         seconds,
         peak,
@@ -137,26 +143,6 @@ def test_link_encoded(bench, synthetic_factory, ring, size: int) -> None:
         len(x.enterprises) + len(x.employers),
         no_number_recall=_no_number_recall(result.links, x),
         timings=result.timings,
-    )
-
-
-@pytest.mark.parametrize("size", SIZES, ids=lambda n: f"{n // 1000}k")
-def test_link_clear(bench, synthetic_factory, size: int) -> None:
-    x = synthetic_factory(size)
-    result, seconds, peak = bench.run(
-        linkage.link, x.enterprises, x.employers, enterprises(), size=size
-    )
-    q = link_quality(result.links, x.truth_enterprises, on=ON)
-    _record_link(
-        bench,
-        "link: enterprises (clear)",
-        size,
-        seconds,
-        peak,
-        result,
-        q,
-        len(x.enterprises) + len(x.employers),
-        no_number_recall=_no_number_recall(result.links, x),
     )
 
 
