@@ -141,6 +141,59 @@ def test_tokens_are_keyed_per_value(prf: str) -> None:
     assert (tokens(values, b"u" * 32, prf=prf)[0][0] != got[0]).any()  # another key
 
 
+def test_many_messages_take_the_same_cmac_as_one() -> None:
+    """Messages of one length are taken in passes of many: rows at the seams of the
+    passes get the CMAC of the one-message implementation."""
+    from cryptography.hazmat.primitives.ciphers import algorithms
+    from cryptography.hazmat.primitives.cmac import CMAC
+
+    rng = np.random.default_rng(5)
+    for length in (10, 40):
+        messages = [rng.bytes(length) for _ in range(70_000)]
+        got = aes_cmac_many(b"m" * 32, pa.array(messages, pa.binary()))
+        for row in (0, 32_767, 32_768, 65_536, 69_999):
+            one = CMAC(algorithms.AES(b"m" * 32))
+            one.update(messages[row])
+            assert got[row].tobytes() == one.finalize()
+
+
+def test_aes_in_place_equals_aes() -> None:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    from linkage.encoding._aes import ecb, ecb_in_place
+
+    for size in (16, 48, (1 << 21) + 48):  # one block, a few, and past two passes
+        data = np.frombuffer(np.random.default_rng(size).bytes(size), np.uint8).copy()
+        want = Cipher(algorithms.AES(b"e" * 32), modes.ECB()).encryptor().update(data.tobytes())
+        ecb_in_place(ecb(b"e" * 32), data)
+        assert data.tobytes() == want
+    with pytest.raises(ValueError, match="whole blocks"):
+        ecb_in_place(ecb(b"e" * 32), np.zeros((4, 8), np.uint8)[:, :4])
+
+
+def test_near_tokens_of_many_and_of_long_values() -> None:
+    """Each near token is the CMAC's first word of the value or of the value less one
+    character: across the passes of many numbers, and for values over one block."""
+    rng = np.random.default_rng(3)
+    values = [str(v) for v in rng.integers(10**9, 10**10, 5_000)] + ["a" * 15 + "bcdef"]
+    near = near_tokens(pd.Series(values, dtype="string[pyarrow]"), b"n" * 32)
+    for row in (0, 2_977, 2_978, 4_999, 5_000):
+        value = values[row]
+        strings = [value] + [value[:i] + value[i + 1 :] for i in range(len(value))]
+        want = aes_cmac_many(b"n" * 32, pa.array(strings)).view("<u8")[:, 0]
+        assert near[row, : len(strings)].tolist() == want.tolist()
+        assert not near[row, len(strings) :].any()
+
+
+def test_a_list_mark_is_found_in_any_slice_of_cells() -> None:
+    from linkage.encoding._encode import _marked
+
+    cells = pa.array(["x", None, "a;b", "c|d", "e"], pa.large_string())
+    assert _marked(cells) and _marked(cells.slice(2, 1)) and _marked(cells.slice(3, 1))
+    assert not _marked(cells.slice(0, 2)) and not _marked(cells.slice(4))
+    assert not _marked(pa.array([None, None], pa.large_string()))
+
+
 @settings(max_examples=80, deadline=None)
 @given(st.text(alphabet="0123456789é", min_size=1, max_size=12), st.data())
 def test_near_tokens_meet_within_one_edit(value: str, data) -> None:

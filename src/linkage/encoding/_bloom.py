@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from numpy.typing import NDArray
 
+from linkage.encoding._aes import ecb, ecb_in_place
 from linkage.pseudonymise import hmac_sha256_many
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
 
 _SHIFT = 21  # bits per code point: all of Unicode
 _CHUNK = 16_384  # distinct values per block of bits
+_STREAM_BYTES = 1 << 20  # key stream per AES pass of flip_bits
 _MAX_CHARS = 256
 _MAX_HASHES = 64  # longer values are cut (a company name is far shorter)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -263,11 +264,18 @@ def permute_bits(
 
 
 def mix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """SplitMix64's finaliser: a bijection that scatters nearby counters."""
+    """SplitMix64's finaliser: a bijection that scatters nearby counters.
+
+    Works on ``x`` in place (and returns it) with one temporary array: on arrays
+    of tens of megabytes, fresh memory costs more than the arithmetic.
+    """
+    shifted = np.empty_like(x)
     with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
+        for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (31, 0)):
+            x ^= np.right_shift(x, np.uint64(shift), out=shifted)
+            if factor:
+                x *= np.uint64(factor)
+    return x
 
 
 def flip_bits(
@@ -289,22 +297,23 @@ def flip_bits(
     # From the lowest 1 of the binary probability (ANDs before it leave zeros).
     lowest = max(k for k in range(6) if binary[k])
     draws = (lowest + 1) * n_words
-    aes = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    aes = ecb(key)
     counter = np.arange(-(-draws // 2), dtype=np.uint64)
-    for a in range(0, len(filters), _CHUNK):
-        rows = seeds[a : a + _CHUNK].astype(np.uint64)
+    chunk = max(_STREAM_BYTES // (16 * len(counter)), 1)
+    for a in range(0, len(filters), chunk):
+        rows = seeds[a : a + chunk].astype(np.uint64)
         blocks = np.empty((len(rows), len(counter), 2), "<u8")
         blocks[:, :, 0] = rows[:, None]
         blocks[:, :, 1] = counter
-        stream = np.frombuffer(aes.update(blocks.tobytes()), "<u8").reshape(len(rows), -1)
-        words = stream[:, :draws].reshape(len(rows), lowest + 1, n_words)
+        ecb_in_place(aes, blocks)
+        words = blocks.reshape(len(rows), -1)[:, :draws].reshape(len(rows), lowest + 1, n_words)
         mask = words[:, lowest].copy()
         for k in range(lowest - 1, -1, -1):
             if binary[k]:
                 mask |= words[:, k]
             else:
                 mask &= words[:, k]
-        filters[a : a + _CHUNK] ^= mask
+        filters[a : a + chunk] ^= mask
     return filters
 
 

@@ -173,15 +173,18 @@ def encode(
     keys = EncodingKeys(key, version=version)
     what = plan(spec)
     timings: dict[str, float] = {}
+    fields_by_name = {f.name: f for f in spec.fields}
     with _stage(timings, "prepare"):
         fields = [f for f in spec.fields if f.name in {*what.bloom, *what.token, *_joined(what)}]
+        # The exact fields' columns as Arrow text once: preparing them and looking
+        # for cells that list several values both read them so.
+        table = _as_text(table, [c for f in what.token for c in fields_by_name[f].source_for(side)])
         prepared = prepare(table, fields, side=side, source=source)
     ids = table[id_column].reset_index(drop=True)
     arrays: dict[str, pa.Array] = {id_column: pa.array(ids.to_numpy(object), from_pandas=True)}
     for column in keep:
         values = table[column].reset_index(drop=True).astype(object)
         arrays[f"keep:{column}"] = pa.array(values.to_numpy(object), from_pandas=True)
-    fields_by_name = {f.name: f for f in spec.fields}
     with _stage(timings, "tokens"):
         band_salts = _salts(prepared, params.lsh_salt, keys)[2]
         for f in what.token:
@@ -281,7 +284,7 @@ def _bands(
     salted = keys_of
     if band_salts is not None:
         with np.errstate(over="ignore"):
-            salted = mix64(keys_of ^ (band_salts * _GOLDEN))
+            salted = mix64(keys_of ^ (band_salts * _GOLDEN))  # a new array, mixed in place
         salted[salted == 0] = 1
     # Across salts, only the values this party holds once: a band shared across
     # postcodes then never groups more than one record a file.
@@ -328,6 +331,19 @@ def _filters(
     return filters, present
 
 
+def _as_text(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``table`` with its ``columns`` of Python objects as ``string[pyarrow]``, as
+    preparation would make them (a column that cannot be is left as it is)."""
+    text = {}
+    for column in dict.fromkeys(columns):
+        if table[column].dtype == object:
+            try:
+                text[column] = table[column].astype("string[pyarrow]")
+            except (UnicodeError, pa.ArrowException):
+                continue
+    return table.assign(**text) if text else table
+
+
 def _listed(
     table: pd.DataFrame, field: Field, side: Side, source: str
 ) -> tuple[pd.Series, NDArray[np.int64]] | None:
@@ -344,12 +360,23 @@ def _listed(
         cells = pa.array(column, from_pandas=True, type=pa.large_string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         cells = text(column.astype("string[pyarrow]"))
-    if not any(pc.any(pc.match_substring(cells, mark)).as_py() for mark in _LIST_MARKS):
+    if not _marked(cells):
         return None
     lists = pc.split_pattern_regex(cells, _LIST)
     owner = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
     items = pd.DataFrame({columns[0]: pd.arrays.ArrowStringArray(pc.list_flatten(lists))})
     return prepare(items, [field], side=side, source=source)[field.name], owner
+
+
+def _marked(cells: pa.LargeStringArray) -> bool:
+    """Whether any cell holds a list mark: a byte search of the cells' text (a null's
+    slot may hold text too; a false alarm only costs the split)."""
+    offsets = np.frombuffer(cells.buffers()[1], np.int64, len(cells) + 1, cells.offset * 8)
+    data = cells.buffers()[2]
+    if data is None or offsets[-1] == offsets[0]:
+        return False
+    chars = data.slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
+    return any(mark.encode("ascii") in chars for mark in _LIST_MARKS)
 
 
 def _by_owner(

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from numpy.typing import NDArray
 
+from linkage.encoding._aes import ecb, ecb_in_place
 from linkage.encoding._bloom import by_count
 from linkage.pseudonymise import hmac_sha256_many
 
@@ -36,6 +36,7 @@ __all__ = ["TOKEN_BYTES", "aes_cmac_many", "joined", "near_tokens", "text", "tok
 TOKEN_BYTES = 16
 _SEP = "\x1f"
 _NEAR_CHARS = 32  # longer values get no near tokens
+_ROWS = 1 << 15  # messages a pass: half a megabyte a block, in cache
 
 
 def text(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -64,38 +65,58 @@ class _Cmac:
     """AES-CMAC under one key, of many messages of one length at a time."""
 
     def __init__(self, key: bytes) -> None:
-        self._aes = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+        self._aes = ecb(key)
         k1 = _double(self._aes.update(bytes(16)))
         self._subkeys = np.frombuffer(_double(k1) + k1, "<u8").reshape(2, 2)  # padded, complete
+
+    def last_blocks(self, messages: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        """``messages`` (n, length) padded and split into blocks (n, blocks, 16), the
+        last block masked with its subkey: what the CBC-MAC then encrypts."""
+        n, length = messages.shape
+        complete = length > 0 and length % 16 == 0
+        blocks = np.zeros((n, max(-(-length // 16), 1), 16), np.uint8)
+        flat = blocks.reshape(n, -1)
+        flat[:, :length] = messages
+        if not complete:
+            flat[:, length] = 0x80
+        blocks[:, -1].view("<u8")[:] ^= self._subkeys[int(complete)]
+        return blocks
+
+    def one_block(self, blocks: NDArray[np.uint8]) -> NDArray[np.uint64]:
+        """The first words of the CMACs of messages of one block, given as
+        :meth:`last_blocks` makes them (any shape ending in 16), encrypted in place."""
+        ecb_in_place(self._aes, blocks)
+        return blocks.view("<u8")[..., 0]
 
     def __call__(self, messages: NDArray[np.uint8]) -> NDArray[np.uint64]:
         """The CMAC of each row of ``messages`` (n, length): shape (n, 2), little-endian words.
 
-        Each step of their CBC-MAC is one AES-ECB call over all of them.
+        Each step of their CBC-MAC is one AES-ECB pass over all of them, in place,
+        :data:`_ROWS` messages at a time.
         """
-        n, length = messages.shape
-        complete = length > 0 and length % 16 == 0
-        padded = np.zeros((n, max(-(-length // 16), 1) * 16), np.uint8)
-        padded[:, :length] = messages
-        if not complete:
-            padded[:, length] = 0x80
-        words = padded.view("<u8").reshape(n, -1, 2)
-        words[:, -1] ^= self._subkeys[int(complete)]
-        state = np.zeros((n, 2), "<u8")
-        for step in range(words.shape[1]):
-            block = np.bitwise_xor(state, words[:, step]) if step else words[:, 0]
-            state = np.frombuffer(self._aes.update(block.tobytes()), "<u8").reshape(n, 2)
-        return state
+        out = np.empty((len(messages), 2), "<u8")
+        for start in range(0, len(messages), _ROWS):
+            words = self.last_blocks(messages[start : start + _ROWS]).view("<u8")
+            state = out[start : start + len(words)]
+            state[:] = words[:, 0]
+            ecb_in_place(self._aes, state)
+            for step in range(1, words.shape[1]):
+                state ^= words[:, step]
+                ecb_in_place(self._aes, state)
+        return out
 
 
 def _by_length(values: pa.Array) -> Iterator[tuple[NDArray[np.intp], NDArray[np.uint8]]]:
     """Per length (ascending), the rows of that length and their bytes, one row each.
 
-    The array is sorted by length once, so that the bytes of one length are one block.
+    Missing values are left out. The array is sorted by length once, so that the
+    bytes of one length are one block.
     """
     values = values.cast(pa.large_binary())
-    lengths = pc.binary_length(values).to_numpy()
+    lengths = pc.binary_length(values).fill_null(0).to_numpy()
     order = by_count(lengths)
+    if values.null_count:
+        order = order[values.is_valid().to_numpy(zero_copy_only=False)[order]]
     data = np.frombuffer(values.take(pa.array(order)).buffers()[2] or b"", np.uint8)
     start = 0
     for rows in np.split(order, np.flatnonzero(np.diff(lengths[order])) + 1):
@@ -105,17 +126,23 @@ def _by_length(values: pa.Array) -> Iterator[tuple[NDArray[np.intp], NDArray[np.
             start += len(rows) * length
 
 
+def _cmac_words(key: bytes, messages: pa.Array) -> NDArray[np.uint64]:
+    """AES-CMAC of each message as two little-endian words: shape (n, 2), zeros where
+    a message is missing."""
+    cmac = _Cmac(key)
+    out = np.zeros((len(messages), 2), "<u8")
+    for rows, block in _by_length(messages):
+        out[rows] = cmac(block)
+    return out
+
+
 def aes_cmac_many(key: bytes, messages: pa.Array) -> NDArray[np.uint8]:
     """AES-CMAC (RFC 4493; AES-256 for a 32-byte key) of each message: shape (n, 16).
 
-    ``messages``: an Arrow binary or string array without nulls, taken one length at
-    a time.
+    ``messages``: an Arrow binary or string array, taken one length at a time;
+    zeros where a message is missing.
     """
-    cmac = _Cmac(key)
-    out = np.empty((len(messages), 2), "<u8")
-    for rows, block in _by_length(messages):
-        out[rows] = cmac(block)
-    return out.view(np.uint8)
+    return _cmac_words(key, messages).view(np.uint8)
 
 
 def near_tokens(values: pd.Series | pa.Array, key: bytes) -> NDArray[np.uint64]:
@@ -141,10 +168,21 @@ def near_tokens(values: pd.Series | pa.Array, key: bytes) -> NDArray[np.uint64]:
     for at, block in _by_length(values.take(pa.array(rows))):
         n, length = block.shape
         keep = np.array([np.delete(np.arange(length), i) for i in range(length)])
-        shorter = block[:, keep].reshape(n * length, length - 1)
-        out[rows[at], : 1 + length] = np.hstack(
-            [cmac(block)[:, :1], cmac(shorter)[:, 0].reshape(n, length)]
-        )
+        if length >= 16:  # more than one block: rare
+            shorter = block[:, keep].reshape(n * length, length - 1)
+            out[rows[at], : 1 + length] = np.hstack(
+                [cmac(block)[:, :1], cmac(shorter)[:, 0].reshape(n, length)]
+            )
+            continue
+        step = max(_ROWS // (1 + length), 1)
+        for start in range(0, n, step):  # the value and its shorter strings: a block each
+            part = block[start : start + step]
+            shorter = part[:, keep].reshape(len(part) * length, length - 1)
+            blocks = np.concatenate(
+                [cmac.last_blocks(part), cmac.last_blocks(shorter).reshape(len(part), length, 16)],
+                axis=1,
+            )
+            out[rows[at[start : start + step]], : 1 + length] = cmac.one_block(blocks)
     rows = np.flatnonzero(usable & ~ascii_)
     out[rows, : out.shape[1]] = _near_by_position(values.take(pa.array(rows)), key, out.shape[1])
     return out
@@ -182,13 +220,13 @@ def tokens(
     """
     values = text(values)
     present = values.is_valid().to_numpy(zero_copy_only=False)
-    out = np.zeros((len(values), 2), "<u8")  # two words a token: faster than 16 bytes
     if prf == "aes-cmac":  # faster on every value than finding the distinct ones first
-        out[present] = aes_cmac_many(key, values.drop_null()).view("<u8")
-    else:  # a Python call a value: each distinct one once
-        encoded = values.dictionary_encode()
-        messages = encoded.dictionary.cast(pa.large_binary()).to_pylist()
-        digests = np.frombuffer(b"".join(hmac_sha256_many(key, messages)), "<u8")
-        codes = encoded.indices.fill_null(-1).to_numpy()
-        out[present] = digests.reshape(-1, 4)[codes[present], :2]
+        return _cmac_words(key, values).view(np.uint8), present
+    # HMAC-SHA256: a Python call a value, each distinct one once.
+    encoded = values.dictionary_encode()
+    messages = encoded.dictionary.cast(pa.large_binary()).to_pylist()
+    digests = np.frombuffer(b"".join(hmac_sha256_many(key, messages)), "<u8")
+    codes = encoded.indices.fill_null(-1).to_numpy()
+    out = np.zeros((len(values), 2), "<u8")  # two words a token: faster than 16 bytes
+    out[present] = digests.reshape(-1, 4)[codes[present], :2]
     return out.view(np.uint8), present
