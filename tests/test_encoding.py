@@ -76,6 +76,30 @@ def test_qgrams_of_a_value() -> None:
     assert rows.tolist() == [0, 0, 0, 0, 1, 1]
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from("ab 19&-\x7fé"), max_size=12)
+        | st.just("x" * 300),  # cut at 256 characters
+        max_size=8,
+    ),
+    st.integers(1, 3),
+    st.booleans(),
+)
+def test_grams_number_the_qgrams_of_every_value(values: list[str], q: int, ascii_: bool) -> None:
+    """The numbered q-grams (the shorter way for ASCII text) are those of qgrams."""
+    from linkage.encoding._bloom import Grams
+
+    if ascii_:
+        values = [v.replace("é", "e") for v in values]
+    array = np.array(values, dtype=object)
+    grams = Grams.of(array, q)
+    want, rows = qgrams(array, q=q)
+    assert grams.distinct[grams.codes].tolist() == want.tolist()
+    assert grams.rows.tolist() == rows.tolist()
+    assert len(set(grams.distinct.tolist())) == len(grams.distinct)
+
+
 def test_a_hand_worked_bloom_filter() -> None:
     key = b"k" * 32
     # " a", "ab", "b ": three q-grams, two positions each, in 64 bits.

@@ -78,10 +78,7 @@ def qgrams(values: NDArray[np.object_], *, q: int) -> tuple[NDArray[np.int64], N
     """
     if not len(values):
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    lengths = np.fromiter(map(len, values), np.int64, len(values))
-    if lengths.max() > _MAX_CHARS:
-        values = np.asarray(pd.Series(values, dtype=object).str.slice(0, _MAX_CHARS), object)
-        lengths = np.minimum(lengths, _MAX_CHARS)
+    values, lengths = _cut(values)
     text = " " + "  ".join(values) + " "
     points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), "<u4").astype(np.int64)
     n = len(points) - q + 1
@@ -96,21 +93,59 @@ def qgrams(values: NDArray[np.object_], *, q: int) -> tuple[NDArray[np.int64], N
     return packed[at], rows
 
 
+def _cut(values: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+    """The values cut at :data:`_MAX_CHARS` characters, and their lengths."""
+    lengths = np.fromiter(map(len, values), np.int64, len(values))
+    if len(values) and lengths.max() > _MAX_CHARS:
+        values = np.asarray(pd.Series(values, dtype=object).str.slice(0, _MAX_CHARS), object)
+        lengths = np.minimum(lengths, _MAX_CHARS)
+    return values, lengths
+
+
 @dataclass(frozen=True)
 class Grams:
     """The q-grams of some values, factorised once for their filters and bands."""
 
-    codes: NDArray[np.int64]  #: per q-gram of a value, its row in ``distinct``
+    codes: NDArray[np.integer]  #: per q-gram of a value, its row in ``distinct``
     distinct: NDArray[np.int64]  #: each distinct q-gram, packed (:func:`qgrams`)
-    rows: NDArray[np.int64]  #: per q-gram of a value, the value, ascending
+    rows: NDArray[np.integer]  #: per q-gram of a value, the value, ascending
     q: int
 
     @classmethod
     def of(cls, values: NDArray[np.object_], q: int) -> Grams:
-        """The q-grams of ``values`` (:func:`qgrams`)."""
-        grams, rows = qgrams(values, q=q)
-        codes, distinct = pd.factorize(grams)
-        return cls(codes.astype(np.int64), np.asarray(distinct), rows, q)
+        """The q-grams of ``values`` (:func:`qgrams`), each distinct one numbered.
+
+        ASCII text (normalised names and addresses are) takes a shorter way: a
+        q-gram packs 7 bits a character into a small integer, every window of the
+        joined text but those across two values is one, and the distinct ones are
+        numbered by a lookup table rather than by hashing.
+        """
+        values, lengths = _cut(values)
+        text = " " + "  ".join(values) + " "
+        if not len(values) or not text.isascii():
+            grams, rows = qgrams(values, q=q)
+            codes, distinct = pd.factorize(grams)
+            return cls(codes.astype(np.int64), np.asarray(distinct), rows, q)
+        points = np.frombuffer(text.encode("ascii"), np.uint8)
+        n = len(points) - q + 1
+        packed = points[:n].astype(np.uint16 if q <= 2 else np.uint32)
+        for k in range(1, q):
+            np.left_shift(packed, 7, out=packed)
+            np.bitwise_or(packed, points[k : k + n], out=packed)
+        within = np.ones(n, np.bool_)  # not the windows that start in one value and end in the next
+        ends = np.cumsum(lengths + 2)[:-1]
+        for k in range(1, q):
+            within[ends - k] = False
+        windows = packed[within]
+        seen = np.flatnonzero(np.bincount(windows, minlength=1 << 7 * q)).astype(np.int64)
+        number = np.zeros(1 << 7 * q, np.int32)
+        number[seen] = np.arange(len(seen), dtype=np.int32)
+        # Back to 21 bits a character (decode_gram).
+        distinct = np.zeros(len(seen), np.int64)
+        for k in range(q):
+            distinct |= ((seen >> (7 * (q - 1 - k))) & 0x7F) << (_SHIFT * (q - 1 - k))
+        rows = np.repeat(np.arange(len(values), dtype=np.int32), lengths + 3 - q)
+        return cls(number[windows], distinct, rows, q)
 
     def counts(self, n: int) -> NDArray[np.int64]:
         """How many q-grams each of the ``n`` values has."""
@@ -206,7 +241,7 @@ def by_count(counts: NDArray[np.int64]) -> NDArray[np.intp]:
 
 def reduce_rows(
     table: NDArray[Any],
-    codes: NDArray[np.int64],
+    codes: NDArray[np.integer],
     counts: NDArray[np.int64],
     op: np.ufunc,
     identity: int,
