@@ -97,6 +97,7 @@ def test_grams_number_the_qgrams_of_every_value(values: list[str], q: int, ascii
     want, rows = qgrams(array, q=q)
     assert grams.distinct[grams.codes].tolist() == want.tolist()
     assert grams.rows.tolist() == rows.tolist()
+    assert grams.counts.tolist() == np.bincount(rows, minlength=len(values)).tolist()
     assert len(set(grams.distinct.tolist())) == len(grams.distinct)
 
 

@@ -110,6 +110,7 @@ class Grams:
     distinct: NDArray[np.int64]  #: each distinct q-gram, packed (:func:`qgrams`)
     rows: NDArray[np.integer]  #: per q-gram of a value, the value, ascending
     q: int
+    counts: NDArray[np.int64]  #: how many q-grams each value has
 
     @classmethod
     def of(cls, values: NDArray[np.object_], q: int) -> Grams:
@@ -125,7 +126,8 @@ class Grams:
         if not len(values) or not text.isascii():
             grams, rows = qgrams(values, q=q)
             codes, distinct = pd.factorize(grams)
-            return cls(codes.astype(np.int64), np.asarray(distinct), rows, q)
+            counts = np.bincount(rows, minlength=len(values))
+            return cls(codes.astype(np.int64), np.asarray(distinct), rows, q, counts)
         points = np.frombuffer(text.encode("ascii"), np.uint8)
         n = len(points) - q + 1
         packed = points[:n].astype(np.uint16 if q <= 2 else np.uint32)
@@ -144,12 +146,9 @@ class Grams:
         distinct = np.zeros(len(seen), np.int64)
         for k in range(q):
             distinct |= ((seen >> (7 * (q - 1 - k))) & 0x7F) << (_SHIFT * (q - 1 - k))
-        rows = np.repeat(np.arange(len(values), dtype=np.int32), lengths + 3 - q)
-        return cls(number[windows], distinct, rows, q)
-
-    def counts(self, n: int) -> NDArray[np.int64]:
-        """How many q-grams each of the ``n`` values has."""
-        return np.bincount(self.rows, minlength=n)
+        counts = lengths + 3 - q  # of a value padded to length + 2
+        rows = np.repeat(np.arange(len(values), dtype=np.int32), counts)
+        return cls(number[windows], distinct, rows, q, counts)
 
 
 def decode_gram(gram: int, q: int) -> str:
@@ -217,18 +216,19 @@ def bloom_filters(
     grams = Grams.of(values, q) if grams is None else grams
     if not grams.codes.size:
         return np.zeros((len(values), bits // 64), np.uint64)
-    n_grams = grams.counts(len(values))
+    n_grams = grams.counts
     per_value = np.full(len(values), hashes, np.int64)
     if target:
         per_value = np.clip(-(-target // np.maximum(n_grams, 1)), hashes, _MAX_HASHES)
     most = int(per_value.max(initial=hashes))
     positions = gram_positions(grams.distinct, key, q=q, hashes=most, bits=bits)
     # Each (q-gram, count of positions) pair once: a dense code per pair used.
-    pair = grams.codes * most + per_value[grams.rows] - 1
+    pair = np.repeat((per_value - 1).astype(np.int32), n_grams)
+    pair += grams.codes.astype(np.int32, copy=False) * np.int32(most)
     used = np.zeros(len(grams.distinct) * most, np.bool_)
     used[pair] = True
     pairs = np.flatnonzero(used)
-    dense = np.cumsum(used) - 1
+    dense = (np.cumsum(used) - 1).astype(np.int32)
     table = _filters_of(positions[pairs // most], pairs % most + 1, bits)
     return reduce_rows(table, dense[pair], n_grams, np.bitwise_or, 0)
 

@@ -52,7 +52,7 @@ def minhash_bands(
     # 16 bits a MinHash: a chance collision (2**-16) is far below a band's J ** rows,
     # and half the memory traffic of the gather below.
     hashes = (spread >> np.uint64(48)).astype(np.uint16)
-    counts = grams.counts(len(values))
+    counts = grams.counts
     mins = reduce_rows(hashes, grams.codes, counts, np.minimum, np.iinfo(np.uint16).max)
     # A band's MinHashes four to a 64-bit word (little-endian), the words mixed in turn.
     width = -(-rows // 4) * 4
