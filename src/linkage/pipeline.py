@@ -29,6 +29,7 @@ from linkage.io import check_unique, require_columns
 from linkage.model import FellegiSunter, weight_to_probability
 from linkage.overrides import Overrides, merge, override_names
 from linkage.prepare import prepare
+from linkage.preparers import LIST_SEPARATOR, join_listed
 from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
 from linkage.trace import first_rule, level_names, partners, status
 
@@ -36,6 +37,7 @@ __all__ = [
     "Increment",
     "LinkResult",
     "ParentLinks",
+    "child_values",
     "fit_model",
     "link",
     "random_pairs",
@@ -75,6 +77,43 @@ class ParentLinks:
             right_parent=parents.spec.right_id,
             link_columns=(left, right),
         )
+
+
+def child_values(
+    parents: pd.DataFrame,
+    parent_id: str,
+    children: pd.DataFrame,
+    child_parent: str,
+    values: str,
+) -> pd.Series:
+    """Per parent record, the ``values`` of its children as one listed cell.
+
+    The children name their parent in ``child_parent`` by the parents' ``parent_id``;
+    a parent's cell holds its children's distinct present values joined by ``"; "``
+    (the exchange's plural cell; in the order of
+    :func:`linkage.preparers.join_listed`), missing where it has none. An
+    enterprise's unit numbers, or those an employer's sites carry, for
+    ``enterprises(unit_numbers=True)``::
+
+        enterprises["unit_numbers"] = child_values(
+            enterprises, "enterprise_number", units, "enterprise_number",
+            "establishment_number")
+
+    >>> parents = pd.DataFrame({"id": ["a", "b", "c"]})
+    >>> children = pd.DataFrame({"parent": ["c", "a", "c", "x"], "n": ["2", "1", "3", "9"]})
+    >>> cells = child_values(parents, "id", children, "parent", "n")
+    >>> cells[0], cells[1], sorted(cells[2].split("; "))
+    ('1', <NA>, ['2', '3'])
+    """
+    require_columns(parents, (parent_id,), source="parents")
+    require_columns(children, (child_parent, values), source="children")
+    check_unique(parents[parent_id], source="parents")
+    rows = pd.Index(parents[parent_id]).get_indexer(children[child_parent])
+    found = rows >= 0
+    items = pd.Series(children[values].to_numpy(object)[found])
+    out = join_listed(rows[found].astype(np.int64), items, len(parents), sep=f"{LIST_SEPARATOR} ")
+    out.index = parents.index
+    return out.rename(values)
 
 
 @dataclass(frozen=True, kw_only=True)
