@@ -79,6 +79,7 @@ def test_shared_value_levels_by_hand() -> None:
     assert c.level_of(UNIT_A, f"{UNIT_B} {UNIT_C}") == 0
     assert c.level_of(UNIT_A, UNIT_A) == 1
     assert c.level_of(None, UNIT_A) == -1
+    assert c.level_of(f"{UNIT_A}  {UNIT_B}", f"{UNIT_C}  ") == 0  # no empty value shared
     assert comparison_from_dict({"kind": "shared", "column": "units"}) == c
     assert isinstance(c, SharedValue)
 
@@ -95,7 +96,7 @@ def test_shared_value_kernel_equals_reference() -> None:
             for size in sizes
         ]
 
-    left = pd.DataFrame({"u": lists(300)})
+    left = pd.DataFrame({"u": [*lists(297), "7  8", " 9", "  "]})  # empty values share nothing
     right = pd.DataFrame({"u": lists(200)})
     lpos = rng.integers(0, 300, 4_000)
     rpos = rng.integers(0, 200, 4_000)

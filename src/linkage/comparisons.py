@@ -381,7 +381,7 @@ class SharedValue(Comparison, kind="shared"):
         return share_a_value(encoded.values, lcode, rcode, tokens).astype(np.int8)
 
     def _fuzzy_level_of(self, a: str, b: str) -> int:
-        return int(bool(set(a.split(" ")) & set(b.split(" "))))
+        return int(bool(set(a.split(" ")) & set(b.split(" ")) - {""}))
 
 
 def share_a_value(
@@ -418,13 +418,17 @@ def share_a_value(
     count = lengths[texts]
     owner = np.repeat(texts, count)
     within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-    keys = np.sort(owner * n_tokens + token[starts[owner] + within])
+    theirs = token[starts[owner] + within]
+    keys = np.sort((owner * n_tokens + theirs)[theirs >= 0])
+    if not keys.size:
+        return shared
     count = lengths[short]
     pair = np.repeat(np.arange(len(short)), count)
     within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-    wanted = other[pair] * n_tokens + token[starts[short][pair] + within]
+    mine = token[starts[short][pair] + within]
+    wanted = other[pair] * n_tokens + mine
     at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-    shared[several[pair[keys[at] == wanted]]] = True
+    shared[several[pair[(keys[at] == wanted) & (mine >= 0)]]] = True
     return shared
 
 
@@ -432,10 +436,13 @@ def value_tokens(
     values: NDArray[np.object_],
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Each text's number of space-separated values, where its values start, and the
-    values as integer codes (one code a distinct value), text after text."""
+    values as integer codes (one code a distinct value, -1 for an empty one, which
+    two spaces in a row make), text after text."""
     words = pc.split_pattern(pa.array(values, pa.string()), " ")
     lengths = pc.list_value_length(words).to_numpy(zero_copy_only=False).astype(np.int64)
-    token = pd.factorize(pd.arrays.ArrowStringArray(pc.list_flatten(words)))[0].astype(np.int64)
+    flat = pc.list_flatten(words)
+    token = pd.factorize(pd.arrays.ArrowStringArray(flat))[0].astype(np.int64)
+    token[pc.equal(flat, "").to_numpy(zero_copy_only=False)] = -1
     return lengths, np.cumsum(lengths) - lengths, token
 
 

@@ -379,12 +379,16 @@ def _tokens(values: pd.Series) -> tuple[NDArray[np.int64], pd.Series]:
     if text is None:  # list cells (or text in an object column)
         split = cells.str.split(" ")  # text gives lists, a list cell NaN
         items = split.where(split.notna(), cells).explode().dropna()
+        items = items[items.astype(str) != ""]
         return items.index.to_numpy(np.int64), items.reset_index(drop=True)
-    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
-        text = text.cast(pa.string())
-    lists = pc.split_pattern(text, " ")
+    flat = text.combine_chunks()  # one chunk: parent indices count from the first row
+    if not (pa.types.is_string(flat.type) or pa.types.is_large_string(flat.type)):
+        flat = flat.cast(pa.string())
+    lists = pc.split_pattern(flat, " ")
     rows = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
-    return rows, pd.Series(pd.arrays.ArrowStringArray(pc.list_flatten(lists).combine_chunks()))
+    words = pc.list_flatten(lists)
+    word = pc.not_equal(words, "").to_numpy(zero_copy_only=False)  # no empty token
+    return rows[word], pd.Series(pd.arrays.ArrowStringArray(words.filter(pa.array(word))))
 
 
 @dataclass(frozen=True, kw_only=True)
