@@ -18,6 +18,7 @@ from linkage.blocking import candidate_pairs
 from linkage.compare import compare, compare_reference
 from linkage.comparisons import SharedValue, comparison_from_dict, shared_value
 from linkage.evaluate import link_quality
+from linkage.exceptions import SchemaError
 from linkage.pipeline import child_values
 from linkage.prepare import prepare
 from linkage.preparers import PREPARERS, join_listed, listed_values
@@ -70,6 +71,21 @@ def test_child_values() -> None:
     assert cells.index.tolist() == [5, 6, 7]
     assert cells[5] == UNIT_B and cells[6] is pd.NA
     assert sorted(cells[7].split("; ")) == sorted([UNIT_A, UNIT_C])
+
+
+def test_child_values_ids_of_any_kind() -> None:
+    """Ids as numbers, or of another type on each side (the pandas path), give the same
+    cells; repeated or missing parent ids are refused, naming the row."""
+    children = pd.DataFrame({"parent": [3, 1, 3], "number": [UNIT_A, UNIT_B, UNIT_C]})
+    by_number = child_values(pd.DataFrame({"id": [1, 2, 3]}), "id", children, "parent", "number")
+    mixed = child_values(
+        pd.DataFrame({"id": [1, "2", 3]}, dtype=object), "id", children, "parent", "number"
+    )
+    assert by_number.equals(mixed)
+    assert by_number[0] == UNIT_B and by_number[1] is pd.NA
+    for ids in ([1, 2, 1], [1, None, 3]):
+        with pytest.raises(SchemaError, match="parents"):
+            child_values(pd.DataFrame({"id": ids}), "id", children, "parent", "number")
 
 
 def test_shared_value_levels_by_hand() -> None:

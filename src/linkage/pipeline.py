@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from linkage._codes import Encoded, encode
@@ -107,13 +109,32 @@ def child_values(
     """
     require_columns(parents, (parent_id,), source="parents")
     require_columns(children, (child_parent, values), source="children")
-    check_unique(parents[parent_id], source="parents")
-    rows = pd.Index(parents[parent_id]).get_indexer(children[child_parent])
+    rows = _positions(parents[parent_id], children[child_parent])
     found = rows >= 0
     items = pd.Series(children[values].to_numpy(object)[found])
     out = join_listed(rows[found].astype(np.int64), items, len(parents), sep=f"{LIST_SEPARATOR} ")
     out.index = parents.index
     return out.rename(values)
+
+
+def _positions(ids: pd.Series, keys: pd.Series) -> NDArray[np.int64]:
+    """Each key's position among ``ids`` (unique, checked), -1 where absent; by an
+    Arrow hash join where both columns are Arrow strings or numbers alike (3-4 times
+    pandas' on object ids), else by a pandas index."""
+    try:
+        id_array = pa.array(ids, from_pandas=True)
+        key_array = pa.array(keys, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        id_array = key_array = None
+    if id_array is None or key_array is None or id_array.type != key_array.type:
+        index = pd.Index(ids)
+        if index.hasnans or not index.is_unique:
+            check_unique(ids, source="parents")
+        return index.get_indexer(keys).astype(np.int64)
+    if id_array.null_count or len(pc.unique(id_array)) != len(id_array):
+        check_unique(ids, source="parents")
+    at = pc.index_in(key_array, value_set=id_array)
+    return pc.fill_null(at, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 @dataclass(frozen=True, kw_only=True)
