@@ -7,7 +7,10 @@ Run::
     python benchmarks/robustness.py DIR --units    # also units -> sites (issue 17 "Scale")
 
 It links ``enterprises`` to ``employers`` with the ``enterprises`` preset, in this
-process, and prints:
+process, each side with the establishment-unit numbers it lists (``unit_numbers``:
+an enterprise's units', the unit numbers an employer's sites carry; made from
+``establishments`` and ``sites`` by ``linkage.pipeline.child_values`` and timed
+apart, ``--no-unit-numbers`` links without them), and prints:
 
 * pair completeness: the share of the true pairs that blocking proposed, the true
   pairs it missed (with how many of those have an employer without a number), and
@@ -79,11 +82,38 @@ def _read(directory: str, *names: str) -> list[pd.DataFrame]:
     ]
 
 
-def measure(directory: str, *, units: bool = False) -> dict[str, object]:
+def _with_unit_numbers(
+    directory: str, left: pd.DataFrame, right: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both sides with the column ``unit_numbers`` the preset's option reads."""
+    from linkage.pipeline import child_values  # not in older commits
+
+    units, sites = _read(directory, "establishments", "sites")
+    left = left.assign(
+        unit_numbers=child_values(
+            left, "enterprise_number", units, "enterprise_number", "establishment_number"
+        )
+    )
+    right = right.assign(
+        unit_numbers=child_values(
+            right, "employer_id", sites, "employer_id", "establishment_number"
+        )
+    )
+    return left, right
+
+
+def measure(directory: str, *, units: bool = False, unit_numbers: bool = True) -> dict[str, object]:
     """Link and measure; return the figures as a dict."""
     left, right, truth = _read(directory, "enterprises", "employers", "truth_enterprises")
+    columns_seconds = 0.0
+    spec = enterprises()
+    if unit_numbers:
+        start = time.perf_counter()
+        left, right = _with_unit_numbers(directory, left, right)
+        columns_seconds = time.perf_counter() - start
+        spec = enterprises(unit_numbers=True)
     start, cpu = time.perf_counter(), time.process_time()
-    result = linkage.link(left, right, enterprises())
+    result = linkage.link(left, right, spec)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 
     lpos = pd.Index(left["enterprise_number"].astype("string"))
@@ -130,6 +160,8 @@ def measure(directory: str, *, units: bool = False) -> dict[str, object]:
         "employers_without_number_missed": _misses(result, truth, tl, tr, no_number.to_numpy()),
         "employers_without_number": int(no_number.sum()),
         "employers_number_not_valid": int(invalid.sum()),
+        "unit_numbers": unit_numbers,
+        "unit_numbers_columns_seconds": round(columns_seconds, 2),
         "link_seconds": round(seconds, 2),
         "link_cpu_seconds": round(cpu, 2),
         "stage_seconds": {k: round(v, 2) for k, v in result.timings.items()},
@@ -204,8 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", help="a synthetic exchange (linkage synth --out DIR)")
     parser.add_argument("--units", action="store_true", help="also link units to sites")
+    parser.add_argument(
+        "--no-unit-numbers",
+        action="store_true",
+        help="link without the unit numbers each side lists (as before the option)",
+    )
     args = parser.parse_args(argv)
-    print(json.dumps(measure(args.directory, units=args.units), indent=2))
+    figures = measure(args.directory, units=args.units, unit_numbers=not args.no_unit_numbers)
+    print(json.dumps(figures, indent=2))
     return 0
 
 

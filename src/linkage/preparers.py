@@ -17,7 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from linkage.identifiers import (
     number_digits,
@@ -37,7 +41,11 @@ from linkage.normalise import (
     split_address,
 )
 
-__all__ = ["PREPARERS", "Preparer", "preparer"]
+__all__ = ["LIST_SEPARATOR", "PREPARERS", "Preparer", "join_listed", "listed_values", "preparer"]
+
+#: What separates the values of a listed cell written as text (a plural cell of the
+#: exchange: "2.123.456.789; 2.234.567.891").
+LIST_SEPARATOR = ";"
 
 Make = Callable[..., pd.Series]
 
@@ -136,3 +144,82 @@ def _phone(values: pd.Series) -> pd.Series:
 
 
 preparer("website")(normalise_websites)
+
+
+def listed_values(values: pd.Series) -> tuple[NDArray[np.int64], pd.Series]:
+    """Every value listed in a column, with the position of its row.
+
+    A cell is a list (or array) of values, a text of values joined by
+    :data:`LIST_SEPARATOR`, or missing; each value is stripped, blanks left out.
+
+    >>> rows, items = listed_values(pd.Series(["a; b", None, ["c", " "]]))
+    >>> rows.tolist(), items.tolist()
+    ([0, 0, 2], ['a', 'b', 'c'])
+    """
+    cells = values.reset_index(drop=True)
+    if cells.dtype == object:
+        cells = cells.explode()  # list cells to one row a value; text stays whole
+    rows = cells.index.to_numpy(dtype=np.int64)
+    text = pa.array(cells.astype("string").to_numpy(object), pa.string(), from_pandas=True)
+    lists = pc.split_pattern(text, LIST_SEPARATOR)
+    parent = pc.list_parent_indices(lists).to_numpy()
+    items = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    keep = pc.fill_null(pc.not_equal(items, ""), False)
+    items = items.filter(keep)
+    rows = rows[parent[keep.to_numpy(zero_copy_only=False)]]
+    return rows, pd.Series(pd.arrays.ArrowStringArray(items))
+
+
+def join_listed(rows: NDArray[np.int64], items: pd.Series, n: int, *, sep: str = " ") -> pd.Series:
+    """One text per row of ``n``: its distinct ``items`` joined by ``sep``, missing
+    where a row has none. ``rows`` gives each item's row.
+
+    The items of a row are put in the order of their 64-bit hashes: one order for
+    the same items whatever the rows they came in, so that two rows listing the same
+    items get the same text (equal, for blocking and comparison), without sorting
+    text.
+
+    >>> out = join_listed(np.array([2, 0, 2, 2]), pd.Series(["b", "x", "a", "b"]), 3)
+    >>> out[0], out[1], sorted(out[2].split(" "))
+    ('x', <NA>, ['a', 'b'])
+    >>> out[2] == join_listed(np.array([0, 0]), pd.Series(["a", "b"]), 1)[0]
+    True
+    """
+    text = items.astype("string")
+    present = text.notna().to_numpy()
+    values = text.to_numpy(object)[present]
+    rows = rows[present].astype(np.int64)
+    hashes = pd.util.hash_array(values, categorize=False)
+    order = np.lexsort((hashes, rows))
+    rows, hashes = rows[order], hashes[order]
+    first = np.r_[True, (rows[1:] != rows[:-1]) | (hashes[1:] != hashes[:-1])]
+    order, rows = order[first], rows[first]
+    counts = np.bincount(rows, minlength=n)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(values[order], pa.string()))
+    joined = pc.if_else(
+        pa.array(counts > 0), pc.binary_join(lists, sep), pa.scalar(None, pa.string())
+    )
+    return pd.Series(pd.arrays.ArrowStringArray(joined.cast(pa.string())))
+
+
+@preparer("unit_numbers")
+def _unit_numbers(values: pd.Series) -> pd.Series:
+    """The establishment-unit numbers a cell lists (:func:`listed_values`), each in
+    canonical form (:func:`linkage.identifiers.parse_establishment_numbers`; one that
+    is not valid left out), distinct, joined by a space (:func:`join_listed`);
+    missing where none.
+
+    On the enterprises' side the numbers of an enterprise's units, on the employers'
+    side those its sites carry: a unit belongs to one enterprise, so a shared number
+    names the employer's enterprise when the employer's own number is missing.
+
+    >>> out = _unit_numbers(pd.Series(["2.073.157.343; 2248887095", None, "2.073.157.344"]))
+    >>> sorted(out[0].split(" ")), out[1], out[2]
+    (['2073157343', '2248887095'], <NA>, <NA>)
+    """
+    rows, items = listed_values(values)
+    numbers = parse_establishment_numbers(items)
+    out = join_listed(rows, numbers, len(values))
+    out.index = values.index
+    return out.rename(values.name)

@@ -25,12 +25,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from linkage.comparisons import Comparison, distance, exact_match, similarity
+from linkage.comparisons import Comparison, distance, exact_match, shared_value, similarity
 from linkage.config import Field, LinkSpec, model_settings_from_dict, spec_to_dict
 from linkage.config import spec_from_dict as whole_spec_from_dict
 from linkage.exceptions import ConfigError
 from linkage.preparers import PREPARERS
-from linkage.rules import BlockingRule, block_on, sorted_neighbourhood
+from linkage.rules import BlockingRule, block_on, block_on_tokens, sorted_neighbourhood
 
 __all__ = [
     "enterprises",
@@ -49,8 +49,20 @@ def enterprises(
     left_columns: Mapping[str, str] | None = None,
     right_columns: Mapping[str, str] | None = None,
     threshold: float = 0.5,
+    unit_numbers: bool = False,
 ) -> LinkSpec:
-    """Enterprises (id ``enterprise_number``) to employers (id ``employer_id``)."""
+    """Enterprises (id ``enterprise_number``) to employers (id ``employer_id``).
+
+    With ``unit_numbers``, each side also lists establishment-unit numbers in a column
+    ``unit_numbers`` (a list, or a text of numbers joined by ``;``): an enterprise its
+    units', an employer those its sites carry
+    (:func:`linkage.pipeline.child_values` makes the column from the child tables).
+    A unit belongs to one enterprise, so a number in common is blocked on and
+    compared (:class:`~linkage.comparisons.SharedValue`, its weight learnt by the
+    model as any other's): the evidence for an employer without an enterprise number
+    whose seat is not the enterprise's, or whose name is a trade name, when one of
+    its sites is one of the enterprise's units.
+    """
     spec = LinkSpec(
         left_id="enterprise_number",
         right_id="employer_id",
@@ -120,6 +132,21 @@ def enterprises(
         ),
         threshold=threshold,
     )
+    if unit_numbers:
+        spec = replace(
+            spec,
+            fields=(
+                *spec.fields,
+                Field(
+                    name="unit_numbers",
+                    source="unit_numbers",
+                    prepare="unit_numbers",
+                    optional=True,
+                ),
+            ),
+            blocking=(*spec.blocking, block_on_tokens("unit_numbers", max_block_size=100)),
+            comparisons=(*spec.comparisons, shared_value("unit_numbers")),
+        )
     return spec.with_columns(left=left_columns, right=right_columns)
 
 

@@ -10,7 +10,8 @@ unions the rules of a spec. Kinds (the ``kind`` key of a TOML spec):
   same, a block over the cap split by more columns instead of skipped whole (the
   children of one linked parent, split by postcode);
 * :class:`SharedToken` (``tokens``, :func:`block_on_tokens`) — at least one shared
-  token of a list column (say, the words of a name), tokens too common to
+  token of a list column (say, the words of a name), or of a text column read as
+  space-separated tokens (the ``unit_numbers`` preparer's), tokens too common to
   discriminate left out;
 * :class:`SortedNeighbourhood` (``window``, :func:`sorted_neighbourhood`) — records
   within a window of each other once both sides are sorted together on a key
@@ -362,20 +363,32 @@ class SharedToken(_OneColumn, kind="tokens"):
 
     def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
         column = self.columns[0]
-        coded = encode(
-            left[column].explode().reset_index(drop=True),
-            right[column].explode().reset_index(drop=True),
-        )
-        lrec = np.repeat(
-            np.arange(len(left)), left[column].str.len().fillna(0).clip(lower=1).astype(int)
-        )
-        rrec = np.repeat(
-            np.arange(len(right)), right[column].str.len().fillna(0).clip(lower=1).astype(int)
-        )
+        (lrec, ltok), (rrec, rtok) = (_tokens(frame[column]) for frame in (left, right))
+        coded = encode(ltok, rtok)
         lefts, rights, skipped = join_codes(
             coded.left, coded.right, max_block_size=self.max_block_size
         )
         return lrec[lefts], rrec[rights], skipped
+
+
+def _tokens(values: pd.Series) -> tuple[NDArray[np.int64], pd.Series]:
+    """Every token of a column and the position of its record: a list cell's items,
+    a text cell's space-separated words (missing cells and empty lists give none)."""
+    cells = values.reset_index(drop=True)
+    text = _arrow(cells)
+    if text is None:  # list cells (or text in an object column)
+        split = cells.str.split(" ")  # text gives lists, a list cell NaN
+        items = split.where(split.notna(), cells).explode().dropna()
+        items = items[items.astype(str) != ""]
+        return items.index.to_numpy(np.int64), items.reset_index(drop=True)
+    flat = text.combine_chunks()  # one chunk: parent indices count from the first row
+    if not (pa.types.is_string(flat.type) or pa.types.is_large_string(flat.type)):
+        flat = flat.cast(pa.string())
+    lists = pc.split_pattern(flat, " ")
+    rows = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
+    words = pc.list_flatten(lists)
+    word = pc.not_equal(words, "").to_numpy(zero_copy_only=False)  # no empty token
+    return rows[word], pd.Series(pd.arrays.ArrowStringArray(words.filter(pa.array(word))))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -448,7 +461,8 @@ def block_on(
 def block_on_tokens(
     column: str, *, max_block_size: int | None = 10_000, name: str = ""
 ) -> SharedToken:
-    """Pair records that share a token of a list column; blocks over the cap are skipped."""
+    """Pair records that share a token of a list column (or of a text column, split at
+    spaces); blocks over the cap are skipped."""
     return SharedToken(columns=(column,), max_block_size=max_block_size, name=name)
 
 
