@@ -354,6 +354,9 @@ def test_refusals_are_one_line(sample, ring, encoded) -> None:
         encode(sample.employers.drop(columns=list(ON)), enterprises(), ring)
     with pytest.raises(ConfigError, match="bits"):
         EncodingParams(bits=100)
+    with pytest.raises(ConfigError, match="'unit_numbers' of kind 'shared'") as refused:
+        encode(sample.enterprises.assign(unit_numbers=None), enterprises(unit_numbers=True), ring)
+    assert "\n" not in str(refused.value)
     assert "SecretKey(<redacted>)" in repr(KEY)
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from linkage.comparisons import Distance, Similarity
+from linkage.comparisons import Distance, ExactMatch, Similarity
 from linkage.config import LinkSpec
+from linkage.exceptions import ConfigError
 from linkage.rules import BlockOn
 
 __all__ = ["Plan", "plan"]
@@ -40,7 +41,17 @@ class Plan:
 
 
 def plan(spec: LinkSpec) -> Plan:
-    """The columns ``spec``'s fields and rules become (see the module docstring)."""
+    """The columns ``spec``'s fields and rules become (see the module docstring).
+
+    A comparison of another kind (``shared``: lists of values with one in common) is
+    refused: a token of the whole list would say only whether two lists are equal.
+    """
+    for c in spec.comparisons:
+        if not isinstance(c, Similarity | Distance | ExactMatch):
+            raise ConfigError(
+                f"comparison {c.name!r} of kind {c.kind!r} cannot be made on encodings yet "
+                "(exact, distance and similarity comparisons can); leave it out of the spec"
+            )
     bloom = tuple(dict.fromkeys(c.column for c in spec.comparisons if isinstance(c, Similarity)))
     token = tuple(
         dict.fromkeys(c.column for c in spec.comparisons if not isinstance(c, Similarity))
