@@ -34,6 +34,19 @@ def test_spec_show_prints_the_preset_as_toml_that_loads_back(
     assert capsys.readouterr().out.splitlines()[1:] == printed.splitlines()[1:]
 
 
+def test_a_preset_file_turns_on_the_unit_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "spec.toml"
+    path.write_text('preset = "enterprises"\nunit_numbers = true\n', encoding="utf-8")
+    assert load_spec(path) == enterprises(unit_numbers=True) != enterprises()
+    for text, refused in (
+        ('preset = "establishments"\nunit_numbers = true\n', "option of the enterprises preset"),
+        ('preset = "enterprises"\nunit_numbers = "yes"\n', "true or false"),
+    ):
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(linkage.ConfigError, match=refused):
+            load_spec(path)
+
+
 def test_an_edited_spec_reads_the_edit(tmp_path: Path) -> None:
     text = spec_to_toml(enterprises()).replace(
         'name = "name"\nsource = "name"\nprepare = "company_name"\nleft_source = "name"',

@@ -196,19 +196,21 @@ _PRESETS: dict[str, Callable[..., LinkSpec]] = {
 }
 
 
-def get(name: str) -> LinkSpec:
-    """A preset by name: ``enterprises`` or ``establishments``."""
-    try:
-        return _PRESETS[name]()
-    except KeyError:
-        raise ConfigError(f"no preset {name!r}; choose one of {', '.join(_PRESETS)}") from None
+def get(name: str, *, unit_numbers: bool = False) -> LinkSpec:
+    """A preset by name: ``enterprises`` or ``establishments``; ``unit_numbers`` is
+    the enterprises preset's option (:func:`enterprises`)."""
+    if name not in _PRESETS:
+        raise ConfigError(f"no preset {name!r}; choose one of {', '.join(_PRESETS)}")
+    if unit_numbers and name != "enterprises":
+        raise ConfigError(f"unit_numbers is an option of the enterprises preset, not of {name!r}")
+    return enterprises(unit_numbers=True) if unit_numbers else _PRESETS[name]()
 
 
 def spec_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> LinkSpec:
     """A :class:`LinkSpec` from plain data (as TOML gives it).
 
-    Either ``preset = "enterprises"`` with optional ``threshold``, ``one_to_one``,
-    ``chunk_size`` and ``[model]``, or a whole spec (see
+    Either ``preset = "enterprises"`` with optional ``unit_numbers`` (true or false),
+    ``threshold``, ``one_to_one``, ``chunk_size`` and ``[model]``, or a whole spec (see
     :func:`linkage.config.spec_from_dict`); either with optional ``[left_columns]`` /
     ``[right_columns]`` tables (logical name -> your column).
     """
@@ -216,7 +218,11 @@ def spec_from_dict(raw: Mapping[str, Any], *, source: str = "spec") -> LinkSpec:
     left_columns = raw.pop("left_columns", None)
     right_columns = raw.pop("right_columns", None)
     if "preset" in raw:
-        spec = get(raw.pop("preset"))
+        name = raw.pop("preset")
+        unit_numbers = raw.pop("unit_numbers", False)
+        if not isinstance(unit_numbers, bool):
+            raise ConfigError(f"{source}: unit_numbers must be true or false, got {unit_numbers!r}")
+        spec = get(name, unit_numbers=unit_numbers)
         overrides: dict[str, Any] = {
             k: raw.pop(k) for k in ("threshold", "one_to_one", "chunk_size") if k in raw
         }
