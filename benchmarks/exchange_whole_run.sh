@@ -9,10 +9,10 @@
 #
 # The key is made for this run (random, in the environment only).
 #
-# A run puts work on the second core in forked children (exchange/_aside.py): the
-# peak RSS of /usr/bin/time is that of its largest process; "tree peak PSS" is the
-# memory of the whole process tree at its peak (shared pages counted once), sampled
-# every 0.1 s. LINKAGE_NO_FORK=1 runs everything in one process.
+# By default a run is one process. With LINKAGE_FORK=1 it puts work on the second
+# core in forked children (exchange/_aside.py): the peak RSS of /usr/bin/time is then
+# that of its largest process; "tree peak PSS" is the memory of the whole process
+# tree at its peak (shared pages counted once), sampled every 0.1 s.
 #
 # Run it on the source tree beside it: PYTHONPATH=src PATH=.venv/bin:$PATH.
 set -euo pipefail

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,13 @@ from linkage.keys import KeyRing
 from linkage.synthetic import generate
 
 TODAY = dt.date(2026, 11, 28)
-forks = pytest.mark.skipif(not can_fork(), reason="no fork here")
+forks = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="no fork here")
+
+
+@pytest.fixture(autouse=True)
+def _fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work is put aside only when asked (``LINKAGE_FORK=1``): these tests ask."""
+    monkeypatch.setenv("LINKAGE_FORK", "1")
 
 
 def _pid() -> int:
@@ -78,7 +85,7 @@ def test_an_error_that_does_not_pickle_is_a_runtime_error_with_its_message() -> 
 
 
 def test_without_fork_the_work_is_done_in_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LINKAGE_NO_FORK", "1")
+    monkeypatch.delenv("LINKAGE_FORK")
     assert not can_fork()
     assert Aside(_pid).result() == os.getpid()
     with pytest.raises(SchemaError):
@@ -137,7 +144,7 @@ def test_a_run_delivers_the_same_with_its_work_aside_or_in_line(
     made = {}
     for mode in ("aside", "in line"):
         if mode == "in line":
-            monkeypatch.setenv("LINKAGE_NO_FORK", "1")
+            monkeypatch.delenv("LINKAGE_FORK")
         config = load_config(write_exchange(exchange, tmp_path / mode.replace(" ", "_")))
         first = run(config, ring=ring, today=TODAY)
         (config.store.parent / "extracts" / "VLAIO" / "contacts.csv").write_text(
