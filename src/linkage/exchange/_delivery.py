@@ -424,6 +424,8 @@ def write_tables(
     *,
     metadata: Mapping[bytes, bytes] | None = None,
     then: Callable[[str, pa.Table], None] | None = None,
+    checkpoints: bool = True,
+    workers: int = 2,
 ) -> dict[str, dict[str, Any]]:
     """Write each table as ``<name>.parquet`` (rows sorted by key); describe what was written.
 
@@ -435,10 +437,12 @@ def write_tables(
     Sorted by Arrow (stable, missing last: the order of a stable ``sort_values``).
     Two tables are written at a time (Arrow's sort, take and Parquet writer let go
     of the GIL); each table's checkpoint is passed in order once it is written, and
-    a failure waits for the writes under way and starts no other.
+    a failure waits for the writes under way and starts no other. Without
+    ``checkpoints`` (written in a child process), the caller passes them; ``workers``:
+    tables written at a time (one where another process takes the other core).
     """
     outputs = {}
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="write-tables")
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="write-tables")
     try:
         futures = {
             name: pool.submit(_write_table, folder, name, f, metadata, then)
@@ -446,7 +450,8 @@ def write_tables(
         }
         for name, future in futures.items():
             outputs[name] = future.result()
-            checkpoint(f"wrote {name}")
+            if checkpoints:
+                checkpoint(f"wrote {name}")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return outputs

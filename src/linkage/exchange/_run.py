@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 from linkage._version import __version__
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.exchange import _delivery as D
+from linkage.exchange._aside import Aside
 from linkage.exchange._audit import append_event, check_writable
 from linkage.exchange._checks import vdab_disagreements
 from linkage.exchange._config import ExchangeConfig
@@ -460,6 +461,35 @@ def _as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(text, _TEXT)) if text else frame
 
 
+def _defects_aside(
+    staging: Path,
+    extracts: Extracts,
+    *,
+    today: dt.date,
+    max_age: int,
+    vdab: tuple[pd.DataFrame, pd.DataFrame],
+    previous: D.Delivery | None,
+    parties: tuple[str, ...],
+    ring: KeyRing,
+) -> float:
+    """What a run finds in the extracts alone, put on disk for after the links (on
+    the second core: :class:`._aside.Aside`): the defects of the quality checks
+    (``PENDING``) and the previous report's (``EARLIER``). Its seconds."""
+    mark = time.perf_counter()
+    found = quality_defects(extracts, today=today, max_age_days=max_age, vdab=vdab)
+    found.to_parquet(staging / PENDING, index=False)
+    del found
+    earlier = earlier_defects(
+        previous.path / "quality" if previous else None,
+        parties,
+        ring,
+        extracts.tables,
+        previous.run_id if previous else None,
+    )
+    earlier.to_parquet(staging / EARLIER, index=False)
+    return time.perf_counter() - mark
+
+
 def _quality(
     staging: Path,
     headers: dict[tuple[str, str], dict[str, str]],
@@ -467,11 +497,15 @@ def _quality(
     delivered: pd.DataFrame,
     feed: FeedLinks,
     employers: pd.DataFrame,
+    removed: tuple[dict[str, pd.DataFrame], KeyRing] | None = None,
 ) -> pd.DataFrame:
-    """The defects found before linking, and those the links show (art. 8, inaccurate:
-    VDAB's linked employer disagrees with the sender; not where VDAB's records are not
-    here, links given by a linkage party)."""
+    """The defects found before linking (less those about records an erasure
+    ``removed``), and those the links show (art. 8, inaccurate: VDAB's linked employer
+    disagrees with the sender; not where VDAB's records are not here, links given by
+    a linkage party)."""
     first = _taken(staging / PENDING)
+    if removed is not None:
+        first = without_records(first, *removed)
     linked = classified(
         vdab_disagreements(enterprises, delivered, feed.tables["links_enterprises"], employers)
         if len(employers.columns)
@@ -512,9 +546,78 @@ def _deliver(
     given = {n: read_given(p, n, policy) for n, p in config.given.items()}
     timings["read_validate"] = time.perf_counter() - mark
     _give_back()
-    mark = time.perf_counter()
-    defects = quality_defects(extracts, today=today, max_age_days=max_age, vdab=(employers, sites))
-    timings["quality"] = time.perf_counter() - mark
+    staging = config.store / f".staging-{run_id}"
+    aside: Aside[float] | None = None
+    asides: list[Aside[Any]] = []
+    if not preview:  # the quality checks on the second core while the run goes on
+        staging.mkdir()
+        aside = Aside(
+            _defects_aside,
+            staging,
+            extracts,
+            today=today,
+            max_age=max_age,
+            vdab=(employers, sites),
+            previous=previous,
+            parties=config.parties,
+            ring=ring,
+        )
+        asides.append(aside)
+    box = [extracts]  # the only reference: let go in _deliver_on before the links
+    del extracts
+    try:
+        return _deliver_on(
+            config,
+            ring,
+            aside=aside,
+            asides=asides,
+            staging=staging,
+            box=box,
+            previous=previous,
+            roles=roles,
+            employers=employers,
+            sites=sites,
+            held=(held_employers, held_sites),
+            given=given,
+            run_id=run_id,
+            now=now,
+            refit=refit,
+            started=started,
+            timings=timings,
+            preview=preview,
+        )
+    except BaseException:
+        for each in asides:
+            each.cancel()
+        raise
+
+
+def _deliver_on(
+    config: ExchangeConfig,
+    ring: KeyRing,
+    *,
+    aside: Aside[float] | None,
+    asides: list[Aside[Any]],
+    staging: Path,
+    box: list[Extracts],
+    previous: D.Delivery | None,
+    roles: Any,
+    employers: pd.DataFrame,
+    sites: pd.DataFrame,
+    held: tuple[int, int],
+    given: dict[str, pd.DataFrame],
+    run_id: str,
+    now: dt.datetime,
+    refit: bool,
+    started: float,
+    timings: dict[str, float],
+    preview: bool,
+) -> RunResult | FeedLinks:
+    """:func:`_deliver` once the extracts are read (``box``: them, its only reference;
+    ``aside``: their defects, being found on the second core; ``asides``: every work
+    put aside, which a failure cancels)."""
+    held_employers, held_sites = held
+    extracts = box.pop()
     mark = time.perf_counter()
     tables = shape(extracts.tables, ring, known=known_keys(previous, ring.current))
     timings["pseudonymise"] = time.perf_counter() - mark
@@ -538,30 +641,14 @@ def _deliver(
     answered = None
     if kept is not None:
         tables = kept.applied.tables
-        defects = without_records(defects, kept.applied.removed, ring)
         # A sender's correction (exchange correct) answers its field's defects until
         # the extract carries it: found on the extract again, they are not reopened.
         answered = answered_fields(kept.live, tables)
     # What is written now is let go before the links are made: the run's peak.
     mark = time.perf_counter()
-    staging = config.store / f".staging-{run_id}"
-    staging.mkdir()
     # The defects wait on disk while the links are made (the run's peak is the link's);
     # the linkage adds its own pass to them after.
-    defects.to_parquet(staging / PENDING, index=False)
-    del defects
     headers = extracts.headers
-    earlier = earlier_defects(
-        previous.path / "quality" if previous else None,
-        config.parties,
-        ring,
-        extracts.tables,
-        previous.run_id if previous else None,
-    )
-    if kept is not None:  # erased: its defects are withdrawn
-        earlier.loc[records_about(earlier, kept.applied.removed, ring), "sent"] = False
-    earlier.to_parquet(staging / EARLIER, index=False)
-    del earlier
     rekeyed = write_crosswalks(staging, walks) if walks else None
     purposes = config.purposes.as_dict()  # art. 12: in the manifest and in every table
     # Each table is diffed against the delivery in force as it is written (through the
@@ -572,8 +659,29 @@ def _deliver(
     def compare(name: str, table: pa.Table) -> None:
         diffs[name] = D.diff_table(previous, name, table, through=through)
 
-    outputs = D.write_tables(staging, tables, metadata=file_metadata(purposes), then=compare)
-    keys = {name: tables[name] for name in ("enterprises", "establishments")}
+    def write(
+        tables: dict[str, pd.DataFrame],
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, int]], float]:
+        began = time.perf_counter()
+        written = D.write_tables(
+            staging,
+            tables,
+            metadata=file_metadata(purposes),
+            then=compare,
+            checkpoints=False,
+            workers=1,  # the run itself links on the other core
+        )
+        return written, diffs, time.perf_counter() - began
+
+    # The tables are written and diffed on the second core while the links are made.
+    writing = Aside(write, tables)
+    asides.append(writing)
+    # What the links and their quality pass read of the delivered records: keys,
+    # numbers and parties (the rest is let go before the links are made).
+    keys = {
+        name: tables[name][[f"{name[:-1]}_key", f"{name[:-1]}_number", "party"]]
+        for name in ("enterprises", "establishments")
+    }
     del tables
     linked = {name: extracts.tables[name] for name in ("enterprises", "establishments")}
     if kept is not None:
@@ -591,13 +699,27 @@ def _deliver(
         else _link(linked, employers, sites, keys, previous, config, refit)
     )
     timings.update(feed.timings)
+    outputs, written, seconds = writing.result()
+    diffs.update(written)
+    timings["deliver"] += seconds
+    for name in outputs:
+        D.checkpoint(f"wrote {name}")
     D.checkpoint("linked")
+    assert aside is not None
+    timings["quality"] = aside.result()  # the defects are on disk
     mark = time.perf_counter()
-    found = _quality(staging, headers, linked["enterprises"], keys["enterprises"], feed, employers)
+    removed = (kept.applied.removed, ring) if kept is not None else None
+    found = _quality(
+        staging, headers, linked["enterprises"], keys["enterprises"], feed, employers, removed
+    )
     if answered is not None and len(answered):
         found = found[~corrected(found, answered, ring, protocol_names(config))]
         found = found.reset_index(drop=True)
-    found, closed = with_status(found, _taken(staging / EARLIER), ring, run_id)
+    earlier = _taken(staging / EARLIER)
+    if kept is not None:  # erased: its defects are withdrawn
+        earlier.loc[records_about(earlier, kept.applied.removed, ring), "sent"] = False
+    found, closed = with_status(found, earlier, ring, run_id)
+    del earlier
     quality = write_quality(
         staging / "quality", found, parties=config.parties, run_id=run_id, closed=closed
     )
