@@ -18,7 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linkage.encoding import EncodingParams, encode, link_encoded, read_encoded
-from linkage.encoding._bloom import bloom_filters, decode_gram, dice_reference, flip_bits, qgrams
+from linkage.encoding._bloom import (
+    Words,
+    bloom_filters,
+    decode_gram,
+    dice_reference,
+    expand,
+    flip_bits,
+    qgrams,
+)
 from linkage.encoding._dice import dice, popcount
 from linkage.encoding._params import METADATA_KEY
 from linkage.encoding._tokens import aes_cmac_many, near_tokens, tokens
@@ -483,6 +491,44 @@ def test_minhash_bands_equal_their_reference(values: list[str]) -> None:
                     key_of = mix64(key_of * golden + np.uint64(word) + np.uint64(1))
                 want.append(int(key_of[0]) or 1)
         assert row.tolist() == want
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab é", min_size=0, max_size=12), min_size=1, max_size=8),
+    st.sampled_from([1, 2]),
+)
+def test_a_value_encodes_as_the_union_of_its_words(values: list[str], q: int) -> None:
+    """Words, empty ones (two spaces) and non-ASCII included: the same filters and
+    bands as from the values' own q-grams."""
+    from linkage.encoding._lsh import minhash_bands
+
+    array = np.array(values, dtype=object)
+    words = Words.of(array, q)
+    assert words.counts.tolist() == [v.count(" ") + 1 for v in values]
+    key = b"\x03" * 32
+    for target in (0, 60):
+        want = bloom_filters(array, key, q=q, hashes=5, bits=256, target=target)
+        got = bloom_filters(words, key, q=q, hashes=5, bits=256, target=target)
+        assert (got == want).all()
+    want = minhash_bands(array, key, q=q, bands=4, rows=3)
+    assert (minhash_bands(words, key, q=q, bands=4, rows=3) == want).all()
+
+
+def test_words_number_each_distinct_word_once() -> None:
+    words = Words.of(np.array(["de smet bv", "bv de smet", "smet"], dtype=object), 2)
+    assert words.counts.tolist() == [3, 3, 1]
+    assert words.codes.tolist() == [0, 1, 2, 2, 0, 1, 1]
+    assert words.grams.counts.tolist() == [3, 5, 3]  # " de ", " smet ", " bv "
+    assert words.sizes.tolist() == [11, 11, 5]
+    with pytest.raises(ValueError, match="q <= 2"):
+        Words.of(np.array(["a"], dtype=object), 3)
+
+
+def test_expand_takes_each_items_codes_in_turn() -> None:
+    codes = np.array([10, 11, 20, 30, 31, 32])
+    got = expand(codes, np.array([2, 1, 3]), np.array([2, 0, 2]))
+    assert got.tolist() == [30, 31, 32, 10, 11, 30, 31, 32]
 
 
 def test_a_target_of_bits_hides_the_length() -> None:

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from linkage.encoding._aes import ecb, ecb_in_place
@@ -34,10 +36,12 @@ from linkage.pseudonymise import hmac_sha256_many
 
 __all__ = [
     "Grams",
+    "Words",
     "bloom_filters",
     "by_count",
     "decode_gram",
     "dice_reference",
+    "expand",
     "flip_bits",
     "gram_positions",
     "mix64",
@@ -128,7 +132,12 @@ class Grams:
             codes, distinct = pd.factorize(grams)
             counts = np.bincount(rows, minlength=len(values))
             return cls(codes.astype(np.int64), np.asarray(distinct), rows, q, counts)
-        points = np.frombuffer(text.encode("ascii"), np.uint8)
+        return cls._ascii(np.frombuffer(text.encode("ascii"), np.uint8), lengths, q)
+
+    @classmethod
+    def _ascii(cls, points: NDArray[np.uint8], lengths: NDArray[np.int64], q: int) -> Grams:
+        """The q-grams of ASCII values given as their text, each padded with a space
+        each side, one after the other (``lengths`` without the padding)."""
         n = len(points) - q + 1
         packed = points[:n].astype(np.uint16 if q <= 2 else np.uint32)
         for k in range(1, q):
@@ -147,8 +156,73 @@ class Grams:
         for k in range(q):
             distinct |= ((seen >> (7 * (q - 1 - k))) & 0x7F) << (_SHIFT * (q - 1 - k))
         counts = lengths + 3 - q  # of a value padded to length + 2
-        rows = np.repeat(np.arange(len(values), dtype=np.int32), counts)
+        rows = np.repeat(np.arange(len(lengths), dtype=np.int32), counts)
         return cls(number[windows], distinct, rows, q, counts)
+
+
+@dataclass(frozen=True)
+class Words:
+    """Values as their words, each distinct word's q-grams factorised once (q <= 2).
+
+    For q <= 2 the q-grams of a value padded with a space each side are the union of
+    its words' (split at every space, each padded; an empty word, between two spaces,
+    stands for the q-gram of two spaces). A value's MinHash is then the least of its
+    words' and its Bloom filter the OR of theirs: names share most of their words, so
+    the per-q-gram work is done once a distinct word rather than once a value.
+    """
+
+    grams: Grams  #: the q-grams of the distinct words
+    codes: NDArray[np.int64]  #: per word of a value, its row in the distinct words
+    counts: NDArray[np.int64]  #: how many words each value has
+    sizes: NDArray[np.int64]  #: how many q-grams each value has (as :attr:`Grams.counts`)
+
+    @classmethod
+    def of(cls, values: NDArray[np.object_] | pa.Array, q: int) -> Words:
+        """The words of ``values`` (strings, no missing ones), numbered, and their q-grams."""
+        if q > 2:
+            raise ValueError(f"a value's q-grams are its words' only for q <= 2, got q={q}")
+        strings = pa.array(values, pa.large_string()) if isinstance(values, np.ndarray) else values
+        strings = strings.cast(pa.large_string())
+        lengths = pc.utf8_length(strings).to_numpy().astype(np.int64)
+        if len(lengths) and lengths.max() > _MAX_CHARS:
+            strings = pc.utf8_slice_codeunits(strings, 0, _MAX_CHARS)
+            lengths = np.minimum(lengths, _MAX_CHARS)
+        split = pc.split_pattern(strings, " ")
+        words = pc.list_flatten(split).dictionary_encode()
+        counts = pc.list_value_length(split).to_numpy().astype(np.int64)
+        codes = words.indices.to_numpy().astype(np.int64)
+        return cls(_grams_of_text(words.dictionary, q), codes, counts, lengths + 3 - q)
+
+
+def _grams_of_text(strings: pa.LargeStringArray, q: int) -> Grams:
+    """:meth:`Grams.of` an Arrow string array (no nulls), ASCII read from its buffers."""
+    offsets = np.frombuffer(strings.buffers()[1], np.int64, len(strings) + 1, strings.offset * 8)
+    data = strings.buffers()[2]
+    chars = np.frombuffer(data, np.uint8) if data is not None else np.empty(0, np.uint8)
+    chars = chars[offsets[0] : offsets[-1]]
+    if not len(strings) or (chars >= 128).any():
+        return Grams.of(strings.to_numpy(zero_copy_only=False), q)
+    lengths = np.diff(offsets)
+    padded = np.full(int((lengths + 2).sum()), 32, np.uint8)  # each padded with a space each side
+    padded[_spans(np.cumsum(lengths + 2) - lengths - 1, lengths)] = chars
+    return Grams._ascii(padded, lengths, q)
+
+
+def expand(
+    codes: NDArray[np.integer], counts: NDArray[np.int64], items: NDArray[np.integer]
+) -> NDArray[np.integer]:
+    """The codes of each of ``items`` in turn, where item ``i`` owns ``counts[i]`` of
+    ``codes`` (items in order)."""
+    starts = np.cumsum(counts) - counts
+    taken = counts[items]
+    first = np.cumsum(taken) - taken
+    return codes[np.arange(int(taken.sum())) + np.repeat(starts[items] - first, taken)]
+
+
+def _spans(starts: NDArray[np.int64], lengths: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Every position of the spans ``[starts[i], starts[i] + lengths[i])``, in turn."""
+    first = np.cumsum(lengths) - lengths
+    return np.arange(int(lengths.sum())) + np.repeat(starts - first, lengths)
 
 
 def decode_gram(gram: int, q: int) -> str:
@@ -193,44 +267,70 @@ def salt_permutations(salts: NDArray[np.object_], key: bytes, *, bits: int) -> N
 
 
 def bloom_filters(
-    values: NDArray[np.object_],
+    values: NDArray[np.object_] | Grams | Words,
     key: bytes,
     *,
     q: int,
     hashes: int,
     bits: int,
-    grams: Grams | None = None,
     target: int = 0,
 ) -> NDArray[np.uint64]:
     """The Bloom filter of each value, packed: shape (n, bits // 64), dtype uint64.
 
     Bit ``j`` of a filter is bit ``j % 64`` of word ``j // 64`` (little-endian).
-    ``grams``: the values' q-grams, when already made. With ``target``, a value of
-    few q-grams sets more positions per q-gram (``ceil(target / n)``, at most 64):
-    every filter holds about ``target`` bits, so that a short name is compared as
-    surely as a long one and the count of set bits hides the length.
+    ``values``: strings, or their q-grams (or words) already made. With ``target``, a
+    value of few q-grams sets more positions per q-gram (``ceil(target / n)``, at
+    most 64): every filter holds about ``target`` bits, so that a short name is
+    compared as surely as a long one and the count of set bits hides the length.
 
     Each distinct (q-gram, positions per q-gram) pair is made into a packed filter
-    once; a value's filter is the OR of its q-grams' (:func:`reduce_rows`).
+    once; a value's filter is the OR of its q-grams' (:func:`reduce_rows`), or, from
+    :class:`Words`, of its words' (each distinct (word, positions) pair made once).
     """
-    grams = Grams.of(values, q) if grams is None else grams
-    if not grams.codes.size:
-        return np.zeros((len(values), bits // 64), np.uint64)
-    n_grams = grams.counts
-    per_value = np.full(len(values), hashes, np.int64)
+    grams = values if isinstance(values, Grams | Words) else Grams.of(values, q)
+    of_words = grams.grams if isinstance(grams, Words) else grams
+    sizes = grams.sizes if isinstance(grams, Words) else grams.counts
+    if not of_words.codes.size:
+        return np.zeros((len(sizes), bits // 64), np.uint64)
+    per_value = np.full(len(sizes), hashes, np.int64)
     if target:
-        per_value = np.clip(-(-target // np.maximum(n_grams, 1)), hashes, _MAX_HASHES)
+        per_value = np.clip(-(-target // np.maximum(sizes, 1)), hashes, _MAX_HASHES)
     most = int(per_value.max(initial=hashes))
-    positions = gram_positions(grams.distinct, key, q=q, hashes=most, bits=bits)
+    positions = gram_positions(of_words.distinct, key, q=q, hashes=most, bits=bits)
+    if not isinstance(grams, Words):
+        return _or_of_grams(positions, grams.codes, grams.counts, per_value, bits)
+    pair = grams.codes * most + np.repeat(per_value - 1, grams.counts)
+    used, pairs = pd.factorize(pair)
+    word = pairs // most
+    of_pairs = _or_of_grams(
+        positions,
+        expand(of_words.codes, of_words.counts, word),
+        of_words.counts[word],
+        pairs % most + 1,
+        bits,
+    )
+    return reduce_rows(of_pairs, used, grams.counts, np.bitwise_or, 0)
+
+
+def _or_of_grams(
+    positions: NDArray[np.int64],
+    codes: NDArray[np.integer],
+    counts: NDArray[np.int64],
+    per_value: NDArray[np.int64],
+    bits: int,
+) -> NDArray[np.uint64]:
+    """Per value, the OR of its q-grams' filters (``codes``, ``counts[i]`` of them a
+    value), each of the first ``per_value[i]`` of the q-gram's ``positions``."""
+    most = positions.shape[1]
     # Each (q-gram, count of positions) pair once: a dense code per pair used.
-    pair = np.repeat((per_value - 1).astype(np.int32), n_grams)
-    pair += grams.codes.astype(np.int32, copy=False) * np.int32(most)
-    used = np.zeros(len(grams.distinct) * most, np.bool_)
+    pair = np.repeat((per_value - 1).astype(np.int32), counts)
+    pair += codes.astype(np.int32, copy=False) * np.int32(most)
+    used = np.zeros(len(positions) * most, np.bool_)
     used[pair] = True
     pairs = np.flatnonzero(used)
     dense = (np.cumsum(used) - 1).astype(np.int32)
     table = _filters_of(positions[pairs // most], pairs % most + 1, bits)
-    return reduce_rows(table, dense[pair], n_grams, np.bitwise_or, 0)
+    return reduce_rows(table, dense[pair], counts, np.bitwise_or, 0)
 
 
 def by_count(counts: NDArray[np.int64]) -> NDArray[np.intp]:

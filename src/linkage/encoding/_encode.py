@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from linkage.config import Field, LinkSpec, spec_to_dict
 from linkage.encoding._bloom import (
     Grams,
+    Words,
     bloom_filters,
     flip_bits,
     mix64,
@@ -214,15 +215,15 @@ def encode(
         # Each fuzzy field's distinct values once, and their q-grams once, for its
         # blocking bands and its filter; the records then take their value's row.
         distinct = {f: _distinct(prepared[f]) for f in dict.fromkeys((*what.lsh, *what.bloom))}
-        grams = {f: Grams.of(values, params.q) for f, (_, values) in distinct.items()}
+        grams = {f: _grams(values, params.q) for f, (_, values) in distinct.items()}
         for f in what.lsh:
-            arrays.update(_bands(f, *distinct[f], grams[f], band_salts, keys, params))
+            arrays.update(_bands(f, distinct[f][0], grams[f], band_salts, keys, params))
     with _stage(timings, "filters"):
         salt_codes, salt_values, _ = _salts(prepared, params.salt, keys)
         seeds = _seeds(ids, keys.derive(f"flip/{params.seed}"))
         for f in what.bloom:
             salts = None if salt_codes is None else (salt_codes, salt_values)
-            filters, present = _filters(f, *distinct[f], grams.pop(f), salts, seeds, keys, params)
+            filters, present = _filters(f, distinct[f][0], grams.pop(f), salts, seeds, keys, params)
             arrays[f"bloom:{f}"] = _fixed(filters, present)
     for suffix in ("", "_cpu"):
         timings[f"encode{suffix}"] = sum(
@@ -262,8 +263,7 @@ def _stage(timings: dict[str, float], name: str) -> Iterator[None]:
 def _bands(
     f: str,
     codes: NDArray[np.int64],
-    values: NDArray[np.object_],
-    grams: Grams,
+    grams: Grams | Words,
     band_salts: NDArray[np.uint64] | None,
     keys: EncodingKeys,
     params: EncodingParams,
@@ -271,12 +271,7 @@ def _bands(
     """The blocking bands of fuzzy field ``f`` (see :mod:`linkage.encoding._lsh`)."""
     present = codes >= 0
     bands = minhash_bands(
-        values,
-        keys.derive(f"lsh/{f}"),
-        q=params.q,
-        bands=params.lsh_bands,
-        rows=params.lsh_rows,
-        grams=grams,
+        grams, keys.derive(f"lsh/{f}"), q=params.q, bands=params.lsh_bands, rows=params.lsh_rows
     )
     # One row a band (each a column of the output), 0 where the value is missing.
     by_band = np.ascontiguousarray(np.vstack([bands, np.zeros((1, params.lsh_bands), np.uint64)]).T)
@@ -288,7 +283,7 @@ def _bands(
         salted[salted == 0] = 1
     # Across salts, only the values this party holds once: a band shared across
     # postcodes then never groups more than one record a file.
-    alone = present & (np.bincount(codes[present], minlength=len(values)) == 1)[codes]
+    alone = present & (np.bincount(codes[present], minlength=len(bands)) == 1)[codes]
     out = {}
     for band in range(params.lsh_bands):
         out[f"lsh:{f}:{band}"] = _fixed(salted[band], present)
@@ -300,8 +295,7 @@ def _bands(
 def _filters(
     f: str,
     codes: NDArray[np.int64],
-    values: NDArray[np.object_],
-    grams: Grams,
+    grams: Grams | Words,
     salts: tuple[NDArray[np.int64], NDArray[np.object_]] | None,
     seeds: NDArray[np.uint64],
     keys: EncodingKeys,
@@ -311,13 +305,7 @@ def _filters(
     present = codes >= 0
     key = keys.derive(f"bloom/{f}")
     of_values = bloom_filters(
-        values,
-        key,
-        q=params.q,
-        hashes=params.hashes,
-        bits=params.bits,
-        grams=grams,
-        target=params.target_bits,
+        grams, key, q=params.q, hashes=params.hashes, bits=params.bits, target=params.target_bits
     )
     # A missing value (code -1) takes the last row: an empty filter.
     filters = np.take(np.vstack([of_values, np.zeros_like(of_values[:1])]), codes, axis=0)
@@ -329,6 +317,11 @@ def _filters(
     flip_bits(filters, seeds, params.flip, keys.derive(f"flip/{f}/{params.seed}"))
     filters[~present] = 0
     return filters, present
+
+
+def _grams(values: pa.LargeStringArray, q: int) -> Grams | Words:
+    """A field's distinct values as their words where q allows (:class:`Words`)."""
+    return Words.of(values, q) if q <= 2 else Grams.of(values.to_numpy(zero_copy_only=False), q)
 
 
 def _as_text(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -414,17 +407,17 @@ def _salts(
             "choose one (e.g. postcode) or None"
         )
     # A missing salt is a salt of its own (the empty string).
-    codes, values = _distinct(prepared[salt].fillna(""))
+    codes, distinct = _distinct(prepared[salt].fillna(""))
+    values = distinct.to_numpy(zero_copy_only=False)
     text_key = base64.b64encode(keys.derive("salt")[:12]).decode("ascii")
     hashes = pd.util.hash_array(values, hash_key=text_key, categorize=False)
     return codes, values, hashes[codes]
 
 
-def _distinct(values: pd.Series) -> tuple[NDArray[np.int64], NDArray[np.object_]]:
+def _distinct(values: pd.Series) -> tuple[NDArray[np.int64], pa.LargeStringArray]:
     """Each row's code (-1: missing) and the distinct values, in order of appearance."""
     encoded = text(values).dictionary_encode()
-    codes = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
-    return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
+    return encoded.indices.fill_null(-1).to_numpy().astype(np.int64), encoded.dictionary
 
 
 def _joined(what: Plan) -> set[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from linkage.encoding._bloom import Grams, decode_gram, mix64, reduce_rows
+from linkage.encoding._bloom import Grams, Words, decode_gram, mix64, reduce_rows
 from linkage.pseudonymise import hmac_sha256_many
 
 __all__ = ["minhash_bands"]
@@ -26,24 +26,26 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 def minhash_bands(
-    values: NDArray[np.object_],
+    values: NDArray[np.object_] | Grams | Words,
     key: bytes,
     *,
     q: int,
     bands: int,
     rows: int,
-    grams: Grams | None = None,
 ) -> NDArray[np.uint64]:
     """The band keys of each value: shape (n, bands), dtype uint64 (0: no q-gram).
 
-    ``grams``: the values' q-grams, if made.
+    ``values``: strings, or their q-grams already made, or their words (a value's
+    MinHash is the least of its words').
     """
-    grams = Grams.of(values, q) if grams is None else grams
-    out = np.zeros((len(values), bands), np.uint64)
-    if not grams.codes.size:
+    grams = values if isinstance(values, Grams | Words) else Grams.of(values, q)
+    of_words = grams.grams if isinstance(grams, Words) else grams
+    counts = grams.sizes if isinstance(grams, Words) else grams.counts
+    out = np.zeros((len(counts), bands), np.uint64)
+    if not of_words.codes.size:
         return out
     digests = hmac_sha256_many(
-        key, (decode_gram(g, q).encode("utf-8", "surrogatepass") for g in grams.distinct)
+        key, (decode_gram(g, q).encode("utf-8", "surrogatepass") for g in of_words.distinct)
     )
     seeds = np.frombuffer(b"".join(digests), dtype="<u8").reshape(-1, 4)[:, 0]
     slots = np.arange(bands * rows, dtype=np.uint64)
@@ -52,11 +54,13 @@ def minhash_bands(
     # 16 bits a MinHash: a chance collision (2**-16) is far below a band's J ** rows,
     # and half the memory traffic of the gather below.
     hashes = (spread >> np.uint64(48)).astype(np.uint16)
-    counts = grams.counts
-    mins = reduce_rows(hashes, grams.codes, counts, np.minimum, np.iinfo(np.uint16).max)
+    most = np.iinfo(np.uint16).max
+    mins = reduce_rows(hashes, of_words.codes, of_words.counts, np.minimum, most)
+    if isinstance(grams, Words):
+        mins = reduce_rows(mins, grams.codes, grams.counts, np.minimum, most)
     # A band's MinHashes four to a 64-bit word (little-endian), the words mixed in turn.
     width = -(-rows // 4) * 4
-    for a in range(0, len(values), _CHUNK):
+    for a in range(0, len(counts), _CHUNK):
         block = mins[a : a + _CHUNK].reshape(-1, bands, rows)
         packed = np.zeros((len(block), bands, width), np.uint16)
         packed[:, :, :rows] = block
