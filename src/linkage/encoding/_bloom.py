@@ -353,7 +353,8 @@ def reduce_rows(
     taken together: their reduction is one gather and one ``op`` per code, without
     padding (faster than ``reduceat``).
     """
-    out = np.full((len(counts), table.shape[1]), identity, table.dtype)
+    out = np.empty((len(counts), table.shape[1]), table.dtype)
+    out[counts == 0] = identity
     starts = np.cumsum(counts) - counts
     order = by_count(counts)
     for group in np.split(order, np.flatnonzero(np.diff(counts[order])) + 1):

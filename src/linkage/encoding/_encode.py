@@ -274,8 +274,11 @@ def _bands(
         grams, keys.derive(f"lsh/{f}"), q=params.q, bands=params.lsh_bands, rows=params.lsh_rows
     )
     # One row a band (each a column of the output), 0 where the value is missing.
-    by_band = np.ascontiguousarray(np.vstack([bands, np.zeros((1, params.lsh_bands), np.uint64)]).T)
-    keys_of = np.take(by_band, codes, axis=1)
+    keys_of = np.zeros((len(codes), params.lsh_bands), np.uint64)
+    if len(bands):
+        keys_of = np.take(bands, np.maximum(codes, 0), axis=0)
+        keys_of[~present] = 0
+    keys_of = np.ascontiguousarray(keys_of.T)
     salted = keys_of
     if band_salts is not None:
         with np.errstate(over="ignore"):
@@ -307,8 +310,10 @@ def _filters(
     of_values = bloom_filters(
         grams, key, q=params.q, hashes=params.hashes, bits=params.bits, target=params.target_bits
     )
-    # A missing value (code -1) takes the last row: an empty filter.
-    filters = np.take(np.vstack([of_values, np.zeros_like(of_values[:1])]), codes, axis=0)
+    # A missing value takes any row: its filter is emptied at the end.
+    filters = np.zeros((len(codes), of_values.shape[1]), np.uint64)
+    if len(of_values):
+        filters = np.take(of_values, np.maximum(codes, 0), axis=0)
     if salts is not None:
         permutations = salt_permutations(salts[1], key, bits=params.bits)
         filters[present] = permute_bits(filters[present], salts[0][present], permutations)
