@@ -930,7 +930,7 @@ def encoding_section(run: Run) -> list[str]:
         "linked within their linked enterprises (encoded: the encoded enterprise links)."
     )
     body = []
-    stages = ["encode (both parties)"] + [
+    stages = ["encode (both parties)", "encode (both parties), every name distinct"] + [
         f"link: {what} ({mode})"
         for what in ("enterprises", "units")
         for mode in ("encoded", "clear")
