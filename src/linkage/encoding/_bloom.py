@@ -6,7 +6,9 @@ its ``hashes`` bit positions follow by double hashing of the digest
 (``h1 + i * h2 mod bits``). A filter sets the positions of every q-gram of its value.
 Everything but that one HMAC per distinct q-gram (a few thousand a column) is numpy
 over whole arrays: q-grams as code points of the values' joined text, one packed
-filter per distinct q-gram, and a value's filter the OR of its q-grams' filters.
+filter per distinct q-gram, and a value's filter the OR of its q-grams' filters. For
+bigrams a value's q-grams are those of its words (:class:`Words`): the OR is then
+taken once a distinct word, and a value's filter is the OR of its words'.
 
 Hardening (:func:`flip_bits`, :func:`xor_fold`, :func:`permute_bits`): BLIP inverts
 each bit with a probability ``p`` from a keyed stream seeded by the record, so that

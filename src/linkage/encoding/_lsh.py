@@ -8,7 +8,8 @@ to a word, mixed into one 64-bit key. Two values meet in a band with probability
 ``J ** rows`` (J: the Jaccard similarity of their q-gram sets), so equal values
 always meet, and similar ones across a few bands. Only the band keys leave: keyed,
 they say which records share a band, not what it holds. The work is numpy over
-chunks of distinct values.
+chunks of distinct values, and for bigrams over distinct words: a value's MinHash
+is the least of its words' (:class:`linkage.encoding._bloom.Words`).
 """
 
 from __future__ import annotations
