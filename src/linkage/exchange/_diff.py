@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from linkage.exchange._order import _fixed_bytes as fixed_bytes
 from linkage.exchange._order import codes as codes_of
 from linkage.exchange._schema import OUTPUTS
 
@@ -154,6 +155,68 @@ def _key_codes(old: Frame, new: Frame, key: list[str]) -> tuple[np.ndarray, np.n
     return combined[: len(old)], combined[len(old) :], size
 
 
+def _rank_bytes(a: pa.Array, b: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each value's rank among the distinct text of both sides (missing last, one rank
+    for all missing), as big-endian bytes, one row per value; None if not text."""
+    if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+        return None
+    distinct = pc.unique(pa.concat_arrays([a, b]).drop_null())
+    distinct = distinct.take(pc.sort_indices(distinct))
+    width = max(1, (len(distinct).bit_length() + 7) // 8)
+    out = []
+    for side in (a, b):
+        found = pc.fill_null(pc.index_in(side, value_set=distinct), len(distinct))
+        ranks = found.to_numpy(zero_copy_only=False).astype(">u8")
+        out.append(np.ascontiguousarray(ranks.view(np.uint8).reshape(-1, 8)[:, 8 - width :]))
+    return out[0], out[1]
+
+
+def _sortable_keys(old: Frame, new: Frame, key: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per row of each side, its key as fixed-width bytes (``S`` dtype) that compare as
+    the key's values do (bytes of one-width text, else ranks among both sides' text);
+    None where a key column is not text."""
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    for column in key:
+        a, b = _pair(old, new, column)
+        rows = fixed_bytes(a), fixed_bytes(b)
+        if rows[0] is None or rows[1] is None or rows[0].shape[1] != rows[1].shape[1]:
+            ranked = _rank_bytes(a, b)
+            if ranked is None:
+                return None
+            rows = ranked
+        parts.append(rows)
+    sides = []
+    for side in (0, 1):
+        rows = np.ascontiguousarray(np.concatenate([p[side] for p in parts], axis=1))
+        sides.append(rows.view(f"S{rows.shape[1]}").ravel())
+    return sides[0], sides[1]
+
+
+def _strictly_sorted(keys: np.ndarray) -> bool:
+    return bool(np.all(keys[1:] > keys[:-1]))
+
+
+def _sorted_match(
+    old: Frame, new: Frame, key: list[str]
+) -> tuple[np.ndarray, np.ndarray, int, int] | None:
+    """Rows ``i`` of old and ``j`` of new with one key, and the rows added and removed,
+    by a binary search of the new keys in the old: where both sides are sorted by
+    their key and no key repeats (a delivered table, as written); None otherwise."""
+    keys = _sortable_keys(old, new, key)
+    if keys is None:
+        return None
+    old_keys, new_keys = keys
+    if not (_strictly_sorted(old_keys) and _strictly_sorted(new_keys)):
+        return None
+    at = np.searchsorted(old_keys, new_keys)
+    inside = at < len(old_keys)
+    hit = np.zeros(len(new_keys), dtype=bool)
+    hit[inside] = old_keys[at[inside]] == new_keys[inside]
+    j = np.flatnonzero(hit)
+    matched = len(j)
+    return at[j], j, len(new_keys) - matched, len(old_keys) - matched
+
+
 def _matched_rows(
     old_key: np.ndarray, new_key: np.ndarray, old_count: np.ndarray, new_count: np.ndarray
 ) -> tuple[np.ndarray, ...]:
@@ -196,22 +259,28 @@ def diff(previous: Mapping[str, Frame], current: Mapping[str, Frame]) -> dict[st
             continue
         old_names = set(_names(old))
         rest = [c for c in _names(new) if c in old_names and c not in key]
-        old_key, new_key, size = _key_codes(old, new, key)
-        old_count = np.bincount(old_key, minlength=size)
-        new_count = np.bincount(new_key, minlength=size)
-        i, j = _matched_rows(old_key, new_key, old_count, new_count)
+        i, j, added, removed = _matched(old, new, key)
         changed = np.zeros(len(i), dtype=bool)
         for column in rest:
             unsettled = np.flatnonzero(~changed)
             if not unsettled.size:
                 break
             changed[unsettled] = _differ(old, new, column, i[unsettled], j[unsettled])
-        changes[name] = {
-            "added": int((old_count[new_key] == 0).sum()),
-            "changed": int(changed.sum()),
-            "removed": int((new_count[old_key] == 0).sum()),
-        }
+        changes[name] = {"added": added, "changed": int(changed.sum()), "removed": removed}
     return changes
+
+
+def _matched(old: Frame, new: Frame, key: list[str]) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Rows ``i`` of old and ``j`` of new paired by key (see :func:`diff`), and how many
+    new rows have no old one (added) and old rows no new one (removed)."""
+    found = _sorted_match(old, new, key)
+    if found is not None:
+        return found
+    old_key, new_key, size = _key_codes(old, new, key)
+    old_count = np.bincount(old_key, minlength=size)
+    new_count = np.bincount(new_key, minlength=size)
+    i, j = _matched_rows(old_key, new_key, old_count, new_count)
+    return i, j, int((old_count[new_key] == 0).sum()), int((new_count[old_key] == 0).sum())
 
 
 def diff_table(
