@@ -171,10 +171,10 @@ def _rank_bytes(a: pa.Array, b: pa.Array) -> tuple[np.ndarray, np.ndarray] | Non
     return out[0], out[1]
 
 
-def _sortable_keys(old: Frame, new: Frame, key: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per row of each side, its key as fixed-width bytes (``S`` dtype) that compare as
-    the key's values do (bytes of one-width text, else ranks among both sides' text);
-    None where a key column is not text."""
+def _key_words(old: Frame, new: Frame, key: list[str]) -> tuple[list[np.ndarray], ...] | None:
+    """Per side, the key of each row as big-endian 64-bit words of fixed-width bytes
+    (bytes of one-width text, else ranks among both sides' text), so that comparing
+    the words in order compares the keys; None where a key column is not text."""
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     for column in key:
         a, b = _pair(old, new, column)
@@ -185,36 +185,57 @@ def _sortable_keys(old: Frame, new: Frame, key: list[str]) -> tuple[np.ndarray, 
                 return None
             rows = ranked
         parts.append(rows)
+    width = sum(p[0].shape[1] for p in parts)
     sides = []
     for side in (0, 1):
-        rows = np.ascontiguousarray(np.concatenate([p[side] for p in parts], axis=1))
-        sides.append(rows.view(f"S{rows.shape[1]}").ravel())
+        padded = np.zeros((len(parts[0][side]), -(-width // 8) * 8), dtype=np.uint8)
+        np.concatenate([p[side] for p in parts], axis=1, out=padded[:, :width])
+        words = padded.view(">u8")
+        sides.append([words[:, k].astype(np.uint64) for k in range(words.shape[1])])
     return sides[0], sides[1]
 
 
-def _strictly_sorted(keys: np.ndarray) -> bool:
-    return bool(np.all(keys[1:] > keys[:-1]))
+def _sorted_unique(words: list[np.ndarray]) -> bool:
+    """Whether the rows' keys (:func:`_key_words`) are in ascending order, none twice."""
+    first = words[0]
+    if np.any(first[1:] < first[:-1]):
+        return False
+    tied = np.flatnonzero(first[1:] == first[:-1])
+    greater = np.zeros(tied.size, dtype=bool)
+    undecided = np.ones(tied.size, dtype=bool)
+    for word in words[1:]:
+        a, b = word[tied], word[tied + 1]
+        greater |= undecided & (b > a)
+        undecided &= a == b
+    return bool(greater.all())
 
 
 def _sorted_match(
     old: Frame, new: Frame, key: list[str]
 ) -> tuple[np.ndarray, np.ndarray, int, int] | None:
     """Rows ``i`` of old and ``j`` of new with one key, and the rows added and removed,
-    by a binary search of the new keys in the old: where both sides are sorted by
-    their key and no key repeats (a delivered table, as written); None otherwise."""
-    keys = _sortable_keys(old, new, key)
-    if keys is None:
+    by a binary search of the new keys' first words in the old ones: where both
+    sides are sorted by their key and no key repeats (a delivered table, as written);
+    None otherwise."""
+    words = _key_words(old, new, key)
+    if words is None:
         return None
-    old_keys, new_keys = keys
-    if not (_strictly_sorted(old_keys) and _strictly_sorted(new_keys)):
+    old_words, new_words = words
+    if not (_sorted_unique(old_words) and _sorted_unique(new_words)):
         return None
-    at = np.searchsorted(old_keys, new_keys)
-    inside = at < len(old_keys)
-    hit = np.zeros(len(new_keys), dtype=bool)
-    hit[inside] = old_keys[at[inside]] == new_keys[inside]
-    j = np.flatnonzero(hit)
+    low = np.searchsorted(old_words[0], new_words[0], side="left")
+    run = np.searchsorted(old_words[0], new_words[0], side="right") - low
+    found = np.full(len(low), -1, dtype=np.int64)
+    for step in range(int(run.max(initial=0))):  # old rows of the same first word
+        rows = np.flatnonzero((run > step) & (found < 0))
+        at = low[rows] + step
+        same = np.ones(len(rows), dtype=bool)
+        for a, b in zip(old_words[1:], new_words[1:], strict=True):
+            same &= a[at] == b[rows]
+        found[rows[same]] = at[same]
+    j = np.flatnonzero(found >= 0)
     matched = len(j)
-    return at[j], j, len(new_keys) - matched, len(old_keys) - matched
+    return found[j], j, len(new_words[0]) - matched, len(old_words[0]) - matched
 
 
 def _matched_rows(
