@@ -14,7 +14,7 @@ key codes of pseudonyms (text of one width) are integer sorts of their bytes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
@@ -155,44 +155,71 @@ def _key_codes(old: Frame, new: Frame, key: list[str]) -> tuple[np.ndarray, np.n
     return combined[: len(old)], combined[len(old) :], size
 
 
-def _rank_bytes(a: pa.Array, b: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
-    """Each value's rank among the distinct text of both sides (missing last, one rank
+def _rank_bytes(sides: Sequence[pa.Array]) -> list[np.ndarray] | None:
+    """Each value's rank among the distinct text of all sides (missing last, one rank
     for all missing), as big-endian bytes, one row per value; None if not text."""
-    if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+    if not all(pa.types.is_string(a.type) or pa.types.is_large_string(a.type) for a in sides):
         return None
-    distinct = pc.unique(pa.concat_arrays([a, b]).drop_null())
+    distinct = pc.unique(pa.concat_arrays(list(sides)).drop_null())
     distinct = distinct.take(pc.sort_indices(distinct))
     width = max(1, (len(distinct).bit_length() + 7) // 8)
     out = []
-    for side in (a, b):
+    for side in sides:
         found = pc.fill_null(pc.index_in(side, value_set=distinct), len(distinct))
         ranks = found.to_numpy(zero_copy_only=False).astype(">u8")
         out.append(np.ascontiguousarray(ranks.view(np.uint8).reshape(-1, 8)[:, 8 - width :]))
-    return out[0], out[1]
+    return out
 
 
-def _key_words(old: Frame, new: Frame, key: list[str]) -> tuple[list[np.ndarray], ...] | None:
+def _words(columns: Sequence[Sequence[pa.Array]]) -> list[list[np.ndarray]] | None:
     """Per side, the key of each row as big-endian 64-bit words of fixed-width bytes
-    (bytes of one-width text, else ranks among both sides' text), so that comparing
-    the words in order compares the keys; None where a key column is not text."""
-    parts: list[tuple[np.ndarray, np.ndarray]] = []
-    for column in key:
-        a, b = _pair(old, new, column)
-        rows = fixed_bytes(a), fixed_bytes(b)
-        if rows[0] is None or rows[1] is None or rows[0].shape[1] != rows[1].shape[1]:
-            ranked = _rank_bytes(a, b)
+    (bytes of one-width text, else ranks among all sides' text), so that comparing
+    the words in order compares the keys. ``columns``: each key column's array on
+    each side. None where a key column is not text."""
+    parts: list[list[np.ndarray]] = []
+    for sides in columns:
+        rows = [fixed_bytes(a) for a in sides]
+        if any(r is None for r in rows) or len({r.shape[1] for r in rows}) != 1:  # type: ignore[union-attr]
+            ranked = _rank_bytes(sides)
             if ranked is None:
                 return None
-            rows = ranked
-        parts.append(rows)
+            rows = ranked  # type: ignore[assignment]
+        parts.append(rows)  # type: ignore[arg-type]
     width = sum(p[0].shape[1] for p in parts)
-    sides = []
-    for side in (0, 1):
+    out = []
+    for side in range(len(parts[0])):
         padded = np.zeros((len(parts[0][side]), -(-width // 8) * 8), dtype=np.uint8)
         np.concatenate([p[side] for p in parts], axis=1, out=padded[:, :width])
         words = padded.view(">u8")
-        sides.append([words[:, k].astype(np.uint64) for k in range(words.shape[1])])
-    return sides[0], sides[1]
+        out.append([words[:, k].astype(np.uint64) for k in range(words.shape[1])])
+    return out
+
+
+def _key_words(old: Frame, new: Frame, key: list[str]) -> list[list[np.ndarray]] | None:
+    """:func:`_words` of the key columns of two tables."""
+    return _words([_pair(old, new, column) for column in key])
+
+
+def key_order(table: pa.Table, key: list[str]) -> pa.Array | None:
+    """The rows of ``table`` in the order of its key (stable, missing last: the order
+    of :func:`._order.sort_order`, Arrow's ``sort_indices``), by a sort of the first
+    64-bit word of each row's key and, where that ties, of all its words; None where
+    a key column is not text."""
+    columns = [_column(table, column) for column in key]
+    found = _words([[c] for c in columns if c is not None])
+    if found is None or len(columns) != len(key):
+        return None
+    (words,) = found
+    order = np.argsort(words[0])  # not stable: the ties are sorted below, stably
+    first = words[0][order]
+    tied = first[1:] == first[:-1]
+    if tied.any():
+        # The rows whose first word another shares: in place, on all their words and
+        # then their place in the table.
+        runs = np.flatnonzero(np.concatenate([tied, [False]]) | np.concatenate([[False], tied]))
+        rows = order[runs]
+        order[runs] = rows[np.lexsort([rows, *(w[rows] for w in words[::-1])])]
+    return pa.array(order)
 
 
 def _sorted_unique(words: list[np.ndarray]) -> bool:
