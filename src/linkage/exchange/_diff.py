@@ -7,9 +7,14 @@ enterprises holds no more than one table of each delivery at once.
 
 A run diffs each table as it writes it (:func:`diff_table`, called by
 :func:`._delivery.write_tables`): the new table is the one in hand, never read back,
-and the delivery in force is read a column at a time (:class:`ParquetColumns`). The
-key codes of pseudonyms (text of one width) are integer sorts of their bytes
-(:func:`._order.codes`), not a hash of each text.
+and the delivery in force is read a column at a time (:class:`ParquetColumns`).
+
+Both tables of a delivery are sorted by their key, no key twice (as
+:func:`._delivery.write_tables` writes them, by :func:`key_order`): the rows are then
+matched by a binary search of each key's first 64-bit word (the bytes of a
+pseudonym, text of one width; a party or VDAB id as its rank) and a compare of the
+rest, not by a sort of both sides. Other tables get integer codes of their keys
+(:func:`._order.codes`: pseudonyms by integer sorts of their bytes).
 """
 
 from __future__ import annotations
