@@ -176,6 +176,16 @@ def _rank_bytes(sides: Sequence[pa.Array]) -> list[np.ndarray] | None:
     return out
 
 
+def _one_width(sides: Sequence[pa.Array]) -> list[np.ndarray] | None:
+    """The bytes of each side's text, one row per value, where every value on every
+    side is there and of one width (pseudonyms); else None."""
+    rows = [fixed_bytes(a) for a in sides]
+    widths = {r.shape[1] if r is not None else -1 for r in rows}
+    if len(widths) != 1 or -1 in widths:
+        return None
+    return [r for r in rows if r is not None]
+
+
 def _words(columns: Sequence[Sequence[pa.Array]]) -> list[list[np.ndarray]] | None:
     """Per side, the key of each row as big-endian 64-bit words of fixed-width bytes
     (bytes of one-width text, else ranks among all sides' text), so that comparing
@@ -183,13 +193,12 @@ def _words(columns: Sequence[Sequence[pa.Array]]) -> list[list[np.ndarray]] | No
     each side. None where a key column is not text."""
     parts: list[list[np.ndarray]] = []
     for sides in columns:
-        rows = [fixed_bytes(a) for a in sides]
-        if any(r is None for r in rows) or len({r.shape[1] for r in rows}) != 1:  # type: ignore[union-attr]
-            ranked = _rank_bytes(sides)
-            if ranked is None:
+        rows = _one_width(sides)
+        if rows is None:
+            rows = _rank_bytes(sides)
+            if rows is None:
                 return None
-            rows = ranked  # type: ignore[assignment]
-        parts.append(rows)  # type: ignore[arg-type]
+        parts.append(rows)
     width = sum(p[0].shape[1] for p in parts)
     out = []
     for side in range(len(parts[0])):
