@@ -327,3 +327,34 @@ def test_known_pseudonyms_are_taken_and_the_result_is_the_same(caplog) -> None:
     with caplog.at_level("WARNING", logger="linkage"):
         assert pseudonymise(now, ring, domain="dossier", known=stale).equals(expected)
     assert any("made anew" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("known_ids", [False, True])
+def test_refusal_of_repeated_values_names_the_first_row_and_counts_rows(
+    ring: KeyRing, known_ids: bool
+) -> None:
+    """Arrow text is made canonical once per distinct value; a refusal still names the
+    first row and counts every row, as a column of Python strings does (with or
+    without known pseudonyms)."""
+    values = ["0403170701", "85073003328", "0403.170.701", "85073003328", None, "x 85073003328"]
+    arrow = pd.Series(values * 3, dtype="string[pyarrow]", name="kbo")
+    known = None
+    if known_ids:
+        made = pseudonymise(pd.Series(["0403170701"]), ring, domain="enterprise")
+        known = pd.Series(made.to_numpy(), index=["0403170701"])
+    with pytest.raises(InvalidIdentifier) as plain:
+        pseudonymise(arrow.astype(object), ring, domain="enterprise")
+    with pytest.raises(InvalidIdentifier) as fast:
+        pseudonymise(arrow, ring, domain="enterprise", known=known)
+    assert str(fast.value) == str(plain.value)
+    assert "(and 8 more rows)" in str(fast.value)
+
+
+def test_distinct_values_as_written_give_the_same_pseudonyms(ring: KeyRing) -> None:
+    """Arrow text (each distinct value made canonical once) and Python strings give
+    the same pseudonyms, missing and empty values missing."""
+    values = ["0403170701", "BE0403170701", " 0403.170.701 ", None, "", "0202239951"] * 4
+    arrow = pseudonymise(pd.Series(values, dtype="string[pyarrow]"), ring, domain="enterprise")
+    plain = pseudonymise(pd.Series(values, dtype=object), ring, domain="enterprise")
+    pd.testing.assert_series_equal(arrow, plain, check_dtype=False)
+    assert arrow.isna().tolist() == [v in (None, "") for v in values]

@@ -234,9 +234,44 @@ def canonical_values(values: pd.Series, *, domain: str) -> pd.Series:
 
 
 def _canonical_codes(values: pd.Series, *, domain: str) -> tuple[pa.Array, pa.StringArray]:
-    """Canonical values as codes (int32, null where missing) into the distinct ones."""
+    """Canonical values as codes (int32, null where missing) into the distinct ones.
+
+    Arrow text is made canonical once per distinct value as written (an enterprise
+    number turns up in four tables); where one is refused, the rows are, as ever, so
+    that the error names the same row."""
     if not isinstance(values, pd.Series):
         raise SchemaError(f"expected a pandas Series of identifiers, got {type(values).__name__}")
+    written = _as_written(values)
+    if written is not None:
+        codes, distinct = written
+        try:
+            inner, canonical = _canonical_codes_of_rows(distinct, domain=domain)
+        except (InvalidIdentifier, SchemaError):
+            pass  # raised again below, naming the row
+        else:
+            return inner.take(codes), canonical
+    return _canonical_codes_of_rows(values, domain=domain)
+
+
+def _as_written(values: pd.Series) -> tuple[pa.Array, pd.Series] | None:
+    """Arrow text as codes (int32, null where missing) into its distinct values, in
+    order of first appearance, each labelled as its first row; None for other dtypes."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    encoded = _text_array(values).dictionary_encode()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    seen = np.maximum.accumulate(np.concatenate([[-1], codes[:-1]]))
+    first = np.flatnonzero(codes > seen)  # codes appear in order: 0, 1, 2, ...
+    distinct = pd.Series(
+        pd.arrays.ArrowStringArray(encoded.dictionary),
+        index=values.index[first],
+        name=values.name,
+    )
+    return encoded.indices, distinct
+
+
+def _canonical_codes_of_rows(values: pd.Series, *, domain: str) -> tuple[pa.Array, pa.StringArray]:
+    """:func:`_canonical_codes` of every row, each checked."""
     # Asked of the values as given, before anything is made of them: a float keeps
     # what tells a national number that lost its leading zero (linkage.national).
     _refuse(values, np.flatnonzero(national_number_mask(values).to_numpy(dtype=bool)))
@@ -322,13 +357,12 @@ def pseudonymise(
     (True, [False, True, False])
     """
     number = ring.current if version is None else int(version)
+    pseudonyms = None
     if known is not None and len(known) and len(values):
-        reused = _reused(values, known, ring, domain=domain, version=number)
-        if reused is not None:
-            return reused
-    key = ring.key(domain, number)
-    codes, distinct = _canonical_codes(values, domain=domain)
-    pseudonyms = _pseudonyms_of(distinct, key, number).take(codes)
+        pseudonyms = _reused(values, known, ring, domain=domain, version=number)
+    if pseudonyms is None:
+        codes, distinct = _canonical_codes(values, domain=domain)
+        pseudonyms = _pseudonyms_of(distinct, ring.key(domain, number), number).take(codes)
     return pd.Series(pd.arrays.ArrowStringArray(pseudonyms), index=values.index, name=values.name)
 
 
@@ -345,32 +379,57 @@ _CHECKED = 256
 
 def _reused(
     values: pd.Series, known: pd.Series, ring: KeyRing, *, domain: str, version: int
-) -> pd.Series | None:
-    """:func:`pseudonymise` taking the ``known`` pseudonyms of the values found there
-    (looked up as written, by Arrow's hash table) and hashing the rest; None when a
-    checked sample of the known ones is not what hashing gives."""
-    text = _text_array(values)
+) -> pa.Array | None:
+    """The pseudonyms of :func:`pseudonymise`, taking the ``known`` ones of the values
+    found there (looked up as written, each distinct value once, by Arrow's hash
+    table) and hashing the rest; None when a checked sample of the known ones is not
+    what hashing gives."""
+    written = _as_written(values)
+    if written is None:
+        codes, distinct = pa.array(np.arange(len(values), dtype=np.int32)), values
+    else:
+        codes, distinct = written
+    given = _text_array(known)
     ids = _text_array(pd.Series(pd.Index(known.index)))
-    found = pc.index_in(text, value_set=ids, skip_nulls=True).to_numpy(zero_copy_only=False)
-    hit = ~np.isnan(found) if found.dtype.kind == "f" else found >= 0
+    found = pc.index_in(_text_array(distinct), value_set=ids, skip_nulls=True)
+    hit = found.is_valid().to_numpy(zero_copy_only=False)
     at = np.flatnonzero(hit)
     if not at.size:
         return None
+    rows = pc.fill_null(found, 0).to_numpy(zero_copy_only=False).astype(np.int64)
     sample = at[np.linspace(0, at.size - 1, min(at.size, _CHECKED)).astype(np.intp)]
-    check = pseudonymise(values.iloc[sample], ring, domain=domain, version=version)
-    given = _text_array(known)
-    rows = np.nan_to_num(found).astype(np.int64)
+    check = pseudonymise(distinct.iloc[sample], ring, domain=domain, version=version)
     if check.tolist() != given.take(pa.array(rows[sample])).to_pylist():
         log.warning("%s: the known pseudonyms are not this key's; all are made anew", domain)
         return None
-    rest = pseudonymise(values.iloc[np.flatnonzero(~hit)], ring, domain=domain, version=version)
-    pool = pa.concat_arrays([given, _text_array(rest)])
+    rest = _rest(values, codes, distinct, hit, ring, domain=domain, version=version)
+    pool = pa.concat_arrays([given, rest])
     where = np.where(hit, rows, len(given) + np.cumsum(~hit) - 1)
-    return pd.Series(
-        pd.arrays.ArrowStringArray(pool.take(pa.array(where))),
-        index=values.index,
-        name=values.name,
-    )
+    return pool.take(pa.array(where)).take(codes)
+
+
+def _rest(
+    values: pd.Series,
+    codes: pa.Array,
+    distinct: pd.Series,
+    hit: NDArray[np.bool_],
+    ring: KeyRing,
+    *,
+    domain: str,
+    version: int,
+) -> pa.StringArray:
+    """The pseudonyms of the distinct values not known (``~hit``), hashed; a value
+    refused is refused as the rows holding the values not known are (naming the row)."""
+    try:
+        rest = pseudonymise(
+            distinct.iloc[np.flatnonzero(~hit)], ring, domain=domain, version=version
+        )
+    except (InvalidIdentifier, SchemaError):
+        written = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
+        unknown = np.append(~hit, True)[written]  # missing: not known either
+        pseudonymise(values.iloc[np.flatnonzero(unknown)], ring, domain=domain, version=version)
+        raise
+    return _text_array(rest)
 
 
 def crosswalk(values: pd.Series, ring: KeyRing, *, domain: str, old: int, new: int) -> pd.DataFrame:

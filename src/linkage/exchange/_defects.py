@@ -88,8 +88,8 @@ def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
         pc.fill_null(arrow("defect"), ""),
         _SEP,
     )
-    encoded = pc.dictionary_encode(names)
-    distinct = encoded.dictionary.to_numpy(zero_copy_only=False)
+    # Each row's name hashed (they are all but never distinct: no hash table first).
+    distinct = pc.fill_null(names, "").to_numpy(zero_copy_only=False)
     # Two SipHash-2-4 passes (pandas' keyed hash, one C loop over the values) under two
     # halves of the defect key: 128 bits, as fast as hashing gets without a loop here.
     text_key = base64.b64encode(ring.key(DOMAIN).reveal()).decode("ascii")
@@ -106,7 +106,9 @@ def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
     offsets = np.arange(0, (raw.shape[0] + 1) * width, width, dtype=np.int32)
     ids = pa.StringArray.from_buffers(
         raw.shape[0], pa.py_buffer(offsets), pa.py_buffer(text.reshape(-1))
-    ).take(encoded.indices)
+    )
+    if names.null_count:
+        ids = pc.if_else(pc.is_valid(names), ids, pa.scalar(None, pa.string()))
     return pd.Series(pd.arrays.ArrowStringArray(ids), index=defects.index, name="defect_id")
 
 

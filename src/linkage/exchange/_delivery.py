@@ -65,7 +65,7 @@ import pyarrow.parquet as pq
 
 from linkage.exceptions import ConfigError
 from linkage.exchange._access import PRIVATE, SHARED, follow, protect, shared_group
-from linkage.exchange._diff import diff, diff_deliveries, diff_table
+from linkage.exchange._diff import diff, diff_deliveries, diff_table, key_order
 from linkage.exchange._extract import sha256_file
 from linkage.exchange._order import sort_order
 from linkage.exchange._purposes import file_metadata
@@ -400,7 +400,8 @@ def _write_table(
     if metadata:
         table = table.replace_schema_metadata(dict(metadata))
     if key:
-        table = table.take(sort_order(table, key))
+        order = key_order(table, key)
+        table = table.take(sort_order(table, key) if order is None else order)
     path = folder / f"{name}.parquet"
     pq.write_table(table, path, compression="zstd")
     if then is not None:

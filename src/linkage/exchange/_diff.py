@@ -7,14 +7,19 @@ enterprises holds no more than one table of each delivery at once.
 
 A run diffs each table as it writes it (:func:`diff_table`, called by
 :func:`._delivery.write_tables`): the new table is the one in hand, never read back,
-and the delivery in force is read a column at a time (:class:`ParquetColumns`). The
-key codes of pseudonyms (text of one width) are integer sorts of their bytes
-(:func:`._order.codes`), not a hash of each text.
+and the delivery in force is read a column at a time (:class:`ParquetColumns`).
+
+Both tables of a delivery are sorted by their key, no key twice (as
+:func:`._delivery.write_tables` writes them, by :func:`key_order`): the rows are then
+matched by a binary search of each key's first 64-bit word (the bytes of a
+pseudonym, text of one width; a party or VDAB id as its rank) and a compare of the
+rest, not by a sort of both sides. Other tables get integer codes of their keys
+(:func:`._order.codes`: pseudonyms by integer sorts of their bytes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
 
@@ -24,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from linkage.exchange._order import _fixed_bytes as fixed_bytes
 from linkage.exchange._order import codes as codes_of
 from linkage.exchange._schema import OUTPUTS
 
@@ -154,6 +160,125 @@ def _key_codes(old: Frame, new: Frame, key: list[str]) -> tuple[np.ndarray, np.n
     return combined[: len(old)], combined[len(old) :], size
 
 
+def _rank_bytes(sides: Sequence[pa.Array]) -> list[np.ndarray] | None:
+    """Each value's rank among the distinct text of all sides (missing last, one rank
+    for all missing), as big-endian bytes, one row per value; None if not text."""
+    if not all(pa.types.is_string(a.type) or pa.types.is_large_string(a.type) for a in sides):
+        return None
+    distinct = pc.unique(pa.concat_arrays(list(sides)).drop_null())
+    distinct = distinct.take(pc.sort_indices(distinct))
+    width = max(1, (len(distinct).bit_length() + 7) // 8)
+    out = []
+    for side in sides:
+        found = pc.fill_null(pc.index_in(side, value_set=distinct), len(distinct))
+        ranks = found.to_numpy(zero_copy_only=False).astype(">u8")
+        out.append(np.ascontiguousarray(ranks.view(np.uint8).reshape(-1, 8)[:, 8 - width :]))
+    return out
+
+
+def _one_width(sides: Sequence[pa.Array]) -> list[np.ndarray] | None:
+    """The bytes of each side's text, one row per value, where every value on every
+    side is there and of one width (pseudonyms); else None."""
+    rows = [fixed_bytes(a) for a in sides]
+    widths = {r.shape[1] if r is not None else -1 for r in rows}
+    if len(widths) != 1 or -1 in widths:
+        return None
+    return [r for r in rows if r is not None]
+
+
+def _words(columns: Sequence[Sequence[pa.Array]]) -> list[list[np.ndarray]] | None:
+    """Per side, the key of each row as big-endian 64-bit words of fixed-width bytes
+    (bytes of one-width text, else ranks among all sides' text), so that comparing
+    the words in order compares the keys. ``columns``: each key column's array on
+    each side. None where a key column is not text."""
+    parts: list[list[np.ndarray]] = []
+    for sides in columns:
+        rows = _one_width(sides)
+        if rows is None:
+            rows = _rank_bytes(sides)
+            if rows is None:
+                return None
+        parts.append(rows)
+    width = sum(p[0].shape[1] for p in parts)
+    out = []
+    for side in range(len(parts[0])):
+        padded = np.zeros((len(parts[0][side]), -(-width // 8) * 8), dtype=np.uint8)
+        np.concatenate([p[side] for p in parts], axis=1, out=padded[:, :width])
+        words = padded.view(">u8")
+        out.append([words[:, k].astype(np.uint64) for k in range(words.shape[1])])
+    return out
+
+
+def _key_words(old: Frame, new: Frame, key: list[str]) -> list[list[np.ndarray]] | None:
+    """:func:`_words` of the key columns of two tables."""
+    return _words([_pair(old, new, column) for column in key])
+
+
+def key_order(table: pa.Table, key: list[str]) -> pa.Array | None:
+    """The rows of ``table`` in the order of its key (stable, missing last: the order
+    of :func:`._order.sort_order`, Arrow's ``sort_indices``), by a sort of the first
+    64-bit word of each row's key and, where that ties, of all its words; None where
+    a key column is not text."""
+    columns = [_column(table, column) for column in key]
+    found = _words([[c] for c in columns if c is not None])
+    if found is None or len(columns) != len(key):
+        return None
+    (words,) = found
+    order = np.argsort(words[0])  # not stable: the ties are sorted below, stably
+    first = words[0][order]
+    tied = first[1:] == first[:-1]
+    if tied.any():
+        # The rows whose first word another shares: in place, on all their words and
+        # then their place in the table.
+        runs = np.flatnonzero(np.concatenate([tied, [False]]) | np.concatenate([[False], tied]))
+        rows = order[runs]
+        order[runs] = rows[np.lexsort([rows, *(w[rows] for w in words[::-1])])]
+    return pa.array(order)
+
+
+def _sorted_unique(words: list[np.ndarray]) -> bool:
+    """Whether the rows' keys (:func:`_key_words`) are in ascending order, none twice."""
+    first = words[0]
+    if np.any(first[1:] < first[:-1]):
+        return False
+    tied = np.flatnonzero(first[1:] == first[:-1])
+    greater = np.zeros(tied.size, dtype=bool)
+    undecided = np.ones(tied.size, dtype=bool)
+    for word in words[1:]:
+        a, b = word[tied], word[tied + 1]
+        greater |= undecided & (b > a)
+        undecided &= a == b
+    return bool(greater.all())
+
+
+def _sorted_match(
+    old: Frame, new: Frame, key: list[str]
+) -> tuple[np.ndarray, np.ndarray, int, int] | None:
+    """Rows ``i`` of old and ``j`` of new with one key, and the rows added and removed,
+    by a binary search of the new keys' first words in the old ones: where both
+    sides are sorted by their key and no key repeats (a delivered table, as written);
+    None otherwise."""
+    words = _key_words(old, new, key)
+    if words is None:
+        return None
+    old_words, new_words = words
+    if not (_sorted_unique(old_words) and _sorted_unique(new_words)):
+        return None
+    low = np.searchsorted(old_words[0], new_words[0], side="left")
+    run = np.searchsorted(old_words[0], new_words[0], side="right") - low
+    found = np.full(len(low), -1, dtype=np.int64)
+    for step in range(int(run.max(initial=0))):  # old rows of the same first word
+        rows = np.flatnonzero((run > step) & (found < 0))
+        at = low[rows] + step
+        same = np.ones(len(rows), dtype=bool)
+        for a, b in zip(old_words[1:], new_words[1:], strict=True):
+            same &= a[at] == b[rows]
+        found[rows[same]] = at[same]
+    j = np.flatnonzero(found >= 0)
+    matched = len(j)
+    return found[j], j, len(new_words[0]) - matched, len(old_words[0]) - matched
+
+
 def _matched_rows(
     old_key: np.ndarray, new_key: np.ndarray, old_count: np.ndarray, new_count: np.ndarray
 ) -> tuple[np.ndarray, ...]:
@@ -196,22 +321,28 @@ def diff(previous: Mapping[str, Frame], current: Mapping[str, Frame]) -> dict[st
             continue
         old_names = set(_names(old))
         rest = [c for c in _names(new) if c in old_names and c not in key]
-        old_key, new_key, size = _key_codes(old, new, key)
-        old_count = np.bincount(old_key, minlength=size)
-        new_count = np.bincount(new_key, minlength=size)
-        i, j = _matched_rows(old_key, new_key, old_count, new_count)
+        i, j, added, removed = _matched(old, new, key)
         changed = np.zeros(len(i), dtype=bool)
         for column in rest:
             unsettled = np.flatnonzero(~changed)
             if not unsettled.size:
                 break
             changed[unsettled] = _differ(old, new, column, i[unsettled], j[unsettled])
-        changes[name] = {
-            "added": int((old_count[new_key] == 0).sum()),
-            "changed": int(changed.sum()),
-            "removed": int((new_count[old_key] == 0).sum()),
-        }
+        changes[name] = {"added": added, "changed": int(changed.sum()), "removed": removed}
     return changes
+
+
+def _matched(old: Frame, new: Frame, key: list[str]) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Rows ``i`` of old and ``j`` of new paired by key (see :func:`diff`), and how many
+    new rows have no old one (added) and old rows no new one (removed)."""
+    found = _sorted_match(old, new, key)
+    if found is not None:
+        return found
+    old_key, new_key, size = _key_codes(old, new, key)
+    old_count = np.bincount(old_key, minlength=size)
+    new_count = np.bincount(new_key, minlength=size)
+    i, j = _matched_rows(old_key, new_key, old_count, new_count)
+    return i, j, int((old_count[new_key] == 0).sum()), int((new_count[old_key] == 0).sum())
 
 
 def diff_table(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyarrow import csv
@@ -85,17 +86,13 @@ def ranked(defects: pd.DataFrame, *, examples: int = EXAMPLES) -> pd.DataFrame:
     rules = defects.groupby("defect", sort=False).agg(
         kind=("kind", "first"), severity=("severity", "first"), count=("defect", "size")
     )
-    where = (defects["table"].astype(str) + "." + defects["column"].astype(str)).rename("field")
     fields = (
-        pd.DataFrame({"defect": defects["defect"], "field": where})
-        .value_counts()
+        _field_counts(defects)
         .reset_index()
         .groupby("defect", sort=False)["field"]
         .agg(lambda f: ", ".join(f.head(4)) + (", ..." if len(f) > 4 else ""))
     )
-    ids = defects[["defect", "table", "record_id"]].dropna()
-    ids = ids[ids["record_id"].astype(str) != ""].drop_duplicates()
-    shown = ids.groupby("defect", sort=False).head(examples)
+    shown = _examples(defects, examples)
     some = (shown["table"].astype(str) + " " + shown["record_id"].astype(str)).groupby(
         shown["defect"], sort=False
     )
@@ -104,6 +101,59 @@ def ranked(defects: pd.DataFrame, *, examples: int = EXAMPLES) -> pd.DataFrame:
     rules["_sev"] = rules["severity"].map({s: i for i, s in enumerate(SEVERITIES)})
     rules = rules.sort_values(["_sev", "count"], ascending=[True, False], kind="stable")
     return rules.reset_index()[columns]
+
+
+def _is_arrow_text(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+
+
+def _field_counts(defects: pd.DataFrame) -> pd.Series:
+    """``DataFrame({"defect", "field": "<table>.<column>"}).value_counts()``: the
+    defects per rule and field, most first. Of Arrow text, each field is written
+    once per rule, table and column (the same text: its missing value is ``<NA>``)."""
+    where = defects[["defect", "table", "column"]]
+    if not all(_is_arrow_text(where[c]) for c in ("table", "column")):
+        field = (where["table"].astype(str) + "." + where["column"].astype(str)).rename("field")
+        return pd.DataFrame({"defect": where["defect"], "field": field}).value_counts()
+    groups = where.groupby(list(where.columns), sort=False, dropna=False).ngroup().to_numpy()
+    first = _first_rows(groups)
+    each = where.iloc[first]
+    field = each["table"].astype(str) + "." + each["column"].astype(str)
+    counts = pd.DataFrame(
+        {"defect": each["defect"].to_numpy(), "field": field.to_numpy(dtype=object)}
+    ).assign(count=np.bincount(groups, minlength=len(first)))
+    # As value_counts: the groups' sizes in the order of their keys, then by size.
+    sizes = counts.groupby(["defect", "field"])["count"].sum()
+    return sizes.sort_values(ascending=False)
+
+
+def _first_rows(groups: np.ndarray) -> np.ndarray:
+    """The first row of each group, of group numbers in order of first appearance."""
+    seen = np.maximum.accumulate(np.concatenate([[-1], groups[:-1]]))
+    return np.flatnonzero(groups > seen)
+
+
+#: Rows of a rule looked at first for its examples (all of them if those repeat).
+_LOOKED_AT = 64
+
+
+def _examples(defects: pd.DataFrame, examples: int) -> pd.DataFrame:
+    """Per rule, its first ``examples`` distinct (table, record id) with a record id."""
+    ids = defects[["defect", "table", "record_id"]].dropna()
+    ids = (
+        ids[ids["record_id"].astype(str) != ""]
+        if not _is_arrow_text(ids["record_id"])
+        else ids[(ids["record_id"] != "").to_numpy(dtype=bool)]
+    )
+    rank = ids.groupby("defect", sort=False).cumcount().to_numpy()
+    first = ids[rank < _LOOKED_AT].drop_duplicates()
+    shown = first.groupby("defect", sort=False).head(examples)
+    found = shown.groupby("defect", sort=False).size()
+    rows = ids.groupby("defect", sort=False).size()
+    short = found.reindex(rows.index, fill_value=0) < examples
+    if (short & (rows > _LOOKED_AT)).any():  # a rule whose first rows repeat: all of it
+        shown = ids.drop_duplicates().groupby("defect", sort=False).head(examples)
+    return shown
 
 
 def _cards(counts: dict[str, int]) -> str:

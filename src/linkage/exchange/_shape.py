@@ -21,6 +21,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from linkage.exchange._delivery import Delivery
@@ -51,9 +52,13 @@ def known_keys(previous: Delivery | None, version: int) -> dict[str, pd.Series]:
     known = {}
     for domain, (table, ident, key) in KNOWN.items():
         frame = pq.read_table(previous.path / f"{table}.parquet", columns=[ident, key])
-        pairs = frame.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-        pairs = pairs.dropna().drop_duplicates(ident)
-        known[domain] = pd.Series(pairs[key].array, index=pd.Index(pairs[ident].array))
+        frame = frame.filter(pc.and_(pc.is_valid(frame[ident]), pc.is_valid(frame[key])))
+        # An id delivered twice (by both parties) is looked up at its first row.
+        text = {name: frame[name].combine_chunks().cast(pa.string()) for name in (ident, key)}
+        known[domain] = pd.Series(
+            pd.arrays.ArrowStringArray(text[key]),
+            index=pd.Index(pd.arrays.ArrowStringArray(text[ident])),
+        )
     return known
 
 
