@@ -675,6 +675,32 @@ def _check_unique(frame: pd.DataFrame, extract: Extract) -> pd.DataFrame | None:
     return defects
 
 
+def _differ(values: pd.Series, rows: np.ndarray, firsts: np.ndarray) -> np.ndarray:
+    """Where the value of each of ``rows`` (positions) differs from that of its
+    record's first row (``firsts``), as text (``string``, missing as ``"\x00"``):
+    by Arrow for text, by the bits of dates and floats (each float's text is its
+    own; every NaN is missing)."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        text = pa.array(values.array)
+        a, b = (pc.fill_null(text.take(pa.array(at)), "\x00") for at in (rows, firsts))
+        return pc.not_equal(a, b).to_numpy(zero_copy_only=False)
+    if (
+        isinstance(values.dtype, np.dtype)
+        and values.dtype.kind in "Mf"
+        and values.dtype.itemsize == 8
+    ):
+        numbers = values.to_numpy(copy=True)
+        if values.dtype.kind == "f":
+            numbers[np.isnan(numbers)] = np.nan  # one NaN
+        bits = numbers.view(np.int64)
+        return bits[rows] != bits[firsts]
+    a, b = (
+        values.iloc[at].astype("string").fillna("\x00").to_numpy(dtype=object)
+        for at in (rows, firsts)
+    )
+    return a != b
+
+
 def _repeats_differ(valid: pd.DataFrame, extract: Extract, subset: list[str]) -> pd.DataFrame:
     """A defect per later row of a record and column of its own (not its parts') where
     it differs from the record's first row."""
@@ -682,13 +708,10 @@ def _repeats_differ(valid: pd.DataFrame, extract: Extract, subset: list[str]) ->
     first = np.full(codes.max() + 1 if codes.size else 0, len(codes), dtype=np.intp)
     np.minimum.at(first, codes, np.arange(len(codes)))
     again = np.flatnonzero(first[codes] != np.arange(len(codes)))
-    rows, firsts = valid.iloc[again], valid.iloc[first[codes[again]]]
+    rows = valid.iloc[again]
     found = []
     for column in (c for c in extract.columns if c not in extract.repeats):
-        a, b = (
-            f[column].astype("string").fillna("\x00").to_numpy(dtype=object) for f in (rows, firsts)
-        )
-        differ = a != b
+        differ = _differ(valid[column], again, first[codes[again]])
         if differ.any():
             at = rows[differ]
             found.append(
