@@ -162,12 +162,13 @@ def _outdated(ent: pd.DataFrame, today: dt.date, max_age_days: int) -> list[pd.D
         text = np.full(len(ent), f"{what} assessment has no date", dtype=object)
         stale = old.to_numpy(dtype=bool)
         if stale.any():
-            # The dates written by Arrow, and only those of the assessments too old.
-            days = pc.strftime(pa.array(when[stale]), format="%Y-%m-%d")
+            # Each distinct date of the assessments too old written once, by Arrow.
+            distinct, each = np.unique(when[stale].to_numpy(), return_inverse=True)
+            days = pc.strftime(pa.array(distinct), format="%Y-%m-%d")
             words = pc.binary_join_element_wise(
                 f"{what} assessed on ", days, f", more than {max_age_days} days ago", ""
             )
-            text[stale] = words.to_numpy(zero_copy_only=False)
+            text[stale] = words.to_numpy(zero_copy_only=False)[each]
         detail = pd.Series(text, index=ent.index)
         found.append(
             _defects(
