@@ -186,6 +186,37 @@ def casefolded(values: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(folded), index=values.index, name=values.name)
 
 
+def folded_codes(values: pd.Series, *, strip: bool = False) -> np.ndarray:
+    """An integer per value, equal where the values are after ``str.casefold`` (and
+    ``str.strip``), -1 where missing: each distinct value folded once, and no
+    folded text made per value."""
+    text = pa.array(values.astype("string[pyarrow]").array)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    encoded = pc.dictionary_encode(text)
+    distinct = pd.Series(pd.arrays.ArrowStringArray(encoded.dictionary)).str.casefold()
+    codes, _ = pd.factorize(distinct.str.strip() if strip else distinct)
+    indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    return np.where(indices >= 0, codes[np.maximum(indices, 0)], -1)
+
+
+def codes(values: pd.Series) -> np.ndarray:
+    """An integer per value, equal where the values are, -1 where missing."""
+    found, _ = pd.factorize(values)
+    return found
+
+
+def duplicated(*columns: np.ndarray) -> np.ndarray:
+    """``DataFrame.duplicated(keep=False)`` of rows of integer codes (:func:`codes`)."""
+    key, size = np.zeros(len(columns[0]), dtype=np.int64), 1
+    for column in columns:
+        width = int(column.max(initial=0)) + 2
+        if size * width >= 2**62:  # renumbered from 0 before it could overflow
+            key, uniques = pd.factorize(key)
+            size = len(uniques)
+        key, size = key * width + column + 1, size * width
+    return pd.Series(key).duplicated(keep=False).to_numpy()
+
+
 def _folded_list(words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(fold(pd.Series(list(words), dtype="string[pyarrow]")).dropna().unique())
 

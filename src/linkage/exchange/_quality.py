@@ -186,19 +186,16 @@ def _outdated(ent: pd.DataFrame, today: dt.date, max_age_days: int) -> list[pd.D
 def _duplicates(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     found = []
     con = tables["contacts"]
-    who = pd.DataFrame(
-        {
-            "party": con["party"],
-            "d": con["dossier_id"],
-            "f": C.casefolded(con["first_name"]),
-            "l": C.casefolded(con["last_name"]),
-        }
+    twice = C.duplicated(
+        C.codes(con["party"]),
+        C.codes(con["dossier_id"]),
+        C.folded_codes(con["first_name"]),
+        C.folded_codes(con["last_name"]),
     )
-    twice = who.duplicated(keep=False) & con["last_name"].notna()
     found.append(
         _defects(
             con,
-            twice,
+            twice & con["last_name"].notna().to_numpy(dtype=bool),
             table="contacts",
             column="last_name",
             defect="duplicate",
@@ -218,20 +215,18 @@ def _duplicates(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
         )
     )
     ent = tables["enterprises"]
-    place = pd.DataFrame(
-        {
-            "party": ent["party"],
-            "n": C.casefolded(ent["name"]).str.strip(),
-            "p": ent["postcode"],
-            "s": C.casefolded(ent["street"]),
-            "h": ent["house_number"],
-        }
+    twice = C.duplicated(
+        C.codes(ent["party"]),
+        C.folded_codes(ent["name"], strip=True),
+        C.codes(ent["postcode"]),
+        C.folded_codes(ent["street"]),
+        C.codes(ent["house_number"]),
     )
-    twice = place.duplicated(keep=False) & place[["n", "p", "s"]].notna().all(axis=1)
+    filled = ent[["name", "postcode", "street"]].notna().all(axis=1).to_numpy(dtype=bool)
     found.append(
         _defects(
             ent,
-            twice,
+            twice & filled,
             table="enterprises",
             column="name",
             defect="duplicate",
