@@ -226,12 +226,18 @@ def code_lists(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     out = []
     for (table, column), allowed in CODE_LISTS.items():
         frame = tables[table]
-        values = fold(frame[column])
+        # Each distinct value looked up once.
+        text = pa.array(frame[column].astype("string[pyarrow]").array)
+        encoded = pc.dictionary_encode(
+            text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+        )
+        values = fold(pd.Series(pd.arrays.ArrowStringArray(encoded.dictionary)))
         # Compared without the spaces too: "In behandeling" and "Inbehandeling".
         tight = values.str.replace(" ", "", regex=False)
         words = _folded_list(allowed)
         known = isin(values, words) | isin(tight, tuple(w.replace(" ", "") for w in words))
-        bad = values.notna() & ~known
+        unknown = np.append(~known.to_numpy(dtype=bool), False)  # the last: missing
+        bad = unknown[pc.fill_null(encoded.indices, len(known)).to_numpy(zero_copy_only=False)]
         out.append(
             found(
                 frame,

@@ -654,7 +654,8 @@ def _check_unique(frame: pd.DataFrame, extract: Extract) -> pd.DataFrame | None:
     per part. The defects of a record whose rows do not repeat its own fields (its
     first row's are delivered), if any."""
     subset = [extract.id] if extract.exchange_wide else [extract.id, "party"]
-    valid = frame[frame[extract.id].notna()]
+    present = frame[extract.id].notna().to_numpy(dtype=bool)
+    valid = frame if present.all() else frame[present]  # no copy when every id is there
     defects = None
     if extract.repeats:
         defects = _repeats_differ(valid, extract, subset)
@@ -708,12 +709,11 @@ def _repeats_differ(valid: pd.DataFrame, extract: Extract, subset: list[str]) ->
     first = np.full(codes.max() + 1 if codes.size else 0, len(codes), dtype=np.intp)
     np.minimum.at(first, codes, np.arange(len(codes)))
     again = np.flatnonzero(first[codes] != np.arange(len(codes)))
-    rows = valid.iloc[again]
     found = []
     for column in (c for c in extract.columns if c not in extract.repeats):
         differ = _differ(valid[column], again, first[codes[again]])
         if differ.any():
-            at = rows[differ]
+            at = valid.iloc[again[differ]]
             found.append(
                 pd.DataFrame(
                     {
