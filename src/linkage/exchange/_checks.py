@@ -470,6 +470,28 @@ def cross_party(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     return out
 
 
+def _differ(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Where both are filled in and differ as text (by Arrow for Arrow text)."""
+    arrow = pd.StringDtype("pyarrow")
+    if a.dtype == arrow and b.dtype == arrow:
+        differ = pc.fill_null(pc.not_equal(pa.array(a.array), pa.array(b.array)), False)
+        return differ.to_numpy(zero_copy_only=False)
+    filled = a.notna() & b.notna()
+    return (filled & (a.astype("string") != b.astype("string"))).fillna(False).to_numpy(bool)
+
+
+def _first_of(ids: pd.Series, wanted: pd.Series) -> np.ndarray | None:
+    """The position of the first of ``ids`` that is each of ``wanted`` (-1: none),
+    by Arrow, where both are text; None where either is not."""
+    kinds = [pd.api.types.infer_dtype(v, skipna=True) for v in (ids, wanted)]
+    if not all(k in ("string", "empty") for k in kinds):
+        return None
+    value_set, values = (pa.array(v.astype("string[pyarrow]").array) for v in (ids, wanted))
+    found = pc.index_in(values, value_set=value_set, skip_nulls=False)
+    positions: np.ndarray = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
+    return positions
+
+
 def vdab_disagreements(
     enterprises: pd.DataFrame,
     delivered: pd.DataFrame,
@@ -503,26 +525,34 @@ def vdab_disagreements(
         ),
         on=["enterprise_key", "party"],
     )
-    sent = enterprises.reset_index(drop=True)
-    sent = sent.assign(_at=np.arange(len(sent)))
-    pairs = keyed.merge(
-        sent[["enterprise_number", "party", "_at"]], on=["enterprise_number", "party"]
+    sent = pd.DataFrame(  # the keys of the records by position, not a copy of them all
+        {
+            "enterprise_number": enterprises["enterprise_number"].array,
+            "party": enterprises["party"].array,
+            "_at": np.arange(len(enterprises)),
+        }
     )
-    right = employers.drop_duplicates("employer_id").set_index("employer_id")
+    pairs = keyed.merge(sent, on=["enterprise_number", "party"])
+    at = pairs["_at"].to_numpy()
+    linked = _first_of(employers["employer_id"], pairs["employer_id"])
     out = []
     for column in columns:
-        ours = sent[column].iloc[pairs["_at"].to_numpy()].reset_index(drop=True)
-        theirs = right[column].reindex(pairs["employer_id"].to_numpy()).reset_index(drop=True)
+        ours = enterprises[column].iloc[at].reset_index(drop=True)
+        if linked is None:
+            right = employers.drop_duplicates("employer_id").set_index("employer_id")
+            theirs = right[column].reindex(pairs["employer_id"].to_numpy()).reset_index(drop=True)
+        else:
+            theirs = employers[column].take(linked).reset_index(drop=True)
+            theirs[linked < 0] = None
         if column == "postcode":
             a, b = normalise_postcodes(ours), normalise_postcodes(theirs)
         else:
             a, b = fold(ours), fold(theirs)
-        differ = (a.notna() & b.notna() & (a.astype("string") != b.astype("string"))).fillna(False)
-        rows = np.zeros(len(sent), dtype=bool)
-        rows[pairs["_at"].to_numpy()[differ.to_numpy(dtype=bool)]] = True
+        rows = np.zeros(len(enterprises), dtype=bool)
+        rows[at[_differ(a, b)]] = True
         out.append(
             found(
-                sent,
+                enterprises,
                 rows,
                 table="enterprises",
                 column=column,
