@@ -149,6 +149,27 @@ def test_mobiles_are_never_refused_in_a_phone_column() -> None:
     assert not national_number_mask(pd.Series(written[len(passing) :])).any()
 
 
+def test_numbers_after_plus_32_agree_with_the_rule() -> None:
+    # +32 and 8 or 9 digits (phones as senders write them, looked at in bulk) next
+    # to near misses: other prefixes, a non-mobile 9 digits, 10 digits, one letter.
+    rng = np.random.default_rng(13)
+    bodies = [f"{rng.integers(0, 10**9):09d}" for _ in range(20_000)]
+    mobiles = [f"4{rng.integers(5, 10)}{rng.integers(0, 10**7):07d}" for _ in range(20_000)]
+    written = [
+        *(f"+32{b}" for b in bodies),
+        *(f"+32{b[:8]}" for b in bodies[:2_000]),
+        *(f"+32{m}" for m in mobiles),
+        *(f"{p}{m}" for p in ("32", "+31", "-32", "+32 ", "x32", "032") for m in mobiles[:2_000]),
+        *(f"+32{m}0" for m in mobiles[:2_000]),
+        *(f"+32{m[:5]}a{m[6:]}" for m in mobiles[:2_000]),
+    ]
+    column = pd.Series(written, dtype="string[pyarrow]")
+    for phone in (False, True):
+        expected = [contains_national_number(w, phone=phone) for w in written]
+        assert any(expected)
+        assert national_number_mask(column, phone=phone).tolist() == expected
+
+
 @pytest.mark.parametrize(
     ("values", "expected"),
     [

@@ -269,6 +269,7 @@ class _Patterns:
     number: str  # a float of ten digits written out (step 6)
     joined: str  # either, in values joined by _JOINER: a column worth reading further
     decimals: str  # the decimal zeros that end a float written out (step 1)
+    loose: str  # what either holds, in values run together: a column worth joining
 
 
 _PATTERNS = {
@@ -277,6 +278,7 @@ _PATTERNS = {
         number=f"^{ten}$",
         joined=f"{candidate}|(?:^|\\x00){ten}(?:\\x00|$)",
         decimals=decimals,
+        loose=f"{candidate}|[1-9][0-9]{{9}}[.,]0",
     )
     for ascii, candidate, ten, decimals in (
         (False, _CANDIDATE, _TEN_DIGITS, _DECIMAL_ZEROS_END),
@@ -334,6 +336,34 @@ def _numbers_hit(numbers: NDArray[np.float64], *, phone: bool, floats: bool) -> 
     return hit
 
 
+def _stored(text: pa.StringArray) -> tuple[pa.Buffer | None, int, int]:
+    """The data buffer of ``text`` and where its values' bytes start and end in it
+    (null values may own some, though Arrow gives them none)."""
+    _, offsets, data = text.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32)[[text.offset, text.offset + len(text)]]
+    return data, int(bounds[0]), int(bounds[1])
+
+
+def _is_ascii(text: pa.StringArray) -> bool:
+    """Whether the bytes of ``text`` are all ASCII (those of null values too)."""
+    data, start, end = _stored(text)
+    return data is None or start == end or int(np.frombuffer(data, np.uint8)[start:end].max()) < 128
+
+
+def _may_hold(text: pa.StringArray, patterns: _Patterns) -> bool:
+    """Whether any value of ``text`` may hold a number: first by one search of its
+    bytes as stored, the values run together (no copy; a number across two values
+    only costs the closer look), then by :func:`_joined_may_hold`."""
+    data, start, end = _stored(text)
+    if data is None or start == end:
+        return False
+    bounds = pa.py_buffer(np.array([start, end], dtype=np.int32).tobytes())
+    together = pa.StringArray.from_buffers(1, bounds, data)
+    if not pc.match_substring_regex(together, patterns.loose)[0].as_py():
+        return False
+    return _joined_may_hold(text, patterns)
+
+
 def _joined_may_hold(text: pa.StringArray, patterns: _Patterns) -> bool:
     """Whether any value of ``text`` may hold a number, by one search of the values
     joined into one text: a search per value costs its call, for every value.
@@ -359,10 +389,43 @@ def _text_hit(text: pa.StringArray, *, phone: bool) -> NDArray[np.bool_]:
     hit = np.zeros(len(text), dtype=bool)
     if not len(text) or text.null_count == len(text):
         return hit
-    ascii = bool(pc.all(pc.string_is_ascii(text)).as_py())
+    ascii = _is_ascii(text)
     patterns = _PATTERNS[ascii]
-    if not _joined_may_hold(text, patterns):
+    if not _may_hold(text, patterns):
         return hit
+    others = np.flatnonzero(~_plain_phones(text))
+    if others.size < len(text):
+        text = text.take(pa.array(others))
+    hit[others] = _looked_at(text, phone=phone, ascii=ascii)
+    return hit
+
+
+def _plain_phones(text: pa.StringArray) -> NDArray[np.bool_]:
+    """The values that are ``+32`` and 8 digits (a fixed number: 10 digits, no
+    candidate), or 9 of a mobile, ``4[5-9]`` first (11 digits right after a ``+``: a
+    phone, step 5). They hold none, whatever the column."""
+    plain = np.zeros(len(text), dtype=bool)
+    data, start, end = _stored(text)
+    if data is None or start == end:
+        return plain
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)
+    offsets = offsets[text.offset : text.offset + len(text) + 1]
+    stored = np.frombuffer(data, dtype=np.uint8)
+    for digits in (8, 9):
+        at = np.flatnonzero(np.diff(offsets) == 3 + digits)
+        chars = stored[offsets[at][:, None] + np.arange(3 + digits)]
+        ok = (chars[:, :3] == np.frombuffer(b"+32", dtype=np.uint8)).all(axis=1)
+        ok &= ((chars[:, 3:] - np.uint8(48)) < 10).all(axis=1)
+        if digits == 9:
+            ok &= (chars[:, 3] == ord("4")) & (chars[:, 4] >= ord("5"))
+        plain[at[ok]] = True
+    return plain
+
+
+def _looked_at(text: pa.StringArray, *, phone: bool, ascii: bool) -> NDArray[np.bool_]:
+    """Steps 2-6 on Arrow text, value by value."""
+    patterns = _PATTERNS[ascii]
+    hit = np.zeros(len(text), dtype=bool)
     where = _rows(text, patterns.candidate)
     if where.size:
         hit[where] = _candidates_hit(text.take(pa.array(where)), phone=phone, ascii=ascii)

@@ -155,7 +155,7 @@ def isin(values: pd.Series, other: pd.Series | tuple[str, ...]) -> pd.Series:
         wanted = pa.array(other.array).cast(array.type)
     else:
         wanted = pa.array(pd.Series(list(other), dtype=object), type=array.type, from_pandas=True)
-    hit = pc.is_in(array, value_set=pc.unique(wanted), skip_nulls=False)
+    hit = pc.is_in(array, value_set=wanted, skip_nulls=False)  # repeats are no harm
     return pd.Series(
         pc.fill_null(hit, False).to_numpy(zero_copy_only=False), index=values.index, dtype=bool
     )
@@ -186,6 +186,37 @@ def casefolded(values: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(folded), index=values.index, name=values.name)
 
 
+def folded_codes(values: pd.Series, *, strip: bool = False) -> np.ndarray:
+    """An integer per value, equal where the values are after ``str.casefold`` (and
+    ``str.strip``), -1 where missing: each distinct value folded once, and no
+    folded text made per value."""
+    text = pa.array(values.astype("string[pyarrow]").array)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    encoded = pc.dictionary_encode(text)
+    distinct = pd.Series(pd.arrays.ArrowStringArray(encoded.dictionary)).str.casefold()
+    codes, _ = pd.factorize(distinct.str.strip() if strip else distinct)
+    indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    return np.where(indices >= 0, codes[np.maximum(indices, 0)], -1)
+
+
+def codes(values: pd.Series) -> np.ndarray:
+    """An integer per value, equal where the values are, -1 where missing."""
+    found, _ = pd.factorize(values)
+    return found
+
+
+def duplicated(*columns: np.ndarray) -> np.ndarray:
+    """``DataFrame.duplicated(keep=False)`` of rows of integer codes (:func:`codes`)."""
+    key, size = np.zeros(len(columns[0]), dtype=np.int64), 1
+    for column in columns:
+        width = int(column.max(initial=0)) + 2
+        if size * width >= 2**62:  # renumbered from 0 before it could overflow
+            key, uniques = pd.factorize(key)
+            size = len(uniques)
+        key, size = key * width + column + 1, size * width
+    return pd.Series(key).duplicated(keep=False).to_numpy()
+
+
 def _folded_list(words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(fold(pd.Series(list(words), dtype="string[pyarrow]")).dropna().unique())
 
@@ -195,12 +226,18 @@ def code_lists(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     out = []
     for (table, column), allowed in CODE_LISTS.items():
         frame = tables[table]
-        values = fold(frame[column])
+        # Each distinct value looked up once.
+        text = pa.array(frame[column].astype("string[pyarrow]").array)
+        encoded = pc.dictionary_encode(
+            text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+        )
+        values = fold(pd.Series(pd.arrays.ArrowStringArray(encoded.dictionary)))
         # Compared without the spaces too: "In behandeling" and "Inbehandeling".
         tight = values.str.replace(" ", "", regex=False)
         words = _folded_list(allowed)
         known = isin(values, words) | isin(tight, tuple(w.replace(" ", "") for w in words))
-        bad = values.notna() & ~known
+        unknown = np.append(~known.to_numpy(dtype=bool), False)  # the last: missing
+        bad = unknown[pc.fill_null(encoded.indices, len(known)).to_numpy(zero_copy_only=False)]
         out.append(
             found(
                 frame,
@@ -217,7 +254,7 @@ def code_lists(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
 def dates(tables: dict[str, pd.DataFrame], today: dt.date) -> list[pd.DataFrame]:
     """A date after the run's day; a decision before the dossier's first contact."""
     out = []
-    now = pd.Timestamp(today)
+    now = np.datetime64(today, "ns")
     for table, extract in EXTRACTS.items():
         frame = tables[table]
         for column, spec in extract.columns.items():
@@ -225,7 +262,7 @@ def dates(tables: dict[str, pd.DataFrame], today: dt.date) -> list[pd.DataFrame]
                 out.append(
                     found(
                         frame,
-                        (frame[column] > now).fillna(False),
+                        frame[column].to_numpy(dtype="datetime64[ns]") > now,  # NaT: False
                         table=table,
                         column=column,
                         defect="date in the future",
@@ -235,8 +272,13 @@ def dates(tables: dict[str, pd.DataFrame], today: dt.date) -> list[pd.DataFrame]
     dos = tables["dossiers"]
     first = dos[["start_date", "contact_date"]].min(axis=1)
     early = (dos["decision_date"] < first).fillna(False).to_numpy(dtype=bool)
-    days = (first - dos["decision_date"]).dt.days.astype("Int64").astype("string")
-    detail = "decided " + days + " days before the first contact"
+    # Written only where the dates are out of order.
+    days = (first[early] - dos["decision_date"][early]).dt.days.to_numpy(dtype=np.int64)
+    words = pc.binary_join_element_wise(
+        "decided ", pc.cast(pa.array(days), pa.string()), " days before the first contact", ""
+    )
+    detail = np.full(len(dos), None, dtype=object)
+    detail[early] = words.to_numpy(zero_copy_only=False)
     out.append(
         found(
             dos,
@@ -250,20 +292,33 @@ def dates(tables: dict[str, pd.DataFrame], today: dt.date) -> list[pd.DataFrame]
     return out
 
 
-def _places(frame: pd.DataFrame) -> pd.DataFrame:
+def _places(frame: pd.DataFrame) -> dict[str, pa.Array]:
     """Normalised postcode (``p``), why it is not one (``reason``) and folded
-    municipality (``m``) of a frame (when it has both)."""
+    municipality (``m``) of a frame (when it has both), as Arrow text."""
     if "postcode" not in frame.columns or "municipality" not in frame.columns:
-        empty = pd.Series(dtype="string")
-        return pd.DataFrame({"p": empty, "reason": empty, "m": empty})
+        empty = pa.array([], pa.large_string())
+        return {"p": empty, "reason": empty, "m": empty}
     postcodes = normalise_postcodes(frame["postcode"].reset_index(drop=True), return_reasons=True)
-    return pd.DataFrame(
-        {
-            "p": postcodes["postcode"].astype("string"),
-            "reason": postcodes["reason"],
-            "m": fold(frame["municipality"].reset_index(drop=True)).astype("string"),
-        }
-    )
+    return {
+        "p": _arrow(postcodes["postcode"]),
+        "reason": _arrow(postcodes["reason"]),
+        "m": _arrow(fold(frame["municipality"].reset_index(drop=True))),
+    }
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    """A text column as one Arrow array of ``large_string``."""
+    text = pa.array(values.astype("string[pyarrow]").array)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    return text.cast(pa.large_string())
+
+
+def _codes(text: list[pa.Array]) -> tuple[np.ndarray, int]:
+    """An integer per value of the arrays one after the other, equal where the
+    values are (-1: missing), and how many distinct values there are."""
+    encoded = pc.dictionary_encode(pa.concat_arrays(text))
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, len(encoded.dictionary)
 
 
 def places(
@@ -272,23 +327,26 @@ def places(
     """A postcode that is not Belgian; a postcode and municipality not seen together
     in any other record while each is seen with another (see the module docstring)."""
     own = {t: _places(tables[t]) for t in ("enterprises", "establishments")}
-    every = pd.concat([*own.values(), *(_places(f) for f in vdab)], ignore_index=True)
+    every = [*own.values(), *(_places(f) for f in vdab)]
     # Integer codes: a postcode, a name, a pair of both (-1: missing).
-    p, postcodes = pd.factorize(every["p"])
-    m, names = pd.factorize(every["m"])
+    p, postcodes = _codes([e["p"] for e in every])
+    m, names = _codes([e["m"] for e in every])
     both = (p >= 0) & (m >= 0)
-    width = max(len(names), 1)
-    pair_code, pairs = pd.factorize(np.where(both, p.astype(np.int64) * width + m, -1))
+    width = max(names, 1)
+    pair_code, pairs = pd.factorize(np.where(both, p * width + m, -1))
     seen = np.bincount(pair_code[both], minlength=len(pairs))  # records per pair
     distinct = pairs[pairs >= 0]
-    names_per_postcode = np.bincount(distinct // width, minlength=len(postcodes))
-    postcodes_per_name = np.bincount(distinct % width, minlength=len(names))
-    starts = np.cumsum([0, *(len(f) for f in own.values())])
+    names_per_postcode = np.bincount(distinct // width, minlength=postcodes)
+    postcodes_per_name = np.bincount(distinct % width, minlength=names)
+    starts = np.cumsum([0, *(len(f["p"]) for f in own.values())])
     out = []
     for i, (table, place) in enumerate(own.items()):
         frame = tables[table]
         reasons = place["reason"]
-        bad = (reasons.notna() & frame["postcode"].reset_index(drop=True).notna()).to_numpy(bool)
+        bad = reasons.is_valid().to_numpy(zero_copy_only=False)
+        bad &= frame["postcode"].notna().to_numpy(dtype=bool)
+        detail = np.full(len(frame), None, dtype=object)
+        detail[bad] = reasons.filter(pa.array(bad)).to_numpy(zero_copy_only=False)
         out.append(
             found(
                 frame,
@@ -296,12 +354,12 @@ def places(
                 table=table,
                 column="postcode",
                 defect="invalid postcode",
-                detail=reasons.astype("string").to_numpy(dtype=object),
+                detail=detail,
             )
         )
         at = slice(starts[i], starts[i + 1])
         mine = both[at]
-        lonely = np.zeros(len(place), dtype=bool)
+        lonely = np.zeros(len(frame), dtype=bool)
         lonely[mine] = (
             (seen[pair_code[at][mine]] <= 1)
             & (names_per_postcode[p[at][mine]] >= 2)
@@ -412,6 +470,28 @@ def cross_party(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     return out
 
 
+def _differ(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Where both are filled in and differ as text (by Arrow for Arrow text)."""
+    arrow = pd.StringDtype("pyarrow")
+    if a.dtype == arrow and b.dtype == arrow:
+        differ = pc.fill_null(pc.not_equal(pa.array(a.array), pa.array(b.array)), False)
+        return differ.to_numpy(zero_copy_only=False)
+    filled = a.notna() & b.notna()
+    return (filled & (a.astype("string") != b.astype("string"))).fillna(False).to_numpy(bool)
+
+
+def _first_of(ids: pd.Series, wanted: pd.Series) -> np.ndarray | None:
+    """The position of the first of ``ids`` that is each of ``wanted`` (-1: none),
+    by Arrow, where both are text; None where either is not."""
+    kinds = [pd.api.types.infer_dtype(v, skipna=True) for v in (ids, wanted)]
+    if not all(k in ("string", "empty") for k in kinds):
+        return None
+    value_set, values = (pa.array(v.astype("string[pyarrow]").array) for v in (ids, wanted))
+    found = pc.index_in(values, value_set=value_set, skip_nulls=False)
+    positions: np.ndarray = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
+    return positions
+
+
 def vdab_disagreements(
     enterprises: pd.DataFrame,
     delivered: pd.DataFrame,
@@ -445,26 +525,34 @@ def vdab_disagreements(
         ),
         on=["enterprise_key", "party"],
     )
-    sent = enterprises.reset_index(drop=True)
-    sent = sent.assign(_at=np.arange(len(sent)))
-    pairs = keyed.merge(
-        sent[["enterprise_number", "party", "_at"]], on=["enterprise_number", "party"]
+    sent = pd.DataFrame(  # the keys of the records by position, not a copy of them all
+        {
+            "enterprise_number": enterprises["enterprise_number"].array,
+            "party": enterprises["party"].array,
+            "_at": np.arange(len(enterprises)),
+        }
     )
-    right = employers.drop_duplicates("employer_id").set_index("employer_id")
+    pairs = keyed.merge(sent, on=["enterprise_number", "party"])
+    at = pairs["_at"].to_numpy()
+    linked = _first_of(employers["employer_id"], pairs["employer_id"])
     out = []
     for column in columns:
-        ours = sent[column].iloc[pairs["_at"].to_numpy()].reset_index(drop=True)
-        theirs = right[column].reindex(pairs["employer_id"].to_numpy()).reset_index(drop=True)
+        ours = enterprises[column].iloc[at].reset_index(drop=True)
+        if linked is None:
+            right = employers.drop_duplicates("employer_id").set_index("employer_id")
+            theirs = right[column].reindex(pairs["employer_id"].to_numpy()).reset_index(drop=True)
+        else:
+            theirs = employers[column].take(linked).reset_index(drop=True)
+            theirs[linked < 0] = None
         if column == "postcode":
             a, b = normalise_postcodes(ours), normalise_postcodes(theirs)
         else:
             a, b = fold(ours), fold(theirs)
-        differ = (a.notna() & b.notna() & (a.astype("string") != b.astype("string"))).fillna(False)
-        rows = np.zeros(len(sent), dtype=bool)
-        rows[pairs["_at"].to_numpy()[differ.to_numpy(dtype=bool)]] = True
+        rows = np.zeros(len(enterprises), dtype=bool)
+        rows[at[_differ(a, b)]] = True
         out.append(
             found(
-                sent,
+                enterprises,
                 rows,
                 table="enterprises",
                 column=column,

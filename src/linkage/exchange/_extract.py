@@ -33,7 +33,11 @@ from linkage.exchange._schema import (
     NATIONAL_NUMBER_NAMES,
     Extract,
 )
-from linkage.identifiers import parse_enterprise_numbers, parse_establishment_numbers
+from linkage.identifiers import (
+    _LEADING_DIGITS,
+    parse_enterprise_numbers,
+    parse_establishment_numbers,
+)
 from linkage.io import read_table, require_columns
 from linkage.national import national_number_mask
 from linkage.normalise import WHITESPACE_CHARS
@@ -118,9 +122,43 @@ def list_items(values: pd.Series) -> pd.Series:
 def listed(values: pd.Series) -> pd.Series:
     """Plural cells as read: their values in the order sent, without repeats, joined
     by :data:`LIST_SEPARATOR`; a cell of one value is that value. ``string[pyarrow]``,
-    made by Arrow's split and join, no Python string per value."""
-    text = pa.array(values.astype(_TEXT).array)
+    made by Arrow's split and join, no Python string per value; a cell without a
+    separator is only trimmed (empty is missing), as :func:`_as_text` does."""
+    single = _as_text(values)
+    several = _holds_separator(pa.array(single.array))
+    if not several.any():
+        return single
+    text = pa.array(single.array).filter(pa.array(several))
     text = (text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text).cast(pa.string())
+    joined = pc.replace_with_mask(
+        _one_chunk(pa.array(single.array)), pa.array(several), _joined(text).cast(pa.large_string())
+    )
+    return pd.Series(pd.arrays.ArrowStringArray(joined), index=values.index, name=values.name)
+
+
+#: The bytes of :data:`LIST_SPLIT`'s separators.
+_SEPARATOR_BYTES = np.zeros(256, dtype=bool)
+_SEPARATOR_BYTES[[ord(c) for c in ";,|\n"]] = True
+
+
+def _one_chunk(text: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if not isinstance(text, pa.ChunkedArray):
+        return text
+    return text.combine_chunks() if text.num_chunks else pa.array([], text.type)
+
+
+def _holds_separator(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Where a value holds a separator of list items (null: False)."""
+    found = []
+    for chunk in _text_chunks(text):
+        data, starts, ends = _spans(chunk)
+        seen = np.concatenate([[0], np.cumsum(_SEPARATOR_BYTES[data], dtype=np.int64)])
+        found.append((seen[ends] > seen[starts]) & chunk.is_valid().to_numpy(zero_copy_only=False))
+    return np.concatenate(found) if found else np.zeros(0, dtype=bool)
+
+
+def _joined(text: pa.StringArray) -> pa.StringArray:
+    """Each cell's items split, trimmed, without empty ones and repeats, joined."""
     lists = pc.split_pattern_regex(text, LIST_SPLIT)
     parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
     items = pc.utf8_trim(pc.list_flatten(lists), characters=WHITESPACE_CHARS)
@@ -133,8 +171,7 @@ def listed(values: pd.Series) -> pd.Series:
     joined = pc.binary_join(
         pa.ListArray.from_arrays(pa.array(offsets), items.filter(pa.array(keep))), LIST_SEPARATOR
     )
-    joined = pc.if_else(pc.equal(joined, ""), pa.scalar(None, joined.type), joined)
-    return pd.Series(pd.arrays.ArrowStringArray(joined), index=values.index, name=values.name)
+    return pc.if_else(pc.equal(joined, ""), pa.scalar(None, joined.type), joined)
 
 
 def sha256_file(path: Path) -> str:
@@ -273,16 +310,57 @@ def _find_national_numbers(
     return np.unique(np.concatenate(list(found.values()))), defects
 
 
+#: The bytes from which on a byte is no ASCII white space nor control character,
+#: and those from which on it is part of a character beyond ASCII (some are white
+#: space): :data:`WHITESPACE_CHARS` in ASCII are all up to the space.
+_PRINTABLE, _BEYOND_ASCII = 0x21, 0x80
+assert all(ord(c) < _PRINTABLE for c in WHITESPACE_CHARS if c.isascii())
+
+
+def _text_chunks(text: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return list(text.chunks) if isinstance(text, pa.ChunkedArray) else [text]
+
+
+def _spans(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bytes of a (large) string array, and each value's start and end in them."""
+    wide = pa.types.is_large_string(text.type)
+    _, offsets_buffer, data_buffer = text.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)
+    offsets = offsets[text.offset : text.offset + len(text) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else None
+    return (data if data is not None else np.zeros(0, dtype=np.uint8)), offsets[:-1], offsets[1:]
+
+
+def _trim_changes(text: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether trimming white space may change a value: one starts or ends with a
+    byte of white space, or of a character beyond ASCII."""
+    for chunk in _text_chunks(text):
+        data, starts, ends = _spans(chunk)
+        if not data.size:
+            continue
+        # An empty value's "first" and "last" bytes are its neighbours' (or the
+        # buffer's ends): bytes looked at anyway, so no value is missed.
+        for edge in (data.take(starts, mode="clip"), data.take(ends - 1, mode="clip")):
+            # In uint8, below the printable ones wraps round to above them.
+            if ((edge - np.uint8(_PRINTABLE)) >= _BEYOND_ASCII - _PRINTABLE).any():
+                return True
+    return False
+
+
 def _as_text(values: pd.Series) -> pd.Series:
     """Text with the white space of ``str.strip`` trimmed; empty is missing.
 
-    Returns ``string[pyarrow]``: trimmed by Arrow, no Python string per value.
+    Returns ``string[pyarrow]``: trimmed by Arrow, no Python string per value
+    (and not trimmed at all where no value starts or ends with white space).
     """
     if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
         values = values.astype(_TEXT)
-    trimmed = pc.utf8_trim(pa.array(values.array), characters=WHITESPACE_CHARS)
-    trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
-    return pd.Series(pd.arrays.ArrowStringArray(trimmed), index=values.index, name=values.name)
+    text = pa.array(values.array)
+    if _trim_changes(text):
+        text = pc.utf8_trim(text, characters=WHITESPACE_CHARS)
+    if pc.any(pc.equal(pc.binary_length(text), 0)).as_py():
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=values.index, name=values.name)
 
 
 def _dates(text: pd.Series) -> pd.Series:
@@ -353,6 +431,50 @@ def _typed(values: pd.Series, kind: str, file: str, column: str, rows: np.ndarra
     return parsed
 
 
+def _canonical(text: pa.Array | pa.ChunkedArray, kind: str) -> np.ndarray:
+    """Where a value is missing or already a valid number as the parser writes it
+    (ten ASCII digits, check digits and first digit right): what it parses to."""
+    low, high = _LEADING_DIGITS[kind]  # type: ignore[index]
+    found = []
+    for chunk in _text_chunks(text):
+        data, starts, ends = _spans(chunk)
+        valid = chunk.is_valid().to_numpy(zero_copy_only=False)
+        ten = np.flatnonzero((ends - starts == 10) & valid)
+        digits = data[starts[ten][:, None] + np.arange(10)].astype(np.int64) - 48
+        numbers = digits @ (10 ** np.arange(9, -1, -1, dtype=np.int64))
+        leading = numbers // 1_000_000_000
+        ok = (
+            ((digits >= 0) & (digits <= 9)).all(axis=1)
+            & (numbers % 100 == 97 - numbers // 100 % 97)
+            & (leading >= low)
+            & (leading <= high)
+        )
+        done = ~valid
+        done[ten[ok]] = True
+        found.append(done)
+    return np.concatenate(found) if found else np.zeros(0, dtype=bool)
+
+
+def _parsed(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
+    """The canonical numbers of a text column (``string[pyarrow]``) and why each
+    other one is not valid (``string``, missing where it is): the values already
+    canonical as they are, the others by the parser."""
+    text = pa.array(values.array)
+    done = _canonical(text, kind)
+    reasons = pd.Series(pd.NA, index=values.index, dtype="string")
+    if done.all():
+        return values.rename(values.name), reasons
+    parse = parse_enterprise_numbers if kind == "enterprise" else parse_establishment_numbers
+    rest = np.flatnonzero(~done)
+    parsed = parse(values.iloc[rest].reset_index(drop=True), return_reasons=True)
+    reasons.iloc[rest] = parsed["reason"].astype("string").to_numpy()
+    numbers = pc.replace_with_mask(
+        _one_chunk(text), pa.array(~done), pa.array(parsed["number"].array).cast(text.type)
+    )
+    numbers = pd.arrays.ArrowStringArray(numbers)
+    return pd.Series(numbers, index=values.index, name=values.name), reasons
+
+
 def _numbers(
     frame: pd.DataFrame,
     column: str,
@@ -363,11 +485,8 @@ def _numbers(
     policy: InvalidNumbers,
     is_id: bool,
 ) -> tuple[pd.Series, pd.DataFrame | None]:
-    parse = parse_enterprise_numbers if kind == "enterprise" else parse_establishment_numbers
-    parsed = parse(frame[column].reset_index(drop=True), return_reasons=True)
-    reasons = parsed["reason"].astype("string")
+    numbers, reasons = _parsed(frame[column], kind)
     bad = reasons.notna().to_numpy(dtype=bool)
-    numbers = parsed["number"].set_axis(frame.index)
     if not bad.any():
         return numbers, None
     label = "enterprise number" if kind == "enterprise" else "establishment-unit number"
@@ -535,7 +654,8 @@ def _check_unique(frame: pd.DataFrame, extract: Extract) -> pd.DataFrame | None:
     per part. The defects of a record whose rows do not repeat its own fields (its
     first row's are delivered), if any."""
     subset = [extract.id] if extract.exchange_wide else [extract.id, "party"]
-    valid = frame[frame[extract.id].notna()]
+    present = frame[extract.id].notna().to_numpy(dtype=bool)
+    valid = frame if present.all() else frame[present]  # no copy when every id is there
     defects = None
     if extract.repeats:
         defects = _repeats_differ(valid, extract, subset)
@@ -556,6 +676,32 @@ def _check_unique(frame: pd.DataFrame, extract: Extract) -> pd.DataFrame | None:
     return defects
 
 
+def _differ(values: pd.Series, rows: np.ndarray, firsts: np.ndarray) -> np.ndarray:
+    """Where the value of each of ``rows`` (positions) differs from that of its
+    record's first row (``firsts``), as text (``string``, missing as ``"\x00"``):
+    by Arrow for text, by the bits of dates and floats (each float's text is its
+    own; every NaN is missing)."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        text = pa.array(values.array)
+        a, b = (pc.fill_null(text.take(pa.array(at)), "\x00") for at in (rows, firsts))
+        return pc.not_equal(a, b).to_numpy(zero_copy_only=False)
+    if (
+        isinstance(values.dtype, np.dtype)
+        and values.dtype.kind in "Mf"
+        and values.dtype.itemsize == 8
+    ):
+        numbers = values.to_numpy(copy=True)
+        if values.dtype.kind == "f":
+            numbers[np.isnan(numbers)] = np.nan  # one NaN
+        bits = numbers.view(np.int64)
+        return bits[rows] != bits[firsts]
+    a, b = (
+        values.iloc[at].astype("string").fillna("\x00").to_numpy(dtype=object)
+        for at in (rows, firsts)
+    )
+    return a != b
+
+
 def _repeats_differ(valid: pd.DataFrame, extract: Extract, subset: list[str]) -> pd.DataFrame:
     """A defect per later row of a record and column of its own (not its parts') where
     it differs from the record's first row."""
@@ -563,15 +709,11 @@ def _repeats_differ(valid: pd.DataFrame, extract: Extract, subset: list[str]) ->
     first = np.full(codes.max() + 1 if codes.size else 0, len(codes), dtype=np.intp)
     np.minimum.at(first, codes, np.arange(len(codes)))
     again = np.flatnonzero(first[codes] != np.arange(len(codes)))
-    rows, firsts = valid.iloc[again], valid.iloc[first[codes[again]]]
     found = []
     for column in (c for c in extract.columns if c not in extract.repeats):
-        a, b = (
-            f[column].astype("string").fillna("\x00").to_numpy(dtype=object) for f in (rows, firsts)
-        )
-        differ = a != b
+        differ = _differ(valid[column], again, first[codes[again]])
         if differ.any():
-            at = rows[differ]
+            at = valid.iloc[again[differ]]
             found.append(
                 pd.DataFrame(
                     {

@@ -162,12 +162,13 @@ def _outdated(ent: pd.DataFrame, today: dt.date, max_age_days: int) -> list[pd.D
         text = np.full(len(ent), f"{what} assessment has no date", dtype=object)
         stale = old.to_numpy(dtype=bool)
         if stale.any():
-            # The dates written by Arrow, and only those of the assessments too old.
-            days = pc.strftime(pa.array(when[stale]), format="%Y-%m-%d")
+            # Each distinct date of the assessments too old written once, by Arrow.
+            distinct, each = np.unique(when[stale].to_numpy(), return_inverse=True)
+            days = pc.strftime(pa.array(distinct), format="%Y-%m-%d")
             words = pc.binary_join_element_wise(
                 f"{what} assessed on ", days, f", more than {max_age_days} days ago", ""
             )
-            text[stale] = words.to_numpy(zero_copy_only=False)
+            text[stale] = words.to_numpy(zero_copy_only=False)[each]
         detail = pd.Series(text, index=ent.index)
         found.append(
             _defects(
@@ -185,19 +186,16 @@ def _outdated(ent: pd.DataFrame, today: dt.date, max_age_days: int) -> list[pd.D
 def _duplicates(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     found = []
     con = tables["contacts"]
-    who = pd.DataFrame(
-        {
-            "party": con["party"],
-            "d": con["dossier_id"],
-            "f": C.casefolded(con["first_name"]),
-            "l": C.casefolded(con["last_name"]),
-        }
+    twice = C.duplicated(
+        C.codes(con["party"]),
+        C.codes(con["dossier_id"]),
+        C.folded_codes(con["first_name"]),
+        C.folded_codes(con["last_name"]),
     )
-    twice = who.duplicated(keep=False) & con["last_name"].notna()
     found.append(
         _defects(
             con,
-            twice,
+            twice & con["last_name"].notna().to_numpy(dtype=bool),
             table="contacts",
             column="last_name",
             defect="duplicate",
@@ -217,20 +215,18 @@ def _duplicates(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
         )
     )
     ent = tables["enterprises"]
-    place = pd.DataFrame(
-        {
-            "party": ent["party"],
-            "n": C.casefolded(ent["name"]).str.strip(),
-            "p": ent["postcode"],
-            "s": C.casefolded(ent["street"]),
-            "h": ent["house_number"],
-        }
+    twice = C.duplicated(
+        C.codes(ent["party"]),
+        C.folded_codes(ent["name"], strip=True),
+        C.codes(ent["postcode"]),
+        C.folded_codes(ent["street"]),
+        C.codes(ent["house_number"]),
     )
-    twice = place.duplicated(keep=False) & place[["n", "p", "s"]].notna().all(axis=1)
+    filled = ent[["name", "postcode", "street"]].notna().all(axis=1).to_numpy(dtype=bool)
     found.append(
         _defects(
             ent,
-            twice,
+            twice & filled,
             table="enterprises",
             column="name",
             defect="duplicate",

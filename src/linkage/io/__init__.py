@@ -55,6 +55,9 @@ _CSV = (".csv", ".csv.gz", ".txt")
 # What reading a damaged .gz raises: a bad header or CRC, a cut stream, bad data.
 _GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 _PARQUET = (".parquet", ".pq")
+#: The bytes of CSV Arrow parses at once: each block is a chunk of every column, and
+#: each chunk costs every later step on the column a call (1 MiB by default).
+_CSV_BLOCK = 16 << 20
 # What a damaged ``pandas`` entry in a Parquet file's metadata raises on reading.
 _BAD_PANDAS_METADATA = (
     UnicodeDecodeError,
@@ -275,6 +278,7 @@ def _read_csv_arrow(path: Path, dialect: CsvDialect) -> pd.DataFrame:
             read_options=pv.ReadOptions(
                 encoding="utf8" if dialect.encoding == "utf-8" else dialect.encoding,
                 skip_rows=dialect.skip,
+                block_size=_CSV_BLOCK,
             ),
             parse_options=pv.ParseOptions(delimiter=dialect.sep, newlines_in_values=True),
             convert_options=pv.ConvertOptions(
