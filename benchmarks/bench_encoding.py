@@ -109,7 +109,8 @@ def test_encode(bench, synthetic_factory, ring, size: int, names: str) -> None:
     spec = enterprises()
     left_table, right_table = x.enterprises, x.employers
     if names == "every name distinct":
-        left_table, right_table = _distinct_names(left_table, "a"), _distinct_names(right_table, "b")
+        left_table = _distinct_names(left_table, "a")
+        right_table = _distinct_names(right_table, "b")
 
     def both():
         return encode(left_table, spec, ring), encode(right_table, spec, ring)
