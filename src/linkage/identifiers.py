@@ -44,6 +44,7 @@ from linkage.national import contains_national_number, national_number_mask
 from linkage.normalise._core import WHITESPACE_CHARS
 
 __all__ = [
+    "LEADING_DIGITS",
     "enterprise_number_reasons",
     "establishment_number_reasons",
     "format_enterprise_number",
@@ -85,7 +86,8 @@ REASONS = (
     _NOT_TEXT,
     _FRACTION,
 ) = range(10)
-_LEADING_DIGITS: dict[Kind, tuple[int, int]] = {"enterprise": (0, 1), "establishment": (2, 8)}
+#: The first digit a valid number may have, lowest and highest, by kind.
+LEADING_DIGITS: dict[Kind, tuple[int, int]] = {"enterprise": (0, 1), "establishment": (2, 8)}
 _LABEL = {"enterprise": "enterprise number", "establishment": "establishment-unit number"}
 
 # One pattern for both kernels (Python re and Arrow's RE2), so that they agree:
@@ -154,7 +156,7 @@ def _check_one(value: object, kind: Kind) -> tuple[str | None, int]:
         return None, _LENGTH
     if int(digits[-2:]) != 97 - int(digits[:8]) % 97:
         return None, _CHECK
-    low, high = _LEADING_DIGITS[kind]
+    low, high = LEADING_DIGITS[kind]
     if not low <= int(digits[0]) <= high:
         if int(digits[0]) <= 8:
             return None, _IS_ESTABLISHMENT if kind == "enterprise" else _IS_ENTERPRISE
@@ -317,7 +319,7 @@ def _check_many(values: pd.Series, kind: Kind) -> tuple[pa.StringArray, np.ndarr
     numbers = pc.cast(pc.if_else(pa.array(candidate), cleaned, "0"), pa.int64()).to_numpy()
     check_ok = numbers % 100 == 97 - (numbers // 100) % 97
     leading = numbers // 1_000_000_000
-    low, high = _LEADING_DIGITS[kind]
+    low, high = LEADING_DIGITS[kind]
     leading_ok = (leading >= low) & (leading <= high)
     other_kind = _IS_ESTABLISHMENT if kind == "enterprise" else _IS_ENTERPRISE
 

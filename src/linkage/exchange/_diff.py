@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from linkage.exchange._order import _fixed_bytes as fixed_bytes
 from linkage.exchange._order import codes as codes_of
+from linkage.exchange._order import fixed_bytes
 from linkage.exchange._schema import OUTPUTS
 
 __all__ = ["ParquetColumns", "diff", "diff_deliveries", "diff_table"]

@@ -34,7 +34,7 @@ from linkage.exchange._schema import (
     Extract,
 )
 from linkage.identifiers import (
-    _LEADING_DIGITS,
+    LEADING_DIGITS,
     parse_enterprise_numbers,
     parse_establishment_numbers,
 )
@@ -434,7 +434,7 @@ def _typed(values: pd.Series, kind: str, file: str, column: str, rows: np.ndarra
 def _canonical(text: pa.Array | pa.ChunkedArray, kind: str) -> np.ndarray:
     """Where a value is missing or already a valid number as the parser writes it
     (ten ASCII digits, check digits and first digit right): what it parses to."""
-    low, high = _LEADING_DIGITS[kind]  # type: ignore[index]
+    low, high = LEADING_DIGITS[kind]  # type: ignore[index]
     found = []
     for chunk in _text_chunks(text):
         data, starts, ends = _spans(chunk)

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-__all__ = ["codes", "dense_ranks", "sort_order"]
+__all__ = ["codes", "dense_ranks", "fixed_bytes", "sort_order"]
 
 
 def _one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -26,7 +26,7 @@ def _one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values
 
 
-def _fixed_bytes(values: pa.Array) -> NDArray[np.uint8] | None:
+def fixed_bytes(values: pa.Array) -> NDArray[np.uint8] | None:
     """The bytes of a text column whose every value is there and of one width, one
     row per value (a view, no copy); None otherwise."""
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
@@ -98,7 +98,7 @@ def dense_ranks(values: pa.Array | pa.ChunkedArray) -> tuple[NDArray[np.int64], 
         return None
     if not len(values):
         return np.zeros(0, dtype=np.int64), 0
-    rows = _fixed_bytes(values)
+    rows = fixed_bytes(values)
     if rows is not None:
         return _fixed_ranks(rows)
     encoded = pc.dictionary_encode(values)
@@ -117,7 +117,7 @@ def codes(values: pa.Array | pa.ChunkedArray) -> tuple[NDArray[np.int64], int] |
     values = _one_chunk(values)
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return None
-    rows = _fixed_bytes(values)
+    rows = fixed_bytes(values)
     if rows is not None:
         return _fixed_ranks(rows)
     encoded = pc.dictionary_encode(values)
