@@ -531,6 +531,14 @@ def test_expand_takes_each_items_codes_in_turn() -> None:
     assert got.tolist() == [30, 31, 32, 10, 11, 30, 31, 32]
 
 
+def test_a_fuzzy_field_without_any_value_encodes_as_missing(sample, ring) -> None:
+    table = sample.enterprises.head(50).assign(name=None)
+    encoded = encode(table, enterprises(), ring).table
+    assert encoded["bloom:name_sorted"].null_count == 50
+    assert encoded["lsh:name_sorted:0"].null_count == 50
+    assert encoded["lsh_unique:name_sorted:0"].null_count == 50
+
+
 def test_a_target_of_bits_hides_the_length() -> None:
     values = np.array(["ab", "a much longer company name bv"], dtype=object)
     plain = popcount(bloom_filters(values, b"k" * 32, q=2, hashes=10, bits=1024))

@@ -274,10 +274,11 @@ def _bands(
         grams, keys.derive(f"lsh/{f}"), q=params.q, bands=params.lsh_bands, rows=params.lsh_rows
     )
     # One row a band (each a column of the output), 0 where the value is missing.
-    keys_of = np.zeros((len(codes), params.lsh_bands), np.uint64)
     if len(bands):
         keys_of = np.take(bands, np.maximum(codes, 0), axis=0)
         keys_of[~present] = 0
+    else:  # no value at all
+        keys_of = np.zeros((len(codes), params.lsh_bands), np.uint64)
     keys_of = np.ascontiguousarray(keys_of.T)
     salted = keys_of
     if band_salts is not None:
@@ -286,7 +287,8 @@ def _bands(
         salted[salted == 0] = 1
     # Across salts, only the values this party holds once: a band shared across
     # postcodes then never groups more than one record a file.
-    alone = present & (np.bincount(codes[present], minlength=len(bands)) == 1)[codes]
+    alone = np.zeros(len(codes), np.bool_)
+    alone[present] = (np.bincount(codes[present], minlength=len(bands)) == 1)[codes[present]]
     out = {}
     for band in range(params.lsh_bands):
         out[f"lsh:{f}:{band}"] = _fixed(salted[band], present)
@@ -311,9 +313,10 @@ def _filters(
         grams, key, q=params.q, hashes=params.hashes, bits=params.bits, target=params.target_bits
     )
     # A missing value takes any row: its filter is emptied at the end.
-    filters = np.zeros((len(codes), of_values.shape[1]), np.uint64)
     if len(of_values):
         filters = np.take(of_values, np.maximum(codes, 0), axis=0)
+    else:  # no value at all
+        filters = np.zeros((len(codes), of_values.shape[1]), np.uint64)
     if salts is not None:
         permutations = salt_permutations(salts[1], key, bits=params.bits)
         filters[present] = permute_bits(filters[present], salts[0][present], permutations)
