@@ -38,6 +38,7 @@ from linkage.pseudonymise import hmac_sha256_many
 
 __all__ = [
     "Grams",
+    "Ranked",
     "Words",
     "bloom_filters",
     "by_count",
@@ -60,6 +61,7 @@ _STREAM_BYTES = 1 << 20  # key stream per AES pass of flip_bits
 _MAX_CHARS = 256
 _MAX_HASHES = 64  # longer values are cut (a company name is far shorter)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX_BLOCK = 1 << 15  # numbers a block of mix64: 256 KiB, in cache
 
 
 def qgrams(values: NDArray[np.object_], *, q: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -205,8 +207,12 @@ def _grams_of_text(strings: pa.LargeStringArray, q: int) -> Grams:
     if not len(strings) or (chars >= 128).any():
         return Grams.of(strings.to_numpy(zero_copy_only=False), q)
     lengths = np.diff(offsets)
-    padded = np.full(int((lengths + 2).sum()), 32, np.uint8)  # each padded with a space each side
-    padded[_spans(np.cumsum(lengths + 2) - lengths - 1, lengths)] = chars
+    # Each padded with a space each side: the characters fill what the spaces leave.
+    ends = np.cumsum(lengths + 2)
+    is_char = np.ones(int(ends[-1]), np.bool_)
+    is_char[ends - 1] = is_char[ends - lengths - 2] = False
+    padded = np.full(len(is_char), 32, np.uint8)
+    padded[is_char] = chars
     return Grams._ascii(padded, lengths, q)
 
 
@@ -219,12 +225,6 @@ def expand(
     taken = counts[items]
     first = np.cumsum(taken) - taken
     return codes[np.arange(int(taken.sum())) + np.repeat(starts[items] - first, taken)]
-
-
-def _spans(starts: NDArray[np.int64], lengths: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Every position of the spans ``[starts[i], starts[i] + lengths[i])``, in turn."""
-    first = np.cumsum(lengths) - lengths
-    return np.arange(int(lengths.sum())) + np.repeat(starts - first, lengths)
 
 
 def decode_gram(gram: int, q: int) -> str:
@@ -276,6 +276,7 @@ def bloom_filters(
     hashes: int,
     bits: int,
     target: int = 0,
+    of: NDArray[np.integer] | None = None,
 ) -> NDArray[np.uint64]:
     """The Bloom filter of each value, packed: shape (n, bits // 64), dtype uint64.
 
@@ -284,6 +285,8 @@ def bloom_filters(
     value of few q-grams sets more positions per q-gram (``ceil(target / n)``, at
     most 64): every filter holds about ``target`` bits, so that a short name is
     compared as surely as a long one and the count of set bits hides the length.
+    ``of``: the values whose filters to give, in turn (each record's value, say);
+    every value in order if not given.
 
     Each distinct (q-gram, positions per q-gram) pair is made into a packed filter
     once; a value's filter is the OR of its q-grams' (:func:`reduce_rows`), or, from
@@ -293,14 +296,14 @@ def bloom_filters(
     of_words = grams.grams if isinstance(grams, Words) else grams
     sizes = grams.sizes if isinstance(grams, Words) else grams.counts
     if not of_words.codes.size:
-        return np.zeros((len(sizes), bits // 64), np.uint64)
+        return np.zeros((len(sizes) if of is None else len(of), bits // 64), np.uint64)
     per_value = np.full(len(sizes), hashes, np.int64)
     if target:
         per_value = np.clip(-(-target // np.maximum(sizes, 1)), hashes, _MAX_HASHES)
     most = int(per_value.max(initial=hashes))
     positions = gram_positions(of_words.distinct, key, q=q, hashes=most, bits=bits)
     if not isinstance(grams, Words):
-        return _or_of_grams(positions, grams.codes, grams.counts, per_value, bits)
+        return _or_of_grams(positions, grams.codes, grams.counts, per_value, bits).take(of)
     pair = grams.codes * most + np.repeat(per_value - 1, grams.counts)
     used, pairs = pd.factorize(pair)
     word = pairs // most
@@ -311,7 +314,7 @@ def bloom_filters(
         pairs % most + 1,
         bits,
     )
-    return reduce_rows(of_pairs, used, grams.counts, np.bitwise_or, 0)
+    return reduce_rows(of_pairs, used, grams.counts, np.bitwise_or, 0).take(of)
 
 
 def _or_of_grams(
@@ -320,7 +323,7 @@ def _or_of_grams(
     counts: NDArray[np.int64],
     per_value: NDArray[np.int64],
     bits: int,
-) -> NDArray[np.uint64]:
+) -> Ranked:
     """Per value, the OR of its q-grams' filters (``codes``, ``counts[i]`` of them a
     value), each of the first ``per_value[i]`` of the q-gram's ``positions``."""
     most = positions.shape[1]
@@ -341,35 +344,63 @@ def by_count(counts: NDArray[np.int64]) -> NDArray[np.intp]:
     return np.argsort(counts.astype(np.uint16) if small else counts, kind="stable")
 
 
+@dataclass(frozen=True)
+class Ranked:
+    """Rows made in an order of their own: value ``i``'s row is ``rows[rank[i]]``.
+
+    A reduction writes its rows front to back in the order it makes them; the next
+    step reads them through ``rank`` (one gather) rather than having them scattered
+    back into the values' order first.
+    """
+
+    rows: NDArray[Any]
+    rank: NDArray[np.intp]
+
+    def take(self, values: NDArray[np.integer] | None = None) -> NDArray[Any]:
+        """The rows of ``values`` in turn (every value in order if None)."""
+        at = self.rank if values is None else self.rank[values]
+        return np.take(self.rows, at, axis=0)
+
+
 def reduce_rows(
-    table: NDArray[Any],
+    table: NDArray[Any] | Ranked,
     codes: NDArray[np.integer],
     counts: NDArray[np.int64],
     op: np.ufunc,
     identity: int,
-) -> NDArray[Any]:
-    """Per value, ``op`` over the rows of ``table`` its codes name: shape (n, columns).
+) -> Ranked:
+    """Per value, ``op`` over the rows of ``table`` its codes name (n rows of its columns).
 
     ``codes`` holds each value's codes in turn (``counts[i]`` of them, values in
     order). A value without codes gets ``identity``. The values of one count are
     taken together: their reduction is one gather and one ``op`` per code, without
-    padding (faster than ``reduceat``).
+    padding (faster than ``reduceat``), written straight after the last.
     """
-    out = np.empty((len(counts), table.shape[1]), table.dtype)
-    out[counts == 0] = identity
+    if isinstance(table, Ranked):
+        codes = table.rank[codes]
+        table = table.rows
     starts = np.cumsum(counts) - counts
     order = by_count(counts)
+    out = np.empty((len(counts), table.shape[1]), table.dtype)
+    taken = np.empty((min(len(counts), _CHUNK), table.shape[1]), table.dtype)
+    done = 0
     for group in np.split(order, np.flatnonzero(np.diff(counts[order])) + 1):
         count = int(counts[group[0]]) if len(group) else 0
-        for a in range(0, len(group) if count else 0, _CHUNK):
+        if not count:
+            out[done : done + len(group)] = identity
+            done += len(group)
+            continue
+        for a in range(0, len(group), _CHUNK):
             rows = group[a : a + _CHUNK]
             at = codes[starts[rows] + np.arange(count)[:, None]]  # (count, rows)
-            reduced = table[at[0]]
-            taken = np.empty_like(reduced)
+            reduced = out[done : done + len(rows)]
+            np.take(table, at[0], axis=0, out=reduced)
             for column in at[1:]:
-                op(reduced, np.take(table, column, axis=0, out=taken), out=reduced)
-            out[rows] = reduced
-    return out
+                op(reduced, np.take(table, column, axis=0, out=taken[: len(rows)]), out=reduced)
+            done += len(rows)
+    rank = np.empty(len(order), np.intp)
+    rank[order] = np.arange(len(order))
+    return Ranked(out, rank)
 
 
 def _filters_of(
@@ -404,15 +435,22 @@ def permute_bits(
 def mix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """SplitMix64's finaliser: a bijection that scatters nearby counters.
 
-    Works on ``x`` in place (and returns it) with one temporary array: on arrays
-    of tens of megabytes, fresh memory costs more than the arithmetic.
+    Works on ``x`` (C-contiguous) in place and returns it, a block of
+    :data:`_MIX_BLOCK` numbers at a time: each block's eight passes stay in cache.
     """
-    shifted = np.empty_like(x)
+    if not x.flags.c_contiguous:
+        x[...] = mix64(np.ascontiguousarray(x))
+        return x
+    flat = x.reshape(-1)
+    shifted = np.empty(min(len(flat), _MIX_BLOCK), np.uint64)
     with np.errstate(over="ignore"):
-        for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (31, 0)):
-            x ^= np.right_shift(x, np.uint64(shift), out=shifted)
-            if factor:
-                x *= np.uint64(factor)
+        for a in range(0, len(flat), _MIX_BLOCK):
+            block = flat[a : a + _MIX_BLOCK]
+            temp = shifted[: len(block)]
+            for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (31, 0)):
+                block ^= np.right_shift(block, np.uint64(shift), out=temp)
+                if factor:
+                    block *= np.uint64(factor)
     return x
 
 

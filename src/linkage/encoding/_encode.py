@@ -270,16 +270,17 @@ def _bands(
 ) -> dict[str, pa.Array]:
     """The blocking bands of fuzzy field ``f`` (see :mod:`linkage.encoding._lsh`)."""
     present = codes >= 0
-    bands = minhash_bands(
-        grams, keys.derive(f"lsh/{f}"), q=params.q, bands=params.lsh_bands, rows=params.lsh_rows
-    )
-    # One row a band (each a column of the output), 0 where the value is missing.
-    if len(bands):
-        keys_of = np.take(bands, np.maximum(codes, 0), axis=0)
-        keys_of[~present] = 0
-    else:  # no value at all
-        keys_of = np.zeros((len(codes), params.lsh_bands), np.uint64)
-    keys_of = np.ascontiguousarray(keys_of.T)
+    # One row a band (each a column of the output), 0 where the value is missing
+    # (it took any value's keys: with no value at all, the keys of none).
+    keys_of = minhash_bands(
+        grams,
+        keys.derive(f"lsh/{f}"),
+        q=params.q,
+        bands=params.lsh_bands,
+        rows=params.lsh_rows,
+        of=np.maximum(codes, 0),
+    ).T
+    keys_of[:, ~present] = 0
     salted = keys_of
     if band_salts is not None:
         with np.errstate(over="ignore"):
@@ -288,7 +289,7 @@ def _bands(
     # Across salts, only the values this party holds once: a band shared across
     # postcodes then never groups more than one record a file.
     alone = np.zeros(len(codes), np.bool_)
-    alone[present] = (np.bincount(codes[present], minlength=len(bands)) == 1)[codes[present]]
+    alone[present] = (np.bincount(codes[present]) == 1)[codes[present]]
     out = {}
     for band in range(params.lsh_bands):
         out[f"lsh:{f}:{band}"] = _fixed(salted[band], present)
@@ -309,14 +310,17 @@ def _filters(
     """The hardened Bloom filters of fuzzy field ``f``, and which records have one."""
     present = codes >= 0
     key = keys.derive(f"bloom/{f}")
-    of_values = bloom_filters(
-        grams, key, q=params.q, hashes=params.hashes, bits=params.bits, target=params.target_bits
+    # A missing value takes any value's filter (none's, with no value at all): it
+    # is emptied at the end.
+    filters = bloom_filters(
+        grams,
+        key,
+        q=params.q,
+        hashes=params.hashes,
+        bits=params.bits,
+        target=params.target_bits,
+        of=np.maximum(codes, 0),
     )
-    # A missing value takes any row: its filter is emptied at the end.
-    if len(of_values):
-        filters = np.take(of_values, np.maximum(codes, 0), axis=0)
-    else:  # no value at all
-        filters = np.zeros((len(codes), of_values.shape[1]), np.uint64)
     if salts is not None:
         permutations = salt_permutations(salts[1], key, bits=params.bits)
         filters[present] = permute_bits(filters[present], salts[0][present], permutations)

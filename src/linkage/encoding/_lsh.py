@@ -33,18 +33,21 @@ def minhash_bands(
     q: int,
     bands: int,
     rows: int,
+    of: NDArray[np.integer] | None = None,
 ) -> NDArray[np.uint64]:
     """The band keys of each value: shape (n, bands), dtype uint64 (0: no q-gram).
 
     ``values``: strings, or their q-grams already made, or their words (a value's
-    MinHash is the least of its words').
+    MinHash is the least of its words'). ``of``: the values whose keys to give, in
+    turn (each record's value, say); every value in order if not given. The array
+    is a band's keys after another (Fortran order): its transpose is contiguous,
+    one row a band.
     """
     grams = values if isinstance(values, Grams | Words) else Grams.of(values, q)
     of_words = grams.grams if isinstance(grams, Words) else grams
     counts = grams.sizes if isinstance(grams, Words) else grams.counts
-    out = np.zeros((len(counts), bands), np.uint64)
     if not of_words.codes.size:
-        return out
+        return np.zeros((bands, len(counts) if of is None else len(of)), np.uint64).T
     digests = hmac_sha256_many(
         key, (decode_gram(g, q).encode("utf-8", "surrogatepass") for g in of_words.distinct)
     )
@@ -59,10 +62,14 @@ def minhash_bands(
     mins = reduce_rows(hashes, of_words.codes, of_words.counts, np.minimum, most)
     if isinstance(grams, Words):
         mins = reduce_rows(mins, grams.codes, grams.counts, np.minimum, most)
+    # The keys in the order the MinHashes were made in (mins.rank says where).
+    empty = np.zeros(len(counts), np.bool_)
+    empty[mins.rank[counts == 0]] = True
+    out = np.empty((bands, len(counts)), np.uint64)
     # A band's MinHashes four to a 64-bit word (little-endian), the words mixed in turn.
     width = -(-rows // 4) * 4
     for a in range(0, len(counts), _CHUNK):
-        block = mins[a : a + _CHUNK].reshape(-1, bands, rows)
+        block = mins.rows[a : a + _CHUNK].reshape(-1, bands, rows)
         packed = np.zeros((len(block), bands, width), np.uint16)
         packed[:, :, :rows] = block
         words = packed.view("<u8")
@@ -71,6 +78,7 @@ def minhash_bands(
             for w in range(words.shape[2]):
                 key_of = mix64(key_of * _GOLDEN + words[:, :, w] + np.uint64(1))
         key_of[key_of == 0] = 1
-        key_of[counts[a : a + _CHUNK] == 0] = 0
-        out[a : a + _CHUNK] = key_of
-    return out
+        key_of[empty[a : a + _CHUNK]] = 0
+        out[:, a : a + _CHUNK] = key_of.T
+    at = mins.rank if of is None else mins.rank[of]
+    return np.take(out, at, axis=1).T
