@@ -19,7 +19,7 @@ ROOT = Path(linkage.__file__).parent
 # Lowest first. A module may import from a lower layer, or from its own package;
 # never from its own layer (so stages never import stages) nor from a higher one.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("exceptions", "_version"),
+    ("exceptions", "_version", "_memory"),
     ("io", "_codes", "_kinds"),
     ("normalise", "national"),
     ("identifiers", "_keyfile", "synthetic"),

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from linkage._memory import reused_memory
 from linkage.config import Field, LinkSpec, spec_to_dict
 from linkage.encoding._bloom import (
     Grams,
@@ -124,6 +125,7 @@ def _seeds(ids: pd.Series, key: bytes) -> NDArray[np.uint64]:
     return aes_cmac_many(key, text(ids.astype("string[pyarrow]"))).view("<u8")[:, 0].copy()
 
 
+@reused_memory()
 def encode(
     table: pd.DataFrame,
     spec: LinkSpec,
