@@ -174,6 +174,24 @@ def test_tokens_are_keyed_per_value(prf: str) -> None:
     assert (tokens(values, b"u" * 32, prf=prf)[0][0] != got[0]).any()  # another key
 
 
+def test_aes_cmac_of_a_slice_with_missing_messages() -> None:
+    """An Arrow slice (its offsets start past 0) with nulls: each message read at its
+    own offset, a missing one all zeros; every length of a last block (0..16 bytes)."""
+    from cryptography.hazmat.primitives.ciphers import algorithms
+    from cryptography.hazmat.primitives.cmac import CMAC
+
+    messages = [None if n % 7 == 3 else bytes(range(n)) for n in range(40)]
+    array = pa.array([b"before", *messages], pa.binary()).slice(1)
+    got = aes_cmac_many(b"s" * 32, array)
+    for message, row in zip(messages, got, strict=True):
+        if message is None:
+            assert not row.any()
+            continue
+        one = CMAC(algorithms.AES(b"s" * 32))
+        one.update(message)
+        assert row.tobytes() == one.finalize()
+
+
 def test_many_messages_take_the_same_cmac_as_one() -> None:
     """Messages of one length are taken in passes of many: rows at the seams of the
     passes get the CMAC of the one-message implementation."""
