@@ -236,6 +236,23 @@ def test_near_tokens_of_many_and_of_long_values() -> None:
         assert not near[row, len(strings) :].any()
 
 
+def test_near_tokens_of_every_length_in_a_slice() -> None:
+    """Values of 0 to 33 characters (one block, exactly 16 bytes, more), non-ASCII
+    and missing ones, read from an Arrow slice: each near token as its reference."""
+    values = ["0123456789abcdefghijklmnopqrstuvwxyz"[:n] for n in range(34)]
+    values += ["é1234", None, "x"]
+    array = pa.array(["before", *values], pa.large_string()).slice(1)
+    near = near_tokens(array, b"v" * 32)
+    for row, value in enumerate(values):
+        if value is None or not 1 <= len(value) <= 32:
+            assert not near[row].any()
+            continue
+        strings = [value] + [value[:i] + value[i + 1 :] for i in range(len(value))]
+        want = aes_cmac_many(b"v" * 32, pa.array(strings)).view("<u8")[:, 0]
+        assert near[row, : len(strings)].tolist() == want.tolist()
+        assert not near[row, len(strings) :].any()
+
+
 def test_a_list_mark_is_found_in_any_slice_of_cells() -> None:
     from linkage.encoding._encode import _marked
 

@@ -132,6 +132,29 @@ class _Cmac:
         ecb_in_place(self._aes, state)
         return state
 
+    def of_one_block_and_shorter(
+        self, loads: NDArray[np.uint64], starts: NDArray[np.int64], length: int
+    ) -> NDArray[np.uint64]:
+        """The first words of the CMACs of messages of ``length`` <= 16 bytes at
+        ``starts``, and of each message with its ``i``-th byte left out: shape
+        (n, 1 + length). Leaving a byte out of the two words ``hi:lo`` keeps the
+        bytes below it and shifts those above it down one."""
+        low = loads[starts] & _KEEP[0, length]
+        high = loads[starts + 8] & _KEEP[1, length]
+        blocks = np.empty((len(starts), 1 + length, 2), "<u8")
+        blocks[:, 0, 0] = low ^ self._tails[0, length]
+        blocks[:, 0, 1] = high ^ self._tails[1, length]
+        down_low = (low >> np.uint64(8)) | (high << np.uint64(56))
+        down_high = high >> np.uint64(8)
+        for i in range(length):
+            below_low, below_high = _KEEP[0, i], _KEEP[1, i]
+            blocks[:, 1 + i, 0] = (low & below_low) | (down_low & ~below_low)
+            blocks[:, 1 + i, 1] = (high & below_high) | (down_high & ~below_high)
+        blocks[:, 1:, 0] ^= self._tails[0, length - 1]
+        blocks[:, 1:, 1] ^= self._tails[1, length - 1]
+        ecb_in_place(self._aes, blocks)
+        return blocks[:, :, 0]
+
     def __call__(self, messages: NDArray[np.uint8]) -> NDArray[np.uint64]:
         """The CMAC of each row of ``messages`` (n, length): shape (n, 2), little-endian words.
 
@@ -170,6 +193,22 @@ def _by_length(values: pa.Array) -> Iterator[tuple[NDArray[np.intp], NDArray[np.
             start += len(rows) * length
 
 
+def _loads(
+    messages: pa.Array,
+) -> tuple[NDArray[np.uint64], NDArray[np.int64], NDArray[np.int64]]:
+    """An 8-byte little-endian load at every byte of the messages' bytes (a copy
+    with room for a whole block past the last), their offsets and their lengths."""
+    values = messages.cast(pa.large_binary())
+    offsets = np.frombuffer(values.buffers()[1], np.int64, len(values) + 1, values.offset * 8)
+    raw = values.buffers()[2]
+    data = np.zeros(int(offsets[-1]) + 16, np.uint8)
+    if raw is not None and offsets[-1] > offsets[0]:
+        data[offsets[0] : offsets[-1]] = np.frombuffer(
+            raw, np.uint8, int(offsets[-1] - offsets[0]), int(offsets[0])
+        )
+    return np.ndarray((len(data) - 7,), "<u8", data, 0, (1,)), offsets[:-1], np.diff(offsets)
+
+
 def _cmac_words(key: bytes, messages: pa.Array) -> NDArray[np.uint64]:
     """AES-CMAC of each message as two little-endian words: shape (n, 2), zeros where
     a message is missing.
@@ -180,20 +219,11 @@ def _cmac_words(key: bytes, messages: pa.Array) -> NDArray[np.uint64]:
     subkey; each CBC step is then one AES-ECB pass over all of them.
     """
     cmac = _Cmac(key)
-    values = messages.cast(pa.large_binary())
-    offsets = np.frombuffer(values.buffers()[1], np.int64, len(values) + 1, values.offset * 8)
-    lengths = np.diff(offsets)
-    raw = values.buffers()[2]
-    data = np.zeros(int(offsets[-1]) + 16, np.uint8)  # room for a whole block at any offset
-    if raw is not None and offsets[-1] > offsets[0]:
-        data[offsets[0] : offsets[-1]] = np.frombuffer(
-            raw, np.uint8, int(offsets[-1] - offsets[0]), int(offsets[0])
-        )
-    loads = np.ndarray((len(data) - 7,), "<u8", data, 0, (1,))  # an 8-byte load at every byte
+    loads, offsets, lengths = _loads(messages)
     blocks = np.maximum(-(-lengths // 16), 1)
-    blocks[~values.is_valid().to_numpy(zero_copy_only=False)] = 0
-    out = np.zeros((len(values), 2), "<u8")
-    for count in np.unique(blocks[blocks > 0]):
+    blocks[~messages.is_valid().to_numpy(zero_copy_only=False)] = 0
+    out = np.zeros((len(messages), 2), "<u8")
+    for count in np.flatnonzero(np.bincount(blocks)[1:]) + 1:  # 0: missing
         group = np.flatnonzero(blocks == count)
         for start in range(0, len(group), _ROWS):
             rows = group[start : start + _ROWS]
@@ -229,25 +259,24 @@ def near_tokens(values: pd.Series | pa.Array, key: bytes) -> NDArray[np.uint64]:
     )
     out = np.zeros((len(values), 1 + int(chars[usable].max(initial=0))), np.uint64)
     cmac = _Cmac(key)
-    rows = np.flatnonzero(ascii_)
+    loads, offsets, _ = _loads(values)
+    short = np.where(ascii_ & (chars <= 16), chars, 0)
+    for length in np.flatnonzero(np.bincount(short)[1:]) + 1:  # one block each: from words
+        group = np.flatnonzero(short == length)
+        step = max(_ROWS // (1 + int(length)), 1)
+        for start in range(0, len(group), step):
+            rows = group[start : start + step]
+            out[rows, : 1 + length] = cmac.of_one_block_and_shorter(
+                loads, offsets[rows], int(length)
+            )
+    rows = np.flatnonzero(ascii_ & (chars > 16))
     for at, block in _by_length(values.take(pa.array(rows))):
-        n, length = block.shape
+        n, length = block.shape  # more than one block: rare
         keep = np.array([np.delete(np.arange(length), i) for i in range(length)])
-        if length >= 16:  # more than one block: rare
-            shorter = block[:, keep].reshape(n * length, length - 1)
-            out[rows[at], : 1 + length] = np.hstack(
-                [cmac(block)[:, :1], cmac(shorter)[:, 0].reshape(n, length)]
-            )
-            continue
-        step = max(_ROWS // (1 + length), 1)
-        for start in range(0, n, step):  # the value and its shorter strings: a block each
-            part = block[start : start + step]
-            shorter = part[:, keep].reshape(len(part) * length, length - 1)
-            blocks = np.concatenate(
-                [cmac.last_blocks(part), cmac.last_blocks(shorter).reshape(len(part), length, 16)],
-                axis=1,
-            )
-            out[rows[at[start : start + step]], : 1 + length] = cmac.one_block(blocks)
+        shorter = block[:, keep].reshape(n * length, length - 1)
+        out[rows[at], : 1 + length] = np.hstack(
+            [cmac(block)[:, :1], cmac(shorter)[:, 0].reshape(n, length)]
+        )
     rows = np.flatnonzero(usable & ~ascii_)
     out[rows, : out.shape[1]] = _near_by_position(values.take(pa.array(rows)), key, out.shape[1])
     return out
