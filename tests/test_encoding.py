@@ -574,6 +574,25 @@ def test_a_fuzzy_field_without_any_value_encodes_as_missing(sample, ring) -> Non
     assert encoded["lsh_unique:name_sorted:0"].null_count == 50
 
 
+def test_arrow_text_in_several_chunks_encodes_as_python_text(sample, ring) -> None:
+    """A table read by Arrow (a Parquet file's row groups, a CSV's blocks) holds its
+    text in several chunks: the same encodings as from Python strings."""
+    plain = sample.employers.head(400).reset_index(drop=True)
+    plain.loc[3, "email"] = "a@example.org; b@example.org"
+
+    def chunked(column: pd.Series) -> pd.Series:
+        if column.dtype != object:
+            return column
+        whole = pa.array(column, type=pa.large_string(), from_pandas=True)
+        parts = pa.chunked_array([whole.slice(0, 150), whole.slice(150)])
+        return pd.Series(pd.arrays.ArrowStringArray(parts), index=column.index)
+
+    arrow = plain.apply(chunked)
+    assert isinstance(arrow["email"].array, pd.arrays.ArrowStringArray)
+    want = encode(plain, enterprises(), ring).table
+    assert encode(arrow, enterprises(), ring).table.equals(want)
+
+
 def test_a_target_of_bits_hides_the_length() -> None:
     values = np.array(["ab", "a much longer company name bv"], dtype=object)
     plain = popcount(bloom_filters(values, b"k" * 32, q=2, hashes=10, bits=1024))

@@ -81,7 +81,7 @@ def _encode(args: argparse.Namespace) -> int:
     params = _params(args.params)
     ring = KeyRing.load(args.key, passphrase=_passphrase(args))
     log.info("reading %s...", args.table)
-    table = read_table(args.table)
+    table = read_table(args.table, arrow_strings=True)  # text as Arrow reads it, no Python strings
     encoded = encode(
         table, spec, ring, side=args.side, params=params, keep=args.keep, name=args.table.name
     )

@@ -364,7 +364,7 @@ def _listed(
     if pd.api.types.is_numeric_dtype(column):
         return None
     try:  # text as it is: a tenth of the cost of a conversion
-        cells = pa.array(column, from_pandas=True, type=pa.large_string())
+        cells = text(pa.array(column, from_pandas=True, type=pa.large_string()))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         cells = text(column.astype("string[pyarrow]"))
     if not _marked(cells):
