@@ -548,6 +548,11 @@ def test_a_value_encodes_as_the_union_of_its_words(values: list[str], q: int) ->
         assert (got == want).all()
     want = minhash_bands(array, key, q=q, bands=4, rows=3)
     assert (minhash_bands(words, key, q=q, bands=4, rows=3) == want).all()
+    # The rows of some values, in any order and repeated, as their own rows.
+    of = np.arange(len(values))[::-1].repeat(2)
+    assert (minhash_bands(words, key, q=q, bands=4, rows=3, of=of) == want[of]).all()
+    full = bloom_filters(words, key, q=q, hashes=5, bits=256, target=60)
+    assert (bloom_filters(words, key, q=q, hashes=5, bits=256, target=60, of=of) == full[of]).all()
 
 
 def test_words_number_each_distinct_word_once() -> None:
