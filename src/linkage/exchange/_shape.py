@@ -94,6 +94,29 @@ def _columns(table: str, *skip: str) -> list[str]:
     return [c for c in EXTRACTS[table].columns if c not in skip]
 
 
+#: What a delivered dossier and amount take of the dossiers' extract.
+_DOSSIER = (
+    "dossier_id",
+    "enterprise_number",
+    "party",
+    "title",
+    "status",
+    "themes",
+    "start_date",
+    "contact_date",
+    "decision_date",
+    "crm_reference",
+)
+_AMOUNT = ("amount_id", "dossier_id", "service_id", "party", "granted_amount", "paid_amount")
+
+
+def _with(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``column`` is there: ``frame`` itself, not a copy,
+    where every row's is (a withheld number is rare)."""
+    present = frame[column].notna().to_numpy()
+    return frame if present.all() else frame[present]
+
+
 def shape(
     tables: dict[str, pd.DataFrame], ring: KeyRing, *, known: dict[str, pd.Series] | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -104,13 +127,12 @@ def shape(
     (:func:`known_keys`), taken rather than made anew (the same, byte for byte).
     """
     out: dict[str, pd.DataFrame] = {}
-    ent = tables["enterprises"]
-    ent = ent[ent["enterprise_number"].notna()]
-    est = tables["establishments"]
-    est = est[est["establishment_number"].notna()]
+    ent = _with(tables["enterprises"], "enterprise_number")
+    est = _with(tables["establishments"], "establishment_number")
     parts, con, staff = tables["dossiers"], tables["contacts"], tables["staff"]
-    # A dossier is one row per service: its own fields from its first row.
-    dos = parts[~parts["dossier_id"].duplicated().to_numpy()]
+    # A dossier is one row per service: its own fields from its first row (those of
+    # them delivered: a copy of the columns taken, not of the whole extract).
+    dos = parts.loc[~parts["dossier_id"].duplicated().to_numpy(), list(_DOSSIER)]
     refs = list_items(parts["staff_ids"])
     ent_key, est_ent_key, dos_ent_key, con_ent_key = _keys(
         ring,
@@ -154,18 +176,7 @@ def shape(
             "dossier_id": dos["dossier_id"],
             "enterprise_key": dos_ent_key,
             "party": dos["party"],
-            **{
-                c: dos[c]
-                for c in (
-                    "title",
-                    "status",
-                    "themes",
-                    "start_date",
-                    "contact_date",
-                    "decision_date",
-                    "crm_reference",
-                )
-            },
+            **{c: dos[c] for c in _DOSSIER[3:]},
         }
     )
     out["dossier_staff"] = pd.DataFrame(
@@ -192,7 +203,7 @@ def shape(
         }
     ).drop_duplicates(subset=["service_key", "party"])
     has_amount = (parts["granted_amount"].notna() | parts["paid_amount"].notna()).to_numpy()
-    amounts = parts[has_amount]
+    amounts = parts.loc[has_amount, list(_AMOUNT)]
     out["amounts"] = pd.DataFrame(
         {
             "amount_key": _keys(ring, "amount", amount_ids(amounts))[0],
