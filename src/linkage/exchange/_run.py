@@ -539,6 +539,22 @@ def _quality(
     return both.sort_values(["party", "table", "row", "column"], kind="stable", ignore_index=True)
 
 
+#: What the quality pass reads of the enterprises as linked (:func:`vdab_disagreements`).
+_COMPARED = ("enterprise_number", "party", "_file", "_row", "postcode")
+
+
+def _as_linked(frame: pd.DataFrame, config: ExchangeConfig, name: str) -> pd.DataFrame:
+    """The columns of an extract that its link (the spec's id and sources, the
+    parent's number, the party) and the quality pass after it read; the others are
+    let go before the links are made."""
+    if name not in config.links:
+        return frame
+    spec = config.links[name].spec
+    sources = (c for f in spec.fields for c in f.source_for("left"))
+    wanted = {spec.left_id, "enterprise_number", *sources, *_COMPARED}
+    return frame[[c for c in frame.columns if c in wanted]]
+
+
 def _write_each(
     staging: Path,
     tables: dict[str, pd.DataFrame],
@@ -737,6 +753,7 @@ def _deliver_on(
             name: aligned(frame, kept.applied, name, f"{name[:-1]}_number")
             for name, frame in linked.items()
         }
+    linked = {name: _as_linked(frame, config, name) for name, frame in linked.items()}
     inputs, dropped = extracts.inputs, extracts.dropped
     del extracts  # the extracts not linked are let go before the tables are written
     _give_back()
