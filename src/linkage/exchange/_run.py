@@ -539,6 +539,9 @@ def _quality(
     return both.sort_values(["party", "table", "row", "column"], kind="stable", ignore_index=True)
 
 
+#: The delivered tables whose text is mostly the linked extracts'.
+_LINKED = ("enterprises", "establishments")
+
 #: What the quality pass reads of the enterprises as linked (:func:`vdab_disagreements`).
 _COMPARED = ("enterprise_number", "party", "_file", "_row", "postcode")
 
@@ -563,15 +566,19 @@ def _write_each(
     then: Callable[[str, pa.Table], None],
 ) -> dict[str, dict[str, Any]]:
     """:func:`._delivery.write_tables` a table at a time, one thread (the run links on
-    the other core), each taken out of ``tables`` (emptied) and so let go once written."""
+    the other core), each taken out of ``tables`` (emptied) and so let go once written.
+    The enterprises and establishments go last: their text is the linked extracts',
+    held anyway, so the others' is let go before their writes (their sort and diff
+    copies are the largest). What was written, in the order of ``tables``."""
+    order = list(tables)
     written: dict[str, dict[str, Any]] = {}
-    for name in list(tables):
+    for name in sorted(order, key=lambda name: name in _LINKED):
         one = {name: tables.pop(name)}
         written.update(
             D.write_tables(staging, one, metadata=metadata, then=then, checkpoints=False, workers=1)
         )
         del one
-    return written
+    return {name: written[name] for name in order}
 
 
 @contextlib.contextmanager
