@@ -20,16 +20,13 @@ purge is incomplete.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
-import gc
 import logging
 import os
 import secrets
 import shutil
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +53,7 @@ from linkage.exchange._defects import (
 from linkage.exchange._extract import Extracts, InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._given import given_links, read_given
 from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
+from linkage.exchange._memory import give_back, returning_pool
 from linkage.exchange._overlays import (
     aligned,
     answered_fields,
@@ -262,7 +260,7 @@ def run(
             settle(config)
             refuse_withdrawn(config)
             _write_ahead(config, **audit, outcome="started")
-            with _returning_pool():
+            with returning_pool():
                 staged = _deliver(
                     config,
                     ring,
@@ -407,28 +405,6 @@ def _vdab(config: ExchangeConfig) -> tuple[pd.DataFrame, pd.DataFrame, int, int]
         sites, ("site_id", "employer_id"), config.sites, policy
     )
     return employers, sites, held_employers, held_sites
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None (another C library)."""
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-_TRIM = _malloc_trim() if sys.platform.startswith("linux") else None
-
-
-def _give_back() -> None:
-    """Return the memory freed (Arrow's pool: the readers' buffers, tables let go;
-    glibc's heap: numpy's and Python's) to the system, so that the peak of a run is
-    what it holds, not what it once held. At 485k the heap's free pages after the
-    pseudonyms were 150-300 MB."""
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    if _TRIM is not None:
-        _TRIM(0)
 
 
 def _link(
@@ -581,24 +557,6 @@ def _write_each(
     return {name: written[name] for name in order}
 
 
-@contextlib.contextmanager
-def _returning_pool() -> Iterator[None]:
-    """Arrow's memory from jemalloc while a run builds its delivery, where this
-    pyarrow has it: mimalloc (the default) kept 300-400 MB of freed pages at 485k
-    even when asked to give them back; then the pool that was the default again."""
-    try:
-        pool = pa.jemalloc_memory_pool()
-    except (NotImplementedError, pa.ArrowException):
-        yield
-        return
-    before = pa.default_memory_pool()
-    pa.set_memory_pool(pool)
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(before)
-
-
 def _deliver(
     config: ExchangeConfig,
     ring: KeyRing,
@@ -626,7 +584,7 @@ def _deliver(
     employers, sites, held_employers, held_sites = _vdab(config)
     given = {n: read_given(p, n, policy) for n, p in config.given.items()}
     timings["read_validate"] = time.perf_counter() - mark
-    _give_back()
+    give_back()
     staging = config.store / f".staging-{run_id}"
     aside: Aside[float] | None = None
     asides: list[Aside[Any]] = []
@@ -644,7 +602,7 @@ def _deliver(
             ring=ring,
         )
         asides.append(aside)
-        _give_back()  # what the quality checks made and let go (run here, unforked)
+        give_back()  # what the quality checks made and let go (run here, unforked)
     box = [extracts]  # the only reference: let go in _deliver_on before the links
     del extracts
     try:
@@ -763,13 +721,13 @@ def _deliver_on(
     linked = {name: _as_linked(frame, config, name) for name, frame in linked.items()}
     inputs, dropped = extracts.inputs, extracts.dropped
     del extracts  # the extracts not linked are let go before the tables are written
-    _give_back()
+    give_back()
     # The tables are written and diffed (on the second core, if forked) while the
     # links are made; each is let go once written.
     writing = Aside(write, tables)
     asides.append(writing)
     del tables
-    _give_back()
+    give_back()
     timings["deliver"] = time.perf_counter() - mark
     feed = (
         given_links(given, keys, previous)
@@ -785,7 +743,7 @@ def _deliver_on(
     D.checkpoint("linked")
     assert aside is not None
     timings["quality"] = aside.result()  # the defects are on disk
-    _give_back()  # what the links made and let go
+    give_back()  # what the links made and let go
     mark = time.perf_counter()
     removed = (kept.applied.removed, ring) if kept is not None else None
     found = _quality(

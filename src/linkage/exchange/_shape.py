@@ -63,17 +63,12 @@ def known_keys(previous: Delivery | None, version: int) -> dict[str, pd.Series]:
 
 
 def _keys(
-    ring: KeyRing, domain: str, *columns: pd.Series, known: dict[str, pd.Series] | None = None
+    ring: KeyRing, domain: str, *columns: pd.Series, known: pd.Series | None = None
 ) -> list[pd.Series]:
     """Pseudonyms of several columns of one key domain, each distinct value hashed
     once for all of them (an enterprise's number turns up in four tables), or taken
-    from ``known`` (:func:`known_keys`)."""
-    keys = pseudonymise(
-        pd.concat(columns, ignore_index=True),
-        ring,
-        domain=domain,
-        known=(known or {}).get(domain),
-    )
+    from ``known`` (the domain's of :func:`known_keys`)."""
+    keys = pseudonymise(pd.concat(columns, ignore_index=True), ring, domain=domain, known=known)
     starts = np.cumsum([0, *(len(c) for c in columns)])
     return [
         keys.iloc[start : start + len(c)].set_axis(c.index).rename(c.name)
@@ -124,8 +119,10 @@ def shape(
 
     Records whose own number was withheld (missing after validation) are left out.
     ``known``: pseudonyms a previous delivery made under the same key
-    (:func:`known_keys`), taken rather than made anew (the same, byte for byte).
+    (:func:`known_keys`), taken rather than made anew (the same, byte for byte); the
+    dict is emptied, each domain's let go once used.
     """
+    known = {} if known is None else known
     out: dict[str, pd.DataFrame] = {}
     ent = _with(tables["enterprises"], "enterprise_number")
     est = _with(tables["establishments"], "establishment_number")
@@ -141,10 +138,18 @@ def shape(
         est["enterprise_number"],
         dos["enterprise_number"],
         con["enterprise_number"],
-        known=known,
+        known=known.pop("enterprise", None),
     )
     dossier_key, part_dossier_key, con_dossier_key = _keys(
-        ring, "dossier", dos["dossier_id"], parts["dossier_id"], con["dossier_id"], known=known
+        ring,
+        "dossier",
+        dos["dossier_id"],
+        parts["dossier_id"],
+        con["dossier_id"],
+        known=known.pop("dossier", None),
+    )
+    (est_key,) = _keys(
+        ring, "establishment", est["establishment_number"], known=known.pop("establishment", None)
     )
     staff_key, ref_staff_key = _keys(ring, "staff", staff["staff_id"], refs)
     (service_key,) = _keys(ring, "service", parts["service_id"])
@@ -158,9 +163,7 @@ def shape(
     )
     out["establishments"] = pd.DataFrame(
         {
-            "establishment_key": _keys(
-                ring, "establishment", est["establishment_number"], known=known
-            )[0],
+            "establishment_key": est_key,
             "establishment_number": est["establishment_number"],
             "enterprise_key": est_ent_key,
             "party": est["party"],
