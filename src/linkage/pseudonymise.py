@@ -308,9 +308,21 @@ def _encode(text: pa.StringArray | pa.ChunkedArray) -> tuple[pa.Array, pa.String
     return encoded.indices, encoded.dictionary
 
 
+#: Distinct values hashed at a time: the messages and digests are Python bytes, a
+#: block of them at a time rather than a column's (850,000 contacts: 170 MB at once).
+_HASHED_AT_ONCE = 1 << 16
+
+
 def _pseudonyms_of(distinct: pa.StringArray, key: SecretKey, version: int) -> pa.StringArray:
-    messages = distinct.cast(pa.binary()).to_pylist()
-    return _format(hmac_sha256_many(key.reveal(), messages), version)
+    secret = key.reveal()
+    blocks = [
+        _format(hmac_sha256_many(secret, block.cast(pa.binary()).to_pylist()), version)
+        for block in (
+            distinct.slice(start, _HASHED_AT_ONCE)
+            for start in range(0, len(distinct) or 1, _HASHED_AT_ONCE)  # none: one empty
+        )
+    ]
+    return blocks[0] if len(blocks) == 1 else pa.concat_arrays(blocks)
 
 
 def pseudonymise(

@@ -53,6 +53,7 @@ from linkage.exchange._fingerprints import (
     first_rows,
     text,
 )
+from linkage.exchange._memory import give_back
 from linkage.exchange._schema import EXTRACTS, LIST_SEPARATOR
 from linkage.io import write_table
 from linkage.model import FellegiSunter
@@ -535,6 +536,7 @@ def link_to_vdab(
             name: (sides_of[f"{name}_left"].result(), sides_of[f"{name}_right"].result())
             for name in LINKS
         }
+    give_back()  # what reading and coding the records made and let go
     results: dict[str, LinkResult] = {}
     changes: dict[str, pd.DataFrame] = {}
     linked: dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
@@ -622,6 +624,7 @@ def link_to_vdab(
                     ).dropna()
                 ),
             }
+        give_back()  # what the link made and let go, before the next
     return FeedLinks(
         tables=_delivered_links(results, delivered, sites, coded, prints),
         specs=specs,

@@ -26,6 +26,7 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from linkage.exchange._defects import (
 from linkage.exchange._extract import Extracts, InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._given import given_links, read_given
 from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
+from linkage.exchange._memory import give_back, returning_pool
 from linkage.exchange._overlays import (
     aligned,
     answered_fields,
@@ -258,17 +260,18 @@ def run(
             settle(config)
             refuse_withdrawn(config)
             _write_ahead(config, **audit, outcome="started")
-            staged = _deliver(
-                config,
-                ring,
-                run_id=run_id,
-                now=now,
-                today=today,
-                invalid_numbers=invalid_numbers,
-                max_age=max_assessment_age_days,
-                refit=refit,
-                started=started,
-            )
+            with returning_pool():
+                staged = _deliver(
+                    config,
+                    ring,
+                    run_id=run_id,
+                    now=now,
+                    today=today,
+                    invalid_numbers=invalid_numbers,
+                    max_age=max_assessment_age_days,
+                    refit=refit,
+                    started=started,
+                )
             assert isinstance(staged, RunResult)
             fields = _audit_fields(staged.manifest, staged.path)
             _write_ahead(config, **audit, outcome="intent", **fields)  # no switch without it
@@ -404,12 +407,6 @@ def _vdab(config: ExchangeConfig) -> tuple[pd.DataFrame, pd.DataFrame, int, int]
     return employers, sites, held_employers, held_sites
 
 
-def _give_back() -> None:
-    """Return the memory Arrow freed (the readers' buffers, tables let go) to the
-    system, so that the peak of a run is what it holds, not what it once held."""
-    pa.default_memory_pool().release_unused()
-
-
 def _link(
     extracts: dict[str, pd.DataFrame],
     employers: pd.DataFrame,
@@ -518,6 +515,48 @@ def _quality(
     return both.sort_values(["party", "table", "row", "column"], kind="stable", ignore_index=True)
 
 
+#: The delivered tables whose text is mostly the linked extracts'.
+_LINKED = ("enterprises", "establishments")
+
+#: What the quality pass reads of the enterprises as linked (:func:`vdab_disagreements`).
+_COMPARED = ("enterprise_number", "party", "_file", "_row", "postcode")
+
+
+def _as_linked(frame: pd.DataFrame, config: ExchangeConfig, name: str) -> pd.DataFrame:
+    """The columns of an extract that its link (the spec's id and sources, the
+    parent's number, the party) and the quality pass after it read; the others are
+    let go before the links are made."""
+    if name not in config.links:
+        return frame
+    spec = config.links[name].spec
+    sources = (c for f in spec.fields for c in f.source_for("left"))
+    wanted = {spec.left_id, "enterprise_number", *sources, *_COMPARED}
+    return frame[[c for c in frame.columns if c in wanted]]
+
+
+def _write_each(
+    staging: Path,
+    tables: dict[str, pd.DataFrame],
+    *,
+    metadata: dict[bytes, bytes],
+    then: Callable[[str, pa.Table], None],
+) -> dict[str, dict[str, Any]]:
+    """:func:`._delivery.write_tables` a table at a time, one thread (the run links on
+    the other core), each taken out of ``tables`` (emptied) and so let go once written.
+    The enterprises and establishments go last: their text is the linked extracts',
+    held anyway, so the others' is let go before their writes (their sort and diff
+    copies are the largest). What was written, in the order of ``tables``."""
+    order = list(tables)
+    written: dict[str, dict[str, Any]] = {}
+    for name in sorted(order, key=lambda name: name in _LINKED):
+        one = {name: tables.pop(name)}
+        written.update(
+            D.write_tables(staging, one, metadata=metadata, then=then, checkpoints=False, workers=1)
+        )
+        del one
+    return {name: written[name] for name in order}
+
+
 def _deliver(
     config: ExchangeConfig,
     ring: KeyRing,
@@ -545,7 +584,7 @@ def _deliver(
     employers, sites, held_employers, held_sites = _vdab(config)
     given = {n: read_given(p, n, policy) for n, p in config.given.items()}
     timings["read_validate"] = time.perf_counter() - mark
-    _give_back()
+    give_back()
     staging = config.store / f".staging-{run_id}"
     aside: Aside[float] | None = None
     asides: list[Aside[Any]] = []
@@ -563,6 +602,7 @@ def _deliver(
             ring=ring,
         )
         asides.append(aside)
+        give_back()  # what the quality checks made and let go (run here, unforked)
     box = [extracts]  # the only reference: let go in _deliver_on before the links
     del extracts
     try:
@@ -663,35 +703,31 @@ def _deliver_on(
         tables: dict[str, pd.DataFrame],
     ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, int]], float]:
         began = time.perf_counter()
-        written = D.write_tables(
-            staging,
-            tables,
-            metadata=file_metadata(purposes),
-            then=compare,
-            checkpoints=False,
-            workers=1,  # the run itself links on the other core
-        )
+        written = _write_each(staging, tables, metadata=file_metadata(purposes), then=compare)
         return written, diffs, time.perf_counter() - began
 
-    # The tables are written and diffed on the second core while the links are made.
-    writing = Aside(write, tables)
-    asides.append(writing)
     # What the links and their quality pass read of the delivered records: keys,
     # numbers and parties (the rest is let go before the links are made).
     keys = {
         name: tables[name][[f"{name[:-1]}_key", f"{name[:-1]}_number", "party"]]
         for name in ("enterprises", "establishments")
     }
-    del tables
     linked = {name: extracts.tables[name] for name in ("enterprises", "establishments")}
     if kept is not None:
         linked = {
             name: aligned(frame, kept.applied, name, f"{name[:-1]}_number")
             for name, frame in linked.items()
         }
+    linked = {name: _as_linked(frame, config, name) for name, frame in linked.items()}
     inputs, dropped = extracts.inputs, extracts.dropped
-    del extracts
-    _give_back()
+    del extracts  # the extracts not linked are let go before the tables are written
+    give_back()
+    # The tables are written and diffed (on the second core, if forked) while the
+    # links are made; each is let go once written.
+    writing = Aside(write, tables)
+    asides.append(writing)
+    del tables
+    give_back()
     timings["deliver"] = time.perf_counter() - mark
     feed = (
         given_links(given, keys, previous)
@@ -707,6 +743,7 @@ def _deliver_on(
     D.checkpoint("linked")
     assert aside is not None
     timings["quality"] = aside.result()  # the defects are on disk
+    give_back()  # what the links made and let go
     mark = time.perf_counter()
     removed = (kept.applied.removed, ring) if kept is not None else None
     found = _quality(

@@ -63,17 +63,12 @@ def known_keys(previous: Delivery | None, version: int) -> dict[str, pd.Series]:
 
 
 def _keys(
-    ring: KeyRing, domain: str, *columns: pd.Series, known: dict[str, pd.Series] | None = None
+    ring: KeyRing, domain: str, *columns: pd.Series, known: pd.Series | None = None
 ) -> list[pd.Series]:
     """Pseudonyms of several columns of one key domain, each distinct value hashed
     once for all of them (an enterprise's number turns up in four tables), or taken
-    from ``known`` (:func:`known_keys`)."""
-    keys = pseudonymise(
-        pd.concat(columns, ignore_index=True),
-        ring,
-        domain=domain,
-        known=(known or {}).get(domain),
-    )
+    from ``known`` (the domain's of :func:`known_keys`)."""
+    keys = pseudonymise(pd.concat(columns, ignore_index=True), ring, domain=domain, known=known)
     starts = np.cumsum([0, *(len(c) for c in columns)])
     return [
         keys.iloc[start : start + len(c)].set_axis(c.index).rename(c.name)
@@ -94,6 +89,29 @@ def _columns(table: str, *skip: str) -> list[str]:
     return [c for c in EXTRACTS[table].columns if c not in skip]
 
 
+#: What a delivered dossier and amount take of the dossiers' extract.
+_DOSSIER = (
+    "dossier_id",
+    "enterprise_number",
+    "party",
+    "title",
+    "status",
+    "themes",
+    "start_date",
+    "contact_date",
+    "decision_date",
+    "crm_reference",
+)
+_AMOUNT = ("amount_id", "dossier_id", "service_id", "party", "granted_amount", "paid_amount")
+
+
+def _with(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``column`` is there: ``frame`` itself, not a copy,
+    where every row's is (a withheld number is rare)."""
+    present = frame[column].notna().to_numpy()
+    return frame if present.all() else frame[present]
+
+
 def shape(
     tables: dict[str, pd.DataFrame], ring: KeyRing, *, known: dict[str, pd.Series] | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -101,16 +119,17 @@ def shape(
 
     Records whose own number was withheld (missing after validation) are left out.
     ``known``: pseudonyms a previous delivery made under the same key
-    (:func:`known_keys`), taken rather than made anew (the same, byte for byte).
+    (:func:`known_keys`), taken rather than made anew (the same, byte for byte); the
+    dict is emptied, each domain's let go once used.
     """
+    known = {} if known is None else known
     out: dict[str, pd.DataFrame] = {}
-    ent = tables["enterprises"]
-    ent = ent[ent["enterprise_number"].notna()]
-    est = tables["establishments"]
-    est = est[est["establishment_number"].notna()]
+    ent = _with(tables["enterprises"], "enterprise_number")
+    est = _with(tables["establishments"], "establishment_number")
     parts, con, staff = tables["dossiers"], tables["contacts"], tables["staff"]
-    # A dossier is one row per service: its own fields from its first row.
-    dos = parts[~parts["dossier_id"].duplicated().to_numpy()]
+    # A dossier is one row per service: its own fields from its first row (those of
+    # them delivered: a copy of the columns taken, not of the whole extract).
+    dos = parts.loc[~parts["dossier_id"].duplicated().to_numpy(), list(_DOSSIER)]
     refs = list_items(parts["staff_ids"])
     ent_key, est_ent_key, dos_ent_key, con_ent_key = _keys(
         ring,
@@ -119,10 +138,18 @@ def shape(
         est["enterprise_number"],
         dos["enterprise_number"],
         con["enterprise_number"],
-        known=known,
+        known=known.pop("enterprise", None),
     )
     dossier_key, part_dossier_key, con_dossier_key = _keys(
-        ring, "dossier", dos["dossier_id"], parts["dossier_id"], con["dossier_id"], known=known
+        ring,
+        "dossier",
+        dos["dossier_id"],
+        parts["dossier_id"],
+        con["dossier_id"],
+        known=known.pop("dossier", None),
+    )
+    (est_key,) = _keys(
+        ring, "establishment", est["establishment_number"], known=known.pop("establishment", None)
     )
     staff_key, ref_staff_key = _keys(ring, "staff", staff["staff_id"], refs)
     (service_key,) = _keys(ring, "service", parts["service_id"])
@@ -136,9 +163,7 @@ def shape(
     )
     out["establishments"] = pd.DataFrame(
         {
-            "establishment_key": _keys(
-                ring, "establishment", est["establishment_number"], known=known
-            )[0],
+            "establishment_key": est_key,
             "establishment_number": est["establishment_number"],
             "enterprise_key": est_ent_key,
             "party": est["party"],
@@ -154,18 +179,7 @@ def shape(
             "dossier_id": dos["dossier_id"],
             "enterprise_key": dos_ent_key,
             "party": dos["party"],
-            **{
-                c: dos[c]
-                for c in (
-                    "title",
-                    "status",
-                    "themes",
-                    "start_date",
-                    "contact_date",
-                    "decision_date",
-                    "crm_reference",
-                )
-            },
+            **{c: dos[c] for c in _DOSSIER[3:]},
         }
     )
     out["dossier_staff"] = pd.DataFrame(
@@ -192,7 +206,7 @@ def shape(
         }
     ).drop_duplicates(subset=["service_key", "party"])
     has_amount = (parts["granted_amount"].notna() | parts["paid_amount"].notna()).to_numpy()
-    amounts = parts[has_amount]
+    amounts = parts.loc[has_amount, list(_AMOUNT)]
     out["amounts"] = pd.DataFrame(
         {
             "amount_key": _keys(ring, "amount", amount_ids(amounts))[0],

@@ -1,0 +1,141 @@
+"""What a run lets go and gives back (issue 13: the feed under 2 GiB at 485k): the
+tables written one at a time and let go, the linked extracts' columns, the known
+pseudonyms taken once, hashing a block of values at a time, Arrow's pool for the run;
+each with the same output as before."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import weakref
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from linkage.exchange import _run as R
+from linkage.exchange import _shape, load_config, run
+from linkage.exchange._demo import write_exchange
+from linkage.exchange._memory import give_back, returning_pool
+from linkage.keys import KeyRing
+from linkage.synthetic import generate
+
+PSEUDONYMISE = sys.modules["linkage.pseudonymise"]
+TODAY = dt.date(2026, 11, 28)
+
+
+@pytest.fixture(scope="module")
+def ring() -> KeyRing:
+    return KeyRing.generate(exchange="vlaio-vdab-2025")
+
+
+@pytest.fixture(scope="module")
+def small():
+    return generate(n_enterprises=200, seed=5)
+
+
+def test_give_back_runs_and_keeps_what_is_held() -> None:
+    table = pa.table({"a": pa.array(range(100_000))})
+    give_back()
+    assert table.column("a")[99_999].as_py() == 99_999
+
+
+def test_returning_pool_is_jemalloc_inside_and_the_default_again_after() -> None:
+    before = pa.default_memory_pool().backend_name
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow has no jemalloc")
+    with returning_pool():
+        assert pa.default_memory_pool().backend_name == "jemalloc"
+        made = pa.array(["x"] * 1000)
+    assert pa.default_memory_pool().backend_name == before
+    assert made[999].as_py() == "x"  # made in jemalloc, still readable after
+
+
+def test_returning_pool_gives_the_default_back_on_error() -> None:
+    before = pa.default_memory_pool().backend_name
+    with pytest.raises(RuntimeError), returning_pool():
+        raise RuntimeError("a failed run")
+    assert pa.default_memory_pool().backend_name == before
+
+
+class _Frame(pd.DataFrame):
+    """A frame that can be referred to weakly (to see when it is let go)."""
+
+    @property
+    def _constructor(self) -> type[_Frame]:
+        return _Frame
+
+
+def test_write_each_lets_each_table_go_once_written_and_keeps_their_order(
+    tmp_path: Path,
+) -> None:
+    tables = {
+        name: _Frame({"x": [3, 1, 2], "party": ["VLAIO", "TBT", "VLAIO"]})
+        for name in ("enterprises", "contacts", "establishments", "staff")
+    }
+    alive = {name: weakref.ref(frame) for name, frame in tables.items()}
+    seen: list[str] = []
+
+    def then(name: str, table: pa.Table) -> None:
+        # The tables not linked go first; every table written before is let go.
+        seen.append(name)
+        assert all(alive[done]() is None for done in seen[:-1])
+
+    written = R._write_each(tmp_path, tables, metadata={}, then=then)
+    assert tables == {}
+    assert seen == ["contacts", "staff", "enterprises", "establishments"]
+    assert list(written) == ["enterprises", "contacts", "establishments", "staff"]
+    for name in written:
+        assert pq.read_table(tmp_path / f"{name}.parquet").num_rows == 3
+
+
+def test_with_takes_no_copy_when_every_number_is_there() -> None:
+    frame = pd.DataFrame({"n": pd.array(["1", "2"], dtype="string[pyarrow]")})
+    assert _shape._with(frame, "n") is frame
+    holes = pd.DataFrame({"n": pd.array(["1", None, "3"], dtype="string[pyarrow]")})
+    assert _shape._with(holes, "n")["n"].tolist() == ["1", "3"]
+
+
+@pytest.mark.parametrize("at_once", [1, 3, 1 << 16])
+def test_pseudonyms_hashed_a_block_at_a_time_are_the_same(
+    ring: KeyRing, monkeypatch: pytest.MonkeyPatch, at_once: int
+) -> None:
+    values = pd.Series(["a", None, "b", "c", "a", " d ", "e", "f"], dtype="string[pyarrow]")
+    whole = PSEUDONYMISE.pseudonymise(values, ring, domain="contact")
+    monkeypatch.setattr(PSEUDONYMISE, "_HASHED_AT_ONCE", at_once)
+    blocks = PSEUDONYMISE.pseudonymise(values, ring, domain="contact")
+    pd.testing.assert_series_equal(blocks, whole)
+    none = PSEUDONYMISE.pseudonymise(values.iloc[:0], ring, domain="contact")
+    assert len(none) == 0
+
+
+def test_shape_takes_the_known_pseudonyms_once(tmp_path: Path, small, ring: KeyRing) -> None:
+    config = load_config(write_exchange(small, tmp_path))
+    first = run(config, ring=ring, today=TODAY)
+    extracts = R.read_extracts(config, invalid_numbers="refuse")
+    known = _shape.known_keys(R.D.read_delivery(config.store), ring.current)
+    assert set(known) == {"enterprise", "establishment", "dossier"}
+    taken = _shape.shape(extracts.tables, ring, known=known)
+    assert known == {}  # each domain's let go once used
+    anew = _shape.shape(extracts.tables, ring)
+    for name, frame in anew.items():
+        pd.testing.assert_frame_equal(taken[name], frame)
+    delivered = pq.read_table(first.path / "enterprises.parquet").to_pandas()
+    assert set(taken["enterprises"]["enterprise_key"]) == set(delivered["enterprise_key"])
+
+
+def test_linked_extracts_keep_what_the_links_and_quality_read(tmp_path: Path, small) -> None:
+    config = load_config(write_exchange(small, tmp_path))
+    extracts = R.read_extracts(config, invalid_numbers="refuse")
+    ent = R._as_linked(extracts.tables["enterprises"], config, "enterprises")
+    est = R._as_linked(extracts.tables["establishments"], config, "establishments")
+    spec = config.links["enterprises"].spec
+    read = {c for f in spec.fields for c in f.source_for("left")}
+    assert read | set(R._COMPARED) <= set(ent.columns)
+    assert {"activity", "legal_form", "start_date"}.isdisjoint(ent.columns)  # let go
+    assert {"establishment_number", "enterprise_number", "party"} <= set(est.columns)
+    assert len(ent) == len(extracts.tables["enterprises"])
