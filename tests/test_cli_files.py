@@ -210,6 +210,15 @@ FUZZ = settings(
 )
 
 
+def test_a_table_that_meets_no_record_is_named_in_one_line(
+    small: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One row with a number and no name: no candidate pair, so no model can be
+    fitted; the line names both tables (found by the fuzzing below)."""
+    monkeypatch.chdir(tmp_path)
+    _run_file_commands(b"enterprise_number;name\n0", "fuzzed.csv", small)
+
+
 @FUZZ
 @given(data=st.data())
 def test_fuzzed_csv_inputs_never_end_in_a_traceback(

@@ -26,7 +26,7 @@ from linkage._codes import Encoded, encode
 from linkage.blocking import Pairs, candidate_pairs, within_linked_parent
 from linkage.compare import compare, record_keys, term_frequencies
 from linkage.config import LinkSpec
-from linkage.exceptions import ConfigError
+from linkage.exceptions import ConfigError, SchemaError
 from linkage.io import check_unique, require_columns
 from linkage.model import FellegiSunter, weight_to_probability
 from linkage.overrides import Overrides, merge, override_names
@@ -614,6 +614,12 @@ def link(
             )
         pair_rule = (
             first_rule(lp, rp, rules, pairs.left, pairs.right, codes=codes) if trace else None
+        )
+    if model is None and not len(pairs):
+        raise SchemaError(
+            "the blocking rules found no candidate pair, so no model can be fitted "
+            "(do the tables hold the spec's fields?)",
+            source=f"{names[0]} and {names[1]}",
         )
     gamma, _, model, weights = score_pairs(
         lp, rp, pairs, spec, encoded=encoded, keys=keys, model=model, timings=timings
