@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from linkage._memory import give_back, returning_pool
 from linkage.exchange import _run as R
 from linkage.exchange import _shape, load_config, run
 from linkage.exchange._demo import write_exchange
-from linkage.exchange._memory import give_back, returning_pool
 from linkage.keys import KeyRing
 from linkage.synthetic import generate
 

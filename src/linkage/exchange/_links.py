@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from linkage._memory import give_back
 from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError
 from linkage.exchange._config import LinkSettings
@@ -53,7 +54,6 @@ from linkage.exchange._fingerprints import (
     first_rows,
     text,
 )
-from linkage.exchange._memory import give_back
 from linkage.exchange._schema import EXTRACTS, LIST_SEPARATOR
 from linkage.io import write_table
 from linkage.model import FellegiSunter

@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from linkage._memory import give_back, returning_pool
 from linkage._version import __version__
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.exchange import _delivery as D
@@ -53,7 +54,6 @@ from linkage.exchange._defects import (
 from linkage.exchange._extract import Extracts, InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._given import given_links, read_given
 from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
-from linkage.exchange._memory import give_back, returning_pool
 from linkage.exchange._overlays import (
     aligned,
     answered_fields,
