@@ -8,7 +8,8 @@ the unit separator first. The function is one of:
 
 * ``aes-cmac`` (the default): AES-CMAC (NIST SP 800-38B, RFC 4493) under the
   256-bit field key, every value at once: each CBC step is one AES-ECB call over
-  every value of one length (:func:`aes_cmac_many`), about 6 times faster than
+  every value of one count of blocks, read straight from the Arrow buffer
+  (:func:`aes_cmac_many`), many times faster than
 * ``hmac-sha256``: HMAC-SHA256 truncated to 128 bits, a Python call per distinct
   value (:func:`linkage.pseudonymise.hmac_sha256_many`).
 
@@ -101,12 +102,6 @@ class _Cmac:
             flat[:, length] = 0x80
         blocks[:, -1].view("<u8")[:] ^= self._subkeys[int(complete)]
         return blocks
-
-    def one_block(self, blocks: NDArray[np.uint8]) -> NDArray[np.uint64]:
-        """The first words of the CMACs of messages of one block, given as
-        :meth:`last_blocks` makes them (any shape ending in 16), encrypted in place."""
-        ecb_in_place(self._aes, blocks)
-        return blocks.view("<u8")[..., 0]
 
     def of_blocks(
         self,
@@ -234,8 +229,8 @@ def _cmac_words(key: bytes, messages: pa.Array) -> NDArray[np.uint64]:
 def aes_cmac_many(key: bytes, messages: pa.Array) -> NDArray[np.uint8]:
     """AES-CMAC (RFC 4493; AES-256 for a 32-byte key) of each message: shape (n, 16).
 
-    ``messages``: an Arrow binary or string array, taken one length at a time;
-    zeros where a message is missing.
+    ``messages``: an Arrow binary or string array, taken one count of blocks at a
+    time; zeros where a message is missing.
     """
     return _cmac_words(key, messages).view(np.uint8)
 
