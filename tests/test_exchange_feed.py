@@ -554,6 +554,38 @@ def test_reasons_on_the_rows_that_may_move_are_the_whole_merge(before, after, wh
     )
 
 
+_IDS = st.sampled_from(["a", "ab", "b", "B", "é", "z", "", "0100", "99"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(_IDS, st.one_of(st.none(), _IDS)), max_size=8),
+    st.lists(st.tuples(_IDS, st.one_of(st.none(), _IDS)), max_size=8),
+    st.sampled_from(["string", object]),
+)
+def test_outer_merge_on_ranks_is_the_merge_on_text(before, after, dtype) -> None:
+    """The links' outer merge on the ids' ranks is pandas' merge on the text: rows,
+    order (non-ASCII, empty and repeated ids), fills and dtypes."""
+    on = "enterprise_number"
+    was = pd.DataFrame({on: [n for n, _ in before], "x": [r for _, r in before]}, dtype="string")
+    now = pd.DataFrame({on: [n for n, _ in after], "x": [r for _, r in after]}, dtype=dtype)
+    pd.testing.assert_frame_equal(
+        feedlinks._outer_merge(was, now, on),
+        was.merge(now, on=on, how="outer", suffixes=("_before", "_after")),
+    )
+
+
+def test_outer_merge_of_ids_not_all_text_is_the_merge() -> None:
+    """Missing or non-text ids: pandas' merge as it is."""
+    on = "id"
+    was = pd.DataFrame({on: ["a", None, "b"], "x": ["1", "2", "3"]}, dtype="string")
+    now = pd.DataFrame({on: [None, 3, "a"], "x": ["4", "5", "6"]})
+    pd.testing.assert_frame_equal(
+        feedlinks._outer_merge(was, now, on),
+        was.merge(now, on=on, how="outer", suffixes=("_before", "_after")),
+    )
+
+
 def test_fingerprints_of_long_columns_are_hash_pandas_object() -> None:
     """Past the first rows that choose how a column is hashed: per distinct value
     (few), per row (many), as C strings (NULs and "" beside missing values)."""

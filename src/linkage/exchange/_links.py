@@ -400,6 +400,38 @@ def _maybe_moved(
     return take[before[0]], take[after[0]]
 
 
+def _outer_merge(before: pd.DataFrame, after: pd.DataFrame, on: str) -> pd.DataFrame:
+    """``before.merge(after, on=on, how="outer", suffixes=("_before", "_after"))``,
+    joined on each id's rank among both sides' ids rather than on the text: pandas
+    then sorts integers, not Python strings (1.5-2.8 s a link at 485k). UTF-8 bytes
+    sort as their code points, so the ranks keep the text's order, and the rows,
+    their order and dtypes are the merge's. Ids that are not all text, or missing,
+    are merged as they are."""
+    try:
+        ids = pa.chunked_array(
+            [
+                pa.array(side[on], type=pa.large_string(), from_pandas=True)
+                for side in (before, after)
+            ]
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        ids = None
+    if ids is None or ids.null_count:
+        return before.merge(after, on=on, how="outer", suffixes=("_before", "_after"))
+    ranks = pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
+    first = np.zeros(int(ranks.max(initial=0)) + 1, dtype=np.int64)
+    first[ranks[::-1]] = np.arange(len(ranks) - 1, -1, -1)  # a row of each rank
+    n = len(before)
+    both = before.assign(**{on: ranks[:n]}).merge(
+        after.assign(**{on: ranks[n:]}), on=on, how="outer", suffixes=("_before", "_after")
+    )
+    # The key's dtype as pandas makes it (an empty side's counts for nothing).
+    dtype = before.iloc[:1].merge(after.iloc[:1], on=on, how="outer")[on].dtype
+    text = ids.take(pa.array(first[both[on].to_numpy()])).to_pandas().to_numpy(dtype=object)
+    both[on] = pd.array(text, dtype=dtype) if dtype != object else text
+    return both
+
+
 def _reasons(
     before: pd.DataFrame,
     after: pd.DataFrame,
@@ -418,9 +450,7 @@ def _reasons(
     if rows is not None:
         before, after = before[rows[0]], after[rows[1]]
     before = before.astype({number: "string", right: "string"})
-    both = before[[number, right]].merge(
-        after[[number, right]], on=number, how="outer", suffixes=("_before", "_after")
-    )
+    both = _outer_merge(before[[number, right]], after[[number, right]], number)
     was, now = both[f"{right}_before"], both[f"{right}_after"]
     moved = both[~((was == now) | (was.isna() & now.isna())).fillna(False)].copy()
     if whole is not None:
