@@ -16,7 +16,7 @@ import pytest
 from linkage.exceptions import SchemaError
 from linkage.exchange import _delivery as D
 from linkage.exchange import load_config, run
-from linkage.exchange._aside import Aside, can_fork
+from linkage.exchange._aside import Aside, Beside, can_fork
 from linkage.exchange._demo import write_exchange
 from linkage.keys import KeyRing
 from linkage.synthetic import generate
@@ -90,6 +90,32 @@ def test_without_fork_the_work_is_done_in_line(monkeypatch: pytest.MonkeyPatch) 
     assert Aside(_pid).result() == os.getpid()
     with pytest.raises(SchemaError):
         Aside(_fail, "bad value")
+
+
+def test_work_beside_runs_in_a_thread_and_its_error_comes_back() -> None:
+    import threading
+
+    beside = Beside(threading.get_ident)
+    assert beside.result() != threading.get_ident()
+    with pytest.raises(SchemaError) as caught:
+        Beside(_fail, "bad value").result()
+    assert caught.value.row == 3
+
+
+def test_cancelling_work_beside_waits_for_its_end() -> None:
+    import threading
+
+    release, ended = threading.Event(), threading.Event()
+
+    def work() -> None:
+        release.wait(5)
+        ended.set()
+        raise RuntimeError("after its end")
+
+    beside = Beside(work)
+    threading.Timer(0.2, release.set).start()
+    beside.cancel()  # its error is not raised here: the run's own is
+    assert ended.is_set()
 
 
 @forks

@@ -32,9 +32,10 @@ import pickle
 import signal
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Aside", "can_fork"]
+__all__ = ["Aside", "Beside", "can_fork"]
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +126,24 @@ class Aside(Generic[T]):
         with contextlib.suppress(OSError):
             os.close(self._read)
         self._pid = 0
+
+
+class Beside(Generic[T]):
+    """``fn(*args, **kwargs)`` started in a thread of the run, for work that lets go
+    of the GIL (Arrow's sorts and Parquet writes) while the run goes on; the run's
+    memory, no copy. :meth:`result` waits for it and raises its error."""
+
+    def __init__(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> None:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="beside")
+        self._future = pool.submit(fn, *args, **kwargs)
+        pool.shutdown(wait=False)
+
+    def result(self) -> T:
+        """The function's result; its error if it fails (raised here)."""
+        return self._future.result()
+
+    def cancel(self) -> None:
+        """Wait for it to end (a thread cannot be killed): a failed run removes its
+        staging folder only after."""
+        with contextlib.suppress(BaseException):
+            self._future.result()

@@ -428,7 +428,7 @@ def _outer_merge(before: pd.DataFrame, after: pd.DataFrame, on: str) -> pd.DataF
     # The key's dtype as pandas makes it (an empty side's counts for nothing).
     dtype = before.iloc[:1].merge(after.iloc[:1], on=on, how="outer")[on].dtype
     text = ids.take(pa.array(first[both[on].to_numpy()])).to_pandas().to_numpy(dtype=object)
-    both[on] = pd.array(text, dtype=dtype) if dtype != object else text
+    both[on] = text if pd.api.types.is_object_dtype(dtype) else pd.array(text, dtype=dtype)
     return both
 
 

@@ -40,7 +40,7 @@ from linkage._memory import give_back, returning_pool
 from linkage._version import __version__
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.exchange import _delivery as D
-from linkage.exchange._aside import Aside
+from linkage.exchange._aside import Aside, Beside
 from linkage.exchange._audit import append_event, check_writable
 from linkage.exchange._checks import vdab_disagreements
 from linkage.exchange._config import ExchangeConfig
@@ -557,6 +557,22 @@ def _write_each(
     return {name: written[name] for name in order}
 
 
+def _write_links(
+    staging: Path,
+    feed: FeedLinks,
+    *,
+    metadata: dict[bytes, bytes],
+    then: Callable[[str, pa.Table], None],
+    state: bool,
+) -> dict[str, dict[str, Any]]:
+    """The links' tables (:func:`._delivery.write_tables`) and, with ``state``, the
+    next run's (not for a linkage party's links); what was written."""
+    outputs = D.write_tables(staging, feed.tables, metadata=metadata, then=then)
+    if state:
+        write_state(staging, feed)
+    return outputs
+
+
 def _deliver(
     config: ExchangeConfig,
     ring: KeyRing,
@@ -741,6 +757,17 @@ def _deliver_on(
     for name in outputs:
         D.checkpoint(f"wrote {name}")
     D.checkpoint("linked")
+    # The links' tables and the next run's state are written (Arrow lets go of the
+    # GIL) while the quality pass runs here.
+    linking = Beside(
+        _write_links,
+        staging,
+        feed,
+        metadata=file_metadata(purposes),
+        then=compare,
+        state=not given,  # a linkage party's links keep no state here
+    )
+    asides.append(linking)
     assert aside is not None
     timings["quality"] = aside.result()  # the defects are on disk
     give_back()  # what the links made and let go
@@ -764,11 +791,7 @@ def _deliver_on(
     del found, closed
     timings["quality"] += time.perf_counter() - mark
     mark = time.perf_counter()
-    outputs.update(
-        D.write_tables(staging, feed.tables, metadata=file_metadata(purposes), then=compare)
-    )
-    if not given:  # a linkage party's links keep no state here
-        write_state(staging, feed)
+    outputs.update(linking.result())
     granted = write_access(staging, roles) if roles is not None else None
     changes = {name: diffs[name] for name in outputs}
     read_from: list[tuple[str, Path | None, int]] = [
