@@ -25,6 +25,7 @@ from linkage.exchange._demo import write_exchange
 from linkage.exchange._extract import listed
 from linkage.exchange._links import one_value
 from linkage.keys import KeyRing
+from linkage.prepare import prepare
 from linkage.presets import enterprises as enterprises_spec
 from linkage.synthetic import generate
 
@@ -140,9 +141,13 @@ def test_one_value_of_a_plural_cell_is_the_one_the_other_side_shares() -> None:
         }
     )
     right = pd.DataFrame({"employer_id": ["E1", "E2"], "email": ["b@y.be", "f@w.be"]})
-    chosen = one_value(left, right, enterprises_spec())["email"].tolist()
+    spec = enterprises_spec()
+    chosen, prepared = one_value(left, right, spec)
     # the shared one (as prepared: case folded), else the first; one value kept as is
-    assert chosen == ["B@Y.be", "c@z.be", "e@w.be"]
+    assert chosen["email"].tolist() == ["B@Y.be", "c@z.be", "e@w.be"]
+    # and the other side's field as the link would prepare it, for the link to reuse
+    field = [f for f in spec.fields if f.name == "email"]
+    pd.testing.assert_series_equal(prepared["email"], prepare(right, field, side="right")["email"])
 
 
 def test_plural_cells_are_read_as_lists_and_checked_value_by_value(tmp_path: Path, small) -> None:

@@ -8,7 +8,7 @@ row, in the same order, so that pair positions point into both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import pandas as pd
@@ -24,7 +24,12 @@ Side = Literal["left", "right"]
 
 
 def prepare(
-    table: pd.DataFrame, fields: Sequence[Field], *, side: Side, source: str = ""
+    table: pd.DataFrame,
+    fields: Sequence[Field],
+    *,
+    side: Side,
+    source: str = "",
+    done: Mapping[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """The derived columns of ``fields`` for one side of a link.
 
@@ -37,6 +42,9 @@ def prepare(
         Which source columns to read (a preset may map the two sides differently).
     source : str
         Name of the table, for error messages.
+    done : dict of str to Series, optional
+        Fields already prepared from this table (by field name, as this function
+        makes them), taken as they are.
 
     Returns
     -------
@@ -50,6 +58,9 @@ def prepare(
     out: dict[str, pd.Series] = {}
     names: dict[tuple[str, ...], pd.Series] = {}
     for f in fields:
+        if done is not None and f.name in done and len(done[f.name]) == len(table):
+            out[f.name] = done[f.name].set_axis(table.index)
+            continue
         sources = f.source_for(side)
         preparer = PREPARERS[f.prepare]
         if preparer.from_names:

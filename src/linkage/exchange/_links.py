@@ -328,13 +328,18 @@ def _reads(spec: LinkSpec, side: str, *more: str) -> list[str]:
     return list(dict.fromkeys([ident, *sources, *more]))
 
 
-def one_value(left: pd.DataFrame, right: pd.DataFrame, spec: LinkSpec) -> pd.DataFrame:
+def one_value(
+    left: pd.DataFrame, right: pd.DataFrame, spec: LinkSpec
+) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """``left`` with each plural cell (``"a; b"``, see :data:`._schema.LIST_SEPARATOR`)
     reduced to the one value the link reads: the first whose prepared value a record
     of ``right`` has, else the first. Blocking and an exact comparison on the field
     then agree wherever any of the values does: an enterprise is linked on any of its
-    e-mail addresses, phone numbers and web addresses."""
+    e-mail addresses, phone numbers and web addresses.
+
+    Also the fields of ``right`` it prepared (by field name), for the link to reuse."""
     plural = [c for c, col in EXTRACTS["enterprises"].columns.items() if col.plural]
+    prepared: dict[str, pd.Series] = {}
     for f in spec.fields:
         sources = f.source_for("left")
         column = sources[0]
@@ -348,7 +353,7 @@ def one_value(left: pd.DataFrame, right: pd.DataFrame, spec: LinkSpec) -> pd.Dat
             continue
         items = list_items(left[column].iloc[rows].reset_index(drop=True))
         mine = prepare(items.to_frame(column).reset_index(drop=True), [f], side="left")[f.name]
-        theirs = prepare(right, [f], side="right")[f.name]
+        theirs = prepared[f.name] = prepare(right, [f], side="right")[f.name]
         shared = pc.fill_null(
             pc.is_in(text(mine), value_set=text(theirs), skip_nulls=True), False
         ).to_numpy(zero_copy_only=False)
@@ -359,7 +364,7 @@ def one_value(left: pd.DataFrame, right: pd.DataFrame, spec: LinkSpec) -> pd.Dat
         chosen = left[column].copy()
         chosen.iloc[rows[cell[first]]] = items.to_numpy(dtype=object)[first]
         left = left.assign(**{column: chosen})
-    return left
+    return left, prepared
 
 
 def _subframe(frame: pd.DataFrame, rows: NDArray[np.intp], columns: list[str]) -> pd.DataFrame:
@@ -588,7 +593,7 @@ def link_to_vdab(
         lframe = _subframe(
             frames[name][0], sent[name][sides[0].rows], _reads(spec, "left", *parent[:1])
         )
-        lframe = one_value(lframe, rframe, spec)
+        lframe, right_prepared = one_value(lframe, rframe, spec)
         parents = _parents(results, coded, linked) if name == "establishments" else None
         increment = None
         sets: dict[str, dict[str, pd.Index]] = {
@@ -630,6 +635,7 @@ def link_to_vdab(
             increment=increment,
             overrides=overrides,
             names=(name, "employers" if name == "enterprises" else "sites"),
+            right_prepared=right_prepared,
         )
         results[name] = result
         timings[f"link_{name}"] = time.perf_counter() - started
