@@ -24,7 +24,17 @@ from numpy.typing import NDArray
 
 from linkage.config import LinkSpec
 
-__all__ = ["Coded", "Prints", "changed", "codes", "fingerprint", "first_rows", "text"]
+__all__ = [
+    "Coded",
+    "Fingerprinted",
+    "Prints",
+    "changed",
+    "codes",
+    "fingerprint",
+    "fingerprinted",
+    "first_rows",
+    "text",
+]
 
 # The first rows of a column, which tell whether to hash it per distinct value.
 _SAMPLE = 4096
@@ -216,12 +226,45 @@ class Prints:
         )
 
 
-def fingerprint(
+@dataclass(frozen=True)
+class Fingerprinted:
+    """One side's fingerprints: :class:`Prints`, and the rows as the state keeps them,
+    made only when written (:meth:`table`: their ids as Python strings cost about
+    160 MiB at 485k, which the links need not hold)."""
+
+    prints: Prints
+    frame: pd.DataFrame
+    ident: str
+    rows: NDArray[np.intp] | None
+
+    def table(self) -> pd.DataFrame:
+        """``id``, ``party`` (as ``astype("string")`` gives them; "VDAB" where the
+        frame has none) and ``fingerprint`` per record."""
+        frame, rows, ids = self.frame, self.rows, self.prints.ids
+        every = rows is None or np.array_equal(rows, np.arange(len(frame)))
+        given = frame[self.ident] if every else frame[self.ident].iloc[rows]
+        if not ids.null_count and pd.api.types.infer_dtype(given, skipna=False) == "string":
+            id_values = given.to_numpy(dtype=object)  # the strings themselves
+        else:
+            id_values = ids.to_numpy(zero_copy_only=False)
+            id_values[~ids.is_valid().to_numpy(zero_copy_only=False)] = pd.NA
+        party: pd.Series | str = "VDAB"
+        if "party" not in frame:
+            pass
+        elif frame["party"].dtype == pd.StringDtype():
+            party = (frame["party"] if every else frame["party"].iloc[rows]).reset_index(drop=True)
+        else:  # as astype("string") writes it, from the few parties
+            values = self.prints.party_values
+            named = np.array([*values[:-1], pd.NA], dtype=object)[self.prints.parties]
+            party = pd.Series(pd.arrays.StringArray(named)).astype("string")
+        return pd.DataFrame({"id": id_values, "party": party, "fingerprint": self.prints.hashes})
+
+
+def fingerprinted(
     frame: pd.DataFrame, spec: LinkSpec, side: str, *, rows: NDArray[np.intp] | None = None
-) -> tuple[pd.DataFrame, Prints]:
+) -> Fingerprinted:
     """Per record (of ``rows``, by default all), its id, sending party and
-    fingerprint: as the state keeps them (``id`` and ``party`` as ``astype("string")``
-    gives them, ``party`` "VDAB" where the frame has none) and as :class:`Prints`.
+    fingerprint (:class:`Fingerprinted`).
 
     Each column is hashed as ``hash_pandas_object`` hashes it, and the columns are
     combined as it combines them (CPython's tuple hash), in uint64 arithmetic.
@@ -242,29 +285,24 @@ def fingerprint(
         hashes *= multiplier
         multiplier += np.uint64(82520 + 2 * (len(columns) - i))
     hashes += np.uint64(97531)
-    ids = column(ident)
-    given = frame[ident] if every else frame[ident].iloc[rows]
-    if not ids.null_count and pd.api.types.infer_dtype(given, skipna=False) == "string":
-        id_values = given.to_numpy(dtype=object)  # the strings themselves
-    else:
-        id_values = ids.to_numpy(zero_copy_only=False)
-        id_values[~ids.is_valid().to_numpy(zero_copy_only=False)] = pd.NA
     if "party" in frame:
         coded = pc.dictionary_encode(column("party"))
         values: list[str | None] = [*coded.dictionary.to_pylist(), None]
         # A missing party is a value of its own, as in a merge on it.
         parties = coded.indices.fill_null(len(values) - 1).to_numpy().astype(np.intp)
-        if frame["party"].dtype == pd.StringDtype():
-            party: pd.Series | str = (
-                frame["party"] if every else frame["party"].iloc[rows]
-            ).reset_index(drop=True)
-        else:  # as astype("string") writes it, from the few parties
-            named = np.array([*values[:-1], pd.NA], dtype=object)[parties]
-            party = pd.Series(pd.arrays.StringArray(named)).astype("string")
     else:
-        party, parties, values = "VDAB", np.zeros(len(frame), dtype=np.intp), ["VDAB"]
-    table = pd.DataFrame({"id": id_values, "party": party, "fingerprint": hashes})
-    return table, Prints(ids, parties, values, hashes)
+        parties, values = np.zeros(len(hashes), dtype=np.intp), ["VDAB"]
+    prints = Prints(column(ident), parties, values, hashes)
+    return Fingerprinted(prints, frame, ident, rows)
+
+
+def fingerprint(
+    frame: pd.DataFrame, spec: LinkSpec, side: str, *, rows: NDArray[np.intp] | None = None
+) -> tuple[pd.DataFrame, Prints]:
+    """:func:`fingerprinted`, its rows made: as the state keeps them, and as
+    :class:`Prints`."""
+    done = fingerprinted(frame, spec, side, rows=rows)
+    return done.table(), done.prints
 
 
 def changed(

@@ -47,10 +47,12 @@ from linkage.exchange._delivery import Delivery
 from linkage.exchange._extract import list_items
 from linkage.exchange._fingerprints import (
     Coded,
+    Fingerprinted,
     Prints,
     changed,
     codes,
     fingerprint,
+    fingerprinted,
     first_rows,
     text,
 )
@@ -102,7 +104,7 @@ class FeedLinks:
     tables: dict[str, pd.DataFrame]
     specs: dict[str, LinkSpec]
     models: dict[str, FellegiSunter]
-    fingerprints: dict[str, pd.DataFrame]
+    fingerprints: dict[str, Fingerprinted]
     changes: dict[str, pd.DataFrame]
     timings: dict[str, float]
     refitted: bool
@@ -160,8 +162,8 @@ def write_state(folder: Path, feed: FeedLinks) -> None:
     for name, model in feed.models.items():
         model.save(state / f"model_{name}.json")
         (state / f"spec_{name}.sha256").write_text(spec_hash(feed.specs[name]) + "\n")
-    for name, frame in feed.fingerprints.items():
-        write_table(frame, state / f"fingerprints_{name}.parquet")
+    for name, done in feed.fingerprints.items():
+        write_table(done.table(), state / f"fingerprints_{name}.parquet")
     for name, frame in feed.changes.items():
         write_table(frame, state / f"link_changes_{name}.parquet")
 
@@ -542,7 +544,7 @@ def link_to_vdab(
             [pool.submit(_read_earlier, previous, n) for n in LINKS] if previous and state else []
         )
         jobs = {
-            f"{name}_{side}": pool.submit(fingerprint, frame, specs[name], side, rows=rows)
+            f"{name}_{side}": pool.submit(fingerprinted, frame, specs[name], side, rows=rows)
             for name, (left, right) in frames.items()
             for side, frame, rows in (("left", left, sent[name]), ("right", right, None))
         }
@@ -557,7 +559,7 @@ def link_to_vdab(
         sides_of = {
             f"{name}_{side}": pool.submit(
                 _Side.of,
-                prints[f"{name}_{side}"][1],
+                prints[f"{name}_{side}"].prints,
                 *(
                     (earlier.fingerprints[f"{name}_{side}"], earlier.links[name][ident])
                     if earlier is not None
@@ -584,7 +586,7 @@ def link_to_vdab(
         right_frame = frames[name][1]
         rframe = right_frame[[c for c in _reads(spec, "right", *parent[1:]) if c in right_frame]]
         number, right = spec.left_id, spec.right_id
-        now = (prints[f"{name}_left"][1], prints[f"{name}_right"][1])
+        now = (prints[f"{name}_left"].prints, prints[f"{name}_right"].prints)
         if earlier is None:
             before_links, before = _no_links(number, right), (sides[0].linked, sides[1].linked)
         else:
@@ -667,7 +669,7 @@ def link_to_vdab(
         models={name: r.model for name, r in results.items()}
         if earlier is None
         else earlier.models,
-        fingerprints={name: frame for name, (frame, _) in prints.items()},
+        fingerprints=prints,
         changes=changes,
         timings=timings,
         refitted=earlier is None,
@@ -722,7 +724,7 @@ def _delivered_links(
     delivered: dict[str, pd.DataFrame],
     sites: pd.DataFrame,
     coded: dict[str, tuple[_Side, _Side]],
-    prints: dict[str, tuple[pd.DataFrame, Prints]],
+    prints: dict[str, Fingerprinted],
 ) -> dict[str, pd.DataFrame]:
     """The link tables as delivered: one row per link and sending party, by key.
 
@@ -737,7 +739,7 @@ def _delivered_links(
         ("establishments", est, "establishment_key", "establishment_number"),
     ):
         left = coded[name][0]
-        same = text(delivered[name][number]).equals(prints[f"{name}_left"][1].ids)
+        same = text(delivered[name][number]).equals(prints[f"{name}_left"].prints.ids)
         assert result.rows is not None
         if not same or np.bincount(result.rows[0], minlength=1).max() > 1:
             return _merged_links(results, delivered, sites)

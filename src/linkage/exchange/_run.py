@@ -603,7 +603,7 @@ def _deliver(
     give_back()
     staging = config.store / f".staging-{run_id}"
     aside: Aside[float] | None = None
-    asides: list[Aside[Any]] = []
+    asides: list[Aside[Any] | Beside[Any]] = []
     if not preview:  # the quality checks on the second core while the run goes on
         staging.mkdir()
         aside = Aside(
@@ -653,7 +653,7 @@ def _deliver_on(
     ring: KeyRing,
     *,
     aside: Aside[float] | None,
-    asides: list[Aside[Any]],
+    asides: list[Aside[Any] | Beside[Any]],
     staging: Path,
     box: list[Extracts],
     previous: D.Delivery | None,
