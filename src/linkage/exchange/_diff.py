@@ -214,25 +214,52 @@ def _key_words(old: Frame, new: Frame, key: list[str]) -> list[list[np.ndarray]]
     return _words([_pair(old, new, column) for column in key])
 
 
+def _leading_word(rows: np.ndarray) -> np.ndarray:
+    """Per row of one-width bytes, the big-endian 64-bit word of its first 8 bytes
+    after those every row shares (zero-padded): sorting by it sorts the rows as bytes
+    wherever it differs."""
+    start = 0
+    while start < rows.shape[1] and (rows[:, start] == rows[0, start]).all():
+        start += 1
+    padded = np.zeros((rows.shape[0], 8), dtype=np.uint8)
+    rest = rows[:, start : start + 8]
+    padded[:, : rest.shape[1]] = rest
+    return padded.view(">u8")[:, 0].astype(np.uint64)
+
+
 def key_order(table: pa.Table, key: list[str]) -> pa.Array | None:
     """The rows of ``table`` in the order of its key (stable, missing last: the order
     of :func:`._order.sort_order`, Arrow's ``sort_indices``), by a sort of the first
-    64-bit word of each row's key and, where that ties, of all its words; None where
-    a key column is not text."""
-    columns = [_column(table, column) for column in key]
-    found = _words([[c] for c in columns if c is not None])
-    if found is None or len(columns) != len(key):
+    64-bit word of each row's key (after the bytes all rows share, where the first
+    key column is text of one width: pseudonyms) and, where that ties, of all its
+    words; None where a key column is not text."""
+    found_columns = [_column(table, column) for column in key]
+    columns = [c for c in found_columns if c is not None]
+    if len(columns) != len(key):
         return None
-    (words,) = found
-    order = np.argsort(words[0])  # not stable: the ties are sorted below, stably
-    first = words[0][order]
-    tied = first[1:] == first[:-1]
+    rows = fixed_bytes(columns[0])
+    if rows is None:
+        found = _words([[c] for c in columns])
+        if found is None:
+            return None
+        (words,) = found
+        first = words[0]
+    else:
+        first = _leading_word(rows)
+    order = np.argsort(first)  # not stable: the ties are sorted below, stably
+    leading = first[order]
+    tied = leading[1:] == leading[:-1]
     if tied.any():
-        # The rows whose first word another shares: in place, on all their words and
-        # then their place in the table.
+        # The rows whose first word another shares: in place, on all the words of
+        # their key (made of those rows alone) and then their place in the table.
         runs = np.flatnonzero(np.concatenate([tied, [False]]) | np.concatenate([[False], tied]))
-        rows = order[runs]
-        order[runs] = rows[np.lexsort([rows, *(w[rows] for w in words[::-1])])]
+        ties = order[runs]
+        taken = pa.array(ties)
+        found = _words([[c.take(taken)] for c in columns])
+        if found is None:
+            return None
+        (words,) = found
+        order[runs] = ties[np.lexsort([ties, *words[::-1]])]
     return pa.array(order)
 
 
