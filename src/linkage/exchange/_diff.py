@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from linkage.exchange._order import codes as codes_of
-from linkage.exchange._order import fixed_bytes
+from linkage.exchange._order import dense_ranks, fixed_bytes
 from linkage.exchange._schema import OUTPUTS
 
 __all__ = ["ParquetColumns", "diff", "diff_deliveries", "diff_table"]
@@ -255,12 +255,63 @@ def key_order(table: pa.Table, key: list[str]) -> pa.Array | None:
         runs = np.flatnonzero(np.concatenate([tied, [False]]) | np.concatenate([[False], tied]))
         ties = order[runs]
         taken = pa.array(ties)
-        found = _words([[c.take(taken)] for c in columns])
+        rest = [c.take(taken) for c in columns[1:]]
+        ranked = None if rows is None else _ranks_of_ties(rows, ties, leading[runs], rest)
+        if ranked is None:
+            found = _words([[c.take(taken)] for c in columns])
+            if found is None:
+                return None
+            (words,) = found
+            ranked = ties, words[::-1]
+        ties, keys = ranked
+        order[runs] = ties[np.lexsort([ties, *keys])]
+    return pa.array(order)
+
+
+def _ranks_of_ties(
+    rows: np.ndarray, ties: np.ndarray, leading: np.ndarray, rest: list[pa.Array]
+) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """The rows ``ties`` of a key whose first column is one-width bytes (``rows``, of
+    all rows), given in the order of their first words (``leading``), put in the order
+    of that column, and a sort key for :func:`np.lexsort`: one integer per row for the
+    whole key (``rest``: the other key columns of those rows). None where a column
+    after the first is not text or the ranks would not fit in 62 bits."""
+    same = leading[1:] == leading[:-1]
+    pairs = np.flatnonzero(same)
+    differ = (rows[ties[pairs]] != rows[ties[pairs + 1]]).any(axis=1)
+    perm = np.arange(len(ties))  # the row (of ``rest``, as given) at each place
+    if differ.any():
+        # Values that differ after their first word (rare): their rows in the order
+        # of all their bytes, each run of one first word in its place.
+        group = np.cumsum(np.concatenate([[0], ~same]))
+        odd = np.flatnonzero(np.isin(group, group[pairs[differ]]))
+        words = _row_words(rows[ties[odd]])
+        perm[odd] = odd[np.lexsort([*words[::-1], leading[odd]])]
+        ties = ties[perm]
+        differ = (rows[ties[pairs]] != rows[ties[pairs + 1]]).any(axis=1)
+    new = np.ones(len(ties), dtype=bool)
+    new[pairs[~differ] + 1] = False
+    combined = np.cumsum(new, dtype=np.int64) - 1  # the first column's rank
+    size = int(combined[-1]) + 1
+    for column in rest:
+        found = dense_ranks(column)
         if found is None:
             return None
-        (words,) = found
-        order[runs] = ties[np.lexsort([ties, *words[::-1]])]
-    return pa.array(order)
+        rank, count = found
+        count = max(count, 1)
+        if size * count >= 2**62:
+            return None
+        combined = combined * count + rank[perm]
+        size *= count
+    return ties, [combined]
+
+
+def _row_words(rows: np.ndarray) -> list[np.ndarray]:
+    """Big-endian 64-bit words of one-width bytes (zero-padded), one array per word."""
+    padded = np.zeros((rows.shape[0], -(-rows.shape[1] // 8) * 8), dtype=np.uint8)
+    padded[:, : rows.shape[1]] = rows
+    words = padded.view(">u8")
+    return [words[:, k].astype(np.uint64) for k in range(words.shape[1])]
 
 
 def _sorted_unique(words: list[np.ndarray]) -> bool:
