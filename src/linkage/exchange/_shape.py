@@ -81,12 +81,16 @@ def _keys(
     codes, distinct = pseudonym_codes(
         pd.concat(columns, ignore_index=True), ring, domain=domain, known=known
     )
-    keys = pd.arrays.ArrowStringArray(distinct.take(codes))
     numbers = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
     starts = np.cumsum([0, *(len(c) for c in columns)])
+    # Each column's pseudonyms taken on their own: no column holds the others' text.
     return [
         Keys(
-            pd.Series(keys[start : start + len(c)], index=c.index, name=c.name),
+            pd.Series(
+                pd.arrays.ArrowStringArray(distinct.take(codes.slice(start, len(c)))),
+                index=c.index,
+                name=c.name,
+            ),
             numbers[start : start + len(c)],
         )
         for start, c in zip(starts, columns, strict=False)
