@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from linkage.exchange._order import codes as codes_of
-from linkage.exchange._order import dense_ranks, fixed_bytes
+from linkage.exchange._order import dense_ranks, fixed_bytes, one_chunk
 from linkage.exchange._schema import OUTPUTS
 
 __all__ = ["ParquetColumns", "diff", "diff_deliveries", "diff_table"]
@@ -71,13 +71,13 @@ def _column(frame: Frame, name: str) -> pa.Array | None:
     """One column as one Arrow array (NaN as null; text as ``string``), or None
     where Arrow cannot hold it."""
     if isinstance(frame, (pa.Table, ParquetColumns)):
-        array = frame.column(name).combine_chunks()
+        array = one_chunk(frame.column(name))  # one chunk: itself, not a copy
     else:
         try:
             array = pa.array(frame[name], from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             return None
-        array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+        array = one_chunk(array) if isinstance(array, pa.ChunkedArray) else array
     # One type for text however it was stored (pandas writes large_string).
     return array.cast(pa.string()) if pa.types.is_large_string(array.type) else array
 
