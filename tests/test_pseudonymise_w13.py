@@ -108,6 +108,13 @@ def test_codes_with_known_pseudonyms(
     expected = pseudonymise(series, ring, domain="enterprise")
     assert _expanded(codes, distinct) == [None if v is pd.NA else v for v in expected.tolist()]
     assert len(set(distinct.to_pylist())) == len(distinct)
+    # Not distinct: the same pseudonyms, a code per value as written.
+    codes, pseudonyms = pseudonym_codes(
+        series, ring, domain="enterprise", known=known, distinct=False
+    )
+    assert _expanded(codes, pseudonyms) == _expanded(
+        *pseudonym_codes(series, ring, domain="enterprise")
+    )
 
 
 def test_national_numbers_refused_before_any_shortcut(ring: KeyRing) -> None:

@@ -384,7 +384,9 @@ def pseudonymise(
     >>> bool(out[0] == out[2]), out.isna().tolist()
     (True, [False, True, False])
     """
-    codes, distinct = pseudonym_codes(values, ring, domain=domain, version=version, known=known)
+    codes, distinct = pseudonym_codes(
+        values, ring, domain=domain, version=version, known=known, distinct=False
+    )
     return pd.Series(
         pd.arrays.ArrowStringArray(distinct.take(codes)), index=values.index, name=values.name
     )
@@ -397,18 +399,23 @@ def pseudonym_codes(
     domain: str,
     version: int | None = None,
     known: pd.Series | None = None,
+    distinct: bool = True,
 ) -> tuple[pa.Array, pa.StringArray]:
     """:func:`pseudonymise` as codes: per row, a code (int32, null where missing) into
     the distinct pseudonyms; ``distinct.take(codes)`` is the column of pseudonyms.
 
     Two rows share a code exactly when they share a pseudonym, so that rows can be
     told apart (deduplicated, grouped) by the integer codes rather than the text.
+    Without ``distinct``, a pseudonym taken from ``known`` may have two codes (two
+    values as written, one canonical value): no second hashing of the text.
     """
     number = ring.current if version is None else int(version)
     if known is not None and len(known) and len(values):
         reused = _reused(values, known, ring, domain=domain, version=number)
         if reused is not None:
             codes, pseudonyms = reused  # per distinct value as written: some may repeat
+            if not distinct:
+                return codes, pseudonyms
             encoded = pseudonyms.dictionary_encode()
             return encoded.indices.take(codes), encoded.dictionary
     codes, distinct = _canonical_codes(values, domain=domain)

@@ -73,13 +73,18 @@ class Keys(NamedTuple):
 
 
 def _keys(
-    ring: KeyRing, domain: str, *columns: pd.Series, known: pd.Series | None = None
+    ring: KeyRing,
+    domain: str,
+    *columns: pd.Series,
+    known: pd.Series | None = None,
+    coded: bool = True,
 ) -> list[Keys]:
     """Pseudonyms of several columns of one key domain, each distinct value hashed
     once for all of them (an enterprise's number turns up in four tables), or taken
-    from ``known`` (the domain's of :func:`known_keys`)."""
+    from ``known`` (the domain's of :func:`known_keys`). Without ``coded``, the codes
+    may give one pseudonym two codes (see :func:`.pseudonym_codes`): not for dedupes."""
     codes, distinct = pseudonym_codes(
-        pd.concat(columns, ignore_index=True), ring, domain=domain, known=known
+        pd.concat(columns, ignore_index=True), ring, domain=domain, known=known, distinct=coded
     )
     numbers = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
     starts = np.cumsum([0, *(len(c) for c in columns)])
@@ -219,6 +224,7 @@ def shape(
             dos["enterprise_number"],
             con["enterprise_number"],
             known=known.pop("enterprise", None),
+            coded=False,
         )
     )
     dossier_key, part_dossier, con_dossier_key = _keys(
@@ -230,7 +236,11 @@ def shape(
         known=known.pop("dossier", None),
     )
     (est_key,) = _keys(
-        ring, "establishment", est["establishment_number"], known=known.pop("establishment", None)
+        ring,
+        "establishment",
+        est["establishment_number"],
+        known=known.pop("establishment", None),
+        coded=False,
     )
     staff_key, ref_staff = _keys(ring, "staff", staff["staff_id"], refs)
     (service,) = _keys(ring, "service", parts["service_id"])
