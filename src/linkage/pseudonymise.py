@@ -58,6 +58,7 @@ __all__ = [
     "crosswalk",
     "hmac_sha256",
     "hmac_sha256_many",
+    "pseudonym_codes",
     "pseudonym_versions",
     "pseudonymise",
 ]
@@ -245,12 +246,24 @@ def _canonical_codes(values: pd.Series, *, domain: str) -> tuple[pa.Array, pa.St
     if written is not None:
         codes, distinct = written
         try:
-            inner, canonical = _canonical_codes_of_rows(distinct, domain=domain)
+            canonical = _canonical_text(distinct, domain=domain)
         except (InvalidIdentifier, SchemaError):
             pass  # raised again below, naming the row
         else:
+            if _as_given(canonical, distinct):  # each its own: no two made one
+                return codes, canonical
+            inner, canonical = _encode(canonical)
             return inner.take(codes), canonical
-    return _canonical_codes_of_rows(values, domain=domain)
+    return _encode(_canonical_text(values, domain=domain))
+
+
+def _as_given(canonical: pa.StringArray, distinct: pd.Series) -> bool:
+    """Whether every distinct value as written is its own canonical value (then the
+    canonical values are distinct too, and need no hashing again)."""
+    if canonical.null_count:
+        return False
+    written = _text_array(distinct)
+    return len(written) == len(canonical) and bool(pc.all(pc.equal(canonical, written)).as_py())
 
 
 def _as_written(values: pd.Series) -> tuple[pa.Array, pd.Series] | None:
@@ -270,8 +283,8 @@ def _as_written(values: pd.Series) -> tuple[pa.Array, pd.Series] | None:
     return encoded.indices, distinct
 
 
-def _canonical_codes_of_rows(values: pd.Series, *, domain: str) -> tuple[pa.Array, pa.StringArray]:
-    """:func:`_canonical_codes` of every row, each checked."""
+def _canonical_text(values: pd.Series, *, domain: str) -> pa.StringArray:
+    """The canonical value of every row (null where missing), each checked."""
     # Asked of the values as given, before anything is made of them: a float keeps
     # what tells a national number that lost its leading zero (linkage.national).
     _refuse(values, np.flatnonzero(national_number_mask(values).to_numpy(dtype=bool)))
@@ -281,8 +294,8 @@ def _canonical_codes_of_rows(values: pd.Series, *, domain: str) -> tuple[pa.Arra
         canonical = parse(values, errors="coerce")
         if (canonical.isna() & values.notna()).any():
             parse(values, errors="raise")  # names the first invalid row
-        return _encode(pa.array(canonical.array, type=pa.string()))
-    return _encode(_as_text(values))
+        return _one_array(pa.array(canonical.array, type=pa.string()))
+    return _one_array(_as_text(values))
 
 
 def _refuse(values: pd.Series, positions: NDArray[np.intp]) -> None:
@@ -300,11 +313,14 @@ def _refuse(values: pd.Series, positions: NDArray[np.intp]) -> None:
 # ---------------------------------------------------------------------- pseudonyms
 
 
+def _one_array(text: pa.StringArray | pa.ChunkedArray) -> pa.StringArray:
+    """One array (e.g. of a pd.concat of Arrow-backed columns)."""
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+
+
 def _encode(text: pa.StringArray | pa.ChunkedArray) -> tuple[pa.Array, pa.StringArray]:
     """Codes into the distinct values (null where missing) and the distinct values."""
-    if isinstance(text, pa.ChunkedArray):  # e.g. a pd.concat of Arrow-backed columns
-        text = text.combine_chunks()
-    encoded = text.dictionary_encode()
+    encoded = _one_array(text).dictionary_encode()
     return encoded.indices, encoded.dictionary
 
 
@@ -368,14 +384,42 @@ def pseudonymise(
     >>> bool(out[0] == out[2]), out.isna().tolist()
     (True, [False, True, False])
     """
+    codes, distinct = pseudonym_codes(
+        values, ring, domain=domain, version=version, known=known, distinct=False
+    )
+    return pd.Series(
+        pd.arrays.ArrowStringArray(distinct.take(codes)), index=values.index, name=values.name
+    )
+
+
+def pseudonym_codes(
+    values: pd.Series,
+    ring: KeyRing,
+    *,
+    domain: str,
+    version: int | None = None,
+    known: pd.Series | None = None,
+    distinct: bool = True,
+) -> tuple[pa.Array, pa.StringArray]:
+    """:func:`pseudonymise` as codes: per row, a code (int32, null where missing) into
+    the distinct pseudonyms; ``distinct.take(codes)`` is the column of pseudonyms.
+
+    Two rows share a code exactly when they share a pseudonym, so that rows can be
+    told apart (deduplicated, grouped) by the integer codes rather than the text.
+    Without ``distinct``, a pseudonym taken from ``known`` may have two codes (two
+    values as written, one canonical value): no second hashing of the text.
+    """
     number = ring.current if version is None else int(version)
-    pseudonyms = None
     if known is not None and len(known) and len(values):
-        pseudonyms = _reused(values, known, ring, domain=domain, version=number)
-    if pseudonyms is None:
-        codes, distinct = _canonical_codes(values, domain=domain)
-        pseudonyms = _pseudonyms_of(distinct, ring.key(domain, number), number).take(codes)
-    return pd.Series(pd.arrays.ArrowStringArray(pseudonyms), index=values.index, name=values.name)
+        reused = _reused(values, known, ring, domain=domain, version=number)
+        if reused is not None:
+            codes, pseudonyms = reused  # per distinct value as written: some may repeat
+            if not distinct:
+                return codes, pseudonyms
+            encoded = pseudonyms.dictionary_encode()
+            return encoded.indices.take(codes), encoded.dictionary
+    codes, distinct = _canonical_codes(values, domain=domain)
+    return codes, _pseudonyms_of(distinct, ring.key(domain, number), number)
 
 
 def _text_array(values: pd.Series) -> pa.StringArray:
@@ -391,11 +435,12 @@ _CHECKED = 256
 
 def _reused(
     values: pd.Series, known: pd.Series, ring: KeyRing, *, domain: str, version: int
-) -> pa.Array | None:
+) -> tuple[pa.Array, pa.StringArray] | None:
     """The pseudonyms of :func:`pseudonymise`, taking the ``known`` ones of the values
     found there (looked up as written, each distinct value once, by Arrow's hash
-    table) and hashing the rest; None when a checked sample of the known ones is not
-    what hashing gives."""
+    table) and hashing the rest, as codes (int32, null where missing) into the
+    pseudonyms of the distinct values as written; None when a checked sample of the
+    known ones is not what hashing gives."""
     written = _as_written(values)
     if written is None:
         codes, distinct = pa.array(np.arange(len(values), dtype=np.int32)), values
@@ -417,7 +462,7 @@ def _reused(
     rest = _rest(values, codes, distinct, hit, ring, domain=domain, version=version)
     pool = pa.concat_arrays([given, rest])
     where = np.where(hit, rows, len(given) + np.cumsum(~hit) - 1)
-    return pool.take(pa.array(where)).take(codes)
+    return codes, pool.take(pa.array(where))
 
 
 def _rest(

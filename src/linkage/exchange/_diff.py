@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from linkage.exchange._order import codes as codes_of
-from linkage.exchange._order import fixed_bytes
+from linkage.exchange._order import dense_ranks, fixed_bytes, one_chunk
 from linkage.exchange._schema import OUTPUTS
 
 __all__ = ["ParquetColumns", "diff", "diff_deliveries", "diff_table"]
@@ -71,13 +71,13 @@ def _column(frame: Frame, name: str) -> pa.Array | None:
     """One column as one Arrow array (NaN as null; text as ``string``), or None
     where Arrow cannot hold it."""
     if isinstance(frame, (pa.Table, ParquetColumns)):
-        array = frame.column(name).combine_chunks()
+        array = one_chunk(frame.column(name))  # one chunk: itself, not a copy
     else:
         try:
             array = pa.array(frame[name], from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             return None
-        array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+        array = one_chunk(array) if isinstance(array, pa.ChunkedArray) else array
     # One type for text however it was stored (pandas writes large_string).
     return array.cast(pa.string()) if pa.types.is_large_string(array.type) else array
 
@@ -214,26 +214,104 @@ def _key_words(old: Frame, new: Frame, key: list[str]) -> list[list[np.ndarray]]
     return _words([_pair(old, new, column) for column in key])
 
 
+def _leading_word(rows: np.ndarray) -> np.ndarray:
+    """Per row of one-width bytes, the big-endian 64-bit word of its first 8 bytes
+    after those every row shares (zero-padded): sorting by it sorts the rows as bytes
+    wherever it differs."""
+    start = 0
+    while start < rows.shape[1] and (rows[:, start] == rows[0, start]).all():
+        start += 1
+    padded = np.zeros((rows.shape[0], 8), dtype=np.uint8)
+    rest = rows[:, start : start + 8]
+    padded[:, : rest.shape[1]] = rest
+    return padded.view(">u8")[:, 0].astype(np.uint64)
+
+
 def key_order(table: pa.Table, key: list[str]) -> pa.Array | None:
     """The rows of ``table`` in the order of its key (stable, missing last: the order
     of :func:`._order.sort_order`, Arrow's ``sort_indices``), by a sort of the first
-    64-bit word of each row's key and, where that ties, of all its words; None where
-    a key column is not text."""
-    columns = [_column(table, column) for column in key]
-    found = _words([[c] for c in columns if c is not None])
-    if found is None or len(columns) != len(key):
+    64-bit word of each row's key (after the bytes all rows share, where the first
+    key column is text of one width: pseudonyms) and, where that ties, of all its
+    words; None where a key column is not text."""
+    found_columns = [_column(table, column) for column in key]
+    columns = [c for c in found_columns if c is not None]
+    if len(columns) != len(key):
         return None
-    (words,) = found
-    order = np.argsort(words[0])  # not stable: the ties are sorted below, stably
-    first = words[0][order]
-    tied = first[1:] == first[:-1]
+    rows = fixed_bytes(columns[0])
+    if rows is None:
+        found = _words([[c] for c in columns])
+        if found is None:
+            return None
+        (words,) = found
+        first = words[0]
+    else:
+        first = _leading_word(rows)
+    order = np.argsort(first)  # not stable: the ties are sorted below, stably
+    leading = first[order]
+    tied = leading[1:] == leading[:-1]
     if tied.any():
-        # The rows whose first word another shares: in place, on all their words and
-        # then their place in the table.
+        # The rows whose first word another shares: in place, on all the words of
+        # their key (made of those rows alone) and then their place in the table.
         runs = np.flatnonzero(np.concatenate([tied, [False]]) | np.concatenate([[False], tied]))
-        rows = order[runs]
-        order[runs] = rows[np.lexsort([rows, *(w[rows] for w in words[::-1])])]
+        ties = order[runs]
+        taken = pa.array(ties)
+        rest = [c.take(taken) for c in columns[1:]]
+        ranked = None if rows is None else _ranks_of_ties(rows, ties, leading[runs], rest)
+        if ranked is None:
+            found = _words([[c.take(taken)] for c in columns])
+            if found is None:
+                return None
+            (words,) = found
+            ranked = ties, words[::-1]
+        ties, keys = ranked
+        order[runs] = ties[np.lexsort([ties, *keys])]
     return pa.array(order)
+
+
+def _ranks_of_ties(
+    rows: np.ndarray, ties: np.ndarray, leading: np.ndarray, rest: list[pa.Array]
+) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """The rows ``ties`` of a key whose first column is one-width bytes (``rows``, of
+    all rows), given in the order of their first words (``leading``), put in the order
+    of that column, and a sort key for :func:`np.lexsort`: one integer per row for the
+    whole key (``rest``: the other key columns of those rows). None where a column
+    after the first is not text or the ranks would not fit in 62 bits."""
+    same = leading[1:] == leading[:-1]
+    pairs = np.flatnonzero(same)
+    differ = (rows[ties[pairs]] != rows[ties[pairs + 1]]).any(axis=1)
+    perm = np.arange(len(ties))  # the row (of ``rest``, as given) at each place
+    if differ.any():
+        # Values that differ after their first word (rare): their rows in the order
+        # of all their bytes, each run of one first word in its place.
+        group = np.cumsum(np.concatenate([[0], ~same]))
+        odd = np.flatnonzero(np.isin(group, group[pairs[differ]]))
+        words = _row_words(rows[ties[odd]])
+        perm[odd] = odd[np.lexsort([*words[::-1], leading[odd]])]
+        ties = ties[perm]
+        differ = (rows[ties[pairs]] != rows[ties[pairs + 1]]).any(axis=1)
+    new = np.ones(len(ties), dtype=bool)
+    new[pairs[~differ] + 1] = False
+    combined = np.cumsum(new, dtype=np.int64) - 1  # the first column's rank
+    size = int(combined[-1]) + 1
+    for column in rest:
+        found = dense_ranks(column)
+        if found is None:
+            return None
+        rank, count = found
+        count = max(count, 1)
+        if size * count >= 2**62:
+            return None
+        combined = combined * count + rank[perm]
+        size *= count
+    return ties, [combined]
+
+
+def _row_words(rows: np.ndarray) -> list[np.ndarray]:
+    """Big-endian 64-bit words of one-width bytes (zero-padded), one array per word."""
+    padded = np.zeros((rows.shape[0], -(-rows.shape[1] // 8) * 8), dtype=np.uint8)
+    padded[:, : rows.shape[1]] = rows
+    words = padded.view(">u8")
+    return [words[:, k].astype(np.uint64) for k in range(words.shape[1])]
 
 
 def _sorted_unique(words: list[np.ndarray]) -> bool:

@@ -17,10 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-__all__ = ["codes", "dense_ranks", "fixed_bytes", "sort_order"]
+__all__ = ["codes", "dense_ranks", "fixed_bytes", "one_chunk", "sort_order"]
 
 
-def _one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+def one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column as one array: its only chunk itself (no copy), else its chunks joined."""
     if isinstance(values, pa.ChunkedArray):
         return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     return values
@@ -93,7 +94,7 @@ def _fixed_ranks(rows: NDArray[np.uint8]) -> tuple[NDArray[np.int64], int]:
 def dense_ranks(values: pa.Array | pa.ChunkedArray) -> tuple[NDArray[np.int64], int] | None:
     """Per value, its rank among the distinct values (0, 1, ...; missing last, one
     rank for all missing), and how many ranks; None for a column that is not text."""
-    values = _one_chunk(values)
+    values = one_chunk(values)
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return None
     if not len(values):
@@ -114,7 +115,7 @@ def codes(values: pa.Array | pa.ChunkedArray) -> tuple[NDArray[np.int64], int] |
     """Per value, a code (equal values, and all missing values, share one), and how
     many codes: :func:`dense_ranks` of one-width text, else Arrow's dictionary
     indices (missing: a code of its own); None for a column that is not text."""
-    values = _one_chunk(values)
+    values = one_chunk(values)
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return None
     rows = fixed_bytes(values)

@@ -17,18 +17,20 @@ link tables carry the enterprise (establishment) key and VDAB's own employer (si
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from numpy.typing import NDArray
 
 from linkage.exchange._delivery import Delivery
 from linkage.exchange._extract import list_items
 from linkage.exchange._schema import EXTRACTS
 from linkage.keys import KeyRing
-from linkage.pseudonymise import pseudonymise
+from linkage.pseudonymise import pseudonym_codes
 
 __all__ = ["amount_ids", "known_keys", "shape"]
 
@@ -62,18 +64,66 @@ def known_keys(previous: Delivery | None, version: int) -> dict[str, pd.Series]:
     return known
 
 
+class Keys(NamedTuple):
+    """The pseudonyms of a column, and their codes (one per distinct pseudonym, -1
+    where missing: see :func:`.pseudonym_codes`)."""
+
+    keys: pd.Series
+    codes: NDArray[np.int32]
+
+
 def _keys(
-    ring: KeyRing, domain: str, *columns: pd.Series, known: pd.Series | None = None
-) -> list[pd.Series]:
+    ring: KeyRing,
+    domain: str,
+    *columns: pd.Series,
+    known: pd.Series | None = None,
+    coded: bool = True,
+) -> list[Keys]:
     """Pseudonyms of several columns of one key domain, each distinct value hashed
     once for all of them (an enterprise's number turns up in four tables), or taken
-    from ``known`` (the domain's of :func:`known_keys`)."""
-    keys = pseudonymise(pd.concat(columns, ignore_index=True), ring, domain=domain, known=known)
+    from ``known`` (the domain's of :func:`known_keys`). Without ``coded``, the codes
+    may give one pseudonym two codes (see :func:`.pseudonym_codes`): not for dedupes."""
+    codes, distinct = pseudonym_codes(
+        pd.concat(columns, ignore_index=True), ring, domain=domain, known=known, distinct=coded
+    )
+    numbers = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
     starts = np.cumsum([0, *(len(c) for c in columns)])
+    # Each column's pseudonyms taken on their own: no column holds the others' text.
     return [
-        keys.iloc[start : start + len(c)].set_axis(c.index).rename(c.name)
+        Keys(
+            pd.Series(
+                pd.arrays.ArrowStringArray(distinct.take(codes.slice(start, len(c)))),
+                index=c.index,
+                name=c.name,
+            ),
+            numbers[start : start + len(c)],
+        )
         for start, c in zip(starts, columns, strict=False)
     ]
+
+
+def _codes(values: pd.Series) -> NDArray[np.int32]:
+    """A code per distinct value of a text column (-1 where missing)."""
+    text = pa.array(values.array)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    indices = text.dictionary_encode().indices
+    return pc.fill_null(indices, -1).to_numpy(zero_copy_only=False)
+
+
+def _first(*codes: NDArray[np.int32]) -> NDArray[np.bool_]:
+    """Whether each row is the first of its combination of codes (-1: missing):
+    ``~DataFrame.duplicated()`` of the columns the codes stand for, by one integer
+    per row rather than a hash of each column's text."""
+    combined = np.zeros(len(codes[0]), dtype=np.int64)
+    size = 1
+    for code in codes:
+        width = int(code.max(initial=-1)) + 2
+        if size * width >= 2**62:  # would overflow: renumber the columns so far
+            combined, uniques = pd.factorize(combined)
+            size = len(uniques)
+        combined = combined * width + code.astype(np.int64) + 1
+        size *= width
+    return ~pd.Series(combined).duplicated().to_numpy()
 
 
 def amount_ids(amounts: pd.DataFrame) -> pd.Series:
@@ -112,6 +162,39 @@ def _with(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return frame if present.all() else frame[present]
 
 
+def _rows(columns: dict[str, pd.Series], keep: NDArray[np.bool_]) -> pd.DataFrame:
+    """The rows ``keep`` of a table of ``columns`` (each of one index)."""
+    return pd.DataFrame({name: column[keep] for name, column in columns.items()})
+
+
+def _staff_refs(
+    parts: pd.DataFrame,
+    refs: pd.Series,
+    dossier: Keys,
+    staff: Keys,
+    party: NDArray[np.int32],
+) -> pd.DataFrame:
+    """The dossier-staff bridge: a dossier's (``parts``' rows') staff ids ``refs``
+    (indexed as ``parts``) as keys, each pair once per party."""
+    at = parts.index.get_indexer(refs.index) if parts.index.is_unique else None
+    if at is None:  # labels repeat: as pandas matches them
+        return pd.DataFrame(
+            {
+                "dossier_key": dossier.keys.loc[refs.index],
+                "staff_key": staff.keys,
+                "party": parts["party"].loc[refs.index],
+            }
+        ).drop_duplicates()
+    return _rows(
+        {
+            "dossier_key": dossier.keys.iloc[at].set_axis(refs.index),
+            "staff_key": staff.keys,
+            "party": parts["party"].iloc[at].set_axis(refs.index),
+        },
+        _first(dossier.codes[at], staff.codes, party[at]),
+    )
+
+
 def shape(
     tables: dict[str, pd.DataFrame], ring: KeyRing, *, known: dict[str, pd.Series] | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -131,16 +214,20 @@ def shape(
     # them delivered: a copy of the columns taken, not of the whole extract).
     dos = parts.loc[~parts["dossier_id"].duplicated().to_numpy(), list(_DOSSIER)]
     refs = list_items(parts["staff_ids"])
-    ent_key, est_ent_key, dos_ent_key, con_ent_key = _keys(
-        ring,
-        "enterprise",
-        ent["enterprise_number"],
-        est["enterprise_number"],
-        dos["enterprise_number"],
-        con["enterprise_number"],
-        known=known.pop("enterprise", None),
+    ent_key, est_ent_key, dos_ent_key, con_ent_key = (
+        k.keys
+        for k in _keys(
+            ring,
+            "enterprise",
+            ent["enterprise_number"],
+            est["enterprise_number"],
+            dos["enterprise_number"],
+            con["enterprise_number"],
+            known=known.pop("enterprise", None),
+            coded=False,
+        )
     )
-    dossier_key, part_dossier_key, con_dossier_key = _keys(
+    dossier_key, part_dossier, con_dossier_key = _keys(
         ring,
         "dossier",
         dos["dossier_id"],
@@ -149,10 +236,14 @@ def shape(
         known=known.pop("dossier", None),
     )
     (est_key,) = _keys(
-        ring, "establishment", est["establishment_number"], known=known.pop("establishment", None)
+        ring,
+        "establishment",
+        est["establishment_number"],
+        known=known.pop("establishment", None),
+        coded=False,
     )
-    staff_key, ref_staff_key = _keys(ring, "staff", staff["staff_id"], refs)
-    (service_key,) = _keys(ring, "service", parts["service_id"])
+    staff_key, ref_staff = _keys(ring, "staff", staff["staff_id"], refs)
+    (service,) = _keys(ring, "service", parts["service_id"])
     out["enterprises"] = pd.DataFrame(
         {
             "enterprise_key": ent_key,
@@ -163,7 +254,7 @@ def shape(
     )
     out["establishments"] = pd.DataFrame(
         {
-            "establishment_key": est_key,
+            "establishment_key": est_key.keys,
             "establishment_number": est["establishment_number"],
             "enterprise_key": est_ent_key,
             "party": est["party"],
@@ -175,43 +266,41 @@ def shape(
     )
     out["dossiers"] = pd.DataFrame(
         {
-            "dossier_key": dossier_key,
+            "dossier_key": dossier_key.keys,
             "dossier_id": dos["dossier_id"],
             "enterprise_key": dos_ent_key,
             "party": dos["party"],
             **{c: dos[c] for c in _DOSSIER[3:]},
         }
     )
-    out["dossier_staff"] = pd.DataFrame(
+    party = _codes(parts["party"])
+    out["dossier_staff"] = _staff_refs(parts, refs, part_dossier, ref_staff, party)
+    has_service = parts["service_id"].notna().to_numpy()
+    at = np.flatnonzero(has_service)
+    out["dossier_services"] = _rows(
         {
-            "dossier_key": part_dossier_key.loc[refs.index],
-            "staff_key": ref_staff_key,
-            "party": parts["party"].loc[refs.index],
-        }
-    ).drop_duplicates()
-    has_service = parts["service_id"].notna()
-    out["dossier_services"] = pd.DataFrame(
+            "dossier_key": part_dossier.keys.iloc[at],
+            "service_key": service.keys.iloc[at],
+            "party": parts["party"].iloc[at],
+        },
+        _first(part_dossier.codes[at], service.codes[at], party[at]),
+    )
+    out["services"] = _rows(
         {
-            "dossier_key": part_dossier_key[has_service],
-            "service_key": service_key[has_service],
-            "party": parts["party"][has_service],
-        }
-    ).drop_duplicates()
-    out["services"] = pd.DataFrame(
-        {
-            "service_key": service_key[has_service],
-            "party": parts["party"][has_service],
-            "service_name": parts["service_name"][has_service],
-            "service_description": parts["service_description"][has_service],
-        }
-    ).drop_duplicates(subset=["service_key", "party"])
+            "service_key": service.keys.iloc[at],
+            "party": parts["party"].iloc[at],
+            "service_name": parts["service_name"].iloc[at],
+            "service_description": parts["service_description"].iloc[at],
+        },
+        _first(service.codes[at], party[at]),
+    )
     has_amount = (parts["granted_amount"].notna() | parts["paid_amount"].notna()).to_numpy()
     amounts = parts.loc[has_amount, list(_AMOUNT)]
     out["amounts"] = pd.DataFrame(
         {
-            "amount_key": _keys(ring, "amount", amount_ids(amounts))[0],
-            "dossier_key": part_dossier_key[has_amount],
-            "service_key": service_key[has_amount],
+            "amount_key": _keys(ring, "amount", amount_ids(amounts))[0].keys,
+            "dossier_key": part_dossier.keys[has_amount],
+            "service_key": service.keys[has_amount],
             "party": amounts["party"],
             "granted_amount": amounts["granted_amount"],
             "paid_amount": amounts["paid_amount"],
@@ -219,8 +308,8 @@ def shape(
     )
     out["contacts"] = pd.DataFrame(
         {
-            "contact_key": _keys(ring, "contact", con["contact_id"])[0],
-            "dossier_key": con_dossier_key,
+            "contact_key": _keys(ring, "contact", con["contact_id"])[0].keys,
+            "dossier_key": con_dossier_key.keys,
             "enterprise_key": con_ent_key,
             "party": con["party"],
             **{
@@ -231,7 +320,7 @@ def shape(
     )
     out["staff"] = pd.DataFrame(
         {
-            "staff_key": staff_key,
+            "staff_key": staff_key.keys,
             "party": staff["party"],
             **{c: staff[c] for c in _columns("staff", "staff_id")},
         }
