@@ -152,8 +152,10 @@ def _holds_separator(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
     found = []
     for chunk in _text_chunks(text):
         data, starts, ends = _spans(chunk)
-        seen = np.concatenate([[0], np.cumsum(_SEPARATOR_BYTES[data], dtype=np.int64)])
-        found.append((seen[ends] > seen[starts]) & chunk.is_valid().to_numpy(zero_copy_only=False))
+        # Where the separators are (few), then how many lie in each value's bytes.
+        at = np.flatnonzero(_SEPARATOR_BYTES[data])
+        inside = np.searchsorted(at, ends) > np.searchsorted(at, starts)
+        found.append(inside & chunk.is_valid().to_numpy(zero_copy_only=False))
     return np.concatenate(found) if found else np.zeros(0, dtype=bool)
 
 
@@ -657,10 +659,11 @@ def _check_unique(frame: pd.DataFrame, extract: Extract) -> pd.DataFrame | None:
     present = frame[extract.id].notna().to_numpy(dtype=bool)
     valid = frame if present.all() else frame[present]  # no copy when every id is there
     defects = None
+    codes = _group_codes(valid, subset)
     if extract.repeats:
-        defects = _repeats_differ(valid, extract, subset)
-        subset = [*subset, *extract.part]
-    repeated = valid.duplicated(subset=subset, keep="first").to_numpy()
+        defects = _repeats_differ(valid, extract, codes)
+        codes = _group_codes(valid, extract.part, codes)
+    repeated = _seen_before(codes)
     if repeated.any():
         at = valid.iloc[int(repeated.argmax())]
         same = (valid[subset].fillna("") == at[subset].fillna("")).all(axis=1).to_numpy()
@@ -702,10 +705,48 @@ def _differ(values: pd.Series, rows: np.ndarray, firsts: np.ndarray) -> np.ndarr
     return a != b
 
 
-def _repeats_differ(valid: pd.DataFrame, extract: Extract, subset: list[str]) -> pd.DataFrame:
+def _column_codes(values: pd.Series) -> np.ndarray:
+    """A code per value (0, 1, ...): equal values, and missing ones, share one."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        # The chunks share one dictionary (as pandas' factorize relies on): missing
+        # values take the code after its last.
+        chunks = pa.chunked_array(pa.array(values.array)).dictionary_encode().chunks
+        missing = max((len(c.dictionary) for c in chunks), default=0)
+        parts = [pc.fill_null(c.indices, missing).to_numpy(zero_copy_only=False) for c in chunks]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+    codes, _ = pd.factorize(values, use_na_sentinel=False)
+    return codes.astype(np.int64)
+
+
+def _group_codes(
+    frame: pd.DataFrame, columns: list[str] | tuple[str, ...], codes: np.ndarray | None = None
+) -> np.ndarray:
+    """A code per row (``int64``): rows equal in ``columns`` (missing equal to
+    missing, as :meth:`DataFrame.duplicated` has it), and in ``codes`` if given,
+    share one. Columns after the first are not read once every row has its own."""
+    for column in columns:
+        if codes is not None and _all_distinct(codes):
+            break
+        more = _column_codes(frame[column])
+        codes = more if codes is None else pd.factorize(codes * (int(more.max()) + 1) + more)[0]
+    return codes if codes is not None else np.zeros(len(frame), dtype=np.int64)
+
+
+def _all_distinct(codes: np.ndarray) -> bool:
+    return not codes.size or int(codes.max()) + 1 == codes.size
+
+
+def _seen_before(codes: np.ndarray) -> np.ndarray:
+    """Where a row's code is that of an earlier row."""
+    if _all_distinct(codes):
+        return np.zeros(codes.size, dtype=bool)
+    seen: np.ndarray = pd.Series(codes).duplicated(keep="first").to_numpy()
+    return seen
+
+
+def _repeats_differ(valid: pd.DataFrame, extract: Extract, codes: np.ndarray) -> pd.DataFrame:
     """A defect per later row of a record and column of its own (not its parts') where
-    it differs from the record's first row."""
-    codes = valid.groupby(subset, sort=False, dropna=False).ngroup().to_numpy()
+    it differs from the record's first row (``codes``: the record of each row)."""
     first = np.full(codes.max() + 1 if codes.size else 0, len(codes), dtype=np.intp)
     np.minimum.at(first, codes, np.arange(len(codes)))
     again = np.flatnonzero(first[codes] != np.arange(len(codes)))

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from functools import partial, reduce
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import phonenumbers
 import pyarrow as pa
@@ -65,6 +66,24 @@ def _reference_phone_kernel(
 def _phone_kernel(
     values: pa.Array, *, region: str, keep: Keep = "valid"
 ) -> tuple[dict[str, pa.Array], pa.Array]:
+    # A number written as the fast path reads it ("+32..." or, in BE, "0...": ASCII
+    # digits only) is one that cleaning leaves as it is: decided as it comes, in
+    # bulk; only the others are cleaned (and deduplicated again) first.
+    phone, valid, why, decided = _belgian_fast_path(values, national=region == "BE", keep=keep)
+    if pc.all(decided).as_py():
+        return {"phone": phone, "valid": valid}, why
+    left = pc.invert(decided)
+    columns, reasons = _cleaned_kernel(pc.filter(values, left), region=region, keep=keep)
+    return {
+        "phone": pc.replace_with_mask(phone, left, columns["phone"]),
+        "valid": pc.replace_with_mask(valid, left, columns["valid"]),
+    }, pc.replace_with_mask(why, left, reasons)
+
+
+def _cleaned_kernel(
+    values: pa.Array, *, region: str, keep: Keep = "valid"
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    """The phone kernel on values cleaned first: the fast path, then ``phonenumbers``."""
     # Separators are gone, so "09 123 45 67" and "09/123.45.67" share one parse.
     encoded = _clean_phones(values).dictionary_encode()
     distinct = encoded.dictionary
@@ -167,7 +186,34 @@ _POSSIBLE = tuple(_BE.general_desc.possible_length) if _BE.general_desc is not N
 
 
 def _valid_nsn(nsn: pa.Array) -> pa.Array:
-    """Whether each Belgian NSN (ASCII digits) is valid, as ``is_valid_number``."""
+    """Whether each Belgian NSN (ASCII digits) is valid, as ``is_valid_number``: of a
+    general possible length, matching the general pattern and that of one number
+    type of that length. Two searches per length: the general pattern, and the
+    types' patterns as one alternation."""
+    length = pc.utf8_length(nsn).to_numpy(zero_copy_only=False)
+    valid = np.zeros(len(nsn), dtype=bool)
+    general = _BE.general_desc
+    for size in general.possible_length if general is not None else ():
+        patterns = [
+            f"(?:{desc.national_number_pattern})"
+            for desc in _TYPE_DESCS
+            if not desc.possible_length or size in desc.possible_length
+        ]
+        at = np.flatnonzero(length == size)
+        if not patterns or not at.size:
+            continue
+        some = nsn.take(pa.array(at))
+        hit = pc.and_(
+            pc.match_substring_regex(some, f"^(?:{general.national_number_pattern})$"),
+            pc.match_substring_regex(some, f"^(?:{'|'.join(patterns)})$"),
+        )
+        valid[at] = hit.to_numpy(zero_copy_only=False)
+    return pa.array(valid)
+
+
+def _reference_valid_nsn(nsn: pa.Array) -> pa.Array:
+    """:func:`_valid_nsn` a pattern at a time: each type's test as ``phonenumbers``
+    makes it (the reference for tests)."""
 
     def matches(desc: Any) -> pa.Array:
         hit = pc.match_substring_regex(nsn, f"^(?:{desc.national_number_pattern})$")
@@ -179,6 +225,31 @@ def _valid_nsn(nsn: pa.Array) -> pa.Array:
     length = pc.utf8_length(nsn)
     valid = matches(_BE.general_desc)
     return pc.and_(valid, reduce(pc.or_, [matches(desc) for desc in _TYPE_DESCS]))
+
+
+def _belgian_nsn(values: pa.Array) -> pa.Array:
+    """The NSN of cleaned "+32<digits>" and "0<digits>" (ASCII, non-null) values: what
+    follows "+32", less a trunk "0" after it, or a national number less its trunk
+    "0"; a trunk "0" stays where fewer than the shortest length would be left.
+    The bytes are cut by numpy, no regex (the first bytes say what goes)."""
+    wide = pa.types.is_large_string(values.type)
+    _, offsets_buffer, data_buffer = values.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)
+    offsets = offsets[values.offset : values.offset + len(values) + 1].astype(np.int64)
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else None
+    if data is None or not len(values):
+        return values.cast(pa.string())
+    starts, size = offsets[:-1], np.diff(offsets)
+    plus = data[starts] == ord("+")
+    trunk = data[np.minimum(starts + np.where(plus, 3, 0), offsets[-1] - 1)] == ord("0")
+    kept = size - np.where(plus, 3, 0)  # digits after "+32", or the national number's
+    skip = np.where(plus, 3, 0) + (trunk & (kept - 1 >= _SHORTEST))
+    drop = np.zeros(int(offsets[-1] - offsets[0]), dtype=bool)
+    for k in range(int(skip.max(initial=0))):
+        drop[starts[skip > k] + k - offsets[0]] = True
+    cut = data[offsets[0] : offsets[-1]][~drop]
+    bounds = np.concatenate([[0], np.cumsum(size - skip)]).astype(np.int32)
+    return pa.StringArray.from_buffers(len(values), pa.py_buffer(bounds), pa.py_buffer(cut))
 
 
 def _belgian_fast_path(
@@ -214,15 +285,18 @@ def _belgian_fast_path(
     if not pc.any(decided).as_py():
         return nothing, unknown, nothing, decided
     values = pc.filter(distinct, decided).cast(pa.string())
-    # A trunk "0" goes only when at least the shortest length is left; the "0?" is
-    # greedy, so "+32 0" followed by a short number keeps its "0" in the NSN.
-    full = rf"^(?:\+320?|0)([0-9]{{{_SHORTEST},}})$"
-    long = pc.match_substring_regex(values, full)
-    nsn = pc.if_else(
-        long,
-        pc.replace_substring_regex(values, full, r"\1"),
-        pc.replace_substring_regex(values, r"^\+32", ""),
+    phone, valid, why = _belgian_numbers(_belgian_nsn(values), keep)
+    return (
+        pc.replace_with_mask(nothing, decided, phone),
+        pc.replace_with_mask(unknown, decided, valid),
+        pc.replace_with_mask(nothing, decided, why),
+        decided,
     )
+
+
+def _belgian_numbers(nsn: pa.Array, keep: Keep) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """E.164 numbers, validity and reasons of Belgian NSNs (see
+    :func:`_belgian_fast_path`)."""
     valid = _valid_nsn(nsn)
     length = pc.utf8_length(nsn)
     too_long = pc.greater(length, _MAX_NSN)
@@ -240,13 +314,7 @@ def _belgian_fast_path(
         why = pc.if_else(too_long, "not a phone number", pa.scalar(WRONG_LENGTH))
     plus = pa.scalar("+32", pa.string())
     phone = null_where(pc.binary_join_element_wise(plus, nsn, pa.scalar("")), pc.invert(kept))
-    why = null_where(why, kept)
-    return (
-        pc.replace_with_mask(nothing, decided, phone),
-        pc.replace_with_mask(unknown, decided, null_where(valid, too_long)),
-        pc.replace_with_mask(nothing, decided, why),
-        decided,
-    )
+    return phone, null_where(valid, too_long), null_where(why, kept)
 
 
 def normalise_phones(
