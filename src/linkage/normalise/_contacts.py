@@ -403,19 +403,39 @@ _EMAIL_VALID = f"^[^@{WHITESPACE_CHARS}]+@[^@{WHITESPACE_CHARS}.]+(?:\\.[^@{WHIT
 
 def _email_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     text = pc.utf8_lower(values)
-    text = pc.replace_substring_regex(text, r"^.*<([^<>]*)>.*$", r"\1")  # "Jan <jan@x.be>"
-    text = pc.replace_substring_regex(text, f"^{WHITESPACE}*mailto:", "")
+    # A display name ("Jan <jan@x.be>") needs a "<", "mailto:" its letters: each
+    # rewrite runs only on the values that hold what it looks for.
+    text = _rewrite_where(text, "<", r"^.*<([^<>]*)>.*$", r"\1")
+    text = _rewrite_where(text, "mailto:", f"^{WHITESPACE}*mailto:", "")
     text = pc.utf8_trim(pc.utf8_trim_whitespace(text), ".,;")
-    ats = pc.count_substring(text, "@")
-    valid = pc.match_substring_regex(text, _EMAIL_VALID)
+    valid = pc.fill_null(pc.match_substring_regex(text, _EMAIL_VALID), False)
     reasons = no_reasons(len(values))
-    reasons = keep_reason(reasons, pc.equal(ats, 0), "no @")
+    if not pc.all(valid).as_py():  # why, for the few that are not
+        bad = pc.invert(valid)
+        reasons = pc.replace_with_mask(reasons, bad, _email_reasons(text.filter(bad)))
+    email = null_where(text, pc.invert(valid))
+    # A valid address holds one "@": its domain is what follows it.
+    domain = pc.list_element(pc.split_pattern(email, "@", max_splits=1), 1)
+    return {"email": email, "domain": domain}, reasons
+
+
+def _rewrite_where(text: pa.Array, needle: str, pattern: str, replacement: str) -> pa.Array:
+    """``replace_substring_regex`` on the values that hold ``needle`` (without it,
+    ``pattern`` does not match)."""
+    holds = pc.fill_null(pc.match_substring(text, needle), False)
+    if not pc.any(holds).as_py():
+        return text
+    rewritten = pc.replace_substring_regex(text.filter(holds), pattern, replacement)
+    return pc.replace_with_mask(text, holds, rewritten)
+
+
+def _email_reasons(text: pa.Array) -> pa.Array:
+    """Why each of these (cleaned, not valid) e-mail addresses is not valid."""
+    ats = pc.count_substring(text, "@")
+    reasons = keep_reason(no_reasons(len(text)), pc.equal(ats, 0), "no @")
     reasons = keep_reason(reasons, pc.greater(ats, 1), "several @")
     reasons = keep_reason(reasons, pc.match_substring_regex(text, WHITESPACE), "contains spaces")
-    reasons = keep_reason(reasons, pc.invert(valid), "bad local part or domain")
-    email = null_where(text, pc.invert(valid))
-    domain = pc.struct_field(pc.extract_regex(email, r"@(?P<domain>.*)$"), "domain")
-    return {"email": email, "domain": null_where(domain, pc.is_null(email))}, reasons
+    return keep_reason(reasons, pc.is_valid(text), "bad local part or domain")
 
 
 def normalise_emails(
