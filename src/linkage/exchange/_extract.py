@@ -442,11 +442,10 @@ def _canonical(text: pa.Array | pa.ChunkedArray, kind: str) -> np.ndarray:
         data, starts, ends = _spans(chunk)
         valid = chunk.is_valid().to_numpy(zero_copy_only=False)
         ten = np.flatnonzero((ends - starts == 10) & valid)
-        digits = data[starts[ten][:, None] + np.arange(10)].astype(np.int64) - 48
-        numbers = digits @ (10 ** np.arange(9, -1, -1, dtype=np.int64))
+        numbers, digits = _ten_digits(data, starts[ten])
         leading = numbers // 1_000_000_000
         ok = (
-            ((digits >= 0) & (digits <= 9)).all(axis=1)
+            digits
             & (numbers % 100 == 97 - numbers // 100 % 97)
             & (leading >= low)
             & (leading <= high)
@@ -455,6 +454,18 @@ def _canonical(text: pa.Array | pa.ChunkedArray, kind: str) -> np.ndarray:
         done[ten[ok]] = True
         found.append(done)
     return np.concatenate(found) if found else np.zeros(0, dtype=bool)
+
+
+def _ten_digits(data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ten bytes from each of ``starts`` read as a decimal number (``int64``), and
+    whether they are all ASCII digits: a byte column at a time, no matrix product."""
+    numbers = np.zeros(starts.size, dtype=np.int64)
+    digits = np.ones(starts.size, dtype=bool)
+    for k in range(10):
+        digit = data[starts + k] - np.uint8(48)  # below "0" wraps round to above 9
+        digits &= digit <= 9
+        numbers = numbers * 10 + digit
+    return numbers, digits
 
 
 def _parsed(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
