@@ -228,10 +228,10 @@ def with_status(
     # Matched by Arrow's hash table on the ids (earlier's are unique: one per id).
     ids, earlier_ids = _text(out["defect_id"]), _text(earlier["defect_id"])
     at = pc.index_in(ids, value_set=earlier_ids)
-    seen = _text(earlier["first_seen"]).take(at).to_numpy(zero_copy_only=False)
-    again = pd.notna(seen)
-    out["status"] = np.where(again, "open", "new")
-    out["first_seen"] = np.where(again, seen, run_id)
+    # As Arrow text: no Python string per defect (the report writes them as Arrow).
+    seen = _text(earlier["first_seen"]).take(at)
+    out["status"] = pd.arrays.ArrowStringArray(pc.if_else(pc.is_valid(seen), "open", "new"))
+    out["first_seen"] = pd.arrays.ArrowStringArray(pc.fill_null(seen, run_id))
     kept = pc.fill_null(pc.is_in(earlier_ids, value_set=ids), False)
     gone = earlier[~kept.to_numpy(zero_copy_only=False)].copy()
     fixed = gone["sent"].astype(bool).to_numpy()

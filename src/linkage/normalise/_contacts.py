@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from functools import partial, reduce
 from typing import Any, Literal
@@ -14,6 +15,8 @@ import pyarrow.compute as pc
 
 from linkage.exceptions import ConfigError
 from linkage.normalise._core import (
+    MAX_CHARS,
+    TOO_LONG,
     WHITESPACE,
     WHITESPACE_CHARS,
     Kernel,
@@ -22,7 +25,6 @@ from linkage.normalise._core import (
     keep_reason,
     no_reasons,
     null_where,
-    on_uniques,
     run,
     to_arrow,
 )
@@ -30,6 +32,8 @@ from linkage.normalise._core import (
 __all__ = ["Keep", "normalise_emails", "normalise_phones", "normalise_websites"]
 
 _E164 = phonenumbers.PhoneNumberFormat.E164
+#: The normalisers' logger (:func:`on_uniques` warns there too).
+_log = logging.getLogger("linkage.normalise._core")
 
 #: Which numbers :func:`normalise_phones` keeps: those ``phonenumbers`` knows as
 #: assigned (``is_valid_number``), or every number of a possible length
@@ -390,12 +394,39 @@ def _phones(
 ) -> pd.Series | pd.DataFrame:
     """Run a phone kernel (fast or reference) and build the result of ``normalise_phones``."""
     arr, index, name = to_arrow(phones)
-    columns, reasons = on_uniques(arr, kernel, name=name)
+    columns, reasons = _on_present(arr, kernel, name=name)
     valid = columns.pop("valid")
     out = finish(columns, reasons, index, name, return_reasons=return_reasons, as_series=True)
     if return_reasons and keep == "possible":
         out.insert(1, "valid", pd.array(valid.to_pandas(), dtype="boolean"))
     return out
+
+
+def _on_present(
+    arr: pa.Array, kernel: Kernel, *, name: Any = None
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    """:func:`on_uniques` without its dictionary: the kernel on every present value.
+    Nearly every phone number of a column is distinct, and the phone kernel
+    deduplicates what it cleans and parses itself; a value over :data:`MAX_CHARS`
+    is left out as there (missing, its reason ``TOO_LONG``, the same warning)."""
+    present = pc.is_valid(arr)
+    too_long = pc.fill_null(pc.greater(pc.utf8_length(arr), MAX_CHARS), False)
+    capped = pc.any(too_long).as_py()
+    if capped:
+        _log.warning(
+            "%s: %s value(s) %s left out (as missing)",
+            "a column" if name is None else f"column {name!r}",
+            f"{pc.sum(too_long).as_py():,}",
+            TOO_LONG,
+        )
+    columns, reasons = kernel(pc.filter(null_where(arr, too_long), present))
+    if capped:
+        reasons = pc.if_else(pc.filter(too_long, present), TOO_LONG, reasons)
+
+    def back(values: pa.Array) -> pa.Array:
+        return pc.replace_with_mask(pa.nulls(len(arr), values.type), present, values)
+
+    return {key: back(column) for key, column in columns.items()}, back(reasons)
 
 
 _EMAIL_VALID = f"^[^@{WHITESPACE_CHARS}]+@[^@{WHITESPACE_CHARS}.]+(?:\\.[^@{WHITESPACE_CHARS}.]+)+$"
