@@ -369,7 +369,7 @@ def _dates(text: pd.Series) -> pd.Series:
     """``pd.to_datetime(text, format="ISO8601", errors="coerce")``, with plain
     ``YYYY-MM-DD`` (nearly every value) parsed by Arrow and the rest by pandas."""
     arrow = pa.array(text.array)
-    plain = pc.fill_null(pc.match_substring_regex(arrow, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), False)
+    plain = pa.array(_plain_dates(arrow))
     days = pc.strptime(
         pc.if_else(plain, arrow, pa.scalar(None, arrow.type)),
         format="%Y-%m-%d",
@@ -386,6 +386,28 @@ def _dates(text: pd.Series) -> pd.Series:
     if rest.any():
         parsed[rest] = pd.to_datetime(text[rest], format="ISO8601", errors="coerce")
     return parsed
+
+
+#: Where a plain date ``YYYY-MM-DD`` has its dashes; its other bytes are digits.
+_DASHES = np.array([4, 7])
+_DATE_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9])
+
+
+def _plain_dates(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Where a value is ``[0-9]{4}-[0-9]{2}-[0-9]{2}`` (null: False), by its bytes."""
+    found = []
+    for chunk in _text_chunks(text):
+        data, starts, ends = _spans(chunk)
+        plain = (ends - starts == 10) & chunk.is_valid().to_numpy(zero_copy_only=False)
+        at = starts[plain]
+        ok = np.ones(at.size, dtype=bool)
+        for k in _DATE_DIGITS:
+            ok &= data[at + k] - np.uint8(48) <= 9  # below "0" wraps round to above 9
+        for k in _DASHES:
+            ok &= data[at + k] == ord("-")
+        plain[np.flatnonzero(plain)[~ok]] = False
+        found.append(plain)
+    return np.concatenate(found) if found else np.zeros(0, dtype=bool)
 
 
 def _amounts(text: pd.Series) -> pd.Series:
