@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import csv
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -245,24 +246,36 @@ def with_status(
 def status_summary(
     defects: pd.DataFrame, closed: pd.DataFrame, parties: tuple[str, ...]
 ) -> dict[str, dict[str, object]]:
-    """Per party: how many defects are new, open, fixed, withdrawn, and per rule."""
-    both = pd.concat(
-        [defects[["party", "defect", "status"]], closed[["party", "defect", "status"]]],
-        ignore_index=True,
-    )
+    """Per party: how many defects are new, open, fixed, withdrawn, and per rule
+    (rules and their statuses in sorted order; a row missing any of the three is
+    not counted)."""
+    counts = _status_counts(defects) + _status_counts(closed)
     summary: dict[str, dict[str, object]] = {}
     for party in parties:
-        mine = both[(both["party"] == party).to_numpy(dtype=bool)]
-        totals = mine["status"].value_counts()
-        rules = mine.groupby(["defect", "status"]).size()
-        summary[party] = {
-            **{s: int(totals.get(s, 0)) for s in STATUSES},
-            "by_rule": {
-                str(rule): {str(s): int(n) for s, n in per.droplevel(0).items()}
-                for rule, per in rules.groupby(level=0)
-            },
-        }
+        mine = {key[1:]: n for key, n in counts.items() if key[0] == party}
+        totals: Counter[str] = Counter()
+        by_rule: dict[str, dict[str, int]] = {}
+        for rule, status in sorted(mine):
+            totals[status] += mine[(rule, status)]
+            by_rule.setdefault(rule, {})[status] = mine[(rule, status)]
+        summary[party] = {**{s: totals[s] for s in STATUSES}, "by_rule": by_rule}
     return summary
+
+
+def _status_counts(defects: pd.DataFrame) -> Counter[tuple[str, str, str]]:
+    """How many defects per party, rule and status, by Arrow's group-by: a count
+    per group, no Python string per defect."""
+    columns = ("party", "defect", "status")
+    table = pa.table({c: _text(defects[c]) for c in columns})
+    grouped = table.group_by(list(columns)).aggregate([([], "count_all")])
+    keys = zip(*(grouped[c].to_pylist() for c in (*columns, "count_all")), strict=True)
+    return Counter(
+        {
+            (p, d, s): int(n)
+            for p, d, s, n in keys
+            if p is not None and d is not None and s is not None
+        }
+    )
 
 
 def protocol_names(config: ExchangeConfig) -> dict[tuple[str, str], dict[str, str]]:
