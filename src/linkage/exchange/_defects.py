@@ -247,35 +247,30 @@ def status_summary(
     defects: pd.DataFrame, closed: pd.DataFrame, parties: tuple[str, ...]
 ) -> dict[str, dict[str, object]]:
     """Per party: how many defects are new, open, fixed, withdrawn, and per rule
-    (rules and their statuses in sorted order; a row missing any of the three is
-    not counted)."""
+    (rules and their statuses in sorted order; a defect without a status is not
+    counted, one without a rule only in the totals)."""
     counts = _status_counts(defects) + _status_counts(closed)
     summary: dict[str, dict[str, object]] = {}
     for party in parties:
         mine = {key[1:]: n for key, n in counts.items() if key[0] == party}
         totals: Counter[str] = Counter()
+        for (_, status), n in mine.items():
+            totals[status] += n
         by_rule: dict[str, dict[str, int]] = {}
-        for rule, status in sorted(mine):
-            totals[status] += mine[(rule, status)]
+        for rule, status in sorted((r, s) for r, s in mine if r is not None):
             by_rule.setdefault(rule, {})[status] = mine[(rule, status)]
         summary[party] = {**{s: totals[s] for s in STATUSES}, "by_rule": by_rule}
     return summary
 
 
-def _status_counts(defects: pd.DataFrame) -> Counter[tuple[str, str, str]]:
-    """How many defects per party, rule and status, by Arrow's group-by: a count
-    per group, no Python string per defect."""
+def _status_counts(defects: pd.DataFrame) -> Counter[tuple[str, str | None, str]]:
+    """How many defects per party, rule and status (a party and a status given), by
+    Arrow's group-by: a count per group, no Python string per defect."""
     columns = ("party", "defect", "status")
     table = pa.table({c: _text(defects[c]) for c in columns})
     grouped = table.group_by(list(columns)).aggregate([([], "count_all")])
     keys = zip(*(grouped[c].to_pylist() for c in (*columns, "count_all")), strict=True)
-    return Counter(
-        {
-            (p, d, s): int(n)
-            for p, d, s, n in keys
-            if p is not None and d is not None and s is not None
-        }
-    )
+    return Counter({(p, d, s): int(n) for p, d, s, n in keys if p is not None and s is not None})
 
 
 def protocol_names(config: ExchangeConfig) -> dict[tuple[str, str], dict[str, str]]:

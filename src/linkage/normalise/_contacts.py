@@ -197,7 +197,9 @@ def _valid_nsn(nsn: pa.Array) -> pa.Array:
     length = pc.utf8_length(nsn).to_numpy(zero_copy_only=False)
     valid = np.zeros(len(nsn), dtype=bool)
     general = _BE.general_desc
-    for size in general.possible_length if general is not None else ():
+    if general is None:  # not the fast path's premise (:func:`_fast_path_holds`)
+        return pa.array(valid)
+    for size in general.possible_length:  # some, the fast path's premise
         patterns = [
             f"(?:{desc.national_number_pattern})"
             for desc in _TYPE_DESCS
