@@ -91,7 +91,9 @@ _CELLS = st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "A", ""]))
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(_CELLS, _CELLS, _CELLS), min_size=1, max_size=40))
 def test_group_codes_as_duplicated(rows: list[tuple[str | None, ...]]) -> None:
-    frame = pd.DataFrame(rows, columns=["id", "party", "part"]).astype(_TEXT)
+    whole = pd.DataFrame(rows, columns=["id", "party", "part"]).astype(_TEXT)
+    half = len(whole) // 2  # two chunks, as extracts of two parties concatenated
+    frame = pd.concat([whole.iloc[:half], whole.iloc[half:]], ignore_index=True)
     frame["number"] = frame["part"].astype(object)  # a column pandas factorizes
     for columns in (["id"], ["id", "party"], ["id", "party", "part"], ["number", "id"]):
         codes = _group_codes(frame, columns)
