@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import csv
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -228,10 +229,10 @@ def with_status(
     # Matched by Arrow's hash table on the ids (earlier's are unique: one per id).
     ids, earlier_ids = _text(out["defect_id"]), _text(earlier["defect_id"])
     at = pc.index_in(ids, value_set=earlier_ids)
-    seen = _text(earlier["first_seen"]).take(at).to_numpy(zero_copy_only=False)
-    again = pd.notna(seen)
-    out["status"] = np.where(again, "open", "new")
-    out["first_seen"] = np.where(again, seen, run_id)
+    # As Arrow text: no Python string per defect (the report writes them as Arrow).
+    seen = _text(earlier["first_seen"]).take(at)
+    out["status"] = pd.arrays.ArrowStringArray(pc.if_else(pc.is_valid(seen), "open", "new"))
+    out["first_seen"] = pd.arrays.ArrowStringArray(pc.fill_null(seen, run_id))
     kept = pc.fill_null(pc.is_in(earlier_ids, value_set=ids), False)
     gone = earlier[~kept.to_numpy(zero_copy_only=False)].copy()
     fixed = gone["sent"].astype(bool).to_numpy()
@@ -245,24 +246,31 @@ def with_status(
 def status_summary(
     defects: pd.DataFrame, closed: pd.DataFrame, parties: tuple[str, ...]
 ) -> dict[str, dict[str, object]]:
-    """Per party: how many defects are new, open, fixed, withdrawn, and per rule."""
-    both = pd.concat(
-        [defects[["party", "defect", "status"]], closed[["party", "defect", "status"]]],
-        ignore_index=True,
-    )
+    """Per party: how many defects are new, open, fixed, withdrawn, and per rule
+    (rules and their statuses in sorted order; a defect without a status is not
+    counted, one without a rule only in the totals)."""
+    counts = _status_counts(defects) + _status_counts(closed)
     summary: dict[str, dict[str, object]] = {}
     for party in parties:
-        mine = both[(both["party"] == party).to_numpy(dtype=bool)]
-        totals = mine["status"].value_counts()
-        rules = mine.groupby(["defect", "status"]).size()
-        summary[party] = {
-            **{s: int(totals.get(s, 0)) for s in STATUSES},
-            "by_rule": {
-                str(rule): {str(s): int(n) for s, n in per.droplevel(0).items()}
-                for rule, per in rules.groupby(level=0)
-            },
-        }
+        mine = {key[1:]: n for key, n in counts.items() if key[0] == party}
+        totals: Counter[str] = Counter()
+        for (_, status), n in mine.items():
+            totals[status] += n
+        by_rule: dict[str, dict[str, int]] = {}
+        for rule, status in sorted((r, s) for r, s in mine if r is not None):
+            by_rule.setdefault(rule, {})[status] = mine[(rule, status)]
+        summary[party] = {**{s: totals[s] for s in STATUSES}, "by_rule": by_rule}
     return summary
+
+
+def _status_counts(defects: pd.DataFrame) -> Counter[tuple[str, str | None, str]]:
+    """How many defects per party, rule and status (a party and a status given), by
+    Arrow's group-by: a count per group, no Python string per defect."""
+    columns = ("party", "defect", "status")
+    table = pa.table({c: _text(defects[c]) for c in columns})
+    grouped = table.group_by(list(columns)).aggregate([([], "count_all")])
+    keys = zip(*(grouped[c].to_pylist() for c in (*columns, "count_all")), strict=True)
+    return Counter({(p, d, s): int(n) for p, d, s, n in keys if p is not None and s is not None})
 
 
 def protocol_names(config: ExchangeConfig) -> dict[tuple[str, str], dict[str, str]]:

@@ -152,8 +152,10 @@ def _holds_separator(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
     found = []
     for chunk in _text_chunks(text):
         data, starts, ends = _spans(chunk)
-        seen = np.concatenate([[0], np.cumsum(_SEPARATOR_BYTES[data], dtype=np.int64)])
-        found.append((seen[ends] > seen[starts]) & chunk.is_valid().to_numpy(zero_copy_only=False))
+        # Where the separators are (few), then how many lie in each value's bytes.
+        at = np.flatnonzero(_SEPARATOR_BYTES[data])
+        inside = np.searchsorted(at, ends) > np.searchsorted(at, starts)
+        found.append(inside & chunk.is_valid().to_numpy(zero_copy_only=False))
     return np.concatenate(found) if found else np.zeros(0, dtype=bool)
 
 
@@ -367,7 +369,7 @@ def _dates(text: pd.Series) -> pd.Series:
     """``pd.to_datetime(text, format="ISO8601", errors="coerce")``, with plain
     ``YYYY-MM-DD`` (nearly every value) parsed by Arrow and the rest by pandas."""
     arrow = pa.array(text.array)
-    plain = pc.fill_null(pc.match_substring_regex(arrow, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), False)
+    plain = pa.array(_plain_dates(arrow))
     days = pc.strptime(
         pc.if_else(plain, arrow, pa.scalar(None, arrow.type)),
         format="%Y-%m-%d",
@@ -384,6 +386,28 @@ def _dates(text: pd.Series) -> pd.Series:
     if rest.any():
         parsed[rest] = pd.to_datetime(text[rest], format="ISO8601", errors="coerce")
     return parsed
+
+
+#: Where a plain date ``YYYY-MM-DD`` has its dashes; its other bytes are digits.
+_DASHES = np.array([4, 7])
+_DATE_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9])
+
+
+def _plain_dates(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Where a value is ``[0-9]{4}-[0-9]{2}-[0-9]{2}`` (null: False), by its bytes."""
+    found = []
+    for chunk in _text_chunks(text):
+        data, starts, ends = _spans(chunk)
+        plain = (ends - starts == 10) & chunk.is_valid().to_numpy(zero_copy_only=False)
+        at = starts[plain]
+        ok = np.ones(at.size, dtype=bool)
+        for k in _DATE_DIGITS:
+            ok &= data[at + k] - np.uint8(48) <= 9  # below "0" wraps round to above 9
+        for k in _DASHES:
+            ok &= data[at + k] == ord("-")
+        plain[np.flatnonzero(plain)[~ok]] = False
+        found.append(plain)
+    return np.concatenate(found) if found else np.zeros(0, dtype=bool)
 
 
 def _amounts(text: pd.Series) -> pd.Series:
@@ -440,11 +464,10 @@ def _canonical(text: pa.Array | pa.ChunkedArray, kind: str) -> np.ndarray:
         data, starts, ends = _spans(chunk)
         valid = chunk.is_valid().to_numpy(zero_copy_only=False)
         ten = np.flatnonzero((ends - starts == 10) & valid)
-        digits = data[starts[ten][:, None] + np.arange(10)].astype(np.int64) - 48
-        numbers = digits @ (10 ** np.arange(9, -1, -1, dtype=np.int64))
+        numbers, digits = _ten_digits(data, starts[ten])
         leading = numbers // 1_000_000_000
         ok = (
-            ((digits >= 0) & (digits <= 9)).all(axis=1)
+            digits
             & (numbers % 100 == 97 - numbers // 100 % 97)
             & (leading >= low)
             & (leading <= high)
@@ -453,6 +476,18 @@ def _canonical(text: pa.Array | pa.ChunkedArray, kind: str) -> np.ndarray:
         done[ten[ok]] = True
         found.append(done)
     return np.concatenate(found) if found else np.zeros(0, dtype=bool)
+
+
+def _ten_digits(data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ten bytes from each of ``starts`` read as a decimal number (``int64``), and
+    whether they are all ASCII digits: a byte column at a time, no matrix product."""
+    numbers = np.zeros(starts.size, dtype=np.int64)
+    digits = np.ones(starts.size, dtype=bool)
+    for k in range(10):
+        digit = data[starts + k] - np.uint8(48)  # below "0" wraps round to above 9
+        digits &= digit <= 9
+        numbers = numbers * 10 + digit
+    return numbers, digits
 
 
 def _parsed(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
@@ -657,10 +692,11 @@ def _check_unique(frame: pd.DataFrame, extract: Extract) -> pd.DataFrame | None:
     present = frame[extract.id].notna().to_numpy(dtype=bool)
     valid = frame if present.all() else frame[present]  # no copy when every id is there
     defects = None
+    codes = _group_codes(valid, subset)
     if extract.repeats:
-        defects = _repeats_differ(valid, extract, subset)
-        subset = [*subset, *extract.part]
-    repeated = valid.duplicated(subset=subset, keep="first").to_numpy()
+        defects = _repeats_differ(valid, extract, codes)
+        codes = _group_codes(valid, extract.part, codes)
+    repeated = _seen_before(codes)
     if repeated.any():
         at = valid.iloc[int(repeated.argmax())]
         same = (valid[subset].fillna("") == at[subset].fillna("")).all(axis=1).to_numpy()
@@ -702,10 +738,48 @@ def _differ(values: pd.Series, rows: np.ndarray, firsts: np.ndarray) -> np.ndarr
     return a != b
 
 
-def _repeats_differ(valid: pd.DataFrame, extract: Extract, subset: list[str]) -> pd.DataFrame:
+def _column_codes(values: pd.Series) -> np.ndarray:
+    """A code per value (0, 1, ...): equal values, and missing ones, share one."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        # The chunks share one dictionary (as pandas' factorize relies on): missing
+        # values take the code after its last.
+        chunks = pa.chunked_array(pa.array(values.array)).dictionary_encode().chunks
+        missing = max((len(c.dictionary) for c in chunks), default=0)
+        parts = [pc.fill_null(c.indices, missing).to_numpy(zero_copy_only=False) for c in chunks]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+    codes, _ = pd.factorize(values, use_na_sentinel=False)
+    return codes.astype(np.int64)
+
+
+def _group_codes(
+    frame: pd.DataFrame, columns: list[str] | tuple[str, ...], codes: np.ndarray | None = None
+) -> np.ndarray:
+    """A code per row (``int64``): rows equal in ``columns`` (missing equal to
+    missing, as :meth:`DataFrame.duplicated` has it), and in ``codes`` if given,
+    share one. Columns after the first are not read once every row has its own."""
+    for column in columns:
+        if codes is not None and _all_distinct(codes):
+            break
+        more = _column_codes(frame[column])
+        codes = more if codes is None else pd.factorize(codes * (int(more.max()) + 1) + more)[0]
+    return codes if codes is not None else np.zeros(len(frame), dtype=np.int64)
+
+
+def _all_distinct(codes: np.ndarray) -> bool:
+    return not codes.size or int(codes.max()) + 1 == codes.size
+
+
+def _seen_before(codes: np.ndarray) -> np.ndarray:
+    """Where a row's code is that of an earlier row."""
+    if _all_distinct(codes):
+        return np.zeros(codes.size, dtype=bool)
+    seen: np.ndarray = pd.Series(codes).duplicated(keep="first").to_numpy()
+    return seen
+
+
+def _repeats_differ(valid: pd.DataFrame, extract: Extract, codes: np.ndarray) -> pd.DataFrame:
     """A defect per later row of a record and column of its own (not its parts') where
-    it differs from the record's first row."""
-    codes = valid.groupby(subset, sort=False, dropna=False).ngroup().to_numpy()
+    it differs from the record's first row (``codes``: the record of each row)."""
     first = np.full(codes.max() + 1 if codes.size else 0, len(codes), dtype=np.intp)
     np.minimum.at(first, codes, np.arange(len(codes)))
     again = np.flatnonzero(first[codes] != np.arange(len(codes)))

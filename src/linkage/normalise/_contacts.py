@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from functools import partial, reduce
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import phonenumbers
 import pyarrow as pa
@@ -13,6 +15,8 @@ import pyarrow.compute as pc
 
 from linkage.exceptions import ConfigError
 from linkage.normalise._core import (
+    MAX_CHARS,
+    TOO_LONG,
     WHITESPACE,
     WHITESPACE_CHARS,
     Kernel,
@@ -21,7 +25,6 @@ from linkage.normalise._core import (
     keep_reason,
     no_reasons,
     null_where,
-    on_uniques,
     run,
     to_arrow,
 )
@@ -29,6 +32,8 @@ from linkage.normalise._core import (
 __all__ = ["Keep", "normalise_emails", "normalise_phones", "normalise_websites"]
 
 _E164 = phonenumbers.PhoneNumberFormat.E164
+#: The normalisers' logger (:func:`on_uniques` warns there too).
+_log = logging.getLogger("linkage.normalise._core")
 
 #: Which numbers :func:`normalise_phones` keeps: those ``phonenumbers`` knows as
 #: assigned (``is_valid_number``), or every number of a possible length
@@ -65,6 +70,24 @@ def _reference_phone_kernel(
 def _phone_kernel(
     values: pa.Array, *, region: str, keep: Keep = "valid"
 ) -> tuple[dict[str, pa.Array], pa.Array]:
+    # A number written as the fast path reads it ("+32..." or, in BE, "0...": ASCII
+    # digits only) is one that cleaning leaves as it is: decided as it comes, in
+    # bulk; only the others are cleaned (and deduplicated again) first.
+    phone, valid, why, decided = _belgian_fast_path(values, national=region == "BE", keep=keep)
+    if pc.all(decided).as_py():
+        return {"phone": phone, "valid": valid}, why
+    left = pc.invert(decided)
+    columns, reasons = _cleaned_kernel(pc.filter(values, left), region=region, keep=keep)
+    return {
+        "phone": pc.replace_with_mask(phone, left, columns["phone"]),
+        "valid": pc.replace_with_mask(valid, left, columns["valid"]),
+    }, pc.replace_with_mask(why, left, reasons)
+
+
+def _cleaned_kernel(
+    values: pa.Array, *, region: str, keep: Keep = "valid"
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    """The phone kernel on values cleaned first: the fast path, then ``phonenumbers``."""
     # Separators are gone, so "09 123 45 67" and "09/123.45.67" share one parse.
     encoded = _clean_phones(values).dictionary_encode()
     distinct = encoded.dictionary
@@ -167,7 +190,36 @@ _POSSIBLE = tuple(_BE.general_desc.possible_length) if _BE.general_desc is not N
 
 
 def _valid_nsn(nsn: pa.Array) -> pa.Array:
-    """Whether each Belgian NSN (ASCII digits) is valid, as ``is_valid_number``."""
+    """Whether each Belgian NSN (ASCII digits) is valid, as ``is_valid_number``: of a
+    general possible length, matching the general pattern and that of one number
+    type of that length. Two searches per length: the general pattern, and the
+    types' patterns as one alternation."""
+    length = pc.utf8_length(nsn).to_numpy(zero_copy_only=False)
+    valid = np.zeros(len(nsn), dtype=bool)
+    general = _BE.general_desc
+    if general is None:  # not the fast path's premise (:func:`_fast_path_holds`)
+        return pa.array(valid)
+    for size in general.possible_length:  # some, the fast path's premise
+        patterns = [
+            f"(?:{desc.national_number_pattern})"
+            for desc in _TYPE_DESCS
+            if not desc.possible_length or size in desc.possible_length
+        ]
+        at = np.flatnonzero(length == size)
+        if not patterns or not at.size:
+            continue
+        some = nsn.take(pa.array(at))
+        hit = pc.and_(
+            pc.match_substring_regex(some, f"^(?:{general.national_number_pattern})$"),
+            pc.match_substring_regex(some, f"^(?:{'|'.join(patterns)})$"),
+        )
+        valid[at] = hit.to_numpy(zero_copy_only=False)
+    return pa.array(valid)
+
+
+def _reference_valid_nsn(nsn: pa.Array) -> pa.Array:
+    """:func:`_valid_nsn` a pattern at a time: each type's test as ``phonenumbers``
+    makes it (the reference for tests)."""
 
     def matches(desc: Any) -> pa.Array:
         hit = pc.match_substring_regex(nsn, f"^(?:{desc.national_number_pattern})$")
@@ -179,6 +231,31 @@ def _valid_nsn(nsn: pa.Array) -> pa.Array:
     length = pc.utf8_length(nsn)
     valid = matches(_BE.general_desc)
     return pc.and_(valid, reduce(pc.or_, [matches(desc) for desc in _TYPE_DESCS]))
+
+
+def _belgian_nsn(values: pa.Array) -> pa.Array:
+    """The NSN of cleaned "+32<digits>" and "0<digits>" (ASCII, non-null) values: what
+    follows "+32", less a trunk "0" after it, or a national number less its trunk
+    "0"; a trunk "0" stays where fewer than the shortest length would be left.
+    The bytes are cut by numpy, no regex (the first bytes say what goes)."""
+    wide = pa.types.is_large_string(values.type)
+    _, offsets_buffer, data_buffer = values.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)
+    offsets = offsets[values.offset : values.offset + len(values) + 1].astype(np.int64)
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else None
+    if data is None or not len(values):
+        return values.cast(pa.string())
+    starts, size = offsets[:-1], np.diff(offsets)
+    plus = data[starts] == ord("+")
+    trunk = data[np.minimum(starts + np.where(plus, 3, 0), offsets[-1] - 1)] == ord("0")
+    kept = size - np.where(plus, 3, 0)  # digits after "+32", or the national number's
+    skip = np.where(plus, 3, 0) + (trunk & (kept - 1 >= _SHORTEST))
+    drop = np.zeros(int(offsets[-1] - offsets[0]), dtype=bool)
+    for k in range(int(skip.max(initial=0))):
+        drop[starts[skip > k] + k - offsets[0]] = True
+    cut = data[offsets[0] : offsets[-1]][~drop]
+    bounds = np.concatenate([[0], np.cumsum(size - skip)]).astype(np.int32)
+    return pa.StringArray.from_buffers(len(values), pa.py_buffer(bounds), pa.py_buffer(cut))
 
 
 def _belgian_fast_path(
@@ -214,15 +291,18 @@ def _belgian_fast_path(
     if not pc.any(decided).as_py():
         return nothing, unknown, nothing, decided
     values = pc.filter(distinct, decided).cast(pa.string())
-    # A trunk "0" goes only when at least the shortest length is left; the "0?" is
-    # greedy, so "+32 0" followed by a short number keeps its "0" in the NSN.
-    full = rf"^(?:\+320?|0)([0-9]{{{_SHORTEST},}})$"
-    long = pc.match_substring_regex(values, full)
-    nsn = pc.if_else(
-        long,
-        pc.replace_substring_regex(values, full, r"\1"),
-        pc.replace_substring_regex(values, r"^\+32", ""),
+    phone, valid, why = _belgian_numbers(_belgian_nsn(values), keep)
+    return (
+        pc.replace_with_mask(nothing, decided, phone),
+        pc.replace_with_mask(unknown, decided, valid),
+        pc.replace_with_mask(nothing, decided, why),
+        decided,
     )
+
+
+def _belgian_numbers(nsn: pa.Array, keep: Keep) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """E.164 numbers, validity and reasons of Belgian NSNs (see
+    :func:`_belgian_fast_path`)."""
     valid = _valid_nsn(nsn)
     length = pc.utf8_length(nsn)
     too_long = pc.greater(length, _MAX_NSN)
@@ -240,13 +320,7 @@ def _belgian_fast_path(
         why = pc.if_else(too_long, "not a phone number", pa.scalar(WRONG_LENGTH))
     plus = pa.scalar("+32", pa.string())
     phone = null_where(pc.binary_join_element_wise(plus, nsn, pa.scalar("")), pc.invert(kept))
-    why = null_where(why, kept)
-    return (
-        pc.replace_with_mask(nothing, decided, phone),
-        pc.replace_with_mask(unknown, decided, null_where(valid, too_long)),
-        pc.replace_with_mask(nothing, decided, why),
-        decided,
-    )
+    return phone, null_where(valid, too_long), null_where(why, kept)
 
 
 def normalise_phones(
@@ -322,7 +396,7 @@ def _phones(
 ) -> pd.Series | pd.DataFrame:
     """Run a phone kernel (fast or reference) and build the result of ``normalise_phones``."""
     arr, index, name = to_arrow(phones)
-    columns, reasons = on_uniques(arr, kernel, name=name)
+    columns, reasons = _on_present(arr, kernel, name=name)
     valid = columns.pop("valid")
     out = finish(columns, reasons, index, name, return_reasons=return_reasons, as_series=True)
     if return_reasons and keep == "possible":
@@ -330,24 +404,71 @@ def _phones(
     return out
 
 
+def _on_present(
+    arr: pa.Array, kernel: Kernel, *, name: Any = None
+) -> tuple[dict[str, pa.Array], pa.Array]:
+    """:func:`on_uniques` without its dictionary: the kernel on every present value.
+    Nearly every phone number of a column is distinct, and the phone kernel
+    deduplicates what it cleans and parses itself; a value over :data:`MAX_CHARS`
+    is left out as there (missing, its reason ``TOO_LONG``, the same warning)."""
+    present = pc.is_valid(arr)
+    too_long = pc.fill_null(pc.greater(pc.utf8_length(arr), MAX_CHARS), False)
+    capped = pc.any(too_long).as_py()
+    if capped:
+        _log.warning(
+            "%s: %s value(s) %s left out (as missing)",
+            "a column" if name is None else f"column {name!r}",
+            f"{pc.sum(too_long).as_py():,}",
+            TOO_LONG,
+        )
+    columns, reasons = kernel(pc.filter(null_where(arr, too_long), present))
+    if capped:
+        reasons = pc.if_else(pc.filter(too_long, present), TOO_LONG, reasons)
+
+    def back(values: pa.Array) -> pa.Array:
+        return pc.replace_with_mask(pa.nulls(len(arr), values.type), present, values)
+
+    return {key: back(column) for key, column in columns.items()}, back(reasons)
+
+
 _EMAIL_VALID = f"^[^@{WHITESPACE_CHARS}]+@[^@{WHITESPACE_CHARS}.]+(?:\\.[^@{WHITESPACE_CHARS}.]+)+$"
 
 
 def _email_kernel(values: pa.Array) -> tuple[dict[str, pa.Array], pa.Array]:
     text = pc.utf8_lower(values)
-    text = pc.replace_substring_regex(text, r"^.*<([^<>]*)>.*$", r"\1")  # "Jan <jan@x.be>"
-    text = pc.replace_substring_regex(text, f"^{WHITESPACE}*mailto:", "")
+    # A display name ("Jan <jan@x.be>") needs a "<", "mailto:" its letters: each
+    # rewrite runs only on the values that hold what it looks for.
+    text = _rewrite_where(text, "<", r"^.*<([^<>]*)>.*$", r"\1")
+    text = _rewrite_where(text, "mailto:", f"^{WHITESPACE}*mailto:", "")
     text = pc.utf8_trim(pc.utf8_trim_whitespace(text), ".,;")
-    ats = pc.count_substring(text, "@")
-    valid = pc.match_substring_regex(text, _EMAIL_VALID)
+    valid = pc.fill_null(pc.match_substring_regex(text, _EMAIL_VALID), False)
     reasons = no_reasons(len(values))
-    reasons = keep_reason(reasons, pc.equal(ats, 0), "no @")
+    if not pc.all(valid).as_py():  # why, for the few that are not
+        bad = pc.invert(valid)
+        reasons = pc.replace_with_mask(reasons, bad, _email_reasons(text.filter(bad)))
+    email = null_where(text, pc.invert(valid))
+    # A valid address holds one "@": its domain is what follows it.
+    domain = pc.list_element(pc.split_pattern(email, "@", max_splits=1), 1)
+    return {"email": email, "domain": domain}, reasons
+
+
+def _rewrite_where(text: pa.Array, needle: str, pattern: str, replacement: str) -> pa.Array:
+    """``replace_substring_regex`` on the values that hold ``needle`` (without it,
+    ``pattern`` does not match)."""
+    holds = pc.fill_null(pc.match_substring(text, needle), False)
+    if not pc.any(holds).as_py():
+        return text
+    rewritten = pc.replace_substring_regex(text.filter(holds), pattern, replacement)
+    return pc.replace_with_mask(text, holds, rewritten)
+
+
+def _email_reasons(text: pa.Array) -> pa.Array:
+    """Why each of these (cleaned, not valid) e-mail addresses is not valid."""
+    ats = pc.count_substring(text, "@")
+    reasons = keep_reason(no_reasons(len(text)), pc.equal(ats, 0), "no @")
     reasons = keep_reason(reasons, pc.greater(ats, 1), "several @")
     reasons = keep_reason(reasons, pc.match_substring_regex(text, WHITESPACE), "contains spaces")
-    reasons = keep_reason(reasons, pc.invert(valid), "bad local part or domain")
-    email = null_where(text, pc.invert(valid))
-    domain = pc.struct_field(pc.extract_regex(email, r"@(?P<domain>.*)$"), "domain")
-    return {"email": email, "domain": null_where(domain, pc.is_null(email))}, reasons
+    return keep_reason(reasons, pc.is_valid(text), "bad local part or domain")
 
 
 def normalise_emails(
