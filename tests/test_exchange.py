@@ -250,6 +250,27 @@ def test_permanent_feed_keeps_keys_and_reports_changes(config, ring: KeyRing) ->
     assert kept == sorted([second.run_id, third.run_id])
 
 
+def test_the_stages_timings_add_up_to_no_more_than_the_run(config, ring, monkeypatch) -> None:
+    """Each stage's seconds are wall time spent in it alone: work done beside another
+    stage (the writes beside the links) is not counted twice."""
+    import time
+
+    from linkage.exchange import _run as R
+
+    write_each = R._write_each
+
+    def slow(*args, **kwargs):  # writes long enough to show in the sums
+        time.sleep(0.5)
+        return write_each(*args, **kwargs)
+
+    monkeypatch.setattr(R, "_write_each", slow)
+    run(config, ring=ring, today=TODAY)
+    timings = run(config, ring=ring, today=TODAY).manifest["timings"]
+    stages = {k: v for k, v in timings.items() if k != "total"}
+    assert {"read_validate", "pseudonymise", "deliver", "quality"} <= stages.keys()
+    assert sum(stages.values()) <= timings["total"] + 0.01, timings
+
+
 def _hashes(folder: Path) -> dict[str, str]:
     return {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest()

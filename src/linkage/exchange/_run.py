@@ -40,7 +40,7 @@ from linkage._memory import give_back, returning_pool
 from linkage._version import __version__
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.exchange import _delivery as D
-from linkage.exchange._aside import Aside, Beside
+from linkage.exchange._aside import Aside, Beside, can_fork
 from linkage.exchange._audit import append_event, check_writable
 from linkage.exchange._checks import vdab_disagreements
 from linkage.exchange._config import ExchangeConfig
@@ -717,10 +717,9 @@ def _deliver_on(
 
     def write(
         tables: dict[str, pd.DataFrame],
-    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, int]], float]:
-        began = time.perf_counter()
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, int]]]:
         written = _write_each(staging, tables, metadata=file_metadata(purposes), then=compare)
-        return written, diffs, time.perf_counter() - began
+        return written, diffs
 
     # What the links and their quality pass read of the delivered records: keys,
     # numbers and parties (the rest is let go before the links are made).
@@ -738,10 +737,19 @@ def _deliver_on(
     inputs, dropped = extracts.inputs, extracts.dropped
     del extracts  # the extracts not linked are let go before the tables are written
     give_back()
-    # The tables are written and diffed (on the second core, if forked) while the
-    # links are made; each is let go once written.
-    writing = Aside(write, tables)
-    asides.append(writing)
+    # The tables are written and diffed, each let go once written: all of them in a
+    # child while the links are made, if forked; else those whose text is theirs
+    # alone here, first, and the enterprises and establishments (their text is the
+    # linked extracts', held anyway) in a thread beside the links.
+    order = list(tables)
+    writings: list[Aside[Any] | Beside[Any]]
+    if can_fork():
+        writings = [Aside(write, tables)]
+    else:
+        beside = {name: tables.pop(name) for name in _LINKED}
+        writings = [Aside(write, tables), Beside(write, beside)]
+        del beside
+    asides.extend(writings)
     del tables
     give_back()
     timings["deliver"] = time.perf_counter() - mark
@@ -751,9 +759,14 @@ def _deliver_on(
         else _link(linked, employers, sites, keys, previous, config, refit)
     )
     timings.update(feed.timings)
-    outputs, written, seconds = writing.result()
-    diffs.update(written)
-    timings["deliver"] += seconds
+    mark = time.perf_counter()
+    made: dict[str, dict[str, Any]] = {}
+    for writing in writings:
+        written, differences = writing.result()
+        made.update(written)
+        diffs.update(differences)
+    outputs = {name: made[name] for name in order}
+    timings["deliver"] += time.perf_counter() - mark
     for name in outputs:
         D.checkpoint(f"wrote {name}")
     D.checkpoint("linked")
