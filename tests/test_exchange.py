@@ -316,6 +316,39 @@ def test_failed_run_leaves_last_delivery_intact(config, ring, monkeypatch, stage
     )
 
 
+def test_a_run_failing_while_its_writes_run_beside_waits_for_them(
+    config, ring, monkeypatch
+) -> None:
+    """A run that fails while a thread of it still writes (the links' tables beside the
+    quality pass) waits for that thread before it removes its staging folder: nothing
+    is written after, no staging is left, and the last delivery stands."""
+    from linkage.exchange import _run as R
+
+    good = run(config, ring=ring, today=TODAY)
+    snapshot = _hashes(good.path)
+    write_links, ended = R._write_links, []
+
+    def slow(*args, **kwargs):
+        time.sleep(0.5)  # still writing when the quality pass fails
+        try:
+            return write_links(*args, **kwargs)
+        finally:
+            ended.append(time.monotonic())
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("injected failure in the quality pass")
+
+    monkeypatch.setattr(R, "_write_links", slow)
+    monkeypatch.setattr(R, "write_quality", fail)
+    with pytest.raises(RuntimeError, match="injected"):
+        run(config, ring=ring, today=TODAY)
+    failed = time.monotonic()
+    assert ended and ended[0] <= failed  # waited for, not left running
+    assert not [p for p in config.store.iterdir() if p.name.startswith(".staging")]
+    current = read_delivery(config.store)
+    assert current.run_id == good.run_id and _hashes(current.path) == snapshot
+
+
 _KILLED = """
 import sys, time
 from pathlib import Path
