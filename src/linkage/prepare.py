@@ -58,7 +58,7 @@ def prepare(
     out: dict[str, pd.Series] = {}
     names: dict[tuple[str, ...], pd.Series] = {}
     for f in fields:
-        if done is not None and f.name in done and len(done[f.name]) == len(table):
+        if done is not None and f.name in done:  # set_axis refuses another length
             out[f.name] = done[f.name].set_axis(table.index)
             continue
         sources = f.source_for(side)

@@ -248,16 +248,20 @@ class Fingerprinted:
         else:
             id_values = ids.to_numpy(zero_copy_only=False)
             id_values[~ids.is_valid().to_numpy(zero_copy_only=False)] = pd.NA
-        party: pd.Series | str = "VDAB"
-        if "party" not in frame:
-            pass
-        elif frame["party"].dtype == pd.StringDtype():
-            party = (frame["party"] if every else frame["party"].iloc[rows]).reset_index(drop=True)
-        else:  # as astype("string") writes it, from the few parties
-            values = self.prints.party_values
-            named = np.array([*values[:-1], pd.NA], dtype=object)[self.prints.parties]
-            party = pd.Series(pd.arrays.StringArray(named)).astype("string")
+        party = self._party(every)
         return pd.DataFrame({"id": id_values, "party": party, "fingerprint": self.prints.hashes})
+
+    def _party(self, every: bool) -> pd.Series | str:
+        """The sending party per record, as ``astype("string")`` gives it."""
+        frame = self.frame
+        if "party" not in frame:
+            return "VDAB"
+        if frame["party"].dtype == pd.StringDtype():
+            chosen = frame["party"] if every else frame["party"].iloc[self.rows]
+            return chosen.reset_index(drop=True)
+        values = self.prints.party_values  # from the few parties
+        named = np.array([*values[:-1], pd.NA], dtype=object)[self.prints.parties]
+        return pd.Series(pd.arrays.StringArray(named)).astype("string")
 
 
 def fingerprinted(
