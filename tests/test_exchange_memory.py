@@ -128,6 +128,22 @@ def test_shape_takes_the_known_pseudonyms_once(tmp_path: Path, small, ring: KeyR
     assert set(taken["enterprises"]["enterprise_key"]) == set(delivered["enterprise_key"])
 
 
+def test_shaped_tables_come_each_once_those_written_first_before_the_linked(
+    tmp_path: Path, small, ring: KeyRing
+) -> None:
+    config = load_config(write_exchange(small, tmp_path))
+    extracts = R.read_extracts(config, invalid_numbers="refuse")
+    made = list(_shape.shaped(extracts.tables, ring))
+    names = [name for name, _ in made]
+    assert sorted(names) == sorted(_shape.TABLES)
+    assert names[-2:] == ["enterprises", "establishments"]  # written beside the links
+    whole = _shape.shape(extracts.tables, ring)
+    assert list(whole) == list(_shape.TABLES)
+    for name, frame in made:
+        pd.testing.assert_frame_equal(whole[name], frame)
+        assert frame.index.equals(pd.RangeIndex(len(frame)))
+
+
 def test_linked_extracts_keep_what_the_links_and_quality_read(tmp_path: Path, small) -> None:
     config = load_config(write_exchange(small, tmp_path))
     extracts = R.read_extracts(config, invalid_numbers="refuse")

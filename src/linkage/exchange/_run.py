@@ -40,7 +40,7 @@ from linkage._memory import give_back, returning_pool
 from linkage._version import __version__
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.exchange import _delivery as D
-from linkage.exchange._aside import Aside, Beside, can_fork
+from linkage.exchange._aside import Aside, Beside, InTurn, can_fork
 from linkage.exchange._audit import append_event, check_writable
 from linkage.exchange._checks import vdab_disagreements
 from linkage.exchange._config import ExchangeConfig
@@ -58,6 +58,7 @@ from linkage.exchange._overlays import (
     aligned,
     answered_fields,
     apply_kept,
+    load_rules,
     records_about,
     without_records,
 )
@@ -66,7 +67,7 @@ from linkage.exchange._purposes import file_metadata
 from linkage.exchange._quality import classified, quality_defects, write_quality
 from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
 from linkage.exchange._roles import load_roles, write_access
-from linkage.exchange._shape import known_keys, shape
+from linkage.exchange._shape import TABLES, known_keys, shaped
 from linkage.exchange._verify import settle
 from linkage.io import read_table
 from linkage.keys import KeyRing
@@ -567,7 +568,7 @@ def _write_links(
 ) -> dict[str, dict[str, Any]]:
     """The links' tables (:func:`._delivery.write_tables`) and, with ``state``, the
     next run's (not for a linkage party's links); what was written."""
-    outputs = D.write_tables(staging, feed.tables, metadata=metadata, then=then)
+    outputs = D.write_tables(staging, feed.tables, metadata=metadata, then=then, checkpoints=False)
     if state:
         write_state(staging, feed)
     return outputs
@@ -603,7 +604,7 @@ def _deliver(
     give_back()
     staging = config.store / f".staging-{run_id}"
     aside: Aside[float] | None = None
-    asides: list[Aside[Any] | Beside[Any]] = []
+    asides: list[Aside[Any] | Beside[Any] | InTurn[Any]] = []
     if not preview:  # the quality checks on the second core while the run goes on
         staging.mkdir()
         aside = Aside(
@@ -653,7 +654,7 @@ def _deliver_on(
     ring: KeyRing,
     *,
     aside: Aside[float] | None,
-    asides: list[Aside[Any] | Beside[Any]],
+    asides: list[Aside[Any] | Beside[Any] | InTurn[Any]],
     staging: Path,
     box: list[Extracts],
     previous: D.Delivery | None,
@@ -674,38 +675,14 @@ def _deliver_on(
     put aside, which a failure cancels)."""
     held_employers, held_sites = held
     extracts = box.pop()
-    mark = time.perf_counter()
-    tables = shape(extracts.tables, ring, known=known_keys(previous, ring.current))
-    timings["pseudonymise"] = time.perf_counter() - mark
-    D.checkpoint("pseudonymised")
-    if preview:
-        if given:
-            raise ConfigError(
-                "the links are a linkage party's ([vdab] links_*): there is no model to refit"
-            )
-        return _link(extracts.tables, employers, sites, tables, previous, config, refit)
     # A newer key version than the delivery in force: deliver the crosswalks, and
     # compare through them (re-keyed rows are not removed and added).
     old_version = previous.manifest["key"]["version"] if previous else ring.current
     walks = (
         crosswalks(extracts.tables, ring, old=old_version, new=ring.current)
-        if old_version != ring.current
+        if old_version != ring.current and not preview
         else {}
     )
-    # Erasures and rectifications of subject requests, until the sender has made them.
-    kept = apply_kept(config.store, tables, ring, walks)
-    answered = None
-    if kept is not None:
-        tables = kept.applied.tables
-        # A sender's correction (exchange correct) answers its field's defects until
-        # the extract carries it: found on the extract again, they are not reopened.
-        answered = answered_fields(kept.live, tables)
-    # What is written now is let go before the links are made: the run's peak.
-    mark = time.perf_counter()
-    # The defects wait on disk while the links are made (the run's peak is the link's);
-    # the linkage adds its own pass to them after.
-    headers = extracts.headers
-    rekeyed = write_crosswalks(staging, walks) if walks else None
     purposes = config.purposes.as_dict()  # art. 12: in the manifest and in every table
     # Each table is diffed against the delivery in force as it is written (through the
     # crosswalks if re-keyed), not read back after.
@@ -721,6 +698,43 @@ def _deliver_on(
         written = _write_each(staging, tables, metadata=file_metadata(purposes), then=compare)
         return written, diffs
 
+    # Each table is written as soon as it is made, in a thread while the next are
+    # hashed (and let go once written); not where the kept subject requests apply to
+    # them all first, nor where the writes go to a child.
+    in_turn: InTurn[Any] | None = None
+    if not preview and not can_fork() and not len(load_rules(config.store)):
+        in_turn = InTurn()
+        asides.append(in_turn)
+    mark = time.perf_counter()
+    tables: dict[str, pd.DataFrame] = {}
+    for name, frame in shaped(extracts.tables, ring, known=known_keys(previous, ring.current)):
+        if in_turn is not None and name not in _LINKED:
+            in_turn.add(write, {name: frame})
+        else:
+            tables[name] = frame
+        del frame
+    timings["pseudonymise"] = time.perf_counter() - mark
+    D.checkpoint("pseudonymised")
+    if preview:
+        if given:
+            raise ConfigError(
+                "the links are a linkage party's ([vdab] links_*): there is no model to refit"
+            )
+        return _link(extracts.tables, employers, sites, tables, previous, config, refit)
+    # Erasures and rectifications of subject requests, until the sender has made them.
+    kept = apply_kept(config.store, tables, ring, walks) if in_turn is None else None
+    answered = None
+    if kept is not None:
+        tables = kept.applied.tables
+        # A sender's correction (exchange correct) answers its field's defects until
+        # the extract carries it: found on the extract again, they are not reopened.
+        answered = answered_fields(kept.live, tables)
+    # What is written now is let go before the links are made: the run's peak.
+    mark = time.perf_counter()
+    # The defects wait on disk while the links are made (the run's peak is the link's);
+    # the linkage adds its own pass to them after.
+    headers = extracts.headers
+    rekeyed = write_crosswalks(staging, walks) if walks else None
     # What the links and their quality pass read of the delivered records: keys,
     # numbers and parties (the rest is let go before the links are made).
     keys = {
@@ -739,9 +753,9 @@ def _deliver_on(
     give_back()
     # The tables are written and diffed, each let go once written: all of them in a
     # child while the links are made, if forked; else those whose text is theirs
-    # alone here, first, and the enterprises and establishments (their text is the
-    # linked extracts', held anyway) in a thread beside the links.
-    order = list(tables)
+    # alone here, first (as they were made, if no kept request applies), and the
+    # enterprises and establishments (their text is the linked extracts', held
+    # anyway) in a thread beside the links.
     writings: list[Aside[Any] | Beside[Any]]
     if can_fork():
         writings = [Aside(write, tables)]
@@ -751,6 +765,7 @@ def _deliver_on(
         del beside
     asides.extend(writings)
     del tables
+    first = in_turn.results() if in_turn is not None else []
     give_back()
     timings["deliver"] = time.perf_counter() - mark
     feed = (
@@ -765,7 +780,9 @@ def _deliver_on(
         written, differences = writing.result()
         made.update(written)
         diffs.update(differences)
-    outputs = {name: made[name] for name in order}
+    for written, _ in first:
+        made.update(written)
+    outputs = {name: made[name] for name in TABLES}
     timings["deliver"] += time.perf_counter() - mark
     for name in outputs:
         D.checkpoint(f"wrote {name}")
@@ -804,7 +821,10 @@ def _deliver_on(
     del found, closed
     timings["quality"] += time.perf_counter() - mark
     mark = time.perf_counter()
-    outputs.update(linking.result())
+    links = linking.result()
+    for name in links:  # here, not in its thread: a kill there stops the run's work
+        D.checkpoint(f"wrote {name}")
+    outputs.update(links)
     granted = write_access(staging, roles) if roles is not None else None
     changes = {name: diffs[name] for name in outputs}
     read_from: list[tuple[str, Path | None, int]] = [

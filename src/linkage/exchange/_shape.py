@@ -17,6 +17,7 @@ link tables carry the enterprise (establishment) key and VDAB's own employer (si
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -32,7 +33,7 @@ from linkage.exchange._schema import EXTRACTS
 from linkage.keys import KeyRing
 from linkage.pseudonymise import pseudonym_codes
 
-__all__ = ["amount_ids", "known_keys", "shape"]
+__all__ = ["TABLES", "amount_ids", "known_keys", "shape", "shaped"]
 
 log = logging.getLogger(__name__)
 
@@ -195,10 +196,36 @@ def _staff_refs(
     )
 
 
+#: The delivered tables, in the order a delivery lists them.
+TABLES = (
+    "enterprises",
+    "establishments",
+    "dossiers",
+    "dossier_staff",
+    "dossier_services",
+    "services",
+    "amounts",
+    "contacts",
+    "staff",
+)
+
+
 def shape(
     tables: dict[str, pd.DataFrame], ring: KeyRing, *, known: dict[str, pd.Series] | None = None
 ) -> dict[str, pd.DataFrame]:
-    """The delivered tables, from validated extracts (see :func:`read_extracts`).
+    """The delivered tables, from validated extracts (see :func:`read_extracts`), in
+    the order of :data:`TABLES` (:func:`shaped`, whole)."""
+    made = dict(shaped(tables, ring, known=known))
+    return {name: made[name] for name in TABLES}
+
+
+def shaped(
+    tables: dict[str, pd.DataFrame], ring: KeyRing, *, known: dict[str, pd.Series] | None = None
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The delivered tables, from validated extracts (see :func:`read_extracts`), each
+    as soon as it is made (a run writes it while the next are hashed): the dossiers'
+    tables and the staff, then the contacts, the amounts, and last the enterprises
+    and establishments (written beside the links).
 
     Records whose own number was withheld (missing after validation) are left out.
     ``known``: pseudonyms a previous delivery made under the same key
@@ -206,7 +233,6 @@ def shape(
     dict is emptied, each domain's let go once used.
     """
     known = {} if known is None else known
-    out: dict[str, pd.DataFrame] = {}
     ent = _with(tables["enterprises"], "enterprise_number")
     est = _with(tables["establishments"], "establishment_number")
     parts, con, staff = tables["dossiers"], tables["contacts"], tables["staff"]
@@ -235,78 +261,57 @@ def shape(
         con["dossier_id"],
         known=known.pop("dossier", None),
     )
-    (est_key,) = _keys(
-        ring,
-        "establishment",
-        est["establishment_number"],
-        known=known.pop("establishment", None),
-        coded=False,
-    )
     staff_key, ref_staff = _keys(ring, "staff", staff["staff_id"], refs)
     (service,) = _keys(ring, "service", parts["service_id"])
-    out["enterprises"] = pd.DataFrame(
-        {
-            "enterprise_key": ent_key,
-            "enterprise_number": ent["enterprise_number"],
-            "party": ent["party"],
-            **{c: ent[c] for c in _columns("enterprises", "enterprise_number")},
-        }
-    )
-    out["establishments"] = pd.DataFrame(
-        {
-            "establishment_key": est_key.keys,
-            "establishment_number": est["establishment_number"],
-            "enterprise_key": est_ent_key,
-            "party": est["party"],
-            **{
-                c: est[c]
-                for c in _columns("establishments", "establishment_number", "enterprise_number")
-            },
-        }
-    )
-    out["dossiers"] = pd.DataFrame(
+    yield _made(
+        "dossiers",
         {
             "dossier_key": dossier_key.keys,
             "dossier_id": dos["dossier_id"],
             "enterprise_key": dos_ent_key,
             "party": dos["party"],
             **{c: dos[c] for c in _DOSSIER[3:]},
-        }
+        },
     )
+    del dossier_key, dos, dos_ent_key
     party = _codes(parts["party"])
-    out["dossier_staff"] = _staff_refs(parts, refs, part_dossier, ref_staff, party)
+    yield _made("dossier_staff", _staff_refs(parts, refs, part_dossier, ref_staff, party))
+    del refs, ref_staff
     has_service = parts["service_id"].notna().to_numpy()
     at = np.flatnonzero(has_service)
-    out["dossier_services"] = _rows(
+    yield _made(
+        "dossier_services",
+        _rows(
+            {
+                "dossier_key": part_dossier.keys.iloc[at],
+                "service_key": service.keys.iloc[at],
+                "party": parts["party"].iloc[at],
+            },
+            _first(part_dossier.codes[at], service.codes[at], party[at]),
+        ),
+    )
+    yield _made(
+        "services",
+        _rows(
+            {
+                "service_key": service.keys.iloc[at],
+                "party": parts["party"].iloc[at],
+                "service_name": parts["service_name"].iloc[at],
+                "service_description": parts["service_description"].iloc[at],
+            },
+            _first(service.codes[at], party[at]),
+        ),
+    )
+    yield _made(
+        "staff",
         {
-            "dossier_key": part_dossier.keys.iloc[at],
-            "service_key": service.keys.iloc[at],
-            "party": parts["party"].iloc[at],
+            "staff_key": staff_key.keys,
+            "party": staff["party"],
+            **{c: staff[c] for c in _columns("staff", "staff_id")},
         },
-        _first(part_dossier.codes[at], service.codes[at], party[at]),
     )
-    out["services"] = _rows(
-        {
-            "service_key": service.keys.iloc[at],
-            "party": parts["party"].iloc[at],
-            "service_name": parts["service_name"].iloc[at],
-            "service_description": parts["service_description"].iloc[at],
-        },
-        _first(service.codes[at], party[at]),
-    )
-    has_amount = (parts["granted_amount"].notna() | parts["paid_amount"].notna()).to_numpy()
-    amounts = parts.loc[has_amount, list(_AMOUNT)]
-    out["amounts"] = pd.DataFrame(
-        {
-            "amount_key": _keys(ring, "amount", amount_ids(amounts))[0].keys,
-            "dossier_key": part_dossier.keys[has_amount],
-            "service_key": service.keys[has_amount],
-            "party": amounts["party"],
-            "granted_amount": amounts["granted_amount"],
-            "paid_amount": amounts["paid_amount"],
-        }
-    )
-    out["contacts"] = pd.DataFrame(
+    yield _made(
+        "contacts",
         {
             "contact_key": _keys(ring, "contact", con["contact_id"])[0].keys,
             "dossier_key": con_dossier_key.keys,
@@ -316,13 +321,55 @@ def shape(
                 c: con[c]
                 for c in _columns("contacts", "contact_id", "dossier_id", "enterprise_number")
             },
-        }
+        },
     )
-    out["staff"] = pd.DataFrame(
+    del con_dossier_key, con_ent_key
+    has_amount = (parts["granted_amount"].notna() | parts["paid_amount"].notna()).to_numpy()
+    amounts = parts.loc[has_amount, list(_AMOUNT)]
+    yield _made(
+        "amounts",
         {
-            "staff_key": staff_key.keys,
-            "party": staff["party"],
-            **{c: staff[c] for c in _columns("staff", "staff_id")},
-        }
+            "amount_key": _keys(ring, "amount", amount_ids(amounts))[0].keys,
+            "dossier_key": part_dossier.keys[has_amount],
+            "service_key": service.keys[has_amount],
+            "party": amounts["party"],
+            "granted_amount": amounts["granted_amount"],
+            "paid_amount": amounts["paid_amount"],
+        },
     )
-    return {name: frame.reset_index(drop=True) for name, frame in out.items()}
+    del amounts, part_dossier, service
+    (est_key,) = _keys(
+        ring,
+        "establishment",
+        est["establishment_number"],
+        known=known.pop("establishment", None),
+        coded=False,
+    )
+    yield _made(
+        "enterprises",
+        {
+            "enterprise_key": ent_key,
+            "enterprise_number": ent["enterprise_number"],
+            "party": ent["party"],
+            **{c: ent[c] for c in _columns("enterprises", "enterprise_number")},
+        },
+    )
+    yield _made(
+        "establishments",
+        {
+            "establishment_key": est_key.keys,
+            "establishment_number": est["establishment_number"],
+            "enterprise_key": est_ent_key,
+            "party": est["party"],
+            **{
+                c: est[c]
+                for c in _columns("establishments", "establishment_number", "enterprise_number")
+            },
+        },
+    )
+
+
+def _made(name: str, columns: dict[str, pd.Series] | pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    """A delivered table, its rows numbered from 0."""
+    frame = columns if isinstance(columns, pd.DataFrame) else pd.DataFrame(columns)
+    return name, frame.reset_index(drop=True)
