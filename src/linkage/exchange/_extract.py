@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -831,27 +832,44 @@ def read_extracts(
     """
     tables, inputs, dropped, defects = {}, [], [], []
     headers: dict[tuple[str, str], dict[str, str]] = {}
-    for name, extract in EXTRACTS.items():
-        frames = []
-        for party, files in config.extracts.items():
-            if name in files:
-                frame, source, report, found = _read_one(
-                    files[name], extract, party, config, invalid_numbers
-                )
+    files = [
+        (name, party, sent[name])
+        for name in EXTRACTS
+        for party, sent in config.extracts.items()
+        if name in sent
+    ]
+    # Two files at a time: Arrow parses one (and lets go of the GIL) while the other
+    # is checked. Taken in order, so that the first file's error is the one raised.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="read")
+    try:
+        reads = {
+            (name, party): pool.submit(
+                _read_one, path, EXTRACTS[name], party, config, invalid_numbers
+            )
+            for name, party, path in files
+        }
+        for name, extract in EXTRACTS.items():
+            frames = []
+            for party in config.extracts:
+                if (name, party) not in reads:
+                    continue
+                frame, source, report, found = reads.pop((name, party)).result()
                 frames.append(frame)
                 inputs.append(source)
                 dropped.append(report)
                 defects.extend(found)
                 if mapping := config.mapping(party, name):
                     headers[(name, str(report["file"]))] = mapping
-        table = pd.concat(frames, ignore_index=True)
-        try:
-            if (differ := _check_unique(table, extract)) is not None and len(differ):
-                defects.append(differ)
-        except SchemaError as exc:
-            raise _as_sent(exc, headers.get((name, str(exc.source)), {})) from None
-        tables[name] = table
-        log.debug("%s: %s rows", name, f"{len(table):,}")
+            table = pd.concat(frames, ignore_index=True)
+            try:
+                if (differ := _check_unique(table, extract)) is not None and len(differ):
+                    defects.append(differ)
+            except SchemaError as exc:
+                raise _as_sent(exc, headers.get((name, str(exc.source)), {})) from None
+            tables[name] = table
+            log.debug("%s: %s rows", name, f"{len(table):,}")
+    finally:  # after an error: no file started, and the one under way waited for
+        pool.shutdown(wait=True, cancel_futures=True)
     columns = list(DEFECT_COLUMNS)
     found = pd.concat(defects, ignore_index=True) if defects else pd.DataFrame(columns=columns)
     return Extracts(

@@ -595,10 +595,16 @@ def _deliver(
     previous = D.read_delivery(config.store, hashes=True, config_file=config.source)
     roles = load_roles(config.roles) if config.roles is not None else None  # art. 4
     mark = time.perf_counter()
-    extracts = read_extracts(config, invalid_numbers=invalid_numbers)
-    D.checkpoint("read")
+    vdab = Beside(_vdab, config)  # VDAB's files read beside the extracts
+    try:
+        extracts = read_extracts(config, invalid_numbers=invalid_numbers)
+        D.checkpoint("read")
+    except BaseException:
+        vdab.cancel()
+        raise
     policy = config.checks.national_numbers
-    employers, sites, held_employers, held_sites = _vdab(config)
+    employers, sites, held_employers, held_sites = vdab.result()
+    del vdab
     given = {n: read_given(p, n, policy) for n, p in config.given.items()}
     timings["read_validate"] = time.perf_counter() - mark
     give_back()
