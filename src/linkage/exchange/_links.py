@@ -13,6 +13,11 @@ within their linked employer. Each changed link is reported with its reason.
 Refitting is explicit (``refit=True``, ``linkage exchange refit``): new models, a
 whole re-link, and every changed link reported as ``refit``.
 
+What the links do with VDAB's records alone (the columns they read, their
+fingerprints, every field prepared: :class:`VdabSide`) can be made beforehand, as
+soon as a run has read them, beside other work (:func:`prepare_vdab_side`); the
+links then prepare only the senders' side, on both cores.
+
 The bookkeeping around the two links is columnar (at 485,000 enterprises it took 25 s
 as merges on string keys, a few now): the fingerprints by :mod:`._fingerprints`, and
 every id a run meets on one side of a link coded once (:class:`_Side`), so that the
@@ -27,6 +32,7 @@ import hashlib
 import json
 import shutil
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +69,14 @@ from linkage.overrides import read_overrides
 from linkage.pipeline import Increment, LinkResult, ParentLinks, link
 from linkage.prepare import prepare
 
-__all__ = ["FeedLinks", "carry_state", "link_to_vdab", "write_state"]
+__all__ = [
+    "FeedLinks",
+    "VdabSide",
+    "carry_state",
+    "link_to_vdab",
+    "prepare_vdab_side",
+    "write_state",
+]
 
 STATE = "state"
 PROBABILITY = "match_probability"
@@ -331,7 +344,10 @@ def _reads(spec: LinkSpec, side: str, *more: str) -> list[str]:
 
 
 def one_value(
-    left: pd.DataFrame, right: pd.DataFrame, spec: LinkSpec
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    spec: LinkSpec,
+    right_prepared: Mapping[str, pd.Series] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """``left`` with each plural cell (``"a; b"``, see :data:`._schema.LIST_SEPARATOR`)
     reduced to the one value the link reads: the first whose prepared value a record
@@ -339,7 +355,8 @@ def one_value(
     then agree wherever any of the values does: an enterprise is linked on any of its
     e-mail addresses, phone numbers and web addresses.
 
-    Also the fields of ``right`` it prepared (by field name), for the link to reuse."""
+    Also the fields of ``right`` it prepared (by field name), for the link to reuse;
+    those in ``right_prepared`` are taken from there."""
     plural = [c for c, col in EXTRACTS["enterprises"].columns.items() if col.plural]
     prepared: dict[str, pd.Series] = {}
     for f in spec.fields:
@@ -355,7 +372,8 @@ def one_value(
             continue
         items = list_items(left[column].iloc[rows].reset_index(drop=True))
         mine = prepare(items.to_frame(column).reset_index(drop=True), [f], side="left")[f.name]
-        theirs = prepared[f.name] = prepare(right, [f], side="right")[f.name]
+        theirs = prepare(right, [f], side="right", done=right_prepared)[f.name]
+        prepared[f.name] = theirs
         shared = pc.fill_null(
             pc.is_in(text(mine), value_set=text(theirs), skip_nulls=True), False
         ).to_numpy(zero_copy_only=False)
@@ -499,6 +517,71 @@ def _reasons(
     return moved.reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class VdabSide:
+    """VDAB's side of both links, made before the links and apart from the senders'
+    records (:func:`prepare_vdab_side`), by link name: the columns each link reads
+    of the employers or sites (``frames``), their fingerprints (``prints``) and
+    every field of the link's spec prepared from them (``prepared``)."""
+
+    employers: pd.DataFrame
+    sites: pd.DataFrame
+    specs: dict[str, LinkSpec]
+    frames: dict[str, pd.DataFrame]
+    prints: dict[str, Fingerprinted]
+    prepared: dict[str, dict[str, pd.Series]]
+
+    def check(
+        self, employers: pd.DataFrame, sites: pd.DataFrame, specs: dict[str, LinkSpec]
+    ) -> None:
+        """Refuse to stand for other records or specs than it was made from."""
+        if self.employers is not employers or self.sites is not sites:
+            raise ValueError("vdab_side was made from other employers or sites")
+        if self.specs != specs:
+            raise ValueError("vdab_side was made for other link specs")
+
+
+def prepare_vdab_side(
+    employers: pd.DataFrame,
+    sites: pd.DataFrame,
+    settings: dict[str, LinkSettings],
+    *,
+    threads: int = 2,
+) -> VdabSide:
+    """Everything the two links do with VDAB's records alone, done at once: so that a
+    run can do it as soon as it has read them, beside other work (see
+    :class:`VdabSide`). In ``threads`` threads: the fingerprints of employers and
+    sites side by side, then each link's fields (``prepare(threads=)``)."""
+    specs = {name: settings[name].spec for name in LINKS}
+    given = {"enterprises": employers, "establishments": sites}
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        jobs = {
+            name: pool.submit(fingerprinted, given[name], specs[name], "right") for name in LINKS
+        }
+        prints = {name: job.result() for name, job in jobs.items()}
+    frames = {name: _right_frame(given[name], specs[name], name) for name in LINKS}
+    prepared = {name: _prepared_right(frames[name], specs[name], threads) for name in LINKS}
+    return VdabSide(employers, sites, specs, frames, prints, prepared)
+
+
+def _right_frame(frame: pd.DataFrame, spec: LinkSpec, name: str) -> pd.DataFrame:
+    """The columns a link reads of VDAB's records (sites also their employer)."""
+    parent = ("employer_id",) if name == "establishments" else ()
+    return frame[[c for c in _reads(spec, "right", *parent) if c in frame]]
+
+
+def _prepared_right(frame: pd.DataFrame, spec: LinkSpec, threads: int) -> dict[str, pd.Series]:
+    """Every field of ``spec`` whose right-hand columns ``frame`` has, prepared as the
+    link prepares them (from its ids as text, see :func:`link_to_vdab`). A field
+    missing a column is left to the link, which leaves it out or narrows it
+    (:meth:`LinkSpec.for_columns`: narrowing keeps a side that has all its columns as
+    it is)."""
+    fields = [f for f in spec.fields if all(c in frame for c in f.source_for("right"))]
+    text_ids = frame.astype({spec.right_id: "string"})
+    made = prepare(text_ids, fields, side="right", threads=threads)
+    return {name: made[name] for name in made}
+
+
 def link_to_vdab(
     enterprises: pd.DataFrame,
     establishments: pd.DataFrame,
@@ -509,6 +592,7 @@ def link_to_vdab(
     previous: Delivery | None,
     settings: dict[str, LinkSettings],
     refit: bool = False,
+    vdab_side: VdabSide | None = None,
 ) -> FeedLinks:
     """Link enterprises to employers and establishment units to sites, for the feed.
 
@@ -527,9 +611,15 @@ def link_to_vdab(
         Per link, its spec and, optionally, a saved model to freeze instead of fitting.
     refit : bool
         Fit new models and re-link everything, whatever the state says.
+    vdab_side : VdabSide, optional
+        VDAB's side, made beforehand from these ``employers`` and ``sites``
+        (:func:`prepare_vdab_side`); by default made here. The result is the same.
     """
     timings: dict[str, float] = {}
     specs = {name: settings[name].spec for name in LINKS}
+    if vdab_side is None:
+        vdab_side = prepare_vdab_side(employers, sites, settings)
+    vdab_side.check(employers, sites, specs)
     frames = {"enterprises": (enterprises, employers), "establishments": (establishments, sites)}
     # The records sent with a number, as rows (copying whole extracts costs seconds).
     sent = {
@@ -544,11 +634,11 @@ def link_to_vdab(
             [pool.submit(_read_earlier, previous, n) for n in LINKS] if previous and state else []
         )
         jobs = {
-            f"{name}_{side}": pool.submit(fingerprinted, frame, specs[name], side, rows=rows)
-            for name, (left, right) in frames.items()
-            for side, frame, rows in (("left", left, sent[name]), ("right", right, None))
+            f"{name}_left": pool.submit(fingerprinted, left, specs[name], "left", rows=sent[name])
+            for name, (left, _) in frames.items()
         }
         prints = {key: job.result() for key, job in jobs.items()}
+        prints.update({f"{name}_right": vdab_side.prints[name] for name in LINKS})
         if reads:
             earlier = _Earlier({}, {}, {})
             for read in reads:
@@ -583,8 +673,7 @@ def link_to_vdab(
         spec, sides = specs[name], coded[name]
         # Units and sites name their parent (enterprise, employer).
         parent = ("enterprise_number", "employer_id") if name == "establishments" else ()
-        right_frame = frames[name][1]
-        rframe = right_frame[[c for c in _reads(spec, "right", *parent[1:]) if c in right_frame]]
+        rframe = vdab_side.frames[name]
         number, right = spec.left_id, spec.right_id
         now = (prints[f"{name}_left"].prints, prints[f"{name}_right"].prints)
         if earlier is None:
@@ -595,7 +684,7 @@ def link_to_vdab(
         lframe = _subframe(
             frames[name][0], sent[name][sides[0].rows], _reads(spec, "left", *parent[:1])
         )
-        lframe, right_prepared = one_value(lframe, rframe, spec)
+        lframe, _ = one_value(lframe, rframe, spec, vdab_side.prepared[name])
         parents = _parents(results, coded, linked) if name == "establishments" else None
         increment = None
         sets: dict[str, dict[str, pd.Index]] = {
@@ -637,7 +726,7 @@ def link_to_vdab(
             increment=increment,
             overrides=overrides,
             names=(name, "employers" if name == "enterprises" else "sites"),
-            right_prepared=right_prepared,
+            right_prepared=vdab_side.prepared[name],
         )
         results[name] = result
         timings[f"link_{name}"] = time.perf_counter() - started
