@@ -90,9 +90,14 @@ def test_a_vdab_side_made_beforehand_links_as_one_made_inside(
     and a refit: the same tables, changes, fingerprints, models and state files."""
     feeds = []
 
-    def both(enterprises, establishments, employers, sites, **kwargs):
-        threads = 1 + len(feeds) % 2  # in one thread or two, alternately
-        side = feedlinks.prepare_vdab_side(employers, sites, kwargs["settings"], threads=threads)
+    def both(enterprises, establishments, employers, sites, vdab_side, **kwargs):
+        assert vdab_side is not None  # the run makes it beside its quality checks
+        # The run's (two threads), or one made here in one thread, alternately.
+        side = (
+            vdab_side
+            if len(feeds) % 2
+            else feedlinks.prepare_vdab_side(employers, sites, kwargs["settings"], threads=1)
+        )
         early = feedlinks.link_to_vdab(
             enterprises, establishments, employers, sites, vdab_side=side, **kwargs
         )

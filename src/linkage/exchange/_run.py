@@ -26,7 +26,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,13 @@ from linkage.exchange._defects import (
 )
 from linkage.exchange._extract import Extracts, InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._given import given_links, read_given
-from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
+from linkage.exchange._links import (
+    FeedLinks,
+    VdabSide,
+    link_to_vdab,
+    prepare_vdab_side,
+    write_state,
+)
 from linkage.exchange._overlays import (
     aligned,
     answered_fields,
@@ -416,6 +422,7 @@ def _link(
     previous: D.Delivery | None,
     config: ExchangeConfig,
     refit: bool,
+    vdab_side: Beside[VdabSide] | None,
 ) -> FeedLinks:
     return link_to_vdab(
         extracts["enterprises"],
@@ -426,6 +433,7 @@ def _link(
         previous=previous,
         settings=config.links,
         refit=refit,
+        vdab_side=vdab_side.result() if vdab_side is not None else None,
     )
 
 
@@ -611,29 +619,36 @@ def _deliver(
     staging = config.store / f".staging-{run_id}"
     aside: Aside[float] | None = None
     asides: list[Aside[Any] | Beside[Any] | InTurn[Any]] = []
-    if not preview:  # the quality checks on the second core while the run goes on
-        staging.mkdir()
-        aside = Aside(
-            _defects_aside,
-            staging,
-            extracts,
-            today=today,
-            max_age=max_age,
-            vdab=(employers, sites),
-            previous=previous,
-            parties=config.parties,
-            ring=ring,
-        )
-        asides.append(aside)
-        give_back()  # what the quality checks made and let go (run here, unforked)
-    box = [extracts]  # the only reference: let go in _deliver_on before the links
-    del extracts
-    try:
+    with _cancelled_on_error(asides):
+        # What the links do with VDAB's records alone, on the second core while the
+        # quality checks and the keys take the first.
+        vdab_side = None
+        if config.employers is not None and config.sites is not None and not given:
+            vdab_side = Beside(prepare_vdab_side, employers, sites, config.links)
+            asides.append(vdab_side)
+        if not preview:  # the quality checks on the second core while the run goes on
+            staging.mkdir()
+            aside = Aside(
+                _defects_aside,
+                staging,
+                extracts,
+                today=today,
+                max_age=max_age,
+                vdab=(employers, sites),
+                previous=previous,
+                parties=config.parties,
+                ring=ring,
+            )
+            asides.append(aside)
+            give_back()  # what the quality checks made and let go (run here, unforked)
+        box = [extracts]  # the only reference: let go in _deliver_on before the links
+        del extracts
         return _deliver_on(
             config,
             ring,
             aside=aside,
             asides=asides,
+            vdab_side=vdab_side,
             staging=staging,
             box=box,
             previous=previous,
@@ -649,6 +664,14 @@ def _deliver(
             timings=timings,
             preview=preview,
         )
+
+
+@contextlib.contextmanager
+def _cancelled_on_error(asides: list[Aside[Any] | Beside[Any] | InTurn[Any]]) -> Iterator[None]:
+    """Every work put aside (``asides``, as it is then) cancelled if the block fails:
+    a failed run removes its staging folder only after."""
+    try:
+        yield
     except BaseException:
         for each in asides:
             each.cancel()
@@ -661,6 +684,7 @@ def _deliver_on(
     *,
     aside: Aside[float] | None,
     asides: list[Aside[Any] | Beside[Any] | InTurn[Any]],
+    vdab_side: Beside[VdabSide] | None,
     staging: Path,
     box: list[Extracts],
     previous: D.Delivery | None,
@@ -726,7 +750,7 @@ def _deliver_on(
             raise ConfigError(
                 "the links are a linkage party's ([vdab] links_*): there is no model to refit"
             )
-        return _link(extracts.tables, employers, sites, tables, previous, config, refit)
+        return _link(extracts.tables, employers, sites, tables, previous, config, refit, vdab_side)
     # Erasures and rectifications of subject requests, until the sender has made them.
     kept = apply_kept(config.store, tables, ring, walks) if in_turn is None else None
     answered = None
@@ -777,7 +801,7 @@ def _deliver_on(
     feed = (
         given_links(given, keys, previous)
         if given
-        else _link(linked, employers, sites, keys, previous, config, refit)
+        else _link(linked, employers, sites, keys, previous, config, refit, vdab_side)
     )
     timings.update(feed.timings)
     mark = time.perf_counter()
