@@ -16,7 +16,7 @@ import pytest
 from linkage.exceptions import SchemaError
 from linkage.exchange import _delivery as D
 from linkage.exchange import load_config, run
-from linkage.exchange._aside import Aside, Beside, InTurn, can_fork
+from linkage.exchange._aside import Aside, Beside, can_fork
 from linkage.exchange._demo import write_exchange
 from linkage.keys import KeyRing
 from linkage.synthetic import generate
@@ -118,47 +118,6 @@ def test_cancelling_work_beside_waits_for_its_end() -> None:
     assert ended.is_set()
 
 
-def test_work_in_turn_runs_in_order_in_one_thread_and_its_first_error_comes_back() -> None:
-    import threading
-    import time
-
-    done: list[int] = []
-
-    def piece(n: int, seconds: float) -> tuple[int, int]:
-        time.sleep(seconds)  # a later piece that would end first, if run beside
-        done.append(n)
-        return n, threading.get_ident()
-
-    in_turn: InTurn[tuple[int, int]] = InTurn()
-    for n, seconds in ((1, 0.2), (2, 0.0), (3, 0.1)):
-        in_turn.add(piece, n, seconds)
-    results = in_turn.results()
-    assert [n for n, _ in results] == done == [1, 2, 3]
-    assert len({t for _, t in results}) == 1 and results[0][1] != threading.get_ident()
-
-    failing: InTurn[None] = InTurn()
-    failing.add(_fail, "bad value")
-    with pytest.raises(SchemaError, match="bad value"):
-        failing.results()
-
-
-def test_cancelling_work_in_turn_waits_for_the_piece_under_way_and_starts_no_other() -> None:
-    import threading
-
-    release, ended, started = threading.Event(), threading.Event(), []
-
-    def first() -> None:
-        release.wait(5)
-        ended.set()
-
-    in_turn: InTurn[None] = InTurn()
-    in_turn.add(first)
-    in_turn.add(started.append, "second")
-    threading.Timer(0.2, release.set).start()
-    in_turn.cancel()
-    assert ended.is_set() and not started
-
-
 @forks
 def test_a_cancelled_child_is_gone() -> None:
     import time
@@ -243,37 +202,3 @@ def test_a_run_that_fails_leaves_no_child_and_no_staging(
     assert seen and seen[0], "nothing was put aside"
     assert not _children()
     assert not list(config.store.glob(".staging-*"))
-
-
-def test_a_run_that_fails_while_tables_are_written_in_turn_leaves_no_staging(
-    exchange, ring: KeyRing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import time
-
-    monkeypatch.delenv("LINKAGE_FORK")
-    config = load_config(write_exchange(exchange, tmp_path))
-    started, ended = [], []
-    write_tables = D.write_tables
-
-    def slow(folder: Path, tables: dict, **kwargs: object) -> object:
-        started.extend(tables)
-        time.sleep(0.3)  # still writing when the run fails
-        out = write_tables(folder, tables, **kwargs)  # type: ignore[arg-type]
-        ended.extend(tables)
-        return out
-
-    monkeypatch.setattr(D, "write_tables", slow)
-    monkeypatch.setattr(D, "checkpoint", _fail_at("pseudonymised"))
-    with pytest.raises(RuntimeError, match="injected"):
-        run(config, ring=ring, today=TODAY)
-    assert started and started == ended  # the run waited for the write under way
-    assert "contacts" not in started  # and started no other after its failure
-    assert not list(config.store.glob(".staging-*"))
-
-
-def _fail_at(stage: str):
-    def fail(at: str) -> None:
-        if at == stage:
-            raise RuntimeError("injected")
-
-    return fail

@@ -128,15 +128,17 @@ def test_shape_takes_the_known_pseudonyms_once(tmp_path: Path, small, ring: KeyR
     assert set(taken["enterprises"]["enterprise_key"]) == set(delivered["enterprise_key"])
 
 
-def test_shaped_tables_come_each_once_those_written_first_before_the_linked(
+def test_shaped_tables_come_each_once_the_linked_last_and_the_other_extracts_are_let_go(
     tmp_path: Path, small, ring: KeyRing
 ) -> None:
     config = load_config(write_exchange(small, tmp_path))
     extracts = R.read_extracts(config, invalid_numbers="refuse")
-    made = list(_shape.shaped(extracts.tables, ring))
+    given = dict(extracts.tables)
+    made = list(_shape.shaped(given, ring))
     names = [name for name, _ in made]
     assert sorted(names) == sorted(_shape.TABLES)
     assert names[-2:] == ["enterprises", "establishments"]  # written beside the links
+    assert set(given) == {"enterprises", "establishments"}  # the links read them
     whole = _shape.shape(extracts.tables, ring)
     assert list(whole) == list(_shape.TABLES)
     for name, frame in made:

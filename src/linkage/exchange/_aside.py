@@ -32,10 +32,10 @@ import pickle
 import signal
 import sys
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Aside", "Beside", "InTurn", "can_fork"]
+__all__ = ["Aside", "Beside", "can_fork"]
 
 log = logging.getLogger(__name__)
 
@@ -147,34 +147,3 @@ class Beside(Generic[T]):
         staging folder only after."""
         with contextlib.suppress(BaseException):
             self._future.result()
-
-
-class InTurn(Generic[T]):
-    """Work handed to one thread of the run, done in the order it is handed
-    (:meth:`add`) while the run goes on: each piece starts when the one before ends,
-    so that at most one piece's working memory is on top of the run's.
-    :meth:`results` waits for them all and raises the first error."""
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="in-turn")
-        self._futures: list[Future[T]] = []
-
-    def add(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> None:
-        """Hand ``fn(*args, **kwargs)`` on, after what was handed before."""
-        self._futures.append(self._pool.submit(fn, *args, **kwargs))
-
-    def results(self) -> list[T]:
-        """Each piece's result, in the order handed; the first error, raised here
-        (the pieces not yet started then never are)."""
-        try:
-            return [future.result() for future in self._futures]
-        except BaseException:
-            self.cancel()
-            raise
-        finally:
-            self._pool.shutdown(wait=False)
-
-    def cancel(self) -> None:
-        """Start no more pieces and wait for the one under way (a failed run removes
-        its staging folder only after)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -26,7 +26,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from linkage._memory import give_back, returning_pool
 from linkage._version import __version__
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.exchange import _delivery as D
-from linkage.exchange._aside import Aside, Beside, InTurn, can_fork
+from linkage.exchange._aside import Aside, Beside, can_fork
 from linkage.exchange._audit import append_event, check_writable
 from linkage.exchange._checks import vdab_disagreements
 from linkage.exchange._config import ExchangeConfig
@@ -64,7 +64,6 @@ from linkage.exchange._overlays import (
     aligned,
     answered_fields,
     apply_kept,
-    load_rules,
     records_about,
     without_records,
 )
@@ -618,37 +617,30 @@ def _deliver(
     give_back()
     staging = config.store / f".staging-{run_id}"
     aside: Aside[float] | None = None
-    asides: list[Aside[Any] | Beside[Any] | InTurn[Any]] = []
-    with _cancelled_on_error(asides):
-        # What the links do with VDAB's records alone, on the second core while the
-        # quality checks and the keys take the first.
-        vdab_side = None
-        if config.employers is not None and config.sites is not None and not given:
-            vdab_side = Beside(prepare_vdab_side, employers, sites, config.links)
-            asides.append(vdab_side)
-        if not preview:  # the quality checks on the second core while the run goes on
-            staging.mkdir()
-            aside = Aside(
-                _defects_aside,
-                staging,
-                extracts,
-                today=today,
-                max_age=max_age,
-                vdab=(employers, sites),
-                previous=previous,
-                parties=config.parties,
-                ring=ring,
-            )
-            asides.append(aside)
-            give_back()  # what the quality checks made and let go (run here, unforked)
-        box = [extracts]  # the only reference: let go in _deliver_on before the links
-        del extracts
+    asides: list[Aside[Any] | Beside[Any]] = []
+    if not preview:  # the quality checks on the second core while the run goes on
+        staging.mkdir()
+        aside = Aside(
+            _defects_aside,
+            staging,
+            extracts,
+            today=today,
+            max_age=max_age,
+            vdab=(employers, sites),
+            previous=previous,
+            parties=config.parties,
+            ring=ring,
+        )
+        asides.append(aside)
+        give_back()  # what the quality checks made and let go (run here, unforked)
+    box = [extracts]  # the only reference: let go in _deliver_on before the links
+    del extracts
+    try:
         return _deliver_on(
             config,
             ring,
             aside=aside,
             asides=asides,
-            vdab_side=vdab_side,
             staging=staging,
             box=box,
             previous=previous,
@@ -664,14 +656,6 @@ def _deliver(
             timings=timings,
             preview=preview,
         )
-
-
-@contextlib.contextmanager
-def _cancelled_on_error(asides: list[Aside[Any] | Beside[Any] | InTurn[Any]]) -> Iterator[None]:
-    """Every work put aside (``asides``, as it is then) cancelled if the block fails:
-    a failed run removes its staging folder only after."""
-    try:
-        yield
     except BaseException:
         for each in asides:
             each.cancel()
@@ -683,8 +667,7 @@ def _deliver_on(
     ring: KeyRing,
     *,
     aside: Aside[float] | None,
-    asides: list[Aside[Any] | Beside[Any] | InTurn[Any]],
-    vdab_side: Beside[VdabSide] | None,
+    asides: list[Aside[Any] | Beside[Any]],
     staging: Path,
     box: list[Extracts],
     previous: D.Delivery | None,
@@ -706,13 +689,39 @@ def _deliver_on(
     held_employers, held_sites = held
     extracts = box.pop()
     # A newer key version than the delivery in force: deliver the crosswalks, and
-    # compare through them (re-keyed rows are not removed and added).
+    # compare through them (re-keyed rows are not removed and added); from the
+    # extracts before they are shaped (and let go).
     old_version = previous.manifest["key"]["version"] if previous else ring.current
     walks = (
         crosswalks(extracts.tables, ring, old=old_version, new=ring.current)
         if old_version != ring.current and not preview
         else {}
     )
+    mark = time.perf_counter()
+    # The dossiers', contacts' and staff extracts are let go as they are shaped.
+    tables = dict(shaped(extracts.tables, ring, known=known_keys(previous, ring.current)))
+    timings["pseudonymise"] = time.perf_counter() - mark
+    D.checkpoint("pseudonymised")
+    if preview:
+        if given:
+            raise ConfigError(
+                "the links are a linkage party's ([vdab] links_*): there is no model to refit"
+            )
+        return _link(extracts.tables, employers, sites, tables, previous, config, refit, None)
+    # Erasures and rectifications of subject requests, until the sender has made them.
+    kept = apply_kept(config.store, tables, ring, walks)
+    answered = None
+    if kept is not None:
+        tables = kept.applied.tables
+        # A sender's correction (exchange correct) answers its field's defects until
+        # the extract carries it: found on the extract again, they are not reopened.
+        answered = answered_fields(kept.live, tables)
+    # What is written now is let go before the links are made: the run's peak.
+    mark = time.perf_counter()
+    # The defects wait on disk while the links are made (the run's peak is the link's);
+    # the linkage adds its own pass to them after.
+    headers = extracts.headers
+    rekeyed = write_crosswalks(staging, walks) if walks else None
     purposes = config.purposes.as_dict()  # art. 12: in the manifest and in every table
     # Each table is diffed against the delivery in force as it is written (through the
     # crosswalks if re-keyed), not read back after.
@@ -728,43 +737,6 @@ def _deliver_on(
         written = _write_each(staging, tables, metadata=file_metadata(purposes), then=compare)
         return written, diffs
 
-    # Each table is written as soon as it is made, in a thread while the next are
-    # hashed (and let go once written); not where the kept subject requests apply to
-    # them all first, nor where the writes go to a child.
-    in_turn: InTurn[Any] | None = None
-    if not preview and not can_fork() and not len(load_rules(config.store)):
-        in_turn = InTurn()
-        asides.append(in_turn)
-    mark = time.perf_counter()
-    tables: dict[str, pd.DataFrame] = {}
-    for name, frame in shaped(extracts.tables, ring, known=known_keys(previous, ring.current)):
-        if in_turn is not None and name not in _LINKED:
-            in_turn.add(write, {name: frame})
-        else:
-            tables[name] = frame
-        del frame
-    timings["pseudonymise"] = time.perf_counter() - mark
-    D.checkpoint("pseudonymised")
-    if preview:
-        if given:
-            raise ConfigError(
-                "the links are a linkage party's ([vdab] links_*): there is no model to refit"
-            )
-        return _link(extracts.tables, employers, sites, tables, previous, config, refit, vdab_side)
-    # Erasures and rectifications of subject requests, until the sender has made them.
-    kept = apply_kept(config.store, tables, ring, walks) if in_turn is None else None
-    answered = None
-    if kept is not None:
-        tables = kept.applied.tables
-        # A sender's correction (exchange correct) answers its field's defects until
-        # the extract carries it: found on the extract again, they are not reopened.
-        answered = answered_fields(kept.live, tables)
-    # What is written now is let go before the links are made: the run's peak.
-    mark = time.perf_counter()
-    # The defects wait on disk while the links are made (the run's peak is the link's);
-    # the linkage adds its own pass to them after.
-    headers = extracts.headers
-    rekeyed = write_crosswalks(staging, walks) if walks else None
     # What the links and their quality pass read of the delivered records: keys,
     # numbers and parties (the rest is let go before the links are made).
     keys = {
@@ -781,11 +753,16 @@ def _deliver_on(
     inputs, dropped = extracts.inputs, extracts.dropped
     del extracts  # the extracts not linked are let go before the tables are written
     give_back()
+    # What the links do with VDAB's records alone (the right side), on the second core
+    # while the tables are written here: the extracts not linked are let go by now.
+    vdab_side = None
+    if config.employers is not None and config.sites is not None and not given:
+        vdab_side = Beside(prepare_vdab_side, employers, sites, config.links)
+        asides.append(vdab_side)
     # The tables are written and diffed, each let go once written: all of them in a
     # child while the links are made, if forked; else those whose text is theirs
-    # alone here, first (as they were made, if no kept request applies), and the
-    # enterprises and establishments (their text is the linked extracts', held
-    # anyway) in a thread beside the links.
+    # alone here, first, and the enterprises and establishments (their text is the
+    # linked extracts', held anyway) in a thread beside the links.
     writings: list[Aside[Any] | Beside[Any]]
     if can_fork():
         writings = [Aside(write, tables)]
@@ -795,7 +772,6 @@ def _deliver_on(
         del beside
     asides.extend(writings)
     del tables
-    first = in_turn.results() if in_turn is not None else []
     give_back()
     timings["deliver"] = time.perf_counter() - mark
     feed = (
@@ -810,8 +786,6 @@ def _deliver_on(
         written, differences = writing.result()
         made.update(written)
         diffs.update(differences)
-    for written, _ in first:
-        made.update(written)
     outputs = {name: made[name] for name in TABLES}
     timings["deliver"] += time.perf_counter() - mark
     for name in outputs:

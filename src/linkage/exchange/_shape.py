@@ -215,7 +215,7 @@ def shape(
 ) -> dict[str, pd.DataFrame]:
     """The delivered tables, from validated extracts (see :func:`read_extracts`), in
     the order of :data:`TABLES` (:func:`shaped`, whole)."""
-    made = dict(shaped(tables, ring, known=known))
+    made = dict(shaped(dict(tables), ring, known=known))
     return {name: made[name] for name in TABLES}
 
 
@@ -223,19 +223,19 @@ def shaped(
     tables: dict[str, pd.DataFrame], ring: KeyRing, *, known: dict[str, pd.Series] | None = None
 ) -> Iterator[tuple[str, pd.DataFrame]]:
     """The delivered tables, from validated extracts (see :func:`read_extracts`), each
-    as soon as it is made (a run writes it while the next are hashed): the dossiers'
-    tables and the staff, then the contacts, the amounts, and last the enterprises
-    and establishments (written beside the links).
+    as soon as it is made: the dossiers' tables and the staff, then the contacts, the
+    amounts, and last the enterprises and establishments (written beside the links).
 
     Records whose own number was withheld (missing after validation) are left out.
     ``known``: pseudonyms a previous delivery made under the same key
     (:func:`known_keys`), taken rather than made anew (the same, byte for byte); the
-    dict is emptied, each domain's let go once used.
+    dict is emptied, each domain's let go once used. The dossiers', contacts' and
+    staff extracts are taken out of ``tables`` too, and let go once made into tables.
     """
     known = {} if known is None else known
     ent = _with(tables["enterprises"], "enterprise_number")
     est = _with(tables["establishments"], "establishment_number")
-    parts, con, staff = tables["dossiers"], tables["contacts"], tables["staff"]
+    parts, con, staff = (tables.pop(name) for name in ("dossiers", "contacts", "staff"))
     # A dossier is one row per service: its own fields from its first row (those of
     # them delivered: a copy of the columns taken, not of the whole extract).
     dos = parts.loc[~parts["dossier_id"].duplicated().to_numpy(), list(_DOSSIER)]
@@ -310,6 +310,7 @@ def shaped(
             **{c: staff[c] for c in _columns("staff", "staff_id")},
         },
     )
+    del staff, staff_key
     yield _made(
         "contacts",
         {
@@ -323,7 +324,7 @@ def shaped(
             },
         },
     )
-    del con_dossier_key, con_ent_key
+    del con, con_dossier_key, con_ent_key
     has_amount = (parts["granted_amount"].notna() | parts["paid_amount"].notna()).to_numpy()
     amounts = parts.loc[has_amount, list(_AMOUNT)]
     yield _made(
@@ -337,7 +338,7 @@ def shaped(
             "paid_amount": amounts["paid_amount"],
         },
     )
-    del amounts, part_dossier, service
+    del parts, party, has_service, at, amounts, part_dossier, service
     (est_key,) = _keys(
         ring,
         "establishment",
