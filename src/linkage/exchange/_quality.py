@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -84,47 +85,63 @@ CLOSED_DOSSIER = ("Afgesloten", "Afgewezen", "Geannuleerd", "Stopgezet")
 
 def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
     """A phone, e-mail or web address not usable as written; a plural cell is checked
-    value by value (its first bad value's reason, and which value it is)."""
+    value by value (its first bad value's reason, and which value it is). Each column
+    on its own, two at a time (the normalisers spend most of their time in Arrow
+    kernels, which let go of the GIL)."""
     checks: dict[str, tuple[str, Callable[..., pd.DataFrame]]] = {
         "phone": ("invalid phone", normalise_phones),
         "email": ("invalid e-mail", normalise_emails),
         "website": ("invalid website", normalise_websites),
     }
-    found = []
-    for table in ("enterprises", "contacts", "staff"):
-        frame = tables[table]
-        for column, (defect, check) in checks.items():
-            if column not in frame.columns:
-                continue
-            plural = EXTRACTS[table].columns[column].plural
-            values = list_items(frame[column]) if plural else frame[column].dropna()
-            reasons = check(values.reset_index(drop=True), return_reasons=True)["reason"]
-            # As Arrow text, each value's row by position: no Python string per value.
-            text = pa.array(reasons.astype("string[pyarrow]").array)
-            text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-            text = text.cast(pa.string())
-            at = frame.index.get_indexer(values.index)
-            if plural:
-                nth = values.groupby(level=0).cumcount().to_numpy() + 1
-                several = values.index.duplicated(keep=False)
-                numbered = pc.binary_join_element_wise(
-                    "value ", pc.cast(pa.array(nth), pa.string()), ": ", text, ""
-                )
-                text = pc.if_else(pa.array(several), numbered, text)
-            # Per row, its first value with a reason (a plural cell's first bad value).
-            hit = np.flatnonzero(text.is_valid().to_numpy(zero_copy_only=False))
-            first = hit[np.unique(at[hit], return_index=True)[1]]
-            chosen = np.full(len(frame), -1, dtype=np.int64)
-            chosen[at[first]] = first
-            bad = chosen >= 0
-            detail = pd.Series(
-                pd.arrays.ArrowStringArray(text.take(pa.array(chosen, mask=~bad))),
-                index=frame.index,
-            )
-            found.append(
-                _defects(frame, bad, table=table, column=column, defect=defect, detail=detail)
-            )
-    return found
+    columns = [
+        (table, column)
+        for table in ("enterprises", "contacts", "staff")
+        for column in checks
+        if column in tables[table].columns
+    ]
+
+    def check(where: tuple[str, str]) -> pd.DataFrame:
+        table, column = where
+        return _contact_field(tables[table], table, column, *checks[column])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(check, columns))
+
+
+def _contact_field(
+    frame: pd.DataFrame,
+    table: str,
+    column: str,
+    defect: str,
+    check: Callable[..., pd.DataFrame],
+) -> pd.DataFrame:
+    """The defects of one contact column of one table (see :func:`_contact_fields`)."""
+    plural = EXTRACTS[table].columns[column].plural
+    values = list_items(frame[column]) if plural else frame[column].dropna()
+    reasons = check(values.reset_index(drop=True), return_reasons=True)["reason"]
+    # As Arrow text, each value's row by position: no Python string per value.
+    text = pa.array(reasons.astype("string[pyarrow]").array)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    text = text.cast(pa.string())
+    at = frame.index.get_indexer(values.index)
+    if plural:
+        nth = values.groupby(level=0).cumcount().to_numpy() + 1
+        several = values.index.duplicated(keep=False)
+        numbered = pc.binary_join_element_wise(
+            "value ", pc.cast(pa.array(nth), pa.string()), ": ", text, ""
+        )
+        text = pc.if_else(pa.array(several), numbered, text)
+    # Per row, its first value with a reason (a plural cell's first bad value).
+    hit = np.flatnonzero(text.is_valid().to_numpy(zero_copy_only=False))
+    first = hit[np.unique(at[hit], return_index=True)[1]]
+    chosen = np.full(len(frame), -1, dtype=np.int64)
+    chosen[at[first]] = first
+    bad = chosen >= 0
+    detail = pd.Series(
+        pd.arrays.ArrowStringArray(text.take(pa.array(chosen, mask=~bad))),
+        index=frame.index,
+    )
+    return _defects(frame, bad, table=table, column=column, defect=defect, detail=detail)
 
 
 def _required(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
