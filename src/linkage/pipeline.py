@@ -602,8 +602,12 @@ def link(
         rules = (*rules, within_linked_parent(PARENT, spec.comparisons))
     with timed(timings, "block"):
         # Each compared column coded once, for blocking, comparison, term frequencies
-        # and the random pairs of the fit.
-        encoded = {c.column: encode(lp[c.column], rp[c.column]) for c in spec.comparisons}
+        # and the random pairs of the fit; two at a time (Arrow's hashing lets go of
+        # the GIL).
+        columns = list(dict.fromkeys(c.column for c in spec.comparisons))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            made = pool.map(lambda column: encode(lp[column], rp[column]), columns)
+            encoded = dict(zip(columns, made, strict=True))
         codes = {column: (e.left, e.right) for column, e in encoded.items()}
         keys = record_keys(lp, rp, spec.comparisons, encoded=encoded)
         pairs = candidate_pairs(lp, rp, rules, codes=codes)
