@@ -17,6 +17,7 @@ order in which tied pairs are resolved.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,9 @@ def compare(
         require_columns(frame, [c.column for c in comparisons], source=f"{side} table")
     n = len(left_pos)
     gamma = np.empty((n, len(comparisons)), dtype=np.int8)
-    for k, comparison in enumerate(comparisons):
+
+    def fill(k: int) -> None:
+        comparison = comparisons[k]
         column = comparison.column
         codes = (encoded or {}).get(column) or encode(left[column], right[column])
         for start in range(0, n, chunk_size):
@@ -72,6 +75,11 @@ def compare(
             gamma[chunk, k] = comparison.levels(
                 codes.left[left_pos[chunk]], codes.right[right_pos[chunk]], codes, workers=workers
             )
+
+    # Two comparisons at a time, each its own column (numpy and rapidfuzz let go of
+    # the GIL); an error is raised here.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(fill, range(len(comparisons))))
     return gamma
 
 
