@@ -458,8 +458,8 @@ def test_the_feed_links_as_the_pandas_reference_did(config, ring: KeyRing, monke
     two re-runs with records edited, removed and added on both sides, and a refit."""
     feeds = []
 
-    def both(*args, vdab_side, **kwargs):
-        feed = feedlinks.link_to_vdab(*args, vdab_side=vdab_side, **kwargs)
+    def both(*args, **kwargs):
+        feed = feedlinks.link_to_vdab(*args, **kwargs)
         feeds.append((feed, _reference_link_to_vdab(*args, **kwargs)))
         return feed
 

@@ -14,9 +14,9 @@ Refitting is explicit (``refit=True``, ``linkage exchange refit``): new models, 
 whole re-link, and every changed link reported as ``refit``.
 
 What the links do with VDAB's records alone (the columns they read, their
-fingerprints, every field prepared: :class:`VdabSide`) can be made beforehand, as
-soon as a run has read them, beside other work (:func:`prepare_vdab_side`); the
-links then prepare only the senders' side, on both cores.
+fingerprints, every field prepared: :class:`VdabSide`) is made first, on both cores
+(:func:`prepare_vdab_side`); the links then prepare only the senders' side, on both
+cores too.
 
 The bookkeeping around the two links is columnar (at 485,000 enterprises it took 25 s
 as merges on string keys, a few now): the fingerprints by :mod:`._fingerprints`, and
@@ -71,10 +71,8 @@ from linkage.prepare import prepare
 
 __all__ = [
     "FeedLinks",
-    "VdabSide",
     "carry_state",
     "link_to_vdab",
-    "prepare_vdab_side",
     "write_state",
 ]
 
@@ -524,21 +522,9 @@ class VdabSide:
     of the employers or sites (``frames``), their fingerprints (``prints``) and
     every field of the link's spec prepared from them (``prepared``)."""
 
-    employers: pd.DataFrame
-    sites: pd.DataFrame
-    specs: dict[str, LinkSpec]
     frames: dict[str, pd.DataFrame]
     prints: dict[str, Fingerprinted]
     prepared: dict[str, dict[str, pd.Series]]
-
-    def check(
-        self, employers: pd.DataFrame, sites: pd.DataFrame, specs: dict[str, LinkSpec]
-    ) -> None:
-        """Refuse to stand for other records or specs than it was made from."""
-        if self.employers is not employers or self.sites is not sites:
-            raise ValueError("vdab_side was made from other employers or sites")
-        if self.specs != specs:
-            raise ValueError("vdab_side was made for other link specs")
 
 
 def prepare_vdab_side(
@@ -548,8 +534,7 @@ def prepare_vdab_side(
     *,
     threads: int = 2,
 ) -> VdabSide:
-    """Everything the two links do with VDAB's records alone, done at once: so that a
-    run can do it as soon as it has read them, beside other work (see
+    """Everything the two links do with VDAB's records alone, done at once (see
     :class:`VdabSide`). In ``threads`` threads: the fingerprints of employers and
     sites side by side, then each link's fields (``prepare(threads=)``)."""
     specs = {name: settings[name].spec for name in LINKS}
@@ -561,7 +546,7 @@ def prepare_vdab_side(
         prints = {name: job.result() for name, job in jobs.items()}
     frames = {name: _right_frame(given[name], specs[name], name) for name in LINKS}
     prepared = {name: _prepared_right(frames[name], specs[name], threads) for name in LINKS}
-    return VdabSide(employers, sites, specs, frames, prints, prepared)
+    return VdabSide(frames, prints, prepared)
 
 
 def _right_frame(frame: pd.DataFrame, spec: LinkSpec, name: str) -> pd.DataFrame:
@@ -592,7 +577,6 @@ def link_to_vdab(
     previous: Delivery | None,
     settings: dict[str, LinkSettings],
     refit: bool = False,
-    vdab_side: VdabSide | None = None,
 ) -> FeedLinks:
     """Link enterprises to employers and establishment units to sites, for the feed.
 
@@ -611,15 +595,10 @@ def link_to_vdab(
         Per link, its spec and, optionally, a saved model to freeze instead of fitting.
     refit : bool
         Fit new models and re-link everything, whatever the state says.
-    vdab_side : VdabSide, optional
-        VDAB's side, made beforehand from these ``employers`` and ``sites``
-        (:func:`prepare_vdab_side`); by default made here. The result is the same.
     """
     timings: dict[str, float] = {}
     specs = {name: settings[name].spec for name in LINKS}
-    if vdab_side is None:
-        vdab_side = prepare_vdab_side(employers, sites, settings)
-    vdab_side.check(employers, sites, specs)
+    vdab_side = prepare_vdab_side(employers, sites, settings)
     frames = {"enterprises": (enterprises, employers), "establishments": (establishments, sites)}
     # The records sent with a number, as rows (copying whole extracts costs seconds).
     sent = {

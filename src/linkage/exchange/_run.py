@@ -53,13 +53,7 @@ from linkage.exchange._defects import (
 )
 from linkage.exchange._extract import Extracts, InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._given import given_links, read_given
-from linkage.exchange._links import (
-    FeedLinks,
-    VdabSide,
-    link_to_vdab,
-    prepare_vdab_side,
-    write_state,
-)
+from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
 from linkage.exchange._overlays import (
     aligned,
     answered_fields,
@@ -421,7 +415,6 @@ def _link(
     previous: D.Delivery | None,
     config: ExchangeConfig,
     refit: bool,
-    vdab_side: Beside[VdabSide] | None,
 ) -> FeedLinks:
     return link_to_vdab(
         extracts["enterprises"],
@@ -432,7 +425,6 @@ def _link(
         previous=previous,
         settings=config.links,
         refit=refit,
-        vdab_side=vdab_side.result() if vdab_side is not None else None,
     )
 
 
@@ -707,7 +699,7 @@ def _deliver_on(
             raise ConfigError(
                 "the links are a linkage party's ([vdab] links_*): there is no model to refit"
             )
-        return _link(extracts.tables, employers, sites, tables, previous, config, refit, None)
+        return _link(extracts.tables, employers, sites, tables, previous, config, refit)
     # Erasures and rectifications of subject requests, until the sender has made them.
     kept = apply_kept(config.store, tables, ring, walks)
     answered = None
@@ -753,12 +745,6 @@ def _deliver_on(
     inputs, dropped = extracts.inputs, extracts.dropped
     del extracts  # the extracts not linked are let go before the tables are written
     give_back()
-    # What the links do with VDAB's records alone (the right side), on the second core
-    # while the tables are written here: the extracts not linked are let go by now.
-    vdab_side = None
-    if config.employers is not None and config.sites is not None and not given:
-        vdab_side = Beside(prepare_vdab_side, employers, sites, config.links)
-        asides.append(vdab_side)
     # The tables are written and diffed, each let go once written: all of them in a
     # child while the links are made, if forked; else those whose text is theirs
     # alone here, first, and the enterprises and establishments (their text is the
@@ -777,8 +763,10 @@ def _deliver_on(
     feed = (
         given_links(given, keys, previous)
         if given
-        else _link(linked, employers, sites, keys, previous, config, refit, vdab_side)
+        else _link(linked, employers, sites, keys, previous, config, refit)
     )
+    # What only the links read is let go before the quality pass (a peak of its own).
+    linked, keys = {"enterprises": linked["enterprises"]}, {"enterprises": keys["enterprises"]}
     timings.update(feed.timings)
     mark = time.perf_counter()
     made: dict[str, dict[str, Any]] = {}
