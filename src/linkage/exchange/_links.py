@@ -69,12 +69,7 @@ from linkage.overrides import read_overrides
 from linkage.pipeline import Increment, LinkResult, ParentLinks, link
 from linkage.prepare import prepare
 
-__all__ = [
-    "FeedLinks",
-    "carry_state",
-    "link_to_vdab",
-    "write_state",
-]
+__all__ = ["FeedLinks", "carry_state", "link_to_vdab", "write_state"]
 
 STATE = "state"
 PROBABILITY = "match_probability"
@@ -370,8 +365,7 @@ def one_value(
             continue
         items = list_items(left[column].iloc[rows].reset_index(drop=True))
         mine = prepare(items.to_frame(column).reset_index(drop=True), [f], side="left")[f.name]
-        theirs = prepare(right, [f], side="right", done=right_prepared)[f.name]
-        prepared[f.name] = theirs
+        theirs = prepared[f.name] = prepare(right, [f], side="right", done=right_prepared)[f.name]
         shared = pc.fill_null(
             pc.is_in(text(mine), value_set=text(theirs), skip_nulls=True), False
         ).to_numpy(zero_copy_only=False)
