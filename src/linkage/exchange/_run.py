@@ -746,17 +746,12 @@ def _deliver_on(
     del extracts  # the extracts not linked are let go before the tables are written
     give_back()
     # The tables are written and diffed, each let go once written: all of them in a
-    # child while the links are made, if forked, or in a thread beside the links on a
-    # first delivery (nothing to diff: a table's write holds only its sorted copy);
-    # else those whose text is theirs alone here, first, and the enterprises and
-    # establishments (their text is the linked extracts', held anyway) in a thread
-    # beside the links. A diff holds 150-300 MiB more per table, which beside the
-    # links took a re-run's peak over 2 GiB at 485,000 enterprises.
+    # child while the links are made, if forked; else those whose text is theirs
+    # alone here, first, and the enterprises and establishments (their text is the
+    # linked extracts', held anyway) in a thread beside the links.
     writings: list[Aside[Any] | Beside[Any]]
     if can_fork():
         writings = [Aside(write, tables)]
-    elif previous is None:
-        writings = [Beside(write, tables)]
     else:
         beside = {name: tables.pop(name) for name in _LINKED}
         writings = [Aside(write, tables), Beside(write, beside)]
