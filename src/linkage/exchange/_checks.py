@@ -124,7 +124,8 @@ def found(
     detail: str | pd.Series | np.ndarray,
 ) -> pd.DataFrame:
     """The defects of the rows of ``frame`` where ``mask`` holds: who sent the record,
-    its id, where it came from (file, 1-based row), never a value."""
+    its id, where it came from (file, 1-based row), never a value. The party and id
+    stay as the frame holds them (Arrow text: no Python string per defect)."""
     mask = np.asarray(mask, dtype=bool)
     rows = frame.loc[mask, ["party", EXTRACTS[table].id, FILE, ROW]]
     if isinstance(detail, pd.Series):
@@ -133,9 +134,9 @@ def found(
         detail = detail[mask]
     return pd.DataFrame(
         {
-            "party": rows["party"].to_numpy(),
+            "party": rows["party"].array,
             "table": table,
-            "record_id": rows[EXTRACTS[table].id].to_numpy(),
+            "record_id": rows[EXTRACTS[table].id].array,
             "column": column,
             "defect": defect,
             "detail": detail,
