@@ -36,8 +36,8 @@ def test_vdab_disagreements_take_each_employers_first_record(ids: str) -> None:
     )
     if ids == "text":
         employers = employers.astype("string[pyarrow]")
-    found = vdab_disagreements(enterprises, delivered, links, employers)
-    assert [f["record_id"].tolist() for f in found] == [["0403170702"]]
+    disagree = vdab_disagreements(enterprises, delivered, links, employers)
+    assert [f["record_id"].tolist() for f in disagree] == [["0403170702"]]
 
 
 def test_a_defect_keeps_the_extracts_text_and_names_its_row() -> None:
