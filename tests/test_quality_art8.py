@@ -4,6 +4,7 @@ report never repeats a value."""
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,7 @@ import pytest
 from linkage.exchange import load_config, run
 from linkage.exchange._checks import fold
 from linkage.exchange._demo import write_exchange
-from linkage.exchange._quality import KINDS, RULES
+from linkage.exchange._quality import KINDS, RULES, classified
 from linkage.keys import KeyRing
 from linkage.synthetic import generate
 
@@ -270,3 +271,37 @@ def test_defect_ids_are_stable_and_statuses_follow_the_sender(small, tmp_path: P
     assert summary["by_rule"]["date in the future"] == {"fixed": 1}
     page = (third.path / "quality" / "VLAIO.html").read_text()
     assert "Since the last report" in page
+
+
+def test_classified_gives_ids_one_type_whatever_each_check_gave() -> None:
+    # A defect of a withheld number has no record id (object, all missing); the
+    # checks' are Arrow text. No part decides the type alone (pandas warns of that).
+    withheld = pd.DataFrame(
+        {
+            "party": ["TBT"],
+            "table": "enterprises",
+            "record_id": [None],
+            "column": "enterprise_number",
+            "defect": "invalid number",
+            "detail": "check digits",
+            "file": "TBT/e.csv",
+            "row": [3],
+        }
+    )
+    checked = withheld.assign(
+        party=pd.array(["VLAIO"], dtype="string[pyarrow]"),
+        record_id=pd.array(["0403170701"], dtype="string[pyarrow]"),
+        column="name",
+        defect="missing required field",
+        row=[2],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = classified([withheld, checked])
+    assert out["party"].dtype == out["record_id"].dtype == pd.StringDtype("pyarrow")
+    assert out[["party", "record_id", "defect"]].astype(object).where(
+        out[["party", "record_id", "defect"]].notna(), None
+    ).values.tolist() == [
+        ["TBT", None, "invalid number"],
+        ["VLAIO", "0403170701", "missing required field"],
+    ]

@@ -369,11 +369,16 @@ def quality_defects(
     return found
 
 
+#: The type of a defect's party and record id (the extracts' text, see :func:`._checks.found`).
+_TEXT = pd.StringDtype("pyarrow")
+
+
 def classified(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Defects as the checks found them, with each rule's kind and severity, sorted."""
+    """Defects as the checks found them, with each rule's kind and severity, sorted;
+    their party and record id as Arrow text, whatever each check gave."""
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in REPORT_COLUMNS})
-    found = pd.concat(parts, ignore_index=True)
+    found = pd.concat([_with_text_ids(p) for p in parts], ignore_index=True)
     # One defect per record, field and rule: a dossier's rules fire on each of its rows.
     again = found.duplicated(["party", "table", "record_id", "column", "defect"])
     found = found[~(again & found["record_id"].notna()).to_numpy(dtype=bool)]
@@ -385,3 +390,10 @@ def classified(parts: list[pd.DataFrame]) -> pd.DataFrame:
     found = found[list(REPORT_COLUMNS)]
     found["row"] = found["row"].astype("int64")
     return found.sort_values(["party", "table", "row", "column"], kind="stable", ignore_index=True)
+
+
+def _with_text_ids(part: pd.DataFrame) -> pd.DataFrame:
+    """``part`` with its party and record id as Arrow text: one type for each column
+    of the checks' parts, so that a part without ids (all missing) does not decide it."""
+    other = {c: _TEXT for c in ("party", "record_id") if part[c].dtype != _TEXT}
+    return part.astype(other) if other else part
