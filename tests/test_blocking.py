@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from linkage._codes import encode
-from linkage.blocking import candidate_pairs, pair_completeness
+from linkage.blocking import Focus, candidate_pairs, pair_completeness
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.rules import block_on, block_on_tokens, sorted_neighbourhood
 
@@ -286,3 +286,31 @@ def test_the_preset_splits_oversized_blocks_and_keeps_them_without_a_postcode() 
     names = [r.name for r in without.blocking]
     assert "name" in names and "email" in names and "phone" not in names
     assert any("'postcode' left out" in note for note in notes)
+
+
+masks = st.lists(st.tuples(st.booleans(), st.booleans()), min_size=25, max_size=25)
+
+
+@given(wide_rows, wide_rows, masks, masks, st.sampled_from([1, 2, 4, None]))
+def test_a_focus_gives_the_whole_blockings_pairs_in_focus(
+    left_rows, right_rows, left_marks, right_marks, cap
+) -> None:
+    """An incremental link's focus: every kind of rule proposes exactly the pairs of
+    the whole blocking that are in it, and skips what the whole blocking skips."""
+    left = frame(left_rows).assign(t=lambda f: f["x"].fillna("") + " " + f["y"].fillna(""))
+    right = frame(right_rows).assign(t=lambda f: f["x"].fillna("") + " " + f["y"].fillna(""))
+    lm, rm = np.array(left_marks[: len(left)]), np.array(right_marks[: len(right)])
+    focus = Focus(lm[:, 0], rm[:, 0], lm[:, 1], rm[:, 1])
+    rules = [
+        block_on("x", max_block_size=cap),
+        block_on("x", max_block_size=cap or 3, split_by=("y", "z")),
+        block_on_tokens("t", max_block_size=cap),
+        sorted_neighbourhood("w", window=2),
+    ]
+    for rule in rules:
+        whole = candidate_pairs(left, right, [rule])
+        focused = candidate_pairs(left, right, [rule], focus=focus)
+        keep = focus.keep(whole.left, whole.right)
+        np.testing.assert_array_equal(focused.left, whole.left[keep])
+        np.testing.assert_array_equal(focused.right, whole.right[keep])
+        assert focused.skipped == whole.skipped

@@ -25,10 +25,11 @@ from numpy.typing import NDArray
 from linkage.comparisons import Comparison, ExactMatch
 from linkage.exceptions import ConfigError
 from linkage.io import require_columns
-from linkage.rules import BlockingRule, Codes, SplitBlockOn, SplitCount
+from linkage.rules import BlockingRule, Codes, Focus, SplitBlockOn, SplitCount
 
 __all__ = [
     "PARENT_BLOCK_PAIRS",
+    "Focus",
     "Pairs",
     "candidate_pairs",
     "one_table",
@@ -92,6 +93,7 @@ def candidate_pairs(
     rules: Sequence[BlockingRule],
     *,
     codes: Codes | None = None,
+    focus: Focus | None = None,
 ) -> Pairs:
     """The union of the pairs every rule proposes.
 
@@ -103,6 +105,9 @@ def candidate_pairs(
     codes : dict of str to (left codes, right codes), optional
         Columns already coded jointly (-1 where missing), by name, reused by the
         rules that block on equal values.
+    focus : Focus, optional
+        Only the pairs in focus (an incremental link's), as the whole blocking would
+        propose them: ``by_rule`` then counts those, ``skipped`` the whole blocking's.
 
     Returns
     -------
@@ -121,12 +126,12 @@ def candidate_pairs(
     split: dict[str, SplitCount] = {}
     for rule in rules:
         if isinstance(rule, SplitBlockOn):
-            lefts, rights, count = rule.split_pairs(left, right, codes or {})
+            lefts, rights, count = rule.split_pairs(left, right, codes or {}, focus)
             lost = count.skipped
             if count.oversized:
                 split[rule.name] = count
         else:
-            lefts, rights, lost = rule.pairs(left, right, codes or {})
+            lefts, rights, lost = rule.pairs(left, right, codes or {}, focus)
         by_rule[rule.name] = int(lefts.size)
         if lost:
             skipped[rule.name] = lost

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from linkage._codes import Encoded, encode
-from linkage.blocking import Pairs, candidate_pairs, within_linked_parent
+from linkage.blocking import Focus, Pairs, candidate_pairs, within_linked_parent
 from linkage.compare import compare, record_keys, term_frequencies
 from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError, SchemaError
@@ -336,9 +336,9 @@ def _increment(
     spec: LinkSpec,
     left_ids: pd.Index,
     right_ids: pd.Index,
-    pairs: Pairs,
-) -> tuple[pd.DataFrame, tuple[NDArray[np.intp], NDArray[np.intp]], NDArray[np.bool_]]:
-    """The earlier links kept (and their rows), and which candidate pairs to link anew."""
+) -> tuple[pd.DataFrame, tuple[NDArray[np.intp], NDArray[np.intp]], Focus]:
+    """The earlier links kept (and their rows), and the pairs to link anew: those of
+    a changed record and no record of a kept link (:class:`~linkage.blocking.Focus`)."""
     lcol, rcol = _id_columns(spec)
     earlier = increment.links
     require_columns(earlier, (lcol, rcol, "match_probability"), source="earlier links")
@@ -364,9 +364,6 @@ def _increment(
     taken_right = np.zeros(len(right_ids), dtype=bool)
     taken_left[lpos[keep]] = True
     taken_right[rpos[keep]] = True
-    anew = (left_changed[pairs.left] | right_changed[pairs.right]) & ~(
-        taken_left[pairs.left] | taken_right[pairs.right]
-    )
     probability = earlier.loc[keep, "match_probability"].to_numpy(np.float64)
     # Weights past +-50 bits have no probability but 0 or 1: kept at that bound.
     bounded = np.clip(probability, 2.0**-50, 1 - 2.0**-50)
@@ -379,7 +376,8 @@ def _increment(
             "kept": True,
         }
     )
-    return kept, (lpos[keep], rpos[keep]), anew
+    focus = Focus(left_changed, right_changed, ~taken_left, ~taken_right)
+    return kept, (lpos[keep], rpos[keep]), focus
 
 
 def _parent_codes(
@@ -610,12 +608,6 @@ def link(
             encoded = dict(zip(columns, made, strict=True))
         codes = {column: (e.left, e.right) for column, e in encoded.items()}
         keys = record_keys(lp, rp, spec.comparisons, encoded=encoded)
-        pairs = candidate_pairs(lp, rp, rules, codes=codes)
-        if parents is not None:
-            keep = consistent_with_parents(
-                left_parent[pairs.left], right_parent[pairs.right], parent_link
-            )
-            pairs = replace(pairs, left=pairs.left[keep], right=pairs.right[keep])
         decided = None
         if overrides is not None:
             decided = overrides.positions(left_ids, right_ids, one_to_one=spec.one_to_one)
@@ -625,9 +617,15 @@ def link(
                     left_changed=[*increment.left_changed, *left_ids[decided[0]]],
                     right_changed=[*increment.right_changed, *right_ids[decided[1]]],
                 )
-        if increment is not None:
-            kept, kept_rows, anew = _increment(increment, spec, left_ids, right_ids, pairs)
-            pairs = replace(pairs, left=pairs.left[anew], right=pairs.right[anew])
+        focus = None
+        if increment is not None:  # blocking proposes only the pairs to link anew
+            kept, kept_rows, focus = _increment(increment, spec, left_ids, right_ids)
+        pairs = candidate_pairs(lp, rp, rules, codes=codes, focus=focus)
+        if parents is not None:
+            keep = consistent_with_parents(
+                left_parent[pairs.left], right_parent[pairs.right], parent_link
+            )
+            pairs = replace(pairs, left=pairs.left[keep], right=pairs.right[keep])
         override = None
         if decided is not None:
             # (With an increment their records changed, so none of them is kept.)

@@ -48,6 +48,7 @@ __all__ = [
     "BlockOn",
     "BlockingRule",
     "Codes",
+    "Focus",
     "SharedToken",
     "SortedNeighbourhood",
     "SplitBlockOn",
@@ -60,6 +61,38 @@ __all__ = [
 
 Codes = Mapping[str, tuple[NDArray[np.int64], NDArray[np.int64]]]
 PairArrays = tuple[NDArray[np.int64], NDArray[np.int64], int]
+
+
+@dataclass(frozen=True)
+class Focus:
+    """The pairs an incremental link asks blocking for (:class:`linkage.pipeline.Increment`):
+    those of two ``free`` records (neither in a link kept as it was) of which at
+    least one is ``changed``. Boolean arrays by row of each side.
+
+    A rule proposes, of the pairs it would propose, those in focus, and no other: a
+    block over the cap is still judged by all its records, so the pairs are the
+    whole blocking's in focus, at the cost of the changed records alone.
+    """
+
+    left_changed: NDArray[np.bool_]
+    right_changed: NDArray[np.bool_]
+    left_free: NDArray[np.bool_]
+    right_free: NDArray[np.bool_]
+
+    def keep(self, lefts: NDArray[np.integer], rights: NDArray[np.integer]) -> NDArray[np.bool_]:
+        """Which of the pairs (positions) are in focus."""
+        changed = self.left_changed[lefts] | self.right_changed[rights]
+        return changed & self.left_free[lefts] & self.right_free[rights]
+
+    def of(self, lrec: NDArray[np.integer], rrec: NDArray[np.integer]) -> Focus:
+        """The focus on rows that stand for records (``lrec``, ``rrec``: each row's
+        record), a rule's tokens."""
+        return Focus(
+            self.left_changed[lrec],
+            self.right_changed[rrec],
+            self.left_free[lrec],
+            self.right_free[rrec],
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,11 +134,15 @@ class BlockingRule(Kind):
         """Every column the rule reads."""
         return self.columns
 
-    def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
+    def pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes, focus: Focus | None = None
+    ) -> PairArrays:
         """Left and right positions of the pairs the rule proposes (int64, with
         repeats allowed), and the number of pairs skipped in oversized blocks.
 
-        ``codes`` holds columns already coded jointly (-1 where missing), by name.
+        ``codes`` holds columns already coded jointly (-1 where missing), by name;
+        with ``focus``, only the pairs in it are proposed (the skipped count is the
+        whole blocking's).
         """
         raise NotImplementedError
 
@@ -140,34 +177,53 @@ def _counts(
 
 
 def join_codes(
-    lcode: NDArray[np.int64], rcode: NDArray[np.int64], *, max_block_size: int | None
+    lcode: NDArray[np.int64],
+    rcode: NDArray[np.int64],
+    *,
+    max_block_size: int | None,
+    focus: Focus | None = None,
 ) -> PairArrays:
     """All (left, right) positions with equal non-negative codes: an inner merge.
 
     Returns left positions, right positions (int64) and the number of pairs skipped
-    in blocks over ``max_block_size``.
+    in blocks over ``max_block_size``. With ``focus``, only the pairs in it, from
+    blocks judged by all their records: a changed left record with every free right
+    one, then an unchanged free left record with every changed free right one.
     """
     left_counts, right_counts = _counts(lcode, rcode)
-    right_valid = np.flatnonzero(rcode >= 0)
-    right_order = right_valid[np.argsort(rcode[right_valid], kind="stable")]
-    right_starts = np.cumsum(right_counts) - right_counts
-
-    left_pos = np.flatnonzero(lcode >= 0)
-    codes = lcode[left_pos]
     skipped = 0
+    too_big = None
     if max_block_size is not None:
         block_pairs = left_counts * right_counts
         too_big = block_pairs > max_block_size
-        if too_big.any():
-            skipped = int(block_pairs[too_big].sum())
-            keep = ~too_big[codes]
-            left_pos, codes = left_pos[keep], codes[keep]
+        skipped = int(block_pairs[too_big].sum())
+    if focus is None:
+        return (*_joined(lcode, rcode, too_big), skipped)
+    lf, rf, lc, rc = focus.left_free, focus.right_free, focus.left_changed, focus.right_changed
+    first = _joined(np.where(lc & lf, lcode, -1), np.where(rf, rcode, -1), too_big)
+    then = _joined(np.where(~lc & lf, lcode, -1), np.where(rc & rf, rcode, -1), too_big)
+    return np.concatenate([first[0], then[0]]), np.concatenate([first[1], then[1]]), skipped
+
+
+def _joined(
+    lcode: NDArray[np.int64], rcode: NDArray[np.int64], too_big: NDArray[np.bool_] | None
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The pairs of equal non-negative codes, but in the blocks ``too_big`` marks."""
+    _, right_counts = _counts(lcode, rcode)
+    right_valid = np.flatnonzero(rcode >= 0)
+    right_order = right_valid[np.argsort(rcode[right_valid], kind="stable")]
+    right_starts = np.cumsum(right_counts) - right_counts
+    left_pos = np.flatnonzero(lcode >= 0)
+    codes = lcode[left_pos]
+    if too_big is not None:
+        keep = ~too_big[codes]
+        left_pos, codes = left_pos[keep], codes[keep]
     per_left = right_counts[codes]
     total = int(per_left.sum())
     lefts = np.repeat(left_pos, per_left)
     offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(per_left) - per_left, per_left)
     rights = right_order[np.repeat(right_starts[codes], per_left) + offsets]
-    return lefts, rights, skipped
+    return lefts, rights
 
 
 def _refine(
@@ -242,9 +298,11 @@ class BlockOn(BlockingRule, kind="equal"):
             lcode, rcode = _refine(lcode, rcode, *_column_codes(left, right, column, codes))
         return lcode, rcode
 
-    def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
+    def pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes, focus: Focus | None = None
+    ) -> PairArrays:
         lcode, rcode = self._codes(left, right, codes)
-        return join_codes(lcode, rcode, max_block_size=self.max_block_size)
+        return join_codes(lcode, rcode, max_block_size=self.max_block_size, focus=focus)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -284,16 +342,20 @@ class SplitBlockOn(BlockOn, kind="equal_split"):
         # rule and splits by the columns it has.
         return self.columns
 
-    def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
-        lefts, rights, count = self.split_pairs(left, right, codes)
+    def pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes, focus: Focus | None = None
+    ) -> PairArrays:
+        lefts, rights, count = self.split_pairs(left, right, codes, focus)
         return lefts, rights, count.skipped
 
     def split_pairs(
-        self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes
+        self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes, focus: Focus | None = None
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], SplitCount]:
-        """The pairs, as :meth:`pairs`, and what became of the oversized blocks."""
+        """The pairs, as :meth:`pairs`, and what became of the oversized blocks (the
+        whole blocking's, whatever the focus)."""
         lcode, rcode = self._codes(left, right, codes)
-        lefts, rights, oversized = join_codes(lcode, rcode, max_block_size=self.max_block_size)
+        size = self.max_block_size
+        lefts, rights, oversized = join_codes(lcode, rcode, max_block_size=size, focus=focus)
         found_l, found_r = [lefts], [rights]
         proposed, still = 0, oversized
         split_by = [c for c in self.split_by if c in codes or (c in left and c in right)]
@@ -306,10 +368,11 @@ class SplitBlockOn(BlockOn, kind="equal_split"):
             lcode = np.where(over[lcode], lcode, -1)
             rcode = np.where(over[rcode], rcode, -1)
             lcode, rcode = _refine(lcode, rcode, *_column_codes(left, right, column, codes))
-            lefts, rights, still = join_codes(lcode, rcode, max_block_size=self.max_block_size)
+            lefts, rights, still = join_codes(lcode, rcode, max_block_size=size, focus=focus)
             found_l.append(lefts)
             found_r.append(rights)
-            proposed += lefts.size
+            # The pairs of the parts under the cap, in focus or not.
+            proposed += int(np.dot(*_counts(lcode, rcode))) - still
         count = SplitCount(oversized=oversized, proposed=proposed, over_cap=still)
         return np.concatenate(found_l), np.concatenate(found_r), count
 
@@ -361,12 +424,17 @@ class SharedToken(_OneColumn, kind="tokens"):
     def _default_name(self) -> str:
         return f"tokens({self.columns[0]})"
 
-    def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
+    def pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes, focus: Focus | None = None
+    ) -> PairArrays:
         column = self.columns[0]
         (lrec, ltok), (rrec, rtok) = (_tokens(frame[column]) for frame in (left, right))
         coded = encode(ltok, rtok)
         lefts, rights, skipped = join_codes(
-            coded.left, coded.right, max_block_size=self.max_block_size
+            coded.left,
+            coded.right,
+            max_block_size=self.max_block_size,
+            focus=focus.of(lrec, rrec) if focus is not None else None,
         )
         return lrec[lefts], rrec[rights], skipped
 
@@ -405,7 +473,9 @@ class SortedNeighbourhood(_OneColumn, kind="window"):
     def _default_name(self) -> str:
         return f"window({self.columns[0]}, {self.window})"
 
-    def pairs(self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes) -> PairArrays:
+    def pairs(
+        self, left: pd.DataFrame, right: pd.DataFrame, codes: Codes, focus: Focus | None = None
+    ) -> PairArrays:
         column = self.columns[0]
         keys, _ = pd.factorize(
             pd.concat([left[column], right[column]], ignore_index=True), sort=True
@@ -431,7 +501,11 @@ class SortedNeighbourhood(_OneColumn, kind="window"):
             pos_a, pos_b = pos[a][cross], pos[b][cross]
             lefts.append(np.where(first_left, pos_a, pos_b))
             rights.append(np.where(first_left, pos_b, pos_a))
-        return np.concatenate(lefts), np.concatenate(rights), 0
+        found = np.concatenate(lefts), np.concatenate(rights)
+        if focus is not None:
+            keep = focus.keep(*found)
+            found = found[0][keep], found[1][keep]
+        return *found, 0
 
 
 def block_on(

@@ -403,9 +403,13 @@ def _write_table(
         order = key_order(table, key)
         table = table.take(sort_order(table, key) if order is None else order)
     path = folder / f"{name}.parquet"
-    pq.write_table(table, path, compression="zstd")
-    if then is not None:
-        then(name, table)
+    # ``then`` (a run's diff) beside the write: both are Arrow's and numpy's work,
+    # which let go of the GIL, on a table held anyway.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="then") as pool:
+        after = pool.submit(then, name, table) if then is not None else None
+        pq.write_table(table, path, compression="zstd")
+        if after is not None:
+            after.result()
     counts = pc.value_counts(table.column("party")).to_pylist()
     return {
         "file": path.name,
