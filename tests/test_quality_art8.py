@@ -10,9 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from linkage.exchange import load_config, run
+from linkage.exchange import _defects, load_config, run
 from linkage.exchange._checks import fold
+from linkage.exchange._defects import earlier_defects
 from linkage.exchange._demo import write_exchange
+from linkage.exchange._extract import read_extracts
 from linkage.exchange._quality import KINDS, RULES, classified
 from linkage.keys import KeyRing
 from linkage.synthetic import generate
@@ -305,3 +307,28 @@ def test_classified_gives_ids_one_type_whatever_each_check_gave() -> None:
         ["TBT", None, "invalid number"],
         ["VLAIO", "0403170701", "missing required field"],
     ]
+
+
+def test_a_reports_ids_of_the_current_key_are_taken_as_they_are(
+    small, tmp_path: Path, monkeypatch
+) -> None:
+    """The previous report's ids are recomputed only where one is not of the current
+    key version: those of that version are what recomputing gives."""
+    ring = KeyRing.generate(exchange="vlaio-vdab-2025")
+    config = load_config(write_exchange(small, tmp_path))
+    _plant(config, small)
+    first = run(config, ring=ring, today=TODAY)
+    tables = read_extracts(config).tables
+    folder = first.path / "quality"
+    taken = earlier_defects(folder, config.parties, ring, tables, first.run_id)
+    with monkeypatch.context() as patch:
+        patch.setattr(_defects, "_of_version", lambda ids, version: False)
+        recomputed = earlier_defects(folder, config.parties, ring, tables, first.run_id)
+    assert len(taken) > 10
+    pd.testing.assert_frame_equal(taken, recomputed)
+    # One id of another version (a report from before a rotation): all recomputed.
+    report = folder / "VLAIO.csv"
+    text = report.read_text(encoding="utf-8")
+    report.write_text(text.replace('"d1.', '"d0.', 1), encoding="utf-8")
+    again = earlier_defects(folder, config.parties, ring, tables, first.run_id)
+    pd.testing.assert_frame_equal(again, recomputed)

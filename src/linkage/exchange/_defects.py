@@ -177,6 +177,15 @@ def _still_sent(earlier: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> np.nd
     return sent
 
 
+def _of_version(ids: pd.Series | None, version: int) -> bool:
+    """Whether every id is there and of key ``version`` (``d<version>.``): what a
+    report of a run under that version holds, hashed from what the report says."""
+    if ids is None:
+        return False
+    text = _text(ids)
+    return bool(pc.all(pc.starts_with(text, f"d{version}."), skip_nulls=False).as_py())
+
+
 def earlier_defects(
     folder: Path | None,
     parties: tuple[str, ...],
@@ -185,8 +194,9 @@ def earlier_defects(
     run_id: str | None,
 ) -> pd.DataFrame:
     """The open defects of a delivery's reports (``folder``: its ``quality/``), their
-    ids recomputed under ``ring``'s current key, with ``first_seen`` (a report from
-    before ids: the run that wrote it) and ``sent`` (:func:`_still_sent`)."""
+    ids under ``ring``'s current key (recomputed, unless every id of the reports is
+    of that key version already), with ``first_seen`` (a report from before ids: the
+    run that wrote it) and ``sent`` (:func:`_still_sent`)."""
     columns = [*LEDGER_COLUMNS[:-1], "record_id", "sent"]
     parts = []
     for party in parties:
@@ -197,7 +207,8 @@ def earlier_defects(
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
     earlier = pd.concat(parts, ignore_index=True)
-    earlier["defect_id"] = defect_ids(earlier, ring)
+    if not _of_version(earlier.get("defect_id"), ring.current):
+        earlier["defect_id"] = defect_ids(earlier, ring)
     if "first_seen" not in earlier.columns:
         earlier["first_seen"] = run_id
     earlier["first_seen"] = earlier["first_seen"].fillna(run_id or "")
