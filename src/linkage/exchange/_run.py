@@ -446,6 +446,12 @@ def _taken(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _set_aside(frame: pd.DataFrame, path: Path) -> None:
+    """A frame kept on disk while the run links, for :func:`_taken`: uncompressed (it
+    is read back within the run and removed)."""
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="none")
+
+
 def _as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its columns of Python strings as Arrow's text (as :func:`_taken`
     reads them)."""
@@ -474,7 +480,7 @@ def _defects_aside(
     (``PENDING``) and the previous report's (``EARLIER``). Its seconds."""
     mark = time.perf_counter()
     found = quality_defects(extracts, today=today, max_age_days=max_age, vdab=vdab)
-    found.to_parquet(staging / PENDING, index=False)
+    _set_aside(found, staging / PENDING)
     del found
     earlier = earlier_defects(
         previous.path / "quality" if previous else None,
@@ -483,7 +489,7 @@ def _defects_aside(
         extracts.tables,
         previous.run_id if previous else None,
     )
-    earlier.to_parquet(staging / EARLIER, index=False)
+    _set_aside(earlier, staging / EARLIER)
     return time.perf_counter() - mark
 
 
