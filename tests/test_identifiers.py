@@ -14,6 +14,7 @@ from stdnum.be import bis, nn, vat
 
 from linkage.exceptions import InvalidIdentifier
 from linkage.identifiers import (
+    _clean,
     enterprise_number_reasons,
     format_enterprise_number,
     format_establishment_number,
@@ -420,3 +421,21 @@ def test_broken_text_never_raises_and_is_never_valid(values: list[object]) -> No
     for value, number, reason in zip(values, got["number"], got["reason"], strict=True):
         if isinstance(value, str):  # a string with a surrogate in it
             assert pd.isna(number) and reason == NOT_TEXT
+
+
+ten_chars = st.text(alphabet="0123456789\u0661\u0662BE .-", min_size=9, max_size=11)
+
+
+@given(st.lists(st.one_of(ten_chars, spaced_numbers(), spaced_text, st.none()), max_size=20))
+def test_number_digits_are_the_scalar_cleaning_digits_only(values: list[str | None]) -> None:
+    """Ten ASCII digits pass as they are, every other value through the patterns:
+    each value's digits are the scalar rule's (a nine-digit value padded), or none."""
+    expected = []
+    for value in values:
+        cleaned = None if value is None else _clean(value)
+        if cleaned is not None and len(cleaned) == 9:
+            cleaned = "0" + cleaned
+        digits = cleaned is not None and cleaned.isascii() and cleaned.isdecimal()
+        expected.append(cleaned if digits else None)
+    got = number_digits(pd.Series(values, dtype=object))
+    assert [None if pd.isna(v) else v for v in got] == expected

@@ -297,8 +297,14 @@ def _cleaned(values: pd.Series, *, pad_nine: bool) -> tuple[pa.StringArray, NDAr
 
     Also the codes of :func:`_texts` (0 where the value was read as text)."""
     raw, codes = _texts(values)
-    whole = pc.replace_substring_regex(pc.utf8_trim_whitespace(raw), _FLOAT_TEXT, _FLOAT_DIGITS)
-    cleaned = pc.replace_substring_regex(whole, _CLEAN_PATTERN, "")
+    # Ten ASCII digits (most numbers as sent) are clean already: the patterns only
+    # for the others.
+    plain = pc.and_(pc.equal(pc.utf8_length(raw), 10), pc.ascii_is_decimal(raw))
+    rest = pc.invert(pc.fill_null(plain, False))
+    whole = pc.replace_substring_regex(
+        pc.utf8_trim_whitespace(raw.filter(rest)), _FLOAT_TEXT, _FLOAT_DIGITS
+    )
+    cleaned = pc.replace_with_mask(raw, rest, pc.replace_substring_regex(whole, _CLEAN_PATTERN, ""))
     if pad_nine:
         nine = pc.equal(pc.utf8_length(cleaned), 9)
         cleaned = pc.if_else(nine, pc.utf8_lpad(cleaned, 10, "0"), cleaned)
@@ -311,7 +317,7 @@ def _check_many(values: pd.Series, kind: Kind) -> tuple[pa.StringArray, np.ndarr
     missing = pc.fill_null(pc.equal(pc.utf8_length(cleaned), 0), True).to_numpy(
         zero_copy_only=False
     )
-    digits_only = pc.fill_null(pc.match_substring_regex(cleaned, r"^[0-9]+$"), False)
+    digits_only = pc.fill_null(pc.ascii_is_decimal(cleaned), False)
     length = pc.fill_null(pc.utf8_length(cleaned), 0).to_numpy(zero_copy_only=False)
     digits_only = digits_only.to_numpy(zero_copy_only=False)
     candidate = digits_only & (length == 10)
@@ -438,8 +444,7 @@ def number_digits(values: pd.Series) -> pd.Series:
     by edit distance. Missing where anything but digits remains.
     """
     cleaned, _ = _cleaned(values, pad_nine=True)
-    digits = pc.match_substring_regex(cleaned, r"^[0-9]+$")
-    kept = pc.if_else(digits, cleaned, pa.scalar(None, pa.string()))
+    kept = pc.if_else(pc.ascii_is_decimal(cleaned), cleaned, pa.scalar(None, pa.string()))
     return pd.Series(pd.arrays.ArrowStringArray(kept), index=values.index, name=values.name)
 
 
