@@ -50,6 +50,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -77,35 +78,30 @@ __all__ = [
     "write_quality",
 ]
 
+#: A check of the extracts: the defects it finds, in parts.
+Check = Callable[[], list[pd.DataFrame]]
+
 #: Enterprise status or legal situation that means the enterprise has stopped.
 STOPPED = ("Stopgezet", "Faillissement", "Stopzetting", "Vereffening", "Ontbinding")
 #: Dossier statuses of a closed dossier; any other status is open.
 CLOSED_DOSSIER = ("Afgesloten", "Afgewezen", "Geannuleerd", "Stopgezet")
 
 
-def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
+def _contact_fields(tables: dict[str, pd.DataFrame]) -> list[Check]:
     """A phone, e-mail or web address not usable as written; a plural cell is checked
-    value by value (its first bad value's reason, and which value it is). Each column
-    on its own, two at a time (the normalisers spend most of their time in Arrow
-    kernels, which let go of the GIL)."""
+    value by value (its first bad value's reason, and which value it is). A check
+    per column of each table."""
     checks: dict[str, tuple[str, Callable[..., pd.DataFrame]]] = {
         "phone": ("invalid phone", normalise_phones),
         "email": ("invalid e-mail", normalise_emails),
         "website": ("invalid website", normalise_websites),
     }
-    columns = [
-        (table, column)
+    return [
+        partial(_contact_field, tables[table], table, column, *checks[column])
         for table in ("enterprises", "contacts", "staff")
         for column in checks
         if column in tables[table].columns
     ]
-
-    def check(where: tuple[str, str]) -> pd.DataFrame:
-        table, column = where
-        return _contact_field(tables[table], table, column, *checks[column])
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(check, columns))
 
 
 def _contact_field(
@@ -114,7 +110,7 @@ def _contact_field(
     column: str,
     defect: str,
     check: Callable[..., pd.DataFrame],
-) -> pd.DataFrame:
+) -> list[pd.DataFrame]:
     """The defects of one contact column of one table (see :func:`_contact_fields`)."""
     plural = EXTRACTS[table].columns[column].plural
     values = list_items(frame[column]) if plural else frame[column].dropna()
@@ -141,7 +137,7 @@ def _contact_field(
         pd.arrays.ArrowStringArray(text.take(pa.array(chosen, mask=~bad))),
         index=frame.index,
     )
-    return _defects(frame, bad, table=table, column=column, defect=defect, detail=detail)
+    return [_defects(frame, bad, table=table, column=column, defect=defect, detail=detail)]
 
 
 def _required(tables: dict[str, pd.DataFrame]) -> list[pd.DataFrame]:
@@ -348,22 +344,25 @@ def quality_defects(
     DataFrame with the columns :data:`REPORT_COLUMNS`
     """
     tables = extracts.tables
-    parts = [
-        extracts.defects,
+    checks: list[Check] = [
         *_contact_fields(tables),
-        *_required(tables),
-        *_outdated(tables["enterprises"], today, max_age_days),
-        *_duplicates(tables),
-        *_contradictions(tables),
-        *_references(tables),
-        *C.code_lists(tables),
-        *C.dates(tables, today),
-        *C.places(tables, vdab),
-        *C.reach(tables),
-        *C.staff_mail(tables),
-        *C.entity(tables),
-        *C.cross_party(tables),
+        partial(_required, tables),
+        partial(_outdated, tables["enterprises"], today, max_age_days),
+        partial(_duplicates, tables),
+        partial(_contradictions, tables),
+        partial(_references, tables),
+        partial(C.code_lists, tables),
+        partial(C.dates, tables, today),
+        partial(C.places, tables, vdab),
+        partial(C.reach, tables),
+        partial(C.staff_mail, tables),
+        partial(C.entity, tables),
+        partial(C.cross_party, tables),
     ]
+    # Two at a time, in their order: they read the extracts only, and spend most of
+    # their time in Arrow's and numpy's kernels, which let go of the GIL.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = [extracts.defects, *(p for found in pool.map(_call, checks) for p in found)]
     found = classified([p for p in parts if len(p)])
     found["column"] = extracts.as_sent(found)  # as the sender's file names it (a mapping)
     return found
@@ -371,6 +370,10 @@ def quality_defects(
 
 #: The type of a defect's party and record id (the extracts' text, see :func:`._checks.found`).
 _TEXT = pd.StringDtype("pyarrow")
+
+
+def _call(check: Check) -> list[pd.DataFrame]:
+    return check()
 
 
 def classified(parts: list[pd.DataFrame]) -> pd.DataFrame:
