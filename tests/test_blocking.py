@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from linkage._codes import encode
-from linkage.blocking import Focus, candidate_pairs, pair_completeness
+from linkage.blocking import candidate_pairs, pair_completeness
 from linkage.exceptions import ConfigError, SchemaError
-from linkage.rules import block_on, block_on_tokens, sorted_neighbourhood
+from linkage.rules import Focus, block_on, block_on_tokens, sorted_neighbourhood
 
 values = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"]))
 
@@ -314,3 +316,49 @@ def test_a_focus_gives_the_whole_blockings_pairs_in_focus(
         np.testing.assert_array_equal(focused.left, whole.left[keep])
         np.testing.assert_array_equal(focused.right, whole.right[keep])
         assert focused.skipped == whole.skipped
+
+
+def _window_pairs_reference(left: pd.DataFrame, right: pd.DataFrame, column: str, window: int):
+    """Sorted neighbourhood as first written: every present record of both sides
+    sorted by key, side, the values of every shared column, then position."""
+    both = pd.concat([left.assign(_side=0), right.assign(_side=1)], ignore_index=True)
+    both["_pos"] = np.r_[np.arange(len(left)), np.arange(len(right))]
+    both["_key"] = pd.factorize(both[column], sort=True)[0]
+    both = both[both["_key"] >= 0]
+    shared = [c for c in left.columns if c in right.columns]
+    table = pa.table(
+        {
+            "k": both["_key"].to_numpy(),
+            "s": both["_side"].to_numpy(),
+            **{f"v{i}": pa.array(both[c], from_pandas=True) for i, c in enumerate(shared)},
+            "p": both["_pos"].to_numpy(),
+        }
+    )
+    order = pc.sort_indices(table, sort_keys=[(n, "ascending") for n in table.column_names])
+    side = both["_side"].to_numpy()[order.to_numpy()]
+    pos = both["_pos"].to_numpy()[order.to_numpy()]
+    pairs = set()
+    for d in range(1, window + 1):
+        for i in range(len(side) - d):
+            if side[i] != side[i + d]:
+                a, b = (pos[i], pos[i + d]) if side[i] == 0 else (pos[i + d], pos[i])
+                pairs.add((int(a), int(b)))
+    return pairs
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["aa", "ab", "b", None]), values, values), max_size=20),
+    st.lists(st.tuples(st.sampled_from(["aa", "ab", "b", None]), values, values), max_size=20),
+    st.integers(1, 3),
+)
+def test_sorted_neighbourhood_orders_tied_records_by_all_their_values(
+    left_rows, right_rows, window
+) -> None:
+    """Records of one key on one side are ordered by the values of every column both
+    sides hold, a column missing on one side too: the pairs of sorting every record
+    by its values."""
+    left = pd.DataFrame(left_rows or [("aa", "a", None)], columns=["key", "x", "y"], dtype=object)
+    right = pd.DataFrame(right_rows or [("aa", None, "b")], columns=["key", "x", "y"], dtype=object)
+    pairs = candidate_pairs(left, right, [sorted_neighbourhood("key", window=window)])
+    found = set(zip(pairs.left.tolist(), pairs.right.tolist(), strict=True))
+    assert found == _window_pairs_reference(left, right, "key", window)

@@ -30,7 +30,6 @@ from linkage.rules import BlockingRule, Codes, Focus, SplitBlockOn, SplitCount
 
 __all__ = [
     "PARENT_BLOCK_PAIRS",
-    "Focus",
     "Pairs",
     "candidate_pairs",
     "one_table",

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from linkage._codes import Encoded, encode
-from linkage.blocking import Focus, Pairs, candidate_pairs, within_linked_parent
+from linkage.blocking import Pairs, candidate_pairs, within_linked_parent
 from linkage.compare import compare, record_keys, term_frequencies
 from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError, SchemaError
@@ -33,6 +33,7 @@ from linkage.overrides import Overrides, merge, override_names
 from linkage.prepare import prepare
 from linkage.preparers import LIST_SEPARATOR, join_listed
 from linkage.resolve import consistent_with_parents, one_to_one, probability_to_weight
+from linkage.rules import Focus
 from linkage.trace import first_rule, level_names, partners, status
 
 __all__ = [
@@ -338,7 +339,7 @@ def _increment(
     right_ids: pd.Index,
 ) -> tuple[pd.DataFrame, tuple[NDArray[np.intp], NDArray[np.intp]], Focus]:
     """The earlier links kept (and their rows), and the pairs to link anew: those of
-    a changed record and no record of a kept link (:class:`~linkage.blocking.Focus`)."""
+    a changed record and no record of a kept link (:class:`~linkage.rules.Focus`)."""
     lcol, rcol = _id_columns(spec)
     earlier = increment.links
     require_columns(earlier, (lcol, rcol, "match_probability"), source="earlier links")

@@ -275,8 +275,9 @@ def _order_by_values(
         lcol, rcol = _arrow(left[name]), _arrow(right[name])
         if lcol is None or rcol is None:
             continue
+        kind = rcol.type if pa.types.is_null(lcol.type) else lcol.type  # one side all missing
         try:
-            both = pa.chunked_array([*lcol.chunks, *rcol.cast(lcol.type).chunks], lcol.type)
+            both = pa.chunked_array([*lcol.cast(kind).chunks, *rcol.cast(kind).chunks], kind)
         except (pa.ArrowException, TypeError, ValueError):
             continue
         columns[f"v{len(columns)}"] = both.filter(mask)
