@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -120,32 +119,23 @@ def candidate_pairs(
         for frame, side in ((left, "left"), (right, "right")):
             require_columns(frame, rule.reads, source=f"blocking rule {rule.name!r}, {side} table")
     n_right = len(right)
-
-    def proposed(rule: BlockingRule) -> tuple[NDArray[np.int64], int, SplitCount | None]:
-        """A rule's pairs packed, the pairs it skipped, and what it split."""
-        count = None
-        if isinstance(rule, SplitBlockOn):
-            lefts, rights, count = rule.split_pairs(left, right, codes or {}, focus)
-            lost = count.skipped
-        else:
-            lefts, rights, lost = rule.pairs(left, right, codes or {}, focus)
-        return lefts.astype(np.int64) * n_right + rights, lost, count
-
     packed: list[NDArray[np.int64]] = []
     by_rule: dict[str, int] = {}
     skipped: dict[str, int] = {}
     split: dict[str, SplitCount] = {}
-    # Two rules at a time (their joins and sorts are numpy's and Arrow's, which let go
-    # of the GIL), taken in their order.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for rule, (pairs, lost, count) in zip(rules, pool.map(proposed, rules), strict=True):
-            if count is not None and count.oversized:
+    for rule in rules:
+        if isinstance(rule, SplitBlockOn):
+            lefts, rights, count = rule.split_pairs(left, right, codes or {}, focus)
+            lost = count.skipped
+            if count.oversized:
                 split[rule.name] = count
-            by_rule[rule.name] = int(pairs.size)
-            if lost:
-                skipped[rule.name] = lost
-                _log_skipped(rule, lost, split.get(rule.name))
-            packed.append(pairs)
+        else:
+            lefts, rights, lost = rule.pairs(left, right, codes or {}, focus)
+        by_rule[rule.name] = int(lefts.size)
+        if lost:
+            skipped[rule.name] = lost
+            _log_skipped(rule, lost, split.get(rule.name))
+        packed.append(lefts.astype(np.int64) * n_right + rights)
     # Sort in place and drop repeats: far faster than np.unique's hash path on
     # millions of int64, and one array of all the rules' pairs at a time, not three.
     unique = np.concatenate(packed)
