@@ -51,6 +51,7 @@ import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from operator import call
 
 import numpy as np
 import pandas as pd
@@ -362,7 +363,7 @@ def quality_defects(
     # Two at a time, in their order: they read the extracts only, and spend most of
     # their time in Arrow's and numpy's kernels, which let go of the GIL.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        parts = [extracts.defects, *(p for found in pool.map(_call, checks) for p in found)]
+        parts = [extracts.defects, *(p for found in pool.map(call, checks) for p in found)]
     found = classified([p for p in parts if len(p)])
     found["column"] = extracts.as_sent(found)  # as the sender's file names it (a mapping)
     return found
@@ -370,10 +371,6 @@ def quality_defects(
 
 #: The type of a defect's party and record id (the extracts' text, see :func:`._checks.found`).
 _TEXT = pd.StringDtype("pyarrow")
-
-
-def _call(check: Check) -> list[pd.DataFrame]:
-    return check()
 
 
 def classified(parts: list[pd.DataFrame]) -> pd.DataFrame:
