@@ -365,7 +365,7 @@ class SplitBlockOn(BlockOn, kind="equal_split"):
                 break
             # Only the records of the blocks over the cap go on, split by one more column.
             left_counts, right_counts = _counts(lcode, rcode)
-            over = np.r_[left_counts * right_counts > (self.max_block_size or 0), False]
+            over = np.r_[left_counts * right_counts > (size or 0), False]
             lcode = np.where(over[lcode], lcode, -1)
             rcode = np.where(over[rcode], rcode, -1)
             lcode, rcode = _refine(lcode, rcode, *_column_codes(left, right, column, codes))
