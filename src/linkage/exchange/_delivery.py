@@ -436,8 +436,9 @@ def write_tables(
 
     ``metadata``: the files' schema metadata (the purposes of art. 12, see
     :func:`._purposes.file_metadata`); none by default. ``then(name, table)`` is
-    called with each table as written, in its writer's thread, before the table is
-    let go (a run diffs it against the delivery in force there: no reading it back).
+    called with each table, sorted, in a thread beside its write, and waited for before
+    the table is let go (a run diffs it against the delivery in force there: no
+    reading it back).
 
     Sorted by Arrow (stable, missing last: the order of a stable ``sort_values``).
     Two tables are written at a time (Arrow's sort, take and Parquet writer let go
