@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linkage.compare import compare, compare_reference, term_frequencies
+from linkage.compare import (
+    compare,
+    compare_reference,
+    compare_with_frequencies,
+    term_frequencies,
+)
 from linkage.comparisons import Similarity, comparison_from_dict, distance, exact_match, similarity
 from linkage.exceptions import ConfigError, SchemaError
 
@@ -148,6 +153,34 @@ def test_term_frequencies() -> None:
     # No value on both sides: no reference.
     assert term_frequencies(left, pd.Series(["maes"]), [0], [0]).reference is None
 
+
+
+@given(
+    st.lists(st.tuples(texts, texts), min_size=1, max_size=20),
+    st.lists(st.integers(0, 19), min_size=0, max_size=30),
+    st.integers(1, 7),
+)
+def test_levels_with_frequencies_are_compare_and_term_frequencies(rows, picks, chunk_size):
+    left = pd.DataFrame({"name": [r[0] for r in rows], "postcode": [r[1] for r in rows]})
+    right = pd.DataFrame({"name": [r[1] for r in rows], "postcode": [r[0] for r in rows]})
+    left_pos = np.array([p % len(rows) for p in picks], dtype=np.int64)
+    right_pos = np.array([(3 * p + 1) % len(rows) for p in picks], dtype=np.int64)
+    comparisons = (
+        exact_match("postcode", term_frequency=True),
+        similarity("name", thresholds=(0.9,)),
+        similarity("name", thresholds=(0.8,), term_frequency=True, name="name_tf"),
+    )
+    gamma, tf = compare_with_frequencies(
+        left, right, left_pos, right_pos, comparisons, chunk_size=chunk_size
+    )
+    np.testing.assert_array_equal(
+        gamma, compare(left, right, left_pos, right_pos, comparisons, chunk_size=chunk_size)
+    )
+    assert list(tf) == ["postcode", "name_tf"]
+    for name, column in (("postcode", "postcode"), ("name_tf", "name")):
+        expected = term_frequencies(left[column], right[column], left_pos, right_pos)
+        np.testing.assert_array_equal(tf[name], expected)  # NaN where NaN, else equal floats
+        assert tf[name].reference == expected.reference
 
 def test_missing_column() -> None:
     with pytest.raises(SchemaError, match="left table, column 'name': missing column"):

@@ -27,7 +27,14 @@ from linkage._codes import Encoded, encode
 from linkage.comparisons import Comparison
 from linkage.io import require_columns
 
-__all__ = ["TermFrequencies", "compare", "compare_reference", "record_keys", "term_frequencies"]
+__all__ = [
+    "TermFrequencies",
+    "compare",
+    "compare_reference",
+    "compare_with_frequencies",
+    "record_keys",
+    "term_frequencies",
+]
 
 
 def compare(
@@ -61,26 +68,67 @@ def compare(
     -------
     gamma : ndarray of shape (n_pairs, n_comparisons), dtype int8
     """
+    gamma, _ = _compared(
+        left, right, left_pos, right_pos, comparisons, chunk_size, workers, encoded, False
+    )
+    return gamma
+
+
+def compare_with_frequencies(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    left_pos: NDArray[np.integer],
+    right_pos: NDArray[np.integer],
+    comparisons: Sequence[Comparison],
+    *,
+    chunk_size: int = 1_000_000,
+    workers: int = -1,
+    encoded: Mapping[str, Encoded] | None = None,
+) -> tuple[NDArray[np.int8], dict[str, TermFrequencies]]:
+    """:func:`compare`, and the :func:`term_frequencies` of every comparison that
+    uses them (by its name), taken from the codes gathered for its levels."""
+    return _compared(
+        left, right, left_pos, right_pos, comparisons, chunk_size, workers, encoded, True
+    )
+
+
+def _compared(
+    left: pd.DataFrame,
+    right: pd.DataFrame,
+    left_pos: NDArray[np.integer],
+    right_pos: NDArray[np.integer],
+    comparisons: Sequence[Comparison],
+    chunk_size: int,
+    workers: int,
+    encoded: Mapping[str, Encoded] | None,
+    frequencies: bool,
+) -> tuple[NDArray[np.int8], dict[str, TermFrequencies]]:
     for frame, side in ((left, "left"), (right, "right")):
         require_columns(frame, [c.column for c in comparisons], source=f"{side} table")
     n = len(left_pos)
     gamma = np.empty((n, len(comparisons)), dtype=np.int8)
+    tf: dict[str, TermFrequencies] = {}
 
     def fill(k: int) -> None:
         comparison = comparisons[k]
         column = comparison.column
         codes = (encoded or {}).get(column) or encode(left[column], right[column])
+        shares = None
+        if frequencies and comparison.term_frequency:
+            shares, reference = _shares(codes)
+            tf[comparison.name] = _unset(n, reference)
         for start in range(0, n, chunk_size):
             chunk = slice(start, start + chunk_size)
-            gamma[chunk, k] = comparison.levels(
-                codes.left[left_pos[chunk]], codes.right[right_pos[chunk]], codes, workers=workers
-            )
+            lcode, rcode = codes.left[left_pos[chunk]], codes.right[right_pos[chunk]]
+            gamma[chunk, k] = comparison.levels(lcode, rcode, codes, workers=workers)
+            if shares is not None:
+                _set_shares(tf[comparison.name][chunk], lcode, rcode, shares)
 
     # Two comparisons at a time, each its own column (numpy and rapidfuzz let go of
     # the GIL); an error is raised here.
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(fill, range(len(comparisons))))
-    return gamma
+    return gamma, {c.name: tf[c.name] for c in comparisons if c.name in tf}
 
 
 def compare_reference(
@@ -135,21 +183,43 @@ def term_frequencies(
     the weight of every exact match. None when no value is on both sides.
     """
     codes = left if isinstance(left, Encoded) else encode(left, right)
+    shares, reference = _shares(codes)
+    tf = _unset(len(left_pos), reference)
+    _set_shares(tf, codes.left[left_pos], codes.right[right_pos], shares)
+    return tf
+
+
+def _shares(codes: Encoded) -> tuple[NDArray[np.float64], float | None]:
+    """Each value's share of all present values (both sides), and the reference of
+    :func:`term_frequencies`."""
     lcode, rcode = codes.left, codes.right
     n_codes = len(codes.values)
     left_counts = np.bincount(lcode[lcode >= 0], minlength=n_codes)
     right_counts = np.bincount(rcode[rcode >= 0], minlength=n_codes)
     counts = left_counts + right_counts
     total = counts.sum()
-    lc, rc = lcode[left_pos], rcode[right_pos]
-    same = (lc == rc) & (lc >= 0)
-    tf = np.full(len(lc), np.nan).view(TermFrequencies)
-    tf[same] = counts[lc[same]] / total
     # Sums of integers, exact: the same tables in any row order give the same float.
     agreeing = left_counts * right_counts
     weight = int(agreeing.sum())
-    tf.reference = float(int((agreeing * counts).sum()) / total / weight) if weight else None
+    reference = float(int((agreeing * counts).sum()) / total / weight) if weight else None
+    return counts / max(total, 1), reference
+
+
+def _unset(n: int, reference: float | None) -> TermFrequencies:
+    tf = np.full(n, np.nan).view(TermFrequencies)
+    tf.reference = reference
     return tf
+
+
+def _set_shares(
+    tf: NDArray[np.float64],
+    lcode: NDArray[np.int64],
+    rcode: NDArray[np.int64],
+    shares: NDArray[np.float64],
+) -> None:
+    """Where the pair's two codes are one value, its share (``tf`` is written in place)."""
+    same = (lcode == rcode) & (lcode >= 0)
+    tf[same] = shares[lcode[same]]
 
 
 _NULL_HASH = np.uint64(0x9E3779B97F4A7C15)

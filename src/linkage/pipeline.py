@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from linkage._codes import Encoded, encode
 from linkage.blocking import Pairs, candidate_pairs, within_linked_parent
-from linkage.compare import compare, record_keys, term_frequencies
+from linkage.compare import compare, compare_with_frequencies, record_keys
 from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.io import check_unique, require_columns
@@ -410,7 +410,7 @@ def score_pairs(
     """The stages after blocking, timed: compare (``gamma``, term frequencies), fit
     (unless ``model`` is given) and score. Returns ``gamma, tf, model, weights``."""
     with timed(timings, "compare"):
-        gamma = compare(
+        gamma, tf = compare_with_frequencies(
             left,
             right,
             pairs.left,
@@ -419,11 +419,6 @@ def score_pairs(
             chunk_size=spec.chunk_size,
             encoded=encoded,
         )
-        tf = {
-            c.name: term_frequencies(encoded[c.column], None, pairs.left, pairs.right)
-            for c in spec.comparisons
-            if c.term_frequency
-        }
     if model is None:
         with timed(timings, "fit"):
             model = fit_model(left, right, gamma, spec, tf=tf, encoded=encoded, keys=keys)
