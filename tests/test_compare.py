@@ -154,7 +154,6 @@ def test_term_frequencies() -> None:
     assert term_frequencies(left, pd.Series(["maes"]), [0], [0]).reference is None
 
 
-
 @given(
     st.lists(st.tuples(texts, texts), min_size=1, max_size=20),
     st.lists(st.integers(0, 19), min_size=0, max_size=30),
@@ -181,6 +180,7 @@ def test_levels_with_frequencies_are_compare_and_term_frequencies(rows, picks, c
         expected = term_frequencies(left[column], right[column], left_pos, right_pos)
         np.testing.assert_array_equal(tf[name], expected)  # NaN where NaN, else equal floats
         assert tf[name].reference == expected.reference
+
 
 def test_missing_column() -> None:
     with pytest.raises(SchemaError, match="left table, column 'name': missing column"):
