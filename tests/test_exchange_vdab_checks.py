@@ -3,10 +3,13 @@ compares with."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from linkage.exchange._checks import found, vdab_disagreements
+from linkage.exchange._checks import _linked_rows, found, vdab_disagreements
 
 
 @pytest.mark.parametrize("ids", ["text", "numbers"])
@@ -38,6 +41,40 @@ def test_vdab_disagreements_take_each_employers_first_record(ids: str) -> None:
         employers = employers.astype("string[pyarrow]")
     disagree = vdab_disagreements(enterprises, delivered, links, employers)
     assert [f["record_id"].tolist() for f in disagree] == [["0403170702"]]
+
+
+numbers = st.sampled_from(["0403170701", "0403170702", "0403170703", None])
+parties = st.sampled_from(["VLAIO", "TBT", None])
+
+
+@given(
+    st.lists(st.tuples(numbers, parties), max_size=12),
+    st.lists(st.tuples(numbers, parties), max_size=8),
+    st.lists(st.tuples(st.integers(0, 3), parties), max_size=8),
+)
+def test_linked_rows_are_the_merges_on_the_text(sent, delivered_rows, link_rows) -> None:
+    # Repeats and missing values on every side: the joint codes merge as the text does.
+    text = "string[pyarrow]"
+    enterprises = pd.DataFrame(sent, columns=["enterprise_number", "party"], dtype=text)
+    delivered = pd.DataFrame(delivered_rows, columns=["enterprise_number", "party"], dtype=text)
+    delivered["enterprise_key"] = ("k" + delivered["enterprise_number"].fillna("-")).astype(text)
+    keys = ["k0403170701", "k0403170702", "k0403170703", None]
+    links = pd.DataFrame(
+        {
+            "enterprise_key": pd.array([keys[k] for k, _ in link_rows], dtype=text),
+            "party": pd.array([p for _, p in link_rows], dtype=text),
+            "employer_id": pd.Series([f"E{i}" for i in range(len(link_rows))], dtype=object),
+        }
+    )
+    at, employer_ids = _linked_rows(enterprises, delivered, links)
+    keyed = links.merge(
+        delivered.drop_duplicates(["enterprise_key", "party"]), on=["enterprise_key", "party"]
+    )
+    pairs = keyed.merge(
+        enterprises.assign(at=np.arange(len(enterprises))), on=["enterprise_number", "party"]
+    )
+    assert at.tolist() == pairs["at"].tolist()
+    assert employer_ids.tolist() == pairs["employer_id"].tolist()
 
 
 def test_a_defect_keeps_the_extracts_text_and_names_its_row() -> None:

@@ -34,8 +34,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from linkage.exchange._extract import FILE, ROW
+from linkage.exchange._fingerprints import codes as joint_codes
+from linkage.exchange._fingerprints import text
 from linkage.exchange._schema import EXTRACTS
 from linkage.normalise import normalise_emails, normalise_postcodes
 
@@ -493,6 +496,28 @@ def _first_of(ids: pd.Series, wanted: pd.Series) -> np.ndarray | None:
     return positions
 
 
+def _linked_rows(
+    enterprises: pd.DataFrame, delivered: pd.DataFrame, links: pd.DataFrame
+) -> tuple[NDArray[np.int64], pd.Series]:
+    """The position in ``enterprises`` of each row of a linked enterprise, and the id
+    of the employer its party's link names: the links merged with the delivered
+    numbers on key and party, then with the sent rows on number and party. Merged on
+    the text's joint codes (:func:`._fingerprints.codes`), not on the text itself:
+    a merge hashes its keys' text anew, and they are hundreds of thousands."""
+    key = joint_codes(text(links["enterprise_key"]), text(delivered["enterprise_key"])).codes
+    party = joint_codes(*(text(frame["party"]) for frame in (links, delivered, enterprises))).codes
+    number = joint_codes(
+        text(delivered["enterprise_number"]), text(enterprises["enterprise_number"])
+    ).codes
+    numbers = pd.DataFrame({"key": key[1], "party": party[1], "number": number[0]})
+    keyed = pd.DataFrame({"key": key[0], "party": party[0], "link": np.arange(len(links))})
+    keyed = keyed.merge(numbers.drop_duplicates(["key", "party"]), on=["key", "party"])
+    sent = pd.DataFrame({"number": number[1], "party": party[2], "at": np.arange(len(enterprises))})
+    pairs = keyed.merge(sent, on=["number", "party"])
+    employer_ids = links["employer_id"].iloc[pairs["link"].to_numpy()].reset_index(drop=True)
+    return pairs["at"].to_numpy(), employer_ids
+
+
 def vdab_disagreements(
     enterprises: pd.DataFrame,
     delivered: pd.DataFrame,
@@ -520,28 +545,14 @@ def vdab_disagreements(
     columns = tuple(c for c in columns if c in employers.columns)
     if not columns or not len(links):
         return []
-    keyed = links[["enterprise_key", "party", "employer_id"]].merge(
-        delivered[["enterprise_key", "party", "enterprise_number"]].drop_duplicates(
-            ["enterprise_key", "party"]
-        ),
-        on=["enterprise_key", "party"],
-    )
-    sent = pd.DataFrame(  # the keys of the records by position, not a copy of them all
-        {
-            "enterprise_number": enterprises["enterprise_number"].array,
-            "party": enterprises["party"].array,
-            "_at": np.arange(len(enterprises)),
-        }
-    )
-    pairs = keyed.merge(sent, on=["enterprise_number", "party"])
-    at = pairs["_at"].to_numpy()
-    linked = _first_of(employers["employer_id"], pairs["employer_id"])
+    at, employer_ids = _linked_rows(enterprises, delivered, links)
+    linked = _first_of(employers["employer_id"], employer_ids)
     out = []
     for column in columns:
         ours = enterprises[column].iloc[at].reset_index(drop=True)
         if linked is None:
             right = employers.drop_duplicates("employer_id").set_index("employer_id")
-            theirs = right[column].reindex(pairs["employer_id"].to_numpy()).reset_index(drop=True)
+            theirs = right[column].reindex(employer_ids.to_numpy()).reset_index(drop=True)
         else:
             theirs = employers[column].take(linked).reset_index(drop=True)
             theirs[linked < 0] = None
