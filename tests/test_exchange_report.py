@@ -3,10 +3,13 @@ ids (:func:`linkage.exchange._defects.defect_ids`): the plain formulas' results.
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from linkage.exchange import _defects
 from linkage.exchange._art8 import SEVERITIES
 from linkage.exchange._defects import defect_ids
 from linkage.exchange._report import ranked
@@ -88,3 +91,30 @@ def test_defect_ids_of_repeated_and_missing_names() -> None:
     assert ids[0] == ids[1] != ids[2]
     assert ids[:3].str.match(r"^d1\.[a-z2-7]{26}$").all()
     assert pd.isna(ids[3])
+
+
+def test_a_defect_id_is_its_names_keyed_hashes_in_slices_of_any_size(monkeypatch) -> None:
+    """The id: ``d<version>.`` and the base32 of the name's two SipHashes under the
+    halves of the defect key (worked out here by hand), whatever slices hash them."""
+    ring = KeyRing.generate(exchange="vlaio-vdab-2025")
+    defects = pd.DataFrame(
+        {
+            "party": ["VLAIO", "TBT", "VLAIO", "TBT", "VLAIO"],
+            "table": "contacts",
+            "record_id": ["C1", "C1", "C2", "C3", "C1"],
+            "column": "phone",
+            "defect": "invalid phone",
+            "file": None,
+            "row": pd.array([1, 2, 3, 4, 5], dtype="Int64"),
+        }
+    ).astype({c: "string[pyarrow]" for c in ("party", "table", "record_id", "column", "file")})
+    whole = defect_ids(defects, ring)
+    monkeypatch.setattr(_defects, "_HASHED_AT_ONCE", 2)
+    pd.testing.assert_series_equal(defect_ids(defects, ring), whole)
+    name = np.array(["TBT\x1fcontacts\x1fC1\x1fphone\x1finvalid phone"], dtype=object)
+    key = base64.b64encode(ring.key("defect").reveal()).decode("ascii")
+    digest = b"".join(
+        pd.util.hash_array(name, hash_key=key[k : k + 16], categorize=False).astype(">u8").tobytes()
+        for k in (0, 16)
+    )
+    assert whole[1] == "d1." + base64.b32encode(digest).decode("ascii").lower()[:26]

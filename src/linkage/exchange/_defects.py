@@ -58,6 +58,7 @@ __all__ = [
 #: The key domain of defect ids.
 DOMAIN = "defect"
 _SEP = "\x1f"
+_HASHED_AT_ONCE = 1 << 16  # names hashed at a time (see defect_ids)
 
 
 def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
@@ -89,16 +90,21 @@ def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
         pc.fill_null(arrow("defect"), ""),
         _SEP,
     )
-    # Each row's name hashed (they are all but never distinct: no hash table first).
-    distinct = pc.fill_null(names, "").to_numpy(zero_copy_only=False)
-    # Two SipHash-2-4 passes (pandas' keyed hash, one C loop over the values) under two
-    # halves of the defect key: 128 bits, as fast as hashing gets without a loop here.
+    # Each row's name hashed (they are all but never distinct: no hash table first):
+    # two SipHash-2-4 passes (pandas' keyed hash, one C loop over the values) under two
+    # halves of the defect key, 128 bits, as fast as hashing gets without a loop here.
+    # A slice of rows at a time: a Python string per name, for that slice only.
     text_key = base64.b64encode(ring.key(DOMAIN).reveal()).decode("ascii")
-    halves = [
-        pd.util.hash_array(distinct, hash_key=text_key[k : k + 16], categorize=False).astype(">u8")
-        for k in (0, 16)
-    ]
-    raw = np.stack(halves, axis=1).view(np.uint8).reshape(-1, 16)
+    halves = np.empty((len(names), 2), dtype=">u8")
+    filled = pc.fill_null(names, "")
+    for start in range(0, len(names), _HASHED_AT_ONCE):
+        part = filled.slice(start, _HASHED_AT_ONCE).to_numpy(zero_copy_only=False)
+        for k in (0, 1):
+            key = text_key[16 * k : 16 * k + 16]
+            halves[start : start + len(part), k] = pd.util.hash_array(
+                part, hash_key=key, categorize=False
+            )
+    raw = halves.view(np.uint8).reshape(-1, 16)
     prefix = np.frombuffer(f"d{ring.current}.".encode("ascii"), dtype=np.uint8)
     text = np.empty((raw.shape[0], prefix.size + 26), dtype=np.uint8)
     text[:, : prefix.size] = prefix
