@@ -95,7 +95,9 @@ def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
     # halves of the defect key, 128 bits, as fast as hashing gets without a loop here.
     # A slice of rows at a time: a Python string per name, for that slice only.
     text_key = base64.b64encode(ring.key(DOMAIN).reveal()).decode("ascii")
-    halves = np.empty((len(names), 2), dtype=">u8")
+    # The two hashes' bytes little-endian, the first hash's first: the ids that
+    # reports have carried since there were ids.
+    halves = np.empty((len(names), 2), dtype="<u8")
     filled = pc.fill_null(names, "")
     for start in range(0, len(names), _HASHED_AT_ONCE):
         part = filled.slice(start, _HASHED_AT_ONCE).to_numpy(zero_copy_only=False)
