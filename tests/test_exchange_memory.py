@@ -10,6 +10,7 @@ import sys
 import weakref
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,6 +35,24 @@ def ring() -> KeyRing:
 @pytest.fixture(scope="module")
 def small():
     return generate(n_enterprises=200, seed=5)
+
+
+def test_a_run_delivers_in_small_pages(tmp_path: Path, small, ring: KeyRing, monkeypatch) -> None:
+    get = getattr(getattr(np, "_core", np).multiarray, "_get_madvise_hugepage", None)
+    if get is None:
+        pytest.skip("this numpy has no huge-page switch")
+    seen = []
+    deliver = R._deliver
+
+    def noting(*args, **kwargs):
+        seen.append(get())
+        return deliver(*args, **kwargs)
+
+    monkeypatch.setattr(R, "_deliver", noting)
+    before = get()
+    run(load_config(write_exchange(small, tmp_path)), ring=ring, today=TODAY)
+    assert seen == [False]
+    assert get() is before
 
 
 def test_give_back_runs_and_keeps_what_is_held() -> None:

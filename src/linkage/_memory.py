@@ -9,10 +9,11 @@ blocks from its heap and keep what is freed there, so that the stage's next arra
 reuse those pages; at the end the free pages go back to the system (``malloc_trim``)
 and the defaults return. Elsewhere than glibc it does nothing.
 
-Within it numpy does not ask for transparent huge pages either: each first touch
-of a 2 MiB page clears all of it, and here that cost more than the small pages'
-faults. Measured on both parties' tables at 485k, every name distinct: the bands
-and filters took 1.3-2.3 s of system time before, 0.4-0.6 s in most runs within.
+Within it numpy does not ask for transparent huge pages either (:func:`small_pages`,
+which a feed's whole run is in): each first touch of a 2 MiB page clears all of it,
+and here that cost more than the small pages' faults. Measured on both parties'
+tables at 485k, every name distinct: the bands and filters took 1.3-2.3 s of
+system time before, 0.4-0.6 s in most runs within.
 
 **Give it back** (:func:`give_back`, :func:`returning_pool`, for the peak RSS of a
 long run). What a stage frees is not always returned: Arrow's pool keeps the pages it
@@ -35,7 +36,7 @@ from contextlib import contextmanager
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["give_back", "returning_pool", "reused_memory"]
+__all__ = ["give_back", "returning_pool", "reused_memory", "small_pages"]
 
 # mallopt parameters (malloc.h) and glibc's defaults for them.
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
@@ -56,36 +57,61 @@ def _glibc() -> ctypes.CDLL | None:
 _LIBC = _glibc()
 #: numpy's switch for advising huge pages on large arrays (returns the old setting).
 _HUGE_PAGES = getattr(getattr(np, "_core", np).multiarray, "_set_madvise_hugepage", None)
-_depth = 0  # blocks open, across threads
+_depth = 0  # reused_memory blocks open, across threads
+_small_depth = 0  # small_pages blocks open, across threads
 _huge_before = False
 _lock = threading.Lock()
 
 
 @contextmanager
+def small_pages() -> Iterator[None]:
+    """Within the block numpy does not advise transparent huge pages for its large
+    arrays (where the kernel leaves them to that advice: ``madvise``). The feed's
+    stages make fresh arrays of millions of rows in turn; each first touch of a huge
+    page clears 2 MiB and may wait for the kernel to compact memory. At 485,000
+    enterprises a run spent 1.5-2.7 s less CPU without them and kept the same peak
+    (``benchmarks/runs/exchange_485k_stop33.txt``). Nested blocks, and blocks open at
+    once in several threads, act as one."""
+    global _small_depth, _huge_before
+    if _HUGE_PAGES is None:
+        yield
+        return
+    with _lock:
+        _small_depth += 1
+        if _small_depth == 1:
+            _huge_before = bool(_HUGE_PAGES(False))
+    try:
+        yield
+    finally:
+        with _lock:
+            _small_depth -= 1
+            if _small_depth == 0:
+                _HUGE_PAGES(_huge_before)
+
+
+@contextmanager
 def reused_memory() -> Iterator[None]:
     """Within the block, large allocations come from the heap and freed memory stays
-    there for reuse; after it, free memory goes back to the system (glibc; elsewhere
-    nothing changes). Nested blocks, and blocks open at once in several threads,
-    act as one."""
-    global _depth, _huge_before
+    there for reuse, in small pages (:func:`small_pages`); after it, free memory goes
+    back to the system (glibc; elsewhere nothing changes). Nested blocks, and blocks
+    open at once in several threads, act as one."""
+    global _depth
     if _LIBC is None:
-        yield
+        with small_pages():
+            yield
         return
     with _lock:
         _depth += 1
         if _depth == 1:
             _LIBC.mallopt(_M_MMAP_MAX, 0)
             _LIBC.mallopt(_M_TRIM_THRESHOLD, 1 << 62)
-            if _HUGE_PAGES is not None:
-                _huge_before = bool(_HUGE_PAGES(False))
     try:
-        yield
+        with small_pages():
+            yield
     finally:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                if _HUGE_PAGES is not None:
-                    _HUGE_PAGES(_huge_before)
                 for parameter, value in _DEFAULTS.items():
                     _LIBC.mallopt(parameter, value)
                 _LIBC.malloc_trim(0)

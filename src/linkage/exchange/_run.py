@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from linkage._memory import give_back, returning_pool
+from linkage._memory import give_back, returning_pool, small_pages
 from linkage._version import __version__
 from linkage.exceptions import ConfigError, SchemaError
 from linkage.exchange import _delivery as D
@@ -260,7 +260,7 @@ def run(
             settle(config)
             refuse_withdrawn(config)
             _write_ahead(config, **audit, outcome="started")
-            with returning_pool():
+            with returning_pool(), small_pages():
                 staged = _deliver(
                     config,
                     ring,
