@@ -69,9 +69,9 @@ def small_pages() -> Iterator[None]:
     arrays (where the kernel leaves them to that advice: ``madvise``). The feed's
     stages make fresh arrays of millions of rows in turn; each first touch of a huge
     page clears 2 MiB and may wait for the kernel to compact memory. At 485,000
-    enterprises a run spent 1.5-2.7 s less CPU without them and kept the same peak
-    (``benchmarks/runs/exchange_485k_stop33.txt``). Nested blocks, and blocks open at
-    once in several threads, act as one."""
+    enterprises a run took 0.2-4.2 s less CPU without them (1.9 s on average, 8
+    pairs of runs) and peaked as high (``benchmarks/runs/exchange_485k_stop33.txt``).
+    Nested blocks, and blocks open at once in several threads, act as one."""
     global _small_depth, _huge_before
     if _HUGE_PAGES is None:
         yield
