@@ -84,7 +84,7 @@ def compare_with_frequencies(
     chunk_size: int = 1_000_000,
     workers: int = -1,
     encoded: Mapping[str, Encoded] | None = None,
-) -> tuple[NDArray[np.int8], dict[str, TermFrequencies]]:
+) -> tuple[NDArray[np.int8], dict[str, NDArray[np.float64]]]:
     """:func:`compare`, and the :func:`term_frequencies` of every comparison that
     uses them (by its name), taken from the codes gathered for its levels."""
     return _compared(
@@ -102,12 +102,12 @@ def _compared(
     workers: int,
     encoded: Mapping[str, Encoded] | None,
     frequencies: bool,
-) -> tuple[NDArray[np.int8], dict[str, TermFrequencies]]:
+) -> tuple[NDArray[np.int8], dict[str, NDArray[np.float64]]]:
     for frame, side in ((left, "left"), (right, "right")):
         require_columns(frame, [c.column for c in comparisons], source=f"{side} table")
     n = len(left_pos)
     gamma = np.empty((n, len(comparisons)), dtype=np.int8)
-    tf: dict[str, TermFrequencies] = {}
+    tf: dict[str, NDArray[np.float64]] = {}
 
     def fill(k: int) -> None:
         comparison = comparisons[k]
