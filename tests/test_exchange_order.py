@@ -8,7 +8,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from linkage.exchange._delivery import _taken
 from linkage.exchange._order import codes, dense_ranks, sort_order
 
 
@@ -80,24 +79,3 @@ def test_codes_are_equal_for_equal_values() -> None:
                 assert (got[i] == got[j]) == (a == b)
         assert got.max() < size
     assert codes(pa.array([1, 2])) is None
-
-
-def test_a_table_taken_two_columns_at_a_time_is_arrows_take() -> None:
-    rng = np.random.default_rng(4)
-    n = 3000
-    table = pa.Table.from_batches(
-        [
-            pa.record_batch(
-                {
-                    "key": _pseudonyms(rng, n, 900),
-                    "n": pa.array([None if i % 5 == 0 else i for i in range(n)], pa.int64()),
-                    "text": pa.array([f"t{i % 7}" for i in range(n)], pa.large_string()),
-                    "day": pa.array(rng.integers(0, 9000, n), pa.int32()).cast(pa.date32()),
-                }
-            )
-            for _ in range(3)
-        ]
-    ).replace_schema_metadata({b"purposes": b"art. 12"})
-    rows = pa.array(rng.permutation(table.num_rows))
-    taken = _taken(table, rows)
-    assert taken.equals(table.take(rows), check_metadata=True)

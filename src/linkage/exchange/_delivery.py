@@ -393,14 +393,6 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
     return table.cast(pa.schema(fields)).replace_schema_metadata(None)
 
 
-def _taken(table: pa.Table, rows: pa.Array) -> pa.Table:
-    """``table.take(rows)``, two columns at a time: Arrow takes a table's columns one
-    after another, and lets go of the GIL while it takes one."""
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="take") as pool:
-        columns = list(pool.map(lambda column: column.take(rows), table.columns))
-    return pa.Table.from_arrays(columns, schema=table.schema)
-
-
 def _write_table(
     folder: Path,
     name: str,
@@ -414,7 +406,7 @@ def _write_table(
         table = table.replace_schema_metadata(dict(metadata))
     if key:
         order = key_order(table, key)
-        table = _taken(table, sort_order(table, key) if order is None else order)
+        table = table.take(sort_order(table, key) if order is None else order)
     path = folder / f"{name}.parquet"
     # ``then`` (a run's diff) beside the write: both are Arrow's and numpy's work,
     # which let go of the GIL, on a table held anyway.
