@@ -112,6 +112,84 @@ def test_write_each_lets_each_table_go_once_written_and_keeps_their_order(
         assert pq.read_table(tmp_path / f"{name}.parquet").num_rows == 3
 
 
+def _tables() -> dict[str, pd.DataFrame]:
+    return {
+        name: pd.DataFrame({"x": [3, 1, 2], "party": ["VLAIO", "TBT", "VLAIO"]})
+        for name in ("enterprises", "contacts", "dossiers", "staff", "amounts")
+    }
+
+
+def test_write_each_in_two_threads_writes_the_same_files(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    tables = _tables()
+    first = R._write_each(one, tables, metadata={}, then=lambda name, table: None)
+    second = R._write_each(two, _tables(), metadata={}, then=lambda name, table: None, workers=2)
+    assert tables == {}
+    assert list(first) == list(second) == list(_tables())
+    assert first == second  # names, rows, parties and the files' hashes
+    assert sorted(p.name for p in two.iterdir()) == sorted(p.name for p in one.iterdir())
+
+
+def test_write_each_in_two_threads_starts_no_table_after_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+    write = R.D._write_table
+
+    def failing(folder, name, *args):
+        started.append(name)
+        if name == "contacts":
+            raise OSError("disk full")
+        return write(folder, name, *args)
+
+    monkeypatch.setattr(R.D, "_write_table", failing)
+    with pytest.raises(OSError, match="disk full"):
+        R._write_each(tmp_path, _tables(), metadata={}, then=lambda n, t: None, workers=2)
+    assert len(started) <= 3  # the failed table, the other thread's, at most one more
+    assert "enterprises" not in started  # the linked tables go last
+
+
+def _most_at_once(monkeypatch: pytest.MonkeyPatch, target: object, name: str) -> list[int]:
+    """Patch ``target.name(_, table, ...)`` to count its calls under way for the
+    records' tables (not the links'); the most at once, in a list."""
+    import threading
+    import time
+
+    lock, now, most = threading.Lock(), [0], [0]
+    original = getattr(target, name)
+
+    def counted(*args, **kwargs):
+        if str(args[1]).startswith("links_"):
+            return original(*args, **kwargs)
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        try:
+            time.sleep(0.05)
+            return original(*args, **kwargs)
+        finally:
+            with lock:
+                now[0] -= 1
+
+    monkeypatch.setattr(target, name, counted)
+    return most
+
+
+def test_a_first_delivery_writes_two_tables_at_a_time_and_a_rerun_diffs_one(
+    tmp_path: Path, small, ring: KeyRing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(write_exchange(small, tmp_path))
+    writes = _most_at_once(monkeypatch, R.D, "_write_table")
+    run(config, ring=ring, today=TODAY)
+    assert writes == [2]
+    diffs = _most_at_once(monkeypatch, R.D, "diff_table")
+    run(config, ring=ring, today=TODAY)
+    # A diff reads the delivery in force's table: one at a time (the links' small
+    # tables aside, written two at a time beside the quality pass).
+    assert diffs == [1]
+
+
 def test_with_takes_no_copy_when_every_number_is_there() -> None:
     frame = pd.DataFrame({"n": pd.array(["1", "2"], dtype="string[pyarrow]")})
     assert _shape._with(frame, "n") is frame
