@@ -27,7 +27,6 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -547,34 +546,20 @@ def _write_each(
     *,
     metadata: dict[bytes, bytes],
     then: Callable[[str, pa.Table], None],
-    workers: int = 1,
 ) -> dict[str, dict[str, Any]]:
-    """:func:`._delivery.write_tables` a table at a time in each of ``workers``
-    threads, each taken out of ``tables`` (emptied) and so let go once written. The
-    enterprises and establishments go last: their text is the linked extracts', held
-    anyway, so the others' is let go before their writes (their sort and diff copies
-    are the largest). A failure starts no other table. What was written, in the
-    order of ``tables``."""
+    """:func:`._delivery.write_tables` a table at a time, one thread (the run links on
+    the other core), each taken out of ``tables`` (emptied) and so let go once written.
+    The enterprises and establishments go last: their text is the linked extracts',
+    held anyway, so the others' is let go before their writes (their sort and diff
+    copies are the largest). What was written, in the order of ``tables``."""
     order = list(tables)
-
-    def one(name: str) -> dict[str, dict[str, Any]]:
-        return D.write_tables(
-            staging,
-            {name: tables.pop(name)},
-            metadata=metadata,
-            then=then,
-            checkpoints=False,
-            workers=1,
-        )
-
     written: dict[str, dict[str, Any]] = {}
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="write-each")
-    try:
-        futures = [pool.submit(one, name) for name in sorted(order, key=lambda n: n in _LINKED)]
-        for future in futures:
-            written.update(future.result())
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    for name in sorted(order, key=lambda name: name in _LINKED):
+        one = {name: tables.pop(name)}
+        written.update(
+            D.write_tables(staging, one, metadata=metadata, then=then, checkpoints=False, workers=1)
+        )
+        del one
     return {name: written[name] for name in order}
 
 
@@ -745,11 +730,9 @@ def _deliver_on(
         diffs[name] = D.diff_table(previous, name, table, through=through)
 
     def write(
-        tables: dict[str, pd.DataFrame], workers: int = 1
+        tables: dict[str, pd.DataFrame],
     ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, int]]]:
-        written = _write_each(
-            staging, tables, metadata=file_metadata(purposes), then=compare, workers=workers
-        )
+        written = _write_each(staging, tables, metadata=file_metadata(purposes), then=compare)
         return written, diffs
 
     # What the links and their quality pass read of the delivered records: keys,
@@ -771,15 +754,13 @@ def _deliver_on(
     # The tables are written and diffed, each let go once written: all of them in a
     # child while the links are made, if forked; else those whose text is theirs
     # alone here, first, and the enterprises and establishments (their text is the
-    # linked extracts', held anyway) in a thread beside the links. Those here are
-    # written two at a time where none is diffed (a diff reads the delivery in
-    # force's table: two at once took a re-run at 485k past 2 GiB).
+    # linked extracts', held anyway) in a thread beside the links.
     writings: list[Aside[Any] | Beside[Any]]
     if can_fork():
         writings = [Aside(write, tables)]
     else:
         beside = {name: tables.pop(name) for name in _LINKED}
-        writings = [Aside(write, tables, 1 if previous else 2), Beside(write, beside)]
+        writings = [Aside(write, tables), Beside(write, beside)]
         del beside
     asides.extend(writings)
     del tables
