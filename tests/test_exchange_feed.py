@@ -290,7 +290,16 @@ def _reference_earlier_links(previous, name: str) -> pd.DataFrame:
 
 
 def _reference_link_to_vdab(
-    enterprises, establishments, employers, sites, *, delivered, previous, settings, refit=False
+    enterprises,
+    establishments,
+    employers,
+    sites,
+    *,
+    delivered,
+    previous,
+    settings,
+    refit=False,
+    vdab_side=None,  # made here from the records, as the first implementation did
 ) -> feedlinks.FeedLinks:
     sent = {
         "enterprises": enterprises[enterprises["enterprise_number"].notna()],

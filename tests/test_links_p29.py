@@ -82,3 +82,36 @@ def test_fields_missing_a_column_of_vdab_are_left_to_the_link(config) -> None:
     prepared = feedlinks._prepared_right(employers, spec, threads=2)
     assert set(prepared) == {f.name for f in spec.fields if f.source_for("right") == ("name",)}
     assert list(feedlinks._right_frame(employers, spec, "enterprises")) == ["employer_id", "name"]
+
+
+def test_a_first_delivery_makes_vdab_side_beside_its_writes_a_rerun_in_its_links(
+    config, monkeypatch
+) -> None:
+    """Beside the writes where nothing is diffed (the memory a re-run's diffs take is
+    not there for it); the links then take it as made, and deliver the same links as
+    a run that makes it in them."""
+    import threading
+
+    from linkage.exchange import _run, run
+    from linkage.keys import KeyRing
+
+    ring = KeyRing.generate(exchange="vlaio-vdab-2025")
+    made: list[str] = []
+    prepare = feedlinks.prepare_vdab_side
+
+    def noted(*args, **kwargs):
+        made.append(threading.current_thread().name)
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(_run, "prepare_vdab_side", noted)
+    monkeypatch.setattr(feedlinks, "prepare_vdab_side", noted)
+    first = run(config, ring=ring)
+    assert len(made) == 1 and made[0].startswith("beside")
+    again = run(config, ring=ring)
+    assert len(made) == 2 and made[1] == threading.current_thread().name  # in the links
+    # The same inputs: the re-run (its side made in its links) changes no link.
+    for name in ("links_enterprises", "links_establishments"):
+        assert again.manifest["changes"][name] == {"added": 0, "changed": 0, "removed": 0}
+        assert (
+            first.manifest["outputs"][name]["sha256"] == again.manifest["outputs"][name]["sha256"]
+        )

@@ -14,9 +14,9 @@ Refitting is explicit (``refit=True``, ``linkage exchange refit``): new models, 
 whole re-link, and every changed link reported as ``refit``.
 
 What the links do with VDAB's records alone (the columns they read, their
-fingerprints, every field prepared: :class:`VdabSide`) is made first, on both cores
-(:func:`prepare_vdab_side`); the links then prepare only the senders' side, on both
-cores too.
+fingerprints, every field prepared: :class:`VdabSide`) is made first
+(:func:`prepare_vdab_side`; a first delivery makes it in a thread beside its writes); the links
+then prepare only the senders' side, on both cores.
 
 The bookkeeping around the two links is columnar (at 485,000 enterprises it took 25 s
 as merges on string keys, a few now): the fingerprints by :mod:`._fingerprints`, and
@@ -69,7 +69,14 @@ from linkage.overrides import read_overrides
 from linkage.pipeline import Increment, LinkResult, ParentLinks, link
 from linkage.prepare import prepare
 
-__all__ = ["FeedLinks", "carry_state", "link_to_vdab", "write_state"]
+__all__ = [
+    "FeedLinks",
+    "VdabSide",
+    "carry_state",
+    "link_to_vdab",
+    "prepare_vdab_side",
+    "write_state",
+]
 
 STATE = "state"
 PROBABILITY = "match_probability"
@@ -571,6 +578,7 @@ def link_to_vdab(
     previous: Delivery | None,
     settings: dict[str, LinkSettings],
     refit: bool = False,
+    vdab_side: VdabSide | None = None,
 ) -> FeedLinks:
     """Link enterprises to employers and establishment units to sites, for the feed.
 
@@ -589,10 +597,14 @@ def link_to_vdab(
         Per link, its spec and, optionally, a saved model to freeze instead of fitting.
     refit : bool
         Fit new models and re-link everything, whatever the state says.
+    vdab_side : VdabSide, optional
+        VDAB's side, made before (:func:`prepare_vdab_side` of ``employers``, ``sites``
+        and ``settings``); made here by default.
     """
     timings: dict[str, float] = {}
     specs = {name: settings[name].spec for name in LINKS}
-    vdab_side = prepare_vdab_side(employers, sites, settings)
+    if vdab_side is None:
+        vdab_side = prepare_vdab_side(employers, sites, settings)
     frames = {"enterprises": (enterprises, employers), "establishments": (establishments, sites)}
     # The records sent with a number, as rows (copying whole extracts costs seconds).
     sent = {

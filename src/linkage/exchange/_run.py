@@ -53,7 +53,13 @@ from linkage.exchange._defects import (
 )
 from linkage.exchange._extract import Extracts, InvalidNumbers, read_extracts, sha256_file
 from linkage.exchange._given import given_links, read_given
-from linkage.exchange._links import FeedLinks, link_to_vdab, write_state
+from linkage.exchange._links import (
+    FeedLinks,
+    VdabSide,
+    link_to_vdab,
+    prepare_vdab_side,
+    write_state,
+)
 from linkage.exchange._overlays import (
     aligned,
     answered_fields,
@@ -415,6 +421,7 @@ def _link(
     previous: D.Delivery | None,
     config: ExchangeConfig,
     refit: bool,
+    vdab_side: VdabSide | None = None,
 ) -> FeedLinks:
     return link_to_vdab(
         extracts["enterprises"],
@@ -425,6 +432,7 @@ def _link(
         previous=previous,
         settings=config.links,
         refit=refit,
+        vdab_side=vdab_side,
     )
 
 
@@ -755,10 +763,18 @@ def _deliver_on(
     # child while the links are made, if forked; else those whose text is theirs
     # alone here, first, and the enterprises and establishments (their text is the
     # linked extracts', held anyway) in a thread beside the links.
+    # With nothing to diff (a first delivery), VDAB's side of the links is made in a
+    # thread beside the writes, on the core they leave idle; a re-run's diffs hold the
+    # memory it would take (at 485k its peaks went past 2 GiB:
+    # benchmarks/runs/exchange_485k_stop34.txt).
     writings: list[Aside[Any] | Beside[Any]]
+    vdab_side: Beside[VdabSide] | None = None
     if can_fork():
         writings = [Aside(write, tables)]
     else:
+        if previous is None and len(employers.columns) and not given:
+            vdab_side = Beside(prepare_vdab_side, employers, sites, config.links, threads=1)
+            asides.append(vdab_side)
         beside = {name: tables.pop(name) for name in _LINKED}
         writings = [Aside(write, tables), Beside(write, beside)]
         del beside
@@ -769,8 +785,20 @@ def _deliver_on(
     feed = (
         given_links(given, keys, previous)
         if given
-        else _link(linked, employers, sites, keys, previous, config, refit)
+        else _link(
+            linked,
+            employers,
+            sites,
+            keys,
+            previous,
+            config,
+            refit,
+            vdab_side.result() if vdab_side is not None else None,
+        )
     )
+    if vdab_side is not None:  # let go: its thread's future holds it
+        asides.remove(vdab_side)
+        del vdab_side
     # What only the links read is let go before the quality pass (a peak of its own).
     linked, keys = {"enterprises": linked["enterprises"]}, {"enterprises": keys["enterprises"]}
     timings.update(feed.timings)
