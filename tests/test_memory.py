@@ -3,6 +3,8 @@ restore."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
@@ -15,40 +17,37 @@ glibc = pytest.mark.skipif(
 )
 
 
-@glibc
-@pytest.mark.parametrize("before", [True, False])
-def test_huge_pages_are_off_inside_and_as_before_after(before: bool) -> None:
+@pytest.fixture(params=[True, False])
+def before(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """numpy's huge-page advice set to the parameter for the test, and restored after."""
     assert _memory._HUGE_PAGES is not None and _GET is not None
-    old = _memory._HUGE_PAGES(before)
-    try:
-        with reused_memory():
+    old = _memory._HUGE_PAGES(request.param)
+    yield request.param
+    _memory._HUGE_PAGES(old)
+
+
+@glibc
+def test_huge_pages_are_off_inside_and_as_before_after(before: bool) -> None:
+    with reused_memory():
+        assert _GET is not None and _GET() is False
+        with reused_memory():  # nested: one block
             assert _GET() is False
-            with reused_memory():  # nested: one block
-                assert _GET() is False
-            assert _GET() is False
-        assert _GET() is before
-    finally:
-        _memory._HUGE_PAGES(old)
+        assert _GET() is False
+    assert _GET() is before
 
 
 @pytest.mark.skipif(_memory._HUGE_PAGES is None or _GET is None, reason="numpy's switch")
-@pytest.mark.parametrize("before", [True, False])
 def test_small_pages_nest_with_reused_memory_and_restore(before: bool) -> None:
-    assert _memory._HUGE_PAGES is not None and _GET is not None
-    old = _memory._HUGE_PAGES(before)
-    try:
-        with small_pages():
+    with small_pages():
+        assert _GET is not None and _GET() is False
+        with reused_memory():
             assert _GET() is False
-            with reused_memory():
-                assert _GET() is False
-            assert _GET() is False  # the outer block is still open
-        assert _GET() is before
-        with pytest.raises(ValueError, match="inside"), small_pages():
-            raise ValueError("inside")
-        assert _GET() is before
-        assert _memory._small_depth == 0
-    finally:
-        _memory._HUGE_PAGES(old)
+        assert _GET() is False  # the outer block is still open
+    assert _GET() is before
+    with pytest.raises(ValueError, match="inside"), small_pages():
+        raise ValueError("inside")
+    assert _GET() is before
+    assert _memory._small_depth == 0
 
 
 @glibc

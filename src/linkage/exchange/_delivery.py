@@ -246,12 +246,16 @@ def check_delivery(path: Path, manifest: Any, *, hashes: bool) -> str | None:
         if size is not None and actual != size:
             return f"{rel} has {actual:,} bytes, its manifest says {size:,}"
     if hashes:
-        # Two files at a time (hashlib lets go of the GIL); the first in order reported.
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sha256") as pool:
+        # Two files at a time (hashlib lets go of the GIL); the first in order reported,
+        # and the files not yet hashed then left alone.
+        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sha256")
+        try:
             found = pool.map(lambda rel: sha256_file(path / rel), files)
             for (rel, entry), digest in zip(files.items(), found, strict=True):
                 if digest != entry["sha256"]:
                     return f"{rel} differs from its sha256 in the manifest"
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     return None
 
 

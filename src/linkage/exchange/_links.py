@@ -15,8 +15,8 @@ whole re-link, and every changed link reported as ``refit``.
 
 What the links do with VDAB's records alone (the columns they read, their
 fingerprints, every field prepared: :class:`VdabSide`) is made first
-(:func:`prepare_vdab_side`; a first delivery makes it in a thread beside its writes); the links
-then prepare only the senders' side, on both cores.
+(:func:`prepare_vdab_side`; a first delivery makes it in a thread beside its writes);
+the links then prepare only the senders' side, on both cores.
 
 The bookkeeping around the two links is columnar (at 485,000 enterprises it took 25 s
 as merges on string keys, a few now): the fingerprints by :mod:`._fingerprints`, and
