@@ -4,8 +4,10 @@ report never repeats a value."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -332,3 +334,42 @@ def test_a_reports_ids_of_the_current_key_are_taken_as_they_are(
     report.write_text(text.replace('"d1.', '"d0.', 1), encoding="utf-8")
     again = earlier_defects(folder, config.parties, ring, tables, first.run_id)
     pd.testing.assert_frame_equal(again, recomputed)
+
+
+def test_classified_sets_no_column_on_a_selection_while_it_is_held() -> None:
+    # A profiler or debugger holding the frames kept the frame selected from alive:
+    # pandas then warned of setting a column on a copy (one line in a run's log).
+    part = pd.DataFrame(
+        {
+            "party": pd.array(["VLAIO", "VLAIO"], dtype="string[pyarrow]"),
+            "table": "enterprises",
+            "record_id": pd.array(["0403170701", "0403170701"], dtype="string[pyarrow]"),
+            "column": "name",
+            "defect": "missing required field",
+            "detail": "",
+            "file": "VLAIO/e.csv",
+            "row": [2, 2],  # the same defect twice: a selection drops one
+        }
+    )
+    held: list[pd.DataFrame] = []
+
+    def hold(frame: Any, event: str, arg: Any) -> Any:
+        if frame.f_code is not classified.__code__:
+            return None
+
+        def each_line(frame: Any, event: str, arg: Any) -> Any:
+            if isinstance(frame.f_locals.get("found"), pd.DataFrame):
+                held.append(frame.f_locals["found"])
+            return each_line
+
+        return each_line
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.SettingWithCopyWarning)
+        sys.settrace(hold)
+        try:
+            out = classified([part])
+        finally:
+            sys.settrace(None)
+    assert len(held) > 1 and len(out) == 1
+    assert out[["kind", "severity"]].notna().all(axis=None)

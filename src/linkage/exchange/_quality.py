@@ -385,10 +385,13 @@ def classified(parts: list[pd.DataFrame]) -> pd.DataFrame:
     codes, rules = pd.factorize(found["defect"])
     unknown = [r for r in rules if r not in RULES]
     assert not unknown, f"rules without a kind: {unknown}"
-    found["kind"] = np.array([RULES[r].kind for r in rules], dtype=object)[codes]
-    found["severity"] = np.array([RULES[r].severity for r in rules], dtype=object)[codes]
-    found = found[list(REPORT_COLUMNS)]
-    found["row"] = found["row"].astype("int64")
+    # New frames, not columns set on a selection (pandas' SettingWithCopyWarning
+    # when the frame selected from is still held).
+    found = found.assign(
+        kind=np.array([RULES[r].kind for r in rules], dtype=object)[codes],
+        severity=np.array([RULES[r].severity for r in rules], dtype=object)[codes],
+    )
+    found = found[list(REPORT_COLUMNS)].astype({"row": "int64"})
     return found.sort_values(["party", "table", "row", "column"], kind="stable", ignore_index=True)
 
 
