@@ -84,12 +84,13 @@ def test_fields_missing_a_column_of_vdab_are_left_to_the_link(config) -> None:
     assert list(feedlinks._right_frame(employers, spec, "enterprises")) == ["employer_id", "name"]
 
 
-def test_a_first_delivery_makes_vdab_side_beside_its_writes_a_rerun_in_its_links(
+def test_a_first_delivery_makes_vdab_side_beside_its_shaping_a_rerun_in_its_links(
     config, monkeypatch
 ) -> None:
-    """Beside the writes where nothing is diffed (the memory a re-run's diffs take is
-    not there for it); the links then take it as made, and deliver the same links as
-    a run that makes it in them."""
+    """A first delivery in a thread started before its shaping (which leaves a core
+    idle: it hashes, holding the GIL), the links then taking it as made; a re-run in
+    its links (the memory a re-run's diffs take is not there for it). A re-run of the
+    same inputs changes no link."""
     import threading
 
     from linkage.exchange import _run, run
@@ -97,19 +98,30 @@ def test_a_first_delivery_makes_vdab_side_beside_its_writes_a_rerun_in_its_links
 
     ring = KeyRing.generate(exchange="vlaio-vdab-2025")
     made: list[str] = []
-    prepare = feedlinks.prepare_vdab_side
+    events: list[str] = []
+    prepare, shaped, beside = feedlinks.prepare_vdab_side, _run.shaped, _run.Beside
 
     def noted(*args, **kwargs):
         made.append(threading.current_thread().name)
         return prepare(*args, **kwargs)
 
+    def shaping(*args, **kwargs):
+        events.append("shaping")
+        return shaped(*args, **kwargs)
+
+    def started(fn, /, *args, **kwargs):
+        events.append(fn.__name__)
+        return beside(fn, *args, **kwargs)
+
     monkeypatch.setattr(_run, "prepare_vdab_side", noted)
     monkeypatch.setattr(feedlinks, "prepare_vdab_side", noted)
+    monkeypatch.setattr(_run, "shaped", shaping)
+    monkeypatch.setattr(_run, "Beside", started)
     first = run(config, ring=ring)
     assert len(made) == 1 and made[0].startswith("beside")
+    assert events.index("noted") < events.index("shaping")
     again = run(config, ring=ring)
     assert len(made) == 2 and made[1] == threading.current_thread().name  # in the links
-    # The same inputs: the re-run (its side made in its links) changes no link.
     for name in ("links_enterprises", "links_establishments"):
         assert again.manifest["changes"][name] == {"added": 0, "changed": 0, "removed": 0}
         assert (

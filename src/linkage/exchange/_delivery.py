@@ -388,9 +388,10 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
     fields = [
         pa.field(f.name, pa.date32())
         if pa.types.is_timestamp(f.type)
-        # One text type in the files, whether pandas held it as objects or Arrow.
+        # One text type in the files, whether pandas held it as objects, Arrow or
+        # codes into its values (a run's keys until written).
         else pa.field(f.name, pa.string())
-        if pa.types.is_large_string(f.type)
+        if pa.types.is_large_string(f.type) or pa.types.is_dictionary(f.type)
         else f
         for f in table.schema
     ]

@@ -56,6 +56,7 @@ __all__ = [
     "apply_kept",
     "apply_rules",
     "fingerprint",
+    "has_rules",
     "live_rules",
     "load_rules",
     "records_about",
@@ -107,6 +108,11 @@ def load_rules(store: Path) -> pd.DataFrame:
     ]
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True).astype("string") if parts else empty_rules()
+
+
+def has_rules(store: Path) -> bool:
+    """Whether a file of kept rules is under the store (without reading it)."""
+    return any((store / SUBJECTS / name).exists() for name in FILES.values())
 
 
 def save_rules(store: Path, rules: pd.DataFrame) -> None:

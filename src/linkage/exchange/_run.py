@@ -27,6 +27,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ from linkage.exchange._overlays import (
     aligned,
     answered_fields,
     apply_kept,
+    has_rules,
     records_about,
     without_records,
 )
@@ -554,20 +556,30 @@ def _write_each(
     *,
     metadata: dict[bytes, bytes],
     then: Callable[[str, pa.Table], None],
+    workers: int = 1,
 ) -> dict[str, dict[str, Any]]:
-    """:func:`._delivery.write_tables` a table at a time, one thread (the run links on
-    the other core), each taken out of ``tables`` (emptied) and so let go once written.
-    The enterprises and establishments go last: their text is the linked extracts',
-    held anyway, so the others' is let go before their writes (their sort and diff
-    copies are the largest). What was written, in the order of ``tables``."""
+    """:func:`._delivery.write_tables` of ``workers`` tables at a time, each taken out
+    of ``tables`` (emptied) as its write starts and so let go once written. The
+    enterprises and establishments go last: their text is the linked extracts', held
+    anyway, so the others' is let go before their writes (their sort and diff copies
+    are the largest). The writes not started when a failure is found are not made.
+    What was written, in the order of ``tables``."""
     order = list(tables)
-    written: dict[str, dict[str, Any]] = {}
-    for name in sorted(order, key=lambda name: name in _LINKED):
-        one = {name: tables.pop(name)}
-        written.update(
-            D.write_tables(staging, one, metadata=metadata, then=then, checkpoints=False, workers=1)
+
+    def one(name: str) -> dict[str, dict[str, Any]]:
+        frame = {name: tables.pop(name)}
+        return D.write_tables(
+            staging, frame, metadata=metadata, then=then, checkpoints=False, workers=1
         )
-        del one
+
+    written: dict[str, dict[str, Any]] = {}
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="write-each")
+    try:
+        jobs = [pool.submit(one, name) for name in sorted(order, key=lambda n: n in _LINKED)]
+        for job in jobs:
+            written.update(job.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return {name: written[name] for name in order}
 
 
@@ -704,8 +716,24 @@ def _deliver_on(
         else {}
     )
     mark = time.perf_counter()
+    # A first delivery makes VDAB's side of the links in a thread (one core) beside
+    # its shaping, which leaves the other core idle (it hashes, holding the GIL). A
+    # re-run makes it in its links: held through the writes and their diffs, it took
+    # its peaks to 1,956,664-2,040,012 KiB (benchmarks/runs/exchange_485k_stop35.txt).
+    vdab_side: Beside[VdabSide] | None = None
+    if previous is None and not can_fork() and not preview and len(employers.columns) and not given:
+        vdab_side = Beside(prepare_vdab_side, employers, sites, config.links, threads=1)
+        asides.append(vdab_side)
     # The dossiers', contacts' and staff extracts are let go as they are shaped.
-    tables = dict(shaped(extracts.tables, ring, known=known_keys(previous, ring.current)))
+    # Keys as codes until written, unless kept rules read them as text first.
+    tables = dict(
+        shaped(
+            extracts.tables,
+            ring,
+            known=known_keys(previous, ring.current),
+            lazy=not has_rules(config.store),
+        )
+    )
     timings["pseudonymise"] = time.perf_counter() - mark
     D.checkpoint("pseudonymised")
     if preview:
@@ -738,9 +766,11 @@ def _deliver_on(
         diffs[name] = D.diff_table(previous, name, table, through=through)
 
     def write(
-        tables: dict[str, pd.DataFrame],
+        tables: dict[str, pd.DataFrame], workers: int = 1
     ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, int]]]:
-        written = _write_each(staging, tables, metadata=file_metadata(purposes), then=compare)
+        written = _write_each(
+            staging, tables, metadata=file_metadata(purposes), then=compare, workers=workers
+        )
         return written, diffs
 
     # What the links and their quality pass read of the delivered records: keys,
@@ -763,20 +793,14 @@ def _deliver_on(
     # child while the links are made, if forked; else those whose text is theirs
     # alone here, first, and the enterprises and establishments (their text is the
     # linked extracts', held anyway) in a thread beside the links.
-    # With nothing to diff (a first delivery), VDAB's side of the links is made in a
-    # thread beside the writes, on the core they leave idle; a re-run's diffs hold the
-    # memory it would take (at 485k its peaks went past 2 GiB:
-    # benchmarks/runs/exchange_485k_stop34.txt).
     writings: list[Aside[Any] | Beside[Any]]
-    vdab_side: Beside[VdabSide] | None = None
     if can_fork():
         writings = [Aside(write, tables)]
     else:
-        if previous is None and len(employers.columns) and not given:
-            vdab_side = Beside(prepare_vdab_side, employers, sites, config.links, threads=1)
-            asides.append(vdab_side)
         beside = {name: tables.pop(name) for name in _LINKED}
-        writings = [Aside(write, tables), Beside(write, beside)]
+        # Two tables at a time where nothing is diffed (a first delivery): a re-run's
+        # diffs hold the memory a second would take.
+        writings = [Aside(write, tables, 2 if previous is None else 1), Beside(write, beside)]
         del beside
     asides.extend(writings)
     del tables
