@@ -585,11 +585,12 @@ _IDS = st.sampled_from(["a", "ab", "b", "B", "é", "z", "", "0100", "99"])
 @given(
     st.lists(st.tuples(_IDS, st.one_of(st.none(), _IDS)), max_size=8),
     st.lists(st.tuples(_IDS, st.one_of(st.none(), _IDS)), max_size=8),
-    st.sampled_from(["string", object]),
+    st.sampled_from(["string", "string[pyarrow]", object]),
 )
 def test_outer_merge_on_ranks_is_the_merge_on_text(before, after, dtype) -> None:
     """The links' outer merge on the ids' ranks is pandas' merge on the text: rows,
-    order (non-ASCII, empty and repeated ids), fills and dtypes."""
+    order (non-ASCII, empty and repeated ids), fills and dtypes; with nothing before
+    (a first delivery), the rows after, sorted without a merge."""
     on = "enterprise_number"
     was = pd.DataFrame({on: [n for n, _ in before], "x": [r for _, r in before]}, dtype="string")
     now = pd.DataFrame({on: [n for n, _ in after], "x": [r for _, r in after]}, dtype=dtype)

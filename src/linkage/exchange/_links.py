@@ -442,6 +442,20 @@ def _outer_merge(before: pd.DataFrame, after: pd.DataFrame, on: str) -> pd.DataF
         ids = None
     if ids is None or ids.null_count:
         return before.merge(after, on=on, how="outer", suffixes=("_before", "_after"))
+    # The key's dtype as pandas makes it (an empty side's counts for nothing).
+    dtype = before.iloc[:1].merge(after.iloc[:1], on=on, how="outer")[on].dtype
+    others = list(after.columns[1:])
+    if not len(before) and list(before.columns) == [on, *others] and dtype == after[on].dtype:
+        # Nothing before (a first delivery): the rows after, in the order of their ids.
+        order = pc.sort_indices(ids).to_numpy()  # stable: repeated ids as they come
+        missing = np.full(len(order), -1)
+        return pd.DataFrame(
+            {
+                on: after[on].array.take(order),
+                **{f"{c}_before": before[c].array.take(missing, allow_fill=True) for c in others},
+                **{f"{c}_after": after[c].array.take(order) for c in others},
+            }
+        )
     ranks = pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
     first = np.zeros(int(ranks.max(initial=0)) + 1, dtype=np.int64)
     first[ranks[::-1]] = np.arange(len(ranks) - 1, -1, -1)  # a row of each rank
@@ -449,8 +463,6 @@ def _outer_merge(before: pd.DataFrame, after: pd.DataFrame, on: str) -> pd.DataF
     both = before.assign(**{on: ranks[:n]}).merge(
         after.assign(**{on: ranks[n:]}), on=on, how="outer", suffixes=("_before", "_after")
     )
-    # The key's dtype as pandas makes it (an empty side's counts for nothing).
-    dtype = before.iloc[:1].merge(after.iloc[:1], on=on, how="outer")[on].dtype
     text = ids.take(pa.array(first[both[on].to_numpy()])).to_pandas().to_numpy(dtype=object)
     both[on] = text if pd.api.types.is_object_dtype(dtype) else pd.array(text, dtype=dtype)
     return both
