@@ -129,33 +129,3 @@ def test_a_defect_id_is_the_one_reports_carry_in_slices_of_any_size(monkeypatch)
         for k in (0, 16)
     )
     assert known[1] == "d1." + base64.b32encode(digest).decode("ascii").lower()[:26]
-
-
-def test_quality_reports_of_two_parties_at_once_are_each_partys_alone(tmp_path) -> None:
-    """The parties' reports are written two at a time: each party's files are the ones
-    written for it alone, and the counts come in the parties' order."""
-    from linkage.exchange._report import write_quality
-
-    rows = 40
-    defects = pd.DataFrame(
-        {
-            "party": ["VLAIO", "TBT"] * (rows // 2),
-            "table": "enterprises",
-            "record_id": [f"04031707{i:02d}" for i in range(rows)],
-            "column": ["name", "street"] * (rows // 2),
-            "defect": ["missing required field", "invalid postcode"] * (rows // 2),
-            "detail": "",
-            "file": "e.csv",
-            "row": range(rows),
-            "kind": "completeness",
-            "severity": "error",
-        }
-    )
-    together = write_quality(tmp_path / "both", defects, parties=("VLAIO", "TBT"), run_id="r1")
-    assert list(together) == ["VLAIO", "TBT"]
-    for party in ("VLAIO", "TBT"):
-        alone = write_quality(tmp_path / party, defects, parties=(party,), run_id="r1")
-        assert alone[party] == together[party]
-        for suffix in ("csv", "html"):
-            name = f"{party}.{suffix}"
-            assert (tmp_path / party / name).read_bytes() == (tmp_path / "both" / name).read_bytes()

@@ -197,15 +197,13 @@ def describe_files(folder: Path, outputs: Mapping[str, Mapping[str, Any]]) -> di
     """Every file of a delivery being staged but its manifest: size and sha256 (the
     tables' hashes as :func:`write_tables` took them)."""
     known = {o["file"]: o["sha256"] for o in outputs.values()}
-    paths = {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
-    paths.pop(MANIFEST, None)
-    # Two files hashed at a time (hashlib lets go of the GIL on the blocks read).
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sha256") as pool:
-        digests = list(pool.map(lambda rel: known.get(rel) or sha256_file(paths[rel]), paths))
-    return {
-        rel: {"bytes": paths[rel].stat().st_size, "sha256": digest}
-        for rel, digest in zip(paths, digests, strict=True)
-    }
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_file() and rel != MANIFEST:
+            digest = known.get(rel) or sha256_file(path)
+            files[rel] = {"bytes": path.stat().st_size, "sha256": digest}
+    return files
 
 
 def _shape(manifest: Any) -> str | None:

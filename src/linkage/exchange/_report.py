@@ -20,7 +20,6 @@ party's):
 from __future__ import annotations
 
 import html
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -277,8 +276,8 @@ def write_quality(
     folder.mkdir(parents=True, exist_ok=True)
     front = [c for c in _CSV if c in defects.columns]
     order = front + [c for c in REPORT_COLUMNS if c != "party"]
-
-    def report(party: str) -> dict[str, int]:
+    counts = {}
+    for party in parties:
         mine = (defects["party"] == party).to_numpy(dtype=bool)
         own = defects.loc[mine, order].reset_index(drop=True)
         csv.write_csv(
@@ -297,9 +296,5 @@ def write_quality(
         gone = pd.read_parquet(ledger) if ledger.exists() else None
         (folder / f"{party}.html").write_text(page(party, own, run_id, gone), encoding="utf-8")
         by_rule = own["defect"].value_counts().sort_index()
-        return {str(k): int(v) for k, v in by_rule.items()}
-
-    # Two parties at a time: one's CSV (Arrow's writer lets go of the GIL) beside
-    # the other's page.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="report") as pool:
-        return dict(zip(parties, pool.map(report, parties), strict=True))
+        counts[party] = {str(k): int(v) for k, v in by_rule.items()}
+    return counts
