@@ -429,8 +429,9 @@ def _outer_merge(before: pd.DataFrame, after: pd.DataFrame, on: str) -> pd.DataF
     joined on each id's rank among both sides' ids rather than on the text: pandas
     then sorts integers, not Python strings (1.5-2.8 s a link at 485k). UTF-8 bytes
     sort as their code points, so the ranks keep the text's order, and the rows,
-    their order and dtypes are the merge's. Ids that are not all text, or missing,
-    are merged as they are."""
+    their order and dtypes are the merge's. With nothing before (a first delivery)
+    and one set of columns on both sides, the rows after sorted by id, without a
+    merge. Ids that are not all text, or missing, are merged as they are."""
     try:
         ids = pa.chunked_array(
             [
