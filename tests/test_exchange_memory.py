@@ -248,3 +248,55 @@ def test_linked_extracts_keep_what_the_links_and_quality_read(tmp_path: Path, sm
     assert {"activity", "legal_form", "start_date"}.isdisjoint(ent.columns)  # let go
     assert {"establishment_number", "enterprise_number", "party"} <= set(est.columns)
     assert len(ent) == len(extracts.tables["enterprises"])
+
+
+def test_a_rerun_checks_its_extracts_beside_its_shaping_and_reports_the_same(
+    tmp_path: Path, small, ring: KeyRing, monkeypatch
+) -> None:
+    """A first delivery checks its extracts here, before its shaping (VDAB's side of
+    the links is beside it); a re-run in a thread started before its shaping, which
+    hashes holding the GIL. Its quality reports are those of the checks in turn."""
+    import shutil
+    import threading
+
+    events: list[tuple[str, str]] = []
+    checked, shaped, beside = R.checked, R.shaped, R.Beside
+
+    def checking(*args, **kwargs):
+        events.append(("checks", threading.current_thread().name))
+        return checked(*args, **kwargs)
+
+    def shaping(*args, **kwargs):
+        events.append(("shaping", threading.current_thread().name))
+        return shaped(*args, **kwargs)
+
+    monkeypatch.setattr(R, "checked", checking)
+    monkeypatch.setattr(R, "shaped", shaping)
+    here = threading.current_thread().name
+    config = load_config(write_exchange(small, tmp_path / "one"))
+    run(config, ring=ring, today=TODAY)
+    assert events == [("checks", here), ("shaping", here)]
+    shutil.copytree(tmp_path / "one", tmp_path / "two")
+    events.clear()
+    rerun = run(config, ring=ring, today=TODAY)
+    assert [e for e, _ in events] == ["checks", "shaping"]
+    assert events[0][1].startswith("beside") and events[1][1] == here
+
+    def in_turn(fn, /, *args, **kwargs):  # the checks as a first delivery runs them
+        put = R.Aside if fn is R._defects_aside else beside
+        return put(fn, *args, **kwargs)
+
+    monkeypatch.setattr(R, "Beside", in_turn)
+    events.clear()
+    again = run(load_config(tmp_path / "two" / "exchange.toml"), ring=ring, today=TODAY)
+    assert events == [("checks", here), ("shaping", here)]
+    for party in config.parties:
+        reports = [
+            pd.read_csv(result.path / "quality" / f"{party}.csv", dtype=str)
+            for result in (rerun, again)
+        ]
+        assert len(reports[0]) and reports[0]["status"].eq("open").any()
+        # The same defects, statuses and ids; a new defect's first_seen is its run's.
+        for report, result in zip(reports, (rerun, again), strict=True):
+            report["first_seen"] = report["first_seen"].replace(result.run_id, "this run")
+        pd.testing.assert_frame_equal(*reports)

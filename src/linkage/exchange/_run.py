@@ -20,6 +20,7 @@ purge is incomplete.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -71,7 +72,7 @@ from linkage.exchange._overlays import (
 )
 from linkage.exchange._purge import refuse_withdrawn
 from linkage.exchange._purposes import file_metadata
-from linkage.exchange._quality import classified, quality_defects, write_quality
+from linkage.exchange._quality import checked, classified, reported, write_quality
 from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
 from linkage.exchange._roles import load_roles, write_access
 from linkage.exchange._shape import TABLES, known_keys, shaped
@@ -476,7 +477,7 @@ def _as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _defects_aside(
     staging: Path,
-    extracts: Extracts,
+    box: list[Extracts],
     *,
     today: dt.date,
     max_age: int,
@@ -485,13 +486,12 @@ def _defects_aside(
     parties: tuple[str, ...],
     ring: KeyRing,
 ) -> float:
-    """What a run finds in the extracts alone, put on disk for after the links (on
-    the second core: :class:`._aside.Aside`): the defects of the quality checks
-    (``PENDING``) and the previous report's (``EARLIER``). Its seconds."""
+    """What a run finds in the extracts alone, put on disk for after the links: the
+    previous report's defects (``EARLIER``) and those of the quality checks
+    (``PENDING``). ``box``: the extracts, its only reference; their tables are let go
+    once checked (the shaping lets go of its own as it goes). Its seconds."""
     mark = time.perf_counter()
-    found = quality_defects(extracts, today=today, max_age_days=max_age, vdab=vdab)
-    _set_aside(found, staging / PENDING)
-    del found
+    extracts = box.pop()
     earlier = earlier_defects(
         previous.path / "quality" if previous else None,
         parties,
@@ -500,6 +500,12 @@ def _defects_aside(
         previous.run_id if previous else None,
     )
     _set_aside(earlier, staging / EARLIER)
+    del earlier
+    parts = checked(extracts.tables, today=today, max_age_days=max_age, vdab=vdab)
+    extracts = dataclasses.replace(extracts, tables={})
+    _set_aside(reported(extracts, parts), staging / PENDING)
+    del extracts, parts
+    give_back()  # what it made and let go
     return time.perf_counter() - mark
 
 
@@ -634,14 +640,21 @@ def _deliver(
     timings["read_validate"] = time.perf_counter() - mark
     give_back()
     staging = config.store / f".staging-{run_id}"
-    aside: Aside[float] | None = None
+    aside: Aside[float] | Beside[float] | None = None
     asides: list[Aside[Any] | Beside[Any]] = []
-    if not preview:  # the quality checks on the second core while the run goes on
+    # The shaping hashes, holding the GIL, and leaves a core idle: a first delivery
+    # makes VDAB's side of the links there, a re-run (or a run on given links) its
+    # quality checks. Forked, the checks run in a child; else here, before it.
+    vdab_beside = (
+        previous is None and not (can_fork() or preview or given) and len(employers.columns) > 0
+    )
+    if not preview:
         staging.mkdir()
-        aside = Aside(
+        # The checks take their own dict of the extracts: the shaping empties its own.
+        aside = (Aside if can_fork() or vdab_beside else Beside)(
             _defects_aside,
             staging,
-            extracts,
+            [dataclasses.replace(extracts, tables=dict(extracts.tables))],
             today=today,
             max_age=max_age,
             vdab=(employers, sites),
@@ -650,7 +663,6 @@ def _deliver(
             ring=ring,
         )
         asides.append(aside)
-        give_back()  # what the quality checks made and let go (run here, unforked)
     box = [extracts]  # the only reference: let go in _deliver_on before the links
     del extracts
     try:
@@ -673,6 +685,7 @@ def _deliver(
             started=started,
             timings=timings,
             preview=preview,
+            vdab_beside=vdab_beside,
         )
     except BaseException:
         for each in asides:
@@ -684,7 +697,7 @@ def _deliver_on(
     config: ExchangeConfig,
     ring: KeyRing,
     *,
-    aside: Aside[float] | None,
+    aside: Aside[float] | Beside[float] | None,
     asides: list[Aside[Any] | Beside[Any]],
     staging: Path,
     box: list[Extracts],
@@ -700,10 +713,12 @@ def _deliver_on(
     started: float,
     timings: dict[str, float],
     preview: bool,
+    vdab_beside: bool,
 ) -> RunResult | FeedLinks:
     """:func:`_deliver` once the extracts are read (``box``: them, its only reference;
     ``aside``: their defects, being found on the second core; ``asides``: every work
-    put aside, which a failure cancels)."""
+    put aside, which a failure cancels; ``vdab_beside``: VDAB's side of the links is
+    made beside the shaping)."""
     held_employers, held_sites = held
     extracts = box.pop()
     # A newer key version than the delivery in force: deliver the crosswalks, and
@@ -717,11 +732,11 @@ def _deliver_on(
     )
     mark = time.perf_counter()
     # A first delivery makes VDAB's side of the links in a thread (one core) beside
-    # its shaping, which leaves the other core idle (it hashes, holding the GIL). A
-    # re-run makes it in its links: held through the writes and their diffs, it took
-    # its peaks to 1,956,664-2,040,012 KiB (benchmarks/runs/exchange_485k_stop35.txt).
+    # its shaping. A re-run makes it in its links: held through the writes and their
+    # diffs, it took its peaks to 1,956,664-2,040,012 KiB
+    # (benchmarks/runs/exchange_485k_stop35.txt); its quality checks are there instead.
     vdab_side: Beside[VdabSide] | None = None
-    if previous is None and not can_fork() and not preview and len(employers.columns) and not given:
+    if vdab_beside:
         vdab_side = Beside(prepare_vdab_side, employers, sites, config.links, threads=1)
         asides.append(vdab_side)
     # The dossiers', contacts' and staff extracts are let go as they are shaped.
