@@ -344,19 +344,7 @@ def quality_defects(
     -------
     DataFrame with the columns :data:`REPORT_COLUMNS`
     """
-    parts = checked(extracts.tables, today=today, max_age_days=max_age_days, vdab=vdab)
-    return reported(extracts, parts)
-
-
-def checked(
-    tables: dict[str, pd.DataFrame],
-    *,
-    today: dt.date,
-    max_age_days: int = 730,
-    vdab: tuple[pd.DataFrame, ...] = (),
-) -> list[pd.DataFrame]:
-    """What the checks find in the extracts' tables, as they find it (the first step of
-    :func:`quality_defects`, the only one that reads the tables)."""
+    tables = extracts.tables
     checks: list[Check] = [
         *_contact_fields(tables),
         partial(_required, tables),
@@ -375,14 +363,9 @@ def checked(
     # Two at a time, in their order: they read the extracts only, and spend most of
     # their time in Arrow's and numpy's kernels, which let go of the GIL.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return [p for found in pool.map(call, checks) for p in found]
-
-
-def reported(extracts: Extracts, parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The extracts' own defects and the checks' ``parts`` (:func:`checked`),
-    classified and sorted, each column as the sender's file names it (a mapping)."""
-    found = classified([p for p in (extracts.defects, *parts) if len(p)])
-    found["column"] = extracts.as_sent(found)
+        parts = [extracts.defects, *(p for found in pool.map(call, checks) for p in found)]
+    found = classified([p for p in parts if len(p)])
+    found["column"] = extracts.as_sent(found)  # as the sender's file names it (a mapping)
     return found
 
 

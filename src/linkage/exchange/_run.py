@@ -20,7 +20,6 @@ purge is incomplete.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -72,7 +71,7 @@ from linkage.exchange._overlays import (
 )
 from linkage.exchange._purge import refuse_withdrawn
 from linkage.exchange._purposes import file_metadata
-from linkage.exchange._quality import checked, classified, reported, write_quality
+from linkage.exchange._quality import classified, quality_defects, write_quality
 from linkage.exchange._rekey import crosswalks, rekey, write_crosswalks
 from linkage.exchange._roles import load_roles, write_access
 from linkage.exchange._shape import TABLES, known_keys, shaped
@@ -477,7 +476,7 @@ def _as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _defects_aside(
     staging: Path,
-    box: list[Extracts],
+    extracts: Extracts,
     *,
     today: dt.date,
     max_age: int,
@@ -486,12 +485,13 @@ def _defects_aside(
     parties: tuple[str, ...],
     ring: KeyRing,
 ) -> float:
-    """What a run finds in the extracts alone, put on disk for after the links: the
-    previous report's defects (``EARLIER``) and those of the quality checks
-    (``PENDING``). ``box``: the extracts, its only reference; their tables are let go
-    once checked (the shaping lets go of its own as it goes). Its seconds."""
+    """What a run finds in the extracts alone, put on disk for after the links (on
+    the second core: :class:`._aside.Aside`): the defects of the quality checks
+    (``PENDING``) and the previous report's (``EARLIER``). Its seconds."""
     mark = time.perf_counter()
-    extracts = box.pop()
+    found = quality_defects(extracts, today=today, max_age_days=max_age, vdab=vdab)
+    _set_aside(found, staging / PENDING)
+    del found
     earlier = earlier_defects(
         previous.path / "quality" if previous else None,
         parties,
@@ -500,12 +500,6 @@ def _defects_aside(
         previous.run_id if previous else None,
     )
     _set_aside(earlier, staging / EARLIER)
-    del earlier
-    parts = checked(extracts.tables, today=today, max_age_days=max_age, vdab=vdab)
-    extracts = dataclasses.replace(extracts, tables={})
-    _set_aside(reported(extracts, parts), staging / PENDING)
-    del extracts, parts
-    give_back()  # what it made and let go
     return time.perf_counter() - mark
 
 
@@ -640,21 +634,14 @@ def _deliver(
     timings["read_validate"] = time.perf_counter() - mark
     give_back()
     staging = config.store / f".staging-{run_id}"
-    aside: Aside[float] | Beside[float] | None = None
+    aside: Aside[float] | None = None
     asides: list[Aside[Any] | Beside[Any]] = []
-    # The shaping hashes, holding the GIL, and leaves a core idle: a first delivery
-    # makes VDAB's side of the links there, a re-run (or a run on given links) its
-    # quality checks. Forked, the checks run in a child; else here, before it.
-    vdab_beside = (
-        previous is None and not (can_fork() or preview or given) and len(employers.columns) > 0
-    )
-    if not preview:
+    if not preview:  # the quality checks on the second core while the run goes on
         staging.mkdir()
-        # The checks take their own dict of the extracts: the shaping empties its own.
-        aside = (Aside if can_fork() or vdab_beside else Beside)(
+        aside = Aside(
             _defects_aside,
             staging,
-            [dataclasses.replace(extracts, tables=dict(extracts.tables))],
+            extracts,
             today=today,
             max_age=max_age,
             vdab=(employers, sites),
@@ -663,6 +650,7 @@ def _deliver(
             ring=ring,
         )
         asides.append(aside)
+        give_back()  # what the quality checks made and let go (run here, unforked)
     box = [extracts]  # the only reference: let go in _deliver_on before the links
     del extracts
     try:
@@ -685,7 +673,6 @@ def _deliver(
             started=started,
             timings=timings,
             preview=preview,
-            vdab_beside=vdab_beside,
         )
     except BaseException:
         for each in asides:
@@ -697,7 +684,7 @@ def _deliver_on(
     config: ExchangeConfig,
     ring: KeyRing,
     *,
-    aside: Aside[float] | Beside[float] | None,
+    aside: Aside[float] | None,
     asides: list[Aside[Any] | Beside[Any]],
     staging: Path,
     box: list[Extracts],
@@ -713,12 +700,10 @@ def _deliver_on(
     started: float,
     timings: dict[str, float],
     preview: bool,
-    vdab_beside: bool,
 ) -> RunResult | FeedLinks:
     """:func:`_deliver` once the extracts are read (``box``: them, its only reference;
     ``aside``: their defects, being found on the second core; ``asides``: every work
-    put aside, which a failure cancels; ``vdab_beside``: VDAB's side of the links is
-    made beside the shaping)."""
+    put aside, which a failure cancels)."""
     held_employers, held_sites = held
     extracts = box.pop()
     # A newer key version than the delivery in force: deliver the crosswalks, and
@@ -732,11 +717,11 @@ def _deliver_on(
     )
     mark = time.perf_counter()
     # A first delivery makes VDAB's side of the links in a thread (one core) beside
-    # its shaping. A re-run makes it in its links: held through the writes and their
-    # diffs, it took its peaks to 1,956,664-2,040,012 KiB
-    # (benchmarks/runs/exchange_485k_stop35.txt); its quality checks are there instead.
+    # its shaping, which leaves the other core idle (it hashes, holding the GIL). A
+    # re-run makes it in its links: held through the writes and their diffs, it took
+    # its peaks to 1,956,664-2,040,012 KiB (benchmarks/runs/exchange_485k_stop35.txt).
     vdab_side: Beside[VdabSide] | None = None
-    if vdab_beside:
+    if previous is None and not can_fork() and not preview and len(employers.columns) and not given:
         vdab_side = Beside(prepare_vdab_side, employers, sites, config.links, threads=1)
         asides.append(vdab_side)
     # The dossiers', contacts' and staff extracts are let go as they are shaped.
