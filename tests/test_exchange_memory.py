@@ -61,6 +61,61 @@ def test_give_back_runs_and_keeps_what_is_held() -> None:
     assert table.column("a")[99_999].as_py() == 99_999
 
 
+_HEAPS = """
+import ctypes, os, sys, tempfile, threading
+from linkage._memory import _LIBC, few_arenas
+if sys.argv[1] == "few":
+    few_arenas(2)
+ready = threading.Barrier(6)
+def work():
+    held = [bytearray(4096) for _ in range(100)]  # glibc's malloc, this thread's heap
+    ready.wait()
+threads = [threading.Thread(target=work) for _ in range(6)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+fd, path = tempfile.mkstemp()
+os.close(fd)
+_LIBC.fopen.restype = ctypes.c_void_p
+out = ctypes.c_void_p(_LIBC.fopen(path.encode(), b"w"))
+_LIBC.malloc_info(0, out)
+_LIBC.fclose(out)
+print(open(path).read().count("<heap nr="))
+os.unlink(path)
+"""
+
+
+def _heaps(mode: str) -> int:
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", _HEAPS, mode], capture_output=True, text=True, check=True
+    )
+    return int(done.stdout)
+
+
+def test_few_arenas_has_six_threads_share_two_heaps() -> None:
+    """glibc's heaps (``malloc_info``), in a fresh process: six threads that allocate
+    at once get heaps of their own by default, two in all after ``few_arenas(2)``."""
+    from linkage._memory import _LIBC
+
+    if _LIBC is None or not hasattr(_LIBC, "malloc_info"):
+        pytest.skip("not glibc")
+    assert _heaps("default") > 2
+    assert _heaps("few") == 2
+
+
+def test_the_command_line_limits_the_heaps_before_its_work(monkeypatch) -> None:
+    import linkage.cli as cli
+
+    calls: list[str] = []
+    monkeypatch.setattr(cli, "few_arenas", lambda: calls.append("few_arenas"))
+    monkeypatch.setattr(cli, "_run", lambda args: calls.append("run") or 0)
+    assert cli.main(["exchange", "show", "--config", "x.toml"]) == 0
+    assert calls == ["few_arenas", "run"]
+
+
 def test_returning_pool_is_jemalloc_inside_and_the_default_again_after() -> None:
     before = pa.default_memory_pool().backend_name
     try:

@@ -22,6 +22,13 @@ below its top. A run's peak RSS is then what it once held, not what it holds.
 :func:`give_back` returns both between stages; :func:`returning_pool` puts Arrow's
 allocations in jemalloc while a run works (mimalloc, pyarrow's default, kept 300-400
 MB more of its freed pages in the feed at 485,000 enterprises).
+
+**Few heaps** (:func:`few_arenas`, for the command line). glibc gives each new thread
+a heap of its own (up to eight a core), and a heap keeps what was freed in it for its
+own threads. The feed's threads (reads, checks, writes, links) then hold their
+high-water marks side by side. Two heaps for all of them took a re-run's peak from
+1,785,940-1,915,104 KiB to 1,710,084-1,754,040 KiB at 485,000 enterprises, as fast
+(``benchmarks/runs/exchange_485k_stop36.txt``).
 """
 
 from __future__ import annotations
@@ -36,10 +43,10 @@ from contextlib import contextmanager
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["give_back", "returning_pool", "reused_memory", "small_pages"]
+__all__ = ["few_arenas", "give_back", "returning_pool", "reused_memory", "small_pages"]
 
 # mallopt parameters (malloc.h) and glibc's defaults for them.
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 _DEFAULTS = {_M_TRIM_THRESHOLD: 128 * 1024, _M_MMAP_MAX: 65_536}
 
 
@@ -125,6 +132,19 @@ def give_back() -> None:
     pa.default_memory_pool().release_unused()
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
+
+
+def few_arenas(limit: int = 2) -> None:
+    """Have the process's threads share at most ``limit`` glibc heaps (arenas), as
+    ``MALLOC_ARENA_MAX`` does, for a command line before its work starts threads.
+
+    By default glibc gives threads up to eight heaps a core, and each keeps what its
+    threads freed for them alone: the feed's threads (checks, writes, Arrow's pool)
+    then hold their own high-water marks at once. glibc fixes the limit when a thread
+    first needs a heap beyond the first eight; it cannot be lifted after. Elsewhere
+    than glibc it does nothing."""
+    if _LIBC is not None:
+        _LIBC.mallopt(_M_ARENA_MAX, limit)
 
 
 @contextmanager

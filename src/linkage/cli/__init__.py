@@ -38,6 +38,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import TextIO
 
+from linkage._memory import few_arenas
 from linkage._version import __version__
 from linkage.exceptions import LinkageError
 
@@ -104,6 +105,7 @@ def _configure_logging(*, quiet: bool, verbose: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    few_arenas()  # a command's threads share two heaps (see linkage._memory)
     parser = build_parser()
     args = parser.parse_args(argv)
     package_log = logging.getLogger("linkage")
