@@ -15,7 +15,7 @@ whole re-link, and every changed link reported as ``refit``.
 
 What the links do with VDAB's records alone (the columns they read, their
 fingerprints, every field prepared: :class:`VdabSide`) is made first
-(:func:`prepare_vdab_side`; a first delivery makes it in a thread beside its shaping);
+(:func:`prepare_vdab_side`; a feed run makes it in a thread beside its shaping);
 the links then prepare only the senders' side, on both cores.
 
 The bookkeeping around the two links is columnar (at 485,000 enterprises it took 25 s

@@ -716,12 +716,12 @@ def _deliver_on(
         else {}
     )
     mark = time.perf_counter()
-    # A first delivery makes VDAB's side of the links in a thread (one core) beside
-    # its shaping, which leaves the other core idle (it hashes, holding the GIL). A
-    # re-run makes it in its links: held through the writes and their diffs, it took
-    # its peaks to 1,956,664-2,040,012 KiB (benchmarks/runs/exchange_485k_stop35.txt).
+    # VDAB's side of the links is made in a thread (one core) beside the shaping,
+    # which leaves the other core idle (it hashes, holding the GIL). A re-run holds it
+    # through its writes' diffs: 1.4-3.1 s faster, peaks 1,790,444-1,900,444 KiB with
+    # the command line's two heaps (benchmarks/runs/exchange_485k_stop36.txt).
     vdab_side: Beside[VdabSide] | None = None
-    if previous is None and not can_fork() and not preview and len(employers.columns) and not given:
+    if not can_fork() and not preview and len(employers.columns) and not given:
         vdab_side = Beside(prepare_vdab_side, employers, sites, config.links, threads=1)
         asides.append(vdab_side)
     # The dossiers', contacts' and staff extracts are let go as they are shaped.
