@@ -140,9 +140,9 @@ def few_arenas(limit: int = 2) -> None:
 
     By default glibc gives threads up to eight heaps a core, and each keeps what its
     threads freed for them alone: the feed's threads (checks, writes, Arrow's pool)
-    then hold their own high-water marks at once. glibc fixes the limit when a thread
-    first needs a heap beyond the first eight; it cannot be lifted after. Elsewhere
-    than glibc it does nothing."""
+    then hold their own high-water marks at once. glibc fixes the limit the first time
+    a thread asks for a new heap after this call (or, without it, after eight were
+    made); it cannot be lifted after. Elsewhere than glibc it does nothing."""
     if _LIBC is not None:
         _LIBC.mallopt(_M_ARENA_MAX, limit)
 
