@@ -2,9 +2,9 @@
 
 ``cryptography``'s ``update`` returns a new ``bytes`` object: at tens of megabytes
 that costs more than the cipher (fresh memory is slow to touch), and the result
-is copied again into numpy. :func:`ecb_in_place` writes each ciphertext block over
-its plaintext instead (``update_into``, which OpenSSL allows in place), a megabyte
-a call so that the work stays in cache.
+is copied again into numpy. :func:`ecb_in_place` encrypts a megabyte a call into one
+buffer kept in cache (``update_into``; since ``cryptography`` 51 it refuses to write
+over its input) and copies each ciphertext over its plaintext.
 """
 
 from __future__ import annotations
@@ -29,11 +29,9 @@ def ecb_in_place(aes: CipherContext, data: NDArray[np.generic]) -> None:
     if not data.flags.c_contiguous or data.nbytes % _BLOCK:
         raise ValueError("AES-ECB needs C-contiguous whole blocks")
     flat = data.reshape(-1).view(np.uint8)
-    if not flat.size:
-        return
-    # update_into wants room for a block more than it is given: all but the last
-    # block go straight over themselves, the last through a small copy.
-    last = flat.size - _BLOCK
-    for start in range(0, last, _BYTES):
-        aes.update_into(flat[start : min(start + _BYTES, last)].data, flat[start:].data)
-    flat[last:] = np.frombuffer(aes.update(flat[last:].tobytes()), np.uint8)
+    # update_into wants room for a block more than it is given.
+    out = np.empty(min(flat.size, _BYTES) + _BLOCK, dtype=np.uint8)
+    for start in range(0, flat.size, _BYTES):
+        chunk = flat[start : start + _BYTES]
+        done = aes.update_into(chunk.data, out.data)
+        chunk[:] = out[:done]
