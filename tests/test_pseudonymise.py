@@ -9,6 +9,7 @@ import unicodedata
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from linkage.pseudonymise import (
     canonical_values,
     crosswalk,
     hmac_sha256,
+    hmac_sha256_column,
     hmac_sha256_many,
     pseudonym_versions,
     pseudonymise,
@@ -77,6 +79,64 @@ def test_hmac_rfc4231_case_6_key_longer_than_a_block() -> None:
 @given(key=st.binary(min_size=1, max_size=200), messages=st.lists(st.binary(max_size=300)))
 def test_hmac_kernel_equals_stdlib(key: bytes, messages: list[bytes]) -> None:
     assert hmac_sha256_many(key, messages) == [hmac.digest(key, m, "sha256") for m in messages]
+
+
+@pytest.mark.parametrize(
+    ("key", "message", "digest"),
+    [
+        (
+            b"\x0b" * 20,
+            b"Hi There",
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+        ),
+        (
+            b"Jefe",
+            b"what do ya want for nothing?",
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+        ),
+        (
+            b"\xaa" * 131,
+            b"Test Using Larger Than Block-Size Key - Hash Key First",
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+        ),
+    ],
+)
+def test_hmac_column_rfc4231(key: bytes, message: bytes, digest: str) -> None:
+    got = hmac_sha256_column(key, pa.array([message, message], pa.binary()))
+    assert got.shape == (2, 32)
+    assert [bytes(row).hex() for row in got] == [digest, digest]
+
+
+@given(key=st.binary(max_size=200), messages=st.lists(st.binary(max_size=300), max_size=40))
+def test_hmac_column_equals_stdlib(key: bytes, messages: list[bytes]) -> None:
+    got = hmac_sha256_column(key, pa.array(messages, pa.binary()))
+    assert [bytes(row) for row in got] == [hmac.digest(key, m, "sha256") for m in messages]
+
+
+def test_hmac_column_of_text_across_its_blocks() -> None:
+    """Text is hashed as its UTF-8 bytes, each value in its place past a query's block
+    of 65,536 values."""
+    values = [f"dossier {i} é" for i in range(70_000)]
+    got = hmac_sha256_column(b"k" * 32, pa.array(values))
+    for row in (0, 65_535, 65_536, 69_999):
+        assert bytes(got[row]) == hmac.digest(b"k" * 32, values[row].encode(), "sha256")
+
+
+def test_hmac_column_refuses_missing_values_and_hides_the_engine_error(monkeypatch) -> None:
+    with pytest.raises(ValueError, match="missing values"):
+        hmac_sha256_column(b"k" * 32, pa.array(["a", None]))
+    import datafusion
+
+    pad = bytes(b ^ 0x36 for b in b"k" * 32 + b"\0" * 32)
+
+    def failing(*args, **kwargs):
+        raise Exception(f"plan: concat({pad!r}, m)")  # an engine error naming the query
+
+    monkeypatch.setattr(datafusion, "SessionContext", failing)
+    with pytest.raises(RuntimeError) as raised:
+        hmac_sha256_column(b"k" * 32, pa.array(["a"]))
+    assert "plan" not in str(raised.value) and raised.value.__suppress_context__
+    assert raised.value.__cause__ is None
 
 
 @given(st.lists(st.binary(min_size=16, max_size=16), max_size=50))

@@ -26,17 +26,21 @@ the one detector: ``RRN 85073003328``, ``85/07/30/033/28``, full-width digits, a
 float ``85073003328.0``): :class:`~linkage.exceptions.InvalidIdentifier`, naming
 the row, never the value. It is never hashed.
 
-Speed: the one loop per value is the HMAC (over distinct values only); its inner and
-outer SHA-256 states are computed once per key and copied per value (RFC 2104), which
-is about 2.5 times the speed of ``hmac.digest`` on OpenSSL 3, where each one-shot call
-fetches the algorithm again. Everything else is Arrow or numpy, whole columns.
+Speed: a column's HMACs (over distinct values only) are DataFusion's SHA-256 over
+Arrow's buffers, twice (RFC 2104: the inner hash of the key's inner pad and the value,
+the outer of the outer pad and that digest), with no Python object per value and the
+GIL let go (:func:`hmac_sha256_column`): at 485,000 enterprises a first delivery's 2.9
+million pseudonyms took 0.8 s instead of 2.2 s of a loop holding the GIL. The loop,
+:func:`hmac_sha256_many`, is the reference and serves small inputs: its inner and outer
+SHA-256 states are computed once per key and copied per value, about 2.5 times the speed
+of ``hmac.digest`` on OpenSSL 3. Everything else is Arrow or numpy, whole columns.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -57,6 +61,7 @@ __all__ = [
     "canonical_values",
     "crosswalk",
     "hmac_sha256",
+    "hmac_sha256_column",
     "hmac_sha256_many",
     "pseudonym_codes",
     "pseudonym_versions",
@@ -83,11 +88,8 @@ def hmac_sha256_many(key: bytes, messages: Iterable[bytes]) -> list[bytes]:
     The inner and outer hash states after the padded key are computed once and
     copied for each message; the per-message cost is two SHA-256 finalisations.
     """
-    if len(key) > _BLOCK:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(_BLOCK, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    inner_pad, outer_pad = _pads(key)
+    inner, outer = hashlib.sha256(inner_pad), hashlib.sha256(outer_pad)
     inner_copy, outer_copy = inner.copy, outer.copy
     digests: list[bytes] = []
     append = digests.append
@@ -98,6 +100,56 @@ def hmac_sha256_many(key: bytes, messages: Iterable[bytes]) -> list[bytes]:
         o.update(h.digest())
         append(o.digest())
     return digests
+
+
+#: Values per DataFusion query of :func:`hmac_sha256_column`: its memory stays small.
+_HASHED_AT_ONCE = 1 << 16
+
+
+def _pads(key: bytes) -> tuple[bytes, bytes]:
+    """The key's inner and outer pads (RFC 2104)."""
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def hmac_sha256_column(key: bytes, messages: pa.Array) -> NDArray[np.uint8]:
+    """HMAC-SHA256 of each value of an Arrow text or binary array without missing
+    values, as :func:`hmac_sha256_many` makes it: an array of shape (n, 32).
+
+    DataFusion's SHA-256 (compiled, the GIL let go) hashes the pads and values joined
+    by its ``concat``, a block of values per query. Its errors are re-raised without
+    its message, which may show the query (the pads are key material).
+
+    >>> msg = pa.array(["what do ya want for nothing?"])
+    >>> bytes(hmac_sha256_column(b"Jefe", msg)[0]) == hmac_sha256(b"Jefe", msg[0].as_py().encode())
+    True
+    """
+    import datafusion
+    from datafusion import col, lit
+    from datafusion import functions as f
+
+    values = messages.cast(pa.binary())
+    if values.null_count:
+        raise ValueError("HMAC-SHA256 of a column with missing values")
+    inner, outer = (lit(pa.scalar(pad, pa.binary())) for pad in _pads(key))
+    digest = f.sha256(f.concat(outer, f.sha256(f.concat(inner, col("m"))))).alias("d")
+    out = np.empty((len(values), 32), dtype=np.uint8)
+    try:
+        context = datafusion.SessionContext(datafusion.SessionConfig().with_target_partitions(1))
+        for start in range(0, len(values), _HASHED_AT_ONCE):
+            block = values.slice(start, _HASHED_AT_ONCE)
+            made = context.from_arrow(pa.table({"m": block})).select(digest).to_arrow_table()
+            digests = made.column("d").combine_chunks().cast(pa.binary())
+            width = np.diff(np.frombuffer(digests.buffers()[1], dtype=np.int32))
+            if len(digests) != len(block) or digests.offset or (width != 32).any():
+                raise ValueError("not a digest per value")
+            data = np.frombuffer(digests.buffers()[2], dtype=np.uint8)[: 32 * len(block)]
+            out[start : start + len(block)] = data.reshape(-1, 32)
+    except Exception:
+        raise RuntimeError("HMAC-SHA256 of a column failed (DataFusion)") from None
+    return out
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
@@ -147,10 +199,10 @@ def base32_lower(digests: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return groups.T
 
 
-def _format(digests: Sequence[bytes], version: int) -> pa.StringArray:
-    """``v<version>.<base32>`` for each 32-byte digest, as one Arrow string array."""
+def _format(raw: NDArray[np.uint8], version: int) -> pa.StringArray:
+    """``v<version>.<base32>`` for each 32-byte digest (a row of ``raw``), as one
+    Arrow string array."""
     prefix = np.frombuffer(f"v{int(version)}.".encode("ascii"), dtype=np.uint8)
-    raw = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 32)
     width = prefix.size + _CHARS
     text = np.empty((raw.shape[0], width), dtype=np.uint8)
     text[:, : prefix.size] = prefix
@@ -324,21 +376,8 @@ def _encode(text: pa.StringArray | pa.ChunkedArray) -> tuple[pa.Array, pa.String
     return encoded.indices, encoded.dictionary
 
 
-#: Distinct values hashed at a time: the messages and digests are Python bytes, a
-#: block of them at a time rather than a column's (850,000 contacts: 170 MB at once).
-_HASHED_AT_ONCE = 1 << 16
-
-
 def _pseudonyms_of(distinct: pa.StringArray, key: SecretKey, version: int) -> pa.StringArray:
-    secret = key.reveal()
-    blocks = [
-        _format(hmac_sha256_many(secret, block.cast(pa.binary()).to_pylist()), version)
-        for block in (
-            distinct.slice(start, _HASHED_AT_ONCE)
-            for start in range(0, len(distinct) or 1, _HASHED_AT_ONCE)  # none: one empty
-        )
-    ]
-    return blocks[0] if len(blocks) == 1 else pa.concat_arrays(blocks)
+    return _format(hmac_sha256_column(key.reveal(), distinct), version)
 
 
 def pseudonymise(
