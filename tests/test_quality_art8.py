@@ -374,3 +374,37 @@ def test_classified_sets_no_column_on_a_selection_while_it_is_held() -> None:
             sys.settrace(before)
     assert len(held) > 1 and len(out) == 1
     assert out[["kind", "severity"]].notna().all(axis=None)
+
+
+def test_an_earlier_defect_is_still_sent_only_by_its_own_party() -> None:
+    """A hand-worked case: a record counts as still sent only where the defect's party
+    sends its id now; a defect without a record id, where its party sends the table."""
+    text = "string[pyarrow]"
+    tables = {
+        "enterprises": pd.DataFrame(
+            {
+                "enterprise_number": pd.array(["A", "B", "C", None], dtype=text),
+                "party": pd.array(["VLAIO", "VLAIO", "TBT", "TBT"], dtype=text),
+            }
+        ),
+        "dossiers": pd.DataFrame(
+            {"dossier_id": pd.array(["D1"], dtype=text), "party": pd.array(["TBT"], dtype=text)}
+        ),
+    }
+    earlier = pd.DataFrame(
+        {
+            "party": ["VLAIO", "VLAIO", "TBT", "TBT", "VLAIO", "TBT", "VLAIO"],
+            "table": [
+                "enterprises",
+                "enterprises",
+                "enterprises",
+                "enterprises",
+                "dossiers",
+                "dossiers",
+                "enterprises",
+            ],
+            "record_id": ["A", "C", "C", None, None, "D2", "Z"],
+        }
+    ).astype(text)
+    sent = _defects._still_sent(earlier, tables)
+    assert sent.tolist() == [True, False, True, True, False, False, False]

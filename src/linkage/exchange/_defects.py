@@ -169,19 +169,26 @@ def _pairs(parties: pd.Series, ids: pd.Series) -> pa.Array:
 
 def _still_sent(earlier: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> np.ndarray:
     """Per earlier defect, whether its party still sends its record (a defect without
-    a record id: whether the party still sends the table)."""
+    a record id: whether the party still sends the table). Per table and party, the
+    ids looked up among that party's own by Arrow's hash set."""
     sent = np.zeros(len(earlier), dtype=bool)
+    table_of, party_of = _text(earlier["table"]), _text(earlier["party"])
+    ids = _text(_as_string(earlier["record_id"]))
     for table, extract in EXTRACTS.items():
-        mine = (earlier["table"] == table).to_numpy(dtype=bool)
-        if not mine.any():
+        in_table = pc.fill_null(pc.equal(table_of, table), False)
+        if not pc.any(in_table).as_py():
             continue
         frame = tables[table]
-        ours = _pairs(frame["party"], _as_string(frame[extract.id]))
-        theirs = _pairs(earlier["party"][mine], _as_string(earlier["record_id"][mine]))
-        hit = pc.fill_null(pc.is_in(theirs, value_set=ours), False).to_numpy(zero_copy_only=False)
-        no_id = earlier["record_id"][mine].isna().to_numpy(dtype=bool)
-        parties = set(frame["party"].dropna().unique())  # not 700,000 Python strings
-        sent[mine] = hit | (no_id & earlier["party"][mine].isin(parties).to_numpy(dtype=bool))
+        senders, own = _text(frame["party"]), _text(_as_string(frame[extract.id]))
+        for party in pc.unique(party_of.filter(in_table)).to_pylist():
+            mine = pc.and_(in_table, pc.fill_null(pc.equal(party_of, party), False))
+            rows = np.flatnonzero(mine.to_numpy(zero_copy_only=False))
+            sends = pc.fill_null(pc.equal(senders, party), False)
+            if not pc.any(sends).as_py():
+                continue  # the party sends no such table now: none of it is sent
+            theirs = ids.take(pa.array(rows))
+            hit = pc.fill_null(pc.is_in(theirs, value_set=own.filter(sends)), False)
+            sent[rows] = pc.or_(hit, theirs.is_null()).to_numpy(zero_copy_only=False)
     return sent
 
 
