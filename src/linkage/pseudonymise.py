@@ -29,11 +29,12 @@ the row, never the value. It is never hashed.
 Speed: a column's HMACs (over distinct values only) are DataFusion's SHA-256 over
 Arrow's buffers, twice (RFC 2104: the inner hash of the key's inner pad and the value,
 the outer of the outer pad and that digest), with no Python object per value and the
-GIL let go (:func:`hmac_sha256_column`): at 485,000 enterprises a first delivery's 2.9
-million pseudonyms took 0.8 s instead of 2.2 s of a loop holding the GIL. The loop,
-:func:`hmac_sha256_many`, is the reference and serves small inputs: its inner and outer
-SHA-256 states are computed once per key and copied per value, about 2.5 times the speed
-of ``hmac.digest`` on OpenSSL 3. Everything else is Arrow or numpy, whole columns.
+GIL let go (:func:`hmac_sha256_column`): a first delivery's shaping at 485,000
+enterprises took 1.1 s less than with a loop holding the GIL
+(``benchmarks/runs/exchange_485k_stop37.txt``). The loop, :func:`hmac_sha256_many`, is
+the reference and serves small inputs: its inner and outer SHA-256 states are computed
+once per key and copied per value, about 2.5 times the speed of ``hmac.digest`` on
+OpenSSL 3. Everything else is Arrow or numpy, whole columns.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def hmac_sha256_column(key: bytes, messages: pa.Array) -> NDArray[np.uint8]:
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
-    """HMAC-SHA256 of one message, by the same kernel as whole columns.
+    """HMAC-SHA256 of one message, by :func:`hmac_sha256_many`.
 
     >>> hmac_sha256(b"Jefe", b"what do ya want for nothing?").hex()[:16]
     '5bdcc146bf60754e'

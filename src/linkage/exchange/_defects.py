@@ -162,11 +162,6 @@ def _as_string(values: pd.Series) -> pd.Series:
     return values.astype("string")
 
 
-def _pairs(parties: pd.Series, ids: pd.Series) -> pa.Array:
-    """One text per (party, id), for Arrow's hash set."""
-    return pc.binary_join_element_wise(_text(parties), _text(ids), _SEP)
-
-
 def _still_sent(earlier: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> np.ndarray:
     """Per earlier defect, whether its party still sends its record (a defect without
     a record id: whether the party still sends the table). Per table and party, the
