@@ -578,6 +578,32 @@ def test_reasons_on_the_rows_that_may_move_are_the_whole_merge(before, after, wh
     )
 
 
+@settings(max_examples=200, deadline=None)
+@given(_LINKS, st.sampled_from(["string", object]), st.booleans())
+def test_reasons_with_nothing_before_are_the_merge(after, dtype, whole) -> None:
+    """A first delivery's reasons (no link before) are those of the whole outer merge
+    and its filter as first written: rows, order and dtypes."""
+    number, right = "enterprise_number", "employer_id"
+    was = pd.DataFrame({number: [], right: []}, dtype="string")
+    now = pd.DataFrame(
+        {number: [n for n, _ in after], right: [r for _, r in after]}, dtype=dtype
+    ).assign(match_probability=0.9)
+    both = was.merge(now[[number, right]], on=number, how="outer", suffixes=("_before", "_after"))
+    old, new = both[f"{right}_before"], both[f"{right}_after"]
+    expected = both[~((old == new) | (old.isna() & new.isna())).fillna(False)].copy()
+    expected["reason"] = "first delivery" if whole else "partner let go"
+    sets = {
+        k: {"left": pd.Index([]), "right": pd.Index([])}
+        for k in ("changed", "new", "gone", "parent")
+    }
+    pd.testing.assert_frame_equal(
+        feedlinks._reasons(
+            was, now, number, right, sets, whole="first delivery" if whole else None
+        ),
+        expected.reset_index(drop=True),
+    )
+
+
 _IDS = st.sampled_from(["a", "ab", "b", "B", "é", "z", "", "0100", "99"])
 
 

@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
+from pandas.api.extensions import ExtensionArray
 
 from linkage._memory import give_back
 from linkage.config import LinkSpec
@@ -452,9 +453,9 @@ def _outer_merge(before: pd.DataFrame, after: pd.DataFrame, on: str) -> pd.DataF
         missing = np.full(len(order), -1)
         return pd.DataFrame(
             {
-                on: after[on].array.take(order),
+                on: _take_rows(after[on], order),
                 **{f"{c}_before": before[c].array.take(missing, allow_fill=True) for c in others},
-                **{f"{c}_after": after[c].array.take(order) for c in others},
+                **{f"{c}_after": _take_rows(after[c], order) for c in others},
             }
         )
     ranks = pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
@@ -467,6 +468,14 @@ def _outer_merge(before: pd.DataFrame, after: pd.DataFrame, on: str) -> pd.DataF
     text = ids.take(pa.array(first[both[on].to_numpy()])).to_pandas().to_numpy(dtype=object)
     both[on] = text if pd.api.types.is_object_dtype(dtype) else pd.array(text, dtype=dtype)
     return both
+
+
+def _take_rows(values: pd.Series, rows: NDArray[np.intp]) -> NDArray[Any] | ExtensionArray:
+    """``values``' rows, as a frame's column: text of Python objects as a numpy array
+    (pandas checks a wrapped one for missing values when it makes the frame)."""
+    if values.dtype == object:
+        return values.to_numpy()[rows]
+    return values.array.take(rows)
 
 
 def _reasons(
@@ -489,7 +498,11 @@ def _reasons(
     before = before.astype({number: "string", right: "string"})
     both = _outer_merge(before[[number, right]], after[[number, right]], number)
     was, now = both[f"{right}_before"], both[f"{right}_after"]
-    moved = both[~((was == now) | (was.isna() & now.isna())).fillna(False)].copy()
+    if len(before):
+        moved = both[~((was == now) | (was.isna() & now.isna())).fillna(False)].copy()
+    else:  # nothing before (a first delivery): each link after with a partner
+        partnered = now.notna()
+        moved = both if partnered.all() else both[partnered].copy()
     if whole is not None:
         moved["reason"] = whole
         return moved.reset_index(drop=True)
