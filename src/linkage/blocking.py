@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,26 +120,37 @@ def candidate_pairs(
         for frame, side in ((left, "left"), (right, "right")):
             require_columns(frame, rule.reads, source=f"blocking rule {rule.name!r}, {side} table")
     n_right = len(right)
-    packed: list[NDArray[np.int64]] = []
     by_rule: dict[str, int] = {}
     skipped: dict[str, int] = {}
     split: dict[str, SplitCount] = {}
-    for rule in rules:
+
+    def proposed(rule: BlockingRule) -> tuple[NDArray[np.int64], int | SplitCount]:
+        """A rule's pairs, each packed in one integer, and what it skipped."""
+        counted: int | SplitCount
         if isinstance(rule, SplitBlockOn):
-            lefts, rights, count = rule.split_pairs(left, right, codes or {}, focus)
-            lost = count.skipped
-            if count.oversized:
-                split[rule.name] = count
+            lefts, rights, counted = rule.split_pairs(left, right, codes or {}, focus)
         else:
-            lefts, rights, lost = rule.pairs(left, right, codes or {}, focus)
-        by_rule[rule.name] = int(lefts.size)
+            lefts, rights, counted = rule.pairs(left, right, codes or {}, focus)
+        return lefts.astype(np.int64) * n_right + rights, counted
+
+    # Two rules at a time: numpy's sorts and gathers and pandas' integer hashing let
+    # go of the GIL.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        packed = list(pool.map(proposed, rules))
+    for rule, (pairs, counted) in zip(rules, packed, strict=True):
+        if isinstance(counted, SplitCount):
+            lost = counted.skipped
+            if counted.oversized:
+                split[rule.name] = counted
+        else:
+            lost = counted
+        by_rule[rule.name] = int(pairs.size)
         if lost:
             skipped[rule.name] = lost
             _log_skipped(rule, lost, split.get(rule.name))
-        packed.append(lefts.astype(np.int64) * n_right + rights)
     # Sort in place and drop repeats: far faster than np.unique's hash path on
     # millions of int64, and one array of all the rules' pairs at a time, not three.
-    unique = np.concatenate(packed)
+    unique = np.concatenate([pairs for pairs, _ in packed])
     del packed
     unique.sort()
     unique = unique[np.r_[True, unique[1:] != unique[:-1]]] if unique.size else unique

@@ -507,6 +507,7 @@ def _prepared(
     right: pd.DataFrame,
     spec: LinkSpec,
     names: tuple[str, str],
+    left_prepared: Mapping[str, pd.Series] | None,
     right_prepared: Mapping[str, pd.Series] | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both sides prepared, on two cores: the normalisers spend most of their time in
@@ -516,9 +517,12 @@ def _prepared(
     given = right_prepared or {}
     if all(f.name in given for f in spec.fields):
         rp = prepare(right, spec.fields, side="right", source=names[1], done=given)
-        return prepare(left, spec.fields, side="left", source=names[0], threads=2), rp
+        lp = prepare(left, spec.fields, side="left", source=names[0], threads=2, done=left_prepared)
+        return lp, rp
     with ThreadPoolExecutor(max_workers=2) as pool:
-        left_job = pool.submit(prepare, left, spec.fields, side="left", source=names[0])
+        left_job = pool.submit(
+            prepare, left, spec.fields, side="left", source=names[0], done=left_prepared
+        )
         right_job = pool.submit(
             prepare, right, spec.fields, side="right", source=names[1], done=right_prepared
         )
@@ -536,6 +540,7 @@ def link(
     names: tuple[str, str] = ("left", "right"),
     trace: bool = False,
     overrides: Overrides | None = None,
+    left_prepared: Mapping[str, pd.Series] | None = None,
     right_prepared: Mapping[str, pd.Series] | None = None,
 ) -> LinkResult:
     """Link ``left`` to ``right`` as ``spec`` says.
@@ -565,9 +570,9 @@ def link(
         before the one-to-one step; the links get a column ``override``. With an
         increment, the records they name count as changed, so that they are linked
         anew under them.
-    right_prepared : dict of str to Series, optional
-        Fields of ``right`` already prepared (:func:`~linkage.prepare.prepare`, by
-        field name), taken as they are.
+    left_prepared, right_prepared : dict of str to Series, optional
+        Fields of ``left`` or ``right`` already prepared
+        (:func:`~linkage.prepare.prepare`, by field name), taken as they are.
 
     Returns
     -------
@@ -586,7 +591,7 @@ def link(
     left_ids = _ids(left, spec.left_id, names[0])
     right_ids = _ids(right, spec.right_id, names[1])
     with timed(timings, "prepare"):
-        lp, rp = _prepared(left, right, spec, names, right_prepared)
+        lp, rp = _prepared(left, right, spec, names, left_prepared, right_prepared)
     rules = spec.blocking
     if parents is not None:
         left_parent, right_parent, parent_link = _parent_codes(left, right, parents)

@@ -32,7 +32,7 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +49,7 @@ from pandas.api.extensions import ExtensionArray
 from linkage._memory import give_back
 from linkage.config import LinkSpec
 from linkage.exceptions import ConfigError
+from linkage.exchange._aside import Beside
 from linkage.exchange._config import LinkSettings
 from linkage.exchange._delivery import Delivery
 from linkage.exchange._extract import list_items
@@ -675,6 +676,18 @@ def link_to_vdab(
             for name in LINKS
         }
     give_back()  # what reading and coding the records made and let go
+
+    def left_frame(name: str) -> pd.DataFrame:
+        """What a link reads of the senders' records: an enterprise (unit) sent by
+        both parties once (its first row), each plural cell as the value linked."""
+        parent = ("enterprise_number",) if name == "establishments" else ()  # units name theirs
+        rows = sent[name][coded[name][0].rows]
+        lframe = _subframe(frames[name][0], rows, _reads(specs[name], "left", *parent))
+        return one_value(lframe, vdab_side.frames[name], specs[name], vdab_side.prepared[name])[0]
+
+    # The units' side of their link made beside the enterprises' link (Arrow's
+    # normalisers let go of the GIL): it needs nothing of the enterprises' links.
+    units = Beside(_left_prepared, left_frame, "establishments", specs, vdab_side)
     results: dict[str, LinkResult] = {}
     changes: dict[str, pd.DataFrame] = {}
     linked: dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
@@ -682,8 +695,6 @@ def link_to_vdab(
     for name in LINKS:
         started = time.perf_counter()
         spec, sides = specs[name], coded[name]
-        # Units and sites name their parent (enterprise, employer).
-        parent = ("enterprise_number", "employer_id") if name == "establishments" else ()
         rframe = vdab_side.frames[name]
         number, right = spec.left_id, spec.right_id
         now = (prints[f"{name}_left"].prints, prints[f"{name}_right"].prints)
@@ -691,11 +702,10 @@ def link_to_vdab(
             before_links, before = _no_links(number, right), (sides[0].linked, sides[1].linked)
         else:
             before_links, before = _deduplicated(earlier.links[name], sides)
-        # An enterprise (unit) sent by both parties is linked once: its first row.
-        lframe = _subframe(
-            frames[name][0], sent[name][sides[0].rows], _reads(spec, "left", *parent[:1])
-        )
-        lframe, _ = one_value(lframe, rframe, spec, vdab_side.prepared[name])
+        if name == "establishments":
+            lframe, left_prepared = units.result()
+        else:
+            lframe, left_prepared = left_frame(name), None
         parents = _parents(results, coded, linked) if name == "establishments" else None
         increment = None
         sets: dict[str, dict[str, pd.Index]] = {
@@ -737,6 +747,7 @@ def link_to_vdab(
             increment=increment,
             overrides=overrides,
             names=(name, "employers" if name == "enterprises" else "sites"),
+            left_prepared=left_prepared,
             right_prepared=vdab_side.prepared[name],
         )
         results[name] = result
@@ -774,6 +785,20 @@ def link_to_vdab(
         timings=timings,
         refitted=earlier is None,
     )
+
+
+def _left_prepared(
+    left_frame: Callable[[str], pd.DataFrame],
+    name: str,
+    specs: dict[str, LinkSpec],
+    vdab_side: VdabSide,
+) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+    """``left_frame(name)`` and the fields of the link ``name`` prepared from it (those
+    its spec keeps for these columns), for :func:`linkage.pipeline.link` to take."""
+    lframe = left_frame(name)
+    spec, _ = specs[name].for_columns(lframe.columns, vdab_side.frames[name].columns)
+    prepared = prepare(lframe, spec.fields, side="left", source=name, threads=2)
+    return lframe, {column: prepared[column] for column in prepared.columns}
 
 
 def _parents(
