@@ -254,8 +254,11 @@ def with_status(
     seen = _text(earlier["first_seen"]).take(at)
     out["status"] = pd.arrays.ArrowStringArray(pc.if_else(pc.is_valid(seen), "open", "new"))
     out["first_seen"] = pd.arrays.ArrowStringArray(pc.fill_null(seen, run_id))
-    kept = pc.fill_null(pc.is_in(earlier_ids, value_set=ids), False)
-    gone = earlier[~kept.to_numpy(zero_copy_only=False)].copy()
+    # An earlier defect is kept where one of this run's ids found it (no second hash
+    # table: earlier's ids are unique).
+    kept = np.zeros(len(earlier), dtype=bool)
+    kept[pc.drop_null(at).to_numpy(zero_copy_only=False)] = True
+    gone = earlier[~kept].copy()
     fixed = gone["sent"].astype(bool).to_numpy()
     if answered is not None:
         fixed |= gone["defect_id"].isin(answered).to_numpy(dtype=bool)
