@@ -490,16 +490,23 @@ def _defects_aside(
     (``PENDING``) and the previous report's (``EARLIER``). Its seconds."""
     mark = time.perf_counter()
     found = quality_defects(extracts, today=today, max_age_days=max_age, vdab=vdab)
-    _set_aside(found, staging / PENDING)
-    del found
-    earlier = earlier_defects(
+    # The previous report read (Arrow's CSV reader and hash sets, which let go of the
+    # GIL) while this run's defects are written.
+    earlier = Beside(
+        earlier_defects,
         previous.path / "quality" if previous else None,
         parties,
         ring,
         extracts.tables,
         previous.run_id if previous else None,
     )
-    _set_aside(earlier, staging / EARLIER)
+    try:
+        _set_aside(found, staging / PENDING)
+    except BaseException:
+        earlier.cancel()  # waited for: the staging folder goes after
+        raise
+    del found
+    _set_aside(earlier.result(), staging / EARLIER)
     return time.perf_counter() - mark
 
 
