@@ -105,6 +105,22 @@ def test_right_fields_prepared_beforehand_are_taken_as_they_are(febrl) -> None:
     assert not other.links.equals(same.links)
 
 
+def test_left_fields_prepared_beforehand_are_taken_as_they_are(febrl) -> None:
+    """A field of the left side prepared beforehand links as if prepared in the link;
+    what is given is what is compared (a changed column changes the links)."""
+    from linkage.prepare import prepare
+
+    left, right, _ = febrl
+    left, right, spec = left.iloc[:800], right.iloc[:800], febrl_spec()
+    given = prepare(left, spec.fields, side="left")
+    field = spec.fields[0].name
+    same = link(left, right, spec, left_prepared={field: given[field]})
+    pd.testing.assert_frame_equal(same.links, link(left, right, spec).links)
+    blank = pd.Series(pd.NA, index=given.index, dtype=given[field].dtype)
+    other = link(left, right, spec, left_prepared={field: blank})
+    assert not other.links.equals(same.links)
+
+
 def test_duplicate_id_is_refused(febrl) -> None:
     left, right, _ = febrl
     doubled = pd.concat([left.iloc[:3], left.iloc[:1]], ignore_index=True)

@@ -96,3 +96,12 @@ def test_a_link_given_the_whole_right_side_links_as_one_preparing_it() -> None:
     given_all = link(left, right, spec, right_prepared=dict(whole.items()))
     pd.testing.assert_frame_equal(given_all.links, alone.links)
     np.testing.assert_array_equal(given_all.weights, alone.weights)
+    both = link(
+        left,
+        right,
+        spec,
+        left_prepared=dict(prepare(left, alone.spec.fields, side="left").items()),
+        right_prepared=dict(whole.items()),
+    )
+    pd.testing.assert_frame_equal(both.links, alone.links)
+    np.testing.assert_array_equal(both.weights, alone.weights)
