@@ -89,35 +89,20 @@ def test_same_input_same_output(febrl) -> None:
     np.testing.assert_array_equal(first.weights, again.weights)
 
 
-def test_right_fields_prepared_beforehand_are_taken_as_they_are(febrl) -> None:
-    """A field of the right side prepared beforehand links as if prepared in the link;
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_fields_prepared_beforehand_are_taken_as_they_are(febrl, side) -> None:
+    """A field of either side prepared beforehand links as if prepared in the link;
     what is given is what is compared (a changed column changes the links)."""
     from linkage.prepare import prepare
 
     left, right, _ = febrl
     left, right, spec = left.iloc[:800], right.iloc[:800], febrl_spec()
-    given = prepare(right, spec.fields, side="right")
+    given = prepare(left if side == "left" else right, spec.fields, side=side)
     field = spec.fields[0].name
-    same = link(left, right, spec, right_prepared={field: given[field]})
+    same = link(left, right, spec, **{f"{side}_prepared": {field: given[field]}})
     pd.testing.assert_frame_equal(same.links, link(left, right, spec).links)
     blank = pd.Series(pd.NA, index=given.index, dtype=given[field].dtype)
-    other = link(left, right, spec, right_prepared={field: blank})
-    assert not other.links.equals(same.links)
-
-
-def test_left_fields_prepared_beforehand_are_taken_as_they_are(febrl) -> None:
-    """A field of the left side prepared beforehand links as if prepared in the link;
-    what is given is what is compared (a changed column changes the links)."""
-    from linkage.prepare import prepare
-
-    left, right, _ = febrl
-    left, right, spec = left.iloc[:800], right.iloc[:800], febrl_spec()
-    given = prepare(left, spec.fields, side="left")
-    field = spec.fields[0].name
-    same = link(left, right, spec, left_prepared={field: given[field]})
-    pd.testing.assert_frame_equal(same.links, link(left, right, spec).links)
-    blank = pd.Series(pd.NA, index=given.index, dtype=given[field].dtype)
-    other = link(left, right, spec, left_prepared={field: blank})
+    other = link(left, right, spec, **{f"{side}_prepared": {field: blank}})
     assert not other.links.equals(same.links)
 
 
