@@ -87,7 +87,8 @@ def test_fields_of_one_normalised_name_share_it(monkeypatch) -> None:
 
 def test_a_link_given_the_whole_right_side_links_as_one_preparing_it() -> None:
     """``link(right_prepared=)`` with every field: the left side alone is prepared,
-    in two threads; the links are those of both sides prepared side by side."""
+    in two threads; the links are those of both sides prepared side by side, and
+    those of both sides given (``left_prepared=`` too)."""
     data = generate(n_enterprises=600, seed=3)
     spec = enterprises_spec()
     left, right = data.enterprises.drop_duplicates("enterprise_number"), data.employers
