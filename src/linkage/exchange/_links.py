@@ -691,7 +691,7 @@ def link_to_vdab(
     # fits): it needs nothing of the enterprises' links. Not in an incremental run,
     # whose writes of the enterprises and units (with their diffs) still run then: its
     # peak rose from 1.83-1.93 to 1.95-2.05 GB (benchmarks/runs/exchange_485k_stop38.txt).
-    began = {"enterprises": time.perf_counter()}  # its stage's time includes this
+    mark = time.perf_counter()  # the enterprises' stage time includes their side's
     ahead = {"enterprises": _left_prepared(left_frame, "enterprises", specs, vdab_side)}
     units = (
         Beside(_left_prepared, left_frame, "establishments", specs, vdab_side)
@@ -703,7 +703,7 @@ def link_to_vdab(
     linked: dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
     moved: dict[str, pd.Index] = {"left": pd.Index([]), "right": pd.Index([])}
     for name in LINKS:
-        started = began.pop(name, time.perf_counter())
+        started = mark if name == "enterprises" else time.perf_counter()
         spec, sides = specs[name], coded[name]
         rframe = vdab_side.frames[name]
         number, right = spec.left_id, spec.right_id
