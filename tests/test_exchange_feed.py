@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import linkage.exchange._checks as _checks
 import linkage.exchange._fingerprints as _fingerprints
 import linkage.exchange._links as feedlinks
 from linkage.cli import main
@@ -496,6 +497,34 @@ def test_the_feed_links_as_the_pandas_reference_did(config, ring: KeyRing, monke
         for path in sorted((config.store.parent / ours / "state").iterdir()):
             twin = config.store.parent / theirs / "state" / path.name
             assert path.read_bytes() == twin.read_bytes(), path.name
+
+
+def test_the_quality_pass_takes_the_links_rows_as_the_merges_find_them(
+    config, ring: KeyRing, monkeypatch
+) -> None:
+    """VDAB's disagreements on the rows the linking hands over (``FeedLinks.rows``) are
+    those found by merging the delivered links on keys, parties and numbers: a first
+    delivery and a re-run with records edited, removed and added."""
+    calls = []
+
+    def both(enterprises, delivered, links, employers, **kwargs):
+        ours = _checks.vdab_disagreements(enterprises, delivered, links, employers, **kwargs)
+        merged = _checks.vdab_disagreements(
+            enterprises, delivered, links, employers, **{**kwargs, "rows": None}
+        )
+        calls.append((kwargs.get("rows") is not None, ours, merged))
+        return ours
+
+    monkeypatch.setattr(_run, "vdab_disagreements", both)
+    run(config, ring=ring, today=TODAY)
+    _perturb(config, 1)
+    run(config, ring=ring, today=TODAY)
+    assert [given for given, _, _ in calls] == [True, True]
+    for _, ours, merged in calls:
+        assert sum(len(frame) for frame in merged) > 0
+        assert len(ours) == len(merged)
+        for mine, theirs in zip(ours, merged, strict=True):
+            pd.testing.assert_frame_equal(mine, theirs)
 
 
 # "" and "\x00" (what a missing value is hashed as), and NULs: hash_pandas_object's

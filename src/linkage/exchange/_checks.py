@@ -525,6 +525,7 @@ def vdab_disagreements(
     employers: pd.DataFrame,
     *,
     columns: tuple[str, ...] = ("postcode",),
+    rows: tuple[NDArray[np.intp], NDArray[np.intp]] | None = None,
 ) -> list[pd.DataFrame]:
     """Where VDAB's linked employer record disagrees with the sender on a field
     (``inaccurate``, found through the linkage): both filled in, different once
@@ -541,12 +542,20 @@ def vdab_disagreements(
         ``links_enterprises``: ``enterprise_key``, ``party``, ``employer_id``.
     employers : DataFrame
         VDAB's employers (``employer_id`` and the compared columns).
+    rows : pair of ndarray, optional
+        Per link, its row in ``enterprises`` and in ``employers``, where the linking
+        knows them (``FeedLinks.rows``); else they are found by merges on the keys,
+        parties and numbers, and an employer id's first record.
     """
     columns = tuple(c for c in columns if c in employers.columns)
     if not columns or not len(links):
         return []
-    at, employer_ids = _linked_rows(enterprises, delivered, links)
-    linked = _first_of(employers["employer_id"], employer_ids)
+    linked: NDArray[np.intp] | None
+    if rows is not None:
+        at, linked = rows
+    else:
+        at, employer_ids = _linked_rows(enterprises, delivered, links)
+        linked = _first_of(employers["employer_id"], employer_ids)
     out = []
     for column in columns:
         ours = enterprises[column].iloc[at].reset_index(drop=True)
@@ -560,12 +569,12 @@ def vdab_disagreements(
             a, b = normalise_postcodes(ours), normalise_postcodes(theirs)
         else:
             a, b = fold(ours), fold(theirs)
-        rows = np.zeros(len(enterprises), dtype=bool)
-        rows[at[_differ(a, b)]] = True
+        differ = np.zeros(len(enterprises), dtype=bool)
+        differ[at[_differ(a, b)]] = True
         out.append(
             found(
                 enterprises,
-                rows,
+                differ,
                 table="enterprises",
                 column=column,
                 defect="differs from VDAB's employer",

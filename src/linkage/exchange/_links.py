@@ -34,7 +34,7 @@ import shutil
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,9 @@ class FeedLinks:
 
     ``tables``: the delivered link tables; ``state``: models and fingerprints for the
     next run (written by :func:`write_state`); ``changes``: per link, the changed
-    links with their reason; ``timings``: seconds per link.
+    links with their reason; ``timings``: seconds per link; ``rows``: per delivered
+    link table, where known, each link's row in the senders' records as linked and in
+    VDAB's (for the quality pass, which would otherwise merge on keys to find them).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -123,6 +125,7 @@ class FeedLinks:
     changes: dict[str, pd.DataFrame]
     timings: dict[str, float]
     refitted: bool
+    rows: dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]] = field(default_factory=dict)
 
     def changed_links(self) -> pd.DataFrame:
         """Every changed link of both links in one table: ``link``, ``record`` (the
@@ -786,8 +789,9 @@ def link_to_vdab(
                 ),
             }
         give_back()  # what the link made and let go, before the next
+    tables, rows = _delivered_links(results, delivered, sites, coded, prints, sent)
     return FeedLinks(
-        tables=_delivered_links(results, delivered, sites, coded, prints),
+        tables=tables,
         specs=specs,
         models={name: r.model for name, r in results.items()}
         if earlier is None
@@ -796,6 +800,7 @@ def link_to_vdab(
         changes=changes,
         timings=timings,
         refitted=earlier is None,
+        rows=rows,
     )
 
 
@@ -862,13 +867,16 @@ def _delivered_links(
     sites: pd.DataFrame,
     coded: dict[str, tuple[_Side, _Side]],
     prints: dict[str, Fingerprinted],
-) -> dict[str, pd.DataFrame]:
-    """The link tables as delivered: one row per link and sending party, by key.
+    sent: dict[str, NDArray[np.intp]],
+) -> tuple[dict[str, pd.DataFrame], dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]]]:
+    """The link tables as delivered: one row per link and sending party, by key; and
+    each delivered link's rows (``FeedLinks.rows``).
 
     The merges of :func:`_merged_links` as rows: a delivered table holds the rows
-    sent (checked: the same numbers in the same order), so each delivered row's
-    record, and that record's link, are known by position. Where that does not hold,
-    or a record has more than one link, the merges."""
+    sent (checked: the same numbers in the same order; ``sent``: their rows in the
+    records as linked), so each delivered row's record, and that record's link, are
+    known by position. Where that does not hold, or a record has more than one link,
+    the merges (and no rows)."""
     ent, est = results["enterprises"], results["establishments"]
     tables = {}
     for name, result, key, number in (
@@ -879,14 +887,17 @@ def _delivered_links(
         same = text(delivered[name][number]).equals(prints[f"{name}_left"].prints.ids)
         assert result.rows is not None
         if not same or np.bincount(result.rows[0], minlength=1).max() > 1:
-            return _merged_links(results, delivered, sites)
+            return _merged_links(results, delivered, sites), {}
         link_of = np.full(len(left.rows) + 1, -1, dtype=np.intp)  # row -1: none
         link_of[result.rows[0]] = np.arange(len(result.rows[0]))
         at = link_of[left.row_of(left.now)]
         rows = np.flatnonzero(at >= 0)
-        tables[name] = (_take(delivered[name], [key, "party"], rows), at[rows])
-    (ent_keys, ent_at), (est_keys, est_at) = tables["enterprises"], tables["establishments"]
-    assert est.rows is not None
+        tables[name] = (_take(delivered[name], [key, "party"], rows), at[rows], sent[name][rows])
+    (ent_keys, ent_at, ent_rows), (est_keys, est_at, est_rows) = (
+        tables["enterprises"],
+        tables["establishments"],
+    )
+    assert ent.rows is not None and est.rows is not None
     employer = sites["employer_id"].iloc[est.rows[1][est_at]].reset_index(drop=True)
     links_ent = pd.concat(
         [ent_keys, _take(ent.links, ["employer_id", PROBABILITY, *_marked(ent)], ent_at)], axis=1
@@ -900,7 +911,11 @@ def _delivered_links(
         ],
         axis=1,
     )
-    return {"links_enterprises": links_ent, "links_establishments": links_est}
+    positions = {
+        "links_enterprises": (ent_rows, ent.rows[1][ent_at]),
+        "links_establishments": (est_rows, est.rows[1][est_at]),
+    }
+    return {"links_enterprises": links_ent, "links_establishments": links_est}, positions
 
 
 def _marked(result: LinkResult) -> list[str]:

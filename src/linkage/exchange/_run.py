@@ -527,7 +527,13 @@ def _quality(
     if removed is not None:
         first = without_records(first, *removed)
     linked = classified(
-        vdab_disagreements(enterprises, delivered, feed.tables["links_enterprises"], employers)
+        vdab_disagreements(
+            enterprises,
+            delivered,
+            feed.tables["links_enterprises"],
+            employers,
+            rows=feed.rows.get("links_enterprises"),
+        )
         if len(employers.columns)
         else []
     )
