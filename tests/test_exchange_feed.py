@@ -439,12 +439,15 @@ def _perturb(config, seed: int) -> None:
 @dataclass(frozen=True)
 class _Made:
     """The reference's fingerprint rows, made at once (the feed makes them when the
-    state is written: ``Fingerprinted.table``)."""
+    state is written: ``Fingerprinted.arrow``), and written as pandas writes them."""
 
     frame: pd.DataFrame
 
     def table(self) -> pd.DataFrame:
         return self.frame
+
+    def arrow(self) -> pa.Table:
+        return pa.Table.from_pandas(self.frame, preserve_index=False)
 
 
 def _assert_feeds_equal(feed: feedlinks.FeedLinks, reference: feedlinks.FeedLinks) -> None:

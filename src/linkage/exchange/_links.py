@@ -181,7 +181,7 @@ def write_state(folder: Path, feed: FeedLinks) -> None:
         model.save(state / f"model_{name}.json")
         (state / f"spec_{name}.sha256").write_text(spec_hash(feed.specs[name]) + "\n")
     for name, done in feed.fingerprints.items():
-        write_table(done.table(), state / f"fingerprints_{name}.parquet")
+        pq.write_table(done.arrow(), state / f"fingerprints_{name}.parquet")
     for name, frame in feed.changes.items():
         write_table(frame, state / f"link_changes_{name}.parquet")
 
