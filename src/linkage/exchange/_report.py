@@ -84,9 +84,11 @@ def ranked(defects: pd.DataFrame, *, examples: int = EXAMPLES) -> pd.DataFrame:
     columns = ["defect", "kind", "severity", "count", "fields", "examples"]
     if not len(defects):
         return pd.DataFrame(columns=columns)
-    rules = defects.groupby("defect", sort=False).agg(
-        kind=("kind", "first"), severity=("severity", "first"), count=("defect", "size")
-    )
+    # A rule's kind and severity are its first row's (a groupby's "first" made a
+    # Python string of every row's Arrow text).
+    count = defects.groupby("defect", sort=False).size()
+    first = defects.drop_duplicates("defect").set_index("defect")
+    rules = first.loc[count.index, ["kind", "severity"]].assign(count=count.to_numpy("int64"))
     fields = (
         _field_counts(defects)
         .reset_index()
