@@ -721,7 +721,11 @@ def link_to_vdab(
             lframe, left_prepared = units.result()
         else:
             lframe, left_prepared = left_frame(name), None
-        parents = _parents(results, coded, linked) if name == "establishments" else None
+        parents = (
+            _parents(results, coded, linked, vdab_side.frames["enterprises"])
+            if name == "establishments"
+            else None
+        )
         increment = None
         sets: dict[str, dict[str, pd.Index]] = {
             "changed": {},
@@ -822,18 +826,21 @@ def _parents(
     results: dict[str, LinkResult],
     coded: dict[str, tuple[_Side, _Side]],
     linked: dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]],
+    employers: pd.DataFrame,
 ) -> ParentLinks:
     """The enterprises' links as the units' parents (``ParentLinks.of``), their numbers
     Arrow text like the units' (pandas then factorizes the two by Arrow, not as Python
-    strings: the same codes)."""
+    strings: the same codes), and their employers' ids too where VDAB's are (taken
+    from ``employers``, the rows the links were made on)."""
     numbers = coded["enterprises"][0].coded.values.take(pa.array(linked["enterprises"][0]))
-    links = results["enterprises"].links
+    result = results["enterprises"]
+    employer: Any = result.links["employer_id"]
+    if employers["employer_id"].dtype == pd.StringDtype("pyarrow") and result.rows is not None:
+        ids = pa.array(employers["employer_id"].array).take(pa.array(result.rows[1]))
+        employer = pd.arrays.ArrowStringArray(ids)
     return ParentLinks(
         links=pd.DataFrame(
-            {
-                "enterprise_number": pd.arrays.ArrowStringArray(numbers),
-                "employer_id": links["employer_id"],
-            }
+            {"enterprise_number": pd.arrays.ArrowStringArray(numbers), "employer_id": employer}
         ),
         left_parent="enterprise_number",
         right_parent="employer_id",
