@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -703,6 +704,9 @@ def link_to_vdab(
     )
     results: dict[str, LinkResult] = {}
     changes: dict[str, pd.DataFrame] = {}
+    # Where the links are made whole, each link's reasons (all "first delivery" or
+    # "refit", sorted by record) in a thread beside the next link or the tables.
+    reasoning: dict[str, Beside[pd.DataFrame]] = {}
     linked: dict[str, tuple[NDArray[np.intp], NDArray[np.intp]]] = {}
     moved: dict[str, pd.Index] = {"left": pd.Index([]), "right": pd.Index([])}
     for name in LINKS:
@@ -774,7 +778,8 @@ def link_to_vdab(
         assert result.rows is not None
         after = (sides[0].code_of(result.rows[0]), sides[1].code_of(result.rows[1]))
         linked[name] = after
-        changes[name] = _reasons(
+        reasons = partial(
+            _reasons,
             before_links,
             result.links,
             number,
@@ -783,7 +788,11 @@ def link_to_vdab(
             whole=None if earlier else "first delivery" if previous is None else "refit",
             rows=_maybe_moved(before, after, sides[0].coded, sides[1].coded),
         )
-        if name == "enterprises":
+        if earlier is None:  # made whole: no link waits on another's reasons
+            reasoning[name] = Beside(reasons)
+        else:
+            changes[name] = reasons()
+        if name == "enterprises" and earlier is not None:
             moved = {
                 "left": pd.Index(changes[name][number]),
                 "right": pd.Index(
@@ -794,6 +803,7 @@ def link_to_vdab(
             }
         give_back()  # what the link made and let go, before the next
     tables, rows = _delivered_links(results, delivered, sites, coded, prints, sent)
+    changes.update((name, job.result()) for name, job in reasoning.items())
     return FeedLinks(
         tables=tables,
         specs=specs,
