@@ -97,6 +97,21 @@ def test_hand_worked_example() -> None:
     assert index[0] == ("a", "x")
 
 
+@given(rows, rows)
+def test_the_rules_together_are_each_rule_alone_in_their_order(left_rows, right_rows) -> None:
+    """A window rule runs first, whatever its place: the pairs are the union of each
+    rule's, and the counts come in the rules' order."""
+    left, right = frame(left_rows), frame(right_rows)
+    rules = [block_on("x"), sorted_neighbourhood("y", window=2), block_on("x", "y")]
+    together = candidate_pairs(left, right, rules)
+    alone = [candidate_pairs(left, right, [rule]) for rule in rules]
+    union = set().union(*(set(zip(p.left, p.right, strict=True)) for p in alone))
+    assert set(zip(together.left, together.right, strict=True)) == union
+    assert len(together) == len(union)
+    assert together.by_rule == {rule.name: len(p) for rule, p in zip(rules, alone, strict=True)}
+    assert list(together.by_rule) == [rule.name for rule in rules]
+
+
 def test_oversized_block_is_skipped_and_counted() -> None:
     left = pd.DataFrame({"name": ["peeters"] * 30 + ["maes"]})
     right = pd.DataFrame({"name": ["peeters"] * 30 + ["maes"]})

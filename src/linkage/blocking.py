@@ -26,7 +26,14 @@ from numpy.typing import NDArray
 from linkage.comparisons import Comparison, ExactMatch
 from linkage.exceptions import ConfigError
 from linkage.io import require_columns
-from linkage.rules import BlockingRule, Codes, Focus, SplitBlockOn, SplitCount
+from linkage.rules import (
+    BlockingRule,
+    Codes,
+    Focus,
+    SortedNeighbourhood,
+    SplitBlockOn,
+    SplitCount,
+)
 
 __all__ = [
     "PARENT_BLOCK_PAIRS",
@@ -136,9 +143,12 @@ def candidate_pairs(
         return packed, counted
 
     # Two rules at a time: numpy's sorts and gathers and pandas' integer hashing let
-    # go of the GIL.
+    # go of the GIL. A window rule sorts both sides whole, the longest of the rules
+    # (0.57 s of 1.4 at 485k): it starts first, so that the others share the time.
+    first = sorted(range(len(rules)), key=lambda k: not isinstance(rules[k], SortedNeighbourhood))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        packed = list(pool.map(proposed, rules))
+        made = dict(zip(first, pool.map(proposed, [rules[k] for k in first]), strict=True))
+    packed = [made.pop(k) for k in range(len(rules))]
     for rule, (pairs, counted) in zip(rules, packed, strict=True):
         if isinstance(counted, SplitCount):
             lost = counted.skipped
