@@ -19,6 +19,8 @@ __all__ = ["FIXED_WIDTH_MAX", "Encoded", "encode"]
 
 # Values longer than this have no fixed-width form: the character arrays would be too large.
 FIXED_WIDTH_MAX = 32
+# A missing value's hash in :attr:`Encoded.value_hashes`.
+_NULL_HASH = np.uint64(0x9E3779B97F4A7C15)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,12 @@ class Encoded:
     left: NDArray[np.int64]
     right: NDArray[np.int64]
     values: NDArray[np.object_]
+
+    @cached_property
+    def value_hashes(self) -> NDArray[np.uint64]:
+        """Per distinct value, the SipHash of the value (not of its code, which
+        follows the order values first appear in); the last slot is a missing value's."""
+        return np.append(pd.util.hash_array(self.values, categorize=False), _NULL_HASH)
 
     @cached_property
     def fixed_width(self) -> tuple[NDArray[np.str_], NDArray[np.int64]] | None:

@@ -222,9 +222,6 @@ def _set_shares(
     tf[same] = shares[lcode[same]]
 
 
-_NULL_HASH = np.uint64(0x9E3779B97F4A7C15)
-
-
 def record_keys(
     left: pd.DataFrame,
     right: pd.DataFrame,
@@ -254,9 +251,7 @@ def record_keys(
     keys = np.zeros(len(left), np.uint64), np.zeros(len(right), np.uint64)
     for column in dict.fromkeys(c.column for c in comparisons):
         codes = (encoded or {}).get(column) or encode(left[column], right[column])
-        # Per distinct value, the SipHash of the value (not of its code, which follows
-        # the order values first appear in); the last slot is a missing value's.
-        hashes = np.append(pd.util.hash_array(codes.values, categorize=False), _NULL_HASH)
+        hashes = codes.value_hashes
         keys = tuple(
             pd.util.hash_array(key * np.uint64(31) ^ hashes[side])
             for key, side in zip(keys, (codes.left, codes.right), strict=True)

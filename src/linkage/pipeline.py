@@ -381,6 +381,13 @@ def _increment(
     return kept, (lpos[keep], rpos[keep]), focus
 
 
+def _encoded(left: pd.Series, right: pd.Series) -> Encoded:
+    """:func:`encode`, its values' hashes made (:attr:`Encoded.value_hashes`)."""
+    coded = encode(left, right)
+    coded.value_hashes  # noqa: B018 (cached on it)
+    return coded
+
+
 def _parent_codes(
     left: pd.DataFrame, right: pd.DataFrame, parents: ParentLinks
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], pd.Series]:
@@ -601,11 +608,11 @@ def link(
         rules = (*rules, within_linked_parent(PARENT, spec.comparisons))
     with timed(timings, "block"):
         # Each compared column coded once, for blocking, comparison, term frequencies
-        # and the random pairs of the fit; two at a time (Arrow's hashing lets go of
-        # the GIL).
+        # and the random pairs of the fit, its values hashed for the records' keys;
+        # two at a time (Arrow's hashing and pandas' SipHash let go of the GIL).
         columns = list(dict.fromkeys(c.column for c in spec.comparisons))
         with ThreadPoolExecutor(max_workers=2) as pool:
-            made = pool.map(lambda column: encode(lp[column], rp[column]), columns)
+            made = pool.map(lambda column: _encoded(lp[column], rp[column]), columns)
             encoded = dict(zip(columns, made, strict=True))
         codes = {column: (e.left, e.right) for column, e in encoded.items()}
         keys = record_keys(lp, rp, spec.comparisons, encoded=encoded)
