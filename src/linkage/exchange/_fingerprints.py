@@ -243,9 +243,9 @@ class Fingerprinted:
         return self.arrow().to_pandas()
 
     def arrow(self) -> pa.Table:
-        """:meth:`table` as the state writes it: Arrow's text of the ids and parties as
-        it is (a Python string per id, converted back when written, held the GIL for
-        about a second at 485k) under the pandas metadata of :meth:`table`'s frame."""
+        """:meth:`table` as the state writes it, under the pandas metadata of that
+        frame: the ids' and parties' Arrow text as it is. (A Python string per id,
+        converted back when written, held the GIL for about a second at 485k.)"""
         prints = self.prints
         if "party" in self.frame:  # the last of the parties' values is the missing one
             names = pa.array([*prints.party_values[:-1], None], type=pa.string())
