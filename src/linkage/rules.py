@@ -270,7 +270,7 @@ def _order_by_values(
     before it, so the values cost only where the leading keys tie.
     """
     columns = {f"k{i}": pa.array(key) for i, key in enumerate(leading[:-1])}
-    mask = pa.array(present)
+    mask = None if present.all() else pa.array(present)  # no copy of every column
     for name in left.columns.intersection(right.columns):
         lcol, rcol = _arrow(left[name]), _arrow(right[name])
         if lcol is None or rcol is None:
@@ -280,7 +280,7 @@ def _order_by_values(
             both = pa.chunked_array([*lcol.cast(kind).chunks, *rcol.cast(kind).chunks], kind)
         except (pa.ArrowException, TypeError, ValueError):
             continue
-        columns[f"v{len(columns)}"] = both.filter(mask)
+        columns[f"v{len(columns)}"] = both if mask is None else both.filter(mask)
     columns["last"] = pa.array(leading[-1])
     table = pa.table(columns)
     order = pc.sort_indices(table, sort_keys=[(name, "ascending") for name in columns])
