@@ -16,6 +16,7 @@ no decisive comparison labels, its pattern's dependence:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,10 +119,12 @@ def match_weight(
 
     Summed a chunk of :data:`SCORE_CHUNK` pairs at a time (each pair's weight is its
     own, so the chunks give the same floats): at 15 M pairs, the terms' arrays of a
-    chunk are 8 MB each where all pairs' would be 120 MB.
+    chunk are 8 MB each where all pairs' would be 120 MB. Two chunks at a time
+    (numpy's gathers and sums let go of the GIL).
     """
     weight = np.empty(len(gamma))
-    for start in range(0, len(gamma), SCORE_CHUNK):
+
+    def score(start: int) -> None:
         rows = slice(start, start + SCORE_CHUNK)
         part_tf = None if tf is None else {name: freq[rows] for name, freq in tf.items()}
         parts = terms(layout, params, gamma[rows], part_tf)
@@ -130,4 +133,7 @@ def match_weight(
         for column in parts.columns:
             chunk += column
         weight[rows] = chunk
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(score, range(0, len(gamma), SCORE_CHUNK)))
     return weight
