@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from linkage.evaluate import link_quality
@@ -631,6 +632,21 @@ def test_extract_csv_read_by_arrow_equals_pandas(tmp_path: Path, text: bytes) ->
         assert found[column].astype(object).where(found[column].notna(), None).tolist() == (
             expected[column].astype(object).where(expected[column].notna(), None).tolist()
         )
+
+
+def test_delivered_files_keep_the_ranges_of_what_is_not_text(config, ring) -> None:
+    """Minimum and maximum in a delivered file for dates and numbers, not for text."""
+    delivered = run(config, ring=ring, today=TODAY).path
+    ranged = set()
+    for path in sorted(delivered.glob("*.parquet")):
+        meta = pq.ParquetFile(path).metadata
+        for i in range(meta.num_columns):
+            chunk = meta.row_group(0).column(i)
+            text = chunk.physical_type == "BYTE_ARRAY"
+            assert chunk.is_stats_set != text, (path.name, chunk.path_in_schema)
+            if chunk.is_stats_set:
+                ranged.add(chunk.path_in_schema)
+    assert {"start_date", "match_probability"} <= ranged
 
 
 def test_diff_of_deliveries_table_by_table_equals_the_whole_diff(config, ring) -> None:

@@ -398,6 +398,13 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
     return table.cast(pa.schema(fields)).replace_schema_metadata(None)
 
 
+def _ranged(table: pa.Table) -> list[str]:
+    """The columns whose minimum and maximum a file keeps: those not text. A date's
+    range lets a reader skip what it does not want; a pseudonym's, a name's or an
+    id's skips nothing, and their statistics cost a tenth of a table's write."""
+    return [f.name for f in table.schema if not pa.types.is_string(f.type)]
+
+
 def _write_table(
     folder: Path,
     name: str,
@@ -417,7 +424,7 @@ def _write_table(
     # which let go of the GIL, on a table held anyway.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="then") as pool:
         after = pool.submit(then, name, table) if then is not None else None
-        pq.write_table(table, path, compression="zstd")
+        pq.write_table(table, path, compression="zstd", write_statistics=_ranged(table))
         if after is not None:
             after.result()
     counts = pc.value_counts(table.column("party")).to_pylist()
