@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from linkage.exceptions import ConfigError
@@ -30,7 +30,7 @@ from linkage.normalise import (
 )
 from linkage.normalise._addresses import _strip_box_word
 from linkage.normalise._contacts import _belgian_fast_path, _phones, _reference_phone_kernel
-from linkage.normalise._core import MAX_CHARS, pad, until_stable
+from linkage.normalise._core import MAX_CHARS, _plain_words, pad, plain_words, until_stable
 from linkage.normalise._names import _MULTI_START_RE, _strip_once
 
 NA = pd.NA
@@ -717,3 +717,24 @@ def test_until_stable_equals_the_plain_loop(raw) -> None:
         arr, _strip_once, again=lambda s: pc.match_substring_regex(pad(s), _MULTI_START_RE)
     )
     assert again.equals(_loop_reference(arr, _strip_once))
+
+
+_WORDISH = st.text(alphabet=st.sampled_from("aab  z09.'\u2019-&\t\u00a0\u00e9\u0436"), max_size=8)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=st.lists(st.one_of(st.none(), _WORDISH), max_size=12), large=st.booleans())
+@example(raw=["a ", " a", "a  b", "", "ab 09", None], large=False)
+def test_plain_words_rewrites_only_what_it_would_change(raw: list[str | None], large) -> None:
+    """Values left as they are (plain words already) are those a rewrite leaves."""
+    folded = pa.array(raw, type=pa.large_string() if large else pa.string())
+    assert plain_words(folded).equals(_plain_words(folded))
+    assert plain_words(pa.chunked_array([folded, folded])).equals(
+        _plain_words(pa.concat_arrays([folded, folded]))
+    )
+
+
+def test_plain_words_known_answers() -> None:
+    raw = ["b.v.b.a. peeters", "l'oreal", " jan  peeters ", "", "plain", None, "caf\u00e9-bar"]
+    plain = ["bvba peeters", "loreal", "jan peeters", None, "plain", None, "caf\u00e9 bar"]
+    assert plain_words(pa.array(raw)).to_pylist() == plain

@@ -292,10 +292,29 @@ def collapse_whitespace(
     return null_where(arr, pc.equal(arr, ""))
 
 
-def plain_words(folded: pa.Array) -> pa.Array:
+#: A value :func:`plain_words` may change: anything but lower-case ASCII letters and
+#: digits in words one space apart, or empty.
+_ROUGH = r"[^a-z0-9 ]|  |^ | $|^$"
+
+
+def plain_words(folded: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Folded text as plain words: abbreviation dots joined ("b.v.b.a." -> "bvba",
     "o.l.v." -> "olv": a dot right after a one-letter word), apostrophes dropped
-    ("l'oreal" -> "loreal", as it is often typed), other punctuation to spaces."""
+    ("l'oreal" -> "loreal", as it is often typed), other punctuation to spaces.
+
+    Only the values that may change are rewritten (one search finds them: most names
+    are plain words already, and each rewrite copies every value it is given)."""
+    folded = folded.combine_chunks() if isinstance(folded, pa.ChunkedArray) else folded
+    rough = pc.fill_null(pc.match_substring_regex(folded, _ROUGH), False)
+    if not pc.any(rough).as_py():
+        return folded
+    if pc.all(rough).as_py():
+        return _plain_words(folded)
+    return pc.replace_with_mask(folded, rough, _plain_words(pc.filter(folded, rough)))
+
+
+def _plain_words(folded: pa.Array) -> pa.Array:
+    """:func:`plain_words` of every value."""
     arr = pc.replace_substring_regex(folded, r"\b(\pL)\.", r"\1")
     arr = pc.replace_substring_regex(arr, "['`\u2018\u2019\u00b4]", "")
     # Spaces are left out of the class: matching each one would cost a rewrite.
