@@ -15,7 +15,7 @@ Conventions (the same in ``split_address`` and ``normalise_address``):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import product
 from typing import Any
 
@@ -30,6 +30,7 @@ from linkage.normalise._core import (
     map_distinct,
     no_reasons,
     null_where,
+    on_matches,
     on_uniques,
     pad,
     plain_words,
@@ -142,15 +143,6 @@ def _alternation(abbreviations: Iterable[str]) -> str:
     return "|".join(sorted(abbreviations, key=lambda a: (-len(a), a)))
 
 
-def _on_matches(arr: pa.Array, pattern: str, step: Callable[[pa.Array], pa.Array]) -> pa.Array:
-    """Apply ``step`` to the values that match ``pattern`` only (few streets hold a
-    contraction, and ``step`` is one regex per type)."""
-    hit = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
-    if not pc.any(hit).as_py():
-        return arr
-    return pc.replace_with_mask(arr, hit, step(pc.filter(arr, hit)))
-
-
 def _replace_each(
     arr: pa.Array, table: Mapping[str, list[str]], pattern: str, repl: str
 ) -> pa.Array:
@@ -183,7 +175,7 @@ def _dotted_types(folded: pa.Array) -> pa.Array:
         arr = _replace_each(arr, _DOTTED, later, r"\1{word} ")
         return _replace_each(arr, _DOTTED, glued, r"\1{word} ")
 
-    return _on_matches(folded, rf"(?:[a-z](?:{every})|^(?:{firsts}))\.", step)
+    return on_matches(folded, rf"(?:[a-z](?:{every})|^(?:{firsts}))\.", step)
 
 
 def _bare_types(padded: pa.Array) -> pa.Array:
@@ -202,7 +194,7 @@ def _bare_types(padded: pa.Array) -> pa.Array:
         arr = _replace_each(arr, three, r"([a-z]{{2}})(?:{alt}) ", r"\1{word} ")
         return _replace_each(arr, two, r"([a-z]{{3}})(?:{alt}) ", r"\1{word} ")
 
-    return _on_matches(padded, rf"(?:{every}) |^ (?:{firsts}) ", step)
+    return on_matches(padded, rf"(?:{every}) |^ (?:{firsts}) ", step)
 
 
 _BOX_WORDS = r"(?:bus|bte|boite|box|bo|b)"

@@ -51,6 +51,7 @@ __all__ = [
     "map_distinct",
     "no_reasons",
     "null_where",
+    "on_matches",
     "on_uniques",
     "pad",
     "plain_words",
@@ -292,6 +293,15 @@ def collapse_whitespace(
     return null_where(arr, pc.equal(arr, ""))
 
 
+def on_matches(arr: pa.Array, pattern: str, step: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """Apply ``step`` to the values that match ``pattern`` only, the others as they are
+    (where few values need a rewrite, and each rewrite copies every value it is given)."""
+    hit = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
+    if not pc.any(hit).as_py():
+        return arr
+    return pc.replace_with_mask(arr, hit, step(pc.filter(arr, hit)))
+
+
 #: A value :func:`plain_words` may change: anything but lower-case ASCII letters and
 #: digits in words one space apart, or empty.
 _ROUGH = r"[^a-z0-9 ]|  |^ | $|^$"
@@ -302,15 +312,10 @@ def plain_words(folded: pa.Array | pa.ChunkedArray) -> pa.Array:
     "o.l.v." -> "olv": a dot right after a one-letter word), apostrophes dropped
     ("l'oreal" -> "loreal", as it is often typed), other punctuation to spaces.
 
-    Only the values that may change are rewritten (one search finds them: most names
-    are plain words already, and each rewrite copies every value it is given)."""
+    Only the values that may change are rewritten (:func:`on_matches`: most names are
+    plain words already)."""
     folded = folded.combine_chunks() if isinstance(folded, pa.ChunkedArray) else folded
-    rough = pc.fill_null(pc.match_substring_regex(folded, _ROUGH), False)
-    if not pc.any(rough).as_py():
-        return folded
-    if pc.all(rough).as_py():
-        return _plain_words(folded)
-    return pc.replace_with_mask(folded, rough, _plain_words(pc.filter(folded, rough)))
+    return on_matches(folded, _ROUGH, _plain_words)
 
 
 def _plain_words(folded: pa.Array) -> pa.Array:
