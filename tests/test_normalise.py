@@ -30,8 +30,25 @@ from linkage.normalise import (
 )
 from linkage.normalise._addresses import _strip_box_word
 from linkage.normalise._contacts import _belgian_fast_path, _phones, _reference_phone_kernel
-from linkage.normalise._core import MAX_CHARS, _plain_words, pad, plain_words, until_stable
-from linkage.normalise._names import _MULTI_START_RE, _strip_once
+from linkage.normalise._core import (
+    MAX_CHARS,
+    fold,
+    _plain_words,
+    pad,
+    plain_words,
+    replace_tokens,
+    unpad,
+    until_stable,
+)
+from linkage.normalise._names import (
+    _CONNECTOR,
+    _CONNECTORS,
+    _MULTI_START_RE,
+    _clean,
+    _strip_forms,
+    _strip_once,
+    _stripped,
+)
 
 NA = pd.NA
 
@@ -732,6 +749,27 @@ def test_plain_words_rewrites_only_what_it_would_change(raw: list[str | None], l
     assert plain_words(pa.chunked_array([folded, folded])).equals(
         _plain_words(pa.concat_arrays([folded, folded]))
     )
+
+
+_NAME_WORDS = st.sampled_from(
+    ["and", "et", "und", "en", "bvba", "comm", "v", "commv", "nv", "peeters", "andre", "comm v"]
+)
+_NAMEISH = st.lists(
+    st.one_of(_NAME_WORDS, st.sampled_from([" ", "  ", "\t", "&", ".", "'"])), max_size=8
+).map("".join)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=st.lists(st.one_of(st.none(), _NAMEISH), max_size=12), large=st.booleans())
+@example(raw=["comm commv v", "peeters comm v", "a and b", "et", " nv ", "andre"], large=False)
+def test_names_rewrite_only_the_names_that_hold_a_token(raw: list[str | None], large) -> None:
+    """The connectors' and the legal forms' rewrites, run on the names that hold a
+    token only, give what they give run on every name."""
+    values = pa.array(raw, type=pa.large_string() if large else pa.string())
+    plain = plain_words(pc.replace_substring(fold(values), "&", " and "))
+    every = unpad(replace_tokens(pad(plain), _CONNECTORS, _CONNECTOR))
+    assert _clean(values).equals(every)
+    assert _strip_forms(every).equals(_stripped(every))
 
 
 def test_plain_words_known_answers() -> None:

@@ -343,14 +343,15 @@ def unpad(padded: pa.Array) -> pa.Array:
     return null_where(arr, pc.equal(arr, ""))
 
 
-def token_alternation(tokens: Iterable[str]) -> str:
-    """An RE2 alternation of ``tokens`` as written in a padded value (spaces doubled).
+def token_alternation(tokens: Iterable[str], *, padded: bool = True) -> str:
+    """An RE2 alternation of ``tokens`` as written in a padded value (spaces doubled),
+    or, without ``padded``, in a value as it is.
 
     Longer alternatives come first, so a long form wins over its prefix. Wrap it as
-    ``" (?:" + alternation + ") "`` to match whole tokens.
+    ``" (?:" + alternation + ") "`` to match whole tokens of a padded value.
     """
     ordered = sorted(set(tokens), key=lambda t: (-len(t), t))
-    return "|".join(_escape(t).replace(" ", "  ") for t in ordered)
+    return "|".join(_escape(t).replace(" ", "  " if padded else " ") for t in ordered)
 
 
 def _escape(token: str) -> str:

@@ -15,6 +15,7 @@ from linkage.normalise._core import (
     keep_reason,
     no_reasons,
     null_where,
+    on_matches,
     pad,
     plain_words,
     replace_tokens,
@@ -103,6 +104,10 @@ _CONNECTORS = ("and", "et", "und")
 _CONNECTOR = "en"
 
 _FORMS_RE = f" (?:{token_alternation(LEGAL_FORMS)}) "
+# A whole form or connector in a value as it is (not padded): the values the
+# rewrites below change (plain words leave no space at an end, no empty value).
+_HOLDS_FORM = f"(?:^| )(?:{token_alternation(LEGAL_FORMS, padded=False)})(?: |$)"
+_HOLDS_CONNECTOR = f"(?:^| )(?:{token_alternation(_CONNECTORS, padded=False)})(?: |$)"
 _FORM_GROUP_RE = f" (?P<form>{token_alternation(LEGAL_FORMS)}) "
 _MULTI_START_RE = f" (?:{token_alternation({f.split()[0] for f in LEGAL_FORMS if ' ' in f})}) "
 _SPELLINGS = pa.array(list(LEGAL_FORMS))
@@ -114,16 +119,26 @@ def _clean(values: pa.Array) -> pa.Array:
     # "&" after folding (NFKD makes one of the full-width ampersand); "Comm. V." ->
     # "comm v", "Peeters.be" -> "peeters be".
     arr = plain_words(pc.replace_substring(fold(values), "&", " and "))
+    return on_matches(arr, _HOLDS_CONNECTOR, _connected)  # most names hold none
+
+
+def _connected(arr: pa.Array) -> pa.Array:
+    """Every connector as the one token (:func:`_clean` of the names that hold one)."""
     return unpad(replace_tokens(pad(arr), _CONNECTORS, _CONNECTOR))
 
 
 def _strip_forms(arr: pa.Array) -> pa.Array:
-    """Remove legal forms until none is left.
+    """Remove legal forms until none is left, from the names that hold one.
 
     A removal can only make a new form where it brings together the words of a
     multi-word form ("comm commv v" -> "comm v"), so later rounds revisit just the
     values that changed and hold the first word of one.
     """
+    return on_matches(arr, _HOLDS_FORM, _stripped)
+
+
+def _stripped(arr: pa.Array) -> pa.Array:
+    """:func:`_strip_forms` of every value."""
     return until_stable(
         arr,
         _strip_once,
