@@ -32,8 +32,8 @@ from linkage.normalise._addresses import _strip_box_word
 from linkage.normalise._contacts import _belgian_fast_path, _phones, _reference_phone_kernel
 from linkage.normalise._core import (
     MAX_CHARS,
-    fold,
     _plain_words,
+    fold,
     pad,
     plain_words,
     replace_tokens,
