@@ -173,6 +173,18 @@ def test_cross_party_difference_is_reported_to_both(report) -> None:
     assert ((tbt["record_id"] == record) & (tbt["defect"] == rule)).any()
 
 
+def test_the_report_lists_defects_by_table_row_and_column(report) -> None:
+    """The checks' defects and the links' are sorted together, once (a run leaves the
+    checks' in the order found until then)."""
+    result, _ = report
+    for party in ("VLAIO", "TBT"):
+        q = _read(result, party)
+        assert len(q) > 10
+        rows = [int(r) if r else float("inf") for r in q["row"]]
+        keys = list(zip(q["table"], rows, q["column"], strict=True))
+        assert keys == sorted(keys)
+
+
 def test_every_kind_is_a_kind_of_art_8_and_values_are_not_repeated(report) -> None:
     result, _ = report
     q = pd.concat([_read(result, p) for p in ("VLAIO", "TBT")])
