@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import threading
+import time
 import weakref
 from pathlib import Path
 
@@ -144,7 +146,7 @@ class _Frame(pd.DataFrame):
         return _Frame
 
 
-def test_write_each_lets_each_table_go_once_written_and_keeps_their_order(
+def test_write_each_lets_each_table_go_once_sorted_and_keeps_their_order(
     tmp_path: Path,
 ) -> None:
     tables = {
@@ -155,9 +157,10 @@ def test_write_each_lets_each_table_go_once_written_and_keeps_their_order(
     seen: list[str] = []
 
     def then(name: str, table: pa.Table) -> None:
-        # The tables not linked go first; every table written before is let go.
+        # The tables not linked go first; each is let go once sorted (here: called
+        # with its sorted copy), before its file is written.
         seen.append(name)
-        assert all(alive[done]() is None for done in seen[:-1])
+        assert all(alive[done]() is None for done in seen)
 
     written = R._write_each(tmp_path, tables, metadata={}, then=then)
     assert tables == {}
@@ -202,6 +205,48 @@ def test_write_each_two_at_a_time_writes_the_same_and_starts_none_after_a_failur
     with pytest.raises(OSError, match="disk full"):
         R._write_each(tmp_path / "failed", tables(), metadata={}, then=lambda *_: None, workers=1)
     assert started == ["contacts"]  # the first not linked: none after it
+
+
+def test_write_each_within_the_largest_has_no_more_at_once_than_the_largest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = {"dossiers": 700, "staff": 200, "contacts": 1000, "amounts": 250, "services": 100}
+    size = {n: 8 * r for n, r in rows.items()}  # one int64 column
+    lock = threading.Lock()
+    writing: dict[str, int] = {}
+    started: list[str] = []
+    most, pairs = [0], []
+
+    def tables() -> dict[str, pd.DataFrame]:
+        return {n: pd.DataFrame({"x": np.arange(r, dtype=np.int64)}) for n, r in rows.items()}
+
+    def fake(folder, one, **kwargs):
+        (name,) = one
+        with lock:
+            started.append(name)
+            writing[name] = size[name]
+            most[0] = max(most[0], sum(writing.values()))
+            pairs.extend([tuple(sorted(writing))] if len(writing) == 2 else [])
+        if name == fails:
+            raise OSError("disk full")
+        time.sleep(0.05)
+        with lock:
+            del writing[name]
+        return {one.popitem()[0]: {}}
+
+    monkeypatch.setattr(R.D, "write_tables", fake)
+    fails = None
+    kwargs = {"metadata": {}, "then": lambda *_: None, "workers": 2, "within_largest": True}
+    assert list(R._write_each(tmp_path, tables(), **kwargs)) == list(rows)
+    assert started[0] == "contacts"  # the largest first, alone
+    assert most[0] <= size["contacts"]
+    assert ("amounts", "dossiers") in pairs  # two at once where they fit
+    started.clear()
+    writing.clear()
+    fails = "contacts"
+    with pytest.raises(OSError, match="disk full"):
+        R._write_each(tmp_path, tables(), **kwargs)
+    assert started == ["contacts"]  # the one waiting beside it is not started
 
 
 def test_with_takes_no_copy_when_every_number_is_there() -> None:

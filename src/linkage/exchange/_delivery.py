@@ -408,12 +408,14 @@ def _ranged(table: pa.Table) -> list[str]:
 def _write_table(
     folder: Path,
     name: str,
-    frame: pd.DataFrame,
+    box: list[pd.DataFrame],
     metadata: Mapping[bytes, bytes] | None = None,
     then: Callable[[str, pa.Table], None] | None = None,
 ) -> dict[str, Any]:
+    frame = box.pop()  # the frame, let go once sorted if this was its only reference
     key = [c for c in OUTPUTS[name].key if c in frame.columns] if name in OUTPUTS else []
     table = _arrow(frame)
+    del frame
     if metadata:
         table = table.replace_schema_metadata(dict(metadata))
     if key:
@@ -448,6 +450,7 @@ def write_tables(
     then: Callable[[str, pa.Table], None] | None = None,
     checkpoints: bool = True,
     workers: int = 2,
+    let_go: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Write each table as ``<name>.parquet`` (rows sorted by key); describe what was written.
 
@@ -462,14 +465,23 @@ def write_tables(
     of the GIL); each table's checkpoint is passed in order once it is written, and
     a failure waits for the writes under way and starts no other. Without
     ``checkpoints`` (written in a child process), the caller passes them; ``workers``:
-    tables written at a time (one where another process takes the other core).
+    tables written at a time (one where another process takes the other core). With
+    ``let_go``, each table is taken out of ``tables`` (emptied), so that a caller that
+    holds it nowhere else has it let go once it is sorted, before its file is written.
     """
     outputs = {}
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="write-tables")
     try:
         futures = {
-            name: pool.submit(_write_table, folder, name, f, metadata, then)
-            for name, f in tables.items()
+            name: pool.submit(
+                _write_table,
+                folder,
+                name,
+                [tables.pop(name) if let_go else tables[name]],
+                metadata,
+                then,
+            )
+            for name in list(tables)
         }
         for name, future in futures.items():
             outputs[name] = future.result()

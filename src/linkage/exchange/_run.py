@@ -25,6 +25,7 @@ import logging
 import os
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -570,25 +571,57 @@ def _write_each(
     metadata: dict[bytes, bytes],
     then: Callable[[str, pa.Table], None],
     workers: int = 1,
+    within_largest: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """:func:`._delivery.write_tables` of ``workers`` tables at a time, each taken out
-    of ``tables`` (emptied) as its write starts and so let go once written. The
+    of ``tables`` (emptied) as its write starts and so let go once sorted. The
     enterprises and establishments go last: their text is the linked extracts', held
     anyway, so the others' is let go before their writes (their sort and diff copies
-    are the largest). The writes not started when a failure is found are not made.
-    What was written, in the order of ``tables``."""
+    are the largest). With ``within_largest`` (a re-run: its diffs hold copies too),
+    the largest go first, and a write waits until the tables being written and its
+    own are no larger than the largest alone. The writes not started when a failure
+    is found are not made. What was written, in the order of ``tables``."""
     order = list(tables)
+    size = {name: int(frame.memory_usage(index=False).sum()) for name, frame in tables.items()}
+    budget = max(size.values(), default=0) if within_largest else None
+    held = [0]  # the size of the tables being written
+    failed = [False]
+    room = threading.Condition()
+
+    def fits(name: str) -> bool:
+        return failed[0] or budget is None or not held[0] or held[0] + size[name] <= budget
 
     def one(name: str) -> dict[str, dict[str, Any]]:
-        frame = {name: tables.pop(name)}
-        return D.write_tables(
-            staging, frame, metadata=metadata, then=then, checkpoints=False, workers=1
-        )
+        with room:
+            room.wait_for(lambda: fits(name))
+            if failed[0]:
+                return {}  # not started: another failed (raised by its own job)
+            held[0] += size[name]
+        try:
+            return D.write_tables(
+                staging,
+                {name: tables.pop(name)},
+                metadata=metadata,
+                then=then,
+                checkpoints=False,
+                workers=1,
+                let_go=True,
+            )
+        except BaseException:
+            failed[0] = True
+            raise
+        finally:
+            with room:
+                held[0] -= size[name]
+                room.notify_all()
+
+    def first(name: str) -> tuple[bool, int]:
+        return name in _LINKED, -size[name] if within_largest else 0
 
     written: dict[str, dict[str, Any]] = {}
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="write-each")
     try:
-        jobs = [pool.submit(one, name) for name in sorted(order, key=lambda n: n in _LINKED)]
+        jobs = [pool.submit(one, name) for name in sorted(order, key=first)]
         for job in jobs:
             written.update(job.result())
     finally:
@@ -779,10 +812,15 @@ def _deliver_on(
         diffs[name] = D.diff_table(previous, name, table, through=through)
 
     def write(
-        tables: dict[str, pd.DataFrame], workers: int = 1
+        tables: dict[str, pd.DataFrame], workers: int = 1, within_largest: bool = False
     ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, int]]]:
         written = _write_each(
-            staging, tables, metadata=file_metadata(purposes), then=compare, workers=workers
+            staging,
+            tables,
+            metadata=file_metadata(purposes),
+            then=compare,
+            workers=workers,
+            within_largest=within_largest,
         )
         return written, diffs
 
@@ -811,9 +849,9 @@ def _deliver_on(
         writings = [Aside(write, tables)]
     else:
         beside = {name: tables.pop(name) for name in _LINKED}
-        # Two tables at a time where nothing is diffed (a first delivery): a re-run's
-        # diffs hold the memory a second would take.
-        writings = [Aside(write, tables, 2 if previous is None else 1), Beside(write, beside)]
+        # Two tables at a time; where they are diffed (a re-run: the diffs hold
+        # copies), no more of them at once than the largest alone.
+        writings = [Aside(write, tables, 2, previous is not None), Beside(write, beside)]
         del beside
     asides.extend(writings)
     del tables
