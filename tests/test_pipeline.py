@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import linkage
+from linkage import pipeline
 from linkage.comparisons import distance, exact_match, similarity
 from linkage.config import Field, LinkSpec, ModelSettings
 from linkage.evaluate import link_quality
@@ -113,6 +114,20 @@ def test_duplicate_id_is_refused(febrl) -> None:
         SchemaError, match=r"column 'rec_id', row 4: duplicate id \(first at row 1\)"
     ):
         link(doubled, right.iloc[:3], febrl_spec())
+
+
+def test_ids_a_caller_checked_are_not_checked_again(febrl, monkeypatch) -> None:
+    left, right, _ = febrl
+    left, right, spec = left.iloc[:500], right.iloc[:500], febrl_spec()
+    expected = link(left, right, spec).links
+
+    def again(*args, **kwargs):
+        raise AssertionError("checked again")
+
+    monkeypatch.setattr(pipeline, "check_unique", again)
+    pd.testing.assert_frame_equal(link(left, right, spec, checked_ids=True).links, expected)
+    with pytest.raises(AssertionError, match="checked again"):
+        link(left, right, spec)
 
 
 def _children(n: int = 20) -> tuple[LinkSpec, pd.DataFrame, pd.DataFrame, ParentLinks]:

@@ -320,9 +320,10 @@ def links_table(
     )
 
 
-def _ids(table: pd.DataFrame, column: str, name: str) -> pd.Index:
+def _ids(table: pd.DataFrame, column: str, name: str, *, checked: bool = False) -> pd.Index:
     require_columns(table, (column,), source=name)
-    check_unique(table[column].reset_index(drop=True), source=name)
+    if not checked:
+        check_unique(table[column].reset_index(drop=True), source=name)
     return pd.Index(table[column].to_numpy())
 
 
@@ -549,6 +550,7 @@ def link(
     overrides: Overrides | None = None,
     left_prepared: Mapping[str, pd.Series] | None = None,
     right_prepared: Mapping[str, pd.Series] | None = None,
+    checked_ids: bool = False,
 ) -> LinkResult:
     """Link ``left`` to ``right`` as ``spec`` says.
 
@@ -580,6 +582,9 @@ def link(
     left_prepared, right_prepared : dict of str to Series, optional
         Fields of ``left`` or ``right`` already prepared
         (:func:`~linkage.prepare.prepare`, by field name), taken as they are.
+    checked_ids : bool
+        Both tables' ids are known to be there and unique (a caller that made them
+        so): not checked again. By default a missing or repeated id is refused.
 
     Returns
     -------
@@ -595,8 +600,8 @@ def link(
     if model is not None:
         model.check_spec(spec)  # before any work, not as a gamma of the wrong shape
     timings: dict[str, float] = {}
-    left_ids = _ids(left, spec.left_id, names[0])
-    right_ids = _ids(right, spec.right_id, names[1])
+    left_ids = _ids(left, spec.left_id, names[0], checked=checked_ids)
+    right_ids = _ids(right, spec.right_id, names[1], checked=checked_ids)
     with timed(timings, "prepare"):
         lp, rp = _prepared(left, right, spec, names, left_prepared, right_prepared)
     rules = spec.blocking

@@ -772,6 +772,9 @@ def link_to_vdab(
             names=(name, "employers" if name == "enterprises" else "sites"),
             left_prepared=left_prepared,
             right_prepared=vdab_side.prepared[name],
+            # Each number once (the first row of each, see _Side), VDAB's ids checked
+            # when read.
+            checked_ids=True,
         )
         results[name] = result
         timings[f"link_{name}"] = time.perf_counter() - started
