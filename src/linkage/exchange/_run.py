@@ -584,19 +584,20 @@ def _write_each(
     order = list(tables)
     size = {name: int(frame.memory_usage(index=False).sum()) for name, frame in tables.items()}
     budget = max(size.values(), default=0) if within_largest else None
-    held = [0]  # the size of the tables being written
-    failed = [False]
+    held = 0  # the size of the tables being written
+    failed = False
     room = threading.Condition()
 
     def fits(name: str) -> bool:
-        return failed[0] or budget is None or not held[0] or held[0] + size[name] <= budget
+        return failed or budget is None or not held or held + size[name] <= budget
 
     def one(name: str) -> dict[str, dict[str, Any]]:
+        nonlocal held, failed
         with room:
             room.wait_for(lambda: fits(name))
-            if failed[0]:
+            if failed:
                 return {}  # not started: another failed (raised by its own job)
-            held[0] += size[name]
+            held += size[name]
         try:
             return D.write_tables(
                 staging,
@@ -608,11 +609,11 @@ def _write_each(
                 let_go=True,
             )
         except BaseException:
-            failed[0] = True
+            failed = True
             raise
         finally:
             with room:
-                held[0] -= size[name]
+                held -= size[name]
                 room.notify_all()
 
     def first(name: str) -> tuple[bool, int]:
