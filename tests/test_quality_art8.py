@@ -420,3 +420,45 @@ def test_an_earlier_defect_is_still_sent_only_by_its_own_party() -> None:
     ).astype(text)
     sent = _defects._still_sent(earlier, tables)
     assert sent.tolist() == [True, False, True, True, False, False, False]
+
+
+def test_the_previous_report_is_read_once_the_checks_are_done_before_they_are_classified(
+    small, tmp_path: Path, monkeypatch
+) -> None:
+    """A re-run reads its previous report beside the one core that classifies and
+    writes its defects, not beside the checks' two threads nor after them; with the
+    same statuses as when it is read after."""
+    from linkage.exchange import _quality
+    from linkage.exchange import _run as R
+
+    ring = KeyRing.generate(exchange="vlaio-vdab-2025")
+    config = load_config(write_exchange(small, tmp_path))
+    first = run(config, ring=ring, today=TODAY)
+    events: list[str] = []
+    call, classify, beside = _quality.call, _quality.classified, R.Beside
+
+    def check(fn):
+        found = call(fn)
+        events.append("check")
+        return found
+
+    def classifying(parts):
+        events.append("classified")
+        return classify(parts)
+
+    def started(fn, /, *args, **kwargs):
+        events.append(fn.__name__)
+        return beside(fn, *args, **kwargs)
+
+    monkeypatch.setattr(_quality, "call", check)
+    monkeypatch.setattr(_quality, "classified", classifying)
+    monkeypatch.setattr(R, "Beside", started)
+    second = run(config, ring=ring, today=TODAY)
+    order = [e for e in events if e in ("check", "earlier_defects", "classified")]
+    read = order.index("earlier_defects")
+    assert order[:read] == ["check"] * read and read > 1
+    assert order[read + 1] == "classified"
+    assert set(_read(second, "VLAIO")["status"]) == {"open"}
+    assert _read(first, "VLAIO")["defect_id"].sort_values().tolist() == (
+        _read(second, "VLAIO")["defect_id"].sort_values().tolist()
+    )

@@ -326,6 +326,7 @@ def quality_defects(
     today: dt.date,
     max_age_days: int = 730,
     vdab: tuple[pd.DataFrame, ...] = (),
+    then: Callable[[], object] | None = None,
 ) -> pd.DataFrame:
     """Every defect found in the extracts (see the module docstring), sorted.
 
@@ -339,6 +340,9 @@ def quality_defects(
     vdab : tuple of DataFrame
         VDAB's employers and sites: their postcodes and municipalities are part of
         the reference the places are checked against (:func:`._checks.places`).
+    then : callable, optional
+        Called once the checks are done, before their defects are classified (on one
+        core): work that waited for the checks' two cores starts there.
 
     Returns
     -------
@@ -364,6 +368,8 @@ def quality_defects(
     # their time in Arrow's and numpy's kernels, which let go of the GIL.
     with ThreadPoolExecutor(max_workers=2) as pool:
         parts = [extracts.defects, *(p for found in pool.map(call, checks) for p in found)]
+    if then is not None:
+        then()
     found = classified([p for p in parts if len(p)])
     found["column"] = extracts.as_sent(found)  # as the sender's file names it (a mapping)
     return found

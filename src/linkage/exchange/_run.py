@@ -490,17 +490,33 @@ def _defects_aside(
     the second core: :class:`._aside.Aside`): the defects of the quality checks
     (``PENDING``) and the previous report's (``EARLIER``). Its seconds."""
     mark = time.perf_counter()
-    found = quality_defects(extracts, today=today, max_age_days=max_age, vdab=vdab)
-    # The previous report read (Arrow's CSV reader and hash sets, which let go of the
-    # GIL) while this run's defects are written.
-    earlier = Beside(
-        earlier_defects,
-        previous.path / "quality" if previous else None,
-        parties,
-        ring,
-        extracts.tables,
-        previous.run_id if previous else None,
-    )
+    reading: list[Beside[pd.DataFrame]] = []
+
+    def read_earlier() -> None:
+        # The previous report read (Arrow's CSV reader and hash sets, which let go of
+        # the GIL) from when the checks' two threads are done: beside the one core
+        # that classifies this run's defects and writes them. Beside the checks, they
+        # took as much longer (benchmarks/runs/exchange_485k_stop39.txt).
+        reading.append(
+            Beside(
+                earlier_defects,
+                previous.path / "quality" if previous else None,
+                parties,
+                ring,
+                extracts.tables,
+                previous.run_id if previous else None,
+            )
+        )
+
+    try:
+        found = quality_defects(
+            extracts, today=today, max_age_days=max_age, vdab=vdab, then=read_earlier
+        )
+    except BaseException:
+        for each in reading:
+            each.cancel()  # waited for: the staging folder goes after
+        raise
+    earlier = reading[0]
     try:
         _set_aside(found, staging / PENDING)
     except BaseException:
