@@ -9,12 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import linkage
 from linkage.comparisons import distance, exact_match, similarity
 from linkage.config import ModelSettings
 from linkage.exceptions import ConfigError, ConvergenceWarning, NotFittedError, SchemaError
 from linkage.model import FellegiSunter, FittedParams, weight_to_probability
+from linkage.model._patterns import pack, pattern_counts
 
 COMPARISONS = (
     distance("kbo", thresholds=(1,), decisive=True),  # 3 levels
@@ -360,3 +363,22 @@ def test_scoring_in_chunks_gives_the_same_floats(monkeypatch: pytest.MonkeyPatch
     whole = model.match_weight(gamma)
     monkeypatch.setattr(_score, "SCORE_CHUNK", 777)
     np.testing.assert_array_equal(model.match_weight(gamma), whole)
+
+
+@given(
+    rows=st.integers(0, 300),
+    width=st.integers(1, 9),
+    base=st.integers(2, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
+@settings(max_examples=60, deadline=None)
+def test_pattern_counts_are_those_of_a_sort(rows: int, width: int, base: int, seed: int) -> None:
+    """Counted per possible pattern (few of them) or by a sort (more of them than rows):
+    the distinct packed patterns in order and their counts, as ``np.unique`` gives."""
+    levels = np.random.default_rng(seed).integers(-1, base - 1, size=(rows, width))
+    gamma = levels.astype(np.int8)
+    codes, counts = pattern_counts(gamma, base)
+    want_codes, want_counts = np.unique(pack(gamma, base), return_counts=True)
+    assert codes.dtype == np.int64 and counts.dtype == np.int64
+    np.testing.assert_array_equal(codes, want_codes)
+    np.testing.assert_array_equal(counts, want_counts)

@@ -26,7 +26,7 @@ from linkage.model._patterns import (
     Layout,
     level_counts,
     normalise,
-    pack,
+    pattern_counts,
     unpack,
     weight_table,
 )
@@ -56,9 +56,9 @@ def fit_params(
         counts = level_counts(gamma_random[:, k], n) + 0.5
         u_random.append(counts / counts.sum())
 
-    codes, pattern_counts = np.unique(pack(gamma, layout.base), return_counts=True)
+    codes, seen = pattern_counts(gamma, layout.base)
     patterns = unpack(codes, layout.base, len(layout.comparisons))
-    counts = pattern_counts.astype(np.float64)
+    counts = seen.astype(np.float64)
 
     # Start from "agreement is far likelier among matches": m grows 8-fold a level.
     m = [np.power(8.0, np.arange(n)) / np.power(8.0, np.arange(n)).sum() for n in layout.n_levels]

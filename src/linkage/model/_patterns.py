@@ -36,6 +36,22 @@ def pack(gamma: NDArray[np.int8], base: int) -> NDArray[np.int64]:
     return codes
 
 
+def pattern_counts(
+    gamma: NDArray[np.int8], base: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The distinct patterns of ``gamma`` packed, in order, and how often each occurs:
+    ``np.unique(pack(gamma, base), return_counts=True)``, by a count per possible
+    pattern where there are no more of those than rows (no sort of the rows)."""
+    packed = pack(gamma, base)
+    possible = base ** gamma.shape[1]
+    if possible > max(len(packed), 1 << 16):
+        codes, counts = np.unique(packed, return_counts=True)
+        return codes, counts.astype(np.int64, copy=False)
+    every = np.bincount(packed, minlength=possible)
+    codes = np.flatnonzero(every).astype(np.int64, copy=False)
+    return codes, every[codes].astype(np.int64, copy=False)
+
+
 def unpack(codes: NDArray[np.int64], base: int, n_comparisons: int) -> NDArray[np.int8]:
     """The patterns :func:`pack` made."""
     patterns = np.empty((len(codes), n_comparisons), dtype=np.int8)
