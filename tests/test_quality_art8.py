@@ -3,14 +3,18 @@ report never repeats a value."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linkage.exchange import _defects, load_config, run
 from linkage.exchange._checks import fold
@@ -462,3 +466,27 @@ def test_the_previous_report_is_read_once_the_checks_are_done_before_they_are_cl
     assert _read(first, "VLAIO")["defect_id"].sort_values().tolist() == (
         _read(second, "VLAIO")["defect_id"].sort_values().tolist()
     )
+
+
+_WORDS = st.text(min_size=1, max_size=12)
+
+
+@given(rows=st.lists(st.tuples(_WORDS, _WORDS, _WORDS, _WORDS, _WORDS), min_size=1, max_size=8))
+@settings(max_examples=40, deadline=None)
+def test_a_defect_id_is_the_siphash_of_its_name_as_text(rows: list[tuple[str, ...]]) -> None:
+    """Each id, worked out one defect at a time from its name as a Python string (the
+    two keyed SipHash-2-4 of pandas, little-endian, base32): the ids reports carry,
+    whatever text the names hold (accents, NULs, other scripts)."""
+    ring = KeyRing.generate(exchange="vlaio-vdab-2025")
+    frame = pd.DataFrame(rows, columns=["party", "table", "record_id", "column", "defect"])
+    frame["file"], frame["row"] = "file.csv", range(1, len(rows) + 1)
+    text_key = base64.b64encode(ring.key(_defects.DOMAIN).reveal()).decode("ascii")
+    for got, row in zip(_defects.defect_ids(frame, ring), rows, strict=True):
+        name = np.array(["\x1f".join(row)], dtype=object)
+        raw = b"".join(
+            pd.util.hash_array(name, hash_key=text_key[16 * k : 16 * k + 16], categorize=False)
+            .astype("<u8")
+            .tobytes()
+            for k in (0, 1)
+        )
+        assert got == f"d{ring.current}." + base64.b32encode(raw).decode("ascii").lower()[:26]

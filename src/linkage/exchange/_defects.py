@@ -93,12 +93,14 @@ def defect_ids(defects: pd.DataFrame, ring: KeyRing) -> pd.Series:
     # Each row's name hashed (they are all but never distinct: no hash table first):
     # two SipHash-2-4 passes (pandas' keyed hash, one C loop over the values) under two
     # halves of the defect key, 128 bits, as fast as hashing gets without a loop here.
-    # A slice of rows at a time: a Python string per name, for that slice only.
+    # A slice of rows at a time: a Python object per name, for that slice only; its
+    # UTF-8 bytes as ``bytes``, which pandas hashes as it hashes the ``str`` (encoded
+    # once per hash), three times faster.
     text_key = base64.b64encode(ring.key(DOMAIN).reveal()).decode("ascii")
     # The two hashes' bytes little-endian, the first hash's first: the ids that
     # reports have carried since there were ids.
     halves = np.empty((len(names), 2), dtype="<u8")
-    filled = pc.fill_null(names, "")
+    filled = pc.fill_null(names, "").cast(pa.large_binary())
     for start in range(0, len(names), _HASHED_AT_ONCE):
         part = filled.slice(start, _HASHED_AT_ONCE).to_numpy(zero_copy_only=False)
         for k in (0, 1):
