@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from feed_timeline import _rss_mib
+
 STARTED = time.perf_counter()
 
 _RUN = "linkage.exchange._run"
@@ -97,6 +99,8 @@ METHODS = [
 ]
 
 Span = tuple[str, str, float, float, float]
+#: A sample: seconds, RSS (MiB), CPU seconds, minor faults, kernel seconds.
+Sample = tuple[float, int, float, int, float]
 
 
 def _timed(fn: Callable[..., Any], label: str, spans: list[Span]) -> Callable[..., Any]:
@@ -137,15 +141,13 @@ def wrap(spans: list[Span], module: str, name: str, also: tuple[str, ...] = ()) 
         setattr(importlib.import_module(other), attr, timed)
 
 
-def _sample(samples: list[tuple[float, int, float, int, float]], done: threading.Event) -> None:
+def _sample(samples: list[Sample], done: threading.Event) -> None:
     while not done.wait(0.05):
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        with open("/proc/self/status") as status:
-            rss = next((int(line.split()[1]) for line in status if line.startswith("VmRSS")), 0)
         samples.append(
             (
                 time.perf_counter() - STARTED,
-                rss,
+                _rss_mib(),
                 usage.ru_utime + usage.ru_stime,
                 usage.ru_minflt,
                 usage.ru_stime,
@@ -153,15 +155,13 @@ def _sample(samples: list[tuple[float, int, float, int, float]], done: threading
         )
 
 
-def _per_half_second(
-    samples: list[tuple[float, int, float, int, float]],
-) -> dict[str, dict[int, float]]:
+def _per_half_second(samples: list[Sample]) -> dict[str, dict[int, float]]:
     """Per 0.5 s: the most RSS (MiB), busy cores, minor faults (thousands), kernel cores."""
     rows: dict[str, dict[int, float]] = {"rss": {}, "cores": {}, "faults": {}, "sys": {}}
     first: dict[int, tuple[float, int, float]] = {}
     for at, rss, cpu, faults, kernel in samples:
         slot = int(at * 2)
-        rows["rss"][slot] = max(rows["rss"].get(slot, 0), rss // 1024)
+        rows["rss"][slot] = max(rows["rss"].get(slot, 0), rss)
         begun = first.setdefault(slot, (cpu, faults, kernel))
         rows["cores"][slot] = (cpu - begun[0]) * 2
         rows["faults"][slot] = (faults - begun[1]) // 1000
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         return _timed(check, f"chk:{name}", spans)()
 
     setattr(quality, "call", call)  # noqa: B010 (a module attribute the checks are run by)
-    samples: list[tuple[float, int, float, int, float]] = []
+    samples: list[Sample] = []
     done = threading.Event()
     sampler = threading.Thread(target=_sample, args=(samples, done), name="sampler", daemon=True)
     sampler.start()
