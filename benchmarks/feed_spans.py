@@ -8,10 +8,11 @@ Run::
 The run is the command's (its key from the environment, as there). Each function of
 :data:`SPANS` (and each ``--also``; ``MODULE:Class.method`` for a method) is wrapped
 where the run looks it up: every call gives a line of thread, name, start and end
-(seconds since this script started) and the thread's CPU in between. Every 0.5 s a
-thread notes the process's RSS, its busy cores, minor page faults and kernel time.
-Everything goes to standard error, spans sorted by start. This is the "tl3" timeline
-of ``benchmarks/runs/exchange_485k_stop38.txt`` to ``stop42.txt``. A function the
+(seconds since this script started) and the thread's CPU in between. Every 0.05 s a
+thread notes the process's RSS, CPU, minor page faults and kernel time, printed per
+0.5 s (the most RSS; busy cores, faults and kernel cores over it). Everything goes to
+standard error, spans sorted by start. This is the "tl3" timeline of
+``benchmarks/runs/exchange_485k_stop38.txt`` to ``stop43.txt``. A function the
 code no longer has is named in a ``skip`` line and left out.
 
 Wrapping costs a few microseconds a call; the checks are timed one by one through
